@@ -1,0 +1,473 @@
+//! The function's configuration: `GpuProfile`, `ModelTags`, or a flat
+//! `ConfigMap`, decoded strictly so a typo is an error naming the field.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::imageref::{ImageRef, is_digest, is_tag};
+use crate::path::FieldPath;
+use crate::quantity::parse_quantity;
+
+pub const API_VERSION: &str = "gpuops.dev/v1alpha1";
+pub const DEFAULT_GPU_RESOURCE: &str = "nvidia.com/gpu";
+
+/// A configuration that cannot be used, naming the object and field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{object}: {field}: {message}")]
+pub struct ConfigError {
+    /// `Kind/name` of the config object.
+    pub object: String,
+    /// Dotted path of the offending field.
+    pub field: String,
+    pub message: String,
+}
+
+/// Which workloads a profile applies to. All fields AND-ed; empty selects all.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Selector {
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Names; `*` matches any run of characters. A name also matches an
+    /// object's names before kustomize's prefix/suffix were applied.
+    #[serde(default)]
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GpuSpec {
+    pub count: u32,
+    #[serde(default = "default_resource")]
+    pub resource: String,
+    #[serde(default)]
+    pub product: Option<String>,
+}
+
+fn default_resource() -> String {
+    DEFAULT_GPU_RESOURCE.to_string()
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum StrategyMode {
+    Recreate,
+    #[serde(rename = "auto")]
+    Auto,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TensorParallelMode {
+    #[default]
+    Auto,
+    Check,
+    Off,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GpuProfileSpec {
+    #[serde(default)]
+    pub selector: Selector,
+    #[serde(default)]
+    pub container: Option<String>,
+    #[serde(default)]
+    pub gpu: Option<GpuSpec>,
+    #[serde(default = "yes")]
+    pub tolerations: bool,
+    #[serde(default)]
+    pub runtime_class_name: Option<String>,
+    #[serde(default)]
+    pub shared_memory: Option<String>,
+    #[serde(default)]
+    pub strategy: Option<StrategyMode>,
+    #[serde(default)]
+    pub tensor_parallel: TensorParallelMode,
+    /// Also apply to Ray head groups (worker groups only by default).
+    #[serde(default)]
+    pub ray_head: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ModelSpec {
+    pub name: String,
+    #[serde(default)]
+    pub new_name: Option<String>,
+    #[serde(default)]
+    pub new_tag: Option<String>,
+    #[serde(default)]
+    pub digest: Option<String>,
+}
+
+impl ModelSpec {
+    /// The new reference for an old one, kustomize `images:` rules: a new tag
+    /// drops an old digest, a new digest drops an old tag unless a new tag is
+    /// also given.
+    pub fn rewrite(&self, old: &ImageRef) -> ImageRef {
+        let name = self.new_name.clone().unwrap_or_else(|| old.name.clone());
+        let (tag, digest) = match (&self.new_tag, &self.digest) {
+            (None, None) => (old.tag.clone(), old.digest.clone()),
+            (Some(t), None) => (Some(t.clone()), None),
+            (None, Some(d)) => (None, Some(d.clone())),
+            (Some(t), Some(d)) => (Some(t.clone()), Some(d.clone())),
+        };
+        ImageRef { name, tag, digest }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    #[default]
+    Tag,
+    Digest,
+    Ref,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FieldSpec {
+    pub kind: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub path: String,
+    pub model: String,
+    #[serde(default)]
+    pub part: Part,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ModelTagsSpec {
+    #[serde(default)]
+    pub models: Vec<ModelSpec>,
+    #[serde(default)]
+    pub fields: Vec<FieldSpec>,
+}
+
+/// A decoded, validated configuration.
+#[derive(Debug, Clone, Default)]
+pub struct InjectConfig {
+    /// `Kind/name`, for messages.
+    pub object: String,
+    pub gpu: Option<GpuProfileSpec>,
+    pub models: Option<ModelTagsSpec>,
+}
+
+impl InjectConfig {
+    pub fn is_empty(&self) -> bool {
+        self.gpu.is_none() && self.models.is_none()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Envelope<S> {
+    #[allow(dead_code)]
+    api_version: String,
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    metadata: Option<Value>,
+    spec: S,
+}
+
+/// Decode a function config object. `None` for the empty placeholder kpt
+/// passes when no config was given.
+pub fn decode(config: &Value) -> Result<Option<InjectConfig>, ConfigError> {
+    let kind = config.get("kind").and_then(Value::as_str).unwrap_or("");
+    let name = config.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    let object = format!("{kind}/{name}");
+    let err = |field: &str, message: String| ConfigError { object: object.clone(), field: field.to_string(), message };
+    let api_version = config.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    match kind {
+        "GpuProfile" | "ModelTags" if api_version != API_VERSION => {
+            Err(err("apiVersion", format!("{api_version:?} is not supported; use {API_VERSION}")))
+        }
+        "GpuProfile" => {
+            let spec: GpuProfileSpec = strict(config, &object)?;
+            validate_gpu(&spec).map_err(|(f, m)| err(&f, m))?;
+            Ok(Some(InjectConfig { object, gpu: Some(spec), models: None }))
+        }
+        "ModelTags" => {
+            let spec: ModelTagsSpec = strict(config, &object)?;
+            validate_models(&spec).map_err(|(f, m)| err(&f, m))?;
+            Ok(Some(InjectConfig { object, gpu: None, models: Some(spec) }))
+        }
+        "ConfigMap" if api_version == "v1" => {
+            let config = from_config_map(config).map_err(|(f, m)| err(&f, m))?;
+            Ok(config.map(|mut c| {
+                c.object = object.clone();
+                c
+            }))
+        }
+        _ => Err(err(
+            "kind",
+            format!("unsupported functionConfig {api_version}/{kind}; expected {API_VERSION} GpuProfile or ModelTags, or a v1 ConfigMap"),
+        )),
+    }
+}
+
+fn strict<S: DeserializeOwned>(config: &Value, object: &str) -> Result<S, ConfigError> {
+    serde_path_to_error::deserialize::<_, Envelope<S>>(config).map(|e| e.spec).map_err(|e| {
+        let mut field = e.path().to_string();
+        let message = e.inner().to_string();
+        // serde_path_to_error already ends the path with an unknown field's name.
+        if field == "." {
+            field = "spec".to_string();
+        }
+        ConfigError { object: object.to_string(), field, message }
+    })
+}
+
+type Invalid = (String, String);
+
+fn validate_gpu(spec: &GpuProfileSpec) -> Result<(), Invalid> {
+    if let Some(gpu) = &spec.gpu {
+        let resource = &gpu.resource;
+        let valid = resource.split_once('/').is_some_and(|(domain, name)| domain.contains('.') && !name.is_empty() && !name.contains('/'));
+        if !valid {
+            return Err((
+                "spec.gpu.resource".into(),
+                format!("{resource:?} is not an extended resource name like nvidia.com/gpu or nvidia.com/mig-1g.10gb"),
+            ));
+        }
+        if gpu.product.as_deref() == Some("") {
+            return Err(("spec.gpu.product".into(), "must not be empty".into()));
+        }
+    }
+    if let Some(shm) = &spec.shared_memory {
+        if parse_quantity(shm).is_none_or(|q| q <= 0.0) {
+            return Err(("spec.sharedMemory".into(), format!("{shm:?} is not a positive quantity such as 16Gi")));
+        }
+    }
+    if spec.tensor_parallel != TensorParallelMode::Off && spec.gpu.is_none() && spec.tensor_parallel == TensorParallelMode::Check {
+        return Err(("spec.tensorParallel".into(), "check needs spec.gpu.count".into()));
+    }
+    Ok(())
+}
+
+fn validate_models(spec: &ModelTagsSpec) -> Result<(), Invalid> {
+    for (i, model) in spec.models.iter().enumerate() {
+        let at = |f: &str| format!("spec.models[{i}].{f}");
+        match ImageRef::parse(&model.name) {
+            Some(r) if r.tag.is_none() && r.digest.is_none() => {}
+            _ => return Err((at("name"), format!("{:?} must be a repository without tag or digest", model.name))),
+        }
+        if model.new_name.is_none() && model.new_tag.is_none() && model.digest.is_none() {
+            return Err((at("name"), "set at least one of newName, newTag, digest".into()));
+        }
+        if let Some(n) = &model.new_name {
+            if ImageRef::parse(n).is_none_or(|r| r.tag.is_some() || r.digest.is_some()) {
+                return Err((at("newName"), format!("{n:?} must be a repository without tag or digest")));
+            }
+        }
+        if let Some(t) = &model.new_tag {
+            if !is_tag(t) {
+                return Err((at("newTag"), format!("{t:?} is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{{0,127}})")));
+            }
+        }
+        if let Some(d) = &model.digest {
+            if !is_digest(d) {
+                return Err((at("digest"), format!("{d:?} is not a digest like sha256:<64 hex>")));
+            }
+        }
+    }
+    for (i, field) in spec.fields.iter().enumerate() {
+        let at = |f: &str| format!("spec.fields[{i}].{f}");
+        FieldPath::parse(&field.path).map_err(|m| (at("path"), m))?;
+        let Some(model) = spec.models.iter().find(|m| m.name == field.model) else {
+            return Err((at("model"), format!("{:?} is not one of spec.models[].name", field.model)));
+        };
+        let missing = match field.part {
+            Part::Tag => model.new_tag.is_none().then_some("newTag"),
+            Part::Digest => model.digest.is_none().then_some("digest"),
+            Part::Ref => None,
+        };
+        if let Some(what) = missing {
+            return Err((at("part"), format!("model {:?} has no {what} to write", field.model)));
+        }
+    }
+    Ok(())
+}
+
+/// Keys a `ConfigMap` functionConfig may carry (all values are strings, as
+/// `kpt fn eval -- key=value` produces them).
+pub const CONFIG_MAP_KEYS: &[&str] = &[
+    "gpuCount", "gpuResource", "gpuProduct", "container", "tolerations", "runtimeClassName", "sharedMemory",
+    "strategy", "tensorParallel", "rayHead", "kinds", "names", "namespaces", "labels", "name", "newName",
+    "newTag", "digest",
+];
+
+fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
+    let data = match config.get("data") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(d)) => d,
+        Some(_) => return Err(("data".into(), "must be a mapping of strings".into())),
+    };
+    let mut get = BTreeMap::new();
+    for (key, value) in data {
+        if !CONFIG_MAP_KEYS.contains(&key.as_str()) {
+            return Err((format!("data.{key}"), format!("unknown key; known keys: {}", CONFIG_MAP_KEYS.join(", "))));
+        }
+        let Some(text) = value.as_str() else {
+            return Err((format!("data.{key}"), "ConfigMap data values must be strings".into()));
+        };
+        get.insert(key.as_str(), text);
+    }
+    let list = |k: &str| get.get(k).map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()).unwrap_or_default();
+    let parse_bool = |k: &str, default: bool| match get.get(k).copied() {
+        None => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err((format!("data.{k}"), format!("{other:?} is not true or false"))),
+    };
+    let mut labels = BTreeMap::new();
+    for pair in list("labels") as Vec<String> {
+        let (k, v) = pair.split_once('=').ok_or_else(|| ("data.labels".to_string(), format!("{pair:?} is not key=value")))?;
+        labels.insert(k.to_string(), v.to_string());
+    }
+    let selector = Selector { kinds: list("kinds"), names: list("names"), namespaces: list("namespaces"), labels };
+    let gpu_keys = ["gpuCount", "gpuResource", "gpuProduct", "container", "tolerations", "runtimeClassName", "sharedMemory", "strategy", "tensorParallel", "rayHead"];
+    let mut out = InjectConfig::default();
+    if gpu_keys.iter().any(|k| get.contains_key(k)) {
+        let gpu = match get.get("gpuCount") {
+            Some(n) => Some(GpuSpec {
+                count: n.parse().map_err(|_| ("data.gpuCount".to_string(), format!("{n:?} is not a non-negative integer")))?,
+                resource: get.get("gpuResource").map_or_else(default_resource, |s| (*s).to_string()),
+                product: get.get("gpuProduct").map(|s| (*s).to_string()),
+            }),
+            None if get.contains_key("gpuResource") || get.contains_key("gpuProduct") => {
+                return Err(("data.gpuCount".into(), "required with gpuResource or gpuProduct".into()));
+            }
+            None => None,
+        };
+        let enum_of = |k: &str| -> Result<Option<Value>, Invalid> { Ok(get.get(k).map(|v| Value::String((*v).to_string()))) };
+        let strategy = enum_of("strategy")?
+            .map(serde_json::from_value::<StrategyMode>)
+            .transpose()
+            .map_err(|_| ("data.strategy".to_string(), "must be Recreate or auto".to_string()))?;
+        let tensor_parallel = enum_of("tensorParallel")?
+            .map(serde_json::from_value::<TensorParallelMode>)
+            .transpose()
+            .map_err(|_| ("data.tensorParallel".to_string(), "must be auto, check or off".to_string()))?
+            .unwrap_or_default();
+        let spec = GpuProfileSpec {
+            selector: selector.clone(),
+            container: get.get("container").map(|s| (*s).to_string()),
+            gpu,
+            tolerations: parse_bool("tolerations", true)?,
+            runtime_class_name: get.get("runtimeClassName").map(|s| (*s).to_string()),
+            shared_memory: get.get("sharedMemory").map(|s| (*s).to_string()),
+            strategy,
+            tensor_parallel,
+            ray_head: parse_bool("rayHead", false)?,
+        };
+        validate_gpu(&spec).map_err(|(f, m)| (map_field(&f), m))?;
+        out.gpu = Some(spec);
+    }
+    if ["name", "newName", "newTag", "digest"].iter().any(|k| get.contains_key(k)) {
+        let model = ModelSpec {
+            name: get.get("name").map(|s| (*s).to_string()).unwrap_or_default(),
+            new_name: get.get("newName").map(|s| (*s).to_string()),
+            new_tag: get.get("newTag").map(|s| (*s).to_string()),
+            digest: get.get("digest").map(|s| (*s).to_string()),
+        };
+        let spec = ModelTagsSpec { models: vec![model], fields: Vec::new() };
+        validate_models(&spec).map_err(|(f, m)| (map_field(&f), m))?;
+        out.models = Some(spec);
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
+/// Name ConfigMap keys, not CR paths, in errors about a ConfigMap.
+fn map_field(cr_path: &str) -> String {
+    let key = match cr_path {
+        "spec.gpu.resource" => "gpuResource",
+        "spec.gpu.product" => "gpuProduct",
+        "spec.sharedMemory" => "sharedMemory",
+        "spec.tensorParallel" => "tensorParallel",
+        p => p.rsplit('.').next().unwrap_or(p),
+    };
+    format!("data.{key}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn profile(spec: Value) -> Value {
+        json!({"apiVersion": API_VERSION, "kind": "GpuProfile", "metadata": {"name": "p"}, "spec": spec})
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let e = decode(&profile(json!({"gpu": {"cout": 2}}))).unwrap_err();
+        assert_eq!((e.object.as_str(), e.field.as_str()), ("GpuProfile/p", "spec.gpu.cout"));
+        assert!(e.message.contains("unknown field `cout`"), "{e}");
+        let e = decode(&json!({"apiVersion": API_VERSION, "kind": "GpuProfile", "metadata": {"name": "p"}, "sepc": {}})).unwrap_err();
+        assert_eq!(e.field, "sepc");
+    }
+
+    #[test]
+    fn wrong_types_and_values_are_named() {
+        let e = decode(&profile(json!({"gpu": {"count": "two"}}))).unwrap_err();
+        assert_eq!(e.field, "spec.gpu.count");
+        let e = decode(&profile(json!({"gpu": {"count": -1}}))).unwrap_err();
+        assert_eq!(e.field, "spec.gpu.count");
+        let e = decode(&profile(json!({"gpu": {"count": 1, "resource": "gpu"}}))).unwrap_err();
+        assert_eq!(e.field, "spec.gpu.resource");
+        let e = decode(&profile(json!({"sharedMemory": "lots"}))).unwrap_err();
+        assert_eq!(e.field, "spec.sharedMemory");
+        let e = decode(&profile(json!({"strategy": "Rolling"}))).unwrap_err();
+        assert_eq!(e.field, "spec.strategy");
+    }
+
+    #[test]
+    fn defaults() {
+        let c = decode(&profile(json!({"gpu": {"count": 2}}))).unwrap().unwrap();
+        let g = c.gpu.unwrap();
+        assert_eq!(g.gpu.unwrap().resource, "nvidia.com/gpu");
+        assert!(g.tolerations);
+        assert_eq!(g.tensor_parallel, TensorParallelMode::Auto);
+    }
+
+    #[test]
+    fn model_tags_validation() {
+        let tags = |spec: Value| json!({"apiVersion": API_VERSION, "kind": "ModelTags", "metadata": {"name": "m"}, "spec": spec});
+        assert!(decode(&tags(json!({"models": [{"name": "r:5000/m", "newTag": "v2"}]}))).is_ok());
+        let e = decode(&tags(json!({"models": [{"name": "r/m:v1", "newTag": "v2"}]}))).unwrap_err();
+        assert_eq!(e.field, "spec.models[0].name");
+        let e = decode(&tags(json!({"models": [{"name": "r/m", "newTag": "bad tag"}]}))).unwrap_err();
+        assert_eq!(e.field, "spec.models[0].newTag");
+        let e = decode(&tags(json!({"models": [{"name": "r/m", "newTag": "v"}], "fields": [{"kind": "HelmRelease", "path": "spec.values.tag", "model": "other"}]}))).unwrap_err();
+        assert_eq!(e.field, "spec.fields[0].model");
+    }
+
+    #[test]
+    fn config_map_with_string_data() {
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "function-input"},
+            "data": {"gpuCount": "2", "gpuProduct": "NVIDIA-H100-80GB-HBM3", "kinds": "Deployment, InferenceService", "name": "reg/m", "newTag": "v2"}});
+        let c = decode(&cm).unwrap().unwrap();
+        assert_eq!(c.gpu.as_ref().unwrap().selector.kinds, ["Deployment", "InferenceService"]);
+        assert_eq!(c.models.unwrap().models[0].new_tag.as_deref(), Some("v2"));
+        let bad = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"gpuCont": "2"}});
+        assert_eq!(decode(&bad).unwrap_err().field, "data.gpuCont");
+        let empty = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "function-input"}});
+        assert!(decode(&empty).unwrap().is_none());
+    }
+}

@@ -1,0 +1,286 @@
+//! Applying a `GpuProfile` to one workload.
+
+use serde_json::{Map, Value, json};
+
+use super::config::{GpuProfileSpec, GpuSpec, StrategyMode, TensorParallelMode};
+use crate::krm::{KrmResult, Severity};
+use crate::locator::{self, ContainerSlot, PodRole, PodSite};
+use crate::path::{FieldPath, ensure_array, ensure_object};
+use crate::vllm::{self, FlagEdit};
+
+/// Extended resources that are GPUs: switching a profile's resource removes
+/// the others from the container, so a pod never asks for two kinds.
+fn is_gpu_resource(name: &str) -> bool {
+    name.starts_with("nvidia.com/gpu")
+        || name.starts_with("nvidia.com/mig-")
+        || name.starts_with("amd.com/gpu")
+        || name.starts_with("gpu.intel.com/")
+}
+
+const SHM_VOLUME: &str = "dshm";
+const SHM_PATH: &str = "/dev/shm";
+
+/// Apply the profile; returns whether the object changed.
+pub(crate) fn apply(spec: &GpuProfileSpec, obj: &mut Value, results: &mut Vec<KrmResult>) -> bool {
+    let before = obj.clone();
+    let sites: Vec<PodSite> = locator::pod_sites(obj).into_iter().filter(|s| spec.ray_head || !s.role.is_ray_head()).collect();
+    for site in &sites {
+        let Some(slot) = locator::main_container(obj, site, spec.container.as_deref()) else {
+            let what = spec.container.as_deref().map_or_else(|| "no container".to_string(), |n| format!("no container named {n:?}"));
+            results.push(KrmResult::new(Severity::Warning, format!("{what} in {}; GPU profile not applied there", site.spec)).on(&before));
+            continue;
+        };
+        if let Some(gpu) = &spec.gpu {
+            set_resources(obj, &slot, gpu);
+            if gpu.count > 0 {
+                if let Some(product) = &gpu.product {
+                    if let Some(selector) = site.spec.get_mut(obj).and_then(|s| ensure_object(s, "nodeSelector")) {
+                        selector.insert("nvidia.com/gpu.product".into(), Value::String(product.clone()));
+                    }
+                }
+                if spec.tolerations {
+                    add_toleration(obj, site, &gpu.resource);
+                }
+            }
+            tensor_parallel(spec, gpu, obj, site, &slot, &before, results);
+        }
+        if let Some(class) = &spec.runtime_class_name {
+            // ServingRuntime pod specs have no runtimeClassName field.
+            if site.role != PodRole::Runtime {
+                if let Some(s) = site.spec.get_mut(obj).and_then(Value::as_object_mut) {
+                    s.insert("runtimeClassName".into(), Value::String(class.clone()));
+                }
+            }
+        }
+        if let Some(size) = &spec.shared_memory {
+            shared_memory(obj, site, &slot, size, &before, results);
+        }
+    }
+    if let Some(mode) = spec.strategy {
+        strategy(mode, spec.gpu.as_ref(), obj, results);
+    }
+    *obj != before
+}
+
+fn set_resources(obj: &mut Value, slot: &ContainerSlot, gpu: &GpuSpec) {
+    let Some(container) = slot.path.get_mut(obj) else { return };
+    let Some(resources) = ensure_object(container, "resources") else { return };
+    for key in ["limits", "requests"] {
+        let has_gpu = resources.get(key).and_then(Value::as_object).is_some_and(|m| m.keys().any(|k| is_gpu_resource(k)));
+        if gpu.count == 0 && !has_gpu {
+            continue;
+        }
+        let entry = resources.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        if entry.is_null() {
+            *entry = Value::Object(Map::new());
+        }
+        let Some(map) = entry.as_object_mut() else { continue };
+        let stale: Vec<String> = map.keys().filter(|k| is_gpu_resource(k) && **k != gpu.resource).cloned().collect();
+        for k in stale {
+            map.shift_remove(&k);
+        }
+        if gpu.count == 0 {
+            map.shift_remove(&gpu.resource);
+        } else {
+            // Keep `"2"` as written when it already says 2.
+            let same = map.get(&gpu.resource).is_some_and(|v| quantity_equals(v, gpu.count));
+            if !same {
+                map.insert(gpu.resource.clone(), json!(gpu.count));
+            }
+        }
+    }
+    for key in ["limits", "requests"] {
+        if resources.get(key).and_then(Value::as_object).is_some_and(Map::is_empty) {
+            resources.shift_remove(key);
+        }
+    }
+}
+
+fn quantity_equals(value: &Value, count: u32) -> bool {
+    match value {
+        Value::Number(n) => n.as_u64() == Some(u64::from(count)),
+        Value::String(s) => s.trim().parse::<u64>().ok() == Some(u64::from(count)),
+        _ => false,
+    }
+}
+
+fn add_toleration(obj: &mut Value, site: &PodSite, resource: &str) {
+    let Some(list) = site.spec.get_mut(obj).and_then(|s| ensure_array(s, "tolerations")) else { return };
+    let tolerated = list.iter().any(|t| {
+        let s = |k: &str| t.get(k).and_then(Value::as_str).unwrap_or("");
+        let key_ok = s("key") == resource || s("key").is_empty();
+        let effect_ok = s("effect").is_empty() || s("effect") == "NoSchedule";
+        key_ok && effect_ok && s("operator") == "Exists"
+    });
+    if !tolerated {
+        list.push(json!({"key": resource, "operator": "Exists", "effect": "NoSchedule"}));
+    }
+}
+
+fn tensor_parallel(
+    spec: &GpuProfileSpec,
+    gpu: &GpuSpec,
+    obj: &mut Value,
+    site: &PodSite,
+    slot: &ContainerSlot,
+    before: &Value,
+    results: &mut Vec<KrmResult>,
+) {
+    if spec.tensor_parallel == TensorParallelMode::Off || gpu.count == 0 {
+        return;
+    }
+    let Some(container) = slot.path.get(obj) else { return };
+    if !vllm::is_vllm(container) {
+        return;
+    }
+    // Across nodes (Ray, LeaderWorkerSet) TP×PP spans several pods: the
+    // per-pod GPU count does not determine it.
+    if matches!(site.role, PodRole::RayHead | PodRole::RayWorker(_) | PodRole::LwsLeader | PodRole::LwsWorker) {
+        return;
+    }
+    let field = |name: &str| format!("{}.args ({name})", slot.path);
+    let pipeline: u32 = vllm::get_flag(container, vllm::PIPELINE_PARALLEL).and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
+    if gpu.count % pipeline != 0 {
+        results.push(
+            KrmResult::new(
+                Severity::Error,
+                format!("{} GPUs cannot be split into --pipeline-parallel-size {pipeline} stages", gpu.count),
+            )
+            .on(before)
+            .at(field("--pipeline-parallel-size"), Some(json!(pipeline)), None),
+        );
+        return;
+    }
+    let wanted = gpu.count / pipeline;
+    let current = vllm::get_flag(container, vllm::TENSOR_PARALLEL);
+    match spec.tensor_parallel {
+        TensorParallelMode::Check => {
+            let current_n: u32 = current.as_deref().and_then(|v| v.parse().ok()).unwrap_or(1);
+            if current_n != wanted {
+                results.push(
+                    KrmResult::new(
+                        Severity::Error,
+                        format!(
+                            "--tensor-parallel-size is {current_n} but the pod gets {} GPU(s){}; vLLM would use {} and leave the rest idle or fail to start",
+                            gpu.count,
+                            if pipeline > 1 { format!(" for {pipeline} pipeline stages") } else { String::new() },
+                            current_n * pipeline
+                        ),
+                    )
+                    .on(before)
+                    .at(field("--tensor-parallel-size"), Some(json!(current_n)), Some(json!(wanted))),
+                );
+            }
+        }
+        TensorParallelMode::Auto => {
+            let Some(container) = slot.path.get_mut(obj) else { return };
+            if vllm::set_flag(container, vllm::TENSOR_PARALLEL, &wanted.to_string()) == FlagEdit::NotPossible {
+                results.push(
+                    KrmResult::new(
+                        Severity::Warning,
+                        format!("cannot add --tensor-parallel-size={wanted} to a shell-script command; add it to the script"),
+                    )
+                    .on(before)
+                    .at(slot.path.to_string(), None, Some(json!(wanted))),
+                );
+            }
+        }
+        TensorParallelMode::Off => {}
+    }
+}
+
+fn shared_memory(obj: &mut Value, site: &PodSite, slot: &ContainerSlot, size: &str, before: &Value, results: &mut Vec<KrmResult>) {
+    let mounted_as = slot
+        .path
+        .get(obj)
+        .and_then(|c| c.get("volumeMounts"))
+        .and_then(Value::as_array)
+        .and_then(|mounts| mounts.iter().find(|m| m.get("mountPath").and_then(Value::as_str) == Some(SHM_PATH)))
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let volume_name = mounted_as.clone().unwrap_or_else(|| SHM_VOLUME.to_string());
+    let Some(volumes) = site.spec.get_mut(obj).and_then(|s| ensure_array(s, "volumes")) else { return };
+    match volumes.iter_mut().find(|v| v.get("name").and_then(Value::as_str) == Some(volume_name.as_str())) {
+        Some(volume) if volume.get("emptyDir").is_some() => {
+            if let Some(dir) = ensure_object(volume, "emptyDir") {
+                dir.insert("medium".into(), json!("Memory"));
+                dir.insert("sizeLimit".into(), json!(size));
+            }
+        }
+        Some(_) => {
+            let path = FieldPath(site.spec.0.clone()).key("volumes");
+            results.push(
+                KrmResult::new(Severity::Warning, format!("volume {volume_name:?} at {SHM_PATH} is not an emptyDir; sharedMemory not applied"))
+                    .on(before)
+                    .at(path.to_string(), None, None),
+            );
+            return;
+        }
+        None => volumes.push(json!({"name": volume_name, "emptyDir": {"medium": "Memory", "sizeLimit": size}})),
+    }
+    if mounted_as.is_none() {
+        if let Some(mounts) = slot.path.get_mut(obj).and_then(|c| ensure_array(c, "volumeMounts")) {
+            mounts.push(json!({"name": SHM_VOLUME, "mountPath": SHM_PATH}));
+        }
+    }
+}
+
+fn strategy(mode: StrategyMode, gpu: Option<&GpuSpec>, obj: &mut Value, results: &mut Vec<KrmResult>) {
+    if locator::api_group(obj) != "apps" || locator::kind(obj) != "Deployment" {
+        return;
+    }
+    let current = obj.pointer("/spec/strategy/type").and_then(Value::as_str).unwrap_or("RollingUpdate");
+    if current == "Recreate" {
+        return;
+    }
+    if mode == StrategyMode::Auto {
+        let gpus = gpu.map_or(0, |g| g.count);
+        let surge = rolling_surge(obj);
+        if gpus == 0 || surge == 0 {
+            return;
+        }
+        let message = format!(
+            "strategy set to Recreate: a rolling update would surge {surge} pod(s) needing {} extra GPU(s)",
+            surge * u64::from(gpus)
+        );
+        results.push(KrmResult::new(Severity::Info, message).on(obj).at("spec.strategy.type", Some(json!(current)), Some(json!("Recreate"))));
+    }
+    let Some(spec) = obj.get_mut("spec") else { return };
+    if let Some(strategy) = ensure_object(spec, "strategy") {
+        strategy.insert("type".into(), json!("Recreate"));
+        // The API rejects rollingUpdate alongside Recreate.
+        strategy.shift_remove("rollingUpdate");
+    }
+}
+
+/// Extra pods a Deployment's rolling update starts (maxSurge, default 25%,
+/// percentages rounded up, as the Deployment controller does).
+pub fn rolling_surge(obj: &Value) -> u64 {
+    let replicas = obj.pointer("/spec/replicas").and_then(Value::as_u64).unwrap_or(1);
+    match obj.pointer("/spec/strategy/rollingUpdate/maxSurge") {
+        None | Some(Value::Null) => (replicas * 25).div_ceil(100),
+        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+        Some(Value::String(s)) => match s.strip_suffix('%') {
+            Some(p) => p.trim().parse::<u64>().map_or(0, |p| (replicas * p).div_ceil(100)),
+            None => s.trim().parse().unwrap_or(0),
+        },
+        Some(_) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn surge_follows_the_deployment_controller() {
+        let d = |strategy: Value, replicas: u64| json!({"spec": {"replicas": replicas, "strategy": strategy}});
+        assert_eq!(rolling_surge(&json!({"spec": {}})), 1);
+        assert_eq!(rolling_surge(&d(json!({}), 8)), 2);
+        assert_eq!(rolling_surge(&d(json!({"rollingUpdate": {"maxSurge": 0}}), 4)), 0);
+        assert_eq!(rolling_surge(&d(json!({"rollingUpdate": {"maxSurge": "0%"}}), 4)), 0);
+        assert_eq!(rolling_surge(&d(json!({"rollingUpdate": {"maxSurge": "50%"}}), 3)), 2);
+        assert_eq!(rolling_surge(&d(json!({"rollingUpdate": {"maxSurge": 3}}), 3)), 3);
+    }
+}

@@ -1,0 +1,174 @@
+//! The `gpuops-inject` transformations and the two ways they are driven: a
+//! KRM `ResourceList` and a kustomize legacy exec plugin stream.
+
+pub mod config;
+mod gpu;
+mod selector;
+mod install;
+mod tags;
+
+use serde_json::Value;
+
+pub use config::{ConfigError, InjectConfig, decode};
+pub use gpu::rolling_surge;
+pub use install::{PLUGIN_GROUP_VERSION, PLUGIN_KINDS, default_plugin_home, install_plugin};
+
+use crate::krm::{self, KrmResult, ResourceList, Severity};
+use crate::locator;
+use crate::yaml::{self, Document};
+
+/// What a transformation did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub results: Vec<KrmResult>,
+    /// Per item: whether it was modified.
+    pub changed: Vec<bool>,
+}
+
+impl Outcome {
+    pub fn failed(&self) -> bool {
+        krm::has_errors(&self.results)
+    }
+}
+
+/// Apply a decoded configuration to `items` in place.
+pub fn transform(config: &InjectConfig, items: &mut [Value]) -> Outcome {
+    let mut outcome = Outcome { results: Vec::new(), changed: vec![false; items.len()] };
+    if let Some(spec) = &config.gpu {
+        let (mut selected, mut changed) = (0usize, 0usize);
+        for (i, item) in items.iter_mut().enumerate() {
+            if !locator::is_workload(item) || !selector::matches(&spec.selector, item) {
+                continue;
+            }
+            selected += 1;
+            if gpu::apply(spec, item, &mut outcome.results) {
+                changed += 1;
+                outcome.changed[i] = true;
+            }
+        }
+        if selected == 0 {
+            outcome.results.push(
+                KrmResult::new(Severity::Warning, format!("{}: selector matched no workload", config.object))
+                    .at("spec.selector", serde_json::to_value(selector_summary(&spec.selector)).ok(), None),
+            );
+        }
+        outcome.results.push(KrmResult::new(
+            Severity::Info,
+            format!("{}: {changed} of {selected} selected workload(s) changed", config.object),
+        ));
+    }
+    if let Some(spec) = &config.models {
+        let mut stats = tags::TagStats::new(spec);
+        let mut objects = 0usize;
+        for (i, item) in items.iter_mut().enumerate() {
+            if tags::apply(spec, item, &mut stats) {
+                objects += 1;
+                outcome.changed[i] = true;
+            }
+        }
+        outcome.results.extend(stats.warnings(spec, &config.object));
+        outcome.results.push(KrmResult::new(
+            Severity::Info,
+            format!("{}: {} reference(s) changed in {objects} object(s)", config.object, stats.references_changed),
+        ));
+    }
+    outcome
+}
+
+fn selector_summary(selector: &config::Selector) -> Value {
+    serde_json::json!({
+        "kinds": selector.kinds, "names": selector.names, "namespaces": selector.namespaces, "labels": selector.labels,
+    })
+}
+
+/// The result of running the function on a `ResourceList`.
+#[derive(Debug)]
+pub struct FunctionRun {
+    /// The ResourceList to print on stdout (always written, even on failure).
+    pub output: String,
+    pub results: Vec<KrmResult>,
+    /// KRM exit code: 1 when any result is an error.
+    pub exit_code: i32,
+}
+
+/// Run as a KRM function: `ResourceList` text in, `ResourceList` text out.
+/// An input that is not a ResourceList at all is an `Err`: there is nothing
+/// to echo back.
+pub fn run_resource_list(input: &str) -> Result<FunctionRun, krm::ReadError> {
+    let mut list = ResourceList::read(input, "<stdin>")?;
+    let results = match list.function_config.as_ref().map(decode) {
+        None | Some(Ok(None)) => {
+            vec![KrmResult::new(Severity::Info, "no functionConfig given (GpuProfile, ModelTags or ConfigMap); items passed through")]
+        }
+        Some(Err(e)) => {
+            let mut r = KrmResult::new(Severity::Error, e.to_string()).at(e.field.clone(), None, None);
+            if let Some(config) = &list.function_config {
+                r = r.on(config);
+            }
+            vec![r]
+        }
+        Some(Ok(Some(config))) => {
+            // Transform a copy: on error the items go back untouched.
+            let mut items = list.items.clone();
+            let outcome = transform(&config, &mut items);
+            if !outcome.failed() {
+                list.items = items;
+            }
+            outcome.results
+        }
+    };
+    list.push_results(&results);
+    let exit_code = i32::from(krm::has_errors(&results));
+    Ok(FunctionRun { output: list.write(), results, exit_code })
+}
+
+/// Errors of the legacy exec plugin mode.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    #[error(transparent)]
+    Yaml(#[from] yaml::YamlError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Run as a kustomize legacy exec plugin: `config_text` is the plugin
+/// config, `stream` the resources. Objects the function does not change are
+/// written back exactly as read.
+pub fn run_plugin(config_text: &str, config_name: &str, stream: &str) -> Result<(String, Vec<KrmResult>), PluginError> {
+    let config_docs = yaml::parse_stream(config_text, config_name)?;
+    let [config_doc] = config_docs.as_slice() else {
+        return Err(PluginError::Failed(format!("{config_name}: expected one config document, found {}", config_docs.len())));
+    };
+    let Some(config) = decode(&config_doc.value)? else {
+        return Ok((stream.to_string(), Vec::new()));
+    };
+    let docs = yaml::parse_stream(stream, "<stdin>")?;
+    let mut items: Vec<Value> = docs.iter().map(|d| d.value.clone()).collect();
+    let outcome = transform(&config, &mut items);
+    if outcome.failed() {
+        let lines: Vec<String> = outcome.results.iter().filter(|r| r.severity == Severity::Error).map(KrmResult::to_line).collect();
+        return Err(PluginError::Failed(lines.join("\n")));
+    }
+    Ok((write_stream(&docs, &items, &outcome.changed), outcome.results))
+}
+
+/// A YAML stream: unchanged documents as read, changed ones re-emitted.
+pub fn write_stream(docs: &[Document], items: &[Value], changed: &[bool]) -> String {
+    let mut out = String::with_capacity(docs.iter().map(|d| d.text.len() + 4).sum());
+    for (i, (doc, item)) in docs.iter().zip(items).enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        if changed[i] {
+            yaml::write_document(&mut out, item);
+        } else {
+            out.push_str(&doc.text);
+            if !doc.text.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,248 @@
+//! A small block-style YAML writer for `serde_json::Value`.
+//!
+//! Layout follows kyaml (what `kustomize build` prints): two-space indent,
+//! sequences at the same column as their key, plain scalars where YAML 1.1
+//! and 1.2 readers agree they are strings, double quotes otherwise, literal
+//! blocks for multi-line text.
+
+use serde_json::{Map, Number, Value};
+
+/// Write one value as a YAML document (no `---`).
+pub fn to_yaml_string(value: &Value) -> String {
+    let mut out = String::with_capacity(256);
+    write_document(&mut out, value);
+    out
+}
+
+/// Append one value as a YAML document (no `---`) to `out`.
+pub fn write_document(out: &mut String, value: &Value) {
+    match value {
+        Value::Object(map) if !map.is_empty() => write_mapping(out, map, 0, false),
+        Value::Array(seq) if !seq.is_empty() => write_sequence(out, seq, 0, false),
+        other => {
+            write_scalar_value(out, other, 0);
+            out.push('\n');
+        }
+    }
+}
+
+fn indent(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+/// `first_inline`: the caller already wrote `- ` and the first key goes on
+/// that line.
+fn write_mapping(out: &mut String, map: &Map<String, Value>, col: usize, first_inline: bool) {
+    for (i, (key, value)) in map.iter().enumerate() {
+        if i > 0 || !first_inline {
+            indent(out, col);
+        }
+        write_string(out, key, col, true);
+        out.push(':');
+        write_child(out, value, col, true);
+    }
+}
+
+fn write_sequence(out: &mut String, seq: &[Value], col: usize, first_inline: bool) {
+    for (i, item) in seq.iter().enumerate() {
+        if i > 0 || !first_inline {
+            indent(out, col);
+        }
+        out.push('-');
+        write_child(out, item, col, false);
+    }
+}
+
+/// Write what follows `key:` or `-`.
+fn write_child(out: &mut String, value: &Value, col: usize, in_mapping: bool) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            if in_mapping {
+                out.push('\n');
+                write_mapping(out, map, col + 2, false);
+            } else {
+                out.push(' ');
+                write_mapping(out, map, col + 2, true);
+            }
+        }
+        Value::Array(seq) if !seq.is_empty() => {
+            if in_mapping {
+                // kyaml style: the sequence sits at its key's column.
+                out.push('\n');
+                write_sequence(out, seq, col, false);
+            } else {
+                out.push(' ');
+                write_sequence(out, seq, col + 2, true);
+            }
+        }
+        scalar => {
+            out.push(' ');
+            write_scalar_value(out, scalar, col + 2);
+            out.push('\n');
+        }
+    }
+}
+
+/// `block_col`: the column a literal block's lines start at.
+fn write_scalar_value(out: &mut String, value: &Value, block_col: usize) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => write_number(out, n),
+        Value::String(s) => write_string(out, s, block_col, false),
+        Value::Object(_) => out.push_str("{}"),
+        Value::Array(_) => out.push_str("[]"),
+    }
+}
+
+fn write_number(out: &mut String, n: &Number) {
+    if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+        if f.is_nan() {
+            out.push_str(".nan");
+        } else if f.is_infinite() {
+            out.push_str(if f > 0.0 { ".inf" } else { "-.inf" });
+        } else {
+            // Debug keeps the fraction (`1.0`), so the value stays a float.
+            out.push_str(&format!("{f:?}"));
+        }
+    } else {
+        out.push_str(&n.to_string());
+    }
+}
+
+fn write_string(out: &mut String, s: &str, block_col: usize, is_key: bool) {
+    if is_plain_safe(s) {
+        out.push_str(s);
+    } else if !is_key && literal_block_ok(s) {
+        write_literal_block(out, s, block_col);
+    } else {
+        out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    }
+}
+
+fn literal_block_ok(s: &str) -> bool {
+    let Some(last_content) = s.trim_end_matches('\n').chars().last() else {
+        return false;
+    };
+    s.contains('\n')
+        && !s.starts_with([' ', '\t', '\n'])
+        && !last_content.is_whitespace()
+        && s.chars().all(|c| c == '\n' || c == '\t' || !c.is_control())
+        && !s.contains('\u{feff}')
+}
+
+fn write_literal_block(out: &mut String, s: &str, col: usize) {
+    let trailing_newlines = s.len() - s.trim_end_matches('\n').len();
+    out.push_str(match trailing_newlines {
+        0 => "|-",
+        1 => "|",
+        _ => "|+",
+    });
+    out.push('\n');
+    let body = s.strip_suffix('\n').unwrap_or(s);
+    for (i, line) in body.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if !line.is_empty() {
+            indent(out, col);
+            out.push_str(line);
+        }
+    }
+    // The caller ends the line.
+}
+
+/// Whether `s` reads back as the same string when written unquoted, under
+/// both YAML 1.1 (kyaml, PyYAML) and 1.2 resolvers.
+fn is_plain_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    if "?:,[]{}#&*!|>'\"%@`".contains(first) || first.is_whitespace() {
+        return false;
+    }
+    let second = s[first.len_utf8()..].chars().next();
+    if first == '-' && second.is_none_or(char::is_whitespace) {
+        return false;
+    }
+    if s.ends_with(char::is_whitespace) || s.ends_with(':') {
+        return false;
+    }
+    if s.contains(": ") || s.contains(" #") || s.contains(":\t") || s.contains("\t#") {
+        return false;
+    }
+    if s.chars().any(|c| c.is_control() || c == '\u{feff}' || c == '\u{85}') {
+        return false;
+    }
+    !looks_like_non_string(s)
+}
+
+fn looks_like_non_string(s: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", "<<", "=", ".inf",
+        "-.inf", "+.inf", ".nan",
+    ];
+    if RESERVED.iter().any(|r| s.eq_ignore_ascii_case(r)) {
+        return true;
+    }
+    let bytes = s.as_bytes();
+    let digit_at = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
+    // Numbers, octals, hex, sexagesimals, timestamps: all start like these.
+    digit_at(0) || (matches!(bytes[0], b'+' | b'-' | b'.') && (digit_at(1) || (bytes[1..].starts_with(b".") && digit_at(2))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse_document;
+    use serde_json::json;
+
+    fn round_trip(v: &Value) -> Value {
+        let text = to_yaml_string(v);
+        parse_document(&text, "t", 1).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    #[test]
+    fn kyaml_layout() {
+        let v = json!({"spec": {"containers": [{"name": "a", "args": ["--x=1", "-tp"]}], "empty": {}, "none": []}});
+        assert_eq!(
+            to_yaml_string(&v),
+            "spec:\n  containers:\n  - name: a\n    args:\n    - --x=1\n    - -tp\n  empty: {}\n  none: []\n"
+        );
+    }
+
+    #[test]
+    fn ambiguous_strings_are_quoted_and_read_back_as_strings() {
+        for s in [
+            "1", "1.10", "0755", "yes", "No", "on", "null", "~", "", " x", "x ", "a: b", "a #b",
+            "-", "- x", "#c", "*x", "&a", "!t", "%p", "@a", "`b", "{a}", "[a]", "2024-01-01",
+            ".5", "-1", "+1", "=", "<<", "tab\there", "x:", "é:",
+        ] {
+            let v = json!({ s: s });
+            assert_eq!(round_trip(&v), v, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn common_strings_stay_plain() {
+        let v = json!({"image": "reg:5000/models/qwen:v1.2.0", "uri": "oci://host/repo:tag", "arg": "--model=x"});
+        let text = to_yaml_string(&v);
+        assert_eq!(text, "image: reg:5000/models/qwen:v1.2.0\nuri: oci://host/repo:tag\narg: --model=x\n");
+    }
+
+    #[test]
+    fn multi_line_strings_use_literal_blocks_and_round_trip() {
+        for s in ["a\nb\n", "a\nb", "a\n\nb\n\n", "line1\n  indented\nend\n", " lead\nx\n", "x \ny\n", "a\r\nb\n"] {
+            let v = json!({"k": [s], "m": {"n": s}});
+            assert_eq!(round_trip(&v), v, "{s:?}\n{}", to_yaml_string(&v));
+        }
+        assert_eq!(to_yaml_string(&json!({"k": "a\nb\n"})), "k: |\n  a\n  b\n");
+    }
+
+    #[test]
+    fn numbers_bools_null_nested_sequences() {
+        let v = json!({"i": -3, "u": 18446744073709551615u64, "f": 1.0, "g": 0.25, "b": true, "n": null, "s": [[1, [2]], {"a": [3]}]});
+        assert_eq!(round_trip(&v), v);
+        assert!(to_yaml_string(&v).contains("f: 1.0\n"));
+    }
+}

@@ -1,0 +1,22 @@
+//! YAML and JSON streams in, block YAML out.
+//!
+//! Reading goes through `serde-saphyr` into `serde_json::Value` with
+//! `preserve_order`, so key order survives a round trip. Writing uses our own
+//! emitter ([`emit`]) because what kustomize users expect is kyaml's layout:
+//! two-space indentation and sequences not indented under their key.
+
+mod emit;
+mod stream;
+
+pub use emit::{to_yaml_string, write_document};
+pub use stream::{Document, parse_document, parse_stream, split_documents};
+
+/// A document that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: {message}")]
+pub struct YamlError {
+    /// The file or stream the text came from (`<stdin>`, a path).
+    pub source_name: String,
+    /// What is wrong, with the line where the parser could tell.
+    pub message: String,
+}

@@ -1,0 +1,144 @@
+//! The three entry points, reading stdin and printing results.
+
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+
+use gpuops_core::inject::{self, PLUGIN_GROUP_VERSION};
+use gpuops_core::krm::Severity;
+
+const USAGE: &str = "\
+gpuops-inject: inject GPU resources and model tags into Kubernetes manifests.
+
+Usage:
+  gpuops-inject < resource-list.yaml       KRM function (kpt, kustomize container/exec functions)
+  gpuops-inject CONFIG_FILE < stream.yaml   kustomize legacy exec plugin (argv[1] = plugin config)
+  gpuops-inject install-plugin [--dir DIR]  install as a kustomize legacy exec plugin
+                                            (default DIR: $KUSTOMIZE_PLUGIN_HOME, else
+                                            $XDG_CONFIG_HOME/kustomize/plugin)
+
+Config kinds (apiVersion gpuops.dev/v1alpha1): GpuProfile, ModelTags; or a v1 ConfigMap.
+Exit codes: 0 success, 1 an error result or unreadable input, 2 usage error.
+";
+
+pub(crate) fn usage(code: u8) -> u8 {
+    if code == 0 {
+        print!("{USAGE}");
+    } else {
+        eprint!("{USAGE}");
+    }
+    code
+}
+
+pub(crate) fn version() -> u8 {
+    println!("gpuops-inject {}", env!("CARGO_PKG_VERSION"));
+    0
+}
+
+fn read_stdin() -> io::Result<String> {
+    let mut input = String::new();
+    io::stdin().lock().read_to_string(&mut input)?;
+    Ok(input)
+}
+
+fn write_stdout(text: &str) -> u8 {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        // A closed pipe is the reader's choice, not our failure.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("gpuops-inject: writing output: {e}");
+            1
+        }
+    }
+}
+
+pub(crate) fn krm_function() -> u8 {
+    let input = match read_stdin() {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("gpuops-inject: reading stdin: {e}");
+            return 1;
+        }
+    };
+    match inject::run_resource_list(&input) {
+        Ok(run) => {
+            // Results also go to stderr: kustomize ignores `results`, and
+            // shows stderr to the user.
+            for r in run.results.iter().filter(|r| r.severity != Severity::Info) {
+                eprintln!("{}", r.to_line());
+            }
+            let written = write_stdout(&run.output);
+            u8::try_from(run.exit_code).unwrap_or(1).max(written)
+        }
+        Err(e) => {
+            eprintln!("gpuops-inject: {e}");
+            1
+        }
+    }
+}
+
+pub(crate) fn legacy_plugin(config_file: &str) -> u8 {
+    let config = match std::fs::read_to_string(config_file) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("gpuops-inject: reading config {config_file}: {e}");
+            return 1;
+        }
+    };
+    let stream = match read_stdin() {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("gpuops-inject: reading stdin: {e}");
+            return 1;
+        }
+    };
+    match inject::run_plugin(&config, config_file, &stream) {
+        Ok((output, results)) => {
+            for r in results.iter().filter(|r| r.severity == Severity::Warning) {
+                eprintln!("{}", r.to_line());
+            }
+            write_stdout(&output)
+        }
+        Err(e) => {
+            eprintln!("gpuops-inject: {e}");
+            1
+        }
+    }
+}
+
+pub(crate) fn install(args: &[String]) -> u8 {
+    let dir = match args {
+        [] => inject::default_plugin_home(),
+        [flag, dir] if flag == "--dir" => Some(PathBuf::from(dir)),
+        [flag] if flag.starts_with("--dir=") => Some(PathBuf::from(&flag["--dir=".len()..])),
+        _ => {
+            eprintln!("gpuops-inject: install-plugin takes only --dir DIR");
+            return usage(2);
+        }
+    };
+    let Some(home) = dir else {
+        eprintln!("gpuops-inject: no plugin home: set --dir, KUSTOMIZE_PLUGIN_HOME, XDG_CONFIG_HOME or HOME");
+        return 2;
+    };
+    let binary = match std::env::current_exe() {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("gpuops-inject: cannot locate own binary: {e}");
+            return 1;
+        }
+    };
+    match inject::install_plugin(&home, &binary) {
+        Ok(paths) => {
+            for path in paths {
+                println!("installed {}", path.display());
+            }
+            println!("use with: kubectl kustomize --enable-alpha-plugins (apiVersion: {PLUGIN_GROUP_VERSION})");
+            0
+        }
+        Err(e) => {
+            eprintln!("gpuops-inject: installing plugin in {}: {e}", home.display());
+            1
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! `gpuops-inject`: a KRM function (ResourceList on stdin) and a kustomize
+//! legacy exec plugin (`gpuops-inject CONFIG_FILE` with a YAML stream on stdin).
+#![allow(clippy::print_stdout, clippy::print_stderr)] // the binary is the output edge
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match args.first().map(String::as_str) {
+        None => cli::krm_function(),
+        Some("-h" | "--help" | "help") => cli::usage(0),
+        Some("-V" | "--version") => cli::version(),
+        Some("install-plugin") => cli::install(&args[1..]),
+        Some(flag) if flag.starts_with('-') => {
+            eprintln!("gpuops-inject: unknown flag {flag:?}");
+            cli::usage(2)
+        }
+        Some(config_file) => cli::legacy_plugin(config_file),
+    };
+    ExitCode::from(code)
+}
