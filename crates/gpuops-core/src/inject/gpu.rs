@@ -161,10 +161,14 @@ fn tensor_parallel(
                     KrmResult::new(
                         Severity::Error,
                         format!(
-                            "--tensor-parallel-size is {current_n} but the pod gets {} GPU(s){}; vLLM would use {} and leave the rest idle or fail to start",
+                            "--tensor-parallel-size is {current_n} but the pod gets {} GPU(s){}; {}",
                             gpu.count,
                             if pipeline > 1 { format!(" for {pipeline} pipeline stages") } else { String::new() },
-                            current_n * pipeline
+                            if current_n * pipeline > gpu.count {
+                                "vLLM would fail to start".to_string()
+                            } else {
+                                format!("vLLM would leave {} GPU(s) idle", gpu.count - current_n * pipeline)
+                            }
                         ),
                     )
                     .on(before)
@@ -226,11 +230,20 @@ fn shared_memory(obj: &mut Value, site: &PodSite, slot: &ContainerSlot, size: &s
     }
 }
 
-fn strategy(mode: StrategyMode, gpu: Option<&GpuSpec>, obj: &mut Value, results: &mut Vec<KrmResult>) {
-    if locator::api_group(obj) != "apps" || locator::kind(obj) != "Deployment" {
-        return;
+/// Where a workload keeps its Deployment strategy: a Deployment's own, or a
+/// KServe InferenceService's `predictor.deploymentStrategy` (RawDeployment
+/// mode; KServe >= 0.13).
+fn strategy_location(obj: &Value) -> Option<(&'static str, &'static str)> {
+    match (locator::api_group(obj), locator::kind(obj)) {
+        ("apps", "Deployment") => Some(("/spec", "strategy")),
+        ("serving.kserve.io", "InferenceService") => Some(("/spec/predictor", "deploymentStrategy")),
+        _ => None,
     }
-    let current = obj.pointer("/spec/strategy/type").and_then(Value::as_str).unwrap_or("RollingUpdate");
+}
+
+fn strategy(mode: StrategyMode, gpu: Option<&GpuSpec>, obj: &mut Value, results: &mut Vec<KrmResult>) {
+    let Some((parent, key)) = strategy_location(obj) else { return };
+    let current = obj.pointer(&format!("{parent}/{key}/type")).and_then(Value::as_str).unwrap_or("RollingUpdate").to_string();
     if current == "Recreate" {
         return;
     }
@@ -244,10 +257,11 @@ fn strategy(mode: StrategyMode, gpu: Option<&GpuSpec>, obj: &mut Value, results:
             "strategy set to Recreate: a rolling update would surge {surge} pod(s) needing {} extra GPU(s)",
             surge * u64::from(gpus)
         );
-        results.push(KrmResult::new(Severity::Info, message).on(obj).at("spec.strategy.type", Some(json!(current)), Some(json!("Recreate"))));
+        let field = format!("{}.{key}.type", parent.trim_start_matches('/').replace('/', "."));
+        results.push(KrmResult::new(Severity::Info, message).on(obj).at(field, Some(json!(current)), Some(json!("Recreate"))));
     }
-    let Some(spec) = obj.get_mut("spec") else { return };
-    if let Some(strategy) = ensure_object(spec, "strategy") {
+    let Some(parent) = obj.pointer_mut(parent) else { return };
+    if let Some(strategy) = ensure_object(parent, key) {
         strategy.insert("type".into(), json!("Recreate"));
         // The API rejects rollingUpdate alongside Recreate.
         strategy.shift_remove("rollingUpdate");
@@ -257,8 +271,11 @@ fn strategy(mode: StrategyMode, gpu: Option<&GpuSpec>, obj: &mut Value, results:
 /// Extra pods a Deployment's rolling update starts (maxSurge, default 25%,
 /// percentages rounded up, as the Deployment controller does).
 pub fn rolling_surge(obj: &Value) -> u64 {
-    let replicas = obj.pointer("/spec/replicas").and_then(Value::as_u64).unwrap_or(1);
-    match obj.pointer("/spec/strategy/rollingUpdate/maxSurge") {
+    let (replicas, strategy) = match strategy_location(obj) {
+        Some(("/spec/predictor", _)) => (obj.pointer("/spec/predictor/minReplicas").and_then(Value::as_u64).unwrap_or(1), "/spec/predictor/deploymentStrategy"),
+        _ => (obj.pointer("/spec/replicas").and_then(Value::as_u64).unwrap_or(1), "/spec/strategy"),
+    };
+    match obj.pointer(&format!("{strategy}/rollingUpdate/maxSurge")) {
         None | Some(Value::Null) => (replicas * 25).div_ceil(100),
         Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
         Some(Value::String(s)) => match s.strip_suffix('%') {
@@ -275,7 +292,7 @@ mod tests {
 
     #[test]
     fn surge_follows_the_deployment_controller() {
-        let d = |strategy: Value, replicas: u64| json!({"spec": {"replicas": replicas, "strategy": strategy}});
+        let d = |strategy: Value, replicas: u64| json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": replicas, "strategy": strategy}});
         assert_eq!(rolling_surge(&json!({"spec": {}})), 1);
         assert_eq!(rolling_surge(&d(json!({}), 8)), 2);
         assert_eq!(rolling_surge(&d(json!({"rollingUpdate": {"maxSurge": 0}}), 4)), 0);

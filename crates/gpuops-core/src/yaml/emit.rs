@@ -182,13 +182,58 @@ fn looks_like_non_string(s: &str) -> bool {
         "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", "<<", "=", ".inf",
         "-.inf", "+.inf", ".nan",
     ];
-    if RESERVED.iter().any(|r| s.eq_ignore_ascii_case(r)) {
+    RESERVED.iter().any(|r| s.eq_ignore_ascii_case(r)) || looks_numeric(s) || looks_like_timestamp(s)
+}
+
+/// Integers (decimal, `0x`, `0o`, `0b`, YAML 1.1 `_` separators and
+/// sexagesimal `1:30`) and floats (`1.`, `.5`, `1e3`) under YAML 1.1 or 1.2.
+/// `8Gi`, `1.2.3` and `2501-fp8` are strings in both, and stay plain.
+fn looks_numeric(s: &str) -> bool {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let lower = body.to_ascii_lowercase();
+    for (prefix, digits) in [("0x", "0123456789abcdef_"), ("0o", "01234567_"), ("0b", "01_")] {
+        if let Some(rest) = lower.strip_prefix(prefix) {
+            return !rest.is_empty() && rest.chars().all(|c| digits.contains(c));
+        }
+    }
+    let (mantissa, exponent) = match lower.split_once('e') {
+        Some((m, e)) => (m, Some(e)),
+        None => (lower.as_str(), None),
+    };
+    if let Some(e) = exponent {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        if e.is_empty() || !e.chars().all(|c| c.is_ascii_digit()) {
+            return false;
+        }
+    }
+    let is_digits = |t: &str| t.chars().all(|c| c.is_ascii_digit() || c == '_');
+    let has_digit = mantissa.chars().any(|c| c.is_ascii_digit());
+    let plain_number = match mantissa.split_once('.') {
+        Some((int, frac)) => is_digits(int) && is_digits(frac),
+        None => is_digits(mantissa),
+    };
+    if has_digit && plain_number {
         return true;
     }
-    let bytes = s.as_bytes();
-    let digit_at = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
-    // Numbers, octals, hex, sexagesimals, timestamps: all start like these.
-    digit_at(0) || (matches!(bytes[0], b'+' | b'-' | b'.') && (digit_at(1) || (bytes[1..].starts_with(b".") && digit_at(2))))
+    // Sexagesimal (YAML 1.1): 190:20:30, 1:30.5
+    exponent.is_none()
+        && mantissa.contains(':')
+        && mantissa.split(':').enumerate().all(|(i, part)| {
+            let part = if i > 0 { part.split_once('.').map_or(part, |(w, f)| if is_digits(f) { w } else { "x" }) } else { part };
+            !part.is_empty() && is_digits(part) && (i == 0 || part.len() <= 2)
+        })
+}
+
+/// `2001-12-14`, `2001-12-14t21:59:43.10-05:00`: YAML 1.1 timestamps.
+fn looks_like_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |from: usize, n: usize| b.len() >= from + n && b[from..from + n].iter().all(u8::is_ascii_digit);
+    if !(digits(0, 4) && b.get(4) == Some(&b'-')) {
+        return false;
+    }
+    let month_len = if digits(5, 2) { 2 } else if digits(5, 1) { 1 } else { return false };
+    let day = 5 + month_len + 1;
+    b.get(5 + month_len) == Some(&b'-') && (digits(day, 1))
 }
 
 #[cfg(test)]
@@ -216,7 +261,7 @@ mod tests {
         for s in [
             "1", "1.10", "0755", "yes", "No", "on", "null", "~", "", " x", "x ", "a: b", "a #b",
             "-", "- x", "#c", "*x", "&a", "!t", "%p", "@a", "`b", "{a}", "[a]", "2024-01-01",
-            ".5", "-1", "+1", "=", "<<", "tab\there", "x:", "é:",
+            ".5", "-1", "+1", "=", "<<", "tab\there", "x:", "é:", "8Gi", "1e3", "0x1f", "1:30",
         ] {
             let v = json!({ s: s });
             assert_eq!(round_trip(&v), v, "{s:?}");
@@ -228,6 +273,16 @@ mod tests {
         let v = json!({"image": "reg:5000/models/qwen:v1.2.0", "uri": "oci://host/repo:tag", "arg": "--model=x"});
         let text = to_yaml_string(&v);
         assert_eq!(text, "image: reg:5000/models/qwen:v1.2.0\nuri: oci://host/repo:tag\narg: --model=x\n");
+        for s in ["8Gi", "100m", "1.2.3", "2501-fp8", "8xH100", "1e", "0xZZ", "12:345", "1-2"] {
+            assert_eq!(to_yaml_string(&json!(s)), format!("{s}\n"), "{s} should stay plain");
+        }
+    }
+
+    #[test]
+    fn numeric_looking_strings_are_quoted() {
+        for s in ["1", "-1", "+1.5", "1_000", "0x1F", "0o17", "0b101", "1e3", "1.", ".5", "1:30", "190:20:30", "2024-01-01", "2024-1-1t10:00:00"] {
+            assert!(to_yaml_string(&json!(s)).starts_with('"'), "{s} must be quoted");
+        }
     }
 
     #[test]

@@ -1,0 +1,102 @@
+//! Golden cases in `tests/testdata/<case>/`: `config.yaml` + `input.yaml`,
+//! and either `expected.yaml` (the plugin's output stream) or `errors.txt`
+//! (lines stderr must contain). Each case runs in both protocols.
+
+use serde_json::{Value, json};
+
+use crate::util::{self, assert_golden, parse_stream, testdata, text};
+
+fn resource_list(case: &str) -> String {
+    let dir = testdata(case);
+    let config = parse_stream(&std::fs::read_to_string(dir.join("config.yaml")).unwrap()).remove(0);
+    let items = parse_stream(&std::fs::read_to_string(dir.join("input.yaml")).unwrap());
+    serde_json::to_string(&json!({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": items, "functionConfig": config})).unwrap()
+}
+
+fn golden_case(case: &str) {
+    let dir = testdata(case);
+    let input = std::fs::read_to_string(dir.join("input.yaml")).unwrap();
+    let out = util::plugin(&dir.join("config.yaml"), &input);
+    assert!(out.status.success(), "{case}: {}", text(&out.stderr));
+    let stream = text(&out.stdout);
+    assert_golden(&dir.join("expected.yaml"), &stream);
+
+    // Applying the config again changes nothing (idempotent).
+    let again = util::plugin(&dir.join("config.yaml"), &stream);
+    assert_eq!(text(&again.stdout), stream, "{case}: second application changed the output");
+
+    // The KRM protocol produces the same objects.
+    let out = util::krm(&resource_list(case));
+    assert!(out.status.success(), "{case}: {}", text(&out.stderr));
+    let list: Value = serde_json::from_slice(&out.stdout).expect("JSON in, JSON out");
+    assert_eq!(list["items"], Value::Array(parse_stream(&stream)), "{case}: KRM items differ from the plugin stream");
+    assert!(list["results"].as_array().unwrap().iter().all(|r| r["severity"].is_string()), "{case}: severity missing");
+}
+
+fn error_case(case: &str) {
+    let dir = testdata(case);
+    let input = std::fs::read_to_string(dir.join("input.yaml")).unwrap();
+    let expected = std::fs::read_to_string(dir.join("errors.txt")).unwrap();
+    let out = util::plugin(&dir.join("config.yaml"), &input);
+    assert_eq!(out.status.code(), Some(1), "{case}: plugin exit code");
+    assert!(out.stdout.is_empty(), "{case}: plugin wrote output on failure");
+    let stderr = text(&out.stderr);
+    for line in expected.lines().filter(|l| !l.is_empty()) {
+        assert!(stderr.contains(line), "{case}: stderr lacks {line:?}:\n{stderr}");
+    }
+
+    let list_in = resource_list(case);
+    let out = util::krm(&list_in);
+    assert_eq!(out.status.code(), Some(1), "{case}: KRM exit code");
+    let list: Value = serde_json::from_slice(&out.stdout).expect("ResourceList written even on failure");
+    let input: Value = serde_json::from_str(&list_in).unwrap();
+    assert_eq!(list["items"], input["items"], "{case}: items changed although the function failed");
+    let errors: Vec<&Value> = list["results"].as_array().unwrap().iter().filter(|r| r["severity"] == "error").collect();
+    assert!(!errors.is_empty(), "{case}: no error result");
+    // The same facts as the plugin's stderr line, from the structured fields.
+    let rendered: Vec<String> = errors
+        .iter()
+        .map(|r| {
+            let rr = &r["resourceRef"];
+            let object = match rr["namespace"].as_str() {
+                Some(ns) => format!("{}/{ns}/{}", rr["kind"].as_str().unwrap(), rr["name"].as_str().unwrap()),
+                None => format!("{}/{}", rr["kind"].as_str().unwrap(), rr["name"].as_str().unwrap()),
+            };
+            format!("{object}: {}: {}", r["field"]["path"].as_str().unwrap_or(""), r["message"].as_str().unwrap())
+        })
+        .collect();
+    let rendered = rendered.join("\n");
+    for line in expected.lines().filter(|l| !l.is_empty()) {
+        assert!(rendered.contains(line), "{case}: results lack {line:?}:\n{rendered}");
+    }
+}
+
+#[test]
+fn every_workload_kind_gets_gpus_in_its_main_container() {
+    golden_case("all-kinds");
+}
+
+#[test]
+fn model_tags_follow_references_everywhere_but_metadata() {
+    golden_case("model-tags");
+}
+
+#[test]
+fn config_map_function_config() {
+    golden_case("config-map");
+}
+
+#[test]
+fn mig_resource_replaces_whole_gpu_and_reuses_existing_shm() {
+    golden_case("mig-switch");
+}
+
+#[test]
+fn tensor_parallel_check_reports_mismatch() {
+    error_case("tp-check-mismatch");
+}
+
+#[test]
+fn unknown_config_field_is_named() {
+    error_case("unknown-field");
+}
