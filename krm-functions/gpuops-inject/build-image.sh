@@ -20,5 +20,8 @@ trap 'rm -rf "$context"' EXIT
 cp "$binary" "$context/gpuops-inject"
 cp "$here/Dockerfile" "$context/Dockerfile"
 printf 'root:x:0:0:root:/:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n' > "$context/passwd"
-docker build --quiet -t "$image" "$context" >/dev/null
+if ! docker build --quiet -t "$image" "$context" >"$context/build.log" 2>&1; then
+    cat "$context/build.log" >&2
+    exit 1
+fi
 echo "built $image ($(du -h "$binary" | cut -f1) binary)"

@@ -56,7 +56,8 @@ pub fn is_digest(text: &str) -> bool {
     let Some((algo, hex)) = text.split_once(':') else {
         return false;
     };
-    let algo_ok = !algo.is_empty() && algo.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c));
+    let algo_ok =
+        !algo.is_empty() && algo.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c));
     let hex_ok = !hex.is_empty() && hex.chars().all(|c| c.is_ascii_alphanumeric() || "=_-".contains(c));
     let len_ok = match algo {
         "sha256" => hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),

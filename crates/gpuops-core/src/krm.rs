@@ -84,17 +84,24 @@ impl KrmResult {
         Self { message: message.into(), severity, resource_ref: None, field: None, file: None }
     }
 
+    /// Attach the same object and file as `subject` (computed once per
+    /// object with [`KrmResult::on`]).
+    pub fn about(mut self, subject: &Subject) -> Self {
+        self.resource_ref = Some(subject.resource_ref.clone());
+        self.file = subject.file.clone();
+        self
+    }
+
     /// Attach the object (and the file it came from, when the orchestrator
     /// annotated it) to the result.
     pub fn on(mut self, obj: &Value) -> Self {
         self.resource_ref = Some(ResourceRef::of(obj));
         let annotation = |key: &str| {
-            obj.pointer("/metadata/annotations")
-                .and_then(|a| a.get(key))
-                .and_then(Value::as_str)
-                .map(str::to_string)
+            obj.pointer("/metadata/annotations").and_then(|a| a.get(key)).and_then(Value::as_str).map(str::to_string)
         };
-        if let Some(path) = annotation("internal.config.kubernetes.io/path").or_else(|| annotation("config.kubernetes.io/path")) {
+        if let Some(path) =
+            annotation("internal.config.kubernetes.io/path").or_else(|| annotation("config.kubernetes.io/path"))
+        {
             let index = annotation("internal.config.kubernetes.io/index")
                 .or_else(|| annotation("config.kubernetes.io/index"))
                 .and_then(|i| i.parse().ok())
@@ -128,6 +135,20 @@ impl KrmResult {
     }
 }
 
+/// What a result is about: an object and the file it came from.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub resource_ref: ResourceRef,
+    pub file: Option<FileRef>,
+}
+
+impl Subject {
+    pub fn of(obj: &Value) -> Self {
+        let template = KrmResult::new(Severity::Info, "").on(obj);
+        Self { resource_ref: template.resource_ref.unwrap_or_else(|| ResourceRef::of(obj)), file: template.file }
+    }
+}
+
 /// Whether any result is an error (KRM exit code 1).
 pub fn has_errors(results: &[KrmResult]) -> bool {
     results.iter().any(|r| r.severity == Severity::Error)
@@ -152,6 +173,9 @@ pub struct ResourceList {
     /// Any other top-level field, passed through.
     pub extra: Map<String, Value>,
     pub encoding: Encoding,
+    /// For block-style YAML: each item's original text (dedented), so items
+    /// a function leaves alone are written back exactly as they came.
+    pub item_texts: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,43 +186,131 @@ pub enum ReadError {
     Shape(String),
 }
 
+/// The items of a block-style ResourceList, cut out of the text: the
+/// envelope without `items`, and each item dedented to a document of its own
+/// with the stream line it starts on. `None` for layouts it does not handle
+/// (flow-style items, several documents): the caller parses the whole text.
+fn split_items(text: &str) -> Option<(String, Vec<(String, usize)>)> {
+    let mut envelope = String::new();
+    let mut items: Vec<(String, usize)> = Vec::new();
+    let mut in_items = false;
+    let mut item_indent: Option<usize> = None;
+    let mut seen_items = false;
+    for (line_index, line) in text.split_inclusive('\n').enumerate() {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        if bare == "---" || bare == "..." || bare.starts_with("--- ") {
+            if line_index == 0 || (bare == "..." && in_items) {
+                continue;
+            }
+            return None;
+        }
+        if !in_items {
+            if bare == "items:" || bare.starts_with("items: #") || bare.trim_end() == "items:" {
+                in_items = true;
+                seen_items = true;
+            } else if let Some(rest) = bare.strip_prefix("items:") {
+                if rest.trim() != "[]" {
+                    return None;
+                }
+                seen_items = true;
+            } else {
+                envelope.push_str(line);
+            }
+            continue;
+        }
+        let content = bare.trim_start_matches(' ');
+        let indent = bare.len() - content.len();
+        let is_entry = content == "-" || content.starts_with("- ");
+        if content.is_empty() || content.starts_with('#') {
+            if let Some((item, _)) = items.last_mut() {
+                item.push_str(&line[indent.min(item_indent.map_or(0, |i| i + 2))..]);
+            }
+            continue;
+        }
+        if indent == 0 && !is_entry {
+            in_items = false;
+            envelope.push_str(line);
+            continue;
+        }
+        match item_indent {
+            None if is_entry => item_indent = Some(indent),
+            Some(i) if is_entry && indent == i => {}
+            Some(i) if indent >= i + 2 => {
+                let (item, _) = items.last_mut()?;
+                item.push_str(&line[i + 2..]);
+                continue;
+            }
+            _ => return None,
+        }
+        // A new item: its first line is what follows `- `.
+        let mut first = String::from(content.strip_prefix('-').unwrap_or(content).strip_prefix(' ').unwrap_or(""));
+        first.push_str(&line[bare.len()..]);
+        items.push((first, line_index + 1));
+    }
+    seen_items.then_some((envelope, items))
+}
+
+fn take_string(map: &mut Map<String, Value>, key: &str) -> Option<String> {
+    map.shift_remove(key).and_then(|v| v.as_str().map(str::to_string))
+}
+
 impl ResourceList {
     /// Read a ResourceList written as YAML or JSON. Like kyaml, any
     /// apiVersion is accepted, and `kind: List` too.
     pub fn read(text: &str, source_name: &str) -> Result<Self, ReadError> {
+        Self::read_filtered(text, source_name, |_| |_: &str| true)
+    }
+
+    /// Like [`ResourceList::read`], but block-style items the filter rejects
+    /// are not parsed: they stay `Value::Null` and are written back from
+    /// their text. `choose` builds the filter from the `functionConfig`
+    /// (read first), so a function can skip what its config cannot touch.
+    pub fn read_filtered<F>(
+        text: &str,
+        source_name: &str,
+        choose: impl FnOnce(Option<&Value>) -> F,
+    ) -> Result<Self, ReadError>
+    where
+        F: Fn(&str) -> bool + Sync,
+    {
         let trimmed = text.trim_start();
         let encoding = if trimmed.starts_with('{') { Encoding::Json } else { Encoding::Yaml };
-        let docs = yaml::split_documents(text);
-        let [doc] = docs.as_slice() else {
-            return Err(ReadError::Shape(format!(
-                "{source_name}: expected one ResourceList document, found {}",
-                docs.len()
-            )));
+        let split = if encoding == Encoding::Yaml { split_items(text) } else { None };
+        let (mut map, items, item_texts) = match split {
+            Some((envelope, chunks)) => {
+                let map = Self::parse_envelope(&envelope, source_name)?;
+                let wanted = choose(map.get("functionConfig"));
+                let raw: Vec<yaml::RawDocument<'_>> =
+                    chunks.iter().map(|(t, line)| yaml::RawDocument { text: t.as_str(), first_line: *line }).collect();
+                let items = yaml::parse_many(&raw, source_name, &wanted)?;
+                // A parsed item that is null (`- ~`) is not a KRM object.
+                if let Some(i) = items.iter().zip(&raw).position(|(v, r)| v.is_null() && wanted(r.text)) {
+                    return Err(ReadError::Shape(format!("{source_name}: items[{i}] is not a KRM object")));
+                }
+                (map, items, Some(chunks.into_iter().map(|(t, _)| t).collect()))
+            }
+            None => {
+                let mut map = Self::parse_envelope(text, source_name)?;
+                let items = match map.shift_remove("items") {
+                    None | Some(Value::Null) => Vec::new(),
+                    Some(Value::Array(items)) => items,
+                    Some(_) => return Err(ReadError::Shape(format!("{source_name}: items must be a sequence"))),
+                };
+                if let Some(i) = items.iter().position(Value::is_null) {
+                    return Err(ReadError::Shape(format!("{source_name}: items[{i}] is not a KRM object")));
+                }
+                (map, items, None)
+            }
         };
-        let value = yaml::parse_document(doc.text, source_name, doc.first_line)?;
-        let Value::Object(mut map) = value else {
-            return Err(ReadError::Shape(format!("{source_name}: a ResourceList must be a mapping")));
-        };
-        let kind = map.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
-        if kind != "ResourceList" && kind != "List" {
-            return Err(ReadError::Shape(format!(
-                "{source_name}: expected kind ResourceList or List, found {:?}",
-                kind
-            )));
-        }
-        let api_version = map
-            .shift_remove("apiVersion")
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_else(|| "config.kubernetes.io/v1".to_string());
-        map.shift_remove("kind");
-        let items = match map.shift_remove("items") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items,
-            Some(_) => return Err(ReadError::Shape(format!("{source_name}: items must be a sequence"))),
-        };
-        if let Some(i) = items.iter().position(|i| !i.is_object()) {
+        if let Some(i) = items.iter().position(|i| !i.is_object() && !i.is_null()) {
             return Err(ReadError::Shape(format!("{source_name}: items[{i}] is not a KRM object")));
         }
+        let kind = map.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+        if kind != "ResourceList" && kind != "List" {
+            return Err(ReadError::Shape(format!("{source_name}: expected kind ResourceList or List, found {kind:?}")));
+        }
+        map.shift_remove("kind");
+        let api_version = take_string(&mut map, "apiVersion").unwrap_or_else(|| "config.kubernetes.io/v1".to_string());
         let function_config = map.shift_remove("functionConfig").filter(|v| !v.is_null());
         let results = match map.shift_remove("results") {
             Some(Value::Array(r)) => r,
@@ -209,7 +321,21 @@ impl ResourceList {
             },
             _ => Vec::new(),
         };
-        Ok(Self { api_version, kind, items, function_config, results, extra: map, encoding })
+        Ok(Self { api_version, kind, items, function_config, results, extra: map, encoding, item_texts })
+    }
+
+    fn parse_envelope(text: &str, source_name: &str) -> Result<Map<String, Value>, ReadError> {
+        let docs = yaml::split_documents(text);
+        let [doc] = docs.as_slice() else {
+            return Err(ReadError::Shape(format!(
+                "{source_name}: expected one ResourceList document, found {}",
+                docs.len()
+            )));
+        };
+        match yaml::parse_document(doc.text, source_name, doc.first_line)? {
+            Value::Object(map) => Ok(map),
+            _ => Err(ReadError::Shape(format!("{source_name}: a ResourceList must be a mapping"))),
+        }
     }
 
     /// Append our results.
@@ -217,34 +343,84 @@ impl ResourceList {
         self.results.extend(results.iter().map(|r| serde_json::to_value(r).unwrap_or(Value::Null)));
     }
 
-    /// The envelope as a value, fields in the conventional order.
-    pub fn to_value(&self) -> Value {
-        let mut map = Map::new();
-        map.insert("apiVersion".into(), Value::String(self.api_version.clone()));
-        map.insert("kind".into(), Value::String(self.kind.clone()));
-        map.insert("items".into(), Value::Array(self.items.clone()));
-        if let Some(config) = &self.function_config {
-            map.insert("functionConfig".into(), config.clone());
+    /// Serialize in the input's encoding. Items whose `changed` flag is
+    /// false are written from their original text where it is known.
+    pub fn write(&self, changed: &[bool]) -> String {
+        match self.encoding {
+            Encoding::Json => self.write_json(),
+            Encoding::Yaml => self.write_yaml(changed),
         }
-        if !self.results.is_empty() {
-            map.insert("results".into(), Value::Array(self.results.clone()));
-        }
-        for (k, v) in &self.extra {
-            map.insert(k.clone(), v.clone());
-        }
-        Value::Object(map)
     }
 
-    /// Serialize in the input's encoding.
-    pub fn write(&self) -> String {
-        match self.encoding {
-            Encoding::Json => {
-                let mut text = serde_json::to_string_pretty(&self.to_value()).unwrap_or_default();
-                text.push('\n');
-                text
-            }
-            Encoding::Yaml => yaml::to_yaml_string(&self.to_value()),
+    fn write_json(&self) -> String {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Envelope<'a> {
+            api_version: &'a str,
+            kind: &'a str,
+            items: &'a [Value],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            function_config: Option<&'a Value>,
+            #[serde(skip_serializing_if = "<[Value]>::is_empty")]
+            results: &'a [Value],
+            #[serde(flatten)]
+            extra: &'a Map<String, Value>,
         }
+        let envelope = Envelope {
+            api_version: &self.api_version,
+            kind: &self.kind,
+            items: &self.items,
+            function_config: self.function_config.as_ref(),
+            results: &self.results,
+            extra: &self.extra,
+        };
+        let mut text = serde_json::to_string_pretty(&envelope).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    fn write_yaml(&self, changed: &[bool]) -> String {
+        let original_len: usize = self.item_texts.as_ref().map_or(0, |t| t.iter().map(|s| s.len() + 64).sum());
+        let mut out = String::with_capacity(original_len + 4096);
+        yaml::write_entry(&mut out, "apiVersion", &Value::String(self.api_version.clone()));
+        yaml::write_entry(&mut out, "kind", &Value::String(self.kind.clone()));
+        if self.items.is_empty() {
+            out.push_str("items: []\n");
+        } else {
+            out.push_str("items:\n");
+        }
+        for (i, item) in self.items.iter().enumerate() {
+            match self.item_texts.as_ref().and_then(|t| t.get(i)) {
+                Some(text) if !changed.get(i).copied().unwrap_or(true) => write_original_item(&mut out, text),
+                _ => yaml::write_sequence_item(&mut out, item),
+            }
+        }
+        if let Some(config) = &self.function_config {
+            yaml::write_entry(&mut out, "functionConfig", config);
+        }
+        if !self.results.is_empty() {
+            yaml::write_entry(&mut out, "results", &Value::Array(self.results.clone()));
+        }
+        for (key, value) in &self.extra {
+            yaml::write_entry(&mut out, key, value);
+        }
+        out
+    }
+}
+
+/// An item's original (dedented) text as an entry of the column-0 `items:`
+/// sequence: every line shifted by the same two columns keeps its meaning.
+fn write_original_item(out: &mut String, text: &str) {
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if i == 0 {
+            out.push_str(if line.trim().is_empty() { "-" } else { "- " });
+        } else if !line.trim_end_matches(['\n', '\r']).is_empty() {
+            out.push_str("  ");
+        }
+        out.push_str(line);
+    }
+    if !text.ends_with('\n') {
+        out.push('\n');
     }
 }
 
@@ -254,20 +430,56 @@ mod tests {
 
     #[test]
     fn reads_yaml_and_json_lists() {
-        let rl = ResourceList::read("apiVersion: config.kubernetes.io/v1beta1\nkind: ResourceList\nitems:\n- kind: A\n  metadata: {name: a}\n", "t").unwrap();
+        let rl = ResourceList::read(
+            "apiVersion: config.kubernetes.io/v1beta1\nkind: ResourceList\nitems:\n- kind: A\n  metadata: {name: a}\n",
+            "t",
+        )
+        .unwrap();
         assert_eq!(rl.api_version, "config.kubernetes.io/v1beta1");
         assert_eq!(rl.items.len(), 1);
         let rl = ResourceList::read(r#"{"apiVersion":"v1","kind":"List","items":[]}"#, "t").unwrap();
         assert_eq!((rl.kind.as_str(), rl.encoding), ("List", Encoding::Json));
-        assert!(ResourceList::read("kind: Deployment\n", "t").unwrap_err().to_string().contains("expected kind ResourceList"));
+        assert!(
+            ResourceList::read("kind: Deployment\n", "t")
+                .unwrap_err()
+                .to_string()
+                .contains("expected kind ResourceList")
+        );
         assert!(ResourceList::read("kind: ResourceList\nitems: [1]\n", "t").is_err());
     }
 
     #[test]
+    fn unchanged_items_keep_their_text_in_any_indentation() {
+        for input in [
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- kind: A  # comment\n  metadata: {name: a}\n  data:\n    x: |\n      one\n\n      two\n- kind: B\n  v: 1.10\nfunctionConfig:\n  kind: X\n",
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n  - kind: A  # comment\n    metadata: {name: a}\n    data:\n      x: |\n        one\n\n        two\n  - kind: B\n    v: 1.10\nfunctionConfig:\n  kind: X\n",
+        ] {
+            let rl = ResourceList::read(input, "t").unwrap();
+            assert_eq!(rl.items.len(), 2);
+            assert_eq!(rl.items[0]["data"]["x"], "one\n\ntwo\n");
+            assert_eq!(rl.function_config.as_ref().unwrap()["kind"], "X");
+            let out = rl.write(&[false, false]);
+            assert!(out.contains("- kind: A  # comment\n  metadata: {name: a}\n"), "{out}");
+            assert!(out.contains("- kind: B\n  v: 1.10\n"), "{out}");
+            let again = ResourceList::read(&out, "t").unwrap();
+            assert_eq!(again.items, rl.items);
+        }
+    }
+
+    #[test]
+    fn flow_style_items_fall_back_to_a_whole_parse() {
+        let rl = ResourceList::read("kind: ResourceList\nitems: [{kind: A}, {kind: B}]\n", "t").unwrap();
+        assert_eq!(rl.items.len(), 2);
+        assert!(rl.item_texts.is_none());
+    }
+
+    #[test]
     fn writes_severity_and_keeps_earlier_results() {
-        let mut rl = ResourceList::read("kind: ResourceList\nitems: []\nresults:\n- message: earlier\n  severity: info\n", "t").unwrap();
+        let mut rl =
+            ResourceList::read("kind: ResourceList\nitems: []\nresults:\n- message: earlier\n  severity: info\n", "t")
+                .unwrap();
         rl.push_results(&[KrmResult::new(Severity::Warning, "w")]);
-        let out = rl.write();
+        let out = rl.write(&[]);
         assert!(out.contains("- message: earlier"), "{out}");
         assert!(out.contains("- message: w\n  severity: warning\n"), "{out}");
         assert!(out.starts_with("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n"), "{out}");

@@ -87,7 +87,8 @@ pub fn is_workload(obj: &Value) -> bool {
     !pod_sites(obj).is_empty() || known_kind(api_group(obj), kind(obj))
 }
 
-fn known_kind(group: &str, kind: &str) -> bool {
+/// Whether `(group, kind)` is a workload kind gpuops knows.
+pub fn known_kind(group: &str, kind: &str) -> bool {
     matches!(
         (group, kind),
         ("apps" | "extensions", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
@@ -113,13 +114,23 @@ pub fn pod_sites(obj: &Value) -> Vec<PodSite> {
     let replicas = |path: &str, default| Replicas::Field { path: p(path), default };
     let mut sites = match (api_group(obj), kind(obj)) {
         ("apps" | "extensions", "Deployment" | "StatefulSet" | "ReplicaSet") => {
-            vec![site(p("spec.template.spec"), Some(p("spec.template.metadata")), PodRole::Pod, replicas("spec.replicas", 1))]
+            vec![site(
+                p("spec.template.spec"),
+                Some(p("spec.template.metadata")),
+                PodRole::Pod,
+                replicas("spec.replicas", 1),
+            )]
         }
         ("apps" | "extensions", "DaemonSet") => {
             vec![site(p("spec.template.spec"), Some(p("spec.template.metadata")), PodRole::Pod, Replicas::PerNode)]
         }
         ("batch", "Job") => {
-            vec![site(p("spec.template.spec"), Some(p("spec.template.metadata")), PodRole::Pod, replicas("spec.parallelism", 1))]
+            vec![site(
+                p("spec.template.spec"),
+                Some(p("spec.template.metadata")),
+                PodRole::Pod,
+                replicas("spec.parallelism", 1),
+            )]
         }
         ("batch", "CronJob") => vec![site(
             p("spec.jobTemplate.spec.template.spec"),
@@ -128,7 +139,9 @@ pub fn pod_sites(obj: &Value) -> Vec<PodSite> {
             replicas("spec.jobTemplate.spec.parallelism", 1),
         )],
         ("", "Pod") => vec![site(p("spec"), Some(p("metadata")), PodRole::Pod, Replicas::Fixed(1))],
-        ("", "PodTemplate") => vec![site(p("template.spec"), Some(p("template.metadata")), PodRole::Pod, Replicas::Template)],
+        ("", "PodTemplate") => {
+            vec![site(p("template.spec"), Some(p("template.metadata")), PodRole::Pod, Replicas::Template)]
+        }
         ("serving.kserve.io", "InferenceService") => {
             vec![site(p("spec.predictor"), None, PodRole::Predictor, replicas("spec.predictor.minReplicas", 1))]
         }
@@ -258,10 +271,7 @@ pub fn main_container(obj: &Value, site: &PodSite, name: Option<&str>) -> Option
                 .and_then(|m| m.get(obj))
                 .and_then(|m| m.pointer("/annotations/kubectl.kubernetes.io~1default-container"))
                 .and_then(Value::as_str);
-            annotated
-                .and_then(|n| regular().find(|s| name_of(s) == Some(n)))
-                .or_else(|| regular().next())
-                .cloned()
+            annotated.and_then(|n| regular().find(|s| name_of(s) == Some(n))).or_else(|| regular().next()).cloned()
         }
     }
 }
@@ -274,8 +284,14 @@ mod tests {
     #[test]
     fn finds_pod_specs_per_kind() {
         let cases = [
-            (json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": {"containers": []}}}}), 1),
-            (json!({"apiVersion": "batch/v1", "kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": {}}}}}}), 1),
+            (
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": {"containers": []}}}}),
+                1,
+            ),
+            (
+                json!({"apiVersion": "batch/v1", "kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": {}}}}}}),
+                1,
+            ),
             (json!({"apiVersion": "v1", "kind": "Pod", "spec": {}}), 1),
             (json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {}}), 0),
             (json!({"apiVersion": "example.com/v1", "kind": "Deployment", "spec": {"template": {"spec": {}}}}), 0),

@@ -4,9 +4,7 @@
 /// Kubernetes quantity.
 pub fn parse_quantity(text: &str) -> Option<f64> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-')).unwrap_or(text.len());
     let (number, suffix) = text.split_at(split);
     if number.is_empty() || number.starts_with('.') && number.len() == 1 {
         return None;

@@ -12,18 +12,21 @@ pub const PIPELINE_PARALLEL: &[&str] = &["--pipeline-parallel-size", "--pipeline
 
 /// Whether a container (or KServe `model`) runs vLLM.
 pub fn is_vllm(container: &Value) -> bool {
-    let mentions = |v: Option<&Value>| v.and_then(Value::as_str).is_some_and(|s| s.to_ascii_lowercase().contains("vllm"));
+    let mentions =
+        |v: Option<&Value>| v.and_then(Value::as_str).is_some_and(|s| s.to_ascii_lowercase().contains("vllm"));
     if mentions(container.get("image")) || mentions(container.get("runtime")) {
         return true;
     }
-    if let Some(format) = container.pointer("/modelFormat/name").and_then(Value::as_str) {
-        if format.eq_ignore_ascii_case("vllm") {
-            return true;
-        }
+    if let Some(format) = container.pointer("/modelFormat/name").and_then(Value::as_str)
+        && format.eq_ignore_ascii_case("vllm")
+    {
+        return true;
     }
     ["command", "args"].iter().any(|key| {
         container.get(*key).and_then(Value::as_array).is_some_and(|items| {
-            items.iter().any(|i| mentions(Some(i)) || i.as_str().is_some_and(|s| TENSOR_PARALLEL.iter().any(|f| s.starts_with(f))))
+            items.iter().any(|i| {
+                mentions(Some(i)) || i.as_str().is_some_and(|s| TENSOR_PARALLEL.iter().any(|f| s.starts_with(f)))
+            })
         })
     })
 }
@@ -51,15 +54,15 @@ fn find(container: &Value, names: &[&str]) -> Option<(Location, String)> {
                     let value = items.get(index + 1).and_then(Value::as_str)?;
                     return Some((Location::Split { list, index }, value.to_string()));
                 }
-                if let Some(value) = text.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
-                    if !value.contains(char::is_whitespace) {
-                        return Some((Location::Joined { list, index, name_len: name.len() }, value.to_string()));
-                    }
+                if let Some(value) = text.strip_prefix(name).and_then(|r| r.strip_prefix('='))
+                    && !value.contains(char::is_whitespace)
+                {
+                    return Some((Location::Joined { list, index, name_len: name.len() }, value.to_string()));
                 }
-                if text.contains(char::is_whitespace) {
-                    if let Some((start, end)) = find_in_script(text, name) {
-                        return Some((Location::Script { list, index, start, end }, text[start..end].to_string()));
-                    }
+                if text.contains(char::is_whitespace)
+                    && let Some((start, end)) = find_in_script(text, name)
+                {
+                    return Some((Location::Script { list, index, start, end }, text[start..end].to_string()));
                 }
             }
         }
@@ -73,7 +76,8 @@ fn find_in_script(script: &str, name: &str) -> Option<(usize, usize)> {
     while let Some(pos) = script[from..].find(name) {
         let start = from + pos;
         let after = start + name.len();
-        let boundary_before = start == 0 || script[..start].ends_with(|c: char| c.is_whitespace() || c == '"' || c == '\'');
+        let boundary_before =
+            start == 0 || script[..start].ends_with(|c: char| c.is_whitespace() || c == '"' || c == '\'');
         let rest = &script[after..];
         let value_start = if rest.starts_with('=') {
             Some(after + 1)
@@ -83,7 +87,9 @@ fn find_in_script(script: &str, name: &str) -> Option<(usize, usize)> {
             None
         };
         if let (true, Some(vs)) = (boundary_before, value_start) {
-            let len = script[vs..].find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ';').unwrap_or(script.len() - vs);
+            let len = script[vs..]
+                .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ';')
+                .unwrap_or(script.len() - vs);
             if len > 0 {
                 return Some((vs, vs + len));
             }
@@ -102,7 +108,9 @@ pub fn get_flag(container: &Value, names: &[&str]) -> Option<String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FlagEdit {
     Unchanged,
-    Replaced { old: String },
+    Replaced {
+        old: String,
+    },
     Appended,
     /// The command is a shell script without the flag: appending to `args`
     /// would not reach vLLM, so nothing was changed.
@@ -116,7 +124,9 @@ pub fn set_flag(container: &mut Value, names: &[&str], value: &str) -> FlagEdit 
         Some((_, old)) if old == value => FlagEdit::Unchanged,
         Some((location, old)) => {
             let (list, index) = match location {
-                Location::Joined { list, index, .. } | Location::Split { list, index } | Location::Script { list, index, .. } => (list, index),
+                Location::Joined { list, index, .. }
+                | Location::Split { list, index }
+                | Location::Script { list, index, .. } => (list, index),
             };
             let Some(items) = container.get_mut(list).and_then(Value::as_array_mut) else {
                 return FlagEdit::NotPossible;
@@ -172,7 +182,8 @@ mod tests {
     fn reads_all_three_forms() {
         assert_eq!(get_flag(&json!({"args": ["--tensor-parallel-size=2"]}), TENSOR_PARALLEL).as_deref(), Some("2"));
         assert_eq!(get_flag(&json!({"args": ["-tp", "4"]}), TENSOR_PARALLEL).as_deref(), Some("4"));
-        let script = json!({"command": ["sh", "-c", "vllm serve Qwen/Qwen2.5-7B --tensor-parallel-size 8 --port 8000"]});
+        let script =
+            json!({"command": ["sh", "-c", "vllm serve Qwen/Qwen2.5-7B --tensor-parallel-size 8 --port 8000"]});
         assert_eq!(get_flag(&script, TENSOR_PARALLEL).as_deref(), Some("8"));
         assert_eq!(get_flag(&json!({"args": ["--tensor-parallel-sizes=3"]}), TENSOR_PARALLEL), None);
     }

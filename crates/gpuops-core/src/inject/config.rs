@@ -170,6 +170,25 @@ impl InjectConfig {
     pub fn is_empty(&self) -> bool {
         self.gpu.is_none() && self.models.is_none()
     }
+
+    /// Whether an object, judged from its text alone, could be changed by
+    /// this config. `false` only when certain: a kind no GPU profile
+    /// applies to and no model name anywhere in the text. Such objects are
+    /// passed through unparsed, byte for byte.
+    pub fn may_change(&self, text: &str) -> bool {
+        let Some((api_version, kind)) = crate::yaml::header_of(text) else {
+            return true;
+        };
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let gpu = self.gpu.as_ref().is_some_and(|g| {
+            crate::locator::known_kind(group, kind)
+                && (g.selector.kinds.is_empty() || g.selector.kinds.iter().any(|k| k.eq_ignore_ascii_case(kind)))
+        });
+        let models = self.models.as_ref().is_some_and(|m| {
+            m.models.iter().any(|model| text.contains(model.name.as_str())) || m.fields.iter().any(|f| f.kind == kind)
+        });
+        gpu || models
+    }
 }
 
 #[derive(Deserialize)]
@@ -216,7 +235,9 @@ pub fn decode(config: &Value) -> Result<Option<InjectConfig>, ConfigError> {
         }
         _ => Err(err(
             "kind",
-            format!("unsupported functionConfig {api_version}/{kind}; expected {API_VERSION} GpuProfile or ModelTags, or a v1 ConfigMap"),
+            format!(
+                "unsupported functionConfig {api_version}/{kind}; expected {API_VERSION} GpuProfile or ModelTags, or a v1 ConfigMap"
+            ),
         )),
     }
 }
@@ -238,7 +259,9 @@ type Invalid = (String, String);
 fn validate_gpu(spec: &GpuProfileSpec) -> Result<(), Invalid> {
     if let Some(gpu) = &spec.gpu {
         let resource = &gpu.resource;
-        let valid = resource.split_once('/').is_some_and(|(domain, name)| domain.contains('.') && !name.is_empty() && !name.contains('/'));
+        let valid = resource
+            .split_once('/')
+            .is_some_and(|(domain, name)| domain.contains('.') && !name.is_empty() && !name.contains('/'));
         if !valid {
             return Err((
                 "spec.gpu.resource".into(),
@@ -249,12 +272,15 @@ fn validate_gpu(spec: &GpuProfileSpec) -> Result<(), Invalid> {
             return Err(("spec.gpu.product".into(), "must not be empty".into()));
         }
     }
-    if let Some(shm) = &spec.shared_memory {
-        if parse_quantity(shm).is_none_or(|q| q <= 0.0) {
-            return Err(("spec.sharedMemory".into(), format!("{shm:?} is not a positive quantity such as 16Gi")));
-        }
+    if let Some(shm) = &spec.shared_memory
+        && parse_quantity(shm).is_none_or(|q| q <= 0.0)
+    {
+        return Err(("spec.sharedMemory".into(), format!("{shm:?} is not a positive quantity such as 16Gi")));
     }
-    if spec.tensor_parallel != TensorParallelMode::Off && spec.gpu.is_none() && spec.tensor_parallel == TensorParallelMode::Check {
+    if spec.tensor_parallel != TensorParallelMode::Off
+        && spec.gpu.is_none()
+        && spec.tensor_parallel == TensorParallelMode::Check
+    {
         return Err(("spec.tensorParallel".into(), "check needs spec.gpu.count".into()));
     }
     Ok(())
@@ -265,25 +291,27 @@ fn validate_models(spec: &ModelTagsSpec) -> Result<(), Invalid> {
         let at = |f: &str| format!("spec.models[{i}].{f}");
         match ImageRef::parse(&model.name) {
             Some(r) if r.tag.is_none() && r.digest.is_none() => {}
-            _ => return Err((at("name"), format!("{:?} must be a repository without tag or digest", model.name))),
+            _ => {
+                return Err((at("name"), format!("{:?} must be a repository without tag or digest", model.name)));
+            }
         }
         if model.new_name.is_none() && model.new_tag.is_none() && model.digest.is_none() {
             return Err((at("name"), "set at least one of newName, newTag, digest".into()));
         }
-        if let Some(n) = &model.new_name {
-            if ImageRef::parse(n).is_none_or(|r| r.tag.is_some() || r.digest.is_some()) {
-                return Err((at("newName"), format!("{n:?} must be a repository without tag or digest")));
-            }
+        if let Some(n) = &model.new_name
+            && ImageRef::parse(n).is_none_or(|r| r.tag.is_some() || r.digest.is_some())
+        {
+            return Err((at("newName"), format!("{n:?} must be a repository without tag or digest")));
         }
-        if let Some(t) = &model.new_tag {
-            if !is_tag(t) {
-                return Err((at("newTag"), format!("{t:?} is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{{0,127}})")));
-            }
+        if let Some(t) = &model.new_tag
+            && !is_tag(t)
+        {
+            return Err((at("newTag"), format!("{t:?} is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{{0,127}})")));
         }
-        if let Some(d) = &model.digest {
-            if !is_digest(d) {
-                return Err((at("digest"), format!("{d:?} is not a digest like sha256:<64 hex>")));
-            }
+        if let Some(d) = &model.digest
+            && !is_digest(d)
+        {
+            return Err((at("digest"), format!("{d:?} is not a digest like sha256:<64 hex>")));
         }
     }
     for (i, field) in spec.fields.iter().enumerate() {
@@ -307,9 +335,24 @@ fn validate_models(spec: &ModelTagsSpec) -> Result<(), Invalid> {
 /// Keys a `ConfigMap` functionConfig may carry (all values are strings, as
 /// `kpt fn eval -- key=value` produces them).
 pub const CONFIG_MAP_KEYS: &[&str] = &[
-    "gpuCount", "gpuResource", "gpuProduct", "container", "tolerations", "runtimeClassName", "sharedMemory",
-    "strategy", "tensorParallel", "rayHead", "kinds", "names", "namespaces", "labels", "name", "newName",
-    "newTag", "digest",
+    "gpuCount",
+    "gpuResource",
+    "gpuProduct",
+    "container",
+    "tolerations",
+    "runtimeClassName",
+    "sharedMemory",
+    "strategy",
+    "tensorParallel",
+    "rayHead",
+    "kinds",
+    "names",
+    "namespaces",
+    "labels",
+    "name",
+    "newName",
+    "newTag",
+    "digest",
 ];
 
 fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
@@ -328,7 +371,11 @@ fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
         };
         get.insert(key.as_str(), text);
     }
-    let list = |k: &str| get.get(k).map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()).unwrap_or_default();
+    let list = |k: &str| {
+        get.get(k)
+            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+            .unwrap_or_default()
+    };
     let parse_bool = |k: &str, default: bool| match get.get(k).copied() {
         None => Ok(default),
         Some("true") => Ok(true),
@@ -337,16 +384,30 @@ fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
     };
     let mut labels = BTreeMap::new();
     for pair in list("labels") as Vec<String> {
-        let (k, v) = pair.split_once('=').ok_or_else(|| ("data.labels".to_string(), format!("{pair:?} is not key=value")))?;
+        let (k, v) =
+            pair.split_once('=').ok_or_else(|| ("data.labels".to_string(), format!("{pair:?} is not key=value")))?;
         labels.insert(k.to_string(), v.to_string());
     }
     let selector = Selector { kinds: list("kinds"), names: list("names"), namespaces: list("namespaces"), labels };
-    let gpu_keys = ["gpuCount", "gpuResource", "gpuProduct", "container", "tolerations", "runtimeClassName", "sharedMemory", "strategy", "tensorParallel", "rayHead"];
+    let gpu_keys = [
+        "gpuCount",
+        "gpuResource",
+        "gpuProduct",
+        "container",
+        "tolerations",
+        "runtimeClassName",
+        "sharedMemory",
+        "strategy",
+        "tensorParallel",
+        "rayHead",
+    ];
     let mut out = InjectConfig::default();
     if gpu_keys.iter().any(|k| get.contains_key(k)) {
         let gpu = match get.get("gpuCount") {
             Some(n) => Some(GpuSpec {
-                count: n.parse().map_err(|_| ("data.gpuCount".to_string(), format!("{n:?} is not a non-negative integer")))?,
+                count: n
+                    .parse()
+                    .map_err(|_| ("data.gpuCount".to_string(), format!("{n:?} is not a non-negative integer")))?,
                 resource: get.get("gpuResource").map_or_else(default_resource, |s| (*s).to_string()),
                 product: get.get("gpuProduct").map(|s| (*s).to_string()),
             }),
@@ -355,7 +416,8 @@ fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
             }
             None => None,
         };
-        let enum_of = |k: &str| -> Result<Option<Value>, Invalid> { Ok(get.get(k).map(|v| Value::String((*v).to_string()))) };
+        let enum_of =
+            |k: &str| -> Result<Option<Value>, Invalid> { Ok(get.get(k).map(|v| Value::String((*v).to_string()))) };
         let strategy = enum_of("strategy")?
             .map(serde_json::from_value::<StrategyMode>)
             .transpose()
@@ -366,7 +428,7 @@ fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
             .map_err(|_| ("data.tensorParallel".to_string(), "must be auto, check or off".to_string()))?
             .unwrap_or_default();
         let spec = GpuProfileSpec {
-            selector: selector.clone(),
+            selector,
             container: get.get("container").map(|s| (*s).to_string()),
             gpu,
             tolerations: parse_bool("tolerations", true)?,
@@ -419,7 +481,9 @@ mod tests {
         let e = decode(&profile(json!({"gpu": {"cout": 2}}))).unwrap_err();
         assert_eq!((e.object.as_str(), e.field.as_str()), ("GpuProfile/p", "spec.gpu.cout"));
         assert!(e.message.contains("unknown field `cout`"), "{e}");
-        let e = decode(&json!({"apiVersion": API_VERSION, "kind": "GpuProfile", "metadata": {"name": "p"}, "sepc": {}})).unwrap_err();
+        let e =
+            decode(&json!({"apiVersion": API_VERSION, "kind": "GpuProfile", "metadata": {"name": "p"}, "sepc": {}}))
+                .unwrap_err();
         assert_eq!(e.field, "sepc");
     }
 

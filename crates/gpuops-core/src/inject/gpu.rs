@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::config::{GpuProfileSpec, GpuSpec, StrategyMode, TensorParallelMode};
-use crate::krm::{KrmResult, Severity};
+use crate::krm::{KrmResult, Severity, Subject};
 use crate::locator::{self, ContainerSlot, PodRole, PodSite};
 use crate::path::{FieldPath, ensure_array, ensure_object};
 use crate::vllm::{self, FlagEdit};
@@ -20,53 +20,84 @@ fn is_gpu_resource(name: &str) -> bool {
 const SHM_VOLUME: &str = "dshm";
 const SHM_PATH: &str = "/dev/shm";
 
-/// Apply the profile; returns whether the object changed.
-pub(crate) fn apply(spec: &GpuProfileSpec, obj: &mut Value, results: &mut Vec<KrmResult>) -> bool {
-    let before = obj.clone();
-    let sites: Vec<PodSite> = locator::pod_sites(obj).into_iter().filter(|s| spec.ray_head || !s.role.is_ray_head()).collect();
+/// What applying a profile to one object did.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Applied {
+    pub(crate) changed: bool,
+    /// Switched to Recreate by `strategy: auto`: the extra GPUs a rolling
+    /// update would have needed.
+    pub(crate) recreate_saved_gpus: Option<u64>,
+}
+
+/// Run `f` with `metadata` taken out of the object (a profile never touches
+/// metadata; leaving it out makes change detection much cheaper).
+fn without_metadata<T>(obj: &mut Value, f: impl FnOnce(&Value) -> T) -> T {
+    let metadata = obj.get_mut("metadata").map(std::mem::take);
+    let result = f(obj);
+    if let (Some(m), Some(slot)) = (metadata, obj.get_mut("metadata")) {
+        *slot = m;
+    }
+    result
+}
+
+/// Apply the profile to one object.
+pub(crate) fn apply(spec: &GpuProfileSpec, obj: &mut Value, results: &mut Vec<KrmResult>) -> Applied {
+    let before = without_metadata(obj, Value::clone);
+    let subject = Subject::of(obj);
+    let sites: Vec<PodSite> =
+        locator::pod_sites(obj).into_iter().filter(|s| spec.ray_head || !s.role.is_ray_head()).collect();
     for site in &sites {
         let Some(slot) = locator::main_container(obj, site, spec.container.as_deref()) else {
-            let what = spec.container.as_deref().map_or_else(|| "no container".to_string(), |n| format!("no container named {n:?}"));
-            results.push(KrmResult::new(Severity::Warning, format!("{what} in {}; GPU profile not applied there", site.spec)).on(&before));
+            let what = spec
+                .container
+                .as_deref()
+                .map_or_else(|| "no container".to_string(), |n| format!("no container named {n:?}"));
+            results.push(
+                KrmResult::new(Severity::Warning, format!("{what} in {}; GPU profile not applied there", site.spec))
+                    .about(&subject),
+            );
             continue;
         };
         if let Some(gpu) = &spec.gpu {
             set_resources(obj, &slot, gpu);
             if gpu.count > 0 {
-                if let Some(product) = &gpu.product {
-                    if let Some(selector) = site.spec.get_mut(obj).and_then(|s| ensure_object(s, "nodeSelector")) {
-                        selector.insert("nvidia.com/gpu.product".into(), Value::String(product.clone()));
-                    }
+                if let Some(product) = &gpu.product
+                    && let Some(selector) = site.spec.get_mut(obj).and_then(|s| ensure_object(s, "nodeSelector"))
+                {
+                    selector.insert("nvidia.com/gpu.product".into(), Value::String(product.clone()));
                 }
                 if spec.tolerations {
                     add_toleration(obj, site, &gpu.resource);
                 }
             }
-            tensor_parallel(spec, gpu, obj, site, &slot, &before, results);
+            tensor_parallel(spec, gpu, obj, site, &slot, &subject, results);
         }
         if let Some(class) = &spec.runtime_class_name {
             // ServingRuntime pod specs have no runtimeClassName field.
-            if site.role != PodRole::Runtime {
-                if let Some(s) = site.spec.get_mut(obj).and_then(Value::as_object_mut) {
-                    s.insert("runtimeClassName".into(), Value::String(class.clone()));
-                }
+            if site.role != PodRole::Runtime
+                && let Some(s) = site.spec.get_mut(obj).and_then(Value::as_object_mut)
+            {
+                s.insert("runtimeClassName".into(), Value::String(class.clone()));
             }
         }
         if let Some(size) = &spec.shared_memory {
-            shared_memory(obj, site, &slot, size, &before, results);
+            shared_memory(obj, site, &slot, size, &subject, results);
         }
     }
-    if let Some(mode) = spec.strategy {
-        strategy(mode, spec.gpu.as_ref(), obj, results);
-    }
-    *obj != before
+    let recreate_saved_gpus = spec.strategy.and_then(|mode| strategy(mode, spec.gpu.as_ref(), obj));
+    Applied { changed: !without_metadata(obj, |o| *o == before), recreate_saved_gpus }
 }
 
 fn set_resources(obj: &mut Value, slot: &ContainerSlot, gpu: &GpuSpec) {
-    let Some(container) = slot.path.get_mut(obj) else { return };
-    let Some(resources) = ensure_object(container, "resources") else { return };
+    let Some(container) = slot.path.get_mut(obj) else {
+        return;
+    };
+    let Some(resources) = ensure_object(container, "resources") else {
+        return;
+    };
     for key in ["limits", "requests"] {
-        let has_gpu = resources.get(key).and_then(Value::as_object).is_some_and(|m| m.keys().any(|k| is_gpu_resource(k)));
+        let has_gpu =
+            resources.get(key).and_then(Value::as_object).is_some_and(|m| m.keys().any(|k| is_gpu_resource(k)));
         if gpu.count == 0 && !has_gpu {
             continue;
         }
@@ -74,7 +105,9 @@ fn set_resources(obj: &mut Value, slot: &ContainerSlot, gpu: &GpuSpec) {
         if entry.is_null() {
             *entry = Value::Object(Map::new());
         }
-        let Some(map) = entry.as_object_mut() else { continue };
+        let Some(map) = entry.as_object_mut() else {
+            continue;
+        };
         let stale: Vec<String> = map.keys().filter(|k| is_gpu_resource(k) && **k != gpu.resource).cloned().collect();
         for k in stale {
             map.shift_remove(&k);
@@ -105,7 +138,9 @@ fn quantity_equals(value: &Value, count: u32) -> bool {
 }
 
 fn add_toleration(obj: &mut Value, site: &PodSite, resource: &str) {
-    let Some(list) = site.spec.get_mut(obj).and_then(|s| ensure_array(s, "tolerations")) else { return };
+    let Some(list) = site.spec.get_mut(obj).and_then(|s| ensure_array(s, "tolerations")) else {
+        return;
+    };
     let tolerated = list.iter().any(|t| {
         let s = |k: &str| t.get(k).and_then(Value::as_str).unwrap_or("");
         let key_ok = s("key") == resource || s("key").is_empty();
@@ -123,13 +158,15 @@ fn tensor_parallel(
     obj: &mut Value,
     site: &PodSite,
     slot: &ContainerSlot,
-    before: &Value,
+    subject: &Subject,
     results: &mut Vec<KrmResult>,
 ) {
     if spec.tensor_parallel == TensorParallelMode::Off || gpu.count == 0 {
         return;
     }
-    let Some(container) = slot.path.get(obj) else { return };
+    let Some(container) = slot.path.get(obj) else {
+        return;
+    };
     if !vllm::is_vllm(container) {
         return;
     }
@@ -139,14 +176,15 @@ fn tensor_parallel(
         return;
     }
     let field = |name: &str| format!("{}.args ({name})", slot.path);
-    let pipeline: u32 = vllm::get_flag(container, vllm::PIPELINE_PARALLEL).and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
-    if gpu.count % pipeline != 0 {
+    let pipeline: u32 =
+        vllm::get_flag(container, vllm::PIPELINE_PARALLEL).and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
+    if !gpu.count.is_multiple_of(pipeline) {
         results.push(
             KrmResult::new(
                 Severity::Error,
                 format!("{} GPUs cannot be split into --pipeline-parallel-size {pipeline} stages", gpu.count),
             )
-            .on(before)
+            .about(subject)
             .at(field("--pipeline-parallel-size"), Some(json!(pipeline)), None),
         );
         return;
@@ -171,20 +209,28 @@ fn tensor_parallel(
                             }
                         ),
                     )
-                    .on(before)
-                    .at(field("--tensor-parallel-size"), Some(json!(current_n)), Some(json!(wanted))),
+                    .about(subject)
+                    .at(
+                        field("--tensor-parallel-size"),
+                        Some(json!(current_n)),
+                        Some(json!(wanted)),
+                    ),
                 );
             }
         }
         TensorParallelMode::Auto => {
-            let Some(container) = slot.path.get_mut(obj) else { return };
+            let Some(container) = slot.path.get_mut(obj) else {
+                return;
+            };
             if vllm::set_flag(container, vllm::TENSOR_PARALLEL, &wanted.to_string()) == FlagEdit::NotPossible {
                 results.push(
                     KrmResult::new(
                         Severity::Warning,
-                        format!("cannot add --tensor-parallel-size={wanted} to a shell-script command; add it to the script"),
+                        format!(
+                            "cannot add --tensor-parallel-size={wanted} to a shell-script command; add it to the script"
+                        ),
                     )
-                    .on(before)
+                    .about(subject)
                     .at(slot.path.to_string(), None, Some(json!(wanted))),
                 );
             }
@@ -193,7 +239,14 @@ fn tensor_parallel(
     }
 }
 
-fn shared_memory(obj: &mut Value, site: &PodSite, slot: &ContainerSlot, size: &str, before: &Value, results: &mut Vec<KrmResult>) {
+fn shared_memory(
+    obj: &mut Value,
+    site: &PodSite,
+    slot: &ContainerSlot,
+    size: &str,
+    subject: &Subject,
+    results: &mut Vec<KrmResult>,
+) {
     let mounted_as = slot
         .path
         .get(obj)
@@ -204,7 +257,9 @@ fn shared_memory(obj: &mut Value, site: &PodSite, slot: &ContainerSlot, size: &s
         .and_then(Value::as_str)
         .map(str::to_string);
     let volume_name = mounted_as.clone().unwrap_or_else(|| SHM_VOLUME.to_string());
-    let Some(volumes) = site.spec.get_mut(obj).and_then(|s| ensure_array(s, "volumes")) else { return };
+    let Some(volumes) = site.spec.get_mut(obj).and_then(|s| ensure_array(s, "volumes")) else {
+        return;
+    };
     match volumes.iter_mut().find(|v| v.get("name").and_then(Value::as_str) == Some(volume_name.as_str())) {
         Some(volume) if volume.get("emptyDir").is_some() => {
             if let Some(dir) = ensure_object(volume, "emptyDir") {
@@ -215,18 +270,21 @@ fn shared_memory(obj: &mut Value, site: &PodSite, slot: &ContainerSlot, size: &s
         Some(_) => {
             let path = FieldPath(site.spec.0.clone()).key("volumes");
             results.push(
-                KrmResult::new(Severity::Warning, format!("volume {volume_name:?} at {SHM_PATH} is not an emptyDir; sharedMemory not applied"))
-                    .on(before)
-                    .at(path.to_string(), None, None),
+                KrmResult::new(
+                    Severity::Warning,
+                    format!("volume {volume_name:?} at {SHM_PATH} is not an emptyDir; sharedMemory not applied"),
+                )
+                .about(subject)
+                .at(path.to_string(), None, None),
             );
             return;
         }
         None => volumes.push(json!({"name": volume_name, "emptyDir": {"medium": "Memory", "sizeLimit": size}})),
     }
-    if mounted_as.is_none() {
-        if let Some(mounts) = slot.path.get_mut(obj).and_then(|c| ensure_array(c, "volumeMounts")) {
-            mounts.push(json!({"name": SHM_VOLUME, "mountPath": SHM_PATH}));
-        }
+    if mounted_as.is_none()
+        && let Some(mounts) = slot.path.get_mut(obj).and_then(|c| ensure_array(c, "volumeMounts"))
+    {
+        mounts.push(json!({"name": SHM_VOLUME, "mountPath": SHM_PATH}));
     }
 }
 
@@ -241,38 +299,39 @@ fn strategy_location(obj: &Value) -> Option<(&'static str, &'static str)> {
     }
 }
 
-fn strategy(mode: StrategyMode, gpu: Option<&GpuSpec>, obj: &mut Value, results: &mut Vec<KrmResult>) {
-    let Some((parent, key)) = strategy_location(obj) else { return };
-    let current = obj.pointer(&format!("{parent}/{key}/type")).and_then(Value::as_str).unwrap_or("RollingUpdate").to_string();
+/// Returns, for `auto` switches, the extra GPUs a rolling update would have needed.
+fn strategy(mode: StrategyMode, gpu: Option<&GpuSpec>, obj: &mut Value) -> Option<u64> {
+    let (parent, key) = strategy_location(obj)?;
+    let current = obj.pointer(&format!("{parent}/{key}/type")).and_then(Value::as_str).unwrap_or("RollingUpdate");
     if current == "Recreate" {
-        return;
+        return None;
     }
+    let mut saved = None;
     if mode == StrategyMode::Auto {
-        let gpus = gpu.map_or(0, |g| g.count);
+        let gpus = u64::from(gpu.map_or(0, |g| g.count));
         let surge = rolling_surge(obj);
         if gpus == 0 || surge == 0 {
-            return;
+            return None;
         }
-        let message = format!(
-            "strategy set to Recreate: a rolling update would surge {surge} pod(s) needing {} extra GPU(s)",
-            surge * u64::from(gpus)
-        );
-        let field = format!("{}.{key}.type", parent.trim_start_matches('/').replace('/', "."));
-        results.push(KrmResult::new(Severity::Info, message).on(obj).at(field, Some(json!(current)), Some(json!("Recreate"))));
+        saved = Some(surge * gpus);
     }
-    let Some(parent) = obj.pointer_mut(parent) else { return };
+    let parent = obj.pointer_mut(parent)?;
     if let Some(strategy) = ensure_object(parent, key) {
         strategy.insert("type".into(), json!("Recreate"));
         // The API rejects rollingUpdate alongside Recreate.
         strategy.shift_remove("rollingUpdate");
     }
+    saved
 }
 
 /// Extra pods a Deployment's rolling update starts (maxSurge, default 25%,
 /// percentages rounded up, as the Deployment controller does).
 pub fn rolling_surge(obj: &Value) -> u64 {
     let (replicas, strategy) = match strategy_location(obj) {
-        Some(("/spec/predictor", _)) => (obj.pointer("/spec/predictor/minReplicas").and_then(Value::as_u64).unwrap_or(1), "/spec/predictor/deploymentStrategy"),
+        Some(("/spec/predictor", _)) => (
+            obj.pointer("/spec/predictor/minReplicas").and_then(Value::as_u64).unwrap_or(1),
+            "/spec/predictor/deploymentStrategy",
+        ),
         _ => (obj.pointer("/spec/replicas").and_then(Value::as_u64).unwrap_or(1), "/spec/strategy"),
     };
     match obj.pointer(&format!("{strategy}/rollingUpdate/maxSurge")) {

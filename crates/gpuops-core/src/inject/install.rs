@@ -27,7 +27,9 @@ pub fn install_plugin(home: &Path, binary: &Path) -> io::Result<Vec<PathBuf>> {
         fs::create_dir_all(&target_dir)?;
         let target = target_dir.join(kind);
         let temp = target_dir.join(format!(".{kind}.tmp-{}", std::process::id()));
-        fs::copy(binary, &temp).map_err(|e| io::Error::new(e.kind(), format!("copying {} to {}: {e}", binary.display(), temp.display())))?;
+        fs::copy(binary, &temp).map_err(|e| {
+            io::Error::new(e.kind(), format!("copying {} to {}: {e}", binary.display(), temp.display()))
+        })?;
         set_executable(&temp)?;
         fs::rename(&temp, &target)?;
         installed.push(target);

@@ -3,8 +3,8 @@
 
 pub mod config;
 mod gpu;
-mod selector;
 mod install;
+mod selector;
 mod tags;
 
 use serde_json::Value;
@@ -36,20 +36,46 @@ pub fn transform(config: &InjectConfig, items: &mut [Value]) -> Outcome {
     let mut outcome = Outcome { results: Vec::new(), changed: vec![false; items.len()] };
     if let Some(spec) = &config.gpu {
         let (mut selected, mut changed) = (0usize, 0usize);
+        let mut recreated: Vec<String> = Vec::new();
+        let mut saved_gpus = 0u64;
         for (i, item) in items.iter_mut().enumerate() {
             if !locator::is_workload(item) || !selector::matches(&spec.selector, item) {
                 continue;
             }
             selected += 1;
-            if gpu::apply(spec, item, &mut outcome.results) {
+            let applied = gpu::apply(spec, item, &mut outcome.results);
+            if applied.changed {
                 changed += 1;
                 outcome.changed[i] = true;
             }
+            if let Some(gpus) = applied.recreate_saved_gpus {
+                saved_gpus += gpus;
+                recreated.push(krm::ResourceRef::of(item).to_string());
+            }
+        }
+        if !recreated.is_empty() {
+            // One summary, not one result per object: a fleet-wide profile
+            // would otherwise bury real warnings.
+            const SHOWN: usize = 5;
+            let more =
+                if recreated.len() > SHOWN { format!(" and {} more", recreated.len() - SHOWN) } else { String::new() };
+            outcome.results.push(KrmResult::new(
+                Severity::Info,
+                format!(
+                    "{}: strategy set to Recreate for {} workload(s) whose rolling update would need {saved_gpus} extra GPU(s): {}{more}",
+                    config.object,
+                    recreated.len(),
+                    recreated[..recreated.len().min(SHOWN)].join(", ")
+                ),
+            ));
         }
         if selected == 0 {
             outcome.results.push(
-                KrmResult::new(Severity::Warning, format!("{}: selector matched no workload", config.object))
-                    .at("spec.selector", serde_json::to_value(selector_summary(&spec.selector)).ok(), None),
+                KrmResult::new(Severity::Warning, format!("{}: selector matched no workload", config.object)).at(
+                    "spec.selector",
+                    serde_json::to_value(selector_summary(&spec.selector)).ok(),
+                    None,
+                ),
             );
         }
         outcome.results.push(KrmResult::new(
@@ -95,31 +121,41 @@ pub struct FunctionRun {
 /// An input that is not a ResourceList at all is an `Err`: there is nothing
 /// to echo back.
 pub fn run_resource_list(input: &str) -> Result<FunctionRun, krm::ReadError> {
-    let mut list = ResourceList::read(input, "<stdin>")?;
+    let mut list = ResourceList::read_filtered(input, "<stdin>", |config| {
+        let config = config.and_then(|c| decode(c).ok().flatten());
+        move |text: &str| config.as_ref().is_none_or(|c| c.may_change(text))
+    })?;
+    let mut changed = vec![false; list.items.len()];
     let results = match list.function_config.as_ref().map(decode) {
         None | Some(Ok(None)) => {
-            vec![KrmResult::new(Severity::Info, "no functionConfig given (GpuProfile, ModelTags or ConfigMap); items passed through")]
+            vec![KrmResult::new(
+                Severity::Info,
+                "no functionConfig given (GpuProfile, ModelTags or ConfigMap); items passed through",
+            )]
         }
         Some(Err(e)) => {
-            let mut r = KrmResult::new(Severity::Error, e.to_string()).at(e.field.clone(), None, None);
+            let mut r = KrmResult::new(Severity::Error, e.to_string()).at(e.field, None, None);
             if let Some(config) = &list.function_config {
                 r = r.on(config);
             }
             vec![r]
         }
         Some(Ok(Some(config))) => {
-            // Transform a copy: on error the items go back untouched.
-            let mut items = list.items.clone();
-            let outcome = transform(&config, &mut items);
-            if !outcome.failed() {
-                list.items = items;
+            let outcome = transform(&config, &mut list.items);
+            if outcome.failed() {
+                // On error every item goes back as it came.
+                if list.item_texts.is_none() {
+                    list.items = ResourceList::read(input, "<stdin>")?.items;
+                }
+            } else {
+                changed = outcome.changed;
             }
             outcome.results
         }
     };
     list.push_results(&results);
     let exit_code = i32::from(krm::has_errors(&results));
-    Ok(FunctionRun { output: list.write(), results, exit_code })
+    Ok(FunctionRun { output: list.write(&changed), results, exit_code })
 }
 
 /// Errors of the legacy exec plugin mode.
@@ -139,16 +175,20 @@ pub enum PluginError {
 pub fn run_plugin(config_text: &str, config_name: &str, stream: &str) -> Result<(String, Vec<KrmResult>), PluginError> {
     let config_docs = yaml::parse_stream(config_text, config_name)?;
     let [config_doc] = config_docs.as_slice() else {
-        return Err(PluginError::Failed(format!("{config_name}: expected one config document, found {}", config_docs.len())));
+        return Err(PluginError::Failed(format!(
+            "{config_name}: expected one config document, found {}",
+            config_docs.len()
+        )));
     };
     let Some(config) = decode(&config_doc.value)? else {
         return Ok((stream.to_string(), Vec::new()));
     };
-    let docs = yaml::parse_stream(stream, "<stdin>")?;
+    let docs = yaml::parse_stream_filtered(stream, "<stdin>", &|text| config.may_change(text))?;
     let mut items: Vec<Value> = docs.iter().map(|d| d.value.clone()).collect();
     let outcome = transform(&config, &mut items);
     if outcome.failed() {
-        let lines: Vec<String> = outcome.results.iter().filter(|r| r.severity == Severity::Error).map(KrmResult::to_line).collect();
+        let lines: Vec<String> =
+            outcome.results.iter().filter(|r| r.severity == Severity::Error).map(KrmResult::to_line).collect();
         return Err(PluginError::Failed(lines.join("\n")));
     }
     Ok((write_stream(&docs, &items, &outcome.changed), outcome.results))

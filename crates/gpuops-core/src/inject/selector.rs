@@ -28,7 +28,9 @@ pub(crate) fn matches(selector: &Selector, obj: &Value) -> bool {
             return false;
         }
     }
-    selector.labels.iter().all(|(k, v)| meta.and_then(|m| m.get("labels")).and_then(|l| l.get(k)).and_then(Value::as_str) == Some(v.as_str()))
+    selector.labels.iter().all(|(k, v)| {
+        meta.and_then(|m| m.get("labels")).and_then(|l| l.get(k)).and_then(Value::as_str) == Some(v.as_str())
+    })
 }
 
 /// `*` matches any run of characters; everything else literally.
@@ -71,7 +73,10 @@ mod tests {
             "annotations": {"internal.config.kubernetes.io/previousNames": "llm,llm"}}});
         let sel = |v: Value| serde_json::from_value::<Selector>(v).unwrap();
         assert!(matches(&sel(json!({})), &obj));
-        assert!(matches(&sel(json!({"kinds": ["deployment"], "names": ["llm"], "namespaces": ["ml"], "labels": {"tier": "gpu"}})), &obj));
+        assert!(matches(
+            &sel(json!({"kinds": ["deployment"], "names": ["llm"], "namespaces": ["ml"], "labels": {"tier": "gpu"}})),
+            &obj
+        ));
         assert!(!matches(&sel(json!({"kinds": ["Deployment"], "namespaces": ["other"]})), &obj));
         assert!(!matches(&sel(json!({"labels": {"tier": "cpu"}})), &obj));
     }

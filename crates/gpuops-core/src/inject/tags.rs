@@ -35,10 +35,18 @@ impl TagStats {
         }
         for (i, field) in spec.fields.iter().enumerate() {
             if self.field_hits[i] == 0 {
-                let target = field.name.as_deref().map_or_else(|| field.kind.clone(), |n| format!("{}/{n}", field.kind));
+                let target =
+                    field.name.as_deref().map_or_else(|| field.kind.clone(), |n| format!("{}/{n}", field.kind));
                 out.push(
-                    KrmResult::new(Severity::Warning, format!("{object}: field {} matched nothing in {target}", field.path))
-                        .at(format!("spec.fields[{i}].path"), Some(Value::String(field.path.clone())), None),
+                    KrmResult::new(
+                        Severity::Warning,
+                        format!("{object}: field {} matched nothing in {target}", field.path),
+                    )
+                    .at(
+                        format!("spec.fields[{i}].path"),
+                        Some(Value::String(field.path.clone())),
+                        None,
+                    ),
                 );
             }
         }
@@ -80,8 +88,12 @@ fn walk(models: &[ModelSpec], value: &mut Value, stats: &mut TagStats) -> bool {
 }
 
 fn rewrite_scalar(models: &[ModelSpec], value: &mut Value, allow_bare: bool, stats: &mut TagStats) -> bool {
-    let Some(text) = value.as_str() else { return false };
-    let Some((index, new)) = rewrite_text(models, text, allow_bare) else { return false };
+    let Some(text) = value.as_str() else {
+        return false;
+    };
+    let Some((index, new)) = rewrite_text(models, text, allow_bare) else {
+        return false;
+    };
     stats.model_hits[index] += 1;
     if new == text {
         return false;
@@ -108,7 +120,9 @@ pub(crate) fn rewrite_text(models: &[ModelSpec], text: &str, allow_bare: bool) -
 /// prefix ending at `:`/`@`, so ports and anything after the tag survive.
 fn rewrite_oci(models: &[ModelSpec], rest: &str) -> Option<(usize, String)> {
     for (index, model) in models.iter().enumerate() {
-        let Some(after) = rest.strip_prefix(model.name.as_str()) else { continue };
+        let Some(after) = rest.strip_prefix(model.name.as_str()) else {
+            continue;
+        };
         if !(after.starts_with(':') || after.starts_with('@')) {
             continue;
         }
@@ -131,17 +145,25 @@ fn apply_fields(spec: &ModelTagsSpec, obj: &mut Value, stats: &mut TagStats) -> 
         if field.kind != kind || field.name.as_ref().is_some_and(|n| *n != name) {
             continue;
         }
-        let Ok(path) = FieldPath::parse(&field.path) else { continue };
-        let Some(model_index) = spec.models.iter().position(|m| m.name == field.model) else { continue };
+        let Ok(path) = FieldPath::parse(&field.path) else {
+            continue;
+        };
+        let Some(model_index) = spec.models.iter().position(|m| m.name == field.model) else {
+            continue;
+        };
         let model = &spec.models[model_index];
-        let Some(slot) = path.get_mut(obj) else { continue };
+        let Some(slot) = path.get_mut(obj) else {
+            continue;
+        };
         if slot.is_object() || slot.is_array() {
             continue;
         }
         let new = match field.part {
             Part::Tag => model.new_tag.clone(),
             Part::Digest => model.digest.clone(),
-            Part::Ref => Some(model.rewrite(&ImageRef { name: model.name.clone(), tag: None, digest: None }).to_string()),
+            Part::Ref => {
+                Some(model.rewrite(&ImageRef { name: model.name.clone(), tag: None, digest: None }).to_string())
+            }
         };
         let Some(new) = new else { continue };
         stats.field_hits[i] += 1;
@@ -176,7 +198,10 @@ mod tests {
     #[test]
     fn oci_uris_keep_scheme_port_and_suffix() {
         let models = [model("reg:5000/models/qwen", Some("v1.3.0"))];
-        assert_eq!(rewrite_text(&models, "oci://reg:5000/models/qwen:v1.2.0", false).unwrap().1, "oci://reg:5000/models/qwen:v1.3.0");
+        assert_eq!(
+            rewrite_text(&models, "oci://reg:5000/models/qwen:v1.2.0", false).unwrap().1,
+            "oci://reg:5000/models/qwen:v1.3.0"
+        );
         assert_eq!(
             rewrite_text(&models, "oci://reg:5000/models/qwen:v1.2.0/weights", false).unwrap().1,
             "oci://reg:5000/models/qwen:v1.3.0/weights"
@@ -187,7 +212,12 @@ mod tests {
     #[test]
     fn digest_and_new_name() {
         let d = format!("sha256:{}", "b".repeat(64));
-        let m = [ModelSpec { name: "a/b".into(), new_name: Some("c/d".into()), new_tag: Some("v3".into()), digest: Some(d.clone()) }];
+        let m = [ModelSpec {
+            name: "a/b".into(),
+            new_name: Some("c/d".into()),
+            new_tag: Some("v3".into()),
+            digest: Some(d.clone()),
+        }];
         assert_eq!(rewrite_text(&m, "a/b:v1", false).unwrap().1, format!("c/d:v3@{d}"));
     }
 }

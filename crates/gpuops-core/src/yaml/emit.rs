@@ -26,6 +26,18 @@ pub fn write_document(out: &mut String, value: &Value) {
     }
 }
 
+/// Append one top-level mapping entry (`key: value`) at column 0.
+pub fn write_entry(out: &mut String, key: &str, value: &Value) {
+    write_string(out, key, 0, true);
+    out.push(':');
+    write_child(out, value, 0, true);
+}
+
+/// Append one entry of a column-0 sequence (`- …`), kyaml style.
+pub fn write_sequence_item(out: &mut String, value: &Value) {
+    write_sequence(out, std::slice::from_ref(value), 0, false);
+}
+
 fn indent(out: &mut String, n: usize) {
     out.extend(std::iter::repeat_n(' ', n));
 }
@@ -179,8 +191,7 @@ fn is_plain_safe(s: &str) -> bool {
 
 fn looks_like_non_string(s: &str) -> bool {
     const RESERVED: &[&str] = &[
-        "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", "<<", "=", ".inf",
-        "-.inf", "+.inf", ".nan",
+        "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", "<<", "=", ".inf", "-.inf", "+.inf", ".nan",
     ];
     RESERVED.iter().any(|r| s.eq_ignore_ascii_case(r)) || looks_numeric(s) || looks_like_timestamp(s)
 }
@@ -219,7 +230,11 @@ fn looks_numeric(s: &str) -> bool {
     exponent.is_none()
         && mantissa.contains(':')
         && mantissa.split(':').enumerate().all(|(i, part)| {
-            let part = if i > 0 { part.split_once('.').map_or(part, |(w, f)| if is_digits(f) { w } else { "x" }) } else { part };
+            let part = if i > 0 {
+                part.split_once('.').map_or(part, |(w, f)| if is_digits(f) { w } else { "x" })
+            } else {
+                part
+            };
             !part.is_empty() && is_digits(part) && (i == 0 || part.len() <= 2)
         })
 }
@@ -231,7 +246,13 @@ fn looks_like_timestamp(s: &str) -> bool {
     if !(digits(0, 4) && b.get(4) == Some(&b'-')) {
         return false;
     }
-    let month_len = if digits(5, 2) { 2 } else if digits(5, 1) { 1 } else { return false };
+    let month_len = if digits(5, 2) {
+        2
+    } else if digits(5, 1) {
+        1
+    } else {
+        return false;
+    };
     let day = 5 + month_len + 1;
     b.get(5 + month_len) == Some(&b'-') && (digits(day, 1))
 }
@@ -259,9 +280,43 @@ mod tests {
     #[test]
     fn ambiguous_strings_are_quoted_and_read_back_as_strings() {
         for s in [
-            "1", "1.10", "0755", "yes", "No", "on", "null", "~", "", " x", "x ", "a: b", "a #b",
-            "-", "- x", "#c", "*x", "&a", "!t", "%p", "@a", "`b", "{a}", "[a]", "2024-01-01",
-            ".5", "-1", "+1", "=", "<<", "tab\there", "x:", "é:", "8Gi", "1e3", "0x1f", "1:30",
+            "1",
+            "1.10",
+            "0755",
+            "yes",
+            "No",
+            "on",
+            "null",
+            "~",
+            "",
+            " x",
+            "x ",
+            "a: b",
+            "a #b",
+            "-",
+            "- x",
+            "#c",
+            "*x",
+            "&a",
+            "!t",
+            "%p",
+            "@a",
+            "`b",
+            "{a}",
+            "[a]",
+            "2024-01-01",
+            ".5",
+            "-1",
+            "+1",
+            "=",
+            "<<",
+            "tab\there",
+            "x:",
+            "é:",
+            "8Gi",
+            "1e3",
+            "0x1f",
+            "1:30",
         ] {
             let v = json!({ s: s });
             assert_eq!(round_trip(&v), v, "{s:?}");
@@ -280,7 +335,22 @@ mod tests {
 
     #[test]
     fn numeric_looking_strings_are_quoted() {
-        for s in ["1", "-1", "+1.5", "1_000", "0x1F", "0o17", "0b101", "1e3", "1.", ".5", "1:30", "190:20:30", "2024-01-01", "2024-1-1t10:00:00"] {
+        for s in [
+            "1",
+            "-1",
+            "+1.5",
+            "1_000",
+            "0x1F",
+            "0o17",
+            "0b101",
+            "1e3",
+            "1.",
+            ".5",
+            "1:30",
+            "190:20:30",
+            "2024-01-01",
+            "2024-1-1t10:00:00",
+        ] {
             assert!(to_yaml_string(&json!(s)).starts_with('"'), "{s} must be quoted");
         }
     }

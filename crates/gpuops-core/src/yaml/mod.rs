@@ -8,8 +8,11 @@
 mod emit;
 mod stream;
 
-pub use emit::{to_yaml_string, write_document};
-pub use stream::{Document, parse_document, parse_stream, split_documents};
+pub use emit::{to_yaml_string, write_document, write_entry, write_sequence_item};
+pub use stream::{
+    Document, RawDocument, Wanted, header_of, parse_document, parse_many, parse_stream, parse_stream_filtered,
+    split_documents,
+};
 
 /// A document that could not be read.
 #[derive(Debug, thiserror::Error)]

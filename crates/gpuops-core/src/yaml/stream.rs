@@ -48,7 +48,7 @@ pub fn split_documents(input: &str) -> Vec<RawDocument<'_>> {
         if is_separator {
             push(&mut docs, &input[start..offset], start_line);
             // `--- {a: 1}` carries content on the separator line itself.
-            let rest = if bare.starts_with("---") { bare[3..].trim_start() } else { "" };
+            let rest = bare.strip_prefix("---").map_or("", str::trim_start);
             if rest.is_empty() || rest.starts_with('#') {
                 start = offset + line.len();
                 start_line = line_no + 1;
@@ -106,26 +106,81 @@ fn shift_line_numbers(message: &str, first_line: usize) -> String {
     };
     let digits: String = message[pos + 5..].chars().take_while(char::is_ascii_digit).collect();
     match digits.parse::<usize>() {
-        Ok(n) => format!(
-            "{}line {}{}",
-            &message[..pos],
-            n + first_line - 1,
-            &message[pos + 5 + digits.len()..]
-        ),
+        Ok(n) => format!("{}line {}{}", &message[..pos], n + first_line - 1, &message[pos + 5 + digits.len()..]),
         Err(_) => message.to_string(),
     }
 }
 
+/// Decides from a document's text whether it needs parsing at all.
+pub type Wanted<'a> = &'a (dyn Fn(&str) -> bool + Sync);
+
+/// Parse independent documents, on all cores when there are many: YAML
+/// parsing dominates a large ResourceList's cost. Documents `wanted`
+/// rejects are not parsed and come back as `Value::Null`.
+pub fn parse_many(docs: &[RawDocument<'_>], source_name: &str, wanted: Wanted<'_>) -> Result<Vec<Value>, YamlError> {
+    const MIN_PER_THREAD: usize = 256;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(docs.len() / MIN_PER_THREAD).max(1);
+    let parse_part = |part: &[RawDocument<'_>]| {
+        part.iter()
+            .map(|d| if wanted(d.text) { parse_document(d.text, source_name, d.first_line) } else { Ok(Value::Null) })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    if threads == 1 {
+        return parse_part(docs);
+    }
+    let chunk = docs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = docs.chunks(chunk).map(|part| scope.spawn(move || parse_part(part))).collect();
+        let mut values = Vec::with_capacity(docs.len());
+        for handle in handles {
+            values.extend(handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+        }
+        Ok(values)
+    })
+}
+
 /// Parse every document of a stream, keeping its text.
 pub fn parse_stream(input: &str, source_name: &str) -> Result<Vec<Document>, YamlError> {
-    split_documents(input)
+    let mut docs = parse_stream_filtered(input, source_name, &|_| true)?;
+    docs.retain(|d| !d.value.is_null());
+    Ok(docs)
+}
+
+/// Like [`parse_stream`], but documents `wanted` rejects stay unparsed
+/// (`Value::Null`, text kept).
+pub fn parse_stream_filtered(input: &str, source_name: &str, wanted: Wanted<'_>) -> Result<Vec<Document>, YamlError> {
+    let raw = split_documents(input);
+    let values = parse_many(&raw, source_name, wanted)?;
+    Ok(raw
         .into_iter()
-        .map(|raw| {
-            let value = parse_document(raw.text, source_name, raw.first_line)?;
-            Ok(Document { text: raw.text.to_string(), value, first_line: raw.first_line })
-        })
-        .filter(|doc| !matches!(doc, Ok(Document { value: Value::Null, .. })))
-        .collect()
+        .zip(values)
+        .map(|(raw, value)| Document { text: raw.text.to_string(), value, first_line: raw.first_line })
+        .collect())
+}
+
+/// `apiVersion` and `kind` of a block-style document, read from its
+/// column-0 lines without parsing it. `None` when either is not there in
+/// plain form (flow style, anchors, quotes spanning lines): parse instead.
+pub fn header_of(text: &str) -> Option<(&str, &str)> {
+    let (mut api_version, mut kind) = (None, None);
+    for line in text.lines() {
+        let value = |key: &str| {
+            line.strip_prefix(key).and_then(|rest| rest.strip_prefix(':')).map(|v| {
+                let v = v.split(" #").next().unwrap_or(v).trim();
+                v.trim_matches(|c| c == '"' || c == '\'')
+            })
+        };
+        if let Some(v) = value("apiVersion") {
+            api_version = Some(v);
+        } else if let Some(v) = value("kind") {
+            kind = Some(v);
+        }
+        if let (Some(a), Some(k)) = (api_version, kind) {
+            let plain = |s: &str| !s.is_empty() && !s.starts_with(['&', '*', '!', '{', '[']);
+            return (plain(a) && plain(k)).then_some((a, k));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -162,6 +217,17 @@ mod tests {
         let err = parse_stream("a: 1\n---\nb: [\n", "f.yaml").unwrap_err();
         assert!(err.to_string().starts_with("f.yaml: "), "{err}");
         assert!(!err.to_string().contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn header_is_read_without_parsing() {
+        assert_eq!(
+            header_of("kind: Deployment # x\nmetadata: {}\napiVersion: \"apps/v1\"\n"),
+            Some(("apps/v1", "Deployment"))
+        );
+        assert_eq!(header_of("{apiVersion: v1, kind: Pod}\n"), None);
+        assert_eq!(header_of("spec:\n  kind: Deployment\napiVersion: v1\n"), None);
+        assert_eq!(header_of("apiVersion: v1\nkind: &k Pod\n"), None);
     }
 
     #[test]

@@ -48,7 +48,12 @@ fn progressive_stages_inherit_the_function_declared_once() {
         let docs = parse_stream(&output);
         if let Some(before) = &previous {
             for doc in before.iter().filter(|d| d["kind"] != "DataScienceCluster") {
-                assert!(docs.contains(doc), "{stage} lost or changed {} {} of the stage before", doc["kind"], doc["metadata"]["name"]);
+                assert!(
+                    docs.contains(doc),
+                    "{stage} lost or changed {} {} of the stage before",
+                    doc["kind"],
+                    doc["metadata"]["name"]
+                );
             }
         }
         // Only the selected model server got GPUs; CPU services stayed CPU.
@@ -66,7 +71,8 @@ fn progressive_stages_inherit_the_function_declared_once() {
 fn a_bad_plugin_config_fails_the_build_with_one_clear_message() {
     let home = util::plugin_home();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("kustomization.yaml"), "resources:\n- deploy.yaml\ntransformers:\n- gpu.yaml\n").unwrap();
+    std::fs::write(dir.path().join("kustomization.yaml"), "resources:\n- deploy.yaml\ntransformers:\n- gpu.yaml\n")
+        .unwrap();
     std::fs::copy(util::testdata("unknown-field/input.yaml"), dir.path().join("deploy.yaml")).unwrap();
     std::fs::copy(util::testdata("unknown-field/config.yaml"), dir.path().join("gpu.yaml")).unwrap();
     let out = util::kustomize(dir.path(), home.path());

@@ -14,7 +14,10 @@ const GPU_CONFIG: &str = "  functionConfig:
 ";
 
 fn list(api_version: &str, items: &str, config: &str) -> String {
-    format!("apiVersion: {api_version}\nkind: ResourceList\nitems:\n{items}{}", config.replacen("  functionConfig", "functionConfig", 1).replace("\n    ", "\n  "))
+    format!(
+        "apiVersion: {api_version}\nkind: ResourceList\nitems:\n{items}{}",
+        config.replacen("  functionConfig", "functionConfig", 1).replace("\n    ", "\n  ")
+    )
 }
 
 const DEPLOYMENT: &str = "- apiVersion: apps/v1
@@ -50,13 +53,20 @@ fn yaml_in_yaml_out_with_annotations_untouched() {
     assert!(stdout.starts_with("apiVersion: config.kubernetes.io/v1beta1\nkind: ResourceList\n"), "{stdout}");
     let output = &parse_stream(&stdout)[0];
     let input = &parse_stream(&input)[0];
-    assert_eq!(output["items"][0]["metadata"], input["items"][0]["metadata"], "metadata (all annotations) must pass through");
+    assert_eq!(
+        output["items"][0]["metadata"], input["items"][0]["metadata"],
+        "metadata (all annotations) must pass through"
+    );
     let container = &output["items"][0]["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(container["resources"]["limits"]["nvidia.com/gpu"], 2);
     assert_eq!(container["resources"]["requests"]["nvidia.com/gpu"], 2);
     assert_eq!(container["args"][0], "--tensor-parallel-size=2");
     let results = output["results"].as_array().unwrap();
-    assert!(results.iter().any(|r| r["severity"] == "info" && r["message"].as_str().unwrap().contains("1 of 1 selected workload(s) changed")), "{results:?}");
+    assert!(
+        results.iter().any(|r| r["severity"] == "info"
+            && r["message"].as_str().unwrap().contains("1 of 1 selected workload(s) changed")),
+        "{results:?}"
+    );
 }
 
 #[test]
@@ -77,7 +87,8 @@ fn selector_matching_nothing_is_a_warning_not_a_failure() {
     let out = util::krm(&input);
     assert!(out.status.success());
     let output = &parse_stream(&text(&out.stdout))[0];
-    let warning = output["results"].as_array().unwrap().iter().find(|r| r["severity"] == "warning").expect("warning result");
+    let warning =
+        output["results"].as_array().unwrap().iter().find(|r| r["severity"] == "warning").expect("warning result");
     assert!(warning["message"].as_str().unwrap().contains("GpuProfile/two: selector matched no workload"), "{warning}");
     assert_eq!(output["items"], parse_stream(&input)[0]["items"], "nothing selected, nothing changed");
     assert!(text(&out.stderr).contains("warning: "), "warnings reach the user on stderr");
@@ -86,15 +97,26 @@ fn selector_matching_nothing_is_a_warning_not_a_failure() {
 #[test]
 fn model_matching_nothing_is_a_warning() {
     let config = "functionConfig:\n  apiVersion: gpuops.dev/v1alpha1\n  kind: ModelTags\n  metadata: {name: m}\n  spec:\n    models:\n    - {name: example.com/absent, newTag: v2}\n";
-    let out = util::krm(&format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{DEPLOYMENT}{config}"));
+    let out =
+        util::krm(&format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{DEPLOYMENT}{config}"));
     assert!(out.status.success());
-    assert!(text(&out.stdout).contains("ModelTags/m: model \\\"example.com/absent\\\" matched no reference") || text(&out.stdout).contains("model \"example.com/absent\" matched no reference"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("ModelTags/m: model \\\"example.com/absent\\\" matched no reference")
+            || text(&out.stdout).contains("model \"example.com/absent\" matched no reference"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
 fn error_results_name_file_and_keep_items() {
-    let config = GPU_CONFIG.replace("spec:\n      gpu: {count: 2}", "spec:\n      gpu: {count: 2}\n      tensorParallel: check");
-    let input = list("config.kubernetes.io/v1", &DEPLOYMENT.replace("image: vllm", "args: [--tensor-parallel-size=1]\n          image: vllm"), &config);
+    let config =
+        GPU_CONFIG.replace("spec:\n      gpu: {count: 2}", "spec:\n      gpu: {count: 2}\n      tensorParallel: check");
+    let input = list(
+        "config.kubernetes.io/v1",
+        &DEPLOYMENT.replace("image: vllm", "args: [--tensor-parallel-size=1]\n          image: vllm"),
+        &config,
+    );
     let out = util::krm(&input);
     assert_eq!(out.status.code(), Some(1));
     let output = &parse_stream(&text(&out.stdout))[0];
@@ -121,7 +143,10 @@ fn no_function_config_passes_items_through() {
 
 #[test]
 fn empty_items_stay_an_empty_list() {
-    let out = util::krm(&format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n{}", GPU_CONFIG.replacen("  functionConfig", "functionConfig", 1).replace("\n    ", "\n  ")));
+    let out = util::krm(&format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n{}",
+        GPU_CONFIG.replacen("  functionConfig", "functionConfig", 1).replace("\n    ", "\n  ")
+    ));
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("\nitems: []\n"), "{}", text(&out.stdout));
 }
@@ -131,7 +156,10 @@ fn input_that_is_not_a_resource_list_fails_clearly() {
     let out = util::krm("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n");
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
-    assert_eq!(text(&out.stderr).trim(), "gpuops-inject: <stdin>: expected kind ResourceList or List, found \"Deployment\"");
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "gpuops-inject: <stdin>: expected kind ResourceList or List, found \"Deployment\""
+    );
 
     let out = util::krm("kind: ResourceList\nitems:\n- a: [1, 2\n");
     assert_eq!(out.status.code(), Some(1));
@@ -148,7 +176,10 @@ fn plugin_mode_keeps_untouched_documents_byte_for_byte() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let first_input_doc = input.split("\n---\n").next().unwrap();
-    assert!(stdout.starts_with(first_input_doc), "ConfigMap with comments and `1.10`/`yes` scalars must be unchanged:\n{stdout}");
+    assert!(
+        stdout.starts_with(first_input_doc),
+        "ConfigMap with comments and `1.10`/`yes` scalars must be unchanged:\n{stdout}"
+    );
     let last_input_doc = input.rsplit("\n---\n").next().unwrap();
     assert!(stdout.ends_with(last_input_doc), "unknown-group Deployment must be unchanged");
 }

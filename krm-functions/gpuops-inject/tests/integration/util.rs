@@ -64,14 +64,13 @@ pub(crate) fn assert_golden(path: &Path, actual: &str) {
         std::fs::write(path, actual).expect("write golden");
         return;
     }
-    let expected = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e} (GPUOPS_UPDATE_GOLDEN=1 creates it)", path.display()));
+    let expected = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e} (GPUOPS_UPDATE_GOLDEN=1 creates it)", path.display()));
     if expected != actual {
-        let diff = expected
-            .lines()
-            .zip(actual.lines())
-            .enumerate()
-            .find(|(_, (e, a))| e != a)
-            .map_or_else(|| "lengths differ".to_string(), |(i, (e, a))| format!("line {}:\n  expected: {e}\n  actual:   {a}", i + 1));
+        let diff = expected.lines().zip(actual.lines()).enumerate().find(|(_, (e, a))| e != a).map_or_else(
+            || "lengths differ".to_string(),
+            |(i, (e, a))| format!("line {}:\n  expected: {e}\n  actual:   {a}", i + 1),
+        );
         panic!("{} differs from actual output; first difference at {diff}", path.display());
     }
 }

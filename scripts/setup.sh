@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install and start what gpuops' tests and demo need on a fresh machine.
+# Idempotent: safe to run before every test run.
+set -euo pipefail
+
+need_apt=()
+command -v docker >/dev/null || need_apt+=(docker.io)
+command -v git >/dev/null || need_apt+=(git)
+if ((${#need_apt[@]})); then
+    echo "setup: installing ${need_apt[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v kubectl >/dev/null; then
+    echo "setup: kubectl (with its built-in kustomize) is required; install it (e.g. the kubectl package) and re-run" >&2
+    exit 1
+fi
+
+if ! docker info >/dev/null 2>&1; then
+    echo "setup: starting the docker engine" >&2
+    (command -v service >/dev/null && service docker start >/dev/null 2>&1) || (dockerd >/tmp/dockerd.log 2>&1 &)
+    for _ in $(seq 1 30); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    docker info >/dev/null 2>&1 || { echo "setup: docker engine did not start (see /tmp/dockerd.log)" >&2; exit 1; }
+fi
