@@ -201,8 +201,10 @@ fn kustomize_bench(binary: &Path, rounds: usize) {
     let capture = root.join("capture");
     std::fs::create_dir_all(&capture).expect("mkdir");
     std::fs::write(capture.join("deployments.yaml"), &deployments).expect("write");
-    std::fs::write(capture.join("kustomization.yaml"), "resources:\n- deployments.yaml\ntransformers:\n- tee.yaml\n").expect("write");
-    std::fs::write(capture.join("tee.yaml"), "apiVersion: bench.gpuops.dev/v1\nkind: Tee\nmetadata: {name: tee}\n").expect("write");
+    std::fs::write(capture.join("kustomization.yaml"), "resources:\n- deployments.yaml\ntransformers:\n- tee.yaml\n")
+        .expect("write");
+    std::fs::write(capture.join("tee.yaml"), "apiVersion: bench.gpuops.dev/v1\nkind: Tee\nmetadata: {name: tee}\n")
+        .expect("write");
     let out = Command::new("kubectl")
         .env("XDG_CONFIG_HOME", root.join("xdg"))
         .args(["kustomize", "--enable-alpha-plugins"])

@@ -14,6 +14,7 @@ pub mod inject;
 pub mod krm;
 pub mod locator;
 pub mod path;
+pub mod policy;
 pub mod quantity;
 pub mod vllm;
 pub mod yaml;
