@@ -9,6 +9,7 @@
 //! * [`krm`] is the KRM `ResourceList` wire format.
 //! * [`inject`] holds the `GpuProfile` / `ModelTags` transformations.
 
+pub mod gitops;
 pub mod imageref;
 pub mod inject;
 pub mod krm;

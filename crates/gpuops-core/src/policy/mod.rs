@@ -66,6 +66,8 @@ pub enum PolicyError {
     NotNumeric { tag: String, value: String },
     #[error("unknown order {0:?} (asc or desc)")]
     Order(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// What a policy made of one tag (for `kubectl modelbump tags`).

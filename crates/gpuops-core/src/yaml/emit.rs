@@ -166,7 +166,7 @@ fn write_literal_block(out: &mut String, s: &str, col: usize) {
 
 /// Whether `s` reads back as the same string when written unquoted, under
 /// both YAML 1.1 (kyaml, PyYAML) and 1.2 resolvers.
-fn is_plain_safe(s: &str) -> bool {
+pub fn is_plain_safe(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };

@@ -1,0 +1,278 @@
+//! Setter markers and the scalar each one points at, located in the file's
+//! bytes so a rewrite touches nothing else.
+//!
+//! Flux: `# {"$imagepolicy": "ns:policy[:tag|:name|:digest]"}` replaces the
+//! whole scalar. gpuops: `# {"$modelpolicy": "ns:policy[:tag|:digest]"}`
+//! replaces only the reference inside it (`oci://reg:5000/m:v1` keeps its
+//! scheme, port and quotes).
+
+use std::ops::Range;
+
+/// Which marker convention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkerKind {
+    /// `$imagepolicy`: the whole scalar is replaced.
+    Flux,
+    /// `$modelpolicy`: only the reference inside the scalar is replaced.
+    Model,
+}
+
+/// What part of the policy's result a marker wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// `name:tag[@digest]` (Flux bare), or the reference in place (gpuops bare).
+    Ref,
+    Tag,
+    Name,
+    Digest,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quote {
+    Plain,
+    Single,
+    Double,
+}
+
+/// A marker found in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    pub kind: MarkerKind,
+    pub namespace: String,
+    pub policy: String,
+    pub field: Field,
+    /// 1-based line of the scalar.
+    pub line: usize,
+    /// Byte range of the scalar's content (inside any quotes) in the file.
+    pub span: Range<usize>,
+    pub quote: Quote,
+    /// The scalar's current value (unescaped).
+    pub value: String,
+}
+
+/// A marker that could not be used, with the line it is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkerProblem {
+    pub line: usize,
+    pub message: String,
+}
+
+/// Find every marker in `text`. A marker is a line comment on the scalar's
+/// line, or (as kyaml also reads) a comment alone on the line above it.
+pub fn find_markers(text: &str) -> (Vec<Marker>, Vec<MarkerProblem>) {
+    let mut markers = Vec::new();
+    let mut problems = Vec::new();
+    if !text.contains("\"$imagepolicy\"") && !text.contains("\"$modelpolicy\"") {
+        return (markers, problems);
+    }
+    let lines: Vec<(usize, &str)> = line_offsets(text);
+    let mut pending_head: Option<(MarkerKind, String, usize)> = None;
+    for (index, &(offset, line)) in lines.iter().enumerate() {
+        let line_no = index + 1;
+        let comment_at = comment_start(line);
+        let parsed = comment_at.and_then(|at| parse_marker_comment(&line[at..]));
+        let content_end = comment_at.unwrap_or(line.len());
+        let has_content = !line[..content_end].trim().is_empty();
+        let marker = match (parsed, has_content) {
+            (Some(m), true) => Some(m),
+            (Some((kind, value)), false) => {
+                pending_head = Some((kind, value, line_no));
+                continue;
+            }
+            (None, true) => pending_head.take().map(|(k, v, _)| (k, v)),
+            (None, false) => continue,
+        };
+        let Some((kind, value)) = marker else { continue };
+        pending_head = None;
+        match build(kind, &value, line, offset, content_end, line_no) {
+            Ok(m) => markers.push(m),
+            Err(message) => problems.push(MarkerProblem { line: line_no, message }),
+        }
+    }
+    (markers, problems)
+}
+
+fn line_offsets(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        out.push((offset, bare));
+        offset += line.len();
+    }
+    out
+}
+
+/// Where a `#` comment starts on a line (outside quotes, after whitespace).
+fn comment_start(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let (mut in_single, mut in_double) = (false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_double => i += 1,
+            b'"' if !in_single => in_double = !in_double,
+            b'\'' if !in_double => in_single = !in_single,
+            b'#' if !in_single && !in_double && (i == 0 || bytes[i - 1] == b' ' || bytes[i - 1] == b'\t') => {
+                return Some(i);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `# {"$imagepolicy": "ns:name:tag"}` → (kind, "ns:name:tag").
+fn parse_marker_comment(comment: &str) -> Option<(MarkerKind, String)> {
+    let json = comment.trim_start_matches('#').trim();
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json).ok()?;
+    for (key, kind) in [("$imagepolicy", MarkerKind::Flux), ("$modelpolicy", MarkerKind::Model)] {
+        if let Some(value) = map.get(key).and_then(serde_json::Value::as_str) {
+            return Some((kind, value.to_string()));
+        }
+    }
+    None
+}
+
+fn build(
+    kind: MarkerKind,
+    value: &str,
+    line: &str,
+    offset: usize,
+    content_end: usize,
+    line_no: usize,
+) -> Result<Marker, String> {
+    let parts: Vec<&str> = value.split(':').collect();
+    let (namespace, policy, field) = match parts.as_slice() {
+        [ns, name] => (ns, name, Field::Ref),
+        [ns, name, "tag"] => (ns, name, Field::Tag),
+        [ns, name, "name"] if kind == MarkerKind::Flux => (ns, name, Field::Name),
+        [ns, name, "digest"] => (ns, name, Field::Digest),
+        _ => {
+            let allowed = if kind == MarkerKind::Flux { "[:tag|:name|:digest]" } else { "[:tag|:digest]" };
+            return Err(format!("marker value {value:?} is not NAMESPACE:POLICY{allowed}"));
+        }
+    };
+    if namespace.is_empty() || policy.is_empty() {
+        return Err(format!("marker value {value:?} needs both namespace and policy name"));
+    }
+    let (start, end, quote) =
+        scalar_span(&line[..content_end]).ok_or_else(|| "no scalar on the marker's line".to_string())?;
+    let raw = &line[start..end];
+    let value_text = match quote {
+        Quote::Plain => raw.to_string(),
+        Quote::Single => raw.replace("''", "'"),
+        Quote::Double => serde_json::from_str::<String>(&format!("\"{raw}\""))
+            .map_err(|_| "cannot read the double-quoted scalar".to_string())?,
+    };
+    if quote == Quote::Plain && (raw.starts_with(['|', '>', '&', '*', '!', '{', '['])) {
+        return Err("markers work on plain or quoted scalars, not block, flow, anchored or tagged nodes".to_string());
+    }
+    Ok(Marker {
+        kind,
+        namespace: (*namespace).to_string(),
+        policy: (*policy).to_string(),
+        field,
+        line: line_no,
+        span: offset + start..offset + end,
+        quote,
+        value: value_text,
+    })
+}
+
+/// Byte range of a scalar value in `key: value`, `- value` or `- key: value`,
+/// without its quotes.
+fn scalar_span(content: &str) -> Option<(usize, usize, Quote)> {
+    let trimmed_end = content.trim_end().len();
+    let mut start = content.len() - content.trim_start().len();
+    if content[start..].starts_with("- ") {
+        start += 2;
+        start += content[start..].len() - content[start..].trim_start().len();
+    }
+    if let Some(colon) = key_separator(&content[start..trimmed_end]) {
+        start += colon + 1;
+        start += content[start..].len() - content[start..].trim_start().len();
+    }
+    if start >= trimmed_end {
+        return None;
+    }
+    let value = &content[start..trimmed_end];
+    match value.as_bytes()[0] {
+        b'"' if value.len() >= 2 && value.ends_with('"') => Some((start + 1, trimmed_end - 1, Quote::Double)),
+        b'\'' if value.len() >= 2 && value.ends_with('\'') => Some((start + 1, trimmed_end - 1, Quote::Single)),
+        b'"' | b'\'' => None,
+        _ => Some((start, trimmed_end, Quote::Plain)),
+    }
+}
+
+/// Position of the `:` ending a mapping key, if the text starts with one.
+fn key_separator(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if let Some(&q @ (b'"' | b'\'')) = bytes.first() {
+        let close = text[1..].find(q as char)? + 1;
+        return (bytes.get(close + 1) == Some(&b':') && bytes.get(close + 2).is_none_or(|c| *c == b' '))
+            .then_some(close + 1);
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b':' && (i + 1 == bytes.len() || bytes[i + 1] == b' ' || bytes[i + 1] == b'\t') {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Write `value` back in the scalar's quote style; a plain scalar that would
+/// stop reading as a string (`1.10`, `2`) is double-quoted instead.
+pub fn render(value: &str, quote: Quote) -> (String, Quote) {
+    match quote {
+        Quote::Plain if crate::yaml::is_plain_safe(value) => (value.to_string(), Quote::Plain),
+        Quote::Plain => (value.to_string(), Quote::Double),
+        Quote::Single => (value.replace('\'', "''"), Quote::Single),
+        Quote::Double => {
+            let json = serde_json::to_string(value).unwrap_or_default();
+            (json[1..json.len() - 1].to_string(), Quote::Double)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_line_and_head_markers_with_exact_spans() {
+        let text = "spec:\n  values:\n    byo:\n      tag: v1.0.0 # {\"$imagepolicy\": \"flux-system:foundry:tag\"}\n      # {\"$modelpolicy\": \"ml:qwen\"}\n      uri: \"oci://reg:5000/m/qwen:v1.2.0\"\n    list:\n    - 'img:1' # {\"$imagepolicy\": \"ns:p\"}\n";
+        let (markers, problems) = find_markers(text);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(markers.len(), 3);
+        assert_eq!((markers[0].field, &text[markers[0].span.clone()]), (Field::Tag, "v1.0.0"));
+        assert_eq!(markers[0].line, 4);
+        assert_eq!((markers[1].kind, markers[1].quote), (MarkerKind::Model, Quote::Double));
+        assert_eq!(&text[markers[1].span.clone()], "oci://reg:5000/m/qwen:v1.2.0");
+        assert_eq!((markers[2].quote, markers[2].value.as_str()), (Quote::Single, "img:1"));
+    }
+
+    #[test]
+    fn bad_markers_are_reported_with_their_line() {
+        let (markers, problems) =
+            find_markers("a: b # {\"$imagepolicy\": \"just-a-name\"}\nc: | # {\"$imagepolicy\": \"ns:p\"}\n");
+        assert!(markers.is_empty());
+        assert_eq!(problems.iter().map(|p| p.line).collect::<Vec<_>>(), [1, 2]);
+    }
+
+    #[test]
+    fn hash_inside_quotes_is_not_a_comment() {
+        let (markers, _) = find_markers("a: \"x # y\" # {\"$imagepolicy\": \"ns:p:tag\"}\n");
+        assert_eq!(markers[0].value, "x # y");
+    }
+
+    #[test]
+    fn render_keeps_strings_strings() {
+        assert_eq!(render("v2.0.0", Quote::Plain), ("v2.0.0".to_string(), Quote::Plain));
+        assert_eq!(render("1.10", Quote::Plain), ("1.10".to_string(), Quote::Double));
+        assert_eq!(render("it's", Quote::Single).0, "it''s");
+    }
+}

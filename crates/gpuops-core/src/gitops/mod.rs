@@ -1,0 +1,319 @@
+//! A GitOps repository as modelbump sees it: Flux image objects, setter
+//! markers, and the edits that bring markers up to date.
+
+pub mod edit;
+pub mod flux;
+pub mod markers;
+
+use std::path::{Path, PathBuf};
+
+pub use self::flux::{DigestReflection, ImagePolicy, ImageRepository, Source};
+pub use self::markers::{Field, Marker, MarkerKind, Quote};
+use crate::imageref::is_tag;
+use crate::yaml;
+
+/// A marker and the file it is in.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub source: Source,
+    pub marker: Marker,
+}
+
+/// Something in the tree that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub source: Source,
+    pub message: String,
+}
+
+/// What a scan of a directory found.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    pub root: PathBuf,
+    pub repositories: Vec<ImageRepository>,
+    pub policies: Vec<ImagePolicy>,
+    pub references: Vec<Reference>,
+    pub problems: Vec<Problem>,
+    pub files_scanned: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct ScanError {
+    pub path: String,
+    pub source: std::io::Error,
+}
+
+fn is_yaml(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+}
+
+/// Every YAML file under `root` (skipping dot-directories such as `.git`),
+/// sorted so results are stable.
+pub fn yaml_files(root: &Path) -> Result<Vec<PathBuf>, ScanError> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    if root.is_file() {
+        return Ok(vec![root.to_path_buf()]);
+    }
+    while let Some(dir) = stack.pop() {
+        let entries =
+            std::fs::read_dir(&dir).map_err(|source| ScanError { path: dir.display().to_string(), source })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| ScanError { path: dir.display().to_string(), source })?;
+            let path = entry.path();
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            let file_type =
+                entry.file_type().map_err(|source| ScanError { path: path.display().to_string(), source })?;
+            if file_type.is_dir() && !hidden {
+                stack.push(path);
+            } else if file_type.is_file() && is_yaml(&path) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The `/`-separated path of `path` relative to `root`.
+pub fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let text = rel.to_string_lossy().replace('\\', "/");
+    if text.is_empty() { path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default() } else { text }
+}
+
+/// Scan a directory (or one file) for Flux image objects and markers.
+pub fn scan_tree(root: &Path) -> Result<Scan, ScanError> {
+    let mut scan = Scan { root: root.to_path_buf(), ..Scan::default() };
+    let base = if root.is_file() { root.parent().unwrap_or(Path::new("")) } else { root };
+    for path in yaml_files(root)? {
+        let text =
+            std::fs::read_to_string(&path).map_err(|source| ScanError { path: path.display().to_string(), source })?;
+        scan.files_scanned += 1;
+        scan_text(&mut scan, &relative(base, &path), &text);
+    }
+    Ok(scan)
+}
+
+/// Add what one file holds to `scan`.
+pub fn scan_text(scan: &mut Scan, path: &str, text: &str) {
+    let (found, problems) = markers::find_markers(text);
+    for marker in found {
+        scan.references.push(Reference { source: Source { path: path.to_string(), line: marker.line }, marker });
+    }
+    for p in problems {
+        scan.problems.push(Problem { source: Source { path: path.to_string(), line: p.line }, message: p.message });
+    }
+    if !text.contains(flux::FLUX_IMAGE_GROUP) {
+        return;
+    }
+    let docs = match yaml::parse_stream(text, path) {
+        Ok(docs) => docs,
+        Err(e) => {
+            scan.problems.push(Problem { source: Source { path: path.to_string(), line: 0 }, message: e.message });
+            return;
+        }
+    };
+    for doc in docs {
+        let source = Source { path: path.to_string(), line: doc.first_line };
+        match flux::read_object(&doc.value, source.clone()) {
+            Some(Ok(flux::FluxObject::Repository(r))) => scan.repositories.push(r),
+            Some(Ok(flux::FluxObject::Policy(p))) => scan.policies.push(p),
+            Some(Err(message)) => scan.problems.push(Problem { source, message }),
+            None => {}
+        }
+    }
+}
+
+fn namespace_matches(object: Option<&String>, wanted: &str) -> bool {
+    object.is_none_or(|ns| ns == wanted)
+}
+
+impl Scan {
+    /// The policy and repository a marker names.
+    pub fn resolve(&self, namespace: &str, policy: &str) -> Result<(&ImagePolicy, &ImageRepository), String> {
+        let p = self
+            .policies
+            .iter()
+            .find(|p| p.name == policy && namespace_matches(p.namespace.as_ref(), namespace))
+            .ok_or_else(|| format!("no ImagePolicy {namespace}/{policy} in the scanned tree"))?;
+        let repo_ns = p.repository_namespace.clone().unwrap_or_else(|| namespace.to_string());
+        let r = self
+            .repositories
+            .iter()
+            .find(|r| r.name == p.repository_name && namespace_matches(r.namespace.as_ref(), &repo_ns))
+            .ok_or_else(|| {
+                format!(
+                    "ImagePolicy {namespace}/{policy} refers to ImageRepository {repo_ns}/{}, not in the scanned tree",
+                    p.repository_name
+                )
+            })?;
+        Ok((p, r))
+    }
+}
+
+/// The reference a policy resolved to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Latest {
+    pub image: String,
+    pub tag: String,
+    pub digest: Option<String>,
+}
+
+impl Latest {
+    pub fn reference(&self) -> String {
+        match &self.digest {
+            Some(d) => format!("{}:{}@{d}", self.image, self.tag),
+            None => format!("{}:{}", self.image, self.tag),
+        }
+    }
+}
+
+/// The scalar's new value for `marker`, given what its policy resolved to.
+pub fn new_value(marker: &Marker, latest: &Latest) -> Result<String, String> {
+    let current = marker.value.as_str();
+    match (marker.kind, marker.field) {
+        (MarkerKind::Flux, Field::Ref) => Ok(latest.reference()),
+        (MarkerKind::Flux, Field::Tag) => Ok(latest.tag.clone()),
+        (MarkerKind::Flux, Field::Name) => Ok(latest.image.clone()),
+        (_, Field::Digest) if latest.digest.is_none() => {
+            Err("the marker wants a digest: set digestReflectionPolicy on the ImagePolicy or pass --digest".to_string())
+        }
+        (MarkerKind::Flux, Field::Digest) => Ok(latest.digest.clone().unwrap_or_default()),
+        (MarkerKind::Model, field) => rewrite_inside(current, latest, field),
+    }
+}
+
+/// Rewrite the reference to `latest.image` inside `scalar`, keeping what
+/// surrounds it (`oci://`, `--model=`, a `/suffix`).
+fn rewrite_inside(scalar: &str, latest: &Latest, field: Field) -> Result<String, String> {
+    let image = latest.image.as_str();
+    let mut from = 0;
+    while let Some(pos) = scalar[from..].find(image) {
+        let start = from + pos;
+        let after = start + image.len();
+        let rest = &scalar[after..];
+        // The image starts the scalar, follows a URI scheme, or follows a
+        // flag/word separator; `x/<image>` would be another repository.
+        let before = &scalar[..start];
+        let boundary_before = before.is_empty() || before.ends_with("://") || before.ends_with(['=', ' ', '"', '\'']);
+        if boundary_before && (rest.is_empty() || rest.starts_with([':', '@'])) {
+            // [:tag][@digest] then the suffix.
+            let mut end = after;
+            let mut old_tag = None;
+            let mut old_digest = None;
+            if let Some(t) = rest.strip_prefix(':') {
+                let len = t.find(['@', '/', ' ', '"', '\'']).unwrap_or(t.len());
+                old_tag = Some(&t[..len]);
+                end += 1 + len;
+            }
+            if let Some(d) = scalar[end..].strip_prefix('@') {
+                let len = d.find(['/', ' ', '"', '\'']).unwrap_or(d.len());
+                old_digest = Some(&d[..len]);
+                end += 1 + len;
+            }
+            let digest = match field {
+                Field::Digest => latest.digest.as_deref(),
+                Field::Tag => latest.digest.as_deref().filter(|_| old_digest.is_some()),
+                _ => latest.digest.as_deref(),
+            };
+            let tag = match field {
+                Field::Digest => old_tag.unwrap_or(&latest.tag),
+                _ => &latest.tag,
+            };
+            let mut new = format!("{}{image}:{tag}", &scalar[..start]);
+            if let Some(d) = digest {
+                new.push('@');
+                new.push_str(d);
+            }
+            new.push_str(&scalar[end..]);
+            return Ok(new);
+        }
+        from = after;
+    }
+    // A scalar holding only the part itself (`tag: v1.0.0`).
+    match field {
+        Field::Tag if is_tag(scalar) => Ok(latest.tag.clone()),
+        Field::Digest if crate::imageref::is_digest(scalar) => Ok(latest.digest.clone().unwrap_or_default()),
+        _ => Err(format!("the scalar {scalar:?} does not contain a reference to {image}")),
+    }
+}
+
+/// The byte edit that sets `marker`'s scalar to `value` in its own quoting.
+pub fn edit_for(marker: &Marker, value: &str) -> edit::Edit {
+    let (text, quote) = markers::render(value, marker.quote);
+    let (span, replacement) = if quote != marker.quote {
+        // Plain became double-quoted: the quotes go around the old span.
+        (marker.span.clone(), format!("\"{text}\""))
+    } else {
+        (marker.span.clone(), text)
+    };
+    edit::Edit { span, replacement, old_value: marker.value.clone(), new_value: value.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn latest(tag: &str, digest: Option<&str>) -> Latest {
+        Latest { image: "reg:5000/models/qwen".into(), tag: tag.into(), digest: digest.map(Into::into) }
+    }
+
+    fn model(value: &str, field: Field) -> Marker {
+        Marker {
+            kind: MarkerKind::Model,
+            namespace: "ns".into(),
+            policy: "p".into(),
+            field,
+            line: 1,
+            span: 0..0,
+            quote: Quote::Plain,
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn model_markers_keep_what_surrounds_the_reference() {
+        let l = latest("v1.3.0", None);
+        assert_eq!(
+            new_value(&model("oci://reg:5000/models/qwen:v1.2.0", Field::Ref), &l).unwrap(),
+            "oci://reg:5000/models/qwen:v1.3.0"
+        );
+        assert_eq!(
+            new_value(&model("--model=reg:5000/models/qwen:v1", Field::Ref), &l).unwrap(),
+            "--model=reg:5000/models/qwen:v1.3.0"
+        );
+        assert_eq!(
+            new_value(&model("oci://reg:5000/models/qwen:v1/w", Field::Tag), &l).unwrap(),
+            "oci://reg:5000/models/qwen:v1.3.0/w"
+        );
+        assert_eq!(new_value(&model("v1.0.0", Field::Tag), &l).unwrap(), "v1.3.0");
+        assert!(new_value(&model("oci://other/qwen:v1", Field::Ref), &l).is_err());
+        assert!(new_value(&model("oci://reg:5000/models/qwen-7b:v1", Field::Ref), &l).is_err());
+    }
+
+    #[test]
+    fn digests_pin_and_are_required_when_asked_for() {
+        let d = format!("sha256:{}", "c".repeat(64));
+        let l = latest("v2", Some(&d));
+        assert_eq!(
+            new_value(&model("oci://reg:5000/models/qwen:v1", Field::Ref), &l).unwrap(),
+            format!("oci://reg:5000/models/qwen:v2@{d}")
+        );
+        assert_eq!(
+            new_value(&model("reg:5000/models/qwen:v1", Field::Digest), &l).unwrap(),
+            format!("reg:5000/models/qwen:v1@{d}")
+        );
+        assert!(new_value(&model("x", Field::Digest), &latest("v2", None)).is_err());
+    }
+
+    #[test]
+    fn flux_markers_replace_the_whole_scalar() {
+        let mut m = model("anything", Field::Ref);
+        m.kind = MarkerKind::Flux;
+        assert_eq!(new_value(&m, &latest("v2", None)).unwrap(), "reg:5000/models/qwen:v2");
+        m.field = Field::Name;
+        assert_eq!(new_value(&m, &latest("v2", None)).unwrap(), "reg:5000/models/qwen");
+    }
+}
