@@ -4,6 +4,7 @@
 set -euo pipefail
 
 need_apt=()
+command -v docker-registry >/dev/null || need_apt+=(docker-registry)
 command -v docker >/dev/null || need_apt+=(docker.io)
 command -v git >/dev/null || need_apt+=(git)
 if ((${#need_apt[@]})); then

@@ -140,7 +140,7 @@ fn kustomize_bench(binary: &Path, rounds: usize) {
     std::fs::create_dir_all(&tee_dir).expect("mkdir");
     let captured = root.join("stream.yaml");
     std::fs::write(tee_dir.join("Tee"), format!("#!/bin/sh\nexec tee {}\n", captured.display())).expect("write plugin");
-    for plugin in [script.clone(), tee_dir.join("Tee")] {
+    for plugin in [script, tee_dir.join("Tee")] {
         Command::new("chmod").arg("755").arg(plugin).status().expect("chmod");
     }
 

@@ -1,0 +1,495 @@
+//! The registry client: one request loop handling auth, retries and
+//! timeouts, and the two reads modelbump needs (tags, digests).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::RegistryError;
+use crate::auth::{self, Challenge, Credential};
+use crate::reference::{RepositoryRef, parse_repository};
+
+/// Client settings; the defaults suit a CI job.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Hosts (`host[:port]`) reached over plain HTTP besides loopback.
+    pub insecure_registries: Vec<String>,
+    /// Per request (connect + answer).
+    pub timeout: Duration,
+    /// Retries after the first attempt, for 429, 5xx and transport errors.
+    pub retries: u32,
+    /// First backoff; doubles each retry, capped at `max_backoff`.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+    /// `n` asked for per page of tags.
+    pub page_size: usize,
+    /// Give up (with an error) after this many pages of tags.
+    pub max_pages: usize,
+    /// Read docker's config.json for credentials.
+    pub use_docker_config: bool,
+    /// Directory of docker's config.json (default `$DOCKER_CONFIG`, then `~/.docker`).
+    pub docker_config_dir: Option<std::path::PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            insecure_registries: Vec::new(),
+            timeout: Duration::from_secs(30),
+            retries: 3,
+            backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(10),
+            page_size: 1000,
+            max_pages: 100,
+            use_docker_config: true,
+            docker_config_dir: None,
+        }
+    }
+}
+
+/// A blocking registry client; share it across threads.
+pub struct Client {
+    agent: ureq::Agent,
+    options: Options,
+    state: Mutex<HashMap<String, HostState>>,
+}
+
+#[derive(Default)]
+struct HostState {
+    credential: Option<Credential>,
+    /// Bearer tokens per scope.
+    tokens: HashMap<String, String>,
+    /// The registry asked for Basic auth.
+    basic: bool,
+}
+
+/// A fully read answer.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: ureq::http::HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+}
+
+/// Registry errors arrive as `{"errors": [{"code", "message"}]}`.
+fn registry_message(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Errors {
+        errors: Vec<ErrorEntry>,
+    }
+    #[derive(Deserialize)]
+    struct ErrorEntry {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        message: String,
+    }
+    let parsed: Errors = serde_json::from_slice(body).ok()?;
+    let first = parsed.errors.first()?;
+    Some(if first.code.is_empty() { first.message.clone() } else { format!("{} ({})", first.message, first.code) })
+}
+
+fn retry_after(headers: &ureq::http::HeaderMap) -> Option<Duration> {
+    let value = headers.get("retry-after")?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// `<url>; rel="next"` from a Link header.
+fn next_link(headers: &ureq::http::HeaderMap) -> Option<String> {
+    let value = headers.get("link")?.to_str().ok()?;
+    value.split(',').find(|part| part.contains("rel=\"next\"") || part.contains("rel=next")).and_then(|part| {
+        let start = part.find('<')? + 1;
+        let end = part[start..].find('>')? + start;
+        Some(part[start..end].to_string())
+    })
+}
+
+const MANIFEST_TYPES: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
+
+impl Client {
+    pub fn new(options: Options) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(options.timeout))
+            .user_agent(concat!("gpuops/", env!("CARGO_PKG_VERSION")))
+            .max_redirects(5)
+            .build()
+            .new_agent();
+        Self { agent, options, state: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    pub(crate) fn repository(&self, image: &str) -> Result<RepositoryRef, RegistryError> {
+        parse_repository(image).ok_or_else(|| RegistryError::Reference(image.to_string()))
+    }
+
+    pub(crate) fn base_url(&self, repo: &RepositoryRef) -> String {
+        let plain = repo.is_loopback() || self.options.insecure_registries.contains(&repo.host);
+        format!("{}://{}", if plain { "http" } else { "https" }, repo.api_host())
+    }
+
+    fn credential(&self, repo: &RepositoryRef) -> Credential {
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let host = state.entry(repo.host.clone()).or_default();
+        host.credential
+            .get_or_insert_with(|| {
+                if self.options.use_docker_config {
+                    auth::lookup(repo.credential_key(), self.options.docker_config_dir.as_deref())
+                } else {
+                    Credential::Anonymous
+                }
+            })
+            .clone()
+    }
+
+    fn authorization(&self, repo: &RepositoryRef, scope: &str, anonymous: bool) -> Option<String> {
+        let state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let host = state.get(&repo.host)?;
+        if let Some(token) = host.tokens.get(&format!("{anonymous}|{scope}")) {
+            return Some(format!("Bearer {token}"));
+        }
+        if host.basic && !anonymous { host.credential.as_ref().and_then(Credential::basic_header) } else { None }
+    }
+
+    fn backoff(&self, attempt: u32, headers: Option<&ureq::http::HeaderMap>) -> Duration {
+        let exponential = self.options.backoff.saturating_mul(1u32 << attempt.min(16)).min(self.options.max_backoff);
+        headers
+            .and_then(retry_after)
+            .map_or(exponential, |d| d.min(self.options.max_backoff.max(Duration::from_secs(60))))
+    }
+
+    /// Send one request with auth and retries; the body is read fully.
+    pub(crate) fn send(
+        &self,
+        repo: &RepositoryRef,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        push: bool,
+    ) -> Result<Reply, RegistryError> {
+        let name = repo.display();
+        let scope = format!("repository:{}:{}", repo.path, if push { "pull,push" } else { "pull" });
+        let mut anonymous = false;
+        let mut auth_rounds = 0;
+        let mut attempt = 0;
+        loop {
+            let authorization = self.authorization(repo, &scope, anonymous);
+            let result = self.call(method, url, headers, authorization.as_deref(), body);
+            let reply = match result {
+                Ok(reply) => reply,
+                Err(message) => {
+                    if attempt < self.options.retries {
+                        std::thread::sleep(self.backoff(attempt, None));
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(RegistryError::Transport {
+                        repository: name,
+                        message: format!("{message} (after {} attempts)", attempt + 1),
+                    });
+                }
+            };
+            match reply.status {
+                200..=299 => return Ok(reply),
+                401 | 403 => {
+                    auth_rounds += 1;
+                    if auth_rounds > 3 {
+                        return Err(self.denied(&name, &reply));
+                    }
+                    let challenge = reply
+                        .headers
+                        .get("www-authenticate")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(auth::parse_challenge);
+                    let had_auth = authorization.is_some();
+                    if had_auth && !anonymous {
+                        // Stale or wrong credentials break public pulls: try once without.
+                        if reply.status == 403 || auth_rounds > 1 {
+                            anonymous = true;
+                            continue;
+                        }
+                    } else if had_auth && anonymous {
+                        return Err(self.denied(&name, &reply));
+                    }
+                    match challenge {
+                        Some(Challenge::Bearer { realm, service }) => {
+                            let credential = if anonymous { Credential::Anonymous } else { self.credential(repo) };
+                            let token = self.fetch_token(&name, &realm, service.as_deref(), &scope, &credential)?;
+                            let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                            state
+                                .entry(repo.host.clone())
+                                .or_default()
+                                .tokens
+                                .insert(format!("{anonymous}|{scope}"), token);
+                        }
+                        Some(Challenge::Basic) => {
+                            let credential = self.credential(repo);
+                            if anonymous || credential.basic_header().is_none() {
+                                return Err(RegistryError::Auth {
+                                    repository: name,
+                                    message: format!(
+                                        "the registry wants a username and password; run `docker login {}` (or set DOCKER_CONFIG)",
+                                        repo.host
+                                    ),
+                                });
+                            }
+                            let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                            state.entry(repo.host.clone()).or_default().basic = true;
+                        }
+                        None => return Err(self.denied(&name, &reply)),
+                    }
+                }
+                429 | 500..=599 if attempt < self.options.retries => {
+                    std::thread::sleep(self.backoff(attempt, Some(&reply.headers)));
+                    attempt += 1;
+                }
+                status => {
+                    let detail = registry_message(&reply.body)
+                        .unwrap_or_else(|| String::from_utf8_lossy(&reply.body).trim().chars().take(200).collect());
+                    let what = match status {
+                        404 => "not found".to_string(),
+                        429 => format!("rate limited (HTTP 429) after {} attempts", attempt + 1),
+                        500..=599 => format!("registry error HTTP {status} after {} attempts", attempt + 1),
+                        _ => format!("HTTP {status}"),
+                    };
+                    let message = if detail.is_empty() { what } else { format!("{what}: {detail}") };
+                    return Err(RegistryError::Http { repository: name, status, message });
+                }
+            }
+        }
+    }
+
+    fn denied(&self, name: &str, reply: &Reply) -> RegistryError {
+        let detail = registry_message(&reply.body).unwrap_or_else(|| format!("HTTP {}", reply.status));
+        RegistryError::Auth { repository: name.to_string(), message: format!("access denied: {detail}") }
+    }
+
+    fn call(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        authorization: Option<&str>,
+        body: Option<&[u8]>,
+    ) -> Result<Reply, String> {
+        macro_rules! with_headers {
+            ($req:expr) => {{
+                let mut req = $req;
+                for (k, v) in headers {
+                    req = req.header(*k, *v);
+                }
+                if let Some(a) = authorization {
+                    req = req.header("Authorization", a);
+                }
+                req
+            }};
+        }
+        let response = match method {
+            Method::Get => with_headers!(self.agent.get(url)).call(),
+            Method::Head => with_headers!(self.agent.head(url)).call(),
+            Method::Post => with_headers!(self.agent.post(url)).send(body.unwrap_or_default()),
+            Method::Put => with_headers!(self.agent.put(url)).send(body.unwrap_or_default()),
+        };
+        let mut response = response.map_err(|e| describe(&e))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = if method == Method::Head {
+            Vec::new()
+        } else {
+            response.body_mut().with_config().limit(256 * 1024 * 1024).read_to_vec().map_err(|e| describe(&e))?
+        };
+        Ok(Reply { status, headers, body })
+    }
+
+    fn fetch_token(
+        &self,
+        name: &str,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+        credential: &Credential,
+    ) -> Result<String, RegistryError> {
+        let auth_error = |message: String| RegistryError::Auth { repository: name.to_string(), message };
+        let mut query = vec![format!("scope={}", encode(scope))];
+        if let Some(s) = service {
+            query.push(format!("service={}", encode(s)));
+        }
+        let reply = match credential {
+            Credential::Identity(refresh) => {
+                let form = format!("grant_type=refresh_token&refresh_token={}&{}", encode(refresh), query.join("&"));
+                self.call(
+                    Method::Post,
+                    realm,
+                    &[("Content-Type", "application/x-www-form-urlencoded")],
+                    None,
+                    Some(form.as_bytes()),
+                )
+            }
+            other => {
+                let separator = if realm.contains('?') { '&' } else { '?' };
+                let url = format!("{realm}{separator}{}", query.join("&"));
+                self.call(Method::Get, &url, &[], other.basic_header().as_deref(), None)
+            }
+        }
+        .map_err(|e| auth_error(format!("token request to {realm} failed: {e}")))?;
+        if !(200..300).contains(&reply.status) {
+            let detail = registry_message(&reply.body).unwrap_or_else(|| format!("HTTP {}", reply.status));
+            return Err(auth_error(format!("token request to {realm} refused: {detail}")));
+        }
+        #[derive(Deserialize)]
+        struct Token {
+            token: Option<String>,
+            access_token: Option<String>,
+        }
+        let token: Token = serde_json::from_slice(&reply.body)
+            .map_err(|_| auth_error(format!("token endpoint {realm} sent no JSON token")))?;
+        token
+            .token
+            .or(token.access_token)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| auth_error(format!("token endpoint {realm} sent an empty token")))
+    }
+
+    /// Every tag of `image` (a repository without tag), following pagination.
+    pub fn list_tags(&self, image: &str) -> Result<Vec<String>, RegistryError> {
+        let repo = self.repository(image)?;
+        let base = self.base_url(&repo);
+        let mut url = format!("{base}/v2/{}/tags/list?n={}", repo.path, self.options.page_size);
+        let mut seen = HashSet::new();
+        let mut tags = Vec::new();
+        let mut pages = 0;
+        loop {
+            pages += 1;
+            if pages > self.options.max_pages {
+                return Err(RegistryError::TooManyPages {
+                    repository: repo.display(),
+                    pages: self.options.max_pages,
+                    tags: tags.len(),
+                });
+            }
+            let (page, next) = self.tag_page(&repo, &url)?;
+            let before = tags.len();
+            for tag in page {
+                if seen.insert(tag.clone()) {
+                    tags.push(tag);
+                }
+            }
+            // distribution 2.x ignores `n` and sends everything, without
+            // Link: a page with nothing new also ends the listing.
+            match next {
+                Some(next) if tags.len() > before => {
+                    url = if next.starts_with("http://") || next.starts_with("https://") {
+                        next
+                    } else {
+                        format!("{base}{next}")
+                    };
+                }
+                _ => return Ok(tags),
+            }
+        }
+    }
+
+    /// One page, re-fetched when the body is cut short or not JSON.
+    fn tag_page(&self, repo: &RepositoryRef, url: &str) -> Result<(Vec<String>, Option<String>), RegistryError> {
+        #[derive(Deserialize)]
+        struct TagList {
+            tags: Option<Vec<String>>,
+        }
+        let mut attempt = 0;
+        loop {
+            let reply = self.send(repo, Method::Get, url, &[("Accept", "application/json")], None, false)?;
+            match serde_json::from_slice::<TagList>(&reply.body) {
+                Ok(list) => return Ok((list.tags.unwrap_or_default(), next_link(&reply.headers))),
+                Err(e) if attempt >= self.options.retries => {
+                    return Err(RegistryError::Malformed {
+                        repository: repo.display(),
+                        message: format!("tag list is not valid JSON ({e}) after {} attempts", attempt + 1),
+                    });
+                }
+                Err(_) => {
+                    std::thread::sleep(self.backoff(attempt, None));
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// The manifest digest of `image:tag` (`sha256:…`), for pinning.
+    pub fn digest(&self, image: &str, tag: &str) -> Result<String, RegistryError> {
+        let repo = self.repository(image)?;
+        let url = format!("{}/v2/{}/manifests/{tag}", self.base_url(&repo), repo.path);
+        let head = self.send(&repo, Method::Head, &url, &[("Accept", MANIFEST_TYPES)], None, false)?;
+        if let Some(d) = head.headers.get("docker-content-digest").and_then(|v| v.to_str().ok()) {
+            return Ok(d.to_string());
+        }
+        let get = self.send(&repo, Method::Get, &url, &[("Accept", MANIFEST_TYPES)], None, false)?;
+        Ok(format!("sha256:{:x}", Sha256::digest(&get.body)))
+    }
+}
+
+/// A transport error in words, without URLs' query strings (tokens).
+fn describe(error: &ureq::Error) -> String {
+    match error {
+        ureq::Error::Timeout(t) => format!("timed out ({t})"),
+        ureq::Error::ConnectionFailed => "connection failed".to_string(),
+        ureq::Error::HostNotFound => "host not found".to_string(),
+        ureq::Error::Io(e) => format!("connection error: {e}"),
+        other => other.to_string(),
+    }
+}
+
+/// Percent-encode a query value.
+pub(crate) fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_headers() {
+        let mut h = ureq::http::HeaderMap::new();
+        h.insert("link", "</v2/r/tags/list?last=b&n=2>; rel=\"next\"".parse().unwrap());
+        assert_eq!(next_link(&h).as_deref(), Some("/v2/r/tags/list?last=b&n=2"));
+        assert_eq!(next_link(&ureq::http::HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn registry_error_bodies() {
+        let body = br#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}"#;
+        assert_eq!(registry_message(body).unwrap(), "repository name not known to registry (NAME_UNKNOWN)");
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback_and_named_hosts() {
+        let c = Client::new(Options { insecure_registries: vec!["reg.lan:5000".into()], ..Options::default() });
+        let url = |i: &str| c.base_url(&parse_repository(i).unwrap());
+        assert_eq!(url("localhost:5000/m"), "http://localhost:5000");
+        assert_eq!(url("reg.lan:5000/m"), "http://reg.lan:5000");
+        assert_eq!(url("ghcr.io/a/b"), "https://ghcr.io");
+        assert_eq!(url("nginx"), "https://registry-1.docker.io");
+    }
+}

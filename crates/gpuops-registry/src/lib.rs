@@ -1,0 +1,45 @@
+//! OCI Distribution API access for gpuops.
+//!
+//! Blocking HTTP (ureq) so the kubectl plugins need no async runtime;
+//! concurrency across repositories is the caller's, with threads.
+//!
+//! * tags are paginated (`n`, then `Link: <…>; rel="next"`) until the
+//!   registry stops sending `Link` or a page brings nothing new (distribution
+//!   2.x ignores `n`), with a page cap;
+//! * auth: docker `config.json` (`$DOCKER_CONFIG`; auths, credHelpers,
+//!   credsStore), then the anonymous bearer-token flow; a `denied` with
+//!   credentials is retried anonymously (public repositories, stale logins);
+//! * 429 and 5xx, timeouts and cut connections are retried with exponential
+//!   backoff, honouring `Retry-After`;
+//! * HTTPS with verified certificates, plain HTTP only for loopback hosts
+//!   and hosts the user names as insecure.
+//!
+//! Credentials and tokens never appear in errors.
+
+mod auth;
+mod client;
+pub mod push;
+mod reference;
+
+pub use client::{Client, Options};
+pub use reference::{RepositoryRef, parse_repository};
+
+/// What went wrong talking to a registry. Messages name the registry and
+/// repository, never a credential.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{repository}: {message}")]
+    Http { repository: String, status: u16, message: String },
+    #[error("{repository}: {message}")]
+    Transport { repository: String, message: String },
+    #[error("{repository}: authentication failed: {message}")]
+    Auth { repository: String, message: String },
+    #[error(
+        "{repository}: stopped after {pages} pages of tags ({tags} tags so far); raise --max-tag-pages to read more"
+    )]
+    TooManyPages { repository: String, pages: usize, tags: usize },
+    #[error("{repository}: malformed answer from the registry: {message}")]
+    Malformed { repository: String, message: String },
+    #[error("{0:?} is not a repository reference")]
+    Reference(String),
+}

@@ -1,0 +1,180 @@
+//! Real components for tests: a `docker-registry` (CNCF distribution, from
+//! Debian) per test on 127.0.0.1, proxies in front of it that inject faults
+//! or paginate, and helpers for artifacts shaped like `oras push`.
+#![allow(clippy::print_stderr)]
+
+mod proxy;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use proxy::{Fault, Proxy};
+
+/// Where Debian installs distribution's registry.
+pub const REGISTRY_BINARY: &str = "docker-registry";
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// A registry process with its own storage, stopped on drop.
+pub struct Registry {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    /// Start an open registry.
+    pub fn start() -> Self {
+        Self::spawn(None)
+    }
+
+    /// Start a registry that wants HTTP basic auth (htpasswd, bcrypt).
+    pub fn start_with_login(user: &str, password: &str) -> Self {
+        Self::spawn(Some((user, password)))
+    }
+
+    fn spawn(login: Option<(&str, &str)>) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if let Some((user, password)) = login {
+            let hash = bcrypt::hash(password, 5).expect("bcrypt");
+            let file = dir.path().join("htpasswd");
+            std::fs::write(&file, format!("{user}:{hash}\n")).expect("htpasswd");
+            config.push_str(&format!("auth:\n  htpasswd:\n    realm: gpuops-test\n    path: {}\n", file.display()));
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).expect("config");
+        let child = Command::new(REGISTRY_BINARY)
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {REGISTRY_BINARY} ({e}): scripts/setup.sh installs the docker-registry package")
+            });
+        let registry = Self { child, port, _dir: dir };
+        registry.wait_ready();
+        registry
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("registry on port {} did not start within 20 s", self.port);
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A registry client for seeding (no docker config, fast retries).
+pub fn seeding_client() -> gpuops_registry::Client {
+    gpuops_registry::Client::new(gpuops_registry::Options {
+        use_docker_config: false,
+        retries: 1,
+        backoff: Duration::from_millis(50),
+        ..gpuops_registry::Options::default()
+    })
+}
+
+/// Push `tags` of a model artifact the way seed 000 does:
+/// `oras push IMAGE:TAG --artifact-type foundry/models models.tar.gz:application/gzip`.
+pub fn push_model_tags(client: &gpuops_registry::Client, image: &str, tags: &[&str]) {
+    for tag in tags {
+        let data = format!("model weights for {image}:{tag}");
+        client
+            .push_artifact(
+                image,
+                tag,
+                "foundry/models",
+                &[gpuops_registry::push::Layer {
+                    media_type: "application/gzip",
+                    data: data.as_bytes(),
+                    title: Some("models.tar.gz"),
+                }],
+            )
+            .unwrap_or_else(|e| panic!("push {image}:{tag}: {e}"));
+    }
+}
+
+/// A docker config dir holding a login for `host`.
+pub fn docker_config_with_login(dir: &Path, host: &str, user: &str, password: &str) -> PathBuf {
+    use std::fmt::Write as _;
+    let mut auth = String::new();
+    // base64 without a dependency: tiny inputs only.
+    let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let input = format!("{user}:{password}");
+    for chunk in input.as_bytes().chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                auth.push(table[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                auth.push('=');
+            }
+        }
+    }
+    let mut json = String::new();
+    let _ = write!(json, r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#);
+    std::fs::create_dir_all(dir).expect("mkdir");
+    std::fs::write(dir.join("config.json"), json).expect("docker config");
+    dir.to_path_buf()
+}
+
+/// Run git in `dir`, panicking with its stderr on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "gpuops test")
+        .env("GIT_AUTHOR_EMAIL", "test@gpuops.dev")
+        .env("GIT_COMMITTER_NAME", "gpuops test")
+        .env("GIT_COMMITTER_EMAIL", "test@gpuops.dev")
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Copy a directory tree (examples into a temp repo).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
