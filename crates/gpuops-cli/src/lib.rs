@@ -1,0 +1,123 @@
+//! What every gpuops kubectl plugin prints the same way.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// `-o` values, as kubectl spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Table,
+    Wide,
+    Json,
+    Yaml,
+}
+
+/// A table: upper-case headers, columns padded with three spaces, like kubectl.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(headers: &[&str]) -> Self {
+        Self { headers: headers.iter().map(|h| h.to_ascii_uppercase()).collect(), rows: Vec::new() }
+    }
+
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    pub fn render(&self, no_headers: bool) -> String {
+        let mut widths: Vec<usize> = self.headers.iter().map(String::len).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate() {
+                if i < widths.len() {
+                    widths[i] = widths[i].max(cell.chars().count());
+                }
+            }
+        }
+        let mut out = String::new();
+        let mut line = |cells: &[String]| {
+            let mut text = String::new();
+            for (i, cell) in cells.iter().enumerate() {
+                if i + 1 == cells.len() {
+                    text.push_str(cell);
+                } else {
+                    let _ = write!(text, "{cell:<width$}   ", width = widths[i]);
+                }
+            }
+            out.push_str(text.trim_end());
+            out.push('\n');
+        };
+        if !no_headers {
+            line(&self.headers);
+        }
+        for row in &self.rows {
+            line(row);
+        }
+        out
+    }
+}
+
+/// Serialize a value for `-o json` / `-o yaml`.
+pub fn render_value(value: &Value, format: OutputFormat) -> String {
+    match format {
+        OutputFormat::Yaml => gpuops_core::yaml::to_yaml_string(value),
+        _ => {
+            let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+            text.push('\n');
+            text
+        }
+    }
+}
+
+/// A kubectl-style duration: `30s`, `2m`, `500ms`, `1h`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("invalid duration {text:?} (e.g. 30s, 2m, 500ms)"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("invalid duration {text:?} (units: ms, s, m, h)")),
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// The program's name as the user typed it: `kubectl modelbump` when run
+/// as a kubectl plugin (kubectl execs `kubectl-modelbump`).
+pub fn display_name(binary: &str) -> String {
+    binary
+        .strip_prefix("kubectl-")
+        .map_or_else(|| binary.to_string(), |rest| format!("kubectl {}", rest.replace('_', "-")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_like_kubectl() {
+        let mut t = Table::new(&["name", "status"]);
+        t.push(vec!["a".into(), "ok".into()]);
+        t.push(vec!["longer".into(), "update".into()]);
+        assert_eq!(t.render(false), "NAME     STATUS\na        ok\nlonger   update\n");
+        assert_eq!(t.render(true), "a        ok\nlonger   update\n");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(display_name("kubectl-modelbump"), "kubectl modelbump");
+    }
+}

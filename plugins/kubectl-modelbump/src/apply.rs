@@ -1,0 +1,261 @@
+//! scan, apply and promote: plan edits from resolutions, then write.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use gpuops_core::gitops::{self, Field, Latest, MarkerKind, Reference, Scan, edit};
+use gpuops_core::imageref::ImageRef;
+
+use crate::output::{self, Row};
+use crate::resolve::{self, PolicyKey, Resolution};
+use crate::{ApplyArgs, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Error, PromoteArgs, ScanArgs, WriteArgs, git};
+
+/// The directory paths in a scan are relative to.
+fn base_of(path: &Path) -> PathBuf {
+    if path.is_file() { path.parent().map(Path::to_path_buf).unwrap_or_default() } else { path.to_path_buf() }
+}
+
+fn marker_label(kind: MarkerKind) -> &'static str {
+    match kind {
+        MarkerKind::Flux => "imagepolicy",
+        MarkerKind::Model => "modelpolicy",
+    }
+}
+
+fn field_label(field: Field) -> &'static str {
+    match field {
+        Field::Ref => "ref",
+        Field::Tag => "tag",
+        Field::Name => "name",
+        Field::Digest => "digest",
+    }
+}
+
+/// One row per reference, with its edit when it changes.
+fn plan(
+    references: &[Reference],
+    mut value_for: impl FnMut(&Reference) -> Result<(Option<Latest>, String), String>,
+) -> Vec<(Row, Option<edit::Edit>)> {
+    references
+        .iter()
+        .map(|r| {
+            let m = &r.marker;
+            let mut row = Row {
+                file: r.source.path.clone(),
+                line: r.source.line,
+                policy: format!("{}/{}", m.namespace, m.policy),
+                marker: marker_label(m.kind).into(),
+                field: field_label(m.field).into(),
+                image: String::new(),
+                current: m.value.clone(),
+                latest: String::new(),
+                new_value: String::new(),
+                status: String::new(),
+                error: None,
+            };
+            match value_for(r) {
+                Ok((latest, new)) => {
+                    if let Some(l) = latest {
+                        row.image = l.image.clone();
+                        row.latest = l.digest.as_ref().map_or_else(|| l.tag.clone(), |d| format!("{}@{d}", l.tag));
+                    }
+                    let changes = new != m.value;
+                    row.status = if changes { "update" } else { "up-to-date" }.into();
+                    let e = changes.then(|| gitops::edit_for(m, &new));
+                    row.new_value = new;
+                    (row, e)
+                }
+                Err(message) => {
+                    row.status = "error".into();
+                    row.error = Some(message);
+                    (row, None)
+                }
+            }
+        })
+        .collect()
+}
+
+fn from_registry(
+    resolutions: &BTreeMap<PolicyKey, Resolution>,
+) -> impl FnMut(&Reference) -> Result<(Option<Latest>, String), String> + '_ {
+    move |r: &Reference| {
+        let key = (r.marker.namespace.clone(), r.marker.policy.clone());
+        let latest = resolutions.get(&key).cloned().unwrap_or_else(|| Err("not resolved".into()))?;
+        let new = gitops::new_value(&r.marker, &latest)?;
+        Ok((Some(latest), new))
+    }
+}
+
+fn problem_rows(scan: &Scan) -> Vec<Row> {
+    scan.problems
+        .iter()
+        .map(|p| Row {
+            file: p.source.path.clone(),
+            line: p.source.line,
+            status: "error".into(),
+            error: Some(p.message.clone()),
+            ..Row::default()
+        })
+        .collect()
+}
+
+pub(crate) fn scan(args: &ScanArgs) -> Result<u8, Error> {
+    let scan = gitops::scan_tree(&args.path)?;
+    let client = args.registry.client();
+    let resolutions =
+        resolve::resolve(&scan, &scan.references, &client, args.registry.concurrency as usize, args.registry.digest);
+    let mut rows: Vec<Row> =
+        plan(&scan.references, from_registry(&resolutions)).into_iter().map(|(row, _)| row).collect();
+    rows.extend(problem_rows(&scan));
+    output::print_rows(&rows, &args.output);
+    Ok(if rows.iter().any(|r| r.status == "error") { EXIT_ERROR } else { EXIT_OK })
+}
+
+pub(crate) fn apply(args: &ApplyArgs) -> Result<u8, Error> {
+    let scan = gitops::scan_tree(&args.path)?;
+    let client = args.registry.client();
+    let resolutions =
+        resolve::resolve(&scan, &scan.references, &client, args.registry.concurrency as usize, args.registry.digest);
+    let mut planned = plan(&scan.references, from_registry(&resolutions));
+    planned.extend(problem_rows(&scan).into_iter().map(|r| (r, None)));
+    write(&base_of(&args.path), planned, &args.write)
+}
+
+pub(crate) fn promote(args: &PromoteArgs) -> Result<u8, Error> {
+    let policies_root = match &args.policies {
+        Some(p) => p.clone(),
+        None => git::toplevel(&args.to).unwrap_or_else(|_| PathBuf::from(".")),
+    };
+    let policies = gitops::scan_tree(&policies_root)?;
+    let from = gitops::scan_tree(&args.from)?;
+    let to = gitops::scan_tree(&args.to)?;
+    let image_of =
+        |r: &Reference| policies.resolve(&r.marker.namespace, &r.marker.policy).map(|(_, repo)| repo.image.clone());
+    // What the source environment runs, per image.
+    let mut source: BTreeMap<String, Latest> = BTreeMap::new();
+    for r in &from.references {
+        if let Ok(image) = image_of(r)
+            && let Some((tag, digest)) = reference_parts(r, &image)
+        {
+            source.entry(image.clone()).or_insert(Latest { image, tag, digest });
+        }
+    }
+    let planned = plan(&to.references, |r| {
+        let image = image_of(r)?;
+        let latest = source
+            .get(&image)
+            .cloned()
+            .ok_or_else(|| format!("{} has no reference to {image}", args.from.display()))?;
+        let new = gitops::new_value(&r.marker, &latest)?;
+        Ok((Some(latest), new))
+    });
+    write(&base_of(&args.to), planned, &args.write)
+}
+
+/// The tag (and digest) a marked scalar currently holds for `image`.
+fn reference_parts(r: &Reference, image: &str) -> Option<(String, Option<String>)> {
+    let value = r.marker.value.as_str();
+    match (r.marker.kind, r.marker.field) {
+        (_, Field::Tag) if gpuops_core::imageref::is_tag(value) => Some((value.to_string(), None)),
+        (_, Field::Name | Field::Digest) => None,
+        _ => {
+            let start = value.find(image)?;
+            let rest = &value[start..];
+            let end = rest.find(['/', ' ', '"', '\'']).map_or(rest.len(), |i| {
+                // The first `/` after the image's own path begins a suffix.
+                rest[image.len()..].find(['/', ' ', '"', '\'']).map_or(rest.len(), |j| image.len() + j).max(i)
+            });
+            let parsed = ImageRef::parse(&rest[..end])?;
+            (parsed.name == image).then_some(())?;
+            Some((parsed.tag?, parsed.digest))
+        }
+    }
+}
+
+/// Check, diff or write the planned edits, then commit.
+fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs) -> Result<u8, Error> {
+    let errors: Vec<String> = planned
+        .iter()
+        .filter_map(|(row, _)| row.error.as_ref().map(|e| format!("{}:{}: {e}", row.file, row.line)))
+        .collect();
+    if !errors.is_empty() {
+        return Err(Error::Failed(format!(
+            "nothing was changed; {} reference(s) failed:\n  {}",
+            errors.len(),
+            errors.join("\n  ")
+        )));
+    }
+    let mut per_file: BTreeMap<String, Vec<edit::Edit>> = BTreeMap::new();
+    let mut changes = Vec::new();
+    for (row, e) in &planned {
+        if let Some(e) = e {
+            per_file.entry(row.file.clone()).or_default().push(e.clone());
+            changes.push(format!("{}:{} {}: {} -> {}", row.file, row.line, row.policy, row.current, row.new_value));
+        }
+    }
+    // Build and verify every new file before touching any.
+    let mut outputs: Vec<(PathBuf, String, String, String)> = Vec::new();
+    for (file, edits) in &per_file {
+        let path = base.join(file);
+        let before = std::fs::read_to_string(&path).map_err(|e| Error::Failed(format!("{}: {e}", path.display())))?;
+        let after = edit::splice(file, &before, edits)?;
+        edit::verify(file, &before, &after, edits)?;
+        outputs.push((path, file.clone(), before, after));
+    }
+    if args.dry_run {
+        let mut diff = String::new();
+        for (_, file, before, after) in &outputs {
+            diff.push_str(&edit::unified_diff(file, before, after));
+        }
+        output::print(&diff);
+        return Ok(if outputs.is_empty() { EXIT_OK } else { EXIT_CHANGES });
+    }
+    let repo_root = if args.commit {
+        let root = git::toplevel(base)?;
+        let dirty = git::dirty_files(&root)?;
+        if !dirty.is_empty() {
+            return Err(Error::Git(format!(
+                "refusing to commit: the working tree has uncommitted changes ({}); commit or stash them first",
+                dirty.join(", ")
+            )));
+        }
+        if let Some(branch) = &args.branch {
+            git::create_branch(&root, branch)?;
+        }
+        Some(root)
+    } else {
+        None
+    };
+    let mut written: Vec<&(PathBuf, String, String, String)> = Vec::new();
+    for out in &outputs {
+        if let Err(e) = edit::write_atomic(&out.0, &out.3) {
+            // Put back what was already written: all files or none.
+            for done in &written {
+                let _ = edit::write_atomic(&done.0, &done.2);
+            }
+            return Err(e.into());
+        }
+        written.push(out);
+    }
+    for line in &changes {
+        output::print(&format!("{line}\n"));
+    }
+    if let (Some(root), false) = (repo_root, outputs.is_empty()) {
+        let message = args
+            .message
+            .clone()
+            .unwrap_or_else(|| "modelbump: update {count} model reference(s)\n\n{changes}".to_string());
+        let bullet: Vec<String> = changes.iter().map(|c| format!("- {c}")).collect();
+        let message = message.replace("{count}", &changes.len().to_string()).replace("{changes}", &bullet.join("\n"));
+        let files: Vec<PathBuf> = outputs.iter().map(|o| o.0.canonicalize().unwrap_or_else(|_| o.0.clone())).collect();
+        let sha = git::commit(&root, &files, &message)?;
+        output::print(&format!("committed {sha}: {} change(s) in {} file(s)\n", changes.len(), files.len()));
+        if args.push {
+            git::push(&root, &args.remote, args.branch.as_deref())?;
+            output::print(&format!("pushed to {}\n", args.remote));
+        }
+    } else if outputs.is_empty() {
+        output::print("all references are up to date\n");
+    }
+    Ok(EXIT_OK)
+}

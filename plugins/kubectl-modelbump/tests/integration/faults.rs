@@ -1,0 +1,83 @@
+//! Registries that fail: the user gets one clear error and no file changes.
+
+use std::time::Duration;
+
+use gpuops_testkit::{Fault, Proxy, Registry, push_model_tags};
+
+use crate::util::{Repo, SEED_IMAGE_PATH, seeded_registry, text};
+
+fn assert_untouched(repo: &Repo, out: &std::process::Output, expect: &str) {
+    assert_eq!(out.status.code(), Some(2), "stdout: {} stderr: {}", text(&out.stdout), text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(expect), "expected {expect:?} in: {stderr}");
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    assert_eq!(gpuops_testkit::git(repo.path(), &["status", "--porcelain"]), "", "no file may change");
+    assert_eq!(repo.commits(), 1);
+}
+
+#[test]
+fn server_errors_timeouts_cut_connections_and_truncated_lists() {
+    let registry = seeded_registry();
+    let cases = [
+        (Fault::AlwaysUnavailable, "registry error HTTP 503"),
+        (Fault::Slow(Duration::from_secs(5)), "timed out"),
+        (Fault::Cut, "connection"),
+        (Fault::TruncateTags, "tag list is not valid JSON"),
+    ];
+    for (fault, expect) in cases {
+        let proxy = Proxy::start(registry.port(), fault);
+        let repo = Repo::seed(&proxy.host());
+        let out = repo.run(&["apply", "--commit", "--retries", "1", "--request-timeout", "500ms"]);
+        assert_untouched(&repo, &out, expect);
+    }
+}
+
+#[test]
+fn a_flaky_registry_is_retried_to_success() {
+    let registry = seeded_registry();
+    let proxy = Proxy::start(registry.port(), Fault::Fail500(2));
+    let repo = Repo::seed(&proxy.host());
+    let out = repo.run(&["apply", "--commit"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(repo.commits(), 2);
+}
+
+#[test]
+fn private_registry_with_docker_login() {
+    let registry = Registry::start_with_login("ci", "s3cret-pass");
+    let image = format!("{}/{SEED_IMAGE_PATH}", registry.host());
+    let config = tempfile::tempdir().unwrap();
+    let config = gpuops_testkit::docker_config_with_login(config.path(), &registry.host(), "ci", "s3cret-pass");
+    push_model_tags(
+        &gpuops_registry::Client::new(gpuops_registry::Options {
+            docker_config_dir: Some(config.clone()),
+            ..Default::default()
+        }),
+        &image,
+        &["v1.0.0", "v2.0.0"],
+    );
+    let repo = Repo::seed(&registry.host());
+    let out = repo.command(&["apply", "--commit"]).env("DOCKER_CONFIG", &config).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(repo.commits(), 2);
+
+    let repo = Repo::seed(&registry.host());
+    let out = repo.run(&["apply", "--commit"]);
+    assert_untouched(&repo, &out, "docker login");
+    assert!(!text(&out.stderr).contains("s3cret"));
+}
+
+#[test]
+fn unknown_policy_and_bad_markers_are_errors_naming_file_and_line() {
+    let registry = seeded_registry();
+    let repo = Repo::seed(&registry.host());
+    std::fs::write(repo.path().join("apps/extra.yaml"), "a:\n  image: x:1 # {\"$imagepolicy\": \"flux-system:missing\"}\n  b: c # {\"$imagepolicy\": \"no-namespace\"}\n").unwrap();
+    gpuops_testkit::git(repo.path(), &["add", "."]);
+    gpuops_testkit::git(repo.path(), &["commit", "--quiet", "-m", "extra"]);
+    let out = repo.run(&["apply"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("apps/extra.yaml:2: no ImagePolicy flux-system/missing in the scanned tree"), "{stderr}");
+    assert!(stderr.contains("apps/extra.yaml:3: marker value \"no-namespace\""), "{stderr}");
+    assert_eq!(gpuops_testkit::git(repo.path(), &["status", "--porcelain"]), "");
+}

@@ -1,0 +1,7 @@
+//! `kubectl-modelbump` end to end: the real binary, a real docker-registry,
+//! real git.
+
+mod apply;
+mod faults;
+mod scan;
+mod util;

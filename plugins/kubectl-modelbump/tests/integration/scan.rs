@@ -1,0 +1,61 @@
+//! scan and tags output.
+
+use crate::util::{Repo, SEED_IMAGE_PATH, seeded_registry, text};
+
+#[test]
+fn scan_table_lists_every_reference() {
+    let registry = seeded_registry();
+    let repo = Repo::seed(&registry.host());
+    let out = repo.run(&["scan"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(lines[0].starts_with("FILE") && lines[0].contains("POLICY") && lines[0].ends_with("STATUS"), "{table}");
+    assert!(
+        lines[1].starts_with("apps/foundry-gpu-oras/helmrelease.yaml:22")
+            && lines[1].contains("v1.0.0")
+            && lines[1].contains("v2.0.0")
+            && lines[1].ends_with("update"),
+        "{table}"
+    );
+    assert!(lines[2].starts_with("apps/llm-serving/inferenceservice.yaml:14"), "{table}");
+
+    let out = repo.run(&["scan", "-o", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let item = &json["items"][1];
+    assert_eq!(item["marker"], "modelpolicy");
+    assert_eq!(item["new"], format!("oci://{}/{SEED_IMAGE_PATH}:v2.0.0", registry.host()));
+
+    let out = repo.run(&["scan", "-o", "wide", "--no-headers"]);
+    assert!(!text(&out.stdout).contains("FILE"));
+    assert!(text(&out.stdout).contains("imagepolicy"));
+}
+
+#[test]
+fn tags_shows_what_the_policy_picks() {
+    let registry = seeded_registry();
+    let repo = Repo::seed(&registry.host());
+    let image = format!("{}/{SEED_IMAGE_PATH}", registry.host());
+    let out = repo.run(&["tags", &image, "--semver", ">=1.0.0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "TAG           VERDICT\nv1.0.0        allowed\nv2.0.0        latest\nv2.1.0-rc.1   out-of-range\n"
+    );
+    assert_eq!(text(&out.stderr).trim(), format!("latest: {image}:v2.0.0"));
+
+    let out = repo.run(&["tags", &image, "--semver", "^2.x-0", "-o", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["latest"], "v2.1.0-rc.1");
+}
+
+#[test]
+fn help_speaks_as_a_kubectl_plugin() {
+    let repo = Repo::seed("127.0.0.1:1");
+    let out = repo.run(&["--help"]);
+    let help = text(&out.stdout);
+    assert!(help.contains("Usage: kubectl modelbump <COMMAND>"), "{help}");
+    let out = repo.run(&["apply", "--help"]);
+    assert!(text(&out.stdout).contains("Usage: kubectl modelbump apply [OPTIONS] [PATH]"), "{}", text(&out.stdout));
+}

@@ -1,0 +1,81 @@
+//! A temporary GitOps repository wired to a local registry.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use gpuops_testkit::{Registry, git, push_model_tags, seeding_client};
+
+pub(crate) const SEED_IMAGE_PATH: &str = "byo-models-gpu/llama-3.2-1b-cuda";
+pub(crate) const SEED_HOST: &str = "foundryoci.azurecr.io";
+
+pub(crate) fn example_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/flux-oci-models")
+}
+
+/// The seed-000 example in a fresh git repo, its registry host replaced by
+/// `registry_host` (as a user pointing at a mirror would).
+pub(crate) struct Repo {
+    pub(crate) dir: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+impl Repo {
+    pub(crate) fn seed(registry_host: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        gpuops_testkit::copy_tree(&example_dir(), dir.path());
+        for file in gpuops_core::gitops::yaml_files(dir.path()).unwrap() {
+            let text = std::fs::read_to_string(&file).unwrap();
+            std::fs::write(&file, text.replace(SEED_HOST, registry_host)).unwrap();
+        }
+        git(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
+        git(dir.path(), &["add", "."]);
+        git(dir.path(), &["commit", "--quiet", "-m", "seed"]);
+        Self { dir, home: tempfile::tempdir().unwrap() }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub(crate) fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.path().join(file)).unwrap()
+    }
+
+    /// `kubectl-modelbump ARGS` run in the repo with a clean environment.
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-modelbump"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("GIT_AUTHOR_NAME", "modelbump test")
+            .env("GIT_AUTHOR_EMAIL", "test@gpuops.dev")
+            .env("GIT_COMMITTER_NAME", "modelbump test")
+            .env("GIT_COMMITTER_EMAIL", "test@gpuops.dev")
+            .current_dir(self.path())
+            .args(args);
+        cmd
+    }
+
+    pub(crate) fn commits(&self) -> usize {
+        git(self.path(), &["rev-list", "--count", "HEAD"]).trim().parse().unwrap()
+    }
+}
+
+/// A registry holding seed 000's tags.
+pub(crate) fn seeded_registry() -> Registry {
+    let registry = Registry::start();
+    push_model_tags(
+        &seeding_client(),
+        &format!("{}/{SEED_IMAGE_PATH}", registry.host()),
+        &["v1.0.0", "v2.0.0", "v2.1.0-rc.1"],
+    );
+    registry
+}
+
+pub(crate) fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
