@@ -184,6 +184,8 @@ impl Client {
         let name = repo.display();
         let scope = format!("repository:{}:{}", repo.path, if push { "pull,push" } else { "pull" });
         let mut anonymous = false;
+        // Set when the registry refused the login from docker's config.
+        let mut login_rejected = false;
         let mut auth_rounds = 0;
         let mut attempt = 0;
         loop {
@@ -220,6 +222,7 @@ impl Client {
                         // Stale or wrong credentials break public pulls: try once without.
                         if reply.status == 403 || auth_rounds > 1 {
                             anonymous = true;
+                            login_rejected = true;
                             continue;
                         }
                     } else if had_auth && anonymous {
@@ -228,7 +231,16 @@ impl Client {
                     match challenge {
                         Some(Challenge::Bearer { realm, service }) => {
                             let credential = if anonymous { Credential::Anonymous } else { self.credential(repo) };
-                            let token = self.fetch_token(&name, &realm, service.as_deref(), &scope, &credential)?;
+                            let token = match self.fetch_token(&name, &realm, service.as_deref(), &scope, &credential) {
+                                Ok(token) => token,
+                                // A stale login must not block a public repository.
+                                Err(_) if credential != Credential::Anonymous => {
+                                    anonymous = true;
+                                    login_rejected = true;
+                                    continue;
+                                }
+                                Err(e) => return Err(e),
+                            };
                             let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                             state
                                 .entry(repo.host.clone())
@@ -238,6 +250,15 @@ impl Client {
                         }
                         Some(Challenge::Basic) => {
                             let credential = self.credential(repo);
+                            if login_rejected {
+                                return Err(RegistryError::Auth {
+                                    repository: name,
+                                    message: format!(
+                                        "access denied: the registry rejected the login for {} from docker's config; run `docker login {}` again",
+                                        repo.host, repo.host
+                                    ),
+                                });
+                            }
                             if anonymous || credential.basic_header().is_none() {
                                 return Err(RegistryError::Auth {
                                     repository: name,

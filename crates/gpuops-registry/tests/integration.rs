@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 use gpuops_registry::{Client, Options, RegistryError};
 use gpuops_testkit::{Fault, Proxy, Registry, push_model_tags, seeding_client};
 
+/// A fast-retrying client; without docker config unless `options` names one.
 fn client(options: Options) -> Client {
-    Client::new(Options { use_docker_config: false, backoff: Duration::from_millis(20), ..options })
+    let use_docker_config = options.docker_config_dir.is_some();
+    Client::new(Options { use_docker_config, backoff: Duration::from_millis(20), ..options })
 }
 
 #[test]
@@ -104,10 +106,25 @@ fn basic_auth_from_docker_config_and_a_clear_error_without() {
 
     let wrong_dir = tempfile::tempdir().unwrap();
     let wrong = gpuops_testkit::docker_config_with_login(wrong_dir.path(), &registry.host(), "ci", "wrong-pass");
-    let text = client(Options { use_docker_config: true, docker_config_dir: Some(wrong), ..Options::default() })
+    let text = client(Options { docker_config_dir: Some(wrong), ..Options::default() })
         .list_tags(&image)
         .unwrap_err()
         .to_string();
-    assert!(text.contains("authentication failed"), "{text}");
+    assert!(text.contains("authentication failed: access denied"), "{text}");
     assert!(!text.contains("wrong-pass") && !text.contains("s3cret"), "credentials must never be printed: {text}");
+}
+
+#[test]
+fn bearer_token_flow_and_anonymous_retry_when_a_stale_login_is_refused() {
+    let registry = Registry::start();
+    push_model_tags(&seeding_client(), &format!("{}/public/model", registry.host()), &["1.0.0"]);
+
+    let proxy = Proxy::start(registry.port(), Fault::Bearer { reject_credentials: false });
+    assert_eq!(client(Options::default()).list_tags(&format!("{}/public/model", proxy.host())).unwrap(), ["1.0.0"]);
+
+    let strict = Proxy::start(registry.port(), Fault::Bearer { reject_credentials: true });
+    let dir = tempfile::tempdir().unwrap();
+    let config = gpuops_testkit::docker_config_with_login(dir.path(), &strict.host(), "old-user", "expired-pass");
+    let stale = client(Options { docker_config_dir: Some(config), ..Options::default() });
+    assert_eq!(stale.list_tags(&format!("{}/public/model", strict.host())).unwrap(), ["1.0.0"]);
 }

@@ -27,7 +27,14 @@ pub enum Fault {
     TruncateTags,
     /// Serve tag lists `n` per page with `Link` headers, honouring `last`.
     Paginate(usize),
+    /// Demand a bearer token (the distribution token flow): answer 401 with
+    /// a `WWW-Authenticate: Bearer realm=…/token` challenge and serve the
+    /// token endpoint; a token request carrying credentials is refused when
+    /// `reject_credentials` (a stale login), anonymous ones are granted.
+    Bearer { reject_credentials: bool },
 }
+
+const TEST_TOKEN: &str = "anonymous-test-token";
 
 /// A running proxy; stops on drop.
 pub struct Proxy {
@@ -51,7 +58,7 @@ impl Proxy {
                 let Ok(stream) = stream else { continue };
                 let n = counter.fetch_add(1, Ordering::SeqCst);
                 let fault = fault.clone();
-                std::thread::spawn(move || serve(stream, upstream_port, &fault, n));
+                std::thread::spawn(move || serve(stream, upstream_port, port, &fault, n));
             }
         });
         Self { port, stop, requests }
@@ -133,11 +140,49 @@ fn respond(stream: &mut TcpStream, status: &str, headers: &[(&str, String)], bod
     let _ = stream.write_all(body);
 }
 
-fn serve(mut stream: TcpStream, upstream_port: u16, fault: &Fault, index: usize) {
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+fn serve(mut stream: TcpStream, upstream_port: u16, own_port: u16, fault: &Fault, index: usize) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let Some((head, body)) = read_request(&mut stream) else { return };
     let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
     let is_tags = target.contains("/tags/list");
+    if let Fault::Bearer { reject_credentials } = fault {
+        let authorization = header(&head, "authorization").unwrap_or("");
+        if target.starts_with("/token") {
+            if *reject_credentials && authorization.starts_with("Basic ") {
+                return respond(
+                    &mut stream,
+                    "401 Unauthorized",
+                    &[],
+                    b"{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"bad credentials\"}]}",
+                );
+            }
+            if !target.contains("scope=repository%3A") {
+                return respond(&mut stream, "400 Bad Request", &[], b"missing scope");
+            }
+            return respond(
+                &mut stream,
+                "200 OK",
+                &[("Content-Type", "application/json".into())],
+                format!("{{\"token\":\"{TEST_TOKEN}\"}}").as_bytes(),
+            );
+        }
+        if authorization != format!("Bearer {TEST_TOKEN}") {
+            let challenge = format!("Bearer realm=\"http://127.0.0.1:{own_port}/token\",service=\"gpuops-test\"");
+            return respond(
+                &mut stream,
+                "401 Unauthorized",
+                &[("WWW-Authenticate", challenge)],
+                b"{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}",
+            );
+        }
+    }
     match fault {
         Fault::Fail500(n) if index < *n => {
             return respond(

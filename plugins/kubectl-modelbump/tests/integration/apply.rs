@@ -12,32 +12,38 @@ fn seed_000_apply_commit_changes_exactly_byo_tag() {
     let registry = seeded_registry();
     let repo = Repo::seed(&registry.host());
     let helm_before = repo.read(HELMRELEASE);
-    let isvc_before = repo.read(ISVC);
 
     let out = repo.run(&["apply", ".", "--commit"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
 
     // Only the changed characters differ: every other byte, comment and blank line stays.
     assert_eq!(repo.read(HELMRELEASE), helm_before.replace("tag: v1.0.0 #", "tag: v2.0.0 #"));
-    let image = format!("{}/{SEED_IMAGE_PATH}", registry.host());
-    assert_eq!(
-        repo.read(ISVC),
-        isvc_before.replace(&format!("\"oci://{image}:v1.0.0\""), &format!("\"oci://{image}:v2.0.0\""))
-    );
-
     assert_eq!(repo.commits(), 2, "exactly one new commit");
-    let stat = git(repo.path(), &["show", "--stat", "--format=%B", "HEAD"]);
-    assert!(stat.contains("modelbump: update 2 model reference(s)"), "{stat}");
-    assert!(stat.contains(&format!("{HELMRELEASE}:22 flux-system/foundry-gpu-models: v1.0.0 -> v2.0.0")), "{stat}");
-    let diff = git(repo.path(), &["diff", "--numstat", "HEAD~1", "HEAD"]);
-    assert_eq!(diff.lines().count(), 2, "{diff}");
-    assert!(diff.lines().all(|l| l.starts_with("1\t1\t")), "one line changed per file: {diff}");
+    let stat = git(repo.path(), &["show", "--format=%B", "--numstat", "HEAD"]);
+    assert!(stat.contains("modelbump: update 1 model reference(s)"), "{stat}");
+    assert!(stat.contains(&format!("- {HELMRELEASE}:22 flux-system/foundry-gpu-models: v1.0.0 -> v2.0.0")), "{stat}");
+    assert!(stat.trim_end().ends_with(&format!("1\t1\t{HELMRELEASE}")), "one line of one file: {stat}");
 
     // Nothing newer: no change, no commit.
     let again = repo.run(&["apply", ".", "--commit"]);
     assert_eq!(again.status.code(), Some(0));
     assert!(text(&again.stdout).contains("all references are up to date"), "{}", text(&again.stdout));
     assert_eq!(repo.commits(), 2);
+}
+
+#[test]
+fn model_markers_rewrite_inside_oci_uris_keeping_scheme_port_and_quotes() {
+    let registry = seeded_registry();
+    let repo = Repo::seed_with_isvc(&registry.host());
+    let before = repo.read(ISVC);
+    let out = repo.run(&["apply", "--commit"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let image = format!("{}/{SEED_IMAGE_PATH}", registry.host());
+    assert!(before.contains(&format!("\"oci://{image}:v1.0.0\"")), "{before}");
+    assert_eq!(
+        repo.read(ISVC),
+        before.replace(&format!("\"oci://{image}:v1.0.0\""), &format!("\"oci://{image}:v2.0.0\""))
+    );
 }
 
 #[test]
@@ -91,14 +97,14 @@ fn branch_message_and_push() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let log = git(remote.path(), &["log", "--format=%s", "bump/models"]);
-    assert_eq!(log.lines().next(), Some("models: 2 bump(s)"));
+    assert_eq!(log.lines().next(), Some("models: 1 bump(s)"));
     assert_eq!(git(repo.path(), &["branch", "--show-current"]).trim(), "bump/models");
 }
 
 #[test]
 fn digest_pinning_writes_tag_at_digest() {
     let registry = seeded_registry();
-    let repo = Repo::seed(&registry.host());
+    let repo = Repo::seed_with_isvc(&registry.host());
     let digest =
         gpuops_testkit::seeding_client().digest(&format!("{}/{SEED_IMAGE_PATH}", registry.host()), "v2.0.0").unwrap();
     let out = repo.run(&["apply", "--digest"]);

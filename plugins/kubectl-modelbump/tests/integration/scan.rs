@@ -5,7 +5,7 @@ use crate::util::{Repo, SEED_IMAGE_PATH, seeded_registry, text};
 #[test]
 fn scan_table_lists_every_reference() {
     let registry = seeded_registry();
-    let repo = Repo::seed(&registry.host());
+    let repo = Repo::seed_with_isvc(&registry.host());
     let out = repo.run(&["scan"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let table = text(&out.stdout);

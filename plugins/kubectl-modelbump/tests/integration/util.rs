@@ -20,9 +20,29 @@ pub(crate) struct Repo {
 }
 
 impl Repo {
+    /// The example exactly as shipped.
     pub(crate) fn seed(registry_host: &str) -> Self {
+        Self::build(registry_host, false)
+    }
+
+    /// The example plus a KServe InferenceService whose `storageUri` carries
+    /// a `$modelpolicy` marker.
+    pub(crate) fn seed_with_isvc(registry_host: &str) -> Self {
+        Self::build(registry_host, true)
+    }
+
+    fn build(registry_host: &str, isvc: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         gpuops_testkit::copy_tree(&example_dir(), dir.path());
+        if isvc {
+            let target = dir.path().join("apps/llm-serving");
+            std::fs::create_dir_all(&target).unwrap();
+            std::fs::copy(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/inferenceservice.yaml"),
+                target.join("inferenceservice.yaml"),
+            )
+            .unwrap();
+        }
         for file in gpuops_core::gitops::yaml_files(dir.path()).unwrap() {
             let text = std::fs::read_to_string(&file).unwrap();
             std::fs::write(&file, text.replace(SEED_HOST, registry_host)).unwrap();
