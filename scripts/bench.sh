@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Benchmarks that print numbers (not part of the test suite).
-#   scripts/bench.sh [ROUNDS] [all|resource-list|kustomize]
+#   scripts/bench.sh inject [ROUNDS] [all|resource-list|kustomize]
+#   scripts/bench.sh modelbump
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --quiet --release --locked -p gpuops-inject -p gpuops-e2e
-./target/release/bench-inject target/release/gpuops-inject "${1:-5}" "${2:-all}"
+bash scripts/setup.sh
+cargo build --quiet --release --locked -p gpuops-inject -p kubectl-modelbump -p gpuops-e2e
+case "${1:-inject}" in
+    inject) ./target/release/bench-inject target/release/gpuops-inject "${2:-5}" "${3:-all}" ;;
+    modelbump) ./target/release/bench-modelbump target/release/kubectl-modelbump ;;
+    *) echo "usage: scripts/bench.sh inject|modelbump" >&2; exit 2 ;;
+esac

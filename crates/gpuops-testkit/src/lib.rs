@@ -86,6 +86,24 @@ impl Registry {
     pub fn port(&self) -> u16 {
         self.port
     }
+
+    /// Root of the registry's filesystem storage (distribution's layout
+    /// under `docker/registry/v2`), for seeding many tags quickly.
+    pub fn storage_root(&self) -> PathBuf {
+        self._dir.path().join("data/docker/registry/v2")
+    }
+
+    /// Give `repository` (a path on this registry) extra tags pointing at
+    /// the manifest of its existing tag `from`, by writing the tag links
+    /// the way distribution stores them. Thousands of tags in milliseconds,
+    /// where pushing each would take minutes.
+    pub fn clone_tags(&self, repository: &str, from: &str, tags: &[String]) {
+        let tags_dir = self.storage_root().join("repositories").join(repository).join("_manifests/tags");
+        let source = tags_dir.join(from);
+        for tag in tags {
+            copy_tree(&source, &tags_dir.join(tag));
+        }
+    }
 }
 
 impl Drop for Registry {
