@@ -9,6 +9,7 @@
 //! * [`krm`] is the KRM `ResourceList` wire format.
 //! * [`inject`] holds the `GpuProfile` / `ModelTags` transformations.
 
+pub mod fit;
 pub mod gitops;
 pub mod imageref;
 pub mod inject;

@@ -1,0 +1,7 @@
+//! Will GPU workloads fit a cluster: scheduler filters, placement, rollout
+//! surge and the vLLM memory model.
+
+pub mod catalog;
+pub mod cluster;
+pub mod memory;
+pub mod resources;
