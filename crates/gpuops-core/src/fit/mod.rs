@@ -5,3 +5,5 @@ pub mod catalog;
 pub mod cluster;
 pub mod memory;
 pub mod resources;
+pub mod schedule;
+pub mod workloads;

@@ -1,0 +1,335 @@
+//! GPU workloads read from manifests: pod groups to place, with their
+//! replica counts, requests, rollout behaviour and vLLM engine arguments.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::memory::{EngineArgs, parse_max_model_len};
+use super::resources::{Resources, pod_requests};
+use crate::locator::{self, PodRole, Replicas};
+use crate::path::FieldPath;
+use crate::vllm;
+
+/// How a rollout adds pods next to the old ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rollout {
+    /// Extra pods started before old ones stop.
+    pub surge: u64,
+    /// Old pods that may stop first (0: the surge must fit beside them).
+    pub max_unavailable: u64,
+}
+
+/// The model a pod serves and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Engine {
+    pub model: String,
+    pub args: EngineArgs,
+    /// `gpuops.dev/model-*` annotations overriding the catalog.
+    pub overrides: BTreeMap<String, String>,
+    /// TP spans several pods (Ray, LeaderWorkerSet): per-pod GPU checks do not apply.
+    pub multi_node: bool,
+}
+
+/// Identical pods to place.
+#[derive(Debug, Clone)]
+pub struct PodGroup {
+    /// `Kind/namespace/name`.
+    pub workload: String,
+    /// Which pods of the workload (`worker group gpu`, `head`), empty for the only one.
+    pub role: String,
+    pub replicas: u64,
+    /// DaemonSet: one pod per node that passes the filters.
+    pub per_node: bool,
+    pub spec: Value,
+    pub requests: Resources,
+    pub rollout: Rollout,
+    pub engine: Option<Engine>,
+}
+
+impl PodGroup {
+    /// GPUs (any GPU-like extended resource) one pod asks for.
+    pub fn gpus(&self) -> i64 {
+        self.requests.iter().filter(|(k, _)| is_gpu(k)).map(|(_, v)| v).sum()
+    }
+
+    /// The GPU resource the pod asks for, if any.
+    pub fn gpu_resource(&self) -> Option<&str> {
+        self.requests.keys().find(|k| is_gpu(k)).map(String::as_str)
+    }
+
+    pub fn label(&self) -> String {
+        if self.role.is_empty() { self.workload.clone() } else { format!("{} ({})", self.workload, self.role) }
+    }
+}
+
+/// GPU-like extended resources.
+pub fn is_gpu(name: &str) -> bool {
+    name.starts_with("nvidia.com/gpu")
+        || name.starts_with("nvidia.com/mig-")
+        || name.starts_with("amd.com/gpu")
+        || name.starts_with("gpu.intel.com/")
+}
+
+fn int_at(obj: &Value, path: &FieldPath) -> Option<u64> {
+    path.get(obj).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+}
+
+/// Percent or absolute `intstr`, rounded up (surge) or down (unavailable).
+fn int_or_percent(value: Option<&Value>, replicas: u64, default_percent: u64, round_up: bool) -> u64 {
+    let percent = |p: u64| if round_up { (replicas * p).div_ceil(100) } else { replicas * p / 100 };
+    match value {
+        None | Some(Value::Null) => percent(default_percent),
+        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+        Some(Value::String(s)) => match s.strip_suffix('%') {
+            Some(p) => p.trim().parse().map_or(0, percent),
+            None => s.trim().parse().unwrap_or(0),
+        },
+        Some(_) => 0,
+    }
+}
+
+fn rollout_of(obj: &Value, replicas: u64) -> Rollout {
+    let strategy = match (locator::api_group(obj), locator::kind(obj)) {
+        ("apps", "Deployment") => obj.pointer("/spec/strategy"),
+        ("serving.kserve.io", "InferenceService") => {
+            let raw = obj
+                .pointer("/metadata/annotations/serving.kserve.io~1deploymentMode")
+                .and_then(Value::as_str)
+                .is_some_and(|m| m.eq_ignore_ascii_case("RawDeployment") || m.eq_ignore_ascii_case("Standard"));
+            if !raw {
+                // Knative starts a whole new revision before moving traffic.
+                return Rollout { surge: replicas, max_unavailable: 0 };
+            }
+            obj.pointer("/spec/predictor/deploymentStrategy")
+        }
+        _ => return Rollout::default(),
+    };
+    if strategy.and_then(|s| s.get("type")).and_then(Value::as_str) == Some("Recreate") {
+        return Rollout::default();
+    }
+    let rolling = strategy.and_then(|s| s.get("rollingUpdate"));
+    Rollout {
+        surge: int_or_percent(rolling.and_then(|r| r.get("maxSurge")), replicas, 25, true),
+        max_unavailable: int_or_percent(rolling.and_then(|r| r.get("maxUnavailable")), replicas, 25, false),
+    }
+}
+
+/// Flags for one container: its own command/args, then extra args
+/// (a KServe runtime's args completed by the InferenceService's).
+fn engine_of(
+    container: &Value,
+    extra_args: &[Value],
+    annotations: &BTreeMap<String, String>,
+    multi_node: bool,
+) -> Option<Engine> {
+    let mut merged = container.clone();
+    if !extra_args.is_empty() {
+        if let Some(map) = merged.as_object_mut() {
+            let args = map.entry("args").or_insert_with(|| Value::Array(Vec::new()));
+            if let Some(a) = args.as_array_mut() {
+                a.extend(extra_args.iter().cloned());
+            }
+        }
+    }
+    let annotated = annotations.get("gpuops.dev/model").cloned();
+    if !vllm::is_vllm(&merged) && annotated.is_none() {
+        return None;
+    }
+    let flag = |names: &[&str]| vllm::get_flag(&merged, names);
+    let model = annotated
+        .or_else(|| flag(&["--model"]))
+        .or_else(|| positional_model(&merged))
+        .or_else(|| merged.get("storageUri").and_then(Value::as_str).map(str::to_string))?;
+    let number = |names: &[&str], default: u64| flag(names).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let args = EngineArgs {
+        tensor_parallel: number(vllm::TENSOR_PARALLEL, 1),
+        pipeline_parallel: number(vllm::PIPELINE_PARALLEL, 1),
+        max_model_len: flag(&["--max-model-len", "--max_model_len"]).and_then(|v| parse_max_model_len(&v)),
+        gpu_memory_utilization: flag(&["--gpu-memory-utilization", "--gpu_memory_utilization"])
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.9),
+        dtype: flag(&["--dtype"]).unwrap_or_else(|| "auto".into()),
+        quantization: flag(&["--quantization", "-q"]),
+        kv_cache_dtype: flag(&["--kv-cache-dtype", "--kv_cache_dtype"]).unwrap_or_else(|| "auto".into()),
+    };
+    let overrides = annotations
+        .iter()
+        .filter(|(k, _)| k.starts_with("gpuops.dev/model-"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Some(Engine { model, args, overrides, multi_node })
+}
+
+/// `vllm serve MODEL …`: the word after `serve`, in args or a shell script.
+fn positional_model(container: &Value) -> Option<String> {
+    let words: Vec<String> = ["command", "args"]
+        .iter()
+        .filter_map(|k| container.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .flat_map(|s| s.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    let at = words.iter().position(|w| w == "serve")?;
+    words.get(at + 1).filter(|w| !w.starts_with('-')).cloned()
+}
+
+fn annotations_of(obj: &Value, site_metadata: Option<&Value>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for meta in [obj.get("metadata"), site_metadata] {
+        if let Some(Value::Object(a)) = meta.and_then(|m| m.get("annotations")) {
+            for (k, v) in a {
+                if let Some(s) = v.as_str() {
+                    out.insert(k.clone(), s.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The pod groups of one object. `runtimes` maps ServingRuntime names to
+/// their objects, so an InferenceService sees its runtime's vLLM args.
+pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec<PodGroup>, String> {
+    let subject = crate::krm::ResourceRef::of(obj).to_string();
+    let mut groups = Vec::new();
+    for site in locator::pod_sites(obj) {
+        let replicas = match &site.replicas {
+            Replicas::Field { path, default } => int_at(obj, path).unwrap_or(*default),
+            Replicas::Fixed(n) => *n,
+            Replicas::PerNode => 0,
+            Replicas::Template => continue,
+        };
+        let hosts = site.hosts.as_ref().and_then(|h| int_at(obj, h));
+        let (replicas, role) = match &site.role {
+            PodRole::RayHead => (1, "head".to_string()),
+            PodRole::RayWorker(name) => (replicas * hosts.unwrap_or(1), format!("worker group {name}")),
+            PodRole::LwsLeader => (replicas, "leader".to_string()),
+            PodRole::LwsWorker => {
+                let size = hosts.unwrap_or(1);
+                let has_leader = obj.pointer("/spec/leaderWorkerTemplate/leaderTemplate").is_some();
+                (replicas * if has_leader { size.saturating_sub(1) } else { size }, "worker".to_string())
+            }
+            PodRole::ReplicatedJob(name) => (replicas * hosts.unwrap_or(1), format!("job {name}")),
+            _ => (replicas, String::new()),
+        };
+        let mut spec = site.spec.get(obj).cloned().unwrap_or(Value::Null);
+        let site_metadata = site.metadata.as_ref().and_then(|m| m.get(obj));
+        let annotations = annotations_of(obj, site_metadata);
+        let multi_node =
+            matches!(site.role, PodRole::RayHead | PodRole::RayWorker(_) | PodRole::LwsLeader | PodRole::LwsWorker);
+        let mut engine = None;
+        if site.role == PodRole::Predictor {
+            // The model is a container of its own; the runtime supplies the command.
+            if let Some(model) = spec.get("model").cloned() {
+                let runtime = model.get("runtime").and_then(Value::as_str).and_then(|r| runtimes.get(r));
+                let runtime_container = runtime
+                    .and_then(|r| r.pointer("/spec/containers"))
+                    .and_then(Value::as_array)
+                    .and_then(|cs| {
+                        cs.iter()
+                            .find(|c| c.get("name").and_then(Value::as_str) == Some("kserve-container"))
+                            .or(cs.first())
+                    })
+                    .cloned();
+                let model_args = model.get("args").and_then(Value::as_array).cloned().unwrap_or_default();
+                let mut container = runtime_container.clone().unwrap_or_else(|| serde_json::json!({}));
+                for key in ["storageUri", "runtime", "modelFormat"] {
+                    if let (Some(v), Some(map)) = (model.get(key), container.as_object_mut()) {
+                        map.insert(key.into(), v.clone());
+                    }
+                }
+                engine = engine_of(&container, &model_args, &annotations, false);
+                if let Some(map) = spec.as_object_mut() {
+                    map.remove("model");
+                    let mut model_container = model;
+                    if let Some(m) = model_container.as_object_mut() {
+                        m.insert("name".into(), Value::String("kserve-container".into()));
+                    }
+                    let list = map.entry("containers").or_insert_with(|| Value::Array(Vec::new()));
+                    if let Some(a) = list.as_array_mut() {
+                        a.insert(0, model_container);
+                    }
+                }
+            }
+        }
+        if engine.is_none() {
+            let containers = spec.get("containers").and_then(Value::as_array).cloned().unwrap_or_default();
+            engine = containers.iter().find_map(|c| engine_of(c, &[], &annotations, multi_node));
+        }
+        let requests = pod_requests(&spec).map_err(|e| format!("{subject}: {e}"))?;
+        let rollout = if matches!(site.role, PodRole::Pod | PodRole::Predictor) {
+            rollout_of(obj, replicas)
+        } else {
+            Rollout::default()
+        };
+        groups.push(PodGroup {
+            workload: subject.clone(),
+            role,
+            replicas,
+            per_node: site.replicas == Replicas::PerNode,
+            spec,
+            requests,
+            rollout,
+            engine,
+        });
+    }
+    // A RayService upgrade brings up a whole second cluster.
+    if locator::kind(obj) == "RayService" && locator::api_group(obj) == "ray.io" {
+        for g in &mut groups {
+            g.rollout = Rollout { surge: g.replicas, max_unavailable: 0 };
+        }
+    }
+    Ok(groups)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn deployment_with_vllm_and_default_rollout() {
+        let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "qwen", "namespace": "llm"},
+            "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "vllm", "image": "vllm/vllm-openai:v0.8.5",
+                "args": ["--model", "Qwen/Qwen2.5-32B-Instruct", "--tensor-parallel-size=2", "--max-model-len", "16k"],
+                "resources": {"limits": {"nvidia.com/gpu": 2}}}]}}}});
+        let g = &pod_groups(&d, &BTreeMap::new()).unwrap()[0];
+        assert_eq!((g.replicas, g.gpus(), g.workload.as_str()), (2, 2, "Deployment/llm/qwen"));
+        assert_eq!(g.rollout, Rollout { surge: 1, max_unavailable: 0 });
+        let e = g.engine.as_ref().unwrap();
+        assert_eq!(
+            (e.model.as_str(), e.args.tensor_parallel, e.args.max_model_len),
+            ("Qwen/Qwen2.5-32B-Instruct", 2, Some(16000))
+        );
+    }
+
+    #[test]
+    fn kserve_predictor_with_runtime_args() {
+        let rt = json!({"apiVersion": "serving.kserve.io/v1alpha1", "kind": "ServingRuntime", "metadata": {"name": "vllm"},
+            "spec": {"containers": [{"name": "kserve-container", "image": "vllm/vllm-openai", "args": ["--port=8080", "--max-model-len=8192"]}]}});
+        let isvc = json!({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+            "metadata": {"name": "q", "annotations": {"serving.kserve.io/deploymentMode": "RawDeployment"}},
+            "spec": {"predictor": {"minReplicas": 3, "model": {"runtime": "vllm", "modelFormat": {"name": "vLLM"},
+                "storageUri": "hf://Qwen/Qwen2.5-7B-Instruct", "args": ["--tensor-parallel-size=1"],
+                "resources": {"limits": {"nvidia.com/gpu": 1}}}}}});
+        let runtimes = BTreeMap::from([("vllm".to_string(), rt)]);
+        let g = &pod_groups(&isvc, &runtimes).unwrap()[0];
+        assert_eq!((g.replicas, g.gpus()), (3, 1));
+        let e = g.engine.as_ref().unwrap();
+        assert_eq!(e.model, "hf://Qwen/Qwen2.5-7B-Instruct");
+        assert_eq!(e.args.max_model_len, Some(8192));
+        assert_eq!(g.rollout, Rollout { surge: 1, max_unavailable: 0 });
+    }
+
+    #[test]
+    fn ray_gpus_are_head_plus_workers_times_hosts() {
+        let rc = json!({"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {"name": "rl"}, "spec": {
+            "headGroupSpec": {"template": {"spec": {"containers": [{"name": "head", "resources": {"limits": {"cpu": "2"}}}]}}},
+            "workerGroupSpecs": [{"groupName": "gpu", "replicas": 3, "numOfHosts": 2, "template": {"spec": {"containers": [
+                {"name": "w", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}]}});
+        let groups = pod_groups(&rc, &BTreeMap::new()).unwrap();
+        assert_eq!(groups.len(), 2);
+        assert_eq!((groups[1].replicas, groups[1].gpus(), groups[1].role.as_str()), (6, 1, "worker group gpu"));
+    }
+}
