@@ -84,6 +84,48 @@ pub const GPU_PRODUCTS: &[GpuProduct] = &[
     },
 ];
 
+/// A GPU as a node reports it: the catalog's facts, with the memory from
+/// the node's `nvidia.com/gpu.memory` label when it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GpuInfo {
+    pub label: String,
+    pub memory_mib: u64,
+    pub compute_major: u32,
+    pub compute_minor: u32,
+}
+
+impl From<&GpuProduct> for GpuInfo {
+    fn from(p: &GpuProduct) -> Self {
+        Self {
+            label: p.label.to_string(),
+            memory_mib: p.memory_mib,
+            compute_major: p.compute_major,
+            compute_minor: p.compute_minor,
+        }
+    }
+}
+
+/// The GPU of a node, from GFD labels (`nvidia.com/gpu.product`,
+/// `gpu.memory`, `gpu.compute.major/minor`), completed by the catalog.
+pub fn gpu_of_labels(labels: &std::collections::BTreeMap<String, String>) -> Option<GpuInfo> {
+    let product = labels.get("nvidia.com/gpu.product")?;
+    let known = gpu_product(product);
+    let number = |k: &str| labels.get(k).and_then(|v| v.parse::<u64>().ok());
+    let memory_mib = number("nvidia.com/gpu.memory").or(known.map(|k| k.memory_mib))?;
+    Some(GpuInfo {
+        label: product.clone(),
+        memory_mib,
+        compute_major: number("nvidia.com/gpu.compute.major")
+            .map(|v| v as u32)
+            .or(known.map(|k| k.compute_major))
+            .unwrap_or(8),
+        compute_minor: number("nvidia.com/gpu.compute.minor")
+            .map(|v| v as u32)
+            .or(known.map(|k| k.compute_minor))
+            .unwrap_or(0),
+    })
+}
+
 /// Find a product by label or alias (case-insensitive; a `-SHARED` suffix
 /// from time-slicing is ignored).
 pub fn gpu_product(name: &str) -> Option<&'static GpuProduct> {

@@ -162,3 +162,84 @@ pub fn flatten_lists(objects: Vec<Value>) -> Vec<Value> {
     }
     out
 }
+
+/// Synthetic nodes for planning without a cluster: `[NODES*]GPUSxPRODUCT`
+/// pools, comma-separated (`2*8xH100-80GB,8xL4`). Each node carries GPU
+/// Feature Discovery labels (product, memory, count, compute capability)
+/// and, per node, `cpu` = max(8, 16 × GPUs), `memory` = max(64Gi, 128Gi ×
+/// GPUs), 110 pods; no taints.
+pub fn synthetic(spec: &str) -> Result<Cluster, String> {
+    let mut cluster = Cluster { source: format!("--nodes {spec}"), ..Cluster::default() };
+    for pool in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (count, rest) = match pool.split_once('*') {
+            Some((n, rest)) => {
+                (n.trim().parse::<u64>().map_err(|_| format!("{pool:?}: {n:?} is not a node count"))?, rest)
+            }
+            None => (1, pool),
+        };
+        let (gpus, product) = rest
+            .split_once(['x', 'X'])
+            .ok_or_else(|| format!("{pool:?} is not [NODES*]GPUSxPRODUCT, e.g. 2*8xH100-80GB"))?;
+        let gpus: i64 = gpus.trim().parse().map_err(|_| format!("{pool:?}: {gpus:?} is not a GPU count"))?;
+        let gpu = super::catalog::gpu_product(product.trim()).ok_or_else(|| {
+            let known: Vec<&str> =
+                super::catalog::GPU_PRODUCTS.iter().flat_map(|p| p.aliases.first().copied()).collect();
+            format!("{pool:?}: unknown GPU product {product:?}; known: {}", known.join(", "))
+        })?;
+        let prefix = gpu.aliases.first().copied().unwrap_or(gpu.label).to_ascii_lowercase();
+        let existing = cluster.nodes.iter().filter(|n| n.name.starts_with(&format!("{prefix}-"))).count();
+        for i in 0..count {
+            let name = format!("{prefix}-{}", existing as u64 + i);
+            let labels = BTreeMap::from([
+                ("kubernetes.io/hostname".to_string(), name.clone()),
+                ("nvidia.com/gpu.product".to_string(), gpu.label.to_string()),
+                ("nvidia.com/gpu.memory".to_string(), gpu.memory_mib.to_string()),
+                ("nvidia.com/gpu.count".to_string(), gpus.to_string()),
+                ("nvidia.com/gpu.compute.major".to_string(), gpu.compute_major.to_string()),
+                ("nvidia.com/gpu.compute.minor".to_string(), gpu.compute_minor.to_string()),
+            ]);
+            let allocatable = Resources::from([
+                ("cpu".to_string(), (16 * gpus).max(8) * 1000),
+                ("memory".to_string(), (128 * gpus).max(64) << 30),
+                ("pods".to_string(), 110),
+                ("nvidia.com/gpu".to_string(), gpus),
+            ]);
+            cluster.nodes.push(Node { name, labels, taints: Vec::new(), unschedulable: false, allocatable });
+        }
+    }
+    if cluster.nodes.is_empty() {
+        return Err("--nodes describes no node".into());
+    }
+    Ok(cluster)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_pools() {
+        let c = synthetic("2*8xH100-80GB,8xL4").unwrap();
+        let names: Vec<&str> = c.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["h100-80gb-0", "h100-80gb-1", "l4-0"]);
+        assert_eq!(c.nodes[0].allocatable["nvidia.com/gpu"], 8);
+        assert_eq!(c.nodes[2].labels["nvidia.com/gpu.product"], "NVIDIA-L4");
+        assert!(synthetic("2*8xB999").unwrap_err().contains("unknown GPU product"));
+        assert!(synthetic("8H100").is_err());
+    }
+
+    #[test]
+    fn dumps_count_bound_non_terminal_pods() {
+        let objects = serde_json::json!([
+            {"kind": "NodeList", "items": [{"metadata": {"name": "n1"}, "status": {"allocatable": {"nvidia.com/gpu": "4", "cpu": "8", "memory": "32Gi", "pods": "110"}}}]},
+            {"kind": "Pod", "metadata": {"name": "a"}, "spec": {"nodeName": "n1", "containers": [{"resources": {"limits": {"nvidia.com/gpu": 1}}}]}, "status": {"phase": "Running"}},
+            {"kind": "Pod", "metadata": {"name": "b", "deletionTimestamp": "2026-01-01T00:00:00Z"}, "spec": {"nodeName": "n1", "containers": [{"resources": {"limits": {"nvidia.com/gpu": 1}}}]}, "status": {"phase": "Running"}},
+            {"kind": "Pod", "metadata": {"name": "c"}, "spec": {"nodeName": "n1", "containers": [{"resources": {"limits": {"nvidia.com/gpu": 1}}}]}, "status": {"phase": "Succeeded"}},
+            {"kind": "Pod", "metadata": {"name": "d"}, "spec": {"containers": [{"resources": {"limits": {"nvidia.com/gpu": 1}}}]}, "status": {"phase": "Pending"}}
+        ]);
+        let flat = flatten_lists(objects.as_array().unwrap().clone());
+        let c = Cluster::from_objects("dump", &flat).unwrap();
+        assert_eq!(c.nodes.len(), 1);
+        assert_eq!(c.used()["n1"].0["nvidia.com/gpu"], 2, "running + terminating count; succeeded and unbound do not");
+    }
+}

@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use super::catalog::{GpuProduct, ModelShape};
+use super::catalog::{GpuInfo, ModelShape};
 
 const GIB: f64 = (1u64 << 30) as f64;
 /// vLLM allocates the KV cache in blocks of 16 tokens.
@@ -101,7 +101,7 @@ fn weight_bytes_per_param(args: &EngineArgs) -> (f64, bool) {
 }
 
 /// Evaluate `model` on `gpu` with `args`.
-pub fn evaluate(model: &ModelShape, gpu: &GpuProduct, args: &EngineArgs) -> MemoryFit {
+pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryFit {
     let tp = args.tensor_parallel.max(1);
     let pp = args.pipeline_parallel.max(1);
     let gpu_memory_gib = gpu.memory_mib as f64 / 1024.0;
@@ -165,7 +165,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuProduct, args: &EngineArgs) -> Memo
     }
     MemoryFit {
         model: model.id.clone(),
-        gpu: gpu.label.to_string(),
+        gpu: gpu.label.clone(),
         tensor_parallel: tp,
         pipeline_parallel: pp,
         gpu_memory_gib,
@@ -184,7 +184,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuProduct, args: &EngineArgs) -> Memo
 }
 
 /// The smallest tensor-parallel size (≤ `max_gpus`) at which the model fits.
-pub fn smallest_fitting_tp(model: &ModelShape, gpu: &GpuProduct, args: &EngineArgs, max_gpus: u64) -> Option<u64> {
+pub fn smallest_fitting_tp(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, max_gpus: u64) -> Option<u64> {
     (1..=max_gpus.max(1)).find(|tp| {
         let candidate = EngineArgs { tensor_parallel: *tp, ..args.clone() };
         evaluate(model, gpu, &candidate).fits
@@ -198,7 +198,7 @@ mod tests {
 
     fn fit(model: &str, gpu: &str, tp: u64, len: Option<u64>) -> MemoryFit {
         let args = EngineArgs { tensor_parallel: tp, max_model_len: len, ..EngineArgs::default() };
-        evaluate(&find_model(model).unwrap(), gpu_product(gpu).unwrap(), &args)
+        evaluate(&find_model(model).unwrap(), &gpu_product(gpu).unwrap().into(), &args)
     }
 
     #[test]
@@ -233,7 +233,7 @@ mod tests {
         let t4 = fit("Qwen2.5-7B", "T4", 1, None);
         assert!(!t4.dtype_supported && !t4.fits);
         let m = find_model("Qwen2.5-VL-32B").unwrap();
-        assert_eq!(smallest_fitting_tp(&m, gpu_product("H100").unwrap(), &EngineArgs::default(), 8), Some(2));
+        assert_eq!(smallest_fitting_tp(&m, &gpu_product("H100").unwrap().into(), &EngineArgs::default(), 8), Some(2));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod cluster;
 pub mod memory;
+pub mod report;
 pub mod resources;
 pub mod schedule;
 pub mod workloads;

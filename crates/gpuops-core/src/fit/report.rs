@@ -1,0 +1,323 @@
+//! `gpufit check`: placement, rollout and memory verdicts for every workload.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::catalog::{GpuInfo, ModelShape, find_model, gpu_of_labels};
+use super::cluster::Cluster;
+use super::memory::{self, MemoryFit};
+use super::schedule::{self, NodeUse, Placement};
+use super::workloads::{Engine, PodGroup, pod_groups};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckOptions {
+    /// Do not count rollout surge problems as "does not fit".
+    pub ignore_rollout: bool,
+    pub scheduler: schedule::Options,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutReport {
+    pub surge: u64,
+    pub gpus_needed: i64,
+    pub fits: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryReport {
+    /// The model as the manifest names it.
+    pub reference: String,
+    /// fits | does-not-fit | unknown-model | unknown-gpu
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fit: Option<MemoryFit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smallest_tp: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadReport {
+    pub workload: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub role: String,
+    pub replicas: u64,
+    pub placed: u64,
+    pub gpus_per_pod: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_resource: Option<String>,
+    pub nodes: Vec<String>,
+    pub fits: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryReport>,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GpuSummary {
+    pub resource: String,
+    pub allocatable: i64,
+    pub in_use_before: i64,
+    pub free_after: i64,
+    pub max_free_on_one_node: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub cluster: String,
+    pub nodes: usize,
+    pub fits: bool,
+    pub workloads: Vec<WorkloadReport>,
+    pub gpus: Vec<GpuSummary>,
+}
+
+/// Apply `gpuops.dev/model-*` annotation overrides to a catalog shape, or
+/// build a shape from them alone.
+fn model_shape(engine: &Engine) -> Option<ModelShape> {
+    let o = &engine.overrides;
+    let number = |k: &str| {
+        o.get(&format!("gpuops.dev/model-{k}")).and_then(|v| v.trim_end_matches(['B', 'b']).parse::<f64>().ok())
+    };
+    let mut shape = find_model(&engine.model).or_else(|| {
+        Some(ModelShape {
+            id: engine.model.clone(),
+            layers: number("layers")? as u64,
+            heads: number("heads").map(|h| h as u64),
+            kv_heads: number("kv-heads")? as u64,
+            head_dim: number("head-dim")? as u64,
+            params_b: number("params")?,
+            embedding_b: 0.0,
+            max_position: engine.args.max_model_len?,
+            vision: false,
+        })
+    })?;
+    if let Some(v) = number("params") {
+        shape.params_b = v;
+    }
+    if let Some(v) = number("layers") {
+        shape.layers = v as u64;
+    }
+    if let Some(v) = number("kv-heads") {
+        shape.kv_heads = v as u64;
+    }
+    if let Some(v) = number("head-dim") {
+        shape.head_dim = v as u64;
+    }
+    Some(shape)
+}
+
+fn gpu_for(cluster: &Cluster, group: &PodGroup, nodes: &[String]) -> Option<GpuInfo> {
+    let by_name = |name: &str| cluster.nodes.iter().find(|n| n.name == name).and_then(|n| gpu_of_labels(&n.labels));
+    if let Some(gpu) = nodes.iter().find_map(|n| by_name(n)) {
+        return Some(gpu);
+    }
+    if let Some(product) = group.spec.pointer("/nodeSelector/nvidia.com~1gpu.product").and_then(Value::as_str) {
+        let labels = BTreeMap::from([("nvidia.com/gpu.product".to_string(), product.to_string())]);
+        if let Some(gpu) = cluster
+            .nodes
+            .iter()
+            .find(|n| n.labels.get("nvidia.com/gpu.product").map(String::as_str) == Some(product))
+            .and_then(|n| gpu_of_labels(&n.labels))
+        {
+            return Some(gpu);
+        }
+        return gpu_of_labels(&labels);
+    }
+    let resource = group.gpu_resource()?;
+    cluster
+        .nodes
+        .iter()
+        .filter(|n| n.allocatable.get(resource).is_some_and(|v| *v > 0))
+        .find_map(|n| gpu_of_labels(&n.labels))
+}
+
+fn memory_report(
+    cluster: &Cluster,
+    group: &PodGroup,
+    nodes: &[String],
+    max_gpus_per_node: u64,
+) -> Option<MemoryReport> {
+    let engine = group.engine.as_ref()?;
+    let mut report = MemoryReport {
+        reference: engine.model.clone(),
+        status: String::new(),
+        fit: None,
+        smallest_tp: None,
+        message: None,
+    };
+    let Some(shape) = model_shape(engine) else {
+        report.status = "unknown-model".into();
+        report.message = Some(format!(
+            "{} is not in the catalog; set gpuops.dev/model-params, -layers, -kv-heads, -head-dim annotations to check its memory",
+            engine.model
+        ));
+        return Some(report);
+    };
+    let Some(gpu) = gpu_for(cluster, group, nodes) else {
+        report.status = "unknown-gpu".into();
+        report.message =
+            Some("no node with GPU Feature Discovery labels (nvidia.com/gpu.product) to size the model against".into());
+        return Some(report);
+    };
+    let fit = memory::evaluate(&shape, &gpu, &engine.args);
+    report.status = if fit.fits { "fits" } else { "does-not-fit" }.into();
+    if !fit.fits {
+        report.smallest_tp = memory::smallest_fitting_tp(&shape, &gpu, &engine.args, max_gpus_per_node.max(1));
+        report.message = fit.problems.first().cloned();
+    }
+    report.fit = Some(fit);
+    Some(report)
+}
+
+fn rollout_report(
+    cluster: &Cluster,
+    group: &PodGroup,
+    used: &BTreeMap<String, NodeUse>,
+    options: schedule::Options,
+) -> Option<RolloutReport> {
+    let r = group.rollout;
+    let gpus = group.gpus();
+    if r.surge == 0 || r.max_unavailable > 0 || gpus == 0 {
+        return None;
+    }
+    let mut state = used.clone();
+    for _ in 0..r.surge {
+        match schedule::choose(cluster, group, &state, options) {
+            Ok(node) => {
+                let u = state.get_mut(&node)?;
+                for (k, v) in &group.requests {
+                    *u.requests.entry(k.clone()).or_insert(0) += v;
+                }
+                u.pods += 1;
+            }
+            Err(rejects) => {
+                let fix = if group.workload.starts_with("InferenceService/") {
+                    "use RawDeployment with spec.predictor.deploymentStrategy.type: Recreate (or rollingUpdate maxSurge: 0, maxUnavailable: 1)"
+                } else if group.workload.starts_with("RayService/") {
+                    "disable the zero-downtime upgrade (ENABLE_ZERO_DOWNTIME=false or upgradeStrategy type None) or keep spare GPUs for a second cluster"
+                } else {
+                    "set spec.strategy.type: Recreate, or rollingUpdate maxSurge: 0 with maxUnavailable: 1"
+                };
+                return Some(RolloutReport {
+                    surge: r.surge,
+                    gpus_needed: r.surge as i64 * gpus,
+                    fits: false,
+                    message: Some(format!(
+                        "a rolling update starts {} new pod(s) with {gpus} GPU(s) each before stopping old ones, and they do not fit: {}",
+                        r.surge,
+                        schedule::fit_message(cluster.nodes.len(), &rejects)
+                    )),
+                    fix: Some(fix.to_string()),
+                });
+            }
+        }
+    }
+    Some(RolloutReport { surge: r.surge, gpus_needed: r.surge as i64 * gpus, fits: true, message: None, fix: None })
+}
+
+/// Check every workload in `objects` against `cluster`.
+pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Result<Report, String> {
+    let runtimes: BTreeMap<String, Value> = objects
+        .iter()
+        .filter(|o| matches!(o.get("kind").and_then(Value::as_str), Some("ServingRuntime" | "ClusterServingRuntime")))
+        .filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?.to_string(), o.clone())))
+        .collect();
+    let mut groups = Vec::new();
+    for obj in objects {
+        groups.extend(pod_groups(obj, &runtimes)?);
+    }
+    let placement: Placement = schedule::place(cluster, &groups, options.scheduler);
+    let max_gpus_per_node = cluster
+        .nodes
+        .iter()
+        .map(|n| n.allocatable.iter().filter(|(k, _)| super::workloads::is_gpu(k)).map(|(_, v)| *v).max().unwrap_or(0))
+        .max()
+        .unwrap_or(0) as u64;
+    let mut workloads = Vec::new();
+    for (group, placed) in groups.iter().zip(&placement.groups) {
+        let mut problems = Vec::new();
+        if let Some(m) = &placed.message {
+            problems.push(m.clone());
+        }
+        let rollout = rollout_report(cluster, group, &placement.used, options.scheduler);
+        if let Some(r) = rollout.as_ref().filter(|r| !r.fits) {
+            problems.push(format!("rollout: {}", r.message.clone().unwrap_or_default()));
+        }
+        let memory = memory_report(cluster, group, &placed.nodes, max_gpus_per_node);
+        if let Some(m) = memory.as_ref().filter(|m| m.status == "does-not-fit") {
+            problems.push(format!("memory: {}", m.message.clone().unwrap_or_default()));
+        }
+        if let Some(e) = group.engine.as_ref().filter(|e| !e.multi_node) {
+            let needed = (e.args.tensor_parallel * e.args.pipeline_parallel) as i64;
+            if group.gpus() > 0 && needed > group.gpus() {
+                problems.push(format!(
+                    "vLLM needs tensor-parallel × pipeline-parallel = {needed} GPUs in the pod, which requests {}",
+                    group.gpus()
+                ));
+            }
+        }
+        // Every problem blocks, except rollout ones under --ignore-rollout.
+        let fits = problems.iter().all(|p| options.ignore_rollout && p.starts_with("rollout:"));
+        workloads.push(WorkloadReport {
+            workload: group.workload.clone(),
+            role: group.role.clone(),
+            replicas: placed.wanted,
+            placed: placed.nodes.len() as u64,
+            gpus_per_pod: group.gpus(),
+            gpu_resource: group.gpu_resource().map(str::to_string),
+            nodes: placed.nodes.clone(),
+            fits,
+            message: placed.message.clone(),
+            hint: placed.hint.clone(),
+            rollout,
+            memory,
+            problems,
+        });
+    }
+    let before = cluster.used();
+    let mut resources: Vec<String> = cluster
+        .nodes
+        .iter()
+        .flat_map(|n| n.allocatable.keys().filter(|k| super::workloads::is_gpu(k)).cloned())
+        .collect();
+    resources.sort();
+    resources.dedup();
+    let gpus = resources
+        .into_iter()
+        .map(|resource| {
+            let free = schedule::free_per_node(cluster, &placement.used, &resource);
+            GpuSummary {
+                allocatable: cluster.nodes.iter().filter_map(|n| n.allocatable.get(&resource)).sum(),
+                in_use_before: before.values().filter_map(|(r, _)| r.get(&resource)).sum(),
+                free_after: free.iter().map(|(_, f)| f).sum(),
+                max_free_on_one_node: free.iter().map(|(_, f)| *f).max().unwrap_or(0),
+                resource,
+            }
+        })
+        .collect();
+    Ok(Report {
+        cluster: cluster.source.clone(),
+        nodes: cluster.nodes.len(),
+        fits: workloads.iter().all(|w| w.fits),
+        workloads,
+        gpus,
+    })
+}
