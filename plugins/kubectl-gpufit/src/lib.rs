@@ -1,0 +1,210 @@
+//! `kubectl gpufit`: will GPU workloads fit a cluster — GPU counts, taints,
+//! selectors, MIG, rollout surge, and whether the model fits in GPU memory
+//! at its tensor-parallel size — and if not, exactly why.
+
+mod inputs;
+mod live;
+mod local;
+mod output;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use gpuops_cli::OutputFormat;
+use gpuops_core::fit::cluster::{self, Cluster};
+use gpuops_core::fit::report::{self, CheckOptions};
+use gpuops_core::fit::schedule;
+
+pub const EXIT_FITS: u8 = 0;
+pub const EXIT_DOES_NOT_FIT: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl gpufit",
+    bin_name = "kubectl gpufit",
+    version,
+    about = "Will these GPU workloads fit this cluster — and if not, exactly why",
+    after_help = "Examples:\n  kubectl gpufit check -k overlays/prod --context prod\n  kubectl gpufit check -f deploy.yaml --nodes '2*8xH100-80GB,8xL4'\n  kubectl get nodes,pods -A -o yaml > cluster.yaml && kubectl gpufit check -f app/ --cluster-file cluster.yaml\n  kubectl gpufit nodes\n  kubectl gpufit model Qwen/Qwen2.5-32B-Instruct --gpu L40S --tp 2\n\nExit codes: 0 everything fits, 1 something does not fit, 2 usage or input error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Place every replica of the given workloads and check rollouts and GPU memory.
+    Check(CheckArgs),
+    /// GPU inventory per node: product, memory, allocatable, used, free.
+    Nodes(NodesArgs),
+    /// The GPU memory calculator alone (weights + KV cache at a TP size).
+    Model(ModelArgs),
+    /// GPUs of this machine, through NVML.
+    Local(LocalArgs),
+}
+
+/// Where the cluster comes from: a live API server (kubectl flags), a dump,
+/// or synthetic nodes.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Path to the kubeconfig file.
+    #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context; repeat to check a fleet (each context in turn).
+    #[arg(long = "context", value_name = "NAME")]
+    pub contexts: Vec<String>,
+    /// Namespace for workloads whose manifests name none.
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Accepted for kubectl compatibility: pods of every namespace always count.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// A dump of `kubectl get nodes,pods -A -o yaml|json` instead of a live cluster.
+    #[arg(long, value_name = "FILE", conflicts_with = "nodes")]
+    pub cluster_file: Option<PathBuf>,
+    /// Synthetic nodes for planning: [NODES*]GPUSxPRODUCT,... e.g. '2*8xH100-80GB,8xL4'.
+    #[arg(long, value_name = "POOLS")]
+    pub nodes: Option<String>,
+    /// Timeout of each API request (e.g. 30s).
+    #[arg(long, default_value = "30s", value_parser = gpuops_cli::parse_duration)]
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Don't print headers (table and wide output).
+    #[arg(long)]
+    pub no_headers: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Manifests: a file, a directory, or - for stdin (YAML/JSON streams and Lists). Repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+    /// A kustomization directory, built with `kubectl kustomize --enable-alpha-plugins`.
+    #[arg(short = 'k', long = "kustomize", value_name = "DIR")]
+    pub kustomize: Vec<PathBuf>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Report rollout surge problems but do not count them as "does not fit".
+    #[arg(long)]
+    pub ignore_rollout: bool,
+    /// Emulate the ExtendedResourceToleration admission plugin (GKE, AKS).
+    #[arg(long)]
+    pub extended_resource_toleration: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NodesArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Model id (e.g. Qwen/Qwen2.5-32B-Instruct) or a reference containing it.
+    pub model: String,
+    /// GPU product (e.g. H100-80GB, L40S, or a GFD product label).
+    #[arg(long)]
+    pub gpu: String,
+    #[arg(long, default_value_t = 1)]
+    pub tp: u64,
+    #[arg(long, default_value_t = 1)]
+    pub pp: u64,
+    /// Context length (32768, 32k, 128K); default: the model's maximum.
+    #[arg(long)]
+    pub max_model_len: Option<String>,
+    #[arg(long, default_value_t = 0.9)]
+    pub gpu_memory_utilization: f64,
+    #[arg(long, default_value = "auto")]
+    pub dtype: String,
+    #[arg(long)]
+    pub quantization: Option<String>,
+    #[arg(long, default_value = "auto")]
+    pub kv_cache_dtype: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Input(String),
+    #[error("{0}")]
+    Cluster(String),
+}
+
+/// The clusters to check against, one per context for a fleet.
+fn clusters(args: &ClusterArgs) -> Result<Vec<Cluster>, Error> {
+    if let Some(spec) = &args.nodes {
+        return cluster::synthetic(spec).map(|c| vec![c]).map_err(Error::Input);
+    }
+    if let Some(file) = &args.cluster_file {
+        let objects = inputs::read_path(file)?;
+        let flat = cluster::flatten_lists(objects);
+        let c = Cluster::from_objects(&file.display().to_string(), &flat).map_err(Error::Input)?;
+        if c.nodes.is_empty() {
+            return Err(Error::Input(format!("{}: no Node objects (dump with `kubectl get nodes,pods -A -o yaml`)", file.display())));
+        }
+        return Ok(vec![c]);
+    }
+    let contexts: Vec<Option<String>> = if args.contexts.is_empty() { vec![None] } else { args.contexts.iter().cloned().map(Some).collect() };
+    contexts.into_iter().map(|ctx| live::snapshot(args, ctx.as_deref())).collect()
+}
+
+pub fn run(cli: Cli) -> Result<u8, Error> {
+    match cli.command {
+        Command::Check(args) => {
+            let mut objects = Vec::new();
+            for f in &args.files {
+                objects.extend(inputs::read_path(f)?);
+            }
+            for k in &args.kustomize {
+                objects.extend(inputs::kustomize(k)?);
+            }
+            if args.files.is_empty() && args.kustomize.is_empty() {
+                return Err(Error::Input("no workloads: pass -f FILE|DIR|- or -k DIR".into()));
+            }
+            let mut objects = cluster::flatten_lists(objects);
+            if let Some(ns) = &args.cluster.namespace {
+                inputs::default_namespace(&mut objects, ns);
+            }
+            let options = CheckOptions {
+                ignore_rollout: args.ignore_rollout,
+                scheduler: schedule::Options { extended_resource_toleration: args.extended_resource_toleration },
+            };
+            let mut all_fit = true;
+            let mut reports = Vec::new();
+            for cluster in clusters(&args.cluster)? {
+                let report = report::check(&cluster, &objects, options).map_err(Error::Input)?;
+                all_fit &= report.fits;
+                reports.push(report);
+            }
+            output::print_check(&reports, &args.output);
+            Ok(if all_fit { EXIT_FITS } else { EXIT_DOES_NOT_FIT })
+        }
+        Command::Nodes(args) => {
+            let clusters = clusters(&args.cluster)?;
+            output::print_nodes(&clusters, &args.output);
+            Ok(EXIT_FITS)
+        }
+        Command::Model(args) => output::model(&args),
+        Command::Local(args) => local::run(&args),
+    }
+}

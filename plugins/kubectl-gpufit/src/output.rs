@@ -1,0 +1,234 @@
+//! Printing check reports, node inventories and memory fits.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // the plugin's output edge
+
+use std::io::Write;
+
+use gpuops_cli::{OutputFormat, Table, render_value};
+use gpuops_core::fit::catalog::{GpuInfo, find_model, gpu_of_labels, gpu_product};
+use gpuops_core::fit::cluster::Cluster;
+use gpuops_core::fit::memory::{self, EngineArgs, MemoryFit, parse_max_model_len};
+use gpuops_core::fit::report::{MemoryReport, Report, WorkloadReport};
+use gpuops_core::fit::resources::display;
+use gpuops_core::fit::workloads::is_gpu;
+use serde_json::json;
+
+use crate::{EXIT_DOES_NOT_FIT, EXIT_FITS, Error, ModelArgs, OutputArgs};
+
+pub(crate) fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+pub(crate) fn eprint_line(text: &str) {
+    eprintln!("{text}");
+}
+
+fn short_model(id: &str) -> String {
+    find_model(id).map_or_else(|| id.rsplit('/').next().unwrap_or(id).to_string(), |m| m.id.rsplit('/').next().unwrap_or(&m.id).trim_end_matches("-Instruct").to_string())
+}
+
+fn memory_cell(m: Option<&MemoryReport>) -> (String, String) {
+    let Some(m) = m else { return (String::new(), String::new()) };
+    let model = match &m.fit {
+        Some(f) => format!("{} TP{}{}", short_model(&f.model), f.tensor_parallel, if f.pipeline_parallel > 1 { format!(" PP{}", f.pipeline_parallel) } else { String::new() }),
+        None => short_model(&m.reference),
+    };
+    let memory = match (m.status.as_str(), &m.fit) {
+        ("fits", Some(f)) => format!("ok: {} ctx max, {} asked", tokens(f.max_context), tokens(f.max_model_len)),
+        ("does-not-fit", Some(f)) if f.kv_budget_gib <= 0.0 => "weights do not fit".to_string(),
+        ("does-not-fit", Some(f)) if !f.tp_valid => "TP invalid".to_string(),
+        ("does-not-fit", Some(f)) if !f.dtype_supported => "dtype unsupported".to_string(),
+        ("does-not-fit", Some(f)) => format!("no: {} ctx max, {} asked", tokens(f.max_context), tokens(f.max_model_len)),
+        (other, _) => other.to_string(),
+    };
+    (model, memory)
+}
+
+fn tokens(n: u64) -> String {
+    if n >= 1000 { format!("{}k", n / 1000) } else { n.to_string() }
+}
+
+fn status(w: &WorkloadReport) -> String {
+    if w.fits {
+        if w.rollout.as_ref().is_some_and(|r| !r.fits) { "fits (rollout blocked)".into() } else { "fits".into() }
+    } else {
+        "does not fit".into()
+    }
+}
+
+pub(crate) fn print_check(reports: &[Report], args: &OutputArgs) {
+    match args.output {
+        OutputFormat::Json | OutputFormat::Yaml => {
+            let value = if reports.len() == 1 { serde_json::to_value(&reports[0]) } else { serde_json::to_value(reports) };
+            print(&render_value(&value.unwrap_or_default(), args.output));
+        }
+        format => {
+            for (i, report) in reports.iter().enumerate() {
+                if reports.len() > 1 {
+                    print(&format!("{}# {}\n", if i > 0 { "\n" } else { "" }, report.cluster));
+                }
+                print(&check_table(report, format == OutputFormat::Wide, args.no_headers));
+            }
+        }
+    }
+}
+
+fn check_table(report: &Report, wide: bool, no_headers: bool) -> String {
+    let mut headers = vec!["workload", "pods", "gpus/pod", "placed", "model", "memory", "status"];
+    if wide {
+        headers.extend(["nodes", "rollout"]);
+    }
+    let mut t = Table::new(&headers);
+    for w in &report.workloads {
+        let name = if w.role.is_empty() { w.workload.clone() } else { format!("{} [{}]", w.workload, w.role) };
+        let (model, memory) = memory_cell(w.memory.as_ref());
+        let mut row = vec![name, w.replicas.to_string(), w.gpus_per_pod.to_string(), format!("{}/{}", w.placed, w.replicas), model, memory, status(w)];
+        if wide {
+            let mut nodes: Vec<String> = Vec::new();
+            for n in &w.nodes {
+                match nodes.last_mut() {
+                    Some(last) if last.split('×').next() == Some(n.as_str()) || last == n => {
+                        let count = last.split('×').nth(1).and_then(|c| c.parse::<u32>().ok()).unwrap_or(1) + 1;
+                        *last = format!("{n}×{count}");
+                    }
+                    _ => nodes.push(n.clone()),
+                }
+            }
+            let rollout = match &w.rollout {
+                None => "-".to_string(),
+                Some(r) if r.fits => format!("surge {} ok", r.surge),
+                Some(r) => format!("surge {} blocked", r.surge),
+            };
+            row.push(if nodes.is_empty() { "-".into() } else { nodes.join(",") });
+            row.push(rollout);
+        }
+        t.push(row);
+    }
+    let mut out = t.render(no_headers);
+    for w in report.workloads.iter().filter(|w| !w.problems.is_empty()) {
+        out.push('\n');
+        out.push_str(&format!("{}{}:\n", w.workload, if w.role.is_empty() { String::new() } else { format!(" [{}]", w.role) }));
+        for p in &w.problems {
+            out.push_str(&format!("  {p}\n"));
+        }
+        if let Some(h) = &w.hint {
+            out.push_str(&format!("  hint: {h}\n"));
+        }
+        if let Some(fix) = w.rollout.as_ref().and_then(|r| r.fix.as_ref()) {
+            out.push_str(&format!("  fix: {fix}\n"));
+        }
+        if let Some(tp) = w.memory.as_ref().and_then(|m| m.smallest_tp) {
+            out.push_str(&format!("  fix: --tensor-parallel-size {tp} (with {tp} GPUs per pod) is the smallest that fits\n"));
+        }
+    }
+    out.push('\n');
+    for g in &report.gpus {
+        out.push_str(&format!(
+            "{}: {} allocatable on {} node(s), {} in use before, {} free after placement, at most {} on one node\n",
+            g.resource, g.allocatable, report.nodes, g.in_use_before, g.free_after, g.max_free_on_one_node
+        ));
+    }
+    out
+}
+
+pub(crate) fn print_nodes(clusters: &[Cluster], args: &OutputArgs) {
+    let mut rows = Vec::new();
+    for cluster in clusters {
+        let used = cluster.used();
+        for node in &cluster.nodes {
+            let gpu = gpu_of_labels(&node.labels);
+            let sharing = match (node.labels.get("nvidia.com/gpu.sharing-strategy"), node.labels.get("nvidia.com/gpu.replicas")) {
+                (Some(s), Some(r)) if s != "none" => format!("{s} x{r}"),
+                (None, Some(r)) if r != "1" => format!("x{r}"),
+                _ => "-".into(),
+            };
+            let taints: Vec<String> = node.taints.iter().map(|t| format!("{}={}:{}", t.key, t.value, t.effect)).collect();
+            for (resource, alloc) in node.allocatable.iter().filter(|(k, _)| is_gpu(k)) {
+                let in_use = used.get(&node.name).and_then(|(r, _)| r.get(resource)).copied().unwrap_or(0);
+                rows.push(json!({
+                    "cluster": cluster.source, "node": node.name,
+                    "product": gpu.as_ref().map_or("-".to_string(), |g| g.label.clone()),
+                    "memoryMiB": gpu.as_ref().map(|g| g.memory_mib),
+                    "resource": resource, "allocatable": alloc, "used": in_use, "free": alloc - in_use,
+                    "sharing": sharing, "unschedulable": node.unschedulable, "taints": taints,
+                }));
+            }
+        }
+    }
+    match args.output {
+        OutputFormat::Json | OutputFormat::Yaml => print(&render_value(&json!({"items": rows}), args.output)),
+        format => {
+            let wide = format == OutputFormat::Wide;
+            let mut headers = vec!["node", "product", "memory", "resource", "allocatable", "used", "free", "taints"];
+            if wide {
+                headers.extend(["sharing", "cluster"]);
+            }
+            let mut t = Table::new(&headers);
+            for r in &rows {
+                let s = |k: &str| r[k].as_str().map_or_else(|| r[k].to_string(), str::to_string);
+                let memory = r["memoryMiB"].as_u64().map_or("-".into(), |m| display("memory", (m as i64) << 20));
+                let mut taints: Vec<String> = r["taints"].as_array().map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect()).unwrap_or_default();
+                if r["unschedulable"] == true {
+                    taints.insert(0, "cordoned".into());
+                }
+                let mut row = vec![s("node"), s("product"), memory, s("resource"), s("allocatable"), s("used"), s("free"), if taints.is_empty() { "-".into() } else { taints.join(",") }];
+                if wide {
+                    row.push(s("sharing"));
+                    row.push(s("cluster"));
+                }
+                t.push(row);
+            }
+            print(&t.render(args.no_headers));
+        }
+    }
+}
+
+fn memory_text(f: &MemoryFit, smallest: Option<u64>) -> String {
+    let mut out = format!(
+        "model:        {}\ngpu:          {} ({:.2} GiB, {:.2} GiB usable at the utilization limit)\nparallelism:  TP {} × PP {}\nweights/GPU:  {:.2} GiB\noverhead/GPU: {:.2} GiB\nKV budget:    {:.2} GiB/GPU, {} bytes per token\nmax context:  {} tokens (asked: {})\nverdict:      {}\n",
+        f.model, f.gpu, f.gpu_memory_gib, f.usable_gib, f.tensor_parallel, f.pipeline_parallel, f.weights_per_gpu_gib, f.overhead_gib, f.kv_budget_gib.max(0.0), f.kv_bytes_per_token, f.max_context, f.max_model_len,
+        if f.fits { "fits" } else { "does not fit" }
+    );
+    for p in &f.problems {
+        out.push_str(&format!("  {p}\n"));
+    }
+    if let Some(tp) = smallest {
+        out.push_str(&format!("smallest TP that fits: {tp}\n"));
+    }
+    out
+}
+
+pub(crate) fn model(args: &ModelArgs) -> Result<u8, Error> {
+    let shape = find_model(&args.model).ok_or_else(|| {
+        let known: Vec<String> = gpuops_core::fit::catalog::models().into_iter().map(|m| m.id).collect();
+        Error::Input(format!("{} is not in the catalog; known: {}", args.model, known.join(", ")))
+    })?;
+    let gpu: GpuInfo = gpu_product(&args.gpu).map(Into::into).ok_or_else(|| {
+        let known: Vec<&str> = gpuops_core::fit::catalog::GPU_PRODUCTS.iter().filter_map(|p| p.aliases.first().copied()).collect();
+        Error::Input(format!("unknown GPU {:?}; known: {}", args.gpu, known.join(", ")))
+    })?;
+    let max_model_len = match &args.max_model_len {
+        Some(text) => Some(parse_max_model_len(text).ok_or_else(|| Error::Input(format!("--max-model-len {text:?} is not a length")))?),
+        None => None,
+    };
+    let engine = EngineArgs {
+        tensor_parallel: args.tp,
+        pipeline_parallel: args.pp,
+        max_model_len,
+        gpu_memory_utilization: args.gpu_memory_utilization,
+        dtype: args.dtype.clone(),
+        quantization: args.quantization.clone(),
+        kv_cache_dtype: args.kv_cache_dtype.clone(),
+    };
+    let fit = memory::evaluate(&shape, &gpu, &engine);
+    let smallest = if fit.fits { None } else { memory::smallest_fitting_tp(&shape, &gpu, &engine, 8) };
+    match args.output.output {
+        OutputFormat::Json | OutputFormat::Yaml => {
+            let mut value = serde_json::to_value(&fit).unwrap_or_default();
+            value["smallestTp"] = json!(smallest);
+            print(&render_value(&value, args.output.output));
+        }
+        _ => print(&memory_text(&fit, smallest)),
+    }
+    Ok(if fit.fits { EXIT_FITS } else { EXIT_DOES_NOT_FIT })
+}
