@@ -3,6 +3,7 @@
 //! or paginate, and helpers for artifacts shaped like `oras push`.
 #![allow(clippy::print_stderr)]
 
+mod apiserver;
 mod proxy;
 
 use std::net::TcpListener;
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub use apiserver::{API_TOKEN, ApiServer};
 pub use proxy::{Fault, Proxy};
 
 /// Where Debian installs distribution's registry.
@@ -146,26 +148,30 @@ pub fn push_model_tags(client: &gpuops_registry::Client, image: &str, tags: &[&s
 /// A docker config dir holding a login for `host`.
 pub fn docker_config_with_login(dir: &Path, host: &str, user: &str, password: &str) -> PathBuf {
     use std::fmt::Write as _;
-    let mut auth = String::new();
-    // base64 without a dependency: tiny inputs only.
-    let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let input = format!("{user}:{password}");
-    for chunk in input.as_bytes().chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                auth.push(table[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                auth.push('=');
-            }
-        }
-    }
+    let auth = base64(format!("{user}:{password}").as_bytes());
     let mut json = String::new();
     let _ = write!(json, r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#);
     std::fs::create_dir_all(dir).expect("mkdir");
     std::fs::write(dir.join("config.json"), json).expect("docker config");
     dir.to_path_buf()
+}
+
+/// Standard base64 (tests only; tiny inputs).
+pub fn base64(input: &[u8]) -> String {
+    let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(table[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// Run git in `dir`, panicking with its stderr on failure.

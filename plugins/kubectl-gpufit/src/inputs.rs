@@ -9,7 +9,9 @@ use serde_json::Value;
 use crate::Error;
 
 fn parse(text: &str, source: &str) -> Result<Vec<Value>, Error> {
-    gpuops_core::yaml::parse_stream(text, source).map(|docs| docs.into_iter().map(|d| d.value).collect()).map_err(|e| Error::Input(e.to_string()))
+    gpuops_core::yaml::parse_stream(text, source)
+        .map(|docs| docs.into_iter().map(|d| d.value).collect())
+        .map_err(|e| Error::Input(e.to_string()))
 }
 
 fn manifest_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), Error> {
@@ -58,7 +60,11 @@ pub(crate) fn kustomize(dir: &Path) -> Result<Vec<Value>, Error> {
         .output()
         .map_err(|e| Error::Input(format!("cannot run kubectl kustomize: {e}")))?;
     if !out.status.success() {
-        return Err(Error::Input(format!("kubectl kustomize {}: {}", dir.display(), String::from_utf8_lossy(&out.stderr).trim())));
+        return Err(Error::Input(format!(
+            "kubectl kustomize {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
     }
     parse(&String::from_utf8_lossy(&out.stdout), &format!("kustomize build {}", dir.display()))
 }

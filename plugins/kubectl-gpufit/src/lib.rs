@@ -67,6 +67,9 @@ pub struct ClusterArgs {
     /// Synthetic nodes for planning: [NODES*]GPUSxPRODUCT,... e.g. '2*8xH100-80GB,8xL4'.
     #[arg(long, value_name = "POOLS")]
     pub nodes: Option<String>,
+    /// Items per page when listing nodes and pods (kubectl's --chunk-size).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub chunk_size: u32,
     /// Timeout of each API request (e.g. 30s).
     #[arg(long, default_value = "30s", value_parser = gpuops_cli::parse_duration)]
     pub request_timeout: Duration,
@@ -160,11 +163,15 @@ fn clusters(args: &ClusterArgs) -> Result<Vec<Cluster>, Error> {
         let flat = cluster::flatten_lists(objects);
         let c = Cluster::from_objects(&file.display().to_string(), &flat).map_err(Error::Input)?;
         if c.nodes.is_empty() {
-            return Err(Error::Input(format!("{}: no Node objects (dump with `kubectl get nodes,pods -A -o yaml`)", file.display())));
+            return Err(Error::Input(format!(
+                "{}: no Node objects (dump with `kubectl get nodes,pods -A -o yaml`)",
+                file.display()
+            )));
         }
         return Ok(vec![c]);
     }
-    let contexts: Vec<Option<String>> = if args.contexts.is_empty() { vec![None] } else { args.contexts.iter().cloned().map(Some).collect() };
+    let contexts: Vec<Option<String>> =
+        if args.contexts.is_empty() { vec![None] } else { args.contexts.iter().cloned().map(Some).collect() };
     contexts.into_iter().map(|ctx| live::snapshot(args, ctx.as_deref())).collect()
 }
 

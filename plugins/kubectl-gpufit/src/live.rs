@@ -7,8 +7,6 @@ use serde_json::Value;
 
 use crate::{ClusterArgs, Error};
 
-const PAGE: usize = 500;
-
 pub(crate) fn snapshot(args: &ClusterArgs, context: Option<&str>) -> Result<Cluster, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -33,32 +31,48 @@ async fn fetch(args: &ClusterArgs, context: Option<&str>) -> Result<Cluster, Err
     config.connect_timeout = Some(args.request_timeout);
     let server = config.cluster_url.to_string();
     let client = kube::Client::try_from(config).map_err(|e| Error::Cluster(format!("{server}: {e}")))?;
-    let nodes = list_all(&client, "/api/v1/nodes", "", &server).await?;
-    let pods = list_all(&client, "/api/v1/pods", "&fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed", &server).await?;
+    let page = args.chunk_size;
+    let nodes = list_all(&client, "/api/v1/nodes", "", page, &server).await?;
+    let pods = list_all(
+        &client,
+        "/api/v1/pods",
+        "&fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed",
+        page,
+        &server,
+    )
+    .await?;
     let objects = flatten_lists(vec![nodes, pods]);
     Cluster::from_objects(&context.map_or_else(|| server.clone(), str::to_string), &objects).map_err(Error::Cluster)
 }
 
 /// All pages of one list, merged into a single List value.
-async fn list_all(client: &kube::Client, path: &str, query: &str, server: &str) -> Result<Value, Error> {
+async fn list_all(
+    client: &kube::Client,
+    path: &str,
+    query: &str,
+    page_size: u32,
+    server: &str,
+) -> Result<Value, Error> {
     let mut items = Vec::new();
     let mut kind = String::new();
     let mut token: Option<String> = None;
     loop {
-        let mut url = format!("{path}?limit={PAGE}{query}");
+        let mut url = format!("{path}?limit={page_size}{query}");
         if let Some(t) = &token {
             url.push_str("&continue=");
             url.push_str(&encode(t));
         }
         let request = http::Request::get(&url).body(Vec::new()).map_err(|e| Error::Cluster(format!("{url}: {e}")))?;
-        let mut page: Value = client.request(request).await.map_err(|e| Error::Cluster(format!("{server}{path}: {e}")))?;
+        let mut page: Value =
+            client.request(request).await.map_err(|e| Error::Cluster(format!("{server}{path}: {e}")))?;
         if kind.is_empty() {
             kind = page.get("kind").and_then(Value::as_str).unwrap_or("List").to_string();
         }
         if let Some(Value::Array(list)) = page.get_mut("items").map(std::mem::take) {
             items.extend(list);
         }
-        token = page.pointer("/metadata/continue").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
+        token =
+            page.pointer("/metadata/continue").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
         if token.is_none() {
             break;
         }
@@ -68,6 +82,12 @@ async fn list_all(client: &kube::Client, path: &str, query: &str, server: &str) 
 
 fn encode(text: &str) -> String {
     text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }

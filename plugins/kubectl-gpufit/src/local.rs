@@ -35,7 +35,8 @@ impl LocalGpus for Nvml {
             .map(|index| {
                 let device = nvml.device_by_index(index).map_err(|e| e.to_string())?;
                 let memory = device.memory_info().map_err(|e| e.to_string())?;
-                let compute = device.cuda_compute_capability().map(|c| format!("{}.{}", c.major, c.minor)).unwrap_or_default();
+                let compute =
+                    device.cuda_compute_capability().map(|c| format!("{}.{}", c.major, c.minor)).unwrap_or_default();
                 Ok(LocalGpu {
                     index,
                     name: device.name().map_err(|e| e.to_string())?,
@@ -66,11 +67,19 @@ pub(crate) fn report(source: &dyn LocalGpus, args: &LocalArgs) -> Result<u8, Err
         }
         Ok(devices) => {
             match args.output.output {
-                OutputFormat::Json | OutputFormat::Yaml => output::print(&render_value(&serde_json::json!({"gpus": devices}), args.output.output)),
+                OutputFormat::Json | OutputFormat::Yaml => {
+                    output::print(&render_value(&serde_json::json!({"gpus": devices}), args.output.output));
+                }
                 _ => {
                     let mut t = Table::new(&["index", "name", "memory", "used", "compute"]);
                     for d in &devices {
-                        t.push(vec![d.index.to_string(), d.name.clone(), format!("{}Mi", d.memory_total_mib), format!("{}Mi", d.memory_used_mib), d.compute.clone()]);
+                        t.push(vec![
+                            d.index.to_string(),
+                            d.name.clone(),
+                            format!("{}Mi", d.memory_total_mib),
+                            format!("{}Mi", d.memory_used_mib),
+                            d.compute.clone(),
+                        ]);
                     }
                     output::print(&t.render(args.output.no_headers));
                 }
@@ -102,7 +111,13 @@ mod tests {
 
     #[test]
     fn devices_and_missing_driver() {
-        let gpu = LocalGpu { index: 0, name: "NVIDIA H100 80GB HBM3".into(), memory_total_mib: 81559, memory_used_mib: 0, compute: "9.0".into() };
+        let gpu = LocalGpu {
+            index: 0,
+            name: "NVIDIA H100 80GB HBM3".into(),
+            memory_total_mib: 81559,
+            memory_used_mib: 0,
+            compute: "9.0".into(),
+        };
         assert_eq!(report(&Fake(Ok(vec![gpu])), &args()).unwrap(), EXIT_FITS);
         assert_eq!(report(&Fake(Err("no NVIDIA driver".into())), &args()).unwrap(), EXIT_ERROR);
     }

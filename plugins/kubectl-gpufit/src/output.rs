@@ -24,13 +24,21 @@ pub(crate) fn eprint_line(text: &str) {
 }
 
 fn short_model(id: &str) -> String {
-    find_model(id).map_or_else(|| id.rsplit('/').next().unwrap_or(id).to_string(), |m| m.id.rsplit('/').next().unwrap_or(&m.id).trim_end_matches("-Instruct").to_string())
+    find_model(id).map_or_else(
+        || id.rsplit('/').next().unwrap_or(id).to_string(),
+        |m| m.id.rsplit('/').next().unwrap_or(&m.id).trim_end_matches("-Instruct").to_string(),
+    )
 }
 
 fn memory_cell(m: Option<&MemoryReport>) -> (String, String) {
     let Some(m) = m else { return (String::new(), String::new()) };
     let model = match &m.fit {
-        Some(f) => format!("{} TP{}{}", short_model(&f.model), f.tensor_parallel, if f.pipeline_parallel > 1 { format!(" PP{}", f.pipeline_parallel) } else { String::new() }),
+        Some(f) => format!(
+            "{} TP{}{}",
+            short_model(&f.model),
+            f.tensor_parallel,
+            if f.pipeline_parallel > 1 { format!(" PP{}", f.pipeline_parallel) } else { String::new() }
+        ),
         None => short_model(&m.reference),
     };
     let memory = match (m.status.as_str(), &m.fit) {
@@ -38,7 +46,9 @@ fn memory_cell(m: Option<&MemoryReport>) -> (String, String) {
         ("does-not-fit", Some(f)) if f.kv_budget_gib <= 0.0 => "weights do not fit".to_string(),
         ("does-not-fit", Some(f)) if !f.tp_valid => "TP invalid".to_string(),
         ("does-not-fit", Some(f)) if !f.dtype_supported => "dtype unsupported".to_string(),
-        ("does-not-fit", Some(f)) => format!("no: {} ctx max, {} asked", tokens(f.max_context), tokens(f.max_model_len)),
+        ("does-not-fit", Some(f)) => {
+            format!("no: {} ctx max, {} asked", tokens(f.max_context), tokens(f.max_model_len))
+        }
         (other, _) => other.to_string(),
     };
     (model, memory)
@@ -59,7 +69,8 @@ fn status(w: &WorkloadReport) -> String {
 pub(crate) fn print_check(reports: &[Report], args: &OutputArgs) {
     match args.output {
         OutputFormat::Json | OutputFormat::Yaml => {
-            let value = if reports.len() == 1 { serde_json::to_value(&reports[0]) } else { serde_json::to_value(reports) };
+            let value =
+                if reports.len() == 1 { serde_json::to_value(&reports[0]) } else { serde_json::to_value(reports) };
             print(&render_value(&value.unwrap_or_default(), args.output));
         }
         format => {
@@ -82,7 +93,15 @@ fn check_table(report: &Report, wide: bool, no_headers: bool) -> String {
     for w in &report.workloads {
         let name = if w.role.is_empty() { w.workload.clone() } else { format!("{} [{}]", w.workload, w.role) };
         let (model, memory) = memory_cell(w.memory.as_ref());
-        let mut row = vec![name, w.replicas.to_string(), w.gpus_per_pod.to_string(), format!("{}/{}", w.placed, w.replicas), model, memory, status(w)];
+        let mut row = vec![
+            name,
+            w.replicas.to_string(),
+            w.gpus_per_pod.to_string(),
+            format!("{}/{}", w.placed, w.replicas),
+            model,
+            memory,
+            status(w),
+        ];
         if wide {
             let mut nodes: Vec<String> = Vec::new();
             for n in &w.nodes {
@@ -107,7 +126,11 @@ fn check_table(report: &Report, wide: bool, no_headers: bool) -> String {
     let mut out = t.render(no_headers);
     for w in report.workloads.iter().filter(|w| !w.problems.is_empty()) {
         out.push('\n');
-        out.push_str(&format!("{}{}:\n", w.workload, if w.role.is_empty() { String::new() } else { format!(" [{}]", w.role) }));
+        out.push_str(&format!(
+            "{}{}:\n",
+            w.workload,
+            if w.role.is_empty() { String::new() } else { format!(" [{}]", w.role) }
+        ));
         for p in &w.problems {
             out.push_str(&format!("  {p}\n"));
         }
@@ -118,7 +141,15 @@ fn check_table(report: &Report, wide: bool, no_headers: bool) -> String {
             out.push_str(&format!("  fix: {fix}\n"));
         }
         if let Some(tp) = w.memory.as_ref().and_then(|m| m.smallest_tp) {
-            out.push_str(&format!("  fix: --tensor-parallel-size {tp} (with {tp} GPUs per pod) is the smallest that fits\n"));
+            let gpu = w.memory.as_ref().and_then(|m| m.fit.as_ref()).map_or(String::new(), |f| format!(" {}", f.gpu));
+            let nodes = if tp > report.max_gpus_per_node {
+                format!("; no node here has {tp} GPUs (at most {})", report.max_gpus_per_node)
+            } else {
+                String::new()
+            };
+            out.push_str(&format!(
+                "  fix: --tensor-parallel-size {tp} with {tp}{gpu} GPUs per pod is the smallest that fits{nodes}\n"
+            ));
         }
     }
     out.push('\n');
@@ -137,12 +168,16 @@ pub(crate) fn print_nodes(clusters: &[Cluster], args: &OutputArgs) {
         let used = cluster.used();
         for node in &cluster.nodes {
             let gpu = gpu_of_labels(&node.labels);
-            let sharing = match (node.labels.get("nvidia.com/gpu.sharing-strategy"), node.labels.get("nvidia.com/gpu.replicas")) {
+            let sharing = match (
+                node.labels.get("nvidia.com/gpu.sharing-strategy"),
+                node.labels.get("nvidia.com/gpu.replicas"),
+            ) {
                 (Some(s), Some(r)) if s != "none" => format!("{s} x{r}"),
                 (None, Some(r)) if r != "1" => format!("x{r}"),
                 _ => "-".into(),
             };
-            let taints: Vec<String> = node.taints.iter().map(|t| format!("{}={}:{}", t.key, t.value, t.effect)).collect();
+            let taints: Vec<String> =
+                node.taints.iter().map(|t| format!("{}={}:{}", t.key, t.value, t.effect)).collect();
             for (resource, alloc) in node.allocatable.iter().filter(|(k, _)| is_gpu(k)) {
                 let in_use = used.get(&node.name).and_then(|(r, _)| r.get(resource)).copied().unwrap_or(0);
                 rows.push(json!({
@@ -167,11 +202,23 @@ pub(crate) fn print_nodes(clusters: &[Cluster], args: &OutputArgs) {
             for r in &rows {
                 let s = |k: &str| r[k].as_str().map_or_else(|| r[k].to_string(), str::to_string);
                 let memory = r["memoryMiB"].as_u64().map_or("-".into(), |m| display("memory", (m as i64) << 20));
-                let mut taints: Vec<String> = r["taints"].as_array().map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect()).unwrap_or_default();
+                let mut taints: Vec<String> = r["taints"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
                 if r["unschedulable"] == true {
                     taints.insert(0, "cordoned".into());
                 }
-                let mut row = vec![s("node"), s("product"), memory, s("resource"), s("allocatable"), s("used"), s("free"), if taints.is_empty() { "-".into() } else { taints.join(",") }];
+                let mut row = vec![
+                    s("node"),
+                    s("product"),
+                    memory,
+                    s("resource"),
+                    s("allocatable"),
+                    s("used"),
+                    s("free"),
+                    if taints.is_empty() { "-".into() } else { taints.join(",") },
+                ];
                 if wide {
                     row.push(s("sharing"));
                     row.push(s("cluster"));
@@ -186,7 +233,18 @@ pub(crate) fn print_nodes(clusters: &[Cluster], args: &OutputArgs) {
 fn memory_text(f: &MemoryFit, smallest: Option<u64>) -> String {
     let mut out = format!(
         "model:        {}\ngpu:          {} ({:.2} GiB, {:.2} GiB usable at the utilization limit)\nparallelism:  TP {} × PP {}\nweights/GPU:  {:.2} GiB\noverhead/GPU: {:.2} GiB\nKV budget:    {:.2} GiB/GPU, {} bytes per token\nmax context:  {} tokens (asked: {})\nverdict:      {}\n",
-        f.model, f.gpu, f.gpu_memory_gib, f.usable_gib, f.tensor_parallel, f.pipeline_parallel, f.weights_per_gpu_gib, f.overhead_gib, f.kv_budget_gib.max(0.0), f.kv_bytes_per_token, f.max_context, f.max_model_len,
+        f.model,
+        f.gpu,
+        f.gpu_memory_gib,
+        f.usable_gib,
+        f.tensor_parallel,
+        f.pipeline_parallel,
+        f.weights_per_gpu_gib,
+        f.overhead_gib,
+        f.kv_budget_gib.max(0.0),
+        f.kv_bytes_per_token,
+        f.max_context,
+        f.max_model_len,
         if f.fits { "fits" } else { "does not fit" }
     );
     for p in &f.problems {
@@ -204,11 +262,15 @@ pub(crate) fn model(args: &ModelArgs) -> Result<u8, Error> {
         Error::Input(format!("{} is not in the catalog; known: {}", args.model, known.join(", ")))
     })?;
     let gpu: GpuInfo = gpu_product(&args.gpu).map(Into::into).ok_or_else(|| {
-        let known: Vec<&str> = gpuops_core::fit::catalog::GPU_PRODUCTS.iter().filter_map(|p| p.aliases.first().copied()).collect();
+        let known: Vec<&str> =
+            gpuops_core::fit::catalog::GPU_PRODUCTS.iter().filter_map(|p| p.aliases.first().copied()).collect();
         Error::Input(format!("unknown GPU {:?}; known: {}", args.gpu, known.join(", ")))
     })?;
     let max_model_len = match &args.max_model_len {
-        Some(text) => Some(parse_max_model_len(text).ok_or_else(|| Error::Input(format!("--max-model-len {text:?} is not a length")))?),
+        Some(text) => Some(
+            parse_max_model_len(text)
+                .ok_or_else(|| Error::Input(format!("--max-model-len {text:?} is not a length")))?,
+        ),
         None => None,
     };
     let engine = EngineArgs {

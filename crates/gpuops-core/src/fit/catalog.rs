@@ -152,6 +152,7 @@ pub struct ModelShape {
     pub vision: bool,
 }
 
+#[allow(clippy::too_many_arguments)] // one row of the catalog table
 fn shape(
     id: &str,
     layers: u64,

@@ -146,12 +146,11 @@ pub fn flatten_lists(objects: Vec<Value>) -> Vec<Value> {
             if let Some(Value::Array(items)) = obj.get("items").cloned() {
                 for mut item in items {
                     // API lists (NodeList) omit kind on their items.
-                    if item.get("kind").is_none() {
-                        if let (Some(kind), Some(map)) =
+                    if item.get("kind").is_none()
+                        && let (Some(kind), Some(map)) =
                             (list_kind.strip_suffix("List").filter(|k| !k.is_empty()), item.as_object_mut())
-                        {
-                            map.insert("kind".into(), Value::String(kind.to_string()));
-                        }
+                    {
+                        map.insert("kind".into(), Value::String(kind.to_string()));
                     }
                     out.push(item);
                 }

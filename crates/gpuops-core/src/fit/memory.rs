@@ -57,7 +57,7 @@ pub fn parse_max_model_len(text: &str) -> Option<u64> {
         _ => (text, 1.0),
     };
     let value: f64 = number.parse().ok()?;
-    (value > 0.0).then(|| (value * factor) as u64)
+    (value > 0.0).then_some((value * factor) as u64)
 }
 
 /// What one GPU of a TP×PP group holds.

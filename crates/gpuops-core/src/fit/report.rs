@@ -84,6 +84,8 @@ pub struct GpuSummary {
 pub struct Report {
     pub cluster: String,
     pub nodes: usize,
+    /// The most GPUs any one node has.
+    pub max_gpus_per_node: u64,
     pub fits: bool,
     pub workloads: Vec<WorkloadReport>,
     pub gpus: Vec<GpuSummary>,
@@ -180,7 +182,9 @@ fn memory_report(
     let fit = memory::evaluate(&shape, &gpu, &engine.args);
     report.status = if fit.fits { "fits" } else { "does-not-fit" }.into();
     if !fit.fits {
-        report.smallest_tp = memory::smallest_fitting_tp(&shape, &gpu, &engine.args, max_gpus_per_node.max(1));
+        // Look past this cluster's node size: "TP 4 would fit" is the answer
+        // even when it also says a bigger node is needed.
+        report.smallest_tp = memory::smallest_fitting_tp(&shape, &gpu, &engine.args, max_gpus_per_node.max(8));
         report.message = fit.problems.first().cloned();
     }
     report.fit = Some(fit);
@@ -316,6 +320,7 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
     Ok(Report {
         cluster: cluster.source.clone(),
         nodes: cluster.nodes.len(),
+        max_gpus_per_node,
         fits: workloads.iter().all(|w| w.fits),
         workloads,
         gpus,

@@ -72,14 +72,13 @@ pub fn container_requests(container: &Value) -> Result<Resources, String> {
     read_map(container.pointer("/resources/requests"), &mut requests)?;
     read_map(container.pointer("/resources/limits"), &mut limits)?;
     for (name, limit) in limits {
-        if is_extended(&name) {
-            if let Some(r) = requests.get(&name) {
-                if *r != limit {
-                    return Err(format!(
-                        "{name}: request {r} differs from limit {limit}; extended resources cannot be overcommitted"
-                    ));
-                }
-            }
+        if is_extended(&name)
+            && let Some(r) = requests.get(&name)
+            && *r != limit
+        {
+            return Err(format!(
+                "{name}: request {r} differs from limit {limit}; extended resources cannot be overcommitted"
+            ));
         }
         requests.entry(name).or_insert(limit);
     }

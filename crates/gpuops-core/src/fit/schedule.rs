@@ -84,10 +84,10 @@ fn expression_matches(expr: &Value, labels: &BTreeMap<String, String>) -> bool {
 }
 
 fn affinity_matches(spec: &Value, node: &Node) -> bool {
-    if let Some(Value::Object(selector)) = spec.get("nodeSelector") {
-        if !selector.iter().all(|(k, v)| node.labels.get(k).map(String::as_str) == v.as_str()) {
-            return false;
-        }
+    if let Some(Value::Object(selector)) = spec.get("nodeSelector")
+        && !selector.iter().all(|(k, v)| node.labels.get(k).map(String::as_str) == v.as_str())
+    {
+        return false;
     }
     let Some(terms) = spec
         .pointer("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
@@ -130,10 +130,10 @@ pub struct Options {
 
 fn check(group: &PodGroup, node: &Node, used: &NodeUse, options: Options, relax: Relax) -> Result<(), Reject> {
     let spec = &group.spec;
-    if let Some(name) = spec.get("nodeName").and_then(Value::as_str).filter(|n| !n.is_empty()) {
-        if name != node.name {
-            return Err(Reject::NodeName);
-        }
+    if let Some(name) = spec.get("nodeName").and_then(Value::as_str).filter(|n| !n.is_empty())
+        && name != node.name
+    {
+        return Err(Reject::NodeName);
     }
     let mut tolerations: Vec<Value> = spec.get("tolerations").and_then(Value::as_array).cloned().unwrap_or_default();
     if options.extended_resource_toleration {
@@ -146,14 +146,13 @@ fn check(group: &PodGroup, node: &Node, used: &NodeUse, options: Options, relax:
     if node.unschedulable && !relax.taints && !tolerates(&tolerations, &unschedulable_taint) {
         return Err(Reject::Unschedulable);
     }
-    if !relax.taints {
-        if let Some(t) = node
+    if !relax.taints
+        && let Some(t) = node
             .taints
             .iter()
             .find(|t| (t.effect == "NoSchedule" || t.effect == "NoExecute") && !tolerates(&tolerations, t))
-        {
-            return Err(Reject::Taint(t.describe()));
-        }
+    {
+        return Err(Reject::Taint(t.describe()));
     }
     if !relax.affinity && !affinity_matches(spec, node) {
         return Err(Reject::Affinity);
@@ -331,6 +330,16 @@ fn hint(cluster: &Cluster, group: &PodGroup, used: &BTreeMap<String, NodeUse>, o
         return Some(format!("would fit on {affinity} node(s) if its nodeSelector/affinity allowed them"));
     }
     let gpus = group.gpus();
+    if let (Some(pinned), Some(resource)) = (group.spec.get("nodeName").and_then(Value::as_str), group.gpu_resource()) {
+        if let Some(node) = cluster.nodes.iter().find(|n| n.name == pinned) {
+            let alloc = node.allocatable.get(resource).copied().unwrap_or(0);
+            let free = alloc - used[&node.name].requests.get(resource).copied().unwrap_or(0);
+            return Some(format!(
+                "pinned to {pinned} (spec.nodeName), which has {alloc} {resource} ({free} free); the pod asks for {gpus}: pin it to a node with {gpus} free or ask for fewer"
+            ));
+        }
+        return Some(format!("pinned to {pinned} (spec.nodeName), which is not in the cluster"));
+    }
     if let Some(resource) = group.gpu_resource() {
         let eligible: Vec<String> = cluster
             .nodes

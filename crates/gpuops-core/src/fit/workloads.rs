@@ -124,12 +124,12 @@ fn engine_of(
     multi_node: bool,
 ) -> Option<Engine> {
     let mut merged = container.clone();
-    if !extra_args.is_empty() {
-        if let Some(map) = merged.as_object_mut() {
-            let args = map.entry("args").or_insert_with(|| Value::Array(Vec::new()));
-            if let Some(a) = args.as_array_mut() {
-                a.extend(extra_args.iter().cloned());
-            }
+    if !extra_args.is_empty()
+        && let Some(map) = merged.as_object_mut()
+    {
+        let args = map.entry("args").or_insert_with(|| Value::Array(Vec::new()));
+        if let Some(a) = args.as_array_mut() {
+            a.extend(extra_args.iter().cloned());
         }
     }
     let annotated = annotations.get("gpuops.dev/model").cloned();
@@ -137,10 +137,17 @@ fn engine_of(
         return None;
     }
     let flag = |names: &[&str]| vllm::get_flag(&merged, names);
-    let model = annotated
-        .or_else(|| flag(&["--model"]))
-        .or_else(|| positional_model(&merged))
-        .or_else(|| merged.get("storageUri").and_then(Value::as_str).map(str::to_string))?;
+    // KServe downloads `storageUri` to the path the runtime's `--model`
+    // names (/mnt/models): the URI says which model it is.
+    let storage = merged.get("storageUri").and_then(Value::as_str).map(str::to_string);
+    let named = flag(&["--model"]).or_else(|| positional_model(&merged));
+    let model = match (annotated, named, storage) {
+        (Some(a), _, _) => a,
+        (None, Some(path), Some(uri)) if path.starts_with('/') => uri,
+        (None, Some(n), _) => n,
+        (None, None, Some(uri)) => uri,
+        (None, None, None) => return None,
+    };
     let number = |names: &[&str], default: u64| flag(names).and_then(|v| v.parse().ok()).unwrap_or(default);
     let args = EngineArgs {
         tensor_parallel: number(vllm::TENSOR_PARALLEL, 1),

@@ -92,7 +92,8 @@ pub fn parse_document(text: &str, source_name: &str, first_line: usize) -> Resul
 /// serde-saphyr renders a code snippet after the message; one line is what a
 /// user of kubectl expects.
 fn first_line_message(message: &str) -> String {
-    message.lines().next().unwrap_or(message).trim().to_string()
+    let first = message.lines().next().unwrap_or(message).trim();
+    first.strip_prefix("error: ").unwrap_or(first).to_string()
 }
 
 /// Errors name lines relative to the document; make them relative to the

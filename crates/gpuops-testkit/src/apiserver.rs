@@ -1,0 +1,209 @@
+//! A local stand-in for the Kubernetes API server: serves Node and Pod
+//! lists in the real wire format (`NodeList` with items without `kind`,
+//! `metadata.resourceVersion`, `metadata.continue` and
+//! `remainingItemCount`), honouring `limit`, `continue` and the
+//! `status.phase!=…` field selector, and demanding a bearer token.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+pub const API_TOKEN: &str = "gpuops-test-token";
+
+/// A running API server; stops on drop.
+pub struct ApiServer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+struct Data {
+    nodes: Vec<String>,
+    pods: Vec<(String, String)>, // (phase, json)
+}
+
+fn encode_token(offset: usize) -> String {
+    // Real continue tokens are opaque base64 JSON; keep the shape.
+    let raw = format!("{{\"v\":\"meta.k8s.io/v1\",\"rv\":4242,\"start\":\"{offset}\"}}");
+    crate::base64(raw.as_bytes())
+}
+
+impl ApiServer {
+    /// Serve these Node and Pod objects (as `kubectl get -o json` shows them).
+    pub fn start(nodes: &[Value], pods: &[Value]) -> Self {
+        let data = Arc::new(Data {
+            nodes: nodes.iter().map(|n| strip_kind(n).to_string()).collect(),
+            pods: pods
+                .iter()
+                .map(|p| {
+                    (
+                        p.pointer("/status/phase").and_then(Value::as_str).unwrap_or("").to_string(),
+                        strip_kind(p).to_string(),
+                    )
+                })
+                .collect(),
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind api server");
+        let port = listener.local_addr().expect("addr").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (stop_flag, log) = (stop.clone(), requests.clone());
+        // Continue tokens handed out → the offset they continue from.
+        let tokens: Arc<Mutex<HashMap<String, usize>>> = Arc::new(Mutex::new(HashMap::new()));
+        let counter = Arc::new(AtomicUsize::new(0));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop_flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let (data, log, tokens, counter) = (data.clone(), log.clone(), tokens.clone(), counter.clone());
+                std::thread::spawn(move || serve(stream, &data, &log, &tokens, &counter));
+            }
+        });
+        Self { port, stop, requests }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Request targets received so far (path and query).
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// A kubeconfig with one context per `(context, server)`, token auth.
+    pub fn write_kubeconfig(dir: &Path, contexts: &[(&str, &str)]) -> PathBuf {
+        let mut clusters = String::new();
+        let mut ctxs = String::new();
+        for (name, server) in contexts {
+            clusters.push_str(&format!("- name: {name}\n  cluster:\n    server: {server}\n"));
+            ctxs.push_str(&format!("- name: {name}\n  context:\n    cluster: {name}\n    user: tester\n"));
+        }
+        let text = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: {}\nclusters:\n{clusters}contexts:\n{ctxs}users:\n- name: tester\n  user:\n    token: {API_TOKEN}\n",
+            contexts.first().map_or("none", |c| c.0)
+        );
+        let path = dir.join("kubeconfig");
+        std::fs::write(&path, text).expect("kubeconfig");
+        path
+    }
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn strip_kind(obj: &Value) -> Value {
+    let mut copy = obj.clone();
+    if let Some(map) = copy.as_object_mut() {
+        map.remove("kind");
+        map.remove("apiVersion");
+    }
+    copy
+}
+
+fn respond(stream: &mut TcpStream, status: &str, body: &str) {
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body.as_bytes());
+}
+
+fn status_body(code: u16, reason: &str, message: &str) -> String {
+    serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code}).to_string()
+}
+
+fn serve(
+    mut stream: TcpStream,
+    data: &Data,
+    log: &Mutex<Vec<String>>,
+    tokens: &Mutex<HashMap<String, usize>>,
+    counter: &AtomicUsize,
+) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    if let Ok(mut l) = log.lock() {
+        l.push(target.clone());
+    }
+    let authorized = head
+        .lines()
+        .any(|l| l.to_ascii_lowercase().starts_with("authorization:") && l.ends_with(&format!("Bearer {API_TOKEN}")));
+    if !authorized {
+        return respond(&mut stream, "401 Unauthorized", &status_body(401, "Unauthorized", "Unauthorized"));
+    }
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let param = |key: &str| query.split('&').find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_string));
+    let (kind, items): (&str, Vec<&String>) = match path {
+        "/api/v1/nodes" => ("NodeList", data.nodes.iter().collect()),
+        "/api/v1/pods" => {
+            let selector = param("fieldSelector").unwrap_or_default();
+            let excluded: Vec<&str> = ["Succeeded", "Failed"].into_iter().filter(|p| selector.contains(p)).collect();
+            (
+                "PodList",
+                data.pods.iter().filter(|(phase, _)| !excluded.contains(&phase.as_str())).map(|(_, j)| j).collect(),
+            )
+        }
+        _ => {
+            return respond(
+                &mut stream,
+                "404 Not Found",
+                &status_body(404, "NotFound", &format!("the server could not find the requested resource ({path})")),
+            );
+        }
+    };
+    let start = match param("continue") {
+        None => 0,
+        Some(token) => {
+            let token = token.replace("%3D", "=").replace("%2B", "+").replace("%2F", "/");
+            match tokens.lock().ok().and_then(|t| t.get(&token).copied()) {
+                Some(offset) => offset,
+                None => {
+                    return respond(
+                        &mut stream,
+                        "410 Gone",
+                        &status_body(410, "Expired", "The provided continue parameter is too old"),
+                    );
+                }
+            }
+        }
+    };
+    let limit = param("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0).unwrap_or(items.len().max(1));
+    let end = (start + limit).min(items.len());
+    let mut metadata = String::from("\"resourceVersion\":\"4242\"");
+    if end < items.len() {
+        let token = format!("{}.{}", encode_token(end), counter.fetch_add(1, Ordering::SeqCst));
+        if let Ok(mut t) = tokens.lock() {
+            t.insert(token.clone(), end);
+        }
+        metadata.push_str(&format!(",\"continue\":\"{token}\",\"remainingItemCount\":{}", items.len() - end));
+    }
+    let mut body = format!("{{\"kind\":\"{kind}\",\"apiVersion\":\"v1\",\"metadata\":{{{metadata}}},\"items\":[");
+    for (i, item) in items[start..end].iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(item);
+    }
+    body.push_str("]}");
+    respond(&mut stream, "200 OK", &body);
+}

@@ -1,0 +1,163 @@
+//! check, model, nodes and local on files, dumps and synthetic pools.
+
+use crate::util::{assert_golden, gpufit, gpufit_with_stdin, repo_root, text};
+
+const POOLS: &[(&str, &str)] = &[("dev", "2*4xL40S"), ("staging", "4*2xL4"), ("prod", "3*8xA100-40GB,5*1xT4")];
+
+#[test]
+fn multi_model_rl_overlays_against_their_pools() {
+    for (env, pool) in POOLS {
+        let out = gpufit(&["check", "-k", &format!("examples/multi-model-rl/overlays/{env}"), "--nodes", pool]);
+        let expected_code = if *env == "staging" { 1 } else { 0 };
+        assert_eq!(out.status.code(), Some(expected_code), "{env}: {}", text(&out.stderr));
+        assert_golden(&repo_root().join(format!("examples/multi-model-rl/expected/{env}.txt")), &text(&out.stdout));
+    }
+}
+
+#[test]
+fn staging_explains_why_in_the_schedulers_words() {
+    let out = gpufit(&["check", "-k", "examples/multi-model-rl/overlays/staging", "--nodes", "4*2xL4", "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["fits"], false);
+    let judge = report["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["workload"] == "InferenceService/zelda-rl-staging/vision-judge")
+        .unwrap();
+    assert_eq!(judge["message"], "0/4 nodes are available: 4 Insufficient nvidia.com/gpu.");
+    assert_eq!(judge["memory"]["status"], "does-not-fit");
+    assert_eq!(judge["memory"]["smallestTp"], 4);
+    let planner = report["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["workload"] == "InferenceService/zelda-rl-staging/dialog-planner")
+        .unwrap();
+    assert_eq!((planner["placed"].as_u64(), planner["fits"].as_bool()), (Some(2), Some(true)));
+}
+
+#[test]
+fn gpu_scheduler_map_against_a_cluster_dump() {
+    let out = gpufit(&[
+        "check",
+        "-f",
+        "examples/gpu-scheduler-appset/rendered",
+        "--cluster-file",
+        "examples/gpu-scheduler-appset/cluster.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_golden(&repo_root().join("examples/gpu-scheduler-appset/expected/check.txt"), &text(&out.stdout));
+    let out = gpufit(&["nodes", "--cluster-file", "examples/gpu-scheduler-appset/cluster.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_golden(&repo_root().join("examples/gpu-scheduler-appset/expected/nodes.txt"), &text(&out.stdout));
+}
+
+const DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: llama-70b
+  namespace: llm
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+      - name: vllm
+        image: vllm/vllm-openai:v0.8.5
+        args: [--model, meta-llama/Llama-3.1-70B-Instruct, --tensor-parallel-size, '8', --max-model-len, 32k]
+        resources:
+          limits:
+            nvidia.com/gpu: 8
+";
+
+#[test]
+fn rolling_update_that_needs_gpus_nobody_has_is_a_failure_unless_ignored() {
+    let out = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*8xH100-80GB"], DEPLOYMENT);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("rollout: a rolling update starts 1 new pod(s) with 8 GPU(s) each before stopping old ones"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("fix: set spec.strategy.type: Recreate, or rollingUpdate maxSurge: 0 with maxUnavailable: 1"),
+        "{stdout}"
+    );
+
+    let out = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*8xH100-80GB", "--ignore-rollout"], DEPLOYMENT);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let recreate = DEPLOYMENT.replace("  replicas: 1\n", "  replicas: 1\n  strategy:\n    type: Recreate\n");
+    assert_eq!(gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*8xH100-80GB"], &recreate).status.code(), Some(0));
+    // Two nodes: the surge has somewhere to go.
+    assert_eq!(gpufit_with_stdin(&["check", "-f", "-", "--nodes", "2*8xH100-80GB"], DEPLOYMENT).status.code(), Some(0));
+}
+
+#[test]
+fn model_calculator() {
+    let out = gpufit(&["model", "Qwen/Qwen2.5-32B-Instruct", "--gpu", "A100-40GB", "--tp", "2"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("verdict:      does not fit"), "{stdout}");
+    assert!(stdout.contains("the estimated maximum model length is"), "{stdout}");
+    assert!(stdout.contains("smallest TP that fits: 4"), "{stdout}");
+    let out = gpufit(&["model", "Qwen2.5-0.5B", "--gpu", "L4", "--tp", "4", "-o", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["tpValid"], false);
+    let out = gpufit(&["model", "mistral-7b", "--gpu", "L4"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("is not in the catalog"));
+}
+
+#[test]
+fn bad_input_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.yaml");
+    std::fs::write(&file, "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x\n").unwrap();
+    let out = gpufit(&["check", "-f", file.to_str().unwrap(), "--nodes", "8xL4"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("broken.yaml: line 3 column 11: unclosed bracket"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    std::fs::write(&file, DEPLOYMENT).unwrap();
+    let out = gpufit(&["check", "-f", file.to_str().unwrap(), "--nodes", "8xB999"]);
+    assert!(text(&out.stderr).contains("unknown GPU product"), "{}", text(&out.stderr));
+    let out = gpufit(&["check", "--nodes", "8xL4"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn local_gpus_or_one_line_without_a_driver() {
+    let out = gpufit(&["local"]);
+    match out.status.code() {
+        Some(0) => assert!(text(&out.stdout).starts_with("INDEX"), "{}", text(&out.stdout)),
+        Some(2) => {
+            let stderr = text(&out.stderr);
+            assert!(stderr.starts_with("error: no NVIDIA driver or NVML on this machine"), "{stderr}");
+            assert_eq!(stderr.trim().lines().count(), 1);
+        }
+        other => panic!("unexpected exit {other:?}"),
+    }
+}
+
+#[test]
+fn help_speaks_as_a_kubectl_plugin() {
+    let out = gpufit(&["check", "--help"]);
+    let help = text(&out.stdout);
+    assert!(help.contains("Usage: kubectl gpufit check [OPTIONS]"), "{help}");
+    for flag in [
+        "--kubeconfig",
+        "--context",
+        "--namespace",
+        "--all-namespaces",
+        "--output",
+        "--no-headers",
+        "--cluster-file",
+        "--nodes",
+    ] {
+        assert!(help.contains(flag), "{flag} missing");
+    }
+}

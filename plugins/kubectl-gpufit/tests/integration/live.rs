@@ -1,0 +1,91 @@
+//! A live cluster through kube-rs against a local API server that speaks
+//! the list wire format with `limit`/`continue` pagination.
+
+use gpuops_testkit::ApiServer;
+use serde_json::{Value, json};
+
+use crate::util::{gpufit, text};
+
+fn node(name: &str, gpus: u32, product: &str, taint: bool) -> Value {
+    let mut n = json!({"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "nvidia.com/gpu.product": product}},
+        "spec": {},
+        "status": {"allocatable": {"cpu": "64", "memory": "512Gi", "pods": "110", "nvidia.com/gpu": gpus.to_string()}}});
+    if taint {
+        n["spec"]["taints"] = json!([{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]);
+    }
+    n
+}
+
+fn pod(name: &str, node: &str, gpus: u32, phase: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "ml"},
+        "spec": {"nodeName": node, "containers": [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": gpus.to_string()}}}]},
+        "status": {"phase": phase}})
+}
+
+#[test]
+fn nodes_and_pods_are_listed_page_by_page() {
+    let nodes: Vec<Value> = (0..5).map(|i| node(&format!("gpu-{i}"), 8, "NVIDIA-H100-80GB-HBM3", i == 4)).collect();
+    let mut pods: Vec<Value> =
+        (0..7).map(|i| pod(&format!("train-{i}"), &format!("gpu-{}", i % 3), 1, "Running")).collect();
+    pods.push(pod("done", "gpu-0", 8, "Succeeded"));
+    let server = ApiServer::start(&nodes, &pods);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = ApiServer::write_kubeconfig(dir.path(), &[("lab", &server.url())]);
+    let out = gpufit(&["nodes", "--kubeconfig", kubeconfig.to_str().unwrap(), "--chunk-size", "2", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    assert_eq!(items[0]["used"], 3, "3 running pods on gpu-0; the Succeeded one does not count");
+    assert_eq!(items[4]["taints"][0], "nvidia.com/gpu=present:NoSchedule", "tainted GPU nodes are shown");
+    let requests = server.requests();
+    let node_pages = requests.iter().filter(|r| r.starts_with("/api/v1/nodes")).count();
+    let pod_pages = requests.iter().filter(|r| r.starts_with("/api/v1/pods")).count();
+    assert_eq!((node_pages, pod_pages), (3, 4), "5 nodes and 7 pods at 2 per page: {requests:?}");
+    assert!(requests.iter().any(|r| r.contains("continue=")), "{requests:?}");
+    assert!(
+        requests.iter().all(|r| !r.starts_with("/api/v1/pods") || r.contains("fieldSelector=status.phase")),
+        "{requests:?}"
+    );
+}
+
+#[test]
+fn a_fleet_check_covers_every_context() {
+    let small = ApiServer::start(&[node("a", 2, "NVIDIA-L4", false)], &[]);
+    let big = ApiServer::start(&[node("b", 8, "NVIDIA-H100-80GB-HBM3", false)], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = ApiServer::write_kubeconfig(dir.path(), &[("edge", &small.url()), ("core", &big.url())]);
+    let manifest = dir.path().join("job.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: finetune, namespace: ml}\nspec:\n  template:\n    spec:\n      containers:\n      - name: t\n        resources: {limits: {nvidia.com/gpu: 4}}\n",
+    )
+    .unwrap();
+    let args = [
+        "check",
+        "-f",
+        manifest.to_str().unwrap(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--context",
+        "edge",
+        "--context",
+        "core",
+    ];
+    let out = gpufit(&args);
+    assert_eq!(out.status.code(), Some(1), "fits on core only: {}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("# edge") && stdout.contains("# core"), "{stdout}");
+    assert!(stdout.contains("0/1 nodes are available: 1 Insufficient nvidia.com/gpu."), "{stdout}");
+}
+
+#[test]
+fn unreachable_api_server_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = ApiServer::write_kubeconfig(dir.path(), &[("gone", "http://127.0.0.1:9")]);
+    let out = gpufit(&["nodes", "--kubeconfig", kubeconfig.to_str().unwrap(), "--request-timeout", "2s"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("error: http://127.0.0.1:9/"), "{stderr}");
+}

@@ -1,0 +1,7 @@
+//! `kubectl-gpufit` end to end: the real binary on the bundled examples,
+//! dumps, synthetic pools, and a local API server speaking the Kubernetes
+//! list wire format with pagination.
+
+mod check;
+mod live;
+mod util;

@@ -1,0 +1,43 @@
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub(crate) fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// `kubectl-gpufit ARGS` from the repository root, with a clean environment.
+pub(crate) fn gpufit(args: &[&str]) -> Output {
+    gpufit_with_stdin(args, "")
+}
+
+pub(crate) fn gpufit_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-gpufit"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .current_dir(repo_root())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+pub(crate) fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Compare with a checked-in golden; `GPUOPS_UPDATE_GOLDEN=1` rewrites it.
+pub(crate) fn assert_golden(path: &Path, actual: &str) {
+    if std::env::var_os("GPUOPS_UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(expected, actual, "{} differs from the output", path.display());
+}
