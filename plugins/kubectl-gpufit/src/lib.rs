@@ -159,6 +159,18 @@ fn clusters(args: &ClusterArgs) -> Result<Vec<Cluster>, Error> {
         return cluster::synthetic(spec).map(|c| vec![c]).map_err(Error::Input);
     }
     if let Some(file) = &args.cluster_file {
+        let text = std::fs::read_to_string(file).map_err(|e| Error::Input(format!("{}: {e}", file.display())))?;
+        if text.trim_start().starts_with('{') {
+            // `-o json`: one List, read with the lean decoder.
+            let (c, _) = cluster::from_json_list(&text, &file.display().to_string()).map_err(Error::Input)?;
+            if c.nodes.is_empty() {
+                return Err(Error::Input(format!(
+                    "{}: no Node objects (dump with `kubectl get nodes,pods -A -o json`)",
+                    file.display()
+                )));
+            }
+            return Ok(vec![c]);
+        }
         let objects = inputs::read_path(file)?;
         let flat = cluster::flatten_lists(objects);
         let c = Cluster::from_objects(&file.display().to_string(), &flat).map_err(Error::Input)?;

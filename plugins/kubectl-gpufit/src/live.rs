@@ -2,12 +2,15 @@
 //! listed page by page (`limit` 500 + `continue`), only pods that still hold
 //! capacity (`status.phase!=Succeeded,status.phase!=Failed`).
 
-use gpuops_core::fit::cluster::{Cluster, flatten_lists};
-use serde_json::Value;
+use gpuops_core::fit::cluster::{Cluster, from_json_list};
 
 use crate::{ClusterArgs, Error};
 
 pub(crate) fn snapshot(args: &ClusterArgs, context: Option<&str>) -> Result<Cluster, Error> {
+    // rustls needs one process-wide crypto provider; which one the features
+    // enable depends on what else is built, so choose it explicitly (an
+    // error only means one is already installed).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -32,52 +35,33 @@ async fn fetch(args: &ClusterArgs, context: Option<&str>) -> Result<Cluster, Err
     let server = config.cluster_url.to_string();
     let client = kube::Client::try_from(config).map_err(|e| Error::Cluster(format!("{server}: {e}")))?;
     let page = args.chunk_size;
-    let nodes = list_all(&client, "/api/v1/nodes", "", page, &server).await?;
-    let pods = list_all(
-        &client,
-        "/api/v1/pods",
-        "&fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed",
-        page,
-        &server,
-    )
-    .await?;
-    let objects = flatten_lists(vec![nodes, pods]);
-    Cluster::from_objects(&context.map_or_else(|| server.clone(), str::to_string), &objects).map_err(Error::Cluster)
-}
-
-/// All pages of one list, merged into a single List value.
-async fn list_all(
-    client: &kube::Client,
-    path: &str,
-    query: &str,
-    page_size: u32,
-    server: &str,
-) -> Result<Value, Error> {
-    let mut items = Vec::new();
-    let mut kind = String::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut url = format!("{path}?limit={page_size}{query}");
-        if let Some(t) = &token {
-            url.push_str("&continue=");
-            url.push_str(&encode(t));
-        }
-        let request = http::Request::get(&url).body(Vec::new()).map_err(|e| Error::Cluster(format!("{url}: {e}")))?;
-        let mut page: Value =
-            client.request(request).await.map_err(|e| Error::Cluster(format!("{server}{path}: {e}")))?;
-        if kind.is_empty() {
-            kind = page.get("kind").and_then(Value::as_str).unwrap_or("List").to_string();
-        }
-        if let Some(Value::Array(list)) = page.get_mut("items").map(std::mem::take) {
-            items.extend(list);
-        }
-        token =
-            page.pointer("/metadata/continue").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
-        if token.is_none() {
-            break;
+    let mut cluster = Cluster { source: context.map_or_else(|| server.clone(), str::to_string), ..Cluster::default() };
+    // Each page becomes nodes and bound pods at once, read with the lean
+    // decoder: 60,000 pods are never all held as JSON.
+    let phases = "&fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed";
+    for (path, query) in [("/api/v1/nodes", ""), ("/api/v1/pods", phases)] {
+        let mut token: Option<String> = None;
+        loop {
+            let mut url = format!("{path}?limit={page}{query}");
+            if let Some(t) = &token {
+                url.push_str("&continue=");
+                url.push_str(&encode(t));
+            }
+            let request =
+                http::Request::get(&url).body(Vec::new()).map_err(|e| Error::Cluster(format!("{url}: {e}")))?;
+            let text =
+                client.request_text(request).await.map_err(|e| Error::Cluster(format!("{server}{path}: {e}")))?;
+            let (part, next) = from_json_list(&text, &format!("{server}{path}")).map_err(Error::Cluster)?;
+            cluster.nodes.extend(part.nodes);
+            cluster.pods.extend(part.pods);
+            token = next;
+            if token.is_none() {
+                break;
+            }
         }
     }
-    Ok(serde_json::json!({"kind": kind, "apiVersion": "v1", "items": items}))
+    cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(cluster)
 }
 
 fn encode(text: &str) -> String {

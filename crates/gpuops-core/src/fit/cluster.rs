@@ -138,25 +138,22 @@ impl Cluster {
 /// Flatten `kind: List` (and `*List`) objects into their items.
 pub fn flatten_lists(objects: Vec<Value>) -> Vec<Value> {
     let mut out = Vec::with_capacity(objects.len());
-    for obj in objects {
-        let is_list = obj.get("kind").and_then(Value::as_str).is_some_and(|k| k == "List" || k.ends_with("List"))
-            && obj.get("items").is_some_and(Value::is_array);
-        if is_list {
-            let list_kind = obj.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
-            if let Some(Value::Array(items)) = obj.get("items").cloned() {
-                for mut item in items {
-                    // API lists (NodeList) omit kind on their items.
-                    if item.get("kind").is_none()
-                        && let (Some(kind), Some(map)) =
-                            (list_kind.strip_suffix("List").filter(|k| !k.is_empty()), item.as_object_mut())
-                    {
-                        map.insert("kind".into(), Value::String(kind.to_string()));
-                    }
-                    out.push(item);
-                }
-            }
-        } else {
+    for mut obj in objects {
+        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+        let is_list = (kind == "List" || kind.ends_with("List")) && obj.get("items").is_some_and(Value::is_array);
+        if !is_list {
             out.push(obj);
+            continue;
+        }
+        // Move the items out: a dump of 60,000 pods must not be copied.
+        let Some(Value::Array(items)) = obj.get_mut("items").map(std::mem::take) else { continue };
+        let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty()).map(str::to_string);
+        for mut item in items {
+            // API lists (NodeList) omit kind on their items.
+            if let (Some(k), Some(map)) = (&item_kind, item.as_object_mut()) {
+                map.entry("kind").or_insert_with(|| Value::String(k.clone()));
+            }
+            out.push(item);
         }
     }
     out
@@ -240,5 +237,135 @@ mod tests {
         let c = Cluster::from_objects("dump", &flat).unwrap();
         assert_eq!(c.nodes.len(), 1);
         assert_eq!(c.used()["n1"].0["nvidia.com/gpu"], 2, "running + terminating count; succeeded and unbound do not");
+
+        // The fast JSON path reads the same.
+        let mut all = Vec::new();
+        for o in &flat {
+            all.push(o.clone());
+        }
+        let text = serde_json::json!({"kind": "List", "items": all}).to_string();
+        let (fast, token) = from_json_list(&text, "dump").unwrap();
+        assert_eq!((fast.nodes.len(), fast.used()["n1"].0["nvidia.com/gpu"], token), (1, 2, None));
+        let page = r#"{"kind":"PodList","metadata":{"continue":"abc"},"items":[{"metadata":{"name":"p"},"spec":{"nodeName":"n1"}}]}"#;
+        let (part, token) = from_json_list(page, "page").unwrap();
+        assert_eq!((part.pods.len(), token.as_deref()), (1, Some("abc")));
     }
+}
+
+/// The fields of a Node or Pod the fit needs, read straight from JSON:
+/// for 60,000 pods, skipping everything else is several times faster and
+/// smaller than a full `Value`.
+mod lite {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+    use serde_json::{Map, Value};
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    pub(super) struct Meta {
+        pub(super) name: String,
+        pub(super) namespace: Option<String>,
+        pub(super) labels: BTreeMap<String, String>,
+        #[serde(rename = "continue")]
+        pub(super) continue_token: Option<String>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    pub(super) struct Container {
+        pub(super) resources: Option<Value>,
+        pub(super) restart_policy: Option<String>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    pub(super) struct Spec {
+        pub(super) node_name: Option<String>,
+        pub(super) taints: Vec<Value>,
+        pub(super) unschedulable: bool,
+        pub(super) containers: Vec<Container>,
+        pub(super) init_containers: Vec<Container>,
+        pub(super) overhead: Option<Map<String, Value>>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    pub(super) struct Status {
+        pub(super) phase: Option<String>,
+        pub(super) allocatable: Option<Map<String, Value>>,
+        pub(super) capacity: Option<Map<String, Value>>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    pub(super) struct Object {
+        pub(super) kind: Option<String>,
+        pub(super) metadata: Meta,
+        pub(super) spec: Spec,
+        pub(super) status: Status,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    pub(super) struct List {
+        pub(super) kind: Option<String>,
+        pub(super) metadata: Meta,
+        pub(super) items: Vec<Object>,
+    }
+
+    impl Object {
+        /// The object as a `Value` holding only what the fit reads.
+        pub(super) fn to_value(&self) -> Value {
+            let container = |c: &Container| {
+                let mut m = Map::new();
+                if let Some(r) = &c.resources {
+                    m.insert("resources".into(), r.clone());
+                }
+                if let Some(p) = &c.restart_policy {
+                    m.insert("restartPolicy".into(), Value::String(p.clone()));
+                }
+                Value::Object(m)
+            };
+            serde_json::json!({
+                "kind": self.kind,
+                "metadata": {"name": self.metadata.name, "namespace": self.metadata.namespace, "labels": self.metadata.labels},
+                "spec": {
+                    "nodeName": self.spec.node_name,
+                    "taints": self.spec.taints,
+                    "unschedulable": self.spec.unschedulable,
+                    "containers": self.spec.containers.iter().map(container).collect::<Vec<_>>(),
+                    "initContainers": self.spec.init_containers.iter().map(container).collect::<Vec<_>>(),
+                    "overhead": self.spec.overhead,
+                },
+                "status": {"phase": self.status.phase, "allocatable": self.status.allocatable, "capacity": self.status.capacity},
+            })
+        }
+    }
+}
+
+/// Nodes and bound pods of one JSON list (a `kubectl get -o json` dump or
+/// an API list page), and the page's `continue` token.
+pub fn from_json_list(text: &str, source: &str) -> Result<(Cluster, Option<String>), String> {
+    let list: lite::List = serde_json::from_str(text).map_err(|e| format!("{source}: {e}"))?;
+    let item_kind =
+        list.kind.as_deref().and_then(|k| k.strip_suffix("List")).filter(|k| !k.is_empty()).map(str::to_string);
+    let mut cluster = Cluster { source: source.to_string(), ..Cluster::default() };
+    for mut item in list.items {
+        if item.kind.is_none() {
+            item.kind.clone_from(&item_kind);
+        }
+        let value = item.to_value();
+        match item.kind.as_deref() {
+            Some("Node") => cluster.nodes.push(node_from(&value)?),
+            Some("Pod") => {
+                if let Some(p) = bound_pod_from(&value)? {
+                    cluster.pods.push(p);
+                }
+            }
+            _ => {}
+        }
+    }
+    cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((cluster, list.metadata.continue_token.filter(|t| !t.is_empty())))
 }

@@ -51,6 +51,15 @@ fn gpu_scheduler_map_against_a_cluster_dump() {
     let out = gpufit(&["nodes", "--cluster-file", "examples/gpu-scheduler-appset/cluster.yaml"]);
     assert_eq!(out.status.code(), Some(0));
     assert_golden(&repo_root().join("examples/gpu-scheduler-appset/expected/nodes.txt"), &text(&out.stdout));
+
+    // The same dump as `-o json` goes through the lean JSON reader: same answers.
+    let yaml = std::fs::read_to_string(repo_root().join("examples/gpu-scheduler-appset/cluster.yaml")).unwrap();
+    let value = gpuops_core::yaml::parse_stream(&yaml, "cluster.yaml").unwrap().remove(0).value;
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("cluster.json");
+    std::fs::write(&json, serde_json::to_string(&value).unwrap()).unwrap();
+    let out = gpufit(&["nodes", "--cluster-file", json.to_str().unwrap()]);
+    assert_golden(&repo_root().join("examples/gpu-scheduler-appset/expected/nodes.txt"), &text(&out.stdout));
 }
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1

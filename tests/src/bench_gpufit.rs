@@ -1,0 +1,159 @@
+//! Benchmark for kubectl-gpufit (issue 4's performance targets). Prints
+//! numbers; run with `scripts/bench.sh gpufit`.
+//!
+//! 2,000 GPU nodes and 60,000 bound pods:
+//! - from a JSON dump (`kubectl get nodes,pods -A -o json`): target < 2 s,
+//! - from a local API server, listed 500 per page: target < 3 s,
+//! - peak RSS of each run: target < 1 GiB.
+#![allow(unsafe_code)] // wait4 for a child's own peak RSS
+#![allow(clippy::print_stdout)]
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gpuops_testkit::ApiServer;
+use serde_json::{Value, json};
+
+const NODES: usize = 2000;
+const PODS: usize = 60_000;
+
+fn node(i: usize) -> Value {
+    json!({"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": format!("gpu-{i:04}"), "labels": {"kubernetes.io/hostname": format!("gpu-{i:04}"),
+            "nvidia.com/gpu.product": if i.is_multiple_of(2) { "NVIDIA-H100-80GB-HBM3" } else { "NVIDIA-L40S" }, "nvidia.com/gpu.count": "8",
+            "topology.kubernetes.io/zone": format!("zone-{}", i % 3)}},
+        "spec": {"taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]},
+        "status": {"allocatable": {"cpu": "192", "memory": "2Ti", "pods": "110", "nvidia.com/gpu": "8", "ephemeral-storage": "1Ti"},
+            "capacity": {"cpu": "192", "memory": "2Ti", "pods": "110", "nvidia.com/gpu": "8"}}})
+}
+
+fn pod(i: usize) -> Value {
+    let gpus = if i.is_multiple_of(10) { 1 } else { 0 };
+    json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": format!("app-{i}"), "namespace": format!("team-{}", i % 50), "labels": {"app": format!("app-{}", i % 700)},
+            "uid": format!("00000000-0000-0000-0000-{i:012}")},
+        "spec": {"nodeName": format!("gpu-{:04}", i % NODES),
+            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+            "containers": [{"name": "main", "image": "registry.example.com/app:1.0",
+                "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "2Gi", "nvidia.com/gpu": gpus.to_string()}}},
+                {"name": "sidecar", "image": "envoy:1.31", "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]},
+        "status": {"phase": if i.is_multiple_of(97) { "Succeeded" } else { "Running" }}})
+}
+
+/// Run a command; wall time and the child's own peak RSS (MiB).
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std cannot do
+fn measured(mut cmd: Command) -> (Duration, f64, bool) {
+    let start = Instant::now();
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = stdout.read_to_end(&mut sink);
+    });
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: waits for our own child; the structs are ours.
+    let usage = unsafe {
+        libc::wait4(pid, &mut status, 0, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let elapsed = start.elapsed();
+    reader.join().expect("reader");
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) <= 1;
+    (elapsed, usage.ru_maxrss as f64 / 1024.0, ok)
+}
+
+fn median3(mut f: impl FnMut() -> (Duration, f64, bool)) -> (Duration, f64) {
+    let mut times = Vec::new();
+    let mut rss: f64 = 0.0;
+    for _ in 0..3 {
+        let (t, r, ok) = f();
+        assert!(ok, "gpufit failed");
+        times.push(t);
+        rss = rss.max(r);
+    }
+    times.sort();
+    (times[1], rss)
+}
+
+/// Build the data and serve it, in a process of its own: a child's peak
+/// RSS (ru_maxrss) starts from its parent's at fork, so the measuring
+/// process must stay small.
+fn serve(dir: &std::path::Path) {
+    let nodes: Vec<Value> = (0..NODES).map(node).collect();
+    let pods: Vec<Value> = (0..PODS).map(pod).collect();
+    let items: Vec<&Value> = nodes.iter().chain(&pods).collect();
+    std::fs::write(
+        dir.join("cluster.json"),
+        serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "List", "items": items})).expect("json"),
+    )
+    .expect("write");
+    let server = ApiServer::start(&nodes, &pods);
+    drop(items);
+    drop(pods);
+    ApiServer::write_kubeconfig(dir, &[("bench", &server.url())]);
+    std::fs::write(dir.join("ready"), "").expect("ready");
+    // Serve until the parent closes our stdin.
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    let pages = server.requests().len();
+    std::fs::write(dir.join("requests"), pages.to_string()).expect("requests");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--serve") {
+        return serve(std::path::Path::new(&args[2]));
+    }
+    let binary = args.get(1).map_or_else(|| PathBuf::from("target/release/kubectl-gpufit"), PathBuf::from);
+    assert!(binary.exists(), "{} missing: cargo build --release -p kubectl-gpufit", binary.display());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut helper = Command::new(std::env::current_exe().expect("self"))
+        .arg("--serve")
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("spawn data server");
+    while !dir.path().join("ready").exists() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dump = dir.path().join("cluster.json");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let workload = dir.path().join("workload.yaml");
+    std::fs::write(
+        &workload,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: qwen-32b, namespace: llm}\nspec:\n  replicas: 40\n  strategy: {type: Recreate}\n  template:\n    spec:\n      tolerations: [{key: nvidia.com/gpu, operator: Exists}]\n      containers:\n      - name: vllm\n        image: vllm/vllm-openai:v0.8.5\n        args: [--model, Qwen/Qwen2.5-32B-Instruct, --tensor-parallel-size, '2']\n        resources: {limits: {nvidia.com/gpu: 2}}\n",
+    )
+    .expect("write");
+    println!(
+        "{NODES} nodes, {PODS} pods ({:.0} MB JSON dump)",
+        std::fs::metadata(&dump).expect("meta").len() as f64 / 1e6
+    );
+
+    let (t, rss) = median3(|| {
+        let mut cmd = Command::new(&binary);
+        cmd.arg("check").arg("-f").arg(&workload).arg("--cluster-file").arg(&dump);
+        measured(cmd)
+    });
+    println!(
+        "check from the JSON dump:        median {:.2} s, peak RSS {rss:.0} MiB (targets < 2 s, < 1024 MiB)",
+        t.as_secs_f64()
+    );
+
+    let (t, rss) = median3(|| {
+        let mut cmd = Command::new(&binary);
+        cmd.arg("check").arg("-f").arg(&workload).arg("--kubeconfig").arg(&kubeconfig).env("HOME", dir.path());
+        measured(cmd)
+    });
+    drop(helper.stdin.take());
+    let _ = helper.wait();
+    let requests: usize =
+        std::fs::read_to_string(dir.path().join("requests")).ok().and_then(|r| r.parse().ok()).unwrap_or(0);
+    println!(
+        "check from the local API server: median {:.2} s, peak RSS {rss:.0} MiB, {} list requests per run (targets < 3 s, < 1024 MiB)",
+        t.as_secs_f64(),
+        requests / 3
+    );
+}
