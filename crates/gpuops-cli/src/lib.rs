@@ -15,6 +15,17 @@ pub enum OutputFormat {
     Yaml,
 }
 
+/// `-o` and `--no-headers`, as every gpuops plugin spells them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Don't print headers (table and wide output).
+    #[arg(long)]
+    pub no_headers: bool,
+}
+
 /// A table: upper-case headers, columns padded with three spaces, like kubectl.
 #[derive(Debug, Clone, Default)]
 pub struct Table {

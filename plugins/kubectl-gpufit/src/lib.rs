@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use gpuops_cli::OutputFormat;
+pub use gpuops_cli::OutputArgs;
 use gpuops_core::fit::cluster::{self, Cluster};
 use gpuops_core::fit::report::{self, CheckOptions};
 use gpuops_core::fit::schedule;
@@ -73,16 +73,6 @@ pub struct ClusterArgs {
     /// Timeout of each API request (e.g. 30s).
     #[arg(long, default_value = "30s", value_parser = gpuops_cli::parse_duration)]
     pub request_timeout: Duration,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct OutputArgs {
-    /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
-    /// Don't print headers (table and wide output).
-    #[arg(long)]
-    pub no_headers: bool,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use gpuops_cli::OutputFormat;
+pub use gpuops_cli::OutputArgs;
 
 /// Exit codes (kubectl diff convention for dry runs).
 pub const EXIT_OK: u8 = 0;
@@ -81,16 +81,6 @@ impl RegistryArgs {
             ..gpuops_registry::Options::default()
         })
     }
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct OutputArgs {
-    /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
-    /// Don't print headers (table and wide output).
-    #[arg(long)]
-    pub no_headers: bool,
 }
 
 #[derive(Debug, Args)]

@@ -355,6 +355,9 @@ pub const CONFIG_MAP_KEYS: &[&str] = &[
     "digest",
 ];
 
+/// The keys that make a `GpuProfile` (the first ten of [`CONFIG_MAP_KEYS`]).
+const GPU_KEYS: &[&str] = CONFIG_MAP_KEYS.split_at(10).0;
+
 fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
     let data = match config.get("data") {
         None | Some(Value::Null) => return Ok(None),
@@ -389,20 +392,8 @@ fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
         labels.insert(k.to_string(), v.to_string());
     }
     let selector = Selector { kinds: list("kinds"), names: list("names"), namespaces: list("namespaces"), labels };
-    let gpu_keys = [
-        "gpuCount",
-        "gpuResource",
-        "gpuProduct",
-        "container",
-        "tolerations",
-        "runtimeClassName",
-        "sharedMemory",
-        "strategy",
-        "tensorParallel",
-        "rayHead",
-    ];
     let mut out = InjectConfig::default();
-    if gpu_keys.iter().any(|k| get.contains_key(k)) {
+    if GPU_KEYS.iter().any(|k| get.contains_key(k)) {
         let gpu = match get.get("gpuCount") {
             Some(n) => Some(GpuSpec {
                 count: n
