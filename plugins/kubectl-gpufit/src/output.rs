@@ -152,6 +152,20 @@ fn check_table(report: &Report, wide: bool, no_headers: bool) -> String {
             ));
         }
     }
+    if wide {
+        out.push('\n');
+        let mut t = Table::new(&["node", "resource", "allocatable", "free before", "free after"]);
+        for n in &report.nodes_after {
+            t.push(vec![
+                n.node.clone(),
+                n.resource.clone(),
+                n.allocatable.to_string(),
+                n.free_before.to_string(),
+                n.free_after.to_string(),
+            ]);
+        }
+        out.push_str(&t.render(no_headers));
+    }
     out.push('\n');
     for g in &report.gpus {
         out.push_str(&format!(

@@ -79,6 +79,19 @@ pub struct GpuSummary {
     pub max_free_on_one_node: i64,
 }
 
+/// One GPU resource of one node after placement.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeAfter {
+    pub node: String,
+    pub resource: String,
+    pub allocatable: i64,
+    /// Free before the checked workloads (bound pods subtracted).
+    pub free_before: i64,
+    /// Free once every placed replica is counted.
+    pub free_after: i64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
@@ -89,6 +102,8 @@ pub struct Report {
     pub fits: bool,
     pub workloads: Vec<WorkloadReport>,
     pub gpus: Vec<GpuSummary>,
+    /// What is left per node and GPU resource.
+    pub nodes_after: Vec<NodeAfter>,
 }
 
 /// Apply `gpuops.dev/model-*` annotation overrides to a catalog shape, or
@@ -317,6 +332,21 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
             }
         })
         .collect();
+    let nodes_after = cluster
+        .nodes
+        .iter()
+        .flat_map(|n| {
+            let before = before.get(&n.name);
+            let after = placement.used.get(&n.name);
+            n.allocatable.iter().filter(|(k, _)| super::workloads::is_gpu(k)).map(move |(resource, alloc)| NodeAfter {
+                node: n.name.clone(),
+                resource: resource.clone(),
+                allocatable: *alloc,
+                free_before: alloc - before.and_then(|(r, _)| r.get(resource)).copied().unwrap_or(0),
+                free_after: alloc - after.and_then(|u| u.requests.get(resource)).copied().unwrap_or(0),
+            })
+        })
+        .collect();
     Ok(Report {
         cluster: cluster.source.clone(),
         nodes: cluster.nodes.len(),
@@ -324,5 +354,39 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
         fits: workloads.iter().all(|w| w.fits),
         workloads,
         gpus,
+        nodes_after,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fit::cluster::synthetic;
+    use serde_json::json;
+
+    fn deployment(annotations: Value, max_len: &str) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "m", "namespace": "llm", "annotations": annotations},
+            "spec": {"strategy": {"type": "Recreate"}, "template": {"spec": {"containers": [{"name": "srv", "image": "vllm/vllm-openai",
+                "args": ["--model=acme/custom-13b", format!("--max-model-len={max_len}")], "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}})
+    }
+
+    #[test]
+    fn unknown_models_are_reported_not_guessed_and_annotations_describe_them() {
+        let cluster = synthetic("1*1xL40S").unwrap();
+        let report = check(&cluster, &[deployment(json!({}), "8192")], CheckOptions::default()).unwrap();
+        assert_eq!(report.workloads[0].memory.as_ref().unwrap().status, "unknown-model");
+        assert!(report.fits, "an unknown model is not a failure");
+
+        let described = json!({"gpuops.dev/model-params": "13B", "gpuops.dev/model-layers": "40",
+            "gpuops.dev/model-kv-heads": "40", "gpuops.dev/model-head-dim": "128"});
+        let report = check(&cluster, &[deployment(described.clone(), "8192")], CheckOptions::default()).unwrap();
+        let memory = report.workloads[0].memory.as_ref().unwrap();
+        assert_eq!(memory.status, "fits", "{memory:?}");
+        // 13B bf16 = 24.2 GiB on a 40.5 GiB-usable L40S; 800 KiB/token leaves ≈ 17k tokens.
+        let fit = memory.fit.as_ref().unwrap();
+        assert!((14_000..20_000).contains(&fit.max_context), "{}", fit.max_context);
+        let report = check(&cluster, &[deployment(described, "32k")], CheckOptions::default()).unwrap();
+        assert!(!report.fits);
+        assert!(report.workloads[0].problems[0].starts_with("memory: To serve at least one request"));
+    }
 }

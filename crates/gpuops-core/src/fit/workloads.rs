@@ -330,6 +330,19 @@ mod tests {
     }
 
     #[test]
+    fn model_from_annotations_with_overrides() {
+        let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "m", "annotations": {
+                "gpuops.dev/model": "acme/custom-13b", "gpuops.dev/model-params": "13B", "gpuops.dev/model-layers": "40",
+                "gpuops.dev/model-kv-heads": "8", "gpuops.dev/model-head-dim": "128"}},
+            "spec": {"template": {"spec": {"containers": [{"name": "srv", "image": "acme/server",
+                "args": ["--max-model-len=8192"], "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}});
+        let g = &pod_groups(&d, &BTreeMap::new()).unwrap()[0];
+        let e = g.engine.as_ref().unwrap();
+        assert_eq!(e.model, "acme/custom-13b");
+        assert_eq!(e.overrides.len(), 4);
+    }
+
+    #[test]
     fn ray_gpus_are_head_plus_workers_times_hosts() {
         let rc = json!({"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {"name": "rl"}, "spec": {
             "headGroupSpec": {"template": {"spec": {"containers": [{"name": "head", "resources": {"limits": {"cpu": "2"}}}]}}},

@@ -309,6 +309,20 @@ mod tests {
     }
 
     #[test]
+    fn flux_objects_of_both_api_versions_resolve() {
+        let text = "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImageRepository\nmetadata: {name: r, namespace: flux-system}\nspec:\n  image: ghcr.io/acme/m\n  exclusionList: ['^dev-']\n---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata: {name: p, namespace: flux-system}\nspec:\n  imageRepositoryRef: {name: r}\n  filterTags: {pattern: '^main-(?P<ts>[0-9]+)$', extract: '$ts'}\n  policy:\n    numerical: {order: asc}\n  digestReflectionPolicy: Always\n---\napiVersion: image.toolkit.fluxcd.io/v1alpha1\nkind: ImagePolicy\nmetadata: {name: old}\nspec: {}\n";
+        let mut scan = Scan::default();
+        scan_text(&mut scan, "flux.yaml", text);
+        assert_eq!((scan.repositories.len(), scan.policies.len(), scan.problems.len()), (1, 1, 0));
+        let (policy, repo) = scan.resolve("flux-system", "p").unwrap();
+        assert_eq!(policy.digest_reflection, DigestReflection::Always);
+        let compiled = policy.compile(repo).unwrap();
+        let tags: Vec<String> = ["main-9", "main-10", "dev-99", "latest"].map(String::from).to_vec();
+        assert_eq!(compiled.latest(&tags).unwrap(), Some("main-10"));
+        assert!(scan.resolve("flux-system", "old").is_err(), "v1alpha1 is not read");
+    }
+
+    #[test]
     fn flux_markers_replace_the_whole_scalar() {
         let mut m = model("anything", Field::Ref);
         m.kind = MarkerKind::Flux;
