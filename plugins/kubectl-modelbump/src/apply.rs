@@ -161,10 +161,9 @@ fn reference_parts(r: &Reference, image: &str) -> Option<(String, Option<String>
         _ => {
             let start = value.find(image)?;
             let rest = &value[start..];
-            let end = rest.find(['/', ' ', '"', '\'']).map_or(rest.len(), |i| {
-                // The first `/` after the image's own path begins a suffix.
-                rest[image.len()..].find(['/', ' ', '"', '\'']).map_or(rest.len(), |j| image.len() + j).max(i)
-            });
+            // The reference ends where a suffix (`/path`) or the scalar's next word begins.
+            let after = &rest[image.len()..];
+            let end = image.len() + after.find(['/', ' ', '"', '\'']).unwrap_or(after.len());
             let parsed = ImageRef::parse(&rest[..end])?;
             (parsed.name == image).then_some(())?;
             Some((parsed.tag?, parsed.digest))
