@@ -209,6 +209,10 @@ fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs)
         output::print(&diff);
         return Ok(if outputs.is_empty() { EXIT_OK } else { EXIT_CHANGES });
     }
+    if outputs.is_empty() {
+        output::print("all references are up to date\n");
+        return Ok(EXIT_OK);
+    }
     let repo_root = if args.commit {
         let root = git::toplevel(base)?;
         let dirty = git::dirty_files(&root)?;
@@ -239,7 +243,7 @@ fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs)
     for line in &changes {
         output::print(&format!("{line}\n"));
     }
-    if let (Some(root), false) = (repo_root, outputs.is_empty()) {
+    if let Some(root) = repo_root {
         let message = args
             .message
             .clone()
@@ -253,8 +257,6 @@ fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs)
             git::push(&root, &args.remote, args.branch.as_deref())?;
             output::print(&format!("pushed to {}\n", args.remote));
         }
-    } else if outputs.is_empty() {
-        output::print("all references are up to date\n");
     }
     Ok(EXIT_OK)
 }

@@ -77,6 +77,12 @@ fn commit_refuses_a_dirty_tree_and_changes_nothing() {
     assert!(stderr.contains("refusing to commit") && stderr.contains("kustomization.yaml"), "{stderr}");
     assert_eq!(repo.read(HELMRELEASE), before);
     assert_eq!(repo.commits(), 1);
+
+    // With nothing to change there is nothing to refuse.
+    std::fs::write(repo.path().join(HELMRELEASE), before.replace("tag: v1.0.0 #", "tag: v2.0.0 #")).unwrap();
+    let out = repo.run(&["apply", "--commit"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("all references are up to date"));
 }
 
 #[test]
