@@ -296,7 +296,13 @@ impl Client {
 
     fn denied(&self, name: &str, reply: &Reply) -> RegistryError {
         let detail = registry_message(&reply.body).unwrap_or_else(|| format!("HTTP {}", reply.status));
-        RegistryError::Auth { repository: name.to_string(), message: format!("access denied: {detail}") }
+        let host = name.split('/').next().unwrap_or(name);
+        RegistryError::Auth {
+            repository: name.to_string(),
+            message: format!(
+                "access denied: {detail}; for a private repository, run `docker login {host}` (or set DOCKER_CONFIG)"
+            ),
+        }
     }
 
     fn call(
