@@ -81,3 +81,42 @@ fn unknown_policy_and_bad_markers_are_errors_naming_file_and_line() {
     assert!(stderr.contains("apps/extra.yaml:3: marker value \"no-namespace\""), "{stderr}");
     assert_eq!(gpuops_testkit::git(repo.path(), &["status", "--porcelain"]), "");
 }
+
+#[test]
+fn private_registry_through_a_docker_credential_helper() {
+    let registry = Registry::start_with_login("robot", "helper-secret");
+    let image = format!("{}/{SEED_IMAGE_PATH}", registry.host());
+    let seed = tempfile::tempdir().unwrap();
+    let seed_config = gpuops_testkit::docker_config_with_login(seed.path(), &registry.host(), "robot", "helper-secret");
+    push_model_tags(
+        &gpuops_registry::Client::new(gpuops_registry::Options {
+            docker_config_dir: Some(seed_config),
+            ..Default::default()
+        }),
+        &image,
+        &["v1.0.0", "v2.0.0"],
+    );
+    // `credHelpers` names docker-credential-gpuops-test, which answers the
+    // helper protocol (`get`, server URL on stdin) from a script on PATH.
+    let tools = tempfile::tempdir().unwrap();
+    let helper = tools.path().join("docker-credential-gpuops-test");
+    std::fs::write(
+        &helper,
+        format!("#!/bin/sh\nread server\n[ \"$server\" = \"{}\" ] || exit 1\necho '{{\"ServerURL\":\"'$server'\",\"Username\":\"robot\",\"Secret\":\"helper-secret\"}}'\n", registry.host()),
+    )
+    .unwrap();
+    std::process::Command::new("chmod").arg("755").arg(&helper).status().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(
+        config.path().join("config.json"),
+        format!("{{\"credHelpers\":{{\"{}\":\"gpuops-test\"}}}}", registry.host()),
+    )
+    .unwrap();
+    let repo = Repo::seed(&registry.host());
+    let path = format!("{}:{}", tools.path().display(), std::env::var("PATH").unwrap_or_default());
+    let out =
+        repo.command(&["apply", "--commit"]).env("DOCKER_CONFIG", config.path()).env("PATH", path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(repo.read("apps/foundry-gpu-oras/helmrelease.yaml").contains("tag: v2.0.0"));
+    assert!(!text(&out.stdout).contains("helper-secret") && !text(&out.stderr).contains("helper-secret"));
+}
