@@ -74,6 +74,13 @@ impl Table {
     }
 }
 
+/// Write to stdout; a closed pipe (`| head`) is the reader's choice, not an error.
+pub fn print(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 /// Serialize a value for `-o json` / `-o yaml`.
 pub fn render_value(value: &Value, format: OutputFormat) -> String {
     match format {

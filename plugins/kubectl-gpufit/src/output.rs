@@ -1,8 +1,6 @@
 //! Printing check reports, node inventories and memory fits.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // the plugin's output edge
 
-use std::io::Write;
-
 use gpuops_cli::{OutputFormat, Table, render_value};
 use gpuops_core::fit::catalog::{GpuInfo, find_model, gpu_of_labels, gpu_product};
 use gpuops_core::fit::cluster::Cluster;
@@ -14,10 +12,7 @@ use serde_json::json;
 
 use crate::{EXIT_DOES_NOT_FIT, EXIT_FITS, Error, ModelArgs, OutputArgs};
 
-pub(crate) fn print(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-}
+pub(crate) use gpuops_cli::print;
 
 pub(crate) fn eprint_line(text: &str) {
     eprintln!("{text}");

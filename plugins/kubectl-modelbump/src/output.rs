@@ -1,8 +1,6 @@
 //! Printing: scan rows, tag listings.
 #![allow(clippy::print_stdout)] // the plugin's output edge
 
-use std::io::Write;
-
 use gpuops_cli::{OutputFormat, Table, render_value};
 use gpuops_core::policy::{self, Order, Policy, Rule};
 use serde::Serialize;
@@ -10,11 +8,7 @@ use serde_json::json;
 
 use crate::{EXIT_OK, Error, OutputArgs, TagsArgs};
 
-/// Write to stdout; a closed pipe (`| head`) is not an error.
-pub(crate) fn print(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-}
+pub(crate) use gpuops_cli::print;
 
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
