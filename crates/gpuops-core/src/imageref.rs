@@ -51,6 +51,51 @@ impl fmt::Display for ImageRef {
     }
 }
 
+/// A reference to one repository found inside a larger string: an
+/// `oci://` URI, a `--model=` flag, a Helm value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Embedded<'a> {
+    /// Byte range of `name[:tag][@digest]` in the string.
+    pub start: usize,
+    pub end: usize,
+    pub tag: Option<&'a str>,
+    pub digest: Option<&'a str>,
+}
+
+/// The first reference to exactly `name` in `text`: it starts the text,
+/// follows a URI scheme or a separator (`=`, space, quote) — `x/<name>`
+/// would be another repository — and is followed by the end, `:` or `@`.
+/// The tag ends at `@`, `/`, a space or a quote; the digest at `/`, a space
+/// or a quote (what follows is a suffix such as `/weights`).
+pub fn find_embedded<'a>(text: &'a str, name: &str) -> Option<Embedded<'a>> {
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(name) {
+        let start = from + pos;
+        let after = start + name.len();
+        let before = &text[..start];
+        let boundary = before.is_empty() || before.ends_with("://") || before.ends_with(['=', ' ', '"', '\'']);
+        let rest = &text[after..];
+        if boundary && (rest.is_empty() || rest.starts_with([':', '@'])) {
+            let mut end = after;
+            let mut tag = None;
+            let mut digest = None;
+            if let Some(t) = rest.strip_prefix(':') {
+                let len = t.find(['@', '/', ' ', '"', '\'']).unwrap_or(t.len());
+                tag = Some(&t[..len]);
+                end += 1 + len;
+            }
+            if let Some(d) = text[end..].strip_prefix('@') {
+                let len = d.find(['/', ' ', '"', '\'']).unwrap_or(d.len());
+                digest = Some(&d[..len]);
+                end += 1 + len;
+            }
+            return Some(Embedded { start, end, tag, digest });
+        }
+        from = after;
+    }
+    None
+}
+
 /// `algorithm:encoded`, as in the OCI image spec; sha256/sha512 lengths checked.
 pub fn is_digest(text: &str) -> bool {
     let Some((algo, hex)) = text.split_once(':') else {
@@ -97,6 +142,17 @@ mod tests {
         assert!(ImageRef::parse("x@sha256:short").is_none());
         assert!(ImageRef::parse("a b").is_none());
         assert!(ImageRef::parse("repo:").is_none());
+    }
+
+    #[test]
+    fn embedded_references_need_a_boundary() {
+        let e = find_embedded("oci://reg:5000/m:v1@sha256:x/weights", "reg:5000/m").unwrap();
+        assert_eq!((e.start, e.tag, e.digest), (6, Some("v1"), Some("sha256:x")));
+        assert_eq!(&"oci://reg:5000/m:v1@sha256:x/weights"[e.end..], "/weights");
+        assert_eq!(find_embedded("--model=reg/m:v2 --x", "reg/m").unwrap().tag, Some("v2"));
+        assert!(find_embedded("mirror/reg/m:v1", "reg/m").is_none());
+        assert!(find_embedded("reg/m-7b:v1", "reg/m").is_none());
+        assert_eq!(find_embedded("reg/m", "reg/m").unwrap().tag, None);
     }
 
     #[test]

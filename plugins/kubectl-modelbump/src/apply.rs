@@ -159,13 +159,8 @@ fn reference_parts(r: &Reference, image: &str) -> Option<(String, Option<String>
         (_, Field::Tag) if gpuops_core::imageref::is_tag(value) => Some((value.to_string(), None)),
         (_, Field::Name | Field::Digest) => None,
         _ => {
-            let start = value.find(image)?;
-            let rest = &value[start..];
-            // The reference ends where a suffix (`/path`) or the scalar's next word begins.
-            let after = &rest[image.len()..];
-            let end = image.len() + after.find(['/', ' ', '"', '\'']).unwrap_or(after.len());
-            let parsed = ImageRef::parse(&rest[..end])?;
-            (parsed.name == image).then_some(())?;
+            let found = gpuops_core::imageref::find_embedded(value, image)?;
+            let parsed = ImageRef::parse(&value[found.start..found.end])?;
             Some((parsed.tag?, parsed.digest))
         }
     }

@@ -189,48 +189,22 @@ pub fn new_value(marker: &Marker, latest: &Latest) -> Result<String, String> {
 /// surrounds it (`oci://`, `--model=`, a `/suffix`).
 fn rewrite_inside(scalar: &str, latest: &Latest, field: Field) -> Result<String, String> {
     let image = latest.image.as_str();
-    let mut from = 0;
-    while let Some(pos) = scalar[from..].find(image) {
-        let start = from + pos;
-        let after = start + image.len();
-        let rest = &scalar[after..];
-        // The image starts the scalar, follows a URI scheme, or follows a
-        // flag/word separator; `x/<image>` would be another repository.
-        let before = &scalar[..start];
-        let boundary_before = before.is_empty() || before.ends_with("://") || before.ends_with(['=', ' ', '"', '\'']);
-        if boundary_before && (rest.is_empty() || rest.starts_with([':', '@'])) {
-            // [:tag][@digest] then the suffix.
-            let mut end = after;
-            let mut old_tag = None;
-            let mut old_digest = None;
-            if let Some(t) = rest.strip_prefix(':') {
-                let len = t.find(['@', '/', ' ', '"', '\'']).unwrap_or(t.len());
-                old_tag = Some(&t[..len]);
-                end += 1 + len;
-            }
-            if let Some(d) = scalar[end..].strip_prefix('@') {
-                let len = d.find(['/', ' ', '"', '\'']).unwrap_or(d.len());
-                old_digest = Some(&d[..len]);
-                end += 1 + len;
-            }
-            let digest = match field {
-                Field::Digest => latest.digest.as_deref(),
-                Field::Tag => latest.digest.as_deref().filter(|_| old_digest.is_some()),
-                _ => latest.digest.as_deref(),
-            };
-            let tag = match field {
-                Field::Digest => old_tag.unwrap_or(&latest.tag),
-                _ => &latest.tag,
-            };
-            let mut new = format!("{}{image}:{tag}", &scalar[..start]);
-            if let Some(d) = digest {
-                new.push('@');
-                new.push_str(d);
-            }
-            new.push_str(&scalar[end..]);
-            return Ok(new);
+    if let Some(old) = crate::imageref::find_embedded(scalar, image) {
+        let digest = match field {
+            Field::Tag => latest.digest.as_deref().filter(|_| old.digest.is_some()),
+            _ => latest.digest.as_deref(),
+        };
+        let tag = match field {
+            Field::Digest => old.tag.unwrap_or(&latest.tag),
+            _ => &latest.tag,
+        };
+        let mut new = format!("{}{image}:{tag}", &scalar[..old.start]);
+        if let Some(d) = digest {
+            new.push('@');
+            new.push_str(d);
         }
-        from = after;
+        new.push_str(&scalar[old.end..]);
+        return Ok(new);
     }
     // A scalar holding only the part itself (`tag: v1.0.0`).
     match field {

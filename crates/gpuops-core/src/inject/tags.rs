@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::config::{ModelSpec, ModelTagsSpec, Part};
-use crate::imageref::ImageRef;
+use crate::imageref::{ImageRef, find_embedded};
 use crate::krm::{KrmResult, Severity};
 use crate::locator;
 use crate::path::FieldPath;
@@ -120,19 +120,13 @@ pub(crate) fn rewrite_text(models: &[ModelSpec], text: &str, allow_bare: bool) -
 /// prefix ending at `:`/`@`, so ports and anything after the tag survive.
 fn rewrite_oci(models: &[ModelSpec], rest: &str) -> Option<(usize, String)> {
     for (index, model) in models.iter().enumerate() {
-        let Some(after) = rest.strip_prefix(model.name.as_str()) else {
+        let Some(found) =
+            find_embedded(rest, &model.name).filter(|e| e.start == 0 && (e.tag.is_some() || e.digest.is_some()))
+        else {
             continue;
         };
-        if !(after.starts_with(':') || after.starts_with('@')) {
-            continue;
-        }
-        let end = after[1..].find('/').map_or(after.len(), |i| i + 1);
-        let (reference_part, suffix) = after.split_at(end);
-        let old = ImageRef::parse(&format!("{}{reference_part}", model.name))?;
-        if old.name != model.name {
-            continue;
-        }
-        return Some((index, format!("{OCI_SCHEME}{}{suffix}", model.rewrite(&old))));
+        let old = ImageRef::parse(&rest[..found.end])?;
+        return Some((index, format!("{OCI_SCHEME}{}{}", model.rewrite(&old), &rest[found.end..])));
     }
     None
 }
