@@ -225,21 +225,25 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Placem
         let mut placement = GroupPlacement::default();
         if group.per_node {
             for node in &cluster.nodes {
-                let u = &used[&node.name];
-                if let Err(Reject::Insufficient(_) | Reject::TooManyPods) | Ok(()) =
-                    check(group, node, u, options, Relax::default())
-                {
-                    placement.wanted += 1;
-                    if check(group, node, u, options, Relax::default()).is_ok() {
+                // A DaemonSet wants a pod on every node it may run on; only
+                // capacity can then stop it.
+                match check(group, node, &used[&node.name], options, Relax::default()) {
+                    Ok(()) => {
+                        placement.wanted += 1;
                         commit(&mut used, &node.name, group);
                         placement.nodes.push(node.name.clone());
-                    } else if placement.message.is_none() {
-                        placement.message = Some(format!(
-                            "DaemonSet pod for node {} does not fit: {}",
-                            node.name,
-                            fit_message(1, &[check(group, node, u, options, Relax::default()).unwrap_err()])
-                        ));
                     }
+                    Err(reject @ (Reject::Insufficient(_) | Reject::TooManyPods)) => {
+                        placement.wanted += 1;
+                        if placement.message.is_none() {
+                            placement.message = Some(format!(
+                                "DaemonSet pod for node {} does not fit: {}",
+                                node.name,
+                                fit_message(1, &[reject])
+                            ));
+                        }
+                    }
+                    Err(_) => {}
                 }
             }
         } else {
