@@ -26,7 +26,7 @@ pub struct ConfigError {
 }
 
 /// Which workloads a profile applies to. All fields AND-ed; empty selects all.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Selector {
     #[serde(default)]

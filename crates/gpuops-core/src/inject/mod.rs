@@ -73,7 +73,7 @@ pub fn transform(config: &InjectConfig, items: &mut [Value]) -> Outcome {
             outcome.results.push(
                 KrmResult::new(Severity::Warning, format!("{}: selector matched no workload", config.object)).at(
                     "spec.selector",
-                    serde_json::to_value(selector_summary(&spec.selector)).ok(),
+                    serde_json::to_value(&spec.selector).ok(),
                     None,
                 ),
             );
@@ -99,12 +99,6 @@ pub fn transform(config: &InjectConfig, items: &mut [Value]) -> Outcome {
         ));
     }
     outcome
-}
-
-fn selector_summary(selector: &config::Selector) -> Value {
-    serde_json::json!({
-        "kinds": selector.kinds, "names": selector.names, "namespaces": selector.namespaces, "labels": selector.labels,
-    })
 }
 
 /// The result of running the function on a `ResourceList`.
