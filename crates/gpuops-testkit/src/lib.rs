@@ -145,6 +145,18 @@ pub fn push_model_tags(client: &gpuops_registry::Client, image: &str, tags: &[&s
     }
 }
 
+/// Push `tags` to a registry that wants a login, as `user`.
+pub fn push_model_tags_as(image: &str, user: &str, password: &str, tags: &[&str]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let host = image.split('/').next().unwrap_or(image);
+    let config = docker_config_with_login(dir.path(), host, user, password);
+    let client = gpuops_registry::Client::new(gpuops_registry::Options {
+        docker_config_dir: Some(config),
+        ..gpuops_registry::Options::default()
+    });
+    push_model_tags(&client, image, tags);
+}
+
 /// A docker config dir holding a login for `host`.
 pub fn docker_config_with_login(dir: &Path, host: &str, user: &str, password: &str) -> PathBuf {
     use std::fmt::Write as _;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use gpuops_testkit::{Fault, Proxy, Registry, push_model_tags};
+use gpuops_testkit::{Fault, Proxy, Registry, push_model_tags_as};
 
 use crate::util::{Repo, SEED_IMAGE_PATH, seeded_registry, text};
 
@@ -48,14 +48,7 @@ fn private_registry_with_docker_login() {
     let image = format!("{}/{SEED_IMAGE_PATH}", registry.host());
     let config = tempfile::tempdir().unwrap();
     let config = gpuops_testkit::docker_config_with_login(config.path(), &registry.host(), "ci", "s3cret-pass");
-    push_model_tags(
-        &gpuops_registry::Client::new(gpuops_registry::Options {
-            docker_config_dir: Some(config.clone()),
-            ..Default::default()
-        }),
-        &image,
-        &["v1.0.0", "v2.0.0"],
-    );
+    push_model_tags_as(&image, "ci", "s3cret-pass", &["v1.0.0", "v2.0.0"]);
     let repo = Repo::seed(&registry.host());
     let out = repo.command(&["apply", "--commit"]).env("DOCKER_CONFIG", &config).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -86,16 +79,7 @@ fn unknown_policy_and_bad_markers_are_errors_naming_file_and_line() {
 fn private_registry_through_a_docker_credential_helper() {
     let registry = Registry::start_with_login("robot", "helper-secret");
     let image = format!("{}/{SEED_IMAGE_PATH}", registry.host());
-    let seed = tempfile::tempdir().unwrap();
-    let seed_config = gpuops_testkit::docker_config_with_login(seed.path(), &registry.host(), "robot", "helper-secret");
-    push_model_tags(
-        &gpuops_registry::Client::new(gpuops_registry::Options {
-            docker_config_dir: Some(seed_config),
-            ..Default::default()
-        }),
-        &image,
-        &["v1.0.0", "v2.0.0"],
-    );
+    push_model_tags_as(&image, "robot", "helper-secret", &["v1.0.0", "v2.0.0"]);
     // `credHelpers` names docker-credential-gpuops-test, which answers the
     // helper protocol (`get`, server URL on stdin) from a script on PATH.
     let tools = tempfile::tempdir().unwrap();
