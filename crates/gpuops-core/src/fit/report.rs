@@ -311,7 +311,7 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
             problems,
         });
     }
-    let before = cluster.used();
+    let before = &placement.before;
     let mut resources: Vec<String> = cluster
         .nodes
         .iter()
@@ -325,7 +325,7 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
             let free = schedule::free_per_node(cluster, &placement.used, &resource);
             GpuSummary {
                 allocatable: cluster.nodes.iter().filter_map(|n| n.allocatable.get(&resource)).sum(),
-                in_use_before: before.values().filter_map(|(r, _)| r.get(&resource)).sum(),
+                in_use_before: before.values().filter_map(|u| u.requests.get(&resource)).sum(),
                 free_after: free.iter().map(|(_, f)| f).sum(),
                 max_free_on_one_node: free.iter().map(|(_, f)| *f).max().unwrap_or(0),
                 resource,
@@ -342,7 +342,7 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
                 node: n.name.clone(),
                 resource: resource.clone(),
                 allocatable: *alloc,
-                free_before: alloc - before.and_then(|(r, _)| r.get(resource)).copied().unwrap_or(0),
+                free_before: alloc - before.and_then(|u| u.requests.get(resource)).copied().unwrap_or(0),
                 free_after: alloc - after.and_then(|u| u.requests.get(resource)).copied().unwrap_or(0),
             })
         })

@@ -207,6 +207,9 @@ pub struct GroupPlacement {
 #[derive(Debug, Clone)]
 pub struct Placement {
     pub groups: Vec<GroupPlacement>,
+    /// Per node: what bound pods used before placing anything.
+    pub before: BTreeMap<String, NodeUse>,
+    /// Per node: what is used once every placed replica is counted.
     pub used: BTreeMap<String, NodeUse>,
 }
 
@@ -220,6 +223,7 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Placem
             u.pods = pods;
         }
     }
+    let before = used.clone();
     let mut placements = Vec::with_capacity(groups.len());
     for group in groups {
         let mut placement = GroupPlacement::default();
@@ -264,7 +268,7 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Placem
         }
         placements.push(placement);
     }
-    Placement { groups: placements, used }
+    Placement { groups: placements, before, used }
 }
 
 fn commit(used: &mut BTreeMap<String, NodeUse>, node: &str, group: &PodGroup) {
