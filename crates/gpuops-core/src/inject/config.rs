@@ -407,13 +407,12 @@ fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
             }
             None => None,
         };
-        let enum_of =
-            |k: &str| -> Result<Option<Value>, Invalid> { Ok(get.get(k).map(|v| Value::String((*v).to_string()))) };
-        let strategy = enum_of("strategy")?
+        let enum_of = |k: &str| get.get(k).map(|v| Value::String((*v).to_string()));
+        let strategy = enum_of("strategy")
             .map(serde_json::from_value::<StrategyMode>)
             .transpose()
             .map_err(|_| ("data.strategy".to_string(), "must be Recreate or auto".to_string()))?;
-        let tensor_parallel = enum_of("tensorParallel")?
+        let tensor_parallel = enum_of("tensorParallel")
             .map(serde_json::from_value::<TensorParallelMode>)
             .transpose()
             .map_err(|_| ("data.tensorParallel".to_string(), "must be auto, check or off".to_string()))?
