@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 overlay="${1:-examples/llmops-overlays/overlays/production}"
-cargo build --quiet --release --locked -p gpuops-inject
+cargo build --quiet --release --locked -p gpuops-inject-function
 home="$(mktemp -d)"
 trap 'rm -rf "$home"' EXIT
 ./target/release/gpuops-inject install-plugin --dir "$home/kustomize/plugin" >/dev/null

@@ -9,7 +9,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 host="$(rustc -vV | sed -n 's/^host: //p')"
 cd "$root"
-RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --locked -p gpuops-inject --target "$host"
+RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --locked -p gpuops-inject-function --target "$host"
 binary="$root/target/$host/release/gpuops-inject"
 if ldd "$binary" 2>&1 | grep -q "=>"; then
     echo "build-image: $binary is not static" >&2

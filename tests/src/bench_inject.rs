@@ -21,7 +21,7 @@ fn main() {
     let binary = args.first().map_or_else(|| PathBuf::from("target/release/gpuops-inject"), PathBuf::from);
     let rounds: usize = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(5);
     let which = args.get(2).map_or("all", String::as_str);
-    assert!(binary.exists(), "{} missing: cargo build --release -p gpuops-inject", binary.display());
+    assert!(binary.exists(), "{} missing: cargo build --release -p gpuops-inject-function", binary.display());
     if which == "all" || which == "resource-list" {
         resource_list_bench(&binary, rounds);
     }

@@ -77,7 +77,7 @@ fn main() {
     let walk: Vec<Duration> = (0..5)
         .map(|_| {
             let start = Instant::now();
-            let scan = gpuops_core::gitops::scan_tree(repo.path()).expect("scan");
+            let scan = gpuops_gitops::scan_tree(repo.path()).expect("scan");
             assert_eq!(
                 (scan.files_scanned, scan.references.len(), scan.policies.len()),
                 (FILES, REFERENCES, REPOSITORIES)

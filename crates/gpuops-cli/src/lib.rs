@@ -1,4 +1,11 @@
-//! What every gpuops kubectl plugin prints the same way.
+//! What every gpuops kubectl plugin does the same way: output formats,
+//! tables, exit codes, `-v` verbosity and durations.
+
+mod exit;
+mod logging;
+
+pub use exit::ExitCode;
+pub use logging::{Verbosity, init_logging};
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -84,7 +91,7 @@ pub fn print(text: &str) {
 /// Serialize a value for `-o json` / `-o yaml`.
 pub fn render_value(value: &Value, format: OutputFormat) -> String {
     match format {
-        OutputFormat::Yaml => gpuops_core::yaml::to_yaml_string(value),
+        OutputFormat::Yaml => gpuops_manifest::yaml::to_yaml_string(value),
         _ => {
             let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
             text.push('\n');
@@ -93,20 +100,14 @@ pub fn render_value(value: &Value, format: OutputFormat) -> String {
     }
 }
 
-/// A kubectl-style duration: `30s`, `2m`, `500ms`, `1h`, or plain seconds.
+/// A kubectl-style duration: Go/humantime units (`30s`, `2m`, `500ms`,
+/// `1h30m`) or plain seconds (`30`). `0` means no timeout, as in kubectl.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().map_err(|_| format!("invalid duration {text:?} (e.g. 30s, 2m, 500ms)"))?;
-    let seconds = match unit {
-        "" | "s" => value,
-        "ms" => value / 1000.0,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return Err(format!("invalid duration {text:?} (units: ms, s, m, h)")),
-    };
-    Ok(Duration::from_secs_f64(seconds))
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(text).map_err(|e| format!("invalid duration {text:?}: {e} (e.g. 30s, 2m, 500ms, 1h30m)"))
 }
 
 /// The program's name as the user typed it: `kubectl modelbump` when run
@@ -135,7 +136,12 @@ mod tests {
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
         assert!(parse_duration("soon").is_err());
+        // Out of range is an error, not a panic.
+        let err = parse_duration("99999999999999999999h").unwrap_err();
+        assert!(err.contains("invalid duration"), "{err}");
         assert_eq!(display_name("kubectl-modelbump"), "kubectl modelbump");
     }
 }

@@ -14,6 +14,17 @@ pub(crate) enum Credential {
     Identity(String),
 }
 
+impl Credential {
+    /// What kind of credential this is, never its value (for logs).
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Credential::Anonymous => "anonymous",
+            Credential::Basic { .. } => "basic",
+            Credential::Identity(_) => "identity-token",
+        }
+    }
+}
+
 impl std::fmt::Debug for Credential {
     /// Never print a secret, even in debug output.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -62,6 +73,16 @@ pub(crate) fn lookup(key: &str, dir: Option<&std::path::Path>) -> Credential {
 pub(crate) enum Challenge {
     Bearer { realm: String, service: Option<String> },
     Basic,
+}
+
+impl Challenge {
+    /// The scheme alone, for logs (a realm URL is not a secret, but keep logs short).
+    pub(crate) fn scheme(&self) -> &'static str {
+        match self {
+            Challenge::Bearer { .. } => "Bearer",
+            Challenge::Basic => "Basic",
+        }
+    }
 }
 
 pub(crate) fn parse_challenge(header: &str) -> Option<Challenge> {

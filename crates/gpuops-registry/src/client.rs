@@ -73,7 +73,7 @@ pub(crate) struct Reply {
     pub(crate) body: Vec<u8>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Method {
     Get,
     Head,
@@ -195,7 +195,9 @@ impl Client {
                 Ok(reply) => reply,
                 Err(message) => {
                     if attempt < self.options.retries {
-                        std::thread::sleep(self.backoff(attempt, None));
+                        let wait = self.backoff(attempt, None);
+                        tracing::info!(repository = %name, error = %message, ?wait, attempt = attempt + 1, "request failed; retrying");
+                        std::thread::sleep(wait);
                         attempt += 1;
                         continue;
                     }
@@ -218,9 +220,14 @@ impl Client {
                         .and_then(|v| v.to_str().ok())
                         .and_then(auth::parse_challenge);
                     let had_auth = authorization.is_some();
+                    tracing::debug!(
+                        repository = %name, status = reply.status, had_auth, anonymous,
+                        challenge = ?challenge.as_ref().map(Challenge::scheme), "registry asks for authentication"
+                    );
                     if had_auth && !anonymous {
                         // Stale or wrong credentials break public pulls: try once without.
                         if reply.status == 403 || auth_rounds > 1 {
+                            tracing::info!(repository = %name, "credentials refused; retrying anonymously");
                             anonymous = true;
                             login_rejected = true;
                             continue;
@@ -231,6 +238,7 @@ impl Client {
                     match challenge {
                         Some(Challenge::Bearer { realm, service }) => {
                             let credential = if anonymous { Credential::Anonymous } else { self.credential(repo) };
+                            tracing::debug!(repository = %name, realm = %realm, credential = credential.kind(), "requesting a bearer token");
                             let token = match self.fetch_token(&name, &realm, service.as_deref(), &scope, &credential) {
                                 Ok(token) => token,
                                 // A stale login must not block a public repository.
@@ -275,7 +283,9 @@ impl Client {
                     }
                 }
                 429 | 500..=599 if attempt < self.options.retries => {
-                    std::thread::sleep(self.backoff(attempt, Some(&reply.headers)));
+                    let wait = self.backoff(attempt, Some(&reply.headers));
+                    tracing::info!(repository = %name, status = reply.status, ?wait, attempt = attempt + 1, "registry answered with an error; retrying");
+                    std::thread::sleep(wait);
                     attempt += 1;
                 }
                 status => {
@@ -312,7 +322,7 @@ impl Client {
         headers: &[(&str, &str)],
         authorization: Option<&str>,
         body: Option<&[u8]>,
-    ) -> Result<Reply, String> {
+    ) -> Result<Reply, TransportError> {
         macro_rules! with_headers {
             ($req:expr) => {{
                 let mut req = $req;
@@ -325,6 +335,7 @@ impl Client {
                 req
             }};
         }
+        let started = std::time::Instant::now();
         let response = match method {
             Method::Get => with_headers!(self.agent.get(url)).call(),
             Method::Head => with_headers!(self.agent.head(url)).call(),
@@ -339,6 +350,12 @@ impl Client {
         } else {
             response.body_mut().with_config().limit(256 * 1024 * 1024).read_to_vec().map_err(|e| describe(&e))?
         };
+        // The URL is logged without its query: a token realm's query names
+        // the scope, and nothing in it is a secret, but keep the habit.
+        tracing::debug!(
+            method = ?method, url = url.split('?').next().unwrap_or(url), status,
+            bytes = body.len(), elapsed = ?started.elapsed(), authorized = authorization.is_some(), "registry request"
+        );
         Ok(Reply { status, headers, body })
     }
 
@@ -469,28 +486,29 @@ impl Client {
 }
 
 /// A transport error in words, without URLs' query strings (tokens).
-fn describe(error: &ureq::Error) -> String {
-    match error {
+fn describe(error: &ureq::Error) -> TransportError {
+    TransportError(match error {
         ureq::Error::Timeout(t) => format!("timed out ({t})"),
         ureq::Error::ConnectionFailed => "connection failed".to_string(),
         ureq::Error::HostNotFound => "host not found".to_string(),
         ureq::Error::Io(e) => format!("connection error: {e}"),
         other => other.to_string(),
-    }
+    })
 }
+
+/// Characters a query value keeps: RFC 3986 unreserved.
+const QUERY_VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// Percent-encode a query value.
 pub(crate) fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(text, QUERY_VALUE).to_string()
 }
+
+/// A request that got no HTTP answer (connection, TLS, timeout), in words.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct TransportError(String);
 
 #[cfg(test)]
 mod tests {

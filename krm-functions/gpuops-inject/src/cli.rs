@@ -3,8 +3,8 @@
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
-use gpuops_core::inject::{self, PLUGIN_GROUP_VERSION};
-use gpuops_core::krm::Severity;
+use gpuops_inject::{self as inject, PLUGIN_GROUP_VERSION};
+use gpuops_manifest::krm::Severity;
 
 const USAGE: &str = "\
 gpuops-inject: inject GPU resources and model tags into Kubernetes manifests.

@@ -2,8 +2,6 @@
 //! selectors, MIG, rollout surge, and whether the model fits in GPU memory
 //! at its tensor-parallel size — and if not, exactly why.
 
-mod inputs;
-mod live;
 mod local;
 mod output;
 
@@ -11,14 +9,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-pub use gpuops_cli::OutputArgs;
-use gpuops_core::fit::cluster::{self, Cluster};
-use gpuops_core::fit::report::{self, CheckOptions};
-use gpuops_core::fit::schedule;
-
-pub const EXIT_FITS: u8 = 0;
-pub const EXIT_DOES_NOT_FIT: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
+pub use gpuops_cli::{ExitCode, OutputArgs, Verbosity};
+use gpuops_fit::cluster::{self, Cluster, ClusterError};
+use gpuops_fit::report::{self, CheckError, CheckOptions};
+use gpuops_fit::schedule;
+use gpuops_manifest::input::{self, InputError, Kustomizer};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,6 +26,8 @@ pub const EXIT_ERROR: u8 = 2;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,12 +46,18 @@ pub enum Command {
 /// or synthetic nodes.
 #[derive(Debug, Clone, Args)]
 pub struct ClusterArgs {
-    /// Path to the kubeconfig file.
-    #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
+    /// Path to the kubeconfig file (only this file; default: every file in $KUBECONFIG, merged as kubectl does, else ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// Kubeconfig context; repeat to check a fleet (each context in turn).
     #[arg(long = "context", value_name = "NAME")]
     pub contexts: Vec<String>,
+    /// The kubeconfig cluster to use (overrides the context's).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// The kubeconfig user to use (overrides the context's).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
     /// Namespace for workloads whose manifests name none.
     #[arg(short = 'n', long, value_name = "NS")]
     pub namespace: Option<String>,
@@ -135,64 +138,84 @@ pub struct LocalArgs {
     pub output: OutputArgs,
 }
 
+/// Errors that end a command (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Snapshot(#[from] ClusterError),
+    #[error(transparent)]
+    Live(#[from] gpuops_cluster::Error),
+    #[error(transparent)]
+    Check(#[from] CheckError),
+    #[error("{}: no Node objects (dump with `kubectl get nodes,pods -A -o {format}`)", path.display())]
+    NoNodes { path: PathBuf, format: &'static str },
+    #[error("no workloads: pass -f FILE|DIR|- or -k DIR")]
+    NoWorkloads,
+    /// A flag value that makes no sense (`--gpu`, `--max-model-len`, a model id).
     #[error("{0}")]
-    Input(String),
-    #[error("{0}")]
-    Cluster(String),
+    Usage(String),
+    #[error("local GPUs: {0}")]
+    Local(String),
 }
 
 /// The clusters to check against, one per context for a fleet.
 fn clusters(args: &ClusterArgs) -> Result<Vec<Cluster>, Error> {
     if let Some(spec) = &args.nodes {
-        return cluster::synthetic(spec).map(|c| vec![c]).map_err(Error::Input);
+        return Ok(vec![cluster::synthetic(spec)?]);
     }
     if let Some(file) = &args.cluster_file {
-        let text = std::fs::read_to_string(file).map_err(|e| Error::Input(format!("{}: {e}", file.display())))?;
-        if text.trim_start().starts_with('{') {
-            // `-o json`: one List, read with the lean decoder.
-            let (c, _) = cluster::from_json_list(&text, &file.display().to_string()).map_err(Error::Input)?;
-            if c.nodes.is_empty() {
-                return Err(Error::Input(format!(
-                    "{}: no Node objects (dump with `kubectl get nodes,pods -A -o json`)",
-                    file.display()
-                )));
-            }
-            return Ok(vec![c]);
-        }
-        let objects = inputs::read_path(file)?;
-        let flat = cluster::flatten_lists(objects);
-        let c = Cluster::from_objects(&file.display().to_string(), &flat).map_err(Error::Input)?;
+        let bytes = std::fs::read(file).map_err(|source| InputError::Read { path: file.clone(), source })?;
+        let started = std::time::Instant::now();
+        let is_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        let c = if is_json {
+            // `-o json`: one List, decoded in one typed pass.
+            cluster::from_json_list(&bytes, &file.display().to_string())?.0
+        } else {
+            let objects = input::read_path(file)?;
+            Cluster::from_objects(&file.display().to_string(), &input::flatten_lists(objects))?
+        };
+        tracing::debug!(file = %file.display(), nodes = c.nodes.len(), pods = c.pods.len(), elapsed = ?started.elapsed(), "cluster dump read");
         if c.nodes.is_empty() {
-            return Err(Error::Input(format!(
-                "{}: no Node objects (dump with `kubectl get nodes,pods -A -o yaml`)",
-                file.display()
-            )));
+            return Err(Error::NoNodes { path: file.clone(), format: if is_json { "json" } else { "yaml" } });
         }
         return Ok(vec![c]);
     }
     let contexts: Vec<Option<String>> =
         if args.contexts.is_empty() { vec![None] } else { args.contexts.iter().cloned().map(Some).collect() };
-    contexts.into_iter().map(|ctx| live::snapshot(args, ctx.as_deref())).collect()
+    let list = gpuops_cluster::ListOptions { chunk_size: args.chunk_size };
+    contexts
+        .into_iter()
+        .map(|context| {
+            let connection = gpuops_cluster::Connection {
+                kubeconfig: args.kubeconfig.clone(),
+                context,
+                cluster: args.cluster.clone(),
+                user: args.user.clone(),
+                request_timeout: Some(args.request_timeout).filter(|t| !t.is_zero()),
+            };
+            Ok(gpuops_cluster::snapshot(&connection, list)?)
+        })
+        .collect()
 }
 
-pub fn run(cli: Cli) -> Result<u8, Error> {
+pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Check(args) => {
             let mut objects = Vec::new();
             for f in &args.files {
-                objects.extend(inputs::read_path(f)?);
+                objects.extend(input::read_path(f)?);
             }
             for k in &args.kustomize {
-                objects.extend(inputs::kustomize(k)?);
+                objects.extend(Kustomizer::default().build(k)?);
             }
             if args.files.is_empty() && args.kustomize.is_empty() {
-                return Err(Error::Input("no workloads: pass -f FILE|DIR|- or -k DIR".into()));
+                return Err(Error::NoWorkloads);
             }
-            let mut objects = cluster::flatten_lists(objects);
+            let mut objects = input::flatten_lists(objects);
             if let Some(ns) = &args.cluster.namespace {
-                inputs::default_namespace(&mut objects, ns);
+                input::default_namespace(&mut objects, ns);
             }
             let options = CheckOptions {
                 ignore_rollout: args.ignore_rollout,
@@ -201,17 +224,17 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             let mut all_fit = true;
             let mut reports = Vec::new();
             for cluster in clusters(&args.cluster)? {
-                let report = report::check(&cluster, &objects, options).map_err(Error::Input)?;
+                let report = report::check(&cluster, &objects, options)?;
                 all_fit &= report.fits;
                 reports.push(report);
             }
             output::print_check(&reports, &args.output);
-            Ok(if all_fit { EXIT_FITS } else { EXIT_DOES_NOT_FIT })
+            Ok(ExitCode::answer(all_fit))
         }
         Command::Nodes(args) => {
             let clusters = clusters(&args.cluster)?;
             output::print_nodes(&clusters, &args.output);
-            Ok(EXIT_FITS)
+            Ok(ExitCode::Success)
         }
         Command::Model(args) => output::model(&args),
         Command::Local(args) => local::run(&args),

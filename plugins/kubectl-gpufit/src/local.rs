@@ -4,7 +4,7 @@
 use gpuops_cli::{OutputFormat, Table, render_value};
 use serde::Serialize;
 
-use crate::{EXIT_ERROR, EXIT_FITS, Error, LocalArgs, output};
+use crate::{Error, ExitCode, LocalArgs, output};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -59,11 +59,11 @@ impl LocalGpus for Nvml {
     }
 }
 
-pub(crate) fn report(source: &dyn LocalGpus, args: &LocalArgs) -> Result<u8, Error> {
+pub(crate) fn report(source: &dyn LocalGpus, args: &LocalArgs) -> Result<ExitCode, Error> {
     match source.devices() {
         Err(message) => {
             output::eprint_line(&format!("error: {message}"));
-            Ok(EXIT_ERROR)
+            Ok(ExitCode::Error)
         }
         Ok(devices) => {
             match args.output.output {
@@ -84,12 +84,12 @@ pub(crate) fn report(source: &dyn LocalGpus, args: &LocalArgs) -> Result<u8, Err
                     output::print(&t.render(args.output.no_headers));
                 }
             }
-            Ok(EXIT_FITS)
+            Ok(ExitCode::Success)
         }
     }
 }
 
-pub(crate) fn run(args: &LocalArgs) -> Result<u8, Error> {
+pub(crate) fn run(args: &LocalArgs) -> Result<ExitCode, Error> {
     report(&Nvml, args)
 }
 
@@ -118,7 +118,7 @@ mod tests {
             memory_used_mib: 0,
             compute: "9.0".into(),
         };
-        assert_eq!(report(&Fake(Ok(vec![gpu])), &args()).unwrap(), EXIT_FITS);
-        assert_eq!(report(&Fake(Err("no NVIDIA driver".into())), &args()).unwrap(), EXIT_ERROR);
+        assert_eq!(report(&Fake(Ok(vec![gpu])), &args()).unwrap(), ExitCode::Success);
+        assert_eq!(report(&Fake(Err("no NVIDIA driver".into())), &args()).unwrap(), ExitCode::Error);
     }
 }

@@ -1,17 +1,17 @@
 //! `kubectl gpufit`: see the library for everything but printing.
 #![allow(clippy::print_stderr)]
 
-use std::process::ExitCode;
-
 use clap::Parser;
+use kubectl_gpufit::{Cli, ExitCode};
 
-fn main() -> ExitCode {
-    let cli = kubectl_gpufit::Cli::parse();
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    gpuops_cli::init_logging(cli.verbosity);
     match kubectl_gpufit::run(cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code.into(),
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::from(kubectl_gpufit::EXIT_ERROR)
+            ExitCode::Error.into()
         }
     }
 }

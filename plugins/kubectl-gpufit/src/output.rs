@@ -2,15 +2,15 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // the plugin's output edge
 
 use gpuops_cli::{OutputFormat, Table, render_value};
-use gpuops_core::fit::catalog::{GpuInfo, find_model, gpu_of_labels, gpu_product};
-use gpuops_core::fit::cluster::Cluster;
-use gpuops_core::fit::memory::{self, EngineArgs, MemoryFit, parse_max_model_len};
-use gpuops_core::fit::report::{MemoryReport, Report, WorkloadReport};
-use gpuops_core::fit::resources::display;
-use gpuops_core::fit::workloads::is_gpu;
+use gpuops_fit::catalog::{GpuInfo, find_model, gpu_of_labels, gpu_product};
+use gpuops_fit::cluster::Cluster;
+use gpuops_fit::memory::{self, EngineArgs, MemoryFit, parse_max_model_len};
+use gpuops_fit::report::{MemoryReport, MemoryStatus, Report};
+use gpuops_fit::resources::display;
+use gpuops_fit::workloads::is_gpu;
 use serde_json::json;
 
-use crate::{EXIT_DOES_NOT_FIT, EXIT_FITS, Error, ModelArgs, OutputArgs};
+use crate::{Error, ExitCode, ModelArgs, OutputArgs};
 
 pub(crate) use gpuops_cli::print;
 
@@ -36,29 +36,23 @@ fn memory_cell(m: Option<&MemoryReport>) -> (String, String) {
         ),
         None => short_model(&m.reference),
     };
-    let memory = match (m.status.as_str(), &m.fit) {
-        ("fits", Some(f)) => format!("ok: {} ctx max, {} asked", tokens(f.max_context), tokens(f.max_model_len)),
-        ("does-not-fit", Some(f)) if f.kv_budget_gib <= 0.0 => "weights do not fit".to_string(),
-        ("does-not-fit", Some(f)) if !f.tp_valid => "TP invalid".to_string(),
-        ("does-not-fit", Some(f)) if !f.dtype_supported => "dtype unsupported".to_string(),
-        ("does-not-fit", Some(f)) => {
+    let memory = match (m.status, &m.fit) {
+        (MemoryStatus::Fits, Some(f)) => {
+            format!("ok: {} ctx max, {} asked", tokens(f.max_context), tokens(f.max_model_len))
+        }
+        (MemoryStatus::DoesNotFit, Some(f)) if f.kv_budget_gib <= 0.0 => "weights do not fit".to_string(),
+        (MemoryStatus::DoesNotFit, Some(f)) if !f.tp_valid => "TP invalid".to_string(),
+        (MemoryStatus::DoesNotFit, Some(f)) if !f.dtype_supported => "dtype unsupported".to_string(),
+        (MemoryStatus::DoesNotFit, Some(f)) => {
             format!("no: {} ctx max, {} asked", tokens(f.max_context), tokens(f.max_model_len))
         }
-        (other, _) => other.to_string(),
+        (other, _) => other.as_str().to_string(),
     };
     (model, memory)
 }
 
 fn tokens(n: u64) -> String {
     if n >= 1000 { format!("{}k", n / 1000) } else { n.to_string() }
-}
-
-fn status(w: &WorkloadReport) -> String {
-    if w.fits {
-        if w.rollout.as_ref().is_some_and(|r| !r.fits) { "fits (rollout blocked)".into() } else { "fits".into() }
-    } else {
-        "does not fit".into()
-    }
 }
 
 pub(crate) fn print_check(reports: &[Report], args: &OutputArgs) {
@@ -95,7 +89,7 @@ fn check_table(report: &Report, wide: bool, no_headers: bool) -> String {
             format!("{}/{}", w.placed, w.replicas),
             model,
             memory,
-            status(w),
+            w.status().as_str().to_string(),
         ];
         if wide {
             let mut nodes: Vec<String> = Vec::new();
@@ -265,20 +259,20 @@ fn memory_text(f: &MemoryFit, smallest: Option<u64>) -> String {
     out
 }
 
-pub(crate) fn model(args: &ModelArgs) -> Result<u8, Error> {
+pub(crate) fn model(args: &ModelArgs) -> Result<ExitCode, Error> {
     let shape = find_model(&args.model).ok_or_else(|| {
-        let known: Vec<String> = gpuops_core::fit::catalog::models().into_iter().map(|m| m.id).collect();
-        Error::Input(format!("{} is not in the catalog; known: {}", args.model, known.join(", ")))
+        let known: Vec<String> = gpuops_fit::catalog::models().into_iter().map(|m| m.id).collect();
+        Error::Usage(format!("{} is not in the catalog; known: {}", args.model, known.join(", ")))
     })?;
     let gpu: GpuInfo = gpu_product(&args.gpu).map(Into::into).ok_or_else(|| {
         let known: Vec<&str> =
-            gpuops_core::fit::catalog::GPU_PRODUCTS.iter().filter_map(|p| p.aliases.first().copied()).collect();
-        Error::Input(format!("unknown GPU {:?}; known: {}", args.gpu, known.join(", ")))
+            gpuops_fit::catalog::GPU_PRODUCTS.iter().filter_map(|p| p.aliases.first().copied()).collect();
+        Error::Usage(format!("unknown GPU {:?}; known: {}", args.gpu, known.join(", ")))
     })?;
     let max_model_len = match &args.max_model_len {
         Some(text) => Some(
             parse_max_model_len(text)
-                .ok_or_else(|| Error::Input(format!("--max-model-len {text:?} is not a length")))?,
+                .ok_or_else(|| Error::Usage(format!("--max-model-len {text:?} is not a length")))?,
         ),
         None => None,
     };
@@ -301,5 +295,5 @@ pub(crate) fn model(args: &ModelArgs) -> Result<u8, Error> {
         }
         _ => print(&memory_text(&fit, smallest)),
     }
-    Ok(if fit.fits { EXIT_FITS } else { EXIT_DOES_NOT_FIT })
+    Ok(ExitCode::answer(fit.fits))
 }

@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gpuops_core::gitops::{self, Field, Latest, MarkerKind, Reference, Scan, edit};
-use gpuops_core::imageref::ImageRef;
+use gpuops_gitops::{self as gitops, Field, Latest, MarkerKind, Reference, Scan, edit};
+use gpuops_manifest::imageref::ImageRef;
 
-use crate::output::{self, Row};
+use crate::git::{self, GitError};
+use crate::output::{self, Row, RowStatus};
 use crate::resolve::{self, PolicyKey, Resolution};
-use crate::{ApplyArgs, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Error, PromoteArgs, ScanArgs, WriteArgs, git};
+use crate::{ApplyArgs, Error, ExitCode, PromoteArgs, ScanArgs, WriteArgs};
 
 /// The directory paths in a scan are relative to.
 fn base_of(path: &Path) -> PathBuf {
@@ -50,7 +51,7 @@ fn plan(
                 current: m.value.clone(),
                 latest: String::new(),
                 new_value: String::new(),
-                status: String::new(),
+                status: RowStatus::Pending,
                 error: None,
             };
             match value_for(r) {
@@ -60,13 +61,13 @@ fn plan(
                         row.latest = l.digest.as_ref().map_or_else(|| l.tag.clone(), |d| format!("{}@{d}", l.tag));
                     }
                     let changes = new != m.value;
-                    row.status = if changes { "update" } else { "up-to-date" }.into();
+                    row.status = if changes { RowStatus::Update } else { RowStatus::UpToDate };
                     let e = changes.then(|| gitops::edit_for(m, &new));
                     row.new_value = new;
                     (row, e)
                 }
                 Err(message) => {
-                    row.status = "error".into();
+                    row.status = RowStatus::Error;
                     row.error = Some(message);
                     (row, None)
                 }
@@ -81,7 +82,7 @@ fn from_registry(
     move |r: &Reference| {
         let key = (r.marker.namespace.clone(), r.marker.policy.clone());
         let latest = resolutions.get(&key).cloned().unwrap_or_else(|| Err("not resolved".into()))?;
-        let new = gitops::new_value(&r.marker, &latest)?;
+        let new = gitops::new_value(&r.marker, &latest).map_err(|e| e.to_string())?;
         Ok((Some(latest), new))
     }
 }
@@ -92,14 +93,14 @@ fn problem_rows(scan: &Scan) -> Vec<Row> {
         .map(|p| Row {
             file: p.source.path.clone(),
             line: p.source.line,
-            status: "error".into(),
+            status: RowStatus::Error,
             error: Some(p.message.clone()),
             ..Row::default()
         })
         .collect()
 }
 
-pub(crate) fn scan(args: &ScanArgs) -> Result<u8, Error> {
+pub(crate) fn scan(args: &ScanArgs) -> Result<ExitCode, Error> {
     let scan = gitops::scan_tree(&args.path)?;
     let client = args.registry.client();
     let resolutions =
@@ -108,10 +109,10 @@ pub(crate) fn scan(args: &ScanArgs) -> Result<u8, Error> {
         plan(&scan.references, from_registry(&resolutions)).into_iter().map(|(row, _)| row).collect();
     rows.extend(problem_rows(&scan));
     output::print_rows(&rows, &args.output);
-    Ok(if rows.iter().any(|r| r.status == "error") { EXIT_ERROR } else { EXIT_OK })
+    Ok(if rows.iter().any(|r| r.status == RowStatus::Error) { ExitCode::Error } else { ExitCode::Success })
 }
 
-pub(crate) fn apply(args: &ApplyArgs) -> Result<u8, Error> {
+pub(crate) fn apply(args: &ApplyArgs) -> Result<ExitCode, Error> {
     let scan = gitops::scan_tree(&args.path)?;
     let client = args.registry.client();
     let resolutions =
@@ -121,7 +122,7 @@ pub(crate) fn apply(args: &ApplyArgs) -> Result<u8, Error> {
     write(&base_of(&args.path), planned, &args.write)
 }
 
-pub(crate) fn promote(args: &PromoteArgs) -> Result<u8, Error> {
+pub(crate) fn promote(args: &PromoteArgs) -> Result<ExitCode, Error> {
     let policies_root = match &args.policies {
         Some(p) => p.clone(),
         None => git::toplevel(&args.to).unwrap_or_else(|_| PathBuf::from(".")),
@@ -141,12 +142,12 @@ pub(crate) fn promote(args: &PromoteArgs) -> Result<u8, Error> {
         }
     }
     let planned = plan(&to.references, |r| {
-        let image = image_of(r)?;
+        let image = image_of(r).map_err(|e| e.to_string())?;
         let latest = source
             .get(&image)
             .cloned()
             .ok_or_else(|| format!("{} has no reference to {image}", args.from.display()))?;
-        let new = gitops::new_value(&r.marker, &latest)?;
+        let new = gitops::new_value(&r.marker, &latest).map_err(|e| e.to_string())?;
         Ok((Some(latest), new))
     });
     write(&base_of(&args.to), planned, &args.write)
@@ -156,10 +157,10 @@ pub(crate) fn promote(args: &PromoteArgs) -> Result<u8, Error> {
 fn reference_parts(r: &Reference, image: &str) -> Option<(String, Option<String>)> {
     let value = r.marker.value.as_str();
     match (r.marker.kind, r.marker.field) {
-        (_, Field::Tag) if gpuops_core::imageref::is_tag(value) => Some((value.to_string(), None)),
+        (_, Field::Tag) if gpuops_manifest::imageref::is_tag(value) => Some((value.to_string(), None)),
         (_, Field::Name | Field::Digest) => None,
         _ => {
-            let found = gpuops_core::imageref::find_embedded(value, image)?;
+            let found = gpuops_manifest::imageref::find_embedded(value, image)?;
             let parsed = ImageRef::parse(&value[found.start..found.end])?;
             Some((parsed.tag?, parsed.digest))
         }
@@ -167,17 +168,13 @@ fn reference_parts(r: &Reference, image: &str) -> Option<(String, Option<String>
 }
 
 /// Check, diff or write the planned edits, then commit.
-fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs) -> Result<u8, Error> {
+fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs) -> Result<ExitCode, Error> {
     let errors: Vec<String> = planned
         .iter()
         .filter_map(|(row, _)| row.error.as_ref().map(|e| format!("{}:{}: {e}", row.file, row.line)))
         .collect();
     if !errors.is_empty() {
-        return Err(Error::Failed(format!(
-            "nothing was changed; {} reference(s) failed:\n  {}",
-            errors.len(),
-            errors.join("\n  ")
-        )));
+        return Err(Error::ReferencesFailed(errors));
     }
     let mut per_file: BTreeMap<String, Vec<edit::Edit>> = BTreeMap::new();
     let mut changes = Vec::new();
@@ -191,7 +188,7 @@ fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs)
     let mut outputs: Vec<(PathBuf, String, String, String)> = Vec::new();
     for (file, edits) in &per_file {
         let path = base.join(file);
-        let before = std::fs::read_to_string(&path).map_err(|e| Error::Failed(format!("{}: {e}", path.display())))?;
+        let before = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
         let after = edit::splice(file, &before, edits)?;
         edit::verify(file, &before, &after, edits)?;
         outputs.push((path, file.clone(), before, after));
@@ -202,20 +199,17 @@ fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs)
             diff.push_str(&edit::unified_diff(file, before, after));
         }
         output::print(&diff);
-        return Ok(if outputs.is_empty() { EXIT_OK } else { EXIT_CHANGES });
+        return Ok(ExitCode::answer(outputs.is_empty()));
     }
     if outputs.is_empty() {
         output::print("all references are up to date\n");
-        return Ok(EXIT_OK);
+        return Ok(ExitCode::Success);
     }
     let repo_root = if args.commit {
         let root = git::toplevel(base)?;
         let dirty = git::dirty_files(&root)?;
         if !dirty.is_empty() {
-            return Err(Error::Git(format!(
-                "refusing to commit: the working tree has uncommitted changes ({}); commit or stash them first",
-                dirty.join(", ")
-            )));
+            return Err(GitError::Dirty(dirty).into());
         }
         if let Some(branch) = &args.branch {
             git::create_branch(&root, branch)?;
@@ -253,5 +247,5 @@ fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs)
             output::print(&format!("pushed to {}\n", args.remote));
         }
     }
-    Ok(EXIT_OK)
+    Ok(ExitCode::Success)
 }

@@ -3,42 +3,53 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::Error;
+/// A git step that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("cannot run git: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// git ran and failed; its own message.
+    #[error("git {command}: {stderr}")]
+    Failed { command: String, stderr: String },
+    #[error("{0:?} is not a valid branch name")]
+    InvalidBranch(String),
+    #[error("refusing to commit: the working tree has uncommitted changes ({}); commit or stash them first", .0.join(", "))]
+    Dirty(Vec<String>),
+}
 
-fn git(dir: &Path, args: &[&str]) -> Result<String, Error> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .map_err(|e| Error::Git(format!("cannot run git: {e}")))?;
+fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
+    let started = std::time::Instant::now();
+    let out = Command::new("git").arg("-C").arg(dir).args(args).output().map_err(GitError::Spawn)?;
+    tracing::debug!(command = %args.join(" "), status = %out.status, elapsed = ?started.elapsed(), "git");
     if !out.status.success() {
-        return Err(Error::Git(format!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim())));
+        return Err(GitError::Failed {
+            command: args.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The repository's top level, if `dir` is inside one.
-pub(crate) fn toplevel(dir: &Path) -> Result<PathBuf, Error> {
+pub(crate) fn toplevel(dir: &Path) -> Result<PathBuf, GitError> {
     let dir = if dir.is_file() { dir.parent().unwrap_or(Path::new(".")) } else { dir };
     git(dir, &["rev-parse", "--show-toplevel"]).map(|s| PathBuf::from(s.trim()))
 }
 
 /// Tracked files with uncommitted changes (untracked files do not count:
 /// they are never committed by modelbump).
-pub(crate) fn dirty_files(root: &Path) -> Result<Vec<String>, Error> {
+pub(crate) fn dirty_files(root: &Path) -> Result<Vec<String>, GitError> {
     let status = git(root, &["status", "--porcelain", "--untracked-files=no"])?;
     Ok(status.lines().map(|l| l.get(3..).unwrap_or(l).to_string()).collect())
 }
 
-pub(crate) fn create_branch(root: &Path, name: &str) -> Result<(), Error> {
-    git(root, &["check-ref-format", "--branch", name])
-        .map_err(|_| Error::Git(format!("{name:?} is not a valid branch name")))?;
+pub(crate) fn create_branch(root: &Path, name: &str) -> Result<(), GitError> {
+    git(root, &["check-ref-format", "--branch", name]).map_err(|_| GitError::InvalidBranch(name.to_string()))?;
     git(root, &["switch", "-c", name]).map(drop)
 }
 
 /// Commit exactly `files` (absolute paths) with `message`.
-pub(crate) fn commit(root: &Path, files: &[PathBuf], message: &str) -> Result<String, Error> {
+pub(crate) fn commit(root: &Path, files: &[PathBuf], message: &str) -> Result<String, GitError> {
     let paths: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     let mut add = vec!["add", "--"];
     add.extend(paths.iter().map(String::as_str));
@@ -49,7 +60,7 @@ pub(crate) fn commit(root: &Path, files: &[PathBuf], message: &str) -> Result<St
     git(root, &["rev-parse", "--short", "HEAD"]).map(|s| s.trim().to_string())
 }
 
-pub(crate) fn push(root: &Path, remote: &str, branch: Option<&str>) -> Result<(), Error> {
+pub(crate) fn push(root: &Path, remote: &str, branch: Option<&str>) -> Result<(), GitError> {
     let refspec = branch.map_or_else(|| "HEAD".to_string(), |b| format!("HEAD:refs/heads/{b}"));
     git(root, &["push", "--quiet", remote, &refspec]).map(drop)
 }

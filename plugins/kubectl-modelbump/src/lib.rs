@@ -13,11 +13,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 pub use gpuops_cli::OutputArgs;
 
-/// Exit codes (kubectl diff convention for dry runs).
-pub const EXIT_OK: u8 = 0;
-/// `--dry-run`: something would change.
-pub const EXIT_CHANGES: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
+pub use gpuops_cli::{ExitCode, Verbosity};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,6 +31,8 @@ pub const EXIT_ERROR: u8 = 2;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,21 +169,29 @@ pub struct PromoteArgs {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Scan(#[from] gpuops_core::gitops::ScanError),
+    Scan(#[from] gpuops_gitops::ScanError),
     #[error(transparent)]
-    Edit(#[from] gpuops_core::gitops::edit::EditError),
+    Edit(#[from] gpuops_gitops::edit::EditError),
     #[error(transparent)]
-    Policy(#[from] gpuops_core::policy::PolicyError),
+    Policy(#[from] gpuops_gitops::policy::PolicyError),
     #[error(transparent)]
     Registry(#[from] gpuops_registry::RegistryError),
+    #[error(transparent)]
+    Git(#[from] git::GitError),
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("nothing was changed; {} reference(s) failed:\n  {}", .0.len(), .0.join("\n  "))]
+    ReferencesFailed(Vec<String>),
     #[error("{0}")]
-    Git(String),
-    #[error("{0}")]
-    Failed(String),
+    Usage(String),
 }
 
 /// Run a parsed command; returns the exit code.
-pub fn run(cli: Cli) -> Result<u8, Error> {
+pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Scan(args) => apply::scan(&args),
         Command::Apply(args) => apply::apply(&args),

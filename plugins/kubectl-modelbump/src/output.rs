@@ -2,13 +2,36 @@
 #![allow(clippy::print_stdout)] // the plugin's output edge
 
 use gpuops_cli::{OutputFormat, Table, render_value};
-use gpuops_core::policy::{self, Order, Policy, Rule};
+use gpuops_gitops::policy::{self, Order, Policy, Rule};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::{EXIT_OK, Error, OutputArgs, TagsArgs};
+use crate::{Error, ExitCode, OutputArgs, TagsArgs};
 
 pub(crate) use gpuops_cli::print;
+
+/// Where a reference stands (`update`, `up-to-date`, `error` in JSON).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RowStatus {
+    /// Not resolved yet.
+    #[default]
+    Pending,
+    Update,
+    UpToDate,
+    Error,
+}
+
+impl RowStatus {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            RowStatus::Pending => "pending",
+            RowStatus::Update => "update",
+            RowStatus::UpToDate => "up-to-date",
+            RowStatus::Error => "error",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,7 +46,7 @@ pub(crate) struct Row {
     pub(crate) latest: String,
     #[serde(rename = "new")]
     pub(crate) new_value: String,
-    pub(crate) status: String,
+    pub(crate) status: RowStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
 }
@@ -42,7 +65,7 @@ pub(crate) fn print_rows(rows: &[Row], args: &OutputArgs) {
             }
             let mut table = Table::new(&headers);
             for r in rows {
-                let status = r.error.as_ref().map_or_else(|| r.status.clone(), |e| format!("error: {e}"));
+                let status = r.error.as_ref().map_or_else(|| r.status.as_str().to_string(), |e| format!("error: {e}"));
                 let mut cells = vec![
                     format!("{}:{}", r.file, r.line),
                     r.policy.clone(),
@@ -68,10 +91,10 @@ pub(crate) fn print_rows(rows: &[Row], args: &OutputArgs) {
 }
 
 fn order(text: &str) -> Result<Order, Error> {
-    Order::parse(text).ok_or_else(|| Error::Failed(format!("order must be asc or desc, not {text:?}")))
+    Order::parse(text).ok_or_else(|| Error::Usage(format!("order must be asc or desc, not {text:?}")))
 }
 
-pub(crate) fn tags(args: &TagsArgs) -> Result<u8, Error> {
+pub(crate) fn tags(args: &TagsArgs) -> Result<ExitCode, Error> {
     let rule = match (&args.semver, &args.numerical, &args.alphabetical) {
         (Some(range), _, _) => Rule::Semver(policy::Range::parse(range).map_err(policy::PolicyError::from)?),
         (_, Some(o), _) => Rule::Numerical(order(o)?),
@@ -113,7 +136,7 @@ pub(crate) fn tags(args: &TagsArgs) -> Result<u8, Error> {
             }
         }
     }
-    Ok(if latest.is_some() { EXIT_OK } else { crate::EXIT_CHANGES })
+    Ok(ExitCode::answer(latest.is_some()))
 }
 
 #[allow(clippy::print_stderr)]

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use gpuops_core::gitops::{DigestReflection, Field, Latest, Reference, Scan};
+use gpuops_gitops::{DigestReflection, Field, Latest, Reference, Scan};
 use gpuops_registry::Client;
 
 /// `(namespace, policy)` as a marker names it.
@@ -46,7 +46,7 @@ pub(crate) fn resolve(
     // (key, image, compiled policy, wants digest)
     let mut targets = Vec::new();
     for key in keys {
-        let compiled = scan.resolve(&key.0, &key.1).and_then(|(policy, repository)| {
+        let compiled = scan.resolve(&key.0, &key.1).map_err(|e| e.to_string()).and_then(|(policy, repository)| {
             let compiled = policy.compile(repository).map_err(|e| format!("ImagePolicy {}/{}: {e}", key.0, key.1))?;
             let wants_digest = force_digest
                 || policy.digest_reflection != DigestReflection::Never

@@ -78,7 +78,7 @@ pub(crate) fn assert_golden(path: &Path, actual: &str) {
 /// Parse a YAML stream into values (through the library under test's reader,
 /// which the unit tests cover separately).
 pub(crate) fn parse_stream(text: &str) -> Vec<serde_json::Value> {
-    gpuops_core::yaml::parse_stream(text, "test").expect("valid YAML").into_iter().map(|d| d.value).collect()
+    gpuops_manifest::yaml::parse_stream(text, "test").expect("valid YAML").into_iter().map(|d| d.value).collect()
 }
 
 /// A temporary kustomize plugin home with gpuops-inject installed.

@@ -54,7 +54,7 @@ fn gpu_scheduler_map_against_a_cluster_dump() {
 
     // The same dump as `-o json` goes through the lean JSON reader: same answers.
     let yaml = std::fs::read_to_string(repo_root().join("examples/gpu-scheduler-appset/cluster.yaml")).unwrap();
-    let value = gpuops_core::yaml::parse_stream(&yaml, "cluster.yaml").unwrap().remove(0).value;
+    let value = gpuops_manifest::yaml::parse_stream(&yaml, "cluster.yaml").unwrap().remove(0).value;
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("cluster.json");
     std::fs::write(&json, serde_json::to_string(&value).unwrap()).unwrap();

@@ -55,7 +55,7 @@ fn help_speaks_as_a_kubectl_plugin() {
     let repo = Repo::seed("127.0.0.1:1");
     let out = repo.run(&["--help"]);
     let help = text(&out.stdout);
-    assert!(help.contains("Usage: kubectl modelbump <COMMAND>"), "{help}");
+    assert!(help.contains("Usage: kubectl modelbump [OPTIONS] <COMMAND>"), "{help}");
     let out = repo.run(&["apply", "--help"]);
     assert!(text(&out.stdout).contains("Usage: kubectl modelbump apply [OPTIONS] [PATH]"), "{}", text(&out.stdout));
 }

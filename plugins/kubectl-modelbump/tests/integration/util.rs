@@ -43,7 +43,7 @@ impl Repo {
             )
             .unwrap();
         }
-        for file in gpuops_core::gitops::yaml_files(dir.path()).unwrap() {
+        for file in gpuops_gitops::yaml_files(dir.path()).unwrap() {
             let text = std::fs::read_to_string(&file).unwrap();
             std::fs::write(&file, text.replace(SEED_HOST, registry_host)).unwrap();
         }

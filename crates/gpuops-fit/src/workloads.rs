@@ -7,18 +7,11 @@ use serde_json::Value;
 
 use super::memory::{EngineArgs, parse_max_model_len};
 use super::resources::{Resources, pod_requests};
-use crate::locator::{self, PodRole, Replicas};
-use crate::path::FieldPath;
-use crate::vllm;
-
-/// How a rollout adds pods next to the old ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Rollout {
-    /// Extra pods started before old ones stop.
-    pub surge: u64,
-    /// Old pods that may stop first (0: the surge must fit beside them).
-    pub max_unavailable: u64,
-}
+use gpuops_manifest::locator::{self, PodRole, Replicas};
+use gpuops_manifest::path::FieldPath;
+pub use gpuops_manifest::resources::is_gpu;
+pub use gpuops_manifest::rollout::Rollout;
+use gpuops_manifest::vllm;
 
 /// The model a pod serves and how.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,56 +56,8 @@ impl PodGroup {
     }
 }
 
-/// GPU-like extended resources.
-pub fn is_gpu(name: &str) -> bool {
-    name.starts_with("nvidia.com/gpu")
-        || name.starts_with("nvidia.com/mig-")
-        || name.starts_with("amd.com/gpu")
-        || name.starts_with("gpu.intel.com/")
-}
-
 fn int_at(obj: &Value, path: &FieldPath) -> Option<u64> {
     path.get(obj).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
-}
-
-/// Percent or absolute `intstr`, rounded up (surge) or down (unavailable).
-fn int_or_percent(value: Option<&Value>, replicas: u64, default_percent: u64, round_up: bool) -> u64 {
-    let percent = |p: u64| if round_up { (replicas * p).div_ceil(100) } else { replicas * p / 100 };
-    match value {
-        None | Some(Value::Null) => percent(default_percent),
-        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
-        Some(Value::String(s)) => match s.strip_suffix('%') {
-            Some(p) => p.trim().parse().map_or(0, percent),
-            None => s.trim().parse().unwrap_or(0),
-        },
-        Some(_) => 0,
-    }
-}
-
-fn rollout_of(obj: &Value, replicas: u64) -> Rollout {
-    let strategy = match (locator::api_group(obj), locator::kind(obj)) {
-        ("apps", "Deployment") => obj.pointer("/spec/strategy"),
-        ("serving.kserve.io", "InferenceService") => {
-            let raw = obj
-                .pointer("/metadata/annotations/serving.kserve.io~1deploymentMode")
-                .and_then(Value::as_str)
-                .is_some_and(|m| m.eq_ignore_ascii_case("RawDeployment") || m.eq_ignore_ascii_case("Standard"));
-            if !raw {
-                // Knative starts a whole new revision before moving traffic.
-                return Rollout { surge: replicas, max_unavailable: 0 };
-            }
-            obj.pointer("/spec/predictor/deploymentStrategy")
-        }
-        _ => return Rollout::default(),
-    };
-    if strategy.and_then(|s| s.get("type")).and_then(Value::as_str) == Some("Recreate") {
-        return Rollout::default();
-    }
-    let rolling = strategy.and_then(|s| s.get("rollingUpdate"));
-    Rollout {
-        surge: int_or_percent(rolling.and_then(|r| r.get("maxSurge")), replicas, 25, true),
-        max_unavailable: int_or_percent(rolling.and_then(|r| r.get("maxUnavailable")), replicas, 25, false),
-    }
 }
 
 /// Flags for one container: its own command/args, then extra args
@@ -197,8 +142,18 @@ fn annotations_of(obj: &Value, site_metadata: Option<&Value>) -> BTreeMap<String
 
 /// The pod groups of one object. `runtimes` maps ServingRuntime names to
 /// their objects, so an InferenceService sees its runtime's vLLM args.
-pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec<PodGroup>, String> {
-    let subject = crate::krm::ResourceRef::of(obj).to_string();
+/// A workload whose resources cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{subject}: {source}")]
+pub struct WorkloadError {
+    /// `Kind/namespace/name`.
+    pub subject: String,
+    #[source]
+    pub source: super::resources::QuantityError,
+}
+
+pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec<PodGroup>, WorkloadError> {
+    let subject = gpuops_manifest::krm::ResourceRef::of(obj).to_string();
     let mut groups = Vec::new();
     for site in locator::pod_sites(obj) {
         let replicas = match &site.replicas {
@@ -264,9 +219,9 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
             let containers = spec.get("containers").and_then(Value::as_array).cloned().unwrap_or_default();
             engine = containers.iter().find_map(|c| engine_of(c, &[], &annotations, multi_node));
         }
-        let requests = pod_requests(&spec).map_err(|e| format!("{subject}: {e}"))?;
+        let requests = pod_requests(&spec).map_err(|source| WorkloadError { subject: subject.clone(), source })?;
         let rollout = if matches!(site.role, PodRole::Pod | PodRole::Predictor) {
-            rollout_of(obj, replicas)
+            Rollout::of(obj, replicas)
         } else {
             Rollout::default()
         };

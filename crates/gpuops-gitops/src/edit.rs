@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::yaml;
+use gpuops_manifest::yaml;
 
 /// One scalar to change.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -51,8 +51,17 @@ pub enum FluxObject {
     Policy(ImagePolicy),
 }
 
+/// A Flux image object that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FluxObjectError {
+    #[error("{kind}/{name}: {field} is required")]
+    MissingField { kind: &'static str, name: String, field: &'static str },
+    #[error("ImagePolicy/{name}: spec.digestReflectionPolicy {value:?} is not Never, IfNotPresent or Always")]
+    DigestReflection { name: String, value: String },
+}
+
 /// Read a Flux image object, if `obj` is one. `Err` names the bad field.
-pub fn read_object(obj: &Value, source: Source) -> Option<Result<FluxObject, String>> {
+pub fn read_object(obj: &Value, source: Source) -> Option<Result<FluxObject, FluxObjectError>> {
     let api_version = obj.get("apiVersion").and_then(Value::as_str)?;
     let (group, version) = api_version.split_once('/')?;
     if group != FLUX_IMAGE_GROUP || !FLUX_IMAGE_VERSIONS.contains(&version) {
@@ -75,20 +84,22 @@ pub fn read_object(obj: &Value, source: Source) -> Option<Result<FluxObject, Str
                 insecure: obj.pointer("/spec/insecure").and_then(Value::as_bool).unwrap_or(false),
                 source,
             })),
-            _ => Err(format!("ImageRepository/{name}: spec.image is required")),
+            _ => Err(FluxObjectError::MissingField { kind: "ImageRepository", name, field: "spec.image" }),
         }),
         "ImagePolicy" => {
             let Some(repository_name) = text("/spec/imageRepositoryRef/name") else {
-                return Some(Err(format!("ImagePolicy/{name}: spec.imageRepositoryRef.name is required")));
+                return Some(Err(FluxObjectError::MissingField {
+                    kind: "ImagePolicy",
+                    name,
+                    field: "spec.imageRepositoryRef.name",
+                }));
             };
             let digest_reflection = match text("/spec/digestReflectionPolicy").as_deref() {
                 None | Some("Never") => DigestReflection::Never,
                 Some("IfNotPresent") => DigestReflection::IfNotPresent,
                 Some("Always") => DigestReflection::Always,
                 Some(other) => {
-                    return Some(Err(format!(
-                        "ImagePolicy/{name}: spec.digestReflectionPolicy {other:?} is not Never, IfNotPresent or Always"
-                    )));
+                    return Some(Err(FluxObjectError::DigestReflection { name, value: other.to_string() }));
                 }
             };
             Some(Ok(FluxObject::Policy(ImagePolicy {

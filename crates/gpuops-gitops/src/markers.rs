@@ -86,7 +86,7 @@ pub fn find_markers(text: &str) -> (Vec<Marker>, Vec<MarkerProblem>) {
         pending_head = None;
         match build(kind, &value, line, offset, content_end, line_no) {
             Ok(m) => markers.push(m),
-            Err(message) => problems.push(MarkerProblem { line: line_no, message }),
+            Err(e) => problems.push(MarkerProblem { line: line_no, message: e.to_string() }),
         }
     }
     (markers, problems)
@@ -135,6 +135,21 @@ fn parse_marker_comment(comment: &str) -> Option<(MarkerKind, String)> {
     None
 }
 
+/// A setter comment that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MarkerError {
+    #[error("marker value {value:?} is not NAMESPACE:POLICY{allowed}")]
+    Value { value: String, allowed: &'static str },
+    #[error("marker value {0:?} needs both namespace and policy name")]
+    Incomplete(String),
+    #[error("no scalar on the marker's line")]
+    NoScalar,
+    #[error("cannot read the double-quoted scalar")]
+    DoubleQuoted,
+    #[error("markers work on plain or quoted scalars, not block, flow, anchored or tagged nodes")]
+    NotAScalar,
+}
+
 fn build(
     kind: MarkerKind,
     value: &str,
@@ -142,7 +157,7 @@ fn build(
     offset: usize,
     content_end: usize,
     line_no: usize,
-) -> Result<Marker, String> {
+) -> Result<Marker, MarkerError> {
     let parts: Vec<&str> = value.split(':').collect();
     let (namespace, policy, field) = match parts.as_slice() {
         [ns, name] => (ns, name, Field::Ref),
@@ -151,23 +166,23 @@ fn build(
         [ns, name, "digest"] => (ns, name, Field::Digest),
         _ => {
             let allowed = if kind == MarkerKind::Flux { "[:tag|:name|:digest]" } else { "[:tag|:digest]" };
-            return Err(format!("marker value {value:?} is not NAMESPACE:POLICY{allowed}"));
+            return Err(MarkerError::Value { value: value.to_string(), allowed });
         }
     };
     if namespace.is_empty() || policy.is_empty() {
-        return Err(format!("marker value {value:?} needs both namespace and policy name"));
+        return Err(MarkerError::Incomplete(value.to_string()));
     }
-    let (start, end, quote) =
-        scalar_span(&line[..content_end]).ok_or_else(|| "no scalar on the marker's line".to_string())?;
+    let (start, end, quote) = scalar_span(&line[..content_end]).ok_or(MarkerError::NoScalar)?;
     let raw = &line[start..end];
     let value_text = match quote {
         Quote::Plain => raw.to_string(),
         Quote::Single => raw.replace("''", "'"),
-        Quote::Double => serde_json::from_str::<String>(&format!("\"{raw}\""))
-            .map_err(|_| "cannot read the double-quoted scalar".to_string())?,
+        Quote::Double => {
+            serde_json::from_str::<String>(&format!("\"{raw}\"")).map_err(|_| MarkerError::DoubleQuoted)?
+        }
     };
     if quote == Quote::Plain && (raw.starts_with(['|', '>', '&', '*', '!', '{', '['])) {
-        return Err("markers work on plain or quoted scalars, not block, flow, anchored or tagged nodes".to_string());
+        return Err(MarkerError::NotAScalar);
     }
     Ok(Marker {
         kind,
@@ -228,7 +243,7 @@ fn key_separator(text: &str) -> Option<usize> {
 /// stop reading as a string (`1.10`, `2`) is double-quoted instead.
 pub fn render(value: &str, quote: Quote) -> (String, Quote) {
     match quote {
-        Quote::Plain if crate::yaml::is_plain_safe(value) => (value.to_string(), Quote::Plain),
+        Quote::Plain if gpuops_manifest::yaml::is_plain_safe(value) => (value.to_string(), Quote::Plain),
         Quote::Plain => (value.to_string(), Quote::Double),
         Quote::Single => (value.replace('\'', "''"), Quote::Single),
         Quote::Double => {

@@ -16,13 +16,22 @@ pub enum Seg {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldPath(pub Vec<Seg>);
 
+/// A field path that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("path {path:?}: {problem}")]
+pub struct PathError {
+    pub path: String,
+    pub problem: String,
+}
+
 impl FieldPath {
     /// Parse a dotted path; `a.b[2].c` and `a.b.2.c` both index a sequence.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, PathError> {
+        let bad = |problem: String| PathError { path: text.to_string(), problem };
         let mut segs = Vec::new();
         for part in text.split('.') {
             if part.is_empty() {
-                return Err(format!("empty segment in path {text:?}"));
+                return Err(bad("empty segment".into()));
             }
             let (key, mut rest) = match part.find('[') {
                 Some(i) => (&part[..i], &part[i..]),
@@ -35,15 +44,15 @@ impl FieldPath {
                 }
             }
             while let Some(stripped) = rest.strip_prefix('[') {
-                let end = stripped.find(']').ok_or_else(|| format!("unclosed '[' in path {text:?}"))?;
+                let end = stripped.find(']').ok_or_else(|| bad("unclosed '['".into()))?;
                 let index = stripped[..end]
                     .parse::<usize>()
-                    .map_err(|_| format!("index {:?} in path {text:?} is not a number", &stripped[..end]))?;
+                    .map_err(|_| bad(format!("index {:?} is not a number", &stripped[..end])))?;
                 segs.push(Seg::Index(index));
                 rest = &stripped[end + 1..];
             }
             if !rest.is_empty() {
-                return Err(format!("unexpected {rest:?} in path {text:?}"));
+                return Err(bad(format!("unexpected {rest:?}")));
             }
         }
         Ok(Self(segs))

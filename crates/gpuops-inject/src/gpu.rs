@@ -3,19 +3,12 @@
 use serde_json::{Map, Value, json};
 
 use super::config::{GpuProfileSpec, GpuSpec, StrategyMode, TensorParallelMode};
-use crate::krm::{KrmResult, Severity, Subject};
-use crate::locator::{self, ContainerSlot, PodRole, PodSite};
-use crate::path::{FieldPath, ensure_array, ensure_object};
-use crate::vllm::{self, FlagEdit};
-
-/// Extended resources that are GPUs: switching a profile's resource removes
-/// the others from the container, so a pod never asks for two kinds.
-fn is_gpu_resource(name: &str) -> bool {
-    name.starts_with("nvidia.com/gpu")
-        || name.starts_with("nvidia.com/mig-")
-        || name.starts_with("amd.com/gpu")
-        || name.starts_with("gpu.intel.com/")
-}
+use gpuops_manifest::krm::{KrmResult, Severity, Subject};
+use gpuops_manifest::locator::{self, ContainerSlot, PodRole, PodSite};
+use gpuops_manifest::path::{FieldPath, ensure_array, ensure_object};
+use gpuops_manifest::resources::is_gpu;
+use gpuops_manifest::rollout::{self, Rollout};
+use gpuops_manifest::vllm::{self, FlagEdit};
 
 const SHM_VOLUME: &str = "dshm";
 const SHM_PATH: &str = "/dev/shm";
@@ -96,8 +89,7 @@ fn set_resources(obj: &mut Value, slot: &ContainerSlot, gpu: &GpuSpec) {
         return;
     };
     for key in ["limits", "requests"] {
-        let has_gpu =
-            resources.get(key).and_then(Value::as_object).is_some_and(|m| m.keys().any(|k| is_gpu_resource(k)));
+        let has_gpu = resources.get(key).and_then(Value::as_object).is_some_and(|m| m.keys().any(|k| is_gpu(k)));
         if gpu.count == 0 && !has_gpu {
             continue;
         }
@@ -108,7 +100,7 @@ fn set_resources(obj: &mut Value, slot: &ContainerSlot, gpu: &GpuSpec) {
         let Some(map) = entry.as_object_mut() else {
             continue;
         };
-        let stale: Vec<String> = map.keys().filter(|k| is_gpu_resource(k) && **k != gpu.resource).cloned().collect();
+        let stale: Vec<String> = map.keys().filter(|k| is_gpu(k) && **k != gpu.resource).cloned().collect();
         for k in stale {
             map.shift_remove(&k);
         }
@@ -288,75 +280,30 @@ fn shared_memory(
     }
 }
 
-/// Where a workload keeps its Deployment strategy: a Deployment's own, or a
-/// KServe InferenceService's `predictor.deploymentStrategy` (RawDeployment
-/// mode; KServe >= 0.13).
-fn strategy_location(obj: &Value) -> Option<(&'static str, &'static str)> {
-    match (locator::api_group(obj), locator::kind(obj)) {
-        ("apps", "Deployment") => Some(("/spec", "strategy")),
-        ("serving.kserve.io", "InferenceService") => Some(("/spec/predictor", "deploymentStrategy")),
-        _ => None,
-    }
-}
-
 /// Returns, for `auto` switches, the extra GPUs a rolling update would have needed.
 fn strategy(mode: StrategyMode, gpu: Option<&GpuSpec>, obj: &mut Value) -> Option<u64> {
-    let (parent, key) = strategy_location(obj)?;
-    let current = obj.pointer(&format!("{parent}/{key}/type")).and_then(Value::as_str).unwrap_or("RollingUpdate");
+    let location = rollout::writable_strategy_location(obj)?;
+    let current =
+        obj.pointer(&format!("{}/type", location.pointer())).and_then(Value::as_str).unwrap_or("RollingUpdate");
     if current == "Recreate" {
         return None;
     }
     let mut saved = None;
     if mode == StrategyMode::Auto {
+        // The same rollout model gpufit checks: only a surge that must fit
+        // beside every old pod needs GPUs of its own.
         let gpus = u64::from(gpu.map_or(0, |g| g.count));
-        let surge = rolling_surge(obj);
+        let surge = Rollout::of(obj, rollout::desired_replicas(obj)).blocking_surge();
         if gpus == 0 || surge == 0 {
             return None;
         }
         saved = Some(surge * gpus);
     }
-    let parent = obj.pointer_mut(parent)?;
-    if let Some(strategy) = ensure_object(parent, key) {
+    let parent = obj.pointer_mut(location.parent)?;
+    if let Some(strategy) = ensure_object(parent, location.key) {
         strategy.insert("type".into(), json!("Recreate"));
         // The API rejects rollingUpdate alongside Recreate.
         strategy.shift_remove("rollingUpdate");
     }
     saved
-}
-
-/// Extra pods a Deployment's rolling update starts (maxSurge, default 25%,
-/// percentages rounded up, as the Deployment controller does).
-pub fn rolling_surge(obj: &Value) -> u64 {
-    let (replicas, strategy) = match strategy_location(obj) {
-        Some(("/spec/predictor", _)) => (
-            obj.pointer("/spec/predictor/minReplicas").and_then(Value::as_u64).unwrap_or(1),
-            "/spec/predictor/deploymentStrategy",
-        ),
-        _ => (obj.pointer("/spec/replicas").and_then(Value::as_u64).unwrap_or(1), "/spec/strategy"),
-    };
-    match obj.pointer(&format!("{strategy}/rollingUpdate/maxSurge")) {
-        None | Some(Value::Null) => (replicas * 25).div_ceil(100),
-        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
-        Some(Value::String(s)) => match s.strip_suffix('%') {
-            Some(p) => p.trim().parse::<u64>().map_or(0, |p| (replicas * p).div_ceil(100)),
-            None => s.trim().parse().unwrap_or(0),
-        },
-        Some(_) => 0,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn surge_follows_the_deployment_controller() {
-        let d = |strategy: Value, replicas: u64| json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": replicas, "strategy": strategy}});
-        assert_eq!(rolling_surge(&json!({"spec": {}})), 1);
-        assert_eq!(rolling_surge(&d(json!({}), 8)), 2);
-        assert_eq!(rolling_surge(&d(json!({"rollingUpdate": {"maxSurge": 0}}), 4)), 0);
-        assert_eq!(rolling_surge(&d(json!({"rollingUpdate": {"maxSurge": "0%"}}), 4)), 0);
-        assert_eq!(rolling_surge(&d(json!({"rollingUpdate": {"maxSurge": "50%"}}), 3)), 2);
-        assert_eq!(rolling_surge(&d(json!({"rollingUpdate": {"maxSurge": 3}}), 3)), 3);
-    }
 }

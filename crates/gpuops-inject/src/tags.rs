@@ -3,10 +3,10 @@
 use serde_json::Value;
 
 use super::config::{ModelSpec, ModelTagsSpec, Part};
-use crate::imageref::{ImageRef, find_embedded};
-use crate::krm::{KrmResult, Severity};
-use crate::locator;
-use crate::path::FieldPath;
+use gpuops_manifest::imageref::{ImageRef, find_embedded};
+use gpuops_manifest::krm::{KrmResult, Severity};
+use gpuops_manifest::locator;
+use gpuops_manifest::path::FieldPath;
 
 const OCI_SCHEME: &str = "oci://";
 

@@ -10,12 +10,11 @@ mod tags;
 use serde_json::Value;
 
 pub use config::{ConfigError, InjectConfig, decode};
-pub use gpu::rolling_surge;
 pub use install::{PLUGIN_GROUP_VERSION, PLUGIN_KINDS, default_plugin_home, install_plugin};
 
-use crate::krm::{self, KrmResult, ResourceList, Severity};
-use crate::locator;
-use crate::yaml::{self, Document};
+use gpuops_manifest::krm::{self, KrmResult, ResourceList, Severity};
+use gpuops_manifest::locator;
+use gpuops_manifest::yaml::{self, Document};
 
 /// What a transformation did.
 #[derive(Debug, Default)]

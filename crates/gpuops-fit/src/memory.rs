@@ -194,7 +194,7 @@ pub fn smallest_fitting_tp(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::catalog::{find_model, gpu_product};
+    use crate::catalog::{find_model, gpu_product};
 
     fn fit(model: &str, gpu: &str, tp: u64, len: Option<u64>) -> MemoryFit {
         let args = EngineArgs { tensor_parallel: tp, max_model_len: len, ..EngineArgs::default() };

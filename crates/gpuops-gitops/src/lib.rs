@@ -4,13 +4,14 @@
 pub mod edit;
 pub mod flux;
 pub mod markers;
+pub mod policy;
 
 use std::path::{Path, PathBuf};
 
 pub use self::flux::{DigestReflection, ImagePolicy, ImageRepository, Source};
 pub use self::markers::{Field, Marker, MarkerKind, Quote};
-use crate::imageref::is_tag;
-use crate::yaml;
+use gpuops_manifest::imageref::is_tag;
+use gpuops_manifest::yaml;
 
 /// A marker and the file it is in.
 #[derive(Debug, Clone)]
@@ -120,7 +121,7 @@ pub fn scan_text(scan: &mut Scan, path: &str, text: &str) {
         match flux::read_object(&doc.value, source.clone()) {
             Some(Ok(flux::FluxObject::Repository(r))) => scan.repositories.push(r),
             Some(Ok(flux::FluxObject::Policy(p))) => scan.policies.push(p),
-            Some(Err(message)) => scan.problems.push(Problem { source, message }),
+            Some(Err(e)) => scan.problems.push(Problem { source, message: e.to_string() }),
             None => {}
         }
     }
@@ -132,25 +133,48 @@ fn namespace_matches(object: Option<&String>, wanted: &str) -> bool {
 
 impl Scan {
     /// The policy and repository a marker names.
-    pub fn resolve(&self, namespace: &str, policy: &str) -> Result<(&ImagePolicy, &ImageRepository), String> {
+    pub fn resolve(&self, namespace: &str, policy: &str) -> Result<(&ImagePolicy, &ImageRepository), ResolveError> {
         let p = self
             .policies
             .iter()
             .find(|p| p.name == policy && namespace_matches(p.namespace.as_ref(), namespace))
-            .ok_or_else(|| format!("no ImagePolicy {namespace}/{policy} in the scanned tree"))?;
+            .ok_or_else(|| ResolveError::NoPolicy {
+            namespace: namespace.to_string(),
+            policy: policy.to_string(),
+        })?;
         let repo_ns = p.repository_namespace.clone().unwrap_or_else(|| namespace.to_string());
         let r = self
             .repositories
             .iter()
             .find(|r| r.name == p.repository_name && namespace_matches(r.namespace.as_ref(), &repo_ns))
-            .ok_or_else(|| {
-                format!(
-                    "ImagePolicy {namespace}/{policy} refers to ImageRepository {repo_ns}/{}, not in the scanned tree",
-                    p.repository_name
-                )
+            .ok_or_else(|| ResolveError::NoRepository {
+                namespace: namespace.to_string(),
+                policy: policy.to_string(),
+                repository_namespace: repo_ns.clone(),
+                repository: p.repository_name.clone(),
             })?;
         Ok((p, r))
     }
+}
+
+/// A marker whose policy cannot be found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("no ImagePolicy {namespace}/{policy} in the scanned tree")]
+    NoPolicy { namespace: String, policy: String },
+    #[error(
+        "ImagePolicy {namespace}/{policy} refers to ImageRepository {repository_namespace}/{repository}, not in the scanned tree"
+    )]
+    NoRepository { namespace: String, policy: String, repository_namespace: String, repository: String },
+}
+
+/// A marked scalar that cannot take the resolved value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("the marker wants a digest: set digestReflectionPolicy on the ImagePolicy or pass --digest")]
+    DigestMissing,
+    #[error("the scalar {scalar:?} does not contain a reference to {image}")]
+    NoReference { scalar: String, image: String },
 }
 
 /// The reference a policy resolved to.
@@ -171,15 +195,13 @@ impl Latest {
 }
 
 /// The scalar's new value for `marker`, given what its policy resolved to.
-pub fn new_value(marker: &Marker, latest: &Latest) -> Result<String, String> {
+pub fn new_value(marker: &Marker, latest: &Latest) -> Result<String, ValueError> {
     let current = marker.value.as_str();
     match (marker.kind, marker.field) {
         (MarkerKind::Flux, Field::Ref) => Ok(latest.reference()),
         (MarkerKind::Flux, Field::Tag) => Ok(latest.tag.clone()),
         (MarkerKind::Flux, Field::Name) => Ok(latest.image.clone()),
-        (_, Field::Digest) if latest.digest.is_none() => {
-            Err("the marker wants a digest: set digestReflectionPolicy on the ImagePolicy or pass --digest".to_string())
-        }
+        (_, Field::Digest) if latest.digest.is_none() => Err(ValueError::DigestMissing),
         (MarkerKind::Flux, Field::Digest) => Ok(latest.digest.clone().unwrap_or_default()),
         (MarkerKind::Model, field) => rewrite_inside(current, latest, field),
     }
@@ -187,9 +209,9 @@ pub fn new_value(marker: &Marker, latest: &Latest) -> Result<String, String> {
 
 /// Rewrite the reference to `latest.image` inside `scalar`, keeping what
 /// surrounds it (`oci://`, `--model=`, a `/suffix`).
-fn rewrite_inside(scalar: &str, latest: &Latest, field: Field) -> Result<String, String> {
+fn rewrite_inside(scalar: &str, latest: &Latest, field: Field) -> Result<String, ValueError> {
     let image = latest.image.as_str();
-    if let Some(old) = crate::imageref::find_embedded(scalar, image) {
+    if let Some(old) = gpuops_manifest::imageref::find_embedded(scalar, image) {
         let digest = match field {
             Field::Tag => latest.digest.as_deref().filter(|_| old.digest.is_some()),
             _ => latest.digest.as_deref(),
@@ -209,8 +231,8 @@ fn rewrite_inside(scalar: &str, latest: &Latest, field: Field) -> Result<String,
     // A scalar holding only the part itself (`tag: v1.0.0`).
     match field {
         Field::Tag if is_tag(scalar) => Ok(latest.tag.clone()),
-        Field::Digest if crate::imageref::is_digest(scalar) => Ok(latest.digest.clone().unwrap_or_default()),
-        _ => Err(format!("the scalar {scalar:?} does not contain a reference to {image}")),
+        Field::Digest if gpuops_manifest::imageref::is_digest(scalar) => Ok(latest.digest.clone().unwrap_or_default()),
+        _ => Err(ValueError::NoReference { scalar: scalar.to_string(), image: image.to_string() }),
     }
 }
 

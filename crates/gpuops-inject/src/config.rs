@@ -7,9 +7,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::imageref::{ImageRef, is_digest, is_tag};
-use crate::path::FieldPath;
-use crate::quantity::parse_quantity;
+use gpuops_manifest::imageref::{ImageRef, is_digest, is_tag};
+use gpuops_manifest::path::FieldPath;
+use gpuops_manifest::quantity::parse_quantity;
 
 pub const API_VERSION: &str = "gpuops.dev/v1alpha1";
 pub const DEFAULT_GPU_RESOURCE: &str = "nvidia.com/gpu";
@@ -176,12 +176,12 @@ impl InjectConfig {
     /// applies to and no model name anywhere in the text. Such objects are
     /// passed through unparsed, byte for byte.
     pub fn may_change(&self, text: &str) -> bool {
-        let Some((api_version, kind)) = crate::yaml::header_of(text) else {
+        let Some((api_version, kind)) = gpuops_manifest::yaml::header_of(text) else {
             return true;
         };
         let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
         let gpu = self.gpu.as_ref().is_some_and(|g| {
-            crate::locator::known_kind(group, kind)
+            gpuops_manifest::locator::known_kind(group, kind)
                 && (g.selector.kinds.is_empty() || g.selector.kinds.iter().any(|k| k.eq_ignore_ascii_case(kind)))
         });
         let models = self.models.as_ref().is_some_and(|m| {
@@ -316,7 +316,7 @@ fn validate_models(spec: &ModelTagsSpec) -> Result<(), Invalid> {
     }
     for (i, field) in spec.fields.iter().enumerate() {
         let at = |f: &str| format!("spec.fields[{i}].{f}");
-        FieldPath::parse(&field.path).map_err(|m| (at("path"), m))?;
+        FieldPath::parse(&field.path).map_err(|e| (at("path"), e.to_string()))?;
         let Some(model) = spec.models.iter().find(|m| m.name == field.model) else {
             return Err((at("model"), format!("{:?} is not one of spec.models[].name", field.model)));
         };

@@ -9,7 +9,7 @@ use super::catalog::{GpuInfo, ModelShape, find_model, gpu_of_labels};
 use super::cluster::Cluster;
 use super::memory::{self, MemoryFit};
 use super::schedule::{self, NodeUse, Placement};
-use super::workloads::{Engine, PodGroup, pod_groups};
+use super::workloads::{Engine, PodGroup, WorkloadError, pod_groups};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CheckOptions {
@@ -30,13 +30,95 @@ pub struct RolloutReport {
     pub fix: Option<String>,
 }
 
+/// The memory verdict of one workload (`fits`, `does-not-fit`,
+/// `unknown-model`, `unknown-gpu` in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MemoryStatus {
+    Fits,
+    DoesNotFit,
+    UnknownModel,
+    UnknownGpu,
+}
+
+impl MemoryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemoryStatus::Fits => "fits",
+            MemoryStatus::DoesNotFit => "does-not-fit",
+            MemoryStatus::UnknownModel => "unknown-model",
+            MemoryStatus::UnknownGpu => "unknown-gpu",
+        }
+    }
+}
+
+/// What kind of check a problem comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// Replicas the scheduler cannot place.
+    Placement,
+    /// A rolling update's surge pods that cannot be placed.
+    Rollout,
+    /// The model does not fit in GPU memory.
+    Memory,
+    /// vLLM's parallelism needs more GPUs than the pod asks for.
+    Parallelism,
+}
+
+/// One reason a workload does not fit. JSON and text show it as one line,
+/// prefixed `rollout: ` / `memory: ` for those kinds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            ProblemKind::Rollout => write!(f, "rollout: {}", self.message),
+            ProblemKind::Memory => write!(f, "memory: {}", self.message),
+            ProblemKind::Placement | ProblemKind::Parallelism => f.write_str(&self.message),
+        }
+    }
+}
+
+impl Serialize for Problem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A workload's overall verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadStatus {
+    Fits,
+    /// Placed, but its rolling update would hang (reported under `--ignore-rollout`).
+    FitsRolloutBlocked,
+    DoesNotFit,
+}
+
+impl WorkloadStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkloadStatus::Fits => "fits",
+            WorkloadStatus::FitsRolloutBlocked => "fits (rollout blocked)",
+            WorkloadStatus::DoesNotFit => "does not fit",
+        }
+    }
+}
+
+/// Workloads that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct CheckError(#[from] pub WorkloadError);
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MemoryReport {
     /// The model as the manifest names it.
     pub reference: String,
-    /// fits | does-not-fit | unknown-model | unknown-gpu
-    pub status: String,
+    pub status: MemoryStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fit: Option<MemoryFit>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,7 +148,19 @@ pub struct WorkloadReport {
     pub rollout: Option<RolloutReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryReport>,
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
+}
+
+impl WorkloadReport {
+    pub fn status(&self) -> WorkloadStatus {
+        if !self.fits {
+            WorkloadStatus::DoesNotFit
+        } else if self.rollout.as_ref().is_some_and(|r| !r.fits) {
+            WorkloadStatus::FitsRolloutBlocked
+        } else {
+            WorkloadStatus::Fits
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -175,13 +269,13 @@ fn memory_report(
     let engine = group.engine.as_ref()?;
     let mut report = MemoryReport {
         reference: engine.model.clone(),
-        status: String::new(),
+        status: MemoryStatus::UnknownModel,
         fit: None,
         smallest_tp: None,
         message: None,
     };
     let Some(shape) = model_shape(engine) else {
-        report.status = "unknown-model".into();
+        report.status = MemoryStatus::UnknownModel;
         report.message = Some(format!(
             "{} is not in the catalog; set gpuops.dev/model-params, -layers, -kv-heads, -head-dim annotations to check its memory",
             engine.model
@@ -189,13 +283,13 @@ fn memory_report(
         return Some(report);
     };
     let Some(gpu) = gpu_for(cluster, group, nodes) else {
-        report.status = "unknown-gpu".into();
+        report.status = MemoryStatus::UnknownGpu;
         report.message =
             Some("no node with GPU Feature Discovery labels (nvidia.com/gpu.product) to size the model against".into());
         return Some(report);
     };
     let fit = memory::evaluate(&shape, &gpu, &engine.args);
-    report.status = if fit.fits { "fits" } else { "does-not-fit" }.into();
+    report.status = if fit.fits { MemoryStatus::Fits } else { MemoryStatus::DoesNotFit };
     if !fit.fits {
         // Look past this cluster's node size: "TP 4 would fit" is the answer
         // even when it also says a bigger node is needed.
@@ -214,11 +308,13 @@ fn rollout_report(
 ) -> Option<RolloutReport> {
     let r = group.rollout;
     let gpus = group.gpus();
-    if r.surge == 0 || r.max_unavailable > 0 || gpus == 0 {
+    // The same model inject's `strategy: auto` uses (gpuops_manifest::rollout).
+    let surge = r.blocking_surge();
+    if surge == 0 || gpus == 0 {
         return None;
     }
     let mut state = used.clone();
-    for _ in 0..r.surge {
+    for _ in 0..surge {
         match schedule::choose(cluster, group, &state, options) {
             Ok(node) => {
                 let u = state.get_mut(&node)?;
@@ -236,12 +332,12 @@ fn rollout_report(
                     "set spec.strategy.type: Recreate, or rollingUpdate maxSurge: 0 with maxUnavailable: 1"
                 };
                 return Some(RolloutReport {
-                    surge: r.surge,
-                    gpus_needed: r.surge as i64 * gpus,
+                    surge,
+                    gpus_needed: surge as i64 * gpus,
                     fits: false,
                     message: Some(format!(
                         "a rolling update starts {} new pod(s) with {gpus} GPU(s) each before stopping old ones, and they do not fit: {}",
-                        r.surge,
+                        surge,
                         schedule::fit_message(cluster.nodes.len(), &rejects)
                     )),
                     fix: Some(fix.to_string()),
@@ -249,11 +345,11 @@ fn rollout_report(
             }
         }
     }
-    Some(RolloutReport { surge: r.surge, gpus_needed: r.surge as i64 * gpus, fits: true, message: None, fix: None })
+    Some(RolloutReport { surge, gpus_needed: surge as i64 * gpus, fits: true, message: None, fix: None })
 }
 
 /// Check every workload in `objects` against `cluster`.
-pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Result<Report, String> {
+pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Result<Report, CheckError> {
     let runtimes: BTreeMap<String, Value> = objects
         .iter()
         .filter(|o| matches!(o.get("kind").and_then(Value::as_str), Some("ServingRuntime" | "ClusterServingRuntime")))
@@ -274,27 +370,30 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
     for (group, placed) in groups.iter().zip(&placement.groups) {
         let mut problems = Vec::new();
         if let Some(m) = &placed.message {
-            problems.push(m.clone());
+            problems.push(Problem { kind: ProblemKind::Placement, message: m.clone() });
         }
         let rollout = rollout_report(cluster, group, &placement.used, options.scheduler);
         if let Some(r) = rollout.as_ref().filter(|r| !r.fits) {
-            problems.push(format!("rollout: {}", r.message.clone().unwrap_or_default()));
+            problems.push(Problem { kind: ProblemKind::Rollout, message: r.message.clone().unwrap_or_default() });
         }
         let memory = memory_report(cluster, group, &placed.nodes, max_gpus_per_node);
-        if let Some(m) = memory.as_ref().filter(|m| m.status == "does-not-fit") {
-            problems.push(format!("memory: {}", m.message.clone().unwrap_or_default()));
+        if let Some(m) = memory.as_ref().filter(|m| m.status == MemoryStatus::DoesNotFit) {
+            problems.push(Problem { kind: ProblemKind::Memory, message: m.message.clone().unwrap_or_default() });
         }
         if let Some(e) = group.engine.as_ref().filter(|e| !e.multi_node) {
             let needed = (e.args.tensor_parallel * e.args.pipeline_parallel) as i64;
             if group.gpus() > 0 && needed > group.gpus() {
-                problems.push(format!(
-                    "vLLM needs tensor-parallel × pipeline-parallel = {needed} GPUs in the pod, which requests {}",
-                    group.gpus()
-                ));
+                problems.push(Problem {
+                    kind: ProblemKind::Parallelism,
+                    message: format!(
+                        "vLLM needs tensor-parallel × pipeline-parallel = {needed} GPUs in the pod, which requests {}",
+                        group.gpus()
+                    ),
+                });
             }
         }
         // Every problem blocks, except rollout ones under --ignore-rollout.
-        let fits = problems.iter().all(|p| options.ignore_rollout && p.starts_with("rollout:"));
+        let fits = problems.iter().all(|p| options.ignore_rollout && p.kind == ProblemKind::Rollout);
         workloads.push(WorkloadReport {
             workload: group.workload.clone(),
             role: group.role.clone(),
@@ -361,7 +460,7 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::cluster::synthetic;
+    use crate::cluster::synthetic;
     use serde_json::json;
 
     fn deployment(annotations: Value, max_len: &str) -> Value {
@@ -374,19 +473,19 @@ mod tests {
     fn unknown_models_are_reported_not_guessed_and_annotations_describe_them() {
         let cluster = synthetic("1*1xL40S").unwrap();
         let report = check(&cluster, &[deployment(json!({}), "8192")], CheckOptions::default()).unwrap();
-        assert_eq!(report.workloads[0].memory.as_ref().unwrap().status, "unknown-model");
+        assert_eq!(report.workloads[0].memory.as_ref().unwrap().status, MemoryStatus::UnknownModel);
         assert!(report.fits, "an unknown model is not a failure");
 
         let described = json!({"gpuops.dev/model-params": "13B", "gpuops.dev/model-layers": "40",
             "gpuops.dev/model-kv-heads": "40", "gpuops.dev/model-head-dim": "128"});
         let report = check(&cluster, &[deployment(described.clone(), "8192")], CheckOptions::default()).unwrap();
         let memory = report.workloads[0].memory.as_ref().unwrap();
-        assert_eq!(memory.status, "fits", "{memory:?}");
+        assert_eq!(memory.status, MemoryStatus::Fits, "{memory:?}");
         // 13B bf16 = 24.2 GiB on a 40.5 GiB-usable L40S; 800 KiB/token leaves ≈ 17k tokens.
         let fit = memory.fit.as_ref().unwrap();
         assert!((14_000..20_000).contains(&fit.max_context), "{}", fit.max_context);
         let report = check(&cluster, &[deployment(described, "32k")], CheckOptions::default()).unwrap();
         assert!(!report.fits);
-        assert!(report.workloads[0].problems[0].starts_with("memory: To serve at least one request"));
+        assert!(report.workloads[0].problems[0].to_string().starts_with("memory: To serve at least one request"));
     }
 }

@@ -381,7 +381,7 @@ fn hint(cluster: &Cluster, group: &PodGroup, used: &BTreeMap<String, NodeUse>, o
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::workloads::{PodGroup, Rollout};
+    use crate::workloads::{PodGroup, Rollout};
     use serde_json::json;
 
     fn node(name: &str, gpus: i64, taint: Option<(&str, &str)>) -> Node {

@@ -1,0 +1,56 @@
+//! kubectl-style verbosity (`-v N`, `--v=N`) mapped onto `tracing`.
+//!
+//! kubectl's levels: 0 warnings only (the default), 1–3 progress, 4 debug,
+//! 6 request URLs and timings, 8+ bodies. Here: 0 → warn, 1–3 → info,
+//! 4–5 → debug, 6+ → trace. `GPUOPS_LOG` (an `EnvFilter` directive such as
+//! `gpuops_registry=debug`) overrides the level. Diagnostics go to stderr,
+//! never stdout, so `-o json` stays parseable.
+
+use tracing_subscriber::EnvFilter;
+
+/// `-v` / `--v`: the kubectl verbosity flag.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct Verbosity {
+    /// Log level for diagnostics on stderr (kubectl's -v): 0 warnings, 2 progress, 4 debug (requests, retries, pages, timings), 6 trace.
+    #[arg(short = 'v', long = "v", value_name = "LEVEL", default_value_t = 0, global = true)]
+    pub level: u8,
+}
+
+impl Verbosity {
+    fn directive(self) -> &'static str {
+        match self.level {
+            // kube-client logs its own copy of every failed request at
+            // error level; the command already says it once, as kubectl does.
+            0 => "warn,kube_client=off",
+            1..=3 => "info",
+            4 | 5 => "debug",
+            _ => "trace",
+        }
+    }
+}
+
+/// Install the stderr subscriber once; later calls do nothing.
+pub fn init_logging(verbosity: Verbosity) {
+    let filter = std::env::var("GPUOPS_LOG")
+        .ok()
+        .and_then(|directives| EnvFilter::try_new(directives).ok())
+        .unwrap_or_else(|| EnvFilter::new(verbosity.directive()));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(verbosity.level >= 6)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Verbosity;
+
+    #[test]
+    fn kubectl_levels() {
+        let level = |n| Verbosity { level: n }.directive();
+        assert_eq!([level(2), level(4), level(6), level(9)], ["info", "debug", "trace", "trace"]);
+        assert!(level(0).starts_with("warn"));
+    }
+}

@@ -1,0 +1,117 @@
+//! A live cluster, reached the way kubectl reaches it, read page by page
+//! into the fit engine's node/pod model.
+//!
+//! * [`Connection`] is kubectl's connection flags (`--kubeconfig`,
+//!   `--context`, `--cluster`, `--user`, `--request-timeout`) and turns into
+//!   a [`kube::Config`]; without `--kubeconfig`, every file of a
+//!   multi-file `KUBECONFIG` is merged by kubectl's rules.
+//! * [`snapshot`] lists nodes and the pods that hold capacity, `limit` +
+//!   `continue`, each page decoded straight into [`gpuops_fit::cluster`].
+
+mod kubeconfig;
+
+use std::time::{Duration, Instant};
+
+use gpuops_fit::cluster::{Cluster, ClusterError, from_json_list};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+pub use kubeconfig::{Connection, KubeconfigError, load_kubeconfig};
+
+/// A live read that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot start the client runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error(transparent)]
+    Kubeconfig(#[from] KubeconfigError),
+    #[error("{server}: {source}")]
+    Client {
+        server: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("{url}: {source}")]
+    Request {
+        url: String,
+        #[source]
+        source: http::Error,
+    },
+    #[error("{server}{path}: {source}")]
+    List {
+        server: String,
+        path: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error(transparent)]
+    Decode(#[from] ClusterError),
+}
+
+/// How to list.
+#[derive(Debug, Clone, Copy)]
+pub struct ListOptions {
+    /// Items per page (kubectl's `--chunk-size`).
+    pub chunk_size: u32,
+}
+
+/// Characters a query value keeps: RFC 3986 unreserved.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Nodes and bound pods of the cluster `connection` points at.
+pub fn snapshot(connection: &Connection, list: ListOptions) -> Result<Cluster, Error> {
+    // rustls needs one process-wide crypto provider; which one the features
+    // enable depends on what else is built, so choose it explicitly (an
+    // error only means one is already installed).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::Runtime)?;
+    runtime.block_on(fetch(connection, list))
+}
+
+async fn fetch(connection: &Connection, list: ListOptions) -> Result<Cluster, Error> {
+    let config = connection.config().await?;
+    let server = config.cluster_url.to_string();
+    let client = kube::Client::try_from(config).map_err(|source| Error::Client { server: server.clone(), source })?;
+    let mut cluster =
+        Cluster { source: connection.context.clone().unwrap_or_else(|| server.clone()), ..Cluster::default() };
+    // Each page becomes nodes and bound pods at once: 60,000 pods are never
+    // all held as JSON. Only pods that still hold capacity are listed.
+    let phases =
+        format!("&fieldSelector={}", utf8_percent_encode("status.phase!=Succeeded,status.phase!=Failed", QUERY_VALUE));
+    for (path, query) in [("/api/v1/nodes", String::new()), ("/api/v1/pods", phases)] {
+        let mut token: Option<String> = None;
+        let mut pages = 0usize;
+        loop {
+            let mut url = format!("{path}?limit={}{query}", list.chunk_size);
+            if let Some(t) = &token {
+                url.push_str("&continue=");
+                url.extend(utf8_percent_encode(t, QUERY_VALUE));
+            }
+            let request = http::Request::get(&url)
+                .body(Vec::new())
+                .map_err(|source| Error::Request { url: url.clone(), source })?;
+            let started = Instant::now();
+            let text = client.request_text(request).await.map_err(|source| Error::List {
+                server: server.clone(),
+                path: path.to_string(),
+                source,
+            })?;
+            pages += 1;
+            let (part, next) = from_json_list(text.as_bytes(), &format!("{server}{path}"))?;
+            tracing::debug!(
+                %path, page = pages, bytes = text.len(), nodes = part.nodes.len(), pods = part.pods.len(),
+                elapsed = ?started.elapsed(), more = next.is_some(), "listed a page"
+            );
+            cluster.nodes.extend(part.nodes);
+            cluster.pods.extend(part.pods);
+            token = next;
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(cluster)
+}
+
+/// kubectl's default `--request-timeout` is none; gpuops uses 30 s.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
