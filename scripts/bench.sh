@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo build --quiet --release --locked -p gpuops-inject-function -p kubectl-modelbump -p kubectl-gpufit -p gpuops-e2e
+cargo build --quiet --release --locked -p gpuops-inject-function -p kubectl-modelbump -p kubectl-gpufit -p gpuops-bench
 case "${1:-inject}" in
     inject) ./target/release/bench-inject target/release/gpuops-inject "${2:-5}" "${3:-all}" ;;
     modelbump) ./target/release/bench-modelbump target/release/kubectl-modelbump ;;

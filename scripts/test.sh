@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine: set-up, the function's container
-# image, then every test of the workspace. Ends with one summary line.
+# The whole test suite, on a fresh machine: set-up, formatting and lints,
+# the function's container image, then every test of the workspace.
+# Snapshots (insta) are compared, never rewritten: review a mismatch with
+# `cargo insta review` (or move the `.snap.new` over the `.snap`). Ends with
+# one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Style first: a formatting or lint failure is reported before the long run.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 bash krm-functions/gpuops-inject/build-image.sh
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

@@ -168,22 +168,10 @@ pub fn docker_config_with_login(dir: &Path, host: &str, user: &str, password: &s
     dir.to_path_buf()
 }
 
-/// Standard base64 (tests only; tiny inputs).
+/// Standard base64 with padding.
 pub fn base64(input: &[u8]) -> String {
-    let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(table[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(input)
 }
 
 /// Run git in `dir`, panicking with its stderr on failure.
@@ -213,4 +201,52 @@ pub fn copy_tree(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).expect("copy");
         }
     }
+}
+
+/// Reviewed snapshots (insta) for CLI output and rendered examples.
+pub mod snapshot {
+    pub use insta;
+
+    /// Filters every gpuops snapshot applies: temp directories and measured
+    /// durations change per run; nothing else is rewritten.
+    pub const FILTERS: &[(&str, &str)] =
+        &[(r"/tmp/\.tmp[A-Za-z0-9]+", "[TEMP]"), (r"\b[0-9]+\.[0-9]+(ms|s|µs)\b", "[DURATION]")];
+
+    /// Snapshots are only ever updated by an explicit review step
+    /// (`cargo insta review`, or moving a `.snap.new` over its `.snap`):
+    /// refuse insta's own switches that make a mismatch pass
+    /// (`INSTA_FORCE_PASS`, and `INSTA_UPDATE=always`, which rewrites the
+    /// snapshot and passes), unless cargo-insta itself runs the tests.
+    pub fn refuse_forced_pass() {
+        if std::env::var("INSTA_CARGO_INSTA").as_deref() == Ok("1") {
+            return;
+        }
+        let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty() && v != "0");
+        if let Some(value) = set("INSTA_FORCE_PASS") {
+            panic!(
+                "INSTA_FORCE_PASS={value} would let a failing snapshot pass; unset it and review with `cargo insta review`"
+            );
+        }
+        if let Some(value) = set("INSTA_UPDATE").filter(|v| v == "always") {
+            panic!("INSTA_UPDATE={value} would rewrite snapshots and pass; review with `cargo insta review` instead");
+        }
+    }
+}
+
+/// Compare `actual` with the reviewed snapshot `DIR/NAME.snap`. A mismatch
+/// fails the test and leaves `NAME.snap.new` beside it for `cargo insta review`.
+#[macro_export]
+macro_rules! assert_reviewed {
+    ($dir:expr, $name:expr, $actual:expr $(,)?) => {{
+        $crate::snapshot::refuse_forced_pass();
+        let mut settings = $crate::snapshot::insta::Settings::clone_current();
+        settings.set_snapshot_path($dir);
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        for (pattern, replacement) in $crate::snapshot::FILTERS {
+            settings.add_filter(pattern, *replacement);
+        }
+        let actual: &str = &$actual;
+        settings.bind(|| $crate::snapshot::insta::assert_snapshot!($name, actual));
+    }};
 }

@@ -58,21 +58,12 @@ pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Compare with a checked-in golden file; `GPUOPS_UPDATE_GOLDEN=1` rewrites it.
+/// Compare with the reviewed snapshot `DIR/NAME.snap` for `DIR/NAME.*`
+/// (insta; a mismatch leaves `NAME.snap.new` for `cargo insta review`).
 pub(crate) fn assert_golden(path: &Path, actual: &str) {
-    if std::env::var_os("GPUOPS_UPDATE_GOLDEN").is_some() {
-        std::fs::write(path, actual).expect("write golden");
-        return;
-    }
-    let expected = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e} (GPUOPS_UPDATE_GOLDEN=1 creates it)", path.display()));
-    if expected != actual {
-        let diff = expected.lines().zip(actual.lines()).enumerate().find(|(_, (e, a))| e != a).map_or_else(
-            || "lengths differ".to_string(),
-            |(i, (e, a))| format!("line {}:\n  expected: {e}\n  actual:   {a}", i + 1),
-        );
-        panic!("{} differs from actual output; first difference at {diff}", path.display());
-    }
+    let dir = path.parent().expect("snapshot directory");
+    let name = path.file_stem().and_then(|s| s.to_str()).expect("snapshot name");
+    gpuops_testkit::assert_reviewed!(dir, name, actual);
 }
 
 /// Parse a YAML stream into values (through the library under test's reader,

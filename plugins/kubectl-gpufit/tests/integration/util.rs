@@ -32,12 +32,10 @@ pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Compare with a checked-in golden; `GPUOPS_UPDATE_GOLDEN=1` rewrites it.
+/// Compare with the reviewed snapshot `DIR/NAME.snap` for `DIR/NAME.*`
+/// (insta; a mismatch leaves `NAME.snap.new` for `cargo insta review`).
 pub(crate) fn assert_golden(path: &Path, actual: &str) {
-    if std::env::var_os("GPUOPS_UPDATE_GOLDEN").is_some() {
-        std::fs::write(path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(expected, actual, "{} differs from the output", path.display());
+    let dir = path.parent().expect("snapshot directory");
+    let name = path.file_stem().and_then(|s| s.to_str()).expect("snapshot name");
+    gpuops_testkit::assert_reviewed!(dir, name, actual);
 }
