@@ -10,6 +10,13 @@ cargo build --quiet --release --locked -p gpuops-inject-function -p kubectl-mode
 case "${1:-inject}" in
     inject) ./target/release/bench-inject target/release/gpuops-inject "${2:-5}" "${3:-all}" ;;
     modelbump) ./target/release/bench-modelbump target/release/kubectl-modelbump ;;
-    gpufit) ./target/release/bench-gpufit target/release/kubectl-gpufit ;;
+    gpufit)
+        # The peer, pinned, built once into a cache outside the repository.
+        peer_version=3.1.0
+        cache="${GPUOPS_BENCH_CACHE:-$HOME/.cache/gpuops-bench}/kubectl-view-allocations-$peer_version"
+        if [[ ! -x "$cache/bin/kubectl-view-allocations" ]]; then
+            cargo install --quiet --locked --root "$cache" kubectl-view-allocations --version "$peer_version"
+        fi
+        ./target/release/bench-gpufit target/release/kubectl-gpufit "$cache/bin/kubectl-view-allocations" ;;
     *) echo "usage: scripts/bench.sh inject|modelbump|gpufit" >&2; exit 2 ;;
 esac

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::resources::{PodResources, QuantityError, Resources, canonical};
+use super::resources::{self, Amounts, QuantityError, Resources, canonical};
 
 /// A snapshot that cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -128,9 +128,8 @@ pub fn bound_pod_from(obj: &Value) -> Result<Option<BoundPod>, ClusterError> {
     let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
     let namespace = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string();
     let spec = obj.get("spec").unwrap_or(&Value::Null);
-    let requests = PodResources::from_spec(spec)
-        .map_err(|source| ClusterError::Object { subject: format!("Pod/{namespace}/{name}"), source })?
-        .effective();
+    let requests = resources::pod_requests(spec)
+        .map_err(|source| ClusterError::Object { subject: format!("Pod/{namespace}/{name}"), source })?;
     Ok(Some(BoundPod { namespace, name, node: node.unwrap_or_default().to_string(), requests }))
 }
 
@@ -151,19 +150,6 @@ impl Cluster {
         }
         cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(cluster)
-    }
-
-    /// Requests of bound pods, per node.
-    pub fn used(&self) -> BTreeMap<String, (Resources, i64)> {
-        let mut used: BTreeMap<String, (Resources, i64)> = BTreeMap::new();
-        for pod in &self.pods {
-            let entry = used.entry(pod.node.clone()).or_default();
-            for (k, v) in &pod.requests {
-                *entry.0.entry(k.clone()).or_insert(0) += v;
-            }
-            entry.1 += 1;
-        }
-        used
     }
 }
 
@@ -243,7 +229,8 @@ mod tests {
         let flat = gpuops_manifest::input::flatten_lists(objects.as_array().unwrap().clone());
         let c = Cluster::from_objects("dump", &flat).unwrap();
         assert_eq!(c.nodes.len(), 1);
-        assert_eq!(c.used()["n1"].0["nvidia.com/gpu"], 2, "running + terminating count; succeeded and unbound do not");
+        let gpus = |c: &Cluster| crate::schedule::usage(c)[0].requests["nvidia.com/gpu"];
+        assert_eq!(gpus(&c), 2, "running + terminating count; succeeded and unbound do not");
 
         // The fast JSON path reads the same.
         let mut all = Vec::new();
@@ -252,7 +239,7 @@ mod tests {
         }
         let text = serde_json::json!({"kind": "List", "items": all}).to_string();
         let (fast, token) = from_json_list(text.as_bytes(), "dump").unwrap();
-        assert_eq!((fast.nodes.len(), fast.used()["n1"].0["nvidia.com/gpu"], token), (1, 2, None));
+        assert_eq!((fast.nodes.len(), gpus(&fast), token), (1, 2, None));
         let page = r#"{"kind":"PodList","metadata":{"continue":"abc"},"items":[{"metadata":{"name":"p"},"spec":{"nodeName":"n1"}}]}"#;
         let (part, token) = from_json_list(page.as_bytes(), "page").unwrap();
         assert_eq!((part.pods.len(), token.as_deref()), (1, Some("abc")));
@@ -272,13 +259,43 @@ mod wire {
     use super::Taint;
     use crate::resources::QuantityText;
 
-    /// A quantity as JSON writes it: a string or a bare number.
-    #[derive(Deserialize)]
-    #[serde(untagged)]
+    /// A quantity as JSON writes it: a string or a bare number. Decoded by
+    /// hand: `#[serde(untagged)]` buffers every value first, which measured
+    /// as the largest cost of reading 60,000 pods.
     pub(super) enum Quantity<'a> {
-        #[serde(borrow)]
         Text(Cow<'a, str>),
         Number(f64),
+    }
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Quantity<'a> {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+            impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+                type Value = Quantity<'a>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a quantity (string or number)")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                    Ok(Quantity::Text(Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                    Ok(Quantity::Text(Cow::Owned(v.to_string())))
+                }
+                fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                    Ok(Quantity::Text(Cow::Owned(v)))
+                }
+                fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                    Ok(Quantity::Number(v as f64))
+                }
+                fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                    Ok(Quantity::Number(v as f64))
+                }
+                fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                    Ok(Quantity::Number(v))
+                }
+            }
+            deserializer.deserialize_any(Visit(std::marker::PhantomData))
+        }
     }
 
     impl Quantity<'_> {
@@ -299,7 +316,10 @@ mod wire {
         pub(super) name: Cow<'a, str>,
         #[serde(borrow)]
         pub(super) namespace: Option<Cow<'a, str>>,
-        pub(super) labels: BTreeMap<String, String>,
+        /// Left unparsed: only nodes read their labels, and a pod's are
+        /// skipped without building a map.
+        #[serde(borrow)]
+        pub(super) labels: Option<&'a serde_json::value::RawValue>,
         #[serde(rename = "continue")]
         pub(super) continue_token: Option<String>,
     }
@@ -361,30 +381,105 @@ mod wire {
         pub(super) status: Status<'a>,
     }
 
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
-    pub(super) struct List<'a> {
-        #[serde(borrow)]
-        pub(super) kind: Option<Cow<'a, str>>,
-        #[serde(borrow)]
-        pub(super) metadata: Meta<'a>,
-        #[serde(borrow)]
-        pub(super) items: Vec<Object<'a>>,
+    /// A List read as a stream: each item becomes a node or a bound pod as
+    /// soon as it is parsed, so the decoded items of a 60,000-pod page are
+    /// never all held at once.
+    pub(super) struct ListSeed<'c> {
+        pub(super) cluster: &'c mut super::Cluster,
+        /// The list's own kind (`NodeList`), once seen.
+        pub(super) kind: Option<String>,
+        pub(super) continue_token: Option<String>,
+        /// Items without a kind, seen before the list's kind.
+        pub(super) unknown: usize,
+        /// A conversion failure, carried out of the parser.
+        pub(super) failure: Option<super::ClusterError>,
+    }
+
+    impl ListSeed<'_> {
+        fn item_kind(&self) -> Option<&str> {
+            self.kind.as_deref().and_then(|k| k.strip_suffix("List")).filter(|k| !k.is_empty())
+        }
+
+        fn take(&mut self, item: Object<'_>) -> Result<(), super::ClusterError> {
+            // API lists (NodeList) omit kind on their items.
+            let kind = match item.kind.as_deref() {
+                Some(k) => k.to_string(),
+                None => match self.item_kind() {
+                    Some(k) => k.to_string(),
+                    None => {
+                        self.unknown += 1;
+                        return Ok(());
+                    }
+                },
+            };
+            match kind.as_str() {
+                "Node" => self.cluster.nodes.push(item.into_node()?),
+                "Pod" => {
+                    if let Some(p) = item.into_bound_pod()? {
+                        self.cluster.pods.push(p);
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        }
+    }
+
+    impl<'de> serde::de::Visitor<'de> for &mut ListSeed<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a Kubernetes List (kind, metadata, items)")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                match key.as_ref() {
+                    "kind" => self.kind = map.next_value::<Option<String>>()?,
+                    "metadata" => self.continue_token = map.next_value::<Meta<'de>>()?.continue_token,
+                    "items" => map.next_value_seed(Items(&mut *self))?,
+                    _ => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    struct Items<'s, 'c>(&'s mut ListSeed<'c>);
+
+    impl<'de> serde::de::DeserializeSeed<'de> for Items<'_, '_> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+
+    impl<'de> serde::de::Visitor<'de> for Items<'_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of objects")
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(()) // `items: null`
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(item) = seq.next_element::<Object<'de>>()? {
+                if let Err(e) = self.0.take(item) {
+                    self.0.failure = Some(e);
+                    return Err(serde::de::Error::custom("conversion failed"));
+                }
+            }
+            Ok(())
+        }
     }
 }
 
-fn quantities(map: &wire::Quantities<'_>, into: &mut Resources) -> Result<(), QuantityError> {
-    for (name, q) in map {
-        into.insert(name.to_string(), super::resources::canonical_text(name, q.text())?);
-    }
-    Ok(())
+fn quantities<'a>(map: &'a wire::Quantities<'_>) -> Result<Amounts<'a>, QuantityError> {
+    map.iter().map(|(name, q)| Ok((name.as_ref(), resources::canonical_text(name, q.text())?))).collect()
 }
 
-fn container_requests(c: &wire::Container<'_>) -> Result<Resources, QuantityError> {
-    let (mut requests, mut limits) = (Resources::new(), Resources::new());
-    quantities(&c.resources.requests, &mut requests)?;
-    quantities(&c.resources.limits, &mut limits)?;
-    super::resources::merge_limits(requests, limits)
+fn container_requests<'a>(c: &'a wire::Container<'_>) -> Result<Amounts<'a>, QuantityError> {
+    resources::merge_limits(quantities(&c.resources.requests)?, quantities(&c.resources.limits)?)
 }
 
 impl wire::Object<'_> {
@@ -392,10 +487,17 @@ impl wire::Object<'_> {
         let name = self.metadata.name.into_owned();
         let mut allocatable = Resources::new();
         if let Some(source) = self.status.allocatable.as_ref().or(self.status.capacity.as_ref()) {
-            quantities(source, &mut allocatable).map_err(node_error(&name))?;
+            let amounts = quantities(source).map_err(node_error(&name))?;
+            allocatable.extend(amounts.into_iter().map(|(k, v)| (k.to_string(), v)));
         }
         Ok(Node {
-            labels: self.metadata.labels,
+            labels: match self.metadata.labels {
+                Some(raw) => serde_json::from_str(raw.get()).map_err(|source| ClusterError::Json {
+                    source_name: format!("Node/{name}: metadata.labels"),
+                    source,
+                })?,
+                None => BTreeMap::new(),
+            },
             taints: self.spec.taints,
             unschedulable: self.spec.unschedulable,
             allocatable,
@@ -409,18 +511,17 @@ impl wire::Object<'_> {
         }
         let namespace = self.metadata.namespace.as_deref().unwrap_or("default");
         let subject = || format!("Pod/{namespace}/{}", self.metadata.name);
-        let read = || -> Result<PodResources, QuantityError> {
-            let mut pod = PodResources::default();
-            for c in &self.spec.containers {
-                pod.containers.push(container_requests(c)?);
-            }
-            for c in &self.spec.init_containers {
-                pod.init_containers.push((container_requests(c)?, c.restart_policy.as_deref() == Some("Always")));
-            }
-            quantities(&self.spec.overhead, &mut pod.overhead)?;
-            Ok(pod)
+        let read = || -> Result<Resources, QuantityError> {
+            let containers = self.spec.containers.iter().map(container_requests).collect::<Result<Vec<_>, _>>()?;
+            let init = self
+                .spec
+                .init_containers
+                .iter()
+                .map(|c| Ok((container_requests(c)?, c.restart_policy.as_deref() == Some("Always"))))
+                .collect::<Result<Vec<_>, QuantityError>>()?;
+            Ok(resources::effective(&containers, &init, &quantities(&self.spec.overhead)?))
         };
-        let requests = read().map_err(|source| ClusterError::Object { subject: subject(), source })?.effective();
+        let requests = read().map_err(|source| ClusterError::Object { subject: subject(), source })?;
         Ok(Some(BoundPod {
             namespace: namespace.to_string(),
             name: self.metadata.name.to_string(),
@@ -433,24 +534,21 @@ impl wire::Object<'_> {
 /// Nodes and bound pods of one JSON list (a `kubectl get -o json` dump or
 /// an API list page), and the page's `continue` token.
 pub fn from_json_list(bytes: &[u8], source: &str) -> Result<(Cluster, Option<String>), ClusterError> {
-    let list: wire::List<'_> =
-        serde_json::from_slice(bytes).map_err(|e| ClusterError::Json { source_name: source.to_string(), source: e })?;
-    let item_kind = list.kind.as_deref().and_then(|k| k.strip_suffix("List")).filter(|k| !k.is_empty());
-    let item_kind = item_kind.map(str::to_string);
     let mut cluster = Cluster { source: source.to_string(), ..Cluster::default() };
-    for item in list.items {
-        // API lists (NodeList) omit kind on their items.
-        let kind = item.kind.as_deref().or(item_kind.as_deref()).unwrap_or("").to_string();
-        match kind.as_str() {
-            "Node" => cluster.nodes.push(item.into_node()?),
-            "Pod" => {
-                if let Some(p) = item.into_bound_pod()? {
-                    cluster.pods.push(p);
-                }
-            }
-            _ => {}
-        }
+    let mut seed =
+        wire::ListSeed { cluster: &mut cluster, kind: None, continue_token: None, unknown: 0, failure: None };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = serde::Deserializer::deserialize_map(&mut deserializer, &mut seed).and_then(|()| deserializer.end());
+    if let Some(failure) = seed.failure.take() {
+        return Err(failure);
     }
+    parsed.map_err(|e| ClusterError::Json { source_name: source.to_string(), source: e })?;
+    if seed.unknown > 0 {
+        // Items without a kind before the list named its own: only an API
+        // list does that, and the API server writes `kind` first.
+        tracing::warn!(source, items = seed.unknown, "list items without a kind were skipped");
+    }
+    let continue_token = seed.continue_token.take().filter(|t| !t.is_empty());
     cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok((cluster, list.metadata.continue_token.filter(|t| !t.is_empty())))
+    Ok((cluster, continue_token))
 }

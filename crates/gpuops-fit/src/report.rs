@@ -303,7 +303,7 @@ fn memory_report(
 fn rollout_report(
     cluster: &Cluster,
     group: &PodGroup,
-    used: &BTreeMap<String, NodeUse>,
+    used: &[NodeUse],
     options: schedule::Options,
 ) -> Option<RolloutReport> {
     let r = group.rollout;
@@ -313,16 +313,10 @@ fn rollout_report(
     if surge == 0 || gpus == 0 {
         return None;
     }
-    let mut state = used.clone();
+    let mut state = used.to_vec();
     for _ in 0..surge {
         match schedule::choose(cluster, group, &state, options) {
-            Ok(node) => {
-                let u = state.get_mut(&node)?;
-                for (k, v) in &group.requests {
-                    *u.requests.entry(k.clone()).or_insert(0) += v;
-                }
-                u.pods += 1;
-            }
+            Ok(node) => schedule::commit(&mut state[node], group),
             Err(rejects) => {
                 let fix = if group.workload.starts_with("InferenceService/") {
                     "use RawDeployment with spec.predictor.deploymentStrategy.type: Recreate (or rollingUpdate maxSurge: 0, maxUnavailable: 1)"
@@ -424,7 +418,7 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
             let free = schedule::free_per_node(cluster, &placement.used, &resource);
             GpuSummary {
                 allocatable: cluster.nodes.iter().filter_map(|n| n.allocatable.get(&resource)).sum(),
-                in_use_before: before.values().filter_map(|u| u.requests.get(&resource)).sum(),
+                in_use_before: before.iter().filter_map(|u| u.requests.get(&resource)).sum(),
                 free_after: free.iter().map(|(_, f)| f).sum(),
                 max_free_on_one_node: free.iter().map(|(_, f)| *f).max().unwrap_or(0),
                 resource,
@@ -434,15 +428,14 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
     let nodes_after = cluster
         .nodes
         .iter()
-        .flat_map(|n| {
-            let before = before.get(&n.name);
-            let after = placement.used.get(&n.name);
+        .zip(before.iter().zip(&placement.used))
+        .flat_map(|(n, (before, after))| {
             n.allocatable.iter().filter(|(k, _)| super::workloads::is_gpu(k)).map(move |(resource, alloc)| NodeAfter {
                 node: n.name.clone(),
                 resource: resource.clone(),
                 allocatable: *alloc,
-                free_before: alloc - before.and_then(|u| u.requests.get(resource)).copied().unwrap_or(0),
-                free_after: alloc - after.and_then(|u| u.requests.get(resource)).copied().unwrap_or(0),
+                free_before: alloc - before.requests.get(resource).copied().unwrap_or(0),
+                free_after: alloc - after.requests.get(resource).copied().unwrap_or(0),
             })
         })
         .collect();

@@ -98,10 +98,12 @@ fn affinity_matches(spec: &Value, node: &Node) -> bool {
     terms.iter().any(|term| {
         let exprs = term.get("matchExpressions").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
         let fields = term.get("matchFields").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
-        let name_labels = BTreeMap::from([("metadata.name".to_string(), node.name.clone())]);
         (!exprs.is_empty() || !fields.is_empty())
             && exprs.iter().all(|e| expression_matches(e, &node.labels))
-            && fields.iter().all(|e| expression_matches(e, &name_labels))
+            && (fields.is_empty() || {
+                let name_labels = BTreeMap::from([("metadata.name".to_string(), node.name.clone())]);
+                fields.iter().all(|e| expression_matches(e, &name_labels))
+            })
     })
 }
 
@@ -128,6 +130,11 @@ pub struct Options {
     pub extended_resource_toleration: bool,
 }
 
+/// The taint a cordoned node behaves as if it had.
+fn unschedulable_taint() -> Taint {
+    Taint { key: "node.kubernetes.io/unschedulable".into(), value: String::new(), effect: "NoSchedule".into() }
+}
+
 fn check(group: &PodGroup, node: &Node, used: &NodeUse, options: Options, relax: Relax) -> Result<(), Reject> {
     let spec = &group.spec;
     if let Some(name) = spec.get("nodeName").and_then(Value::as_str).filter(|n| !n.is_empty())
@@ -135,22 +142,19 @@ fn check(group: &PodGroup, node: &Node, used: &NodeUse, options: Options, relax:
     {
         return Err(Reject::NodeName);
     }
-    let mut tolerations: Vec<Value> = spec.get("tolerations").and_then(Value::as_array).cloned().unwrap_or_default();
-    if options.extended_resource_toleration {
-        for name in group.requests.keys().filter(|k| is_extended(k)) {
-            tolerations.push(serde_json::json!({"key": name, "operator": "Exists"}));
-        }
-    }
-    let unschedulable_taint =
-        Taint { key: "node.kubernetes.io/unschedulable".into(), value: String::new(), effect: "NoSchedule".into() };
-    if node.unschedulable && !relax.taints && !tolerates(&tolerations, &unschedulable_taint) {
+    let tolerations = spec.get("tolerations").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    // ExtendedResourceToleration adds `{key: <resource>, operator: Exists}`
+    // for every extended resource the pod requests.
+    let tolerated = |taint: &Taint| {
+        tolerates(tolerations, taint)
+            || options.extended_resource_toleration && is_extended(&taint.key) && group.requests.contains_key(&taint.key)
+    };
+    if node.unschedulable && !relax.taints && !tolerated(&unschedulable_taint()) {
         return Err(Reject::Unschedulable);
     }
     if !relax.taints
-        && let Some(t) = node
-            .taints
-            .iter()
-            .find(|t| (t.effect == "NoSchedule" || t.effect == "NoExecute") && !tolerates(&tolerations, t))
+        && let Some(t) =
+            node.taints.iter().find(|t| (t.effect == "NoSchedule" || t.effect == "NoExecute") && !tolerated(t))
     {
         return Err(Reject::Taint(t.describe()));
     }
@@ -203,38 +207,54 @@ pub struct GroupPlacement {
     pub hint: Option<String>,
 }
 
-/// The result of placing every group.
+/// The result of placing every group. `before` and `used` are indexed like
+/// `Cluster::nodes`.
 #[derive(Debug, Clone)]
 pub struct Placement {
     pub groups: Vec<GroupPlacement>,
     /// Per node: what bound pods used before placing anything.
-    pub before: BTreeMap<String, NodeUse>,
+    pub before: Vec<NodeUse>,
     /// Per node: what is used once every placed replica is counted.
-    pub used: BTreeMap<String, NodeUse>,
+    pub used: Vec<NodeUse>,
+}
+
+/// What the bound pods use on each node, indexed like `Cluster::nodes`
+/// (pods on nodes outside the snapshot are not counted).
+pub fn usage(cluster: &Cluster) -> Vec<NodeUse> {
+    let index: std::collections::HashMap<&str, usize> =
+        cluster.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
+    let mut used = vec![NodeUse::default(); cluster.nodes.len()];
+    for pod in &cluster.pods {
+        if let Some(&i) = index.get(pod.node.as_str()) {
+            let u = &mut used[i];
+            for (k, v) in &pod.requests {
+                if let Some(slot) = u.requests.get_mut(k) {
+                    *slot += v;
+                } else {
+                    u.requests.insert(k.clone(), *v);
+                }
+            }
+            u.pods += 1;
+        }
+    }
+    used
 }
 
 /// Place all replicas of all groups, in order, on top of the pods already bound.
 pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Placement {
-    let mut used: BTreeMap<String, NodeUse> =
-        cluster.nodes.iter().map(|n| (n.name.clone(), NodeUse::default())).collect();
-    for (node, (requests, pods)) in cluster.used() {
-        if let Some(u) = used.get_mut(&node) {
-            u.requests = requests;
-            u.pods = pods;
-        }
-    }
+    let mut used = usage(cluster);
     let before = used.clone();
     let mut placements = Vec::with_capacity(groups.len());
     for group in groups {
         let mut placement = GroupPlacement::default();
         if group.per_node {
-            for node in &cluster.nodes {
+            for (i, node) in cluster.nodes.iter().enumerate() {
                 // A DaemonSet wants a pod on every node it may run on; only
                 // capacity can then stop it.
-                match check(group, node, &used[&node.name], options, Relax::default()) {
+                match check(group, node, &used[i], options, Relax::default()) {
                     Ok(()) => {
                         placement.wanted += 1;
-                        commit(&mut used, &node.name, group);
+                        commit(&mut used[i], group);
                         placement.nodes.push(node.name.clone());
                     }
                     Err(reject @ (Reject::Insufficient(_) | Reject::TooManyPods)) => {
@@ -254,9 +274,9 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Placem
             placement.wanted = group.replicas;
             for _ in 0..group.replicas {
                 match choose(cluster, group, &used, options) {
-                    Ok(node) => {
-                        commit(&mut used, &node, group);
-                        placement.nodes.push(node);
+                    Ok(i) => {
+                        commit(&mut used[i], group);
+                        placement.nodes.push(cluster.nodes[i].name.clone());
                     }
                     Err(rejects) => {
                         placement.message = Some(fit_message(cluster.nodes.len(), &rejects));
@@ -271,62 +291,61 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Placem
     Placement { groups: placements, before, used }
 }
 
-fn commit(used: &mut BTreeMap<String, NodeUse>, node: &str, group: &PodGroup) {
-    if let Some(u) = used.get_mut(node) {
-        for (k, v) in &group.requests {
-            *u.requests.entry(k.clone()).or_insert(0) += v;
+/// Count one more pod of `group` on a node.
+pub fn commit(used: &mut NodeUse, group: &PodGroup) {
+    for (k, v) in &group.requests {
+        if let Some(slot) = used.requests.get_mut(k) {
+            *slot += v;
+        } else {
+            used.requests.insert(k.clone(), *v);
         }
-        u.pods += 1;
     }
+    used.pods += 1;
 }
 
-/// The best feasible node, or every node's rejection.
-pub fn choose(
-    cluster: &Cluster,
-    group: &PodGroup,
-    used: &BTreeMap<String, NodeUse>,
-    options: Options,
-) -> Result<String, Vec<Reject>> {
-    let mut best: Option<(i64, &str)> = None;
+/// The index of the best feasible node, or every node's rejection.
+pub fn choose(cluster: &Cluster, group: &PodGroup, used: &[NodeUse], options: Options) -> Result<usize, Vec<Reject>> {
+    let mut best: Option<(i64, usize)> = None;
     let mut rejects = Vec::new();
-    for node in &cluster.nodes {
-        let u = &used[&node.name];
+    for (i, (node, u)) in cluster.nodes.iter().zip(used).enumerate() {
         match check(group, node, u, options, Relax::default()) {
             Ok(()) => {
                 let s = score(group, node, u);
                 if best.is_none_or(|(b, _)| s > b) {
-                    best = Some((s, &node.name));
+                    best = Some((s, i));
                 }
             }
             Err(r) => rejects.push(r),
         }
     }
-    best.map(|(_, n)| n.to_string()).ok_or(rejects)
+    best.map(|(_, i)| i).ok_or(rejects)
 }
 
-/// Free amount of `resource` per node.
-pub fn free_per_node(cluster: &Cluster, used: &BTreeMap<String, NodeUse>, resource: &str) -> Vec<(String, i64)> {
+/// Free amount of `resource` per node that has it.
+pub fn free_per_node(cluster: &Cluster, used: &[NodeUse], resource: &str) -> Vec<(String, i64)> {
     cluster
         .nodes
         .iter()
-        .filter(|n| n.allocatable.contains_key(resource))
-        .map(|n| {
-            let alloc = n.allocatable[resource];
-            (n.name.clone(), alloc - used.get(&n.name).and_then(|u| u.requests.get(resource)).copied().unwrap_or(0))
+        .zip(used)
+        .filter_map(|(n, u)| {
+            let alloc = *n.allocatable.get(resource)?;
+            Some((n.name.clone(), alloc - u.requests.get(resource).copied().unwrap_or(0)))
         })
         .collect()
 }
 
-fn hint(cluster: &Cluster, group: &PodGroup, used: &BTreeMap<String, NodeUse>, options: Options) -> Option<String> {
-    let feasible_with =
-        |relax: Relax| cluster.nodes.iter().filter(|n| check(group, n, &used[&n.name], options, relax).is_ok()).count();
+fn hint(cluster: &Cluster, group: &PodGroup, used: &[NodeUse], options: Options) -> Option<String> {
+    let feasible_with = |relax: Relax| {
+        cluster.nodes.iter().zip(used).filter(|(n, u)| check(group, n, u, options, relax).is_ok()).count()
+    };
     let taints = feasible_with(Relax { taints: true, ..Relax::default() });
     if taints > 0 {
         let taint = cluster
             .nodes
             .iter()
-            .find(|n| check(group, n, &used[&n.name], options, Relax { taints: true, ..Relax::default() }).is_ok())
-            .and_then(|n| n.taints.first())
+            .zip(used)
+            .find(|(n, u)| check(group, n, u, options, Relax { taints: true, ..Relax::default() }).is_ok())
+            .and_then(|(n, _)| n.taints.first())
             .map_or_else(
                 || "node.kubernetes.io/unschedulable".to_string(),
                 |t| format!("{}={}:{}", t.key, t.value, t.effect),
@@ -339,9 +358,9 @@ fn hint(cluster: &Cluster, group: &PodGroup, used: &BTreeMap<String, NodeUse>, o
     }
     let gpus = group.gpus();
     if let (Some(pinned), Some(resource)) = (group.spec.get("nodeName").and_then(Value::as_str), group.gpu_resource()) {
-        if let Some(node) = cluster.nodes.iter().find(|n| n.name == pinned) {
+        if let Some((node, u)) = cluster.nodes.iter().zip(used).find(|(n, _)| n.name == pinned) {
             let alloc = node.allocatable.get(resource).copied().unwrap_or(0);
-            let free = alloc - used[&node.name].requests.get(resource).copied().unwrap_or(0);
+            let free = alloc - u.requests.get(resource).copied().unwrap_or(0);
             return Some(format!(
                 "pinned to {pinned} (spec.nodeName), which has {alloc} {resource} ({free} free); the pod asks for {gpus}: pin it to a node with {gpus} free or ask for fewer"
             ));
@@ -352,8 +371,9 @@ fn hint(cluster: &Cluster, group: &PodGroup, used: &BTreeMap<String, NodeUse>, o
         let eligible: Vec<String> = cluster
             .nodes
             .iter()
-            .filter(|n| check(group, n, &used[&n.name], options, Relax { resources: true, ..Relax::default() }).is_ok())
-            .map(|n| n.name.clone())
+            .zip(used)
+            .filter(|(n, u)| check(group, n, u, options, Relax { resources: true, ..Relax::default() }).is_ok())
+            .map(|(n, _)| n.name.clone())
             .collect();
         let free: Vec<(String, i64)> =
             free_per_node(cluster, used, resource).into_iter().filter(|(n, _)| eligible.contains(n)).collect();

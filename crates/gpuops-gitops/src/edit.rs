@@ -105,70 +105,35 @@ fn diff_values(a: &Value, b: &Value, out: &mut Vec<(String, String)>) {
 }
 
 /// Replace `path` with `text` atomically: write a temporary file in the same
-/// directory, flush it to disk, keep the permissions, rename it over.
+/// directory (`.NAME.gpuops-XXXXXX`), flush it to disk, give it the
+/// original's permissions, and rename it over (`NamedTempFile::persist`). A
+/// failure at any step removes the temporary file and leaves `path` as it was.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), EditError> {
     let io = |source: std::io::Error| EditError::Io { path: path.display().to_string(), source };
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{file_name}.gpuops-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            std::fs::set_permissions(&temp, meta.permissions())?;
-        }
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
+    let mut temp =
+        tempfile::Builder::new().prefix(&format!(".{file_name}.gpuops-")).tempfile_in(dir).map_err(io)?;
+    temp.write_all(text.as_bytes()).map_err(io)?;
+    temp.as_file().sync_all().map_err(io)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        temp.as_file().set_permissions(meta.permissions()).map_err(io)?;
     }
-    result.map_err(io)
+    temp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
 }
 
-/// A unified diff (3 lines of context) between two versions of one file.
-/// Edits never add or remove lines, so lines pair up one to one.
+/// A unified diff (3 lines of context) between two versions of one file,
+/// with `a/` and `b/` prefixes as `git diff` writes them.
 pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
-    let old: Vec<&str> = before.split_inclusive('\n').collect();
-    let new: Vec<&str> = after.split_inclusive('\n').collect();
-    if old.len() != new.len() {
-        return format!("--- a/{path}\n+++ b/{path}\n(line count changed)\n");
-    }
-    let changed: Vec<usize> = (0..old.len()).filter(|&i| old[i] != new[i]).collect();
-    if changed.is_empty() {
+    if before == after {
         return String::new();
     }
-    const CONTEXT: usize = 3;
-    let mut out = format!("--- a/{path}\n+++ b/{path}\n");
-    let mut i = 0;
-    while i < changed.len() {
-        let start = changed[i].saturating_sub(CONTEXT);
-        let mut end = (changed[i] + CONTEXT + 1).min(old.len());
-        let mut j = i;
-        while j + 1 < changed.len() && changed[j + 1] <= end + CONTEXT {
-            j += 1;
-            end = (changed[j] + CONTEXT + 1).min(old.len());
-        }
-        let count = end - start;
-        out.push_str(&format!("@@ -{},{count} +{},{count} @@\n", start + 1, start + 1));
-        for line in start..end {
-            let push = |out: &mut String, prefix: char, text: &str| {
-                out.push(prefix);
-                out.push_str(text);
-                if !text.ends_with('\n') {
-                    out.push_str("\n\\ No newline at end of file\n");
-                }
-            };
-            if old[line] == new[line] {
-                push(&mut out, ' ', old[line]);
-            } else {
-                push(&mut out, '-', old[line]);
-                push(&mut out, '+', new[line]);
-            }
-        }
-        i = j + 1;
-    }
-    out
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string()
 }
 
 #[cfg(test)]

@@ -32,6 +32,16 @@ impl Outcome {
 
 /// Apply a decoded configuration to `items` in place.
 pub fn transform(config: &InjectConfig, items: &mut [Value]) -> Outcome {
+    let started = std::time::Instant::now();
+    let outcome = transform_items(config, items);
+    tracing::debug!(
+        config = %config.object, items = items.len(), changed = outcome.changed.iter().filter(|c| **c).count(),
+        elapsed = ?started.elapsed(), "transformed"
+    );
+    outcome
+}
+
+fn transform_items(config: &InjectConfig, items: &mut [Value]) -> Outcome {
     let mut outcome = Outcome { results: Vec::new(), changed: vec![false; items.len()] };
     if let Some(spec) = &config.gpu {
         let (mut selected, mut changed) = (0usize, 0usize);

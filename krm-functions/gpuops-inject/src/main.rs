@@ -12,7 +12,22 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
+/// kustomize and kpt show a function's stderr to the user, so the function
+/// says nothing unless asked: `GPUOPS_LOG=debug` (an `EnvFilter` directive).
+fn init_logging() {
+    let Some(directives) = std::env::var("GPUOPS_LOG").ok().filter(|d| !d.is_empty()) else { return };
+    let filter = match tracing_subscriber::EnvFilter::try_new(&directives) {
+        Ok(filter) => filter,
+        Err(e) => {
+            eprintln!("gpuops-inject: ignoring GPUOPS_LOG={directives:?}: {e}");
+            return;
+        }
+    };
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).try_init();
+}
+
 fn main() -> ExitCode {
+    init_logging();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args.first().map(String::as_str) {
         None => cli::krm_function(),

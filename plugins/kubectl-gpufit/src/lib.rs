@@ -166,7 +166,7 @@ fn clusters(args: &ClusterArgs) -> Result<Vec<Cluster>, Error> {
         return Ok(vec![cluster::synthetic(spec)?]);
     }
     if let Some(file) = &args.cluster_file {
-        let bytes = std::fs::read(file).map_err(|source| InputError::Read { path: file.clone(), source })?;
+        let bytes = input::read_bytes(file)?;
         let started = std::time::Instant::now();
         let is_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         let c = if is_json {

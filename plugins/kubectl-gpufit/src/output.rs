@@ -168,8 +168,8 @@ fn check_table(report: &Report, wide: bool, no_headers: bool) -> String {
 pub(crate) fn print_nodes(clusters: &[Cluster], args: &OutputArgs) {
     let mut rows = Vec::new();
     for cluster in clusters {
-        let used = cluster.used();
-        for node in &cluster.nodes {
+        let used = gpuops_fit::schedule::usage(cluster);
+        for (node, used) in cluster.nodes.iter().zip(&used) {
             let gpu = gpu_of_labels(&node.labels);
             let sharing = match (
                 node.labels.get("nvidia.com/gpu.sharing-strategy"),
@@ -182,7 +182,7 @@ pub(crate) fn print_nodes(clusters: &[Cluster], args: &OutputArgs) {
             let taints: Vec<String> =
                 node.taints.iter().map(|t| format!("{}={}:{}", t.key, t.value, t.effect)).collect();
             for (resource, alloc) in node.allocatable.iter().filter(|(k, _)| is_gpu(k)) {
-                let in_use = used.get(&node.name).and_then(|(r, _)| r.get(resource)).copied().unwrap_or(0);
+                let in_use = used.requests.get(resource).copied().unwrap_or(0);
                 rows.push(json!({
                     "cluster": cluster.source, "node": node.name,
                     "product": gpu.as_ref().map_or("-".to_string(), |g| g.label.clone()),

@@ -197,3 +197,20 @@ fn install_plugin_places_executables_where_kustomize_looks() {
     cmd.args(["install-plugin", "--bogus"]);
     assert_eq!(cmd.output().unwrap().status.code(), Some(2));
 }
+
+/// kustomize and kpt show a function's stderr: silent unless `GPUOPS_LOG` asks.
+#[test]
+fn silent_on_stderr_unless_gpuops_log_is_set() {
+    let input = list("config.kubernetes.io/v1", DEPLOYMENT, GPU_CONFIG);
+    let quiet = util::krm(&input);
+    assert!(quiet.status.success(), "{}", text(&quiet.stderr));
+    assert_eq!(text(&quiet.stderr), "", "nothing on stderr by default");
+
+    let mut cmd = util::hermetic(util::binary());
+    cmd.env("GPUOPS_LOG", "debug");
+    let loud = util::run_with_stdin(cmd, &input);
+    assert!(loud.status.success(), "{}", text(&loud.stderr));
+    let stderr = text(&loud.stderr);
+    assert!(stderr.contains("transformed") && stderr.contains("GpuProfile/two"), "{stderr}");
+    assert_eq!(loud.stdout, quiet.stdout, "logging never changes the output");
+}

@@ -89,3 +89,33 @@ fn unreachable_api_server_is_a_clear_error() {
     let stderr = text(&out.stderr);
     assert!(stderr.starts_with("error: http://127.0.0.1:9/"), "{stderr}");
 }
+
+/// `KUBECONFIG` with several files, as kubectl reads it: a missing file is
+/// skipped, the first file's current-context wins, contexts of later files
+/// are found; at -v 4 every page is logged on stderr, stdout stays clean.
+#[test]
+fn a_multi_file_kubeconfig_is_merged_like_kubectl_and_pages_show_at_v4() {
+    let edge = ApiServer::start(&[node("a", 2, "NVIDIA-L4", false)], &[]);
+    let core = ApiServer::start(&[node("b", 8, "NVIDIA-H100-80GB-HBM3", false)], &[]);
+    let (first, second) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let edge_config = ApiServer::write_kubeconfig(first.path(), &[("edge", &edge.url())]);
+    let core_config = ApiServer::write_kubeconfig(second.path(), &[("core", &core.url())]);
+    let chain = std::env::join_paths([first.path().join("missing"), edge_config, core_config]).unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-gpufit"));
+        cmd.args(args).env("KUBECONFIG", &chain).env("HOME", first.path()).env_remove("GPUOPS_LOG");
+        cmd.output().unwrap()
+    };
+    let out = run(&["nodes", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["items"][0]["node"], "a", "the first file's current-context (edge)");
+    assert_eq!(text(&out.stderr), "", "nothing on stderr without -v");
+
+    let out = run(&["nodes", "--context", "core", "-o", "json", "-v", "4"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["items"][0]["node"], "b", "a context from the second file");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("listed a page") && stderr.contains("/api/v1/pods"), "{stderr}");
+}

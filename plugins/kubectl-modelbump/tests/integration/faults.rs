@@ -40,6 +40,16 @@ fn a_flaky_registry_is_retried_to_success() {
     let out = repo.run(&["apply", "--commit"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(repo.commits(), 2);
+    assert_eq!(text(&out.stderr), "", "retries are silent without -v");
+
+    // At -v 4 each retry says what failed and how long it waits.
+    let proxy = Proxy::start(registry.port(), Fault::Fail500(2));
+    let repo = Repo::seed(&proxy.host());
+    let out = repo.run(&["apply", "--dry-run", "-v", "4"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("retrying") && stderr.contains("status=500") && stderr.contains("wait="), "{stderr}");
+    assert!(stderr.contains("registry request"), "{stderr}");
 }
 
 #[test]
@@ -50,9 +60,14 @@ fn private_registry_with_docker_login() {
     let config = gpuops_testkit::docker_config_with_login(config.path(), &registry.host(), "ci", "s3cret-pass");
     push_model_tags_as(&image, "ci", "s3cret-pass", &["v1.0.0", "v2.0.0"]);
     let repo = Repo::seed(&registry.host());
-    let out = repo.command(&["apply", "--commit"]).env("DOCKER_CONFIG", &config).output().unwrap();
+    let out = repo.command(&["apply", "--commit", "--v=6"]).env("DOCKER_CONFIG", &config).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(repo.commits(), 2);
+    // The auth steps are visible at -v 6, the credential never is.
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("registry asks for authentication"), "{stderr}");
+    let basic = gpuops_testkit::base64(b"ci:s3cret-pass");
+    assert!(!stderr.contains("s3cret") && !stderr.contains(&basic), "{stderr}");
 
     let repo = Repo::seed(&registry.host());
     let out = repo.run(&["apply", "--commit"]);
