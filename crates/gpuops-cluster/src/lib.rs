@@ -12,7 +12,7 @@ mod kubeconfig;
 
 use std::time::{Duration, Instant};
 
-use gpuops_fit::cluster::{Cluster, ClusterError, from_json_list};
+use gpuops_fit::cluster::{Cluster, ClusterError, continue_token_ahead, from_json_list};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 pub use kubeconfig::{Connection, KubeconfigError, load_kubeconfig};
@@ -57,29 +57,66 @@ pub struct ListOptions {
 /// Characters a query value keeps: RFC 3986 unreserved.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
+/// A fetched page on its way to the decoder.
+enum Page {
+    /// Raw JSON, decoded on the decoder thread.
+    Raw { source: String, body: String },
+    /// Already decoded (its token could not be read ahead).
+    Decoded(Cluster),
+}
+
 /// Nodes and bound pods of the cluster `connection` points at.
+///
+/// Fetching and decoding overlap: the fetch loop reads each page's
+/// `continue` token from the metadata ahead of the items and asks for the
+/// next page while a second thread decodes this one.
 pub fn snapshot(connection: &Connection, list: ListOptions) -> Result<Cluster, Error> {
     // rustls needs one process-wide crypto provider; which one the features
     // enable depends on what else is built, so choose it explicitly (an
     // error only means one is already installed).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::Runtime)?;
-    runtime.block_on(fetch(connection, list))
+    std::thread::scope(|scope| {
+        // Two pages in flight at most: memory stays at a few pages.
+        let (pages, received) = std::sync::mpsc::sync_channel::<Page>(2);
+        let decoder = scope.spawn(move || -> Result<Cluster, Error> {
+            let mut cluster = Cluster::default();
+            for page in received {
+                let part = match page {
+                    Page::Raw { source, body } => from_json_list(body.as_bytes(), &source)?.0,
+                    Page::Decoded(part) => part,
+                };
+                cluster.nodes.extend(part.nodes);
+                cluster.pods.extend(part.pods);
+            }
+            Ok(cluster)
+        });
+        let fetched = runtime.block_on(fetch(connection, list, pages));
+        let decoded = decoder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        // A fetch error explains a decoder that stopped early; report it first.
+        let source = fetched?;
+        let mut cluster = decoded?;
+        cluster.source = source;
+        cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(cluster)
+    })
 }
 
-async fn fetch(connection: &Connection, list: ListOptions) -> Result<Cluster, Error> {
+/// List nodes and pods page by page into `pages`; returns the snapshot's name.
+async fn fetch(
+    connection: &Connection,
+    list: ListOptions,
+    pages: std::sync::mpsc::SyncSender<Page>,
+) -> Result<String, Error> {
     let config = connection.config().await?;
     let server = config.cluster_url.to_string();
     let client = kube::Client::try_from(config).map_err(|source| Error::Client { server: server.clone(), source })?;
-    let mut cluster =
-        Cluster { source: connection.context.clone().unwrap_or_else(|| server.clone()), ..Cluster::default() };
-    // Each page becomes nodes and bound pods at once: 60,000 pods are never
-    // all held as JSON. Only pods that still hold capacity are listed.
+    // Only pods that still hold capacity are listed.
     let phases =
         format!("&fieldSelector={}", utf8_percent_encode("status.phase!=Succeeded,status.phase!=Failed", QUERY_VALUE));
     for (path, query) in [("/api/v1/nodes", String::new()), ("/api/v1/pods", phases)] {
         let mut token: Option<String> = None;
-        let mut pages = 0usize;
+        let mut pages_read = 0usize;
         loop {
             let mut url = format!("{path}?limit={}{query}", list.chunk_size);
             if let Some(t) = &token {
@@ -90,27 +127,33 @@ async fn fetch(connection: &Connection, list: ListOptions) -> Result<Cluster, Er
                 .body(Vec::new())
                 .map_err(|source| Error::Request { url: url.clone(), source })?;
             let started = Instant::now();
-            let text = client.request_text(request).await.map_err(|source| Error::List {
+            let body = client.request_text(request).await.map_err(|source| Error::List {
                 server: server.clone(),
                 path: path.to_string(),
                 source,
             })?;
-            pages += 1;
-            let (part, next) = from_json_list(text.as_bytes(), &format!("{server}{path}"))?;
-            tracing::debug!(
-                %path, page = pages, bytes = text.len(), nodes = part.nodes.len(), pods = part.pods.len(),
-                elapsed = ?started.elapsed(), more = next.is_some(), "listed a page"
-            );
-            cluster.nodes.extend(part.nodes);
-            cluster.pods.extend(part.pods);
+            pages_read += 1;
+            let source = format!("{server}{path}");
+            let bytes = body.len();
+            let (page, next) = match continue_token_ahead(body.as_bytes()) {
+                Some(next) => (Page::Raw { source, body }, next),
+                None => {
+                    let (part, next) = from_json_list(body.as_bytes(), &source)?;
+                    (Page::Decoded(part), next)
+                }
+            };
+            tracing::debug!(%path, page = pages_read, bytes, elapsed = ?started.elapsed(), more = next.is_some(), "listed a page");
+            if pages.send(page).is_err() {
+                // The decoder stopped on an error; it reports it.
+                return Ok(String::new());
+            }
             token = next;
             if token.is_none() {
                 break;
             }
         }
     }
-    cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(cluster)
+    Ok(connection.context.clone().unwrap_or(server))
 }
 
 /// kubectl's default `--request-timeout` is none; gpuops uses 30 s.

@@ -243,6 +243,43 @@ mod tests {
         let page = r#"{"kind":"PodList","metadata":{"continue":"abc"},"items":[{"metadata":{"name":"p"},"spec":{"nodeName":"n1"}}]}"#;
         let (part, token) = from_json_list(page.as_bytes(), "page").unwrap();
         assert_eq!((part.pods.len(), token.as_deref()), (1, Some("abc")));
+        // The token is known before the items are read; not when items come first.
+        assert_eq!(continue_token_ahead(page.as_bytes()), Some(Some("abc".to_string())));
+        assert_eq!(continue_token_ahead(br#"{"kind":"PodList","metadata":{},"items":[]}"#), Some(None));
+        assert_eq!(continue_token_ahead(br#"{"items":[],"metadata":{"continue":"x"}}"#), None);
+        assert_eq!(continue_token_ahead(b"<html>"), None);
+    }
+
+    #[test]
+    fn the_parallel_dump_reader_reads_what_the_one_pass_reader_reads() {
+        let node = |i: usize| {
+            serde_json::json!({"kind": "Node", "metadata": {"name": format!("n{i}"), "labels": {"a": "{\"}"}},
+            "status": {"allocatable": {"nvidia.com/gpu": "8", "cpu": "64"}}})
+        };
+        let pod = |i: usize| {
+            serde_json::json!({"kind": "Pod", "metadata": {"name": format!("p{i}"), "annotations": {"x": "}}\\\"{"}},
+            "spec": {"nodeName": format!("n{}", i % 7), "containers": [{"resources": {"limits": {"nvidia.com/gpu": 1}}}]}, "status": {"phase": "Running"}})
+        };
+        let items: Vec<serde_json::Value> = (0..7).map(node).chain((0..40).map(pod)).collect();
+        // Pretty (as kubectl writes it) and compact.
+        for text in [
+            serde_json::to_string_pretty(&serde_json::json!({"apiVersion": "v1", "items": items, "kind": "List"}))
+                .unwrap(),
+            serde_json::json!({"apiVersion": "v1", "items": items, "kind": "List"}).to_string(),
+        ] {
+            assert_eq!(item_ranges(text.as_bytes()).map(|r| r.len()), Some(47));
+            let parallel = from_json_dump_parallel(text.as_bytes(), "dump").unwrap().unwrap();
+            let (one_pass, _) = from_json_list(text.as_bytes(), "dump").unwrap();
+            let gpus = |c: &Cluster| {
+                crate::schedule::usage(c).iter().map(|u| u.requests["nvidia.com/gpu"]).collect::<Vec<_>>()
+            };
+            assert_eq!((parallel.nodes.len(), parallel.pods.len()), (7, 40));
+            assert_eq!(gpus(&parallel), gpus(&one_pass));
+            assert_eq!(parallel.nodes[0].labels["a"], "{\"}");
+        }
+        // Not a List of objects: the one-pass reader decides.
+        assert!(item_ranges(br#"{"items": [1, 2]}"#).is_none());
+        assert!(item_ranges(br#"{"kind": "Node"}"#).is_none());
     }
 }
 
@@ -445,6 +482,42 @@ mod wire {
         }
     }
 
+    /// Reads a list's `metadata.continue` without parsing its items, when
+    /// `metadata` comes first (the API server writes kind, apiVersion,
+    /// metadata, items in that order).
+    #[derive(Default)]
+    pub(super) struct Head {
+        /// `Some` once known: the token, or `None` for the last page.
+        pub(super) token: Option<Option<String>>,
+    }
+
+    /// Ends the parse early on purpose.
+    pub(super) const STOP: &str = "gpuops: head read";
+
+    impl<'de> serde::de::Visitor<'de> for &mut Head {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a Kubernetes List")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            use serde::de::Error as _;
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                match key.as_ref() {
+                    "metadata" => {
+                        self.token = Some(map.next_value::<Meta<'de>>()?.continue_token.filter(|t| !t.is_empty()));
+                        return Err(A::Error::custom(STOP));
+                    }
+                    "items" => return Err(A::Error::custom(STOP)),
+                    _ => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+            }
+            self.token = Some(None);
+            Ok(())
+        }
+    }
+
     struct Items<'s, 'c>(&'s mut ListSeed<'c>);
 
     impl<'de> serde::de::DeserializeSeed<'de> for Items<'_, '_> {
@@ -529,6 +602,146 @@ impl wire::Object<'_> {
             requests,
         }))
     }
+}
+
+/// Byte ranges of the objects in a top-level `"items": [ … ]` array, found
+/// by a structural scan (strings and escapes respected, braces counted)
+/// without parsing them. `None` when the text does not look like a List
+/// whose items are all objects: the caller then parses it in one pass.
+fn item_ranges(bytes: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
+    // `"items"` as a key of the top-level object: the first occurrence at
+    // depth 1 outside strings.
+    let mut depth = 0usize;
+    let mut i = 0usize;
+    let mut ranges = Vec::new();
+    let mut in_items = false;
+    let mut item_start = 0usize;
+    while i < bytes.len() {
+        let Some(offset) = memchr::memchr3(b'"', b'{', b'}', &bytes[i..]) else { break };
+        i += offset;
+        match bytes[i] {
+            b'"' => {
+                // Find the closing quote, skipping escaped characters.
+                let start = i + 1;
+                let mut j = start;
+                loop {
+                    let k = j + memchr::memchr2(b'"', b'\\', &bytes[j..])?;
+                    if bytes[k] == b'\\' {
+                        j = k + 2;
+                        continue;
+                    }
+                    j = k;
+                    break;
+                }
+                if depth == 1 && !in_items && ranges.is_empty() && &bytes[start..j] == b"items" {
+                    // `"items" : [` then objects.
+                    let rest = &bytes[j + 1..];
+                    let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+                    if rest[colon] != b':' {
+                        return None;
+                    }
+                    let open = colon + 1 + rest[colon + 1..].iter().position(|b| !b.is_ascii_whitespace())?;
+                    if rest[open] != b'[' {
+                        return None;
+                    }
+                    in_items = true;
+                    i = j + 1 + open + 1;
+                    continue;
+                }
+                i = j + 1;
+            }
+            b'{' => {
+                if in_items && depth == 1 {
+                    item_start = i;
+                }
+                depth += 1;
+                i += 1;
+            }
+            _ => {
+                depth = depth.checked_sub(1)?;
+                if in_items && depth == 1 {
+                    ranges.push(item_start..i + 1);
+                }
+                i += 1;
+            }
+        }
+        if in_items && depth == 1 {
+            // Between items only whitespace, commas and the closing bracket.
+            let next = bytes[i..].iter().position(|b| !b.is_ascii_whitespace() && *b != b',')?;
+            if bytes[i + next] == b']' {
+                in_items = false;
+                i += next + 1;
+            } else if bytes[i + next] != b'{' {
+                return None;
+            }
+        }
+    }
+    (depth == 0 && !in_items && !ranges.is_empty()).then_some(ranges)
+}
+
+/// A large dump decoded on both cores: the items are split by a structural
+/// scan and each half is decoded into its own nodes and pods. Items must
+/// carry their own kind (a `kubectl get -o json` List does); otherwise, or
+/// for anything unusual, `None` and the one-pass reader decides.
+fn from_json_dump_parallel(bytes: &[u8], source: &str) -> Option<Result<Cluster, ClusterError>> {
+    let ranges = item_ranges(bytes)?;
+    let halves = ranges.split_at(ranges.len() / 2);
+    let decode = |part: &[std::ops::Range<usize>]| -> Option<Result<Cluster, ClusterError>> {
+        let mut cluster = Cluster::default();
+        for range in part {
+            let item: wire::Object<'_> = match serde_json::from_slice(&bytes[range.clone()]) {
+                Ok(item) => item,
+                Err(_) => return None, // let the one-pass reader report it with its position
+            };
+            let result = match item.kind.as_deref() {
+                Some("Node") => item.into_node().map(|n| cluster.nodes.push(n)),
+                Some("Pod") => item.into_bound_pod().map(|p| cluster.pods.extend(p)),
+                Some(_) => Ok(()),
+                None => return None,
+            };
+            if let Err(e) = result {
+                return Some(Err(e));
+            }
+        }
+        Some(Ok(cluster))
+    };
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| decode(halves.1));
+        (decode(halves.0), second.join().ok().flatten())
+    });
+    let (mut cluster, rest) = match (first?, second?) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return Some(Err(e)),
+    };
+    cluster.source = source.to_string();
+    cluster.nodes.extend(rest.nodes);
+    cluster.pods.extend(rest.pods);
+    cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    Some(Ok(cluster))
+}
+
+/// Nodes and bound pods of a `kubectl get nodes,pods -A -o json` dump: on
+/// both cores when it is large and shaped like kubectl's output, else in
+/// one pass ([`from_json_list`]).
+pub fn from_json_dump(bytes: &[u8], source: &str) -> Result<Cluster, ClusterError> {
+    const PARALLEL_FROM: usize = 4 << 20;
+    if bytes.len() >= PARALLEL_FROM
+        && let Some(result) = from_json_dump_parallel(bytes, source)
+    {
+        return result;
+    }
+    from_json_list(bytes, source).map(|(cluster, _)| cluster)
+}
+
+/// The `continue` token of an API list page, read from the metadata that
+/// precedes its items, so that the next page can be requested while this
+/// one is decoded. `None` when it cannot be known without reading the items
+/// (metadata after items, or not JSON).
+pub fn continue_token_ahead(bytes: &[u8]) -> Option<Option<String>> {
+    let mut head = wire::Head::default();
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let _ = serde::Deserializer::deserialize_map(&mut deserializer, &mut head);
+    head.token
 }
 
 /// Nodes and bound pods of one JSON list (a `kubectl get -o json` dump or

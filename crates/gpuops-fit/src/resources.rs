@@ -172,7 +172,11 @@ pub fn merge_limits<'a>(mut requests: Amounts<'a>, limits: Amounts<'a>) -> Resul
 /// via k8s.io/component-helpers/resource `PodRequests`). `init` pairs each
 /// init container, in order, with whether it is a restartable sidecar
 /// (`restartPolicy: Always`).
-pub fn effective<'a>(containers: &[Amounts<'a>], init: &[(Amounts<'a>, bool)], overhead: &[(&'a str, i64)]) -> Resources {
+pub fn effective<'a>(
+    containers: &[Amounts<'a>],
+    init: &[(Amounts<'a>, bool)],
+    overhead: &[(&'a str, i64)],
+) -> Resources {
     let mut sum = Amounts::new();
     for c in containers {
         add(&mut sum, c);
@@ -233,9 +237,18 @@ mod tests {
         assert_eq!(canonical("memory", &json!("1Gi")).unwrap(), 1 << 30);
         assert_eq!(canonical("nvidia.com/gpu", &json!("2")).unwrap(), 2);
         // The exact integer path and the general path agree.
-        for (name, text) in [("cpu", "500m"), ("cpu", "2"), ("cpu", "1.5"), ("memory", "16Gi"), ("memory", "1.5Gi"),
-            ("memory", "128974848"), ("memory", "129e6"), ("memory", "123Mi"), ("cpu", "1m"), ("memory", "1k")]
-        {
+        for (name, text) in [
+            ("cpu", "500m"),
+            ("cpu", "2"),
+            ("cpu", "1.5"),
+            ("memory", "16Gi"),
+            ("memory", "1.5Gi"),
+            ("memory", "128974848"),
+            ("memory", "129e6"),
+            ("memory", "123Mi"),
+            ("cpu", "1m"),
+            ("memory", "1k"),
+        ] {
             let general = canonical_text(name, QuantityText::Number(parse_quantity(text).unwrap())).unwrap();
             assert_eq!(canonical(name, &json!(text)).unwrap(), general, "{name} {text}");
         }

@@ -147,7 +147,9 @@ fn check(group: &PodGroup, node: &Node, used: &NodeUse, options: Options, relax:
     // for every extended resource the pod requests.
     let tolerated = |taint: &Taint| {
         tolerates(tolerations, taint)
-            || options.extended_resource_toleration && is_extended(&taint.key) && group.requests.contains_key(&taint.key)
+            || options.extended_resource_toleration
+                && is_extended(&taint.key)
+                && group.requests.contains_key(&taint.key)
     };
     if node.unschedulable && !relax.taints && !tolerated(&unschedulable_taint()) {
         return Err(Reject::Unschedulable);

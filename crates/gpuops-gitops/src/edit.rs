@@ -112,8 +112,7 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), EditError> {
     let io = |source: std::io::Error| EditError::Io { path: path.display().to_string(), source };
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut temp =
-        tempfile::Builder::new().prefix(&format!(".{file_name}.gpuops-")).tempfile_in(dir).map_err(io)?;
+    let mut temp = tempfile::Builder::new().prefix(&format!(".{file_name}.gpuops-")).tempfile_in(dir).map_err(io)?;
     temp.write_all(text.as_bytes()).map_err(io)?;
     temp.as_file().sync_all().map_err(io)?;
     if let Ok(meta) = std::fs::metadata(path) {

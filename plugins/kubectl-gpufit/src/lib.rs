@@ -171,7 +171,7 @@ fn clusters(args: &ClusterArgs) -> Result<Vec<Cluster>, Error> {
         let is_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         let c = if is_json {
             // `-o json`: one List, decoded in one typed pass.
-            cluster::from_json_list(&bytes, &file.display().to_string())?.0
+            cluster::from_json_dump(&bytes, &file.display().to_string())?
         } else {
             let objects = input::read_path(file)?;
             Cluster::from_objects(&file.display().to_string(), &input::flatten_lists(objects))?
