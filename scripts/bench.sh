@@ -3,6 +3,7 @@
 #   scripts/bench.sh inject [ROUNDS] [all|resource-list|kustomize]
 #   scripts/bench.sh modelbump
 #   scripts/bench.sh gpufit
+#   scripts/bench.sh emit
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -18,5 +19,6 @@ case "${1:-inject}" in
             cargo install --quiet --locked --root "$cache" kubectl-view-allocations --version "$peer_version"
         fi
         ./target/release/bench-gpufit target/release/kubectl-gpufit "$cache/bin/kubectl-view-allocations" ;;
-    *) echo "usage: scripts/bench.sh inject|modelbump|gpufit" >&2; exit 2 ;;
+    emit) ./target/release/bench-emit ;;
+    *) echo "usage: scripts/bench.sh inject|modelbump|gpufit|emit" >&2; exit 2 ;;
 esac
