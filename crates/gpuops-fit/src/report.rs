@@ -1,6 +1,7 @@
 //! `gpufit check`: placement, rollout and memory verdicts for every workload.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -198,6 +199,49 @@ pub struct Report {
     pub gpus: Vec<GpuSummary>,
     /// What is left per node and GPU resource.
     pub nodes_after: Vec<NodeAfter>,
+}
+
+impl Report {
+    /// Why each workload that does not fit does not, with hints and fixes,
+    /// as `kubectl gpufit check` prints it below its table (and the Argo CD
+    /// plugin's fit gate prints it on stderr): a block per workload, each
+    /// starting with an empty line.
+    pub fn explain(&self) -> String {
+        let report = self;
+        let mut out = String::new();
+        for w in report.workloads.iter().filter(|w| !w.problems.is_empty()) {
+            out.push('\n');
+            let _ = writeln!(
+                out,
+                "{}{}:",
+                w.workload,
+                if w.role.is_empty() { String::new() } else { format!(" [{}]", w.role) }
+            );
+            for p in &w.problems {
+                let _ = writeln!(out, "  {p}");
+            }
+            if let Some(h) = &w.hint {
+                let _ = writeln!(out, "  hint: {h}");
+            }
+            if let Some(fix) = w.rollout.as_ref().and_then(|r| r.fix.as_ref()) {
+                let _ = writeln!(out, "  fix: {fix}");
+            }
+            if let Some(tp) = w.memory.as_ref().and_then(|m| m.smallest_tp) {
+                let gpu =
+                    w.memory.as_ref().and_then(|m| m.fit.as_ref()).map_or(String::new(), |f| format!(" {}", f.gpu));
+                let nodes = if tp > report.max_gpus_per_node {
+                    format!("; no node here has {tp} GPUs (at most {})", report.max_gpus_per_node)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    out,
+                    "  fix: --tensor-parallel-size {tp} with {tp}{gpu} GPUs per pod is the smallest that fits{nodes}"
+                );
+            }
+        }
+        out
+    }
 }
 
 /// Apply `gpuops.dev/model-*` annotation overrides to a catalog shape, or

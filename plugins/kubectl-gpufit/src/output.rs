@@ -113,34 +113,7 @@ fn check_table(report: &Report, wide: bool, no_headers: bool) -> String {
         t.push(row);
     }
     let mut out = t.render(no_headers);
-    for w in report.workloads.iter().filter(|w| !w.problems.is_empty()) {
-        out.push('\n');
-        out.push_str(&format!(
-            "{}{}:\n",
-            w.workload,
-            if w.role.is_empty() { String::new() } else { format!(" [{}]", w.role) }
-        ));
-        for p in &w.problems {
-            out.push_str(&format!("  {p}\n"));
-        }
-        if let Some(h) = &w.hint {
-            out.push_str(&format!("  hint: {h}\n"));
-        }
-        if let Some(fix) = w.rollout.as_ref().and_then(|r| r.fix.as_ref()) {
-            out.push_str(&format!("  fix: {fix}\n"));
-        }
-        if let Some(tp) = w.memory.as_ref().and_then(|m| m.smallest_tp) {
-            let gpu = w.memory.as_ref().and_then(|m| m.fit.as_ref()).map_or(String::new(), |f| format!(" {}", f.gpu));
-            let nodes = if tp > report.max_gpus_per_node {
-                format!("; no node here has {tp} GPUs (at most {})", report.max_gpus_per_node)
-            } else {
-                String::new()
-            };
-            out.push_str(&format!(
-                "  fix: --tensor-parallel-size {tp} with {tp}{gpu} GPUs per pod is the smallest that fits{nodes}\n"
-            ));
-        }
-    }
+    out.push_str(&report.explain());
     if wide {
         out.push('\n');
         let mut t = Table::new(&["node", "resource", "allocatable", "free before", "free after"]);

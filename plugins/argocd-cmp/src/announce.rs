@@ -1,0 +1,149 @@
+//! `parameters`: what the Argo CD UI's Parameters tab shows.
+//!
+//! Runs on every UI open with a reduced environment (no revision, no
+//! namespace, no `KUBE_*`: reference §2.2), so it reads only the app
+//! directory: its YAML and the local directories its kustomizations name,
+//! without running kustomize. Every default is a string (§4: a number in an
+//! announcement fails the UI's decoding).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use gpuops_manifest::imageref::ImageRef;
+use gpuops_manifest::locator;
+use gpuops_manifest::resources::is_gpu;
+
+/// Every parameter the plugin reads.
+pub const KNOWN: &[&str] = &[
+    "gpu-count",
+    "gpu-resource",
+    "gpu-product",
+    "model-tags",
+    "selector-kinds",
+    "selector-names",
+    "selector-namespaces",
+    "selector-labels",
+    "fit-gate",
+    "capacity",
+    "kube-version",
+    "allow-empty",
+];
+
+/// What the app directory holds today.
+#[derive(Debug, Default)]
+pub struct Detected {
+    /// Image/model repository → current tag.
+    pub tags: BTreeMap<String, String>,
+    /// `Kind/name` → GPUs per pod.
+    pub gpus: BTreeMap<String, String>,
+}
+
+fn kustomization_in(dir: &Path) -> Option<PathBuf> {
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"].iter().map(|n| dir.join(n)).find(|p| p.is_file())
+}
+
+/// YAML files of a directory, following a kustomization's local
+/// `resources` and `components` (remote ones are skipped).
+fn manifest_files(dir: &Path, seen: &mut Vec<PathBuf>, out: &mut Vec<PathBuf>) {
+    let Ok(canonical) = dir.canonicalize() else { return };
+    if seen.contains(&canonical) || seen.len() > 64 {
+        return;
+    }
+    seen.push(canonical);
+    let Some(kustomization) = kustomization_in(dir) else {
+        if let Ok(files) = gpuops_manifest::walk::files(dir, |p| gpuops_manifest::walk::is_manifest(p, true)) {
+            out.extend(files);
+        }
+        return;
+    };
+    let Ok(text) = std::fs::read_to_string(&kustomization) else { return };
+    let Ok(docs) = gpuops_manifest::yaml::parse_stream(&text, "kustomization") else { return };
+    let Some(k) = docs.first().map(|d| &d.value) else { return };
+    for key in ["resources", "components", "bases"] {
+        for entry in k.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+            if entry.contains("://") || entry.starts_with("github.com/") {
+                continue;
+            }
+            let path = dir.join(entry);
+            if path.is_dir() {
+                manifest_files(&path, seen, out);
+            } else if path.is_file() {
+                out.push(path);
+            }
+        }
+    }
+}
+
+/// Models/images and GPU counts in the app directory.
+pub fn detect(dir: &Path) -> Detected {
+    let mut files = Vec::new();
+    manifest_files(dir, &mut Vec::new(), &mut files);
+    let mut detected = Detected::default();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let Ok(docs) = gpuops_manifest::yaml::parse_stream(&text, &file.display().to_string()) else { continue };
+        for obj in docs.iter().map(|d| &d.value).filter(|o| locator::is_workload(o)) {
+            let name = format!(
+                "{}/{}",
+                locator::kind(obj),
+                obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+            );
+            for site in locator::pod_sites(obj) {
+                for slot in locator::containers(obj, &site) {
+                    let Some(container) = slot.path.get(obj) else { continue };
+                    if let Some(image) = container.get("image").and_then(Value::as_str).and_then(ImageRef::parse)
+                        && let Some(tag) = image.tag
+                    {
+                        detected.tags.entry(image.name).or_insert(tag);
+                    }
+                    // KServe OCI models: `storageUri: oci://REGISTRY/REPO:TAG`.
+                    if let Some(image) = container
+                        .get("storageUri")
+                        .and_then(Value::as_str)
+                        .and_then(|u| u.strip_prefix("oci://"))
+                        .and_then(ImageRef::parse)
+                        && let Some(tag) = image.tag
+                    {
+                        detected.tags.entry(image.name).or_insert(tag);
+                    }
+                    let limits = container.pointer("/resources/limits").and_then(Value::as_object);
+                    if let Some((_, count)) = limits.into_iter().flatten().find(|(k, _)| is_gpu(k)) {
+                        let count = count.as_str().map_or_else(|| count.to_string(), str::to_string);
+                        detected.gpus.entry(name.clone()).or_insert(count);
+                    }
+                }
+            }
+        }
+    }
+    detected
+}
+
+fn string(name: &str, title: &str, tooltip: &str, default: &str) -> Value {
+    json!({"name": name, "title": title, "tooltip": tooltip, "collectionType": "string", "string": default})
+}
+
+/// The announcements, every value a string.
+pub fn announcements(dir: &Path) -> Value {
+    let detected = detect(dir);
+    let per_workload: Vec<String> = detected.gpus.iter().map(|(w, n)| format!("{w}: {n}")).collect();
+    let current_count = detected.gpus.values().next().cloned().unwrap_or_default();
+    json!([
+        string("gpu-count", "GPUs per pod", &format!(
+            "Set the GPU count of every selected workload (0 removes GPU requests). Now: {}",
+            if per_workload.is_empty() { "no GPU workload found".to_string() } else { per_workload.join(", ") }
+        ), &current_count),
+        string("gpu-resource", "GPU resource", "Extended resource to request (nvidia.com/gpu, nvidia.com/mig-1g.10gb, amd.com/gpu)", "nvidia.com/gpu"),
+        string("gpu-product", "GPU product", "nodeSelector nvidia.com/gpu.product (e.g. NVIDIA-H100-80GB-HBM3); empty: any", ""),
+        {"name": "model-tags", "title": "Model tags", "collectionType": "map",
+         "tooltip": "Repository → tag to deploy (ModelTags); the defaults are the tags in the app today",
+         "map": detected.tags},
+        {"name": "selector-kinds", "title": "Only these kinds", "collectionType": "array", "tooltip": "Workload kinds the GPU settings apply to; empty: all", "array": []},
+        {"name": "selector-names", "title": "Only these names", "collectionType": "array", "tooltip": "Workload names (globs) the GPU settings apply to; empty: all", "array": []},
+        string("fit-gate", "Fit gate", "off | warn | enforce: check that the render fits `capacity` the way the scheduler would", "off"),
+        string("capacity", "Capacity", "A node-pool/cluster dump file in the repo (relative to the app) or pools like 2*8xH100-80GB", ""),
+        string("kube-version", "Kubernetes version", "Version whose scheduler messages to use; default: KUBE_VERSION from Argo CD", ""),
+        string("allow-empty", "Allow empty output", "true lets an empty render through (with prune it deletes every resource)", "false"),
+    ])
+}

@@ -1,0 +1,309 @@
+//! `argocd-gpuops-cmp`: an Argo CD Config Management Plugin (v2 sidecar).
+//!
+//! * `generate` renders the app directory (cwd) with kustomize, the gpuops
+//!   function installed as a legacy exec plugin, applies the Application's
+//!   GPU/model parameters in process with the function's own code, runs the
+//!   optional fit gate, and prints one deterministic YAML stream.
+//! * `parameters` prints the announcements for the UI's Parameters tab.
+//! * `self-check` says whether the sidecar is wired the way Argo CD expects.
+//!
+//! The contract followed is `../shared/reference/argocd-cmp.md` (argo-cd
+//! v3.5 code where its docs disagree).
+
+pub mod announce;
+pub mod env;
+pub mod run;
+mod selfcheck;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use gpuops_manifest::input::{self, InputError, Kustomizer};
+
+pub use selfcheck::self_check;
+
+/// Why a command failed. Messages are one line where they can be, name the
+/// parameter, setting, file or object, and never carry manifest content:
+/// Argo CD shows all of stderr in its UI and caches it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Parameters(String),
+    #[error("setting {name}: {message}")]
+    Setting { name: &'static str, message: String },
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("cannot run {0}")]
+    Spawn(String),
+    #[error(
+        "{0}: stopped at the plugin's deadline (GPUOPS_DEADLINE, default 50s, below Argo CD's 60 s); raise both, or split the app"
+    )]
+    Deadline(String),
+    #[error("{0}: stopped by SIGTERM (Argo CD's deadline or a pod shutdown); nothing was printed")]
+    Terminated(String),
+    #[error("{command} failed:\n{stderr}")]
+    Kustomize { command: String, stderr: String },
+    #[error("parameters: {0}")]
+    Inject(String),
+    #[error(
+        "the render is empty: refusing to print nothing (with prune: true Argo CD would delete every resource); set the parameter allow-empty: \"true\" if that is meant"
+    )]
+    Empty,
+    #[error("parameter capacity: {0}")]
+    Capacity(String),
+    #[error("fit gate (enforce): the render does not fit {cluster}:\n{explanation}")]
+    DoesNotFit { cluster: String, explanation: String },
+    #[error("writing the render: {0}")]
+    Output(#[source] std::io::Error),
+}
+
+/// Exit codes: 0 success, 1 any failure (Argo CD only distinguishes zero
+/// from non-zero), 2 usage.
+pub const EXIT_FAILURE: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(50);
+
+fn deadline() -> Result<Duration, Error> {
+    let Some(text) = env::setting("GPUOPS_DEADLINE") else { return Ok(DEFAULT_DEADLINE) };
+    let seconds = text.strip_suffix('s').unwrap_or(&text);
+    seconds
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s < 86_400.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| Error::Setting {
+            name: "GPUOPS_DEADLINE",
+            message: format!("{text:?} is not a number of seconds (e.g. 50 or 50s)"),
+        })
+}
+
+/// kubectl's built-in kustomize by default; `GPUOPS_KUSTOMIZE` names a
+/// standalone `kustomize` binary instead, `GPUOPS_KUBECTL` another kubectl.
+pub fn kustomizer() -> Kustomizer {
+    match env::setting("GPUOPS_KUSTOMIZE") {
+        Some(path) => Kustomizer::Standalone(PathBuf::from(path)),
+        None => Kustomizer::Kubectl(PathBuf::from(env::setting("GPUOPS_KUBECTL").unwrap_or_else(|| "kubectl".into()))),
+    }
+}
+
+fn has_kustomization(dir: &Path) -> bool {
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"].iter().any(|n| dir.join(n).is_file())
+}
+
+/// A GpuProfile and/or ModelTags config from the parameters, decoded (and
+/// so validated) by the function's own decoder.
+fn inject_configs(params: &env::Parameters) -> Result<Vec<gpuops_inject::InjectConfig>, Error> {
+    let mut selector = serde_json::Map::new();
+    for (param, key) in
+        [("selector-kinds", "kinds"), ("selector-names", "names"), ("selector-namespaces", "namespaces")]
+    {
+        if let Some(values) = params.array(param) {
+            selector.insert(key.into(), json!(values));
+        }
+    }
+    if let Some(labels) = params.map("selector-labels") {
+        selector.insert("labels".into(), json!(labels));
+    }
+    let mut configs = Vec::new();
+    if let Some(count) = params.string("gpu-count") {
+        let count: u32 = count
+            .trim()
+            .parse()
+            .map_err(|_| Error::Parameters(format!("parameter gpu-count: {count:?} is not a whole number of GPUs")))?;
+        let mut gpu = json!({"count": count});
+        if let Some(resource) = params.string("gpu-resource") {
+            gpu["resource"] = json!(resource);
+        }
+        if let Some(product) = params.string("gpu-product") {
+            gpu["product"] = json!(product);
+        }
+        let profile = json!({"apiVersion": "gpuops.dev/v1alpha1", "kind": "GpuProfile",
+            "metadata": {"name": "argocd-parameters"}, "spec": {"selector": selector, "gpu": gpu}});
+        configs.push(profile);
+    } else {
+        for orphan in ["gpu-resource", "gpu-product"] {
+            if params.string(orphan).is_some() {
+                return Err(Error::Parameters(format!("parameter {orphan} needs gpu-count as well")));
+            }
+        }
+    }
+    if let Some(tags) = params.map("model-tags") {
+        let models: Vec<Value> = tags.iter().map(|(name, tag)| json!({"name": name, "newTag": tag})).collect();
+        configs.push(json!({"apiVersion": "gpuops.dev/v1alpha1", "kind": "ModelTags",
+            "metadata": {"name": "argocd-parameters"}, "spec": {"models": models}}));
+    }
+    configs
+        .iter()
+        .map(|c| match gpuops_inject::decode(c) {
+            Ok(Some(config)) => Ok(config),
+            Ok(None) => Err(Error::Inject("no configuration".into())),
+            // "GpuProfile/argocd-parameters: spec.gpu.count: …" names the field the parameter fills.
+            Err(e) => Err(Error::Inject(e.to_string())),
+        })
+        .collect()
+}
+
+/// The cluster the fit gate checks against.
+fn capacity(dir: &Path, spec: &str) -> Result<gpuops_fit::cluster::Cluster, Error> {
+    let path = dir.join(spec);
+    if !path.is_file() {
+        if spec.contains(['/', '\\']) || spec.ends_with(".yaml") || spec.ends_with(".json") || spec.ends_with(".yml") {
+            return Err(Error::Capacity(format!("{spec}: no such file in the app directory")));
+        }
+        return gpuops_fit::cluster::synthetic(spec).map_err(|e| Error::Capacity(e.to_string()));
+    }
+    let bytes = input::read_bytes(&path)?;
+    let cluster = if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        gpuops_fit::cluster::from_json_dump(&bytes, spec).map_err(|e| Error::Capacity(e.to_string()))?
+    } else {
+        let objects = input::flatten_lists(input::read_path(&path)?);
+        gpuops_fit::cluster::Cluster::from_objects(spec, &objects).map_err(|e| Error::Capacity(e.to_string()))?
+    };
+    if cluster.nodes.is_empty() {
+        return Err(Error::Capacity(format!("{spec}: no Node objects")));
+    }
+    Ok(cluster)
+}
+
+/// The fit gate's mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    Off,
+    Warn,
+    Enforce,
+}
+
+fn gate(params: &env::Parameters) -> Result<Gate, Error> {
+    match params.string("fit-gate").unwrap_or("off") {
+        "off" => Ok(Gate::Off),
+        "warn" => Ok(Gate::Warn),
+        "enforce" => Ok(Gate::Enforce),
+        other => Err(Error::Parameters(format!("parameter fit-gate: {other:?} is not off, warn or enforce"))),
+    }
+}
+
+/// What `generate` prints on stdout and, for `warn`, on stderr.
+pub struct Rendered {
+    pub stdout: String,
+    pub warnings: String,
+}
+
+/// `generate` in `dir`.
+pub fn generate(dir: &Path, stop: &run::Stop) -> Result<Rendered, Error> {
+    let started = Instant::now();
+    let deadline = started + deadline()?;
+    let params = env::Parameters::from_env()?;
+    if let Some(unknown) = params.unknown().first() {
+        return Err(Error::Parameters(format!("unknown parameter {unknown:?}; known: {}", announce::KNOWN.join(", "))));
+    }
+    let gate = gate(&params)?;
+    let allow_empty = match params.string("allow-empty").unwrap_or("false") {
+        "true" => true,
+        "false" => false,
+        other => {
+            return Err(Error::Parameters(format!("parameter allow-empty: {other:?} is not \"true\" or \"false\"")));
+        }
+    };
+    if let Some(version) = params.string("kube-version").map(str::to_string).or_else(|| env::setting("KUBE_VERSION")) {
+        let plain = version.trim_start_matches('v');
+        if plain.split('.').take(2).any(|p| p.parse::<u32>().is_err()) {
+            return Err(Error::Parameters(format!("parameter kube-version: {version:?} is not a version like 1.33")));
+        }
+    }
+    let configs = inject_configs(&params)?;
+
+    // Render.
+    let text = if has_kustomization(dir) {
+        let kustomizer = kustomizer();
+        let what = kustomizer.describe(Path::new("."));
+        let finished = run::run(kustomizer.command(Path::new(".")), &what, deadline, stop)?;
+        if !finished.success {
+            return Err(Error::Kustomize { command: what, stderr: tail(&String::from_utf8_lossy(&finished.stderr)) });
+        }
+        String::from_utf8_lossy(&finished.stdout).into_owned()
+    } else {
+        // A plain directory of YAML, as Argo CD's directory source reads it.
+        let objects = input::read_path(dir)?;
+        stream(&objects)
+    };
+
+    let needs_objects = !configs.is_empty() || gate != Gate::Off;
+    let mut stdout = text;
+    let mut warnings = String::new();
+    if needs_objects {
+        let mut objects: Vec<Value> = gpuops_manifest::yaml::parse_stream(&stdout, "the render")
+            .map_err(|e| Error::Input(e.into()))?
+            .into_iter()
+            .map(|d| d.value)
+            .collect();
+        let mut changed = false;
+        for config in &configs {
+            let outcome = gpuops_inject::transform(config, &mut objects);
+            if outcome.failed() {
+                let errors: Vec<&str> = outcome
+                    .results
+                    .iter()
+                    .filter(|r| r.severity == gpuops_manifest::krm::Severity::Error)
+                    .map(|r| r.message.as_str())
+                    .collect();
+                return Err(Error::Inject(errors.join("; ")));
+            }
+            changed |= outcome.changed.iter().any(|c| *c);
+        }
+        if changed {
+            stdout = stream(&objects);
+        }
+        if gate != Gate::Off {
+            let Some(spec) = params.string("capacity") else {
+                return Err(Error::Capacity(
+                    "required when fit-gate is warn or enforce (a file in the app, or pools like 2*8xH100-80GB)".into(),
+                ));
+            };
+            let cluster = capacity(dir, spec)?;
+            let flat = input::flatten_lists(objects);
+            let report = gpuops_fit::report::check(&cluster, &flat, gpuops_fit::report::CheckOptions::default())
+                .map_err(|e| Error::Inject(e.to_string()))?;
+            if !report.fits {
+                let explanation = report.explain().trim_start_matches('\n').to_string();
+                if gate == Gate::Enforce {
+                    return Err(Error::DoesNotFit { cluster: cluster.source, explanation });
+                }
+                warnings = format!("fit gate (warn): the render does not fit {}:\n{explanation}", cluster.source);
+            }
+        }
+    }
+    if stdout.trim().is_empty() && !allow_empty {
+        return Err(Error::Empty);
+    }
+    Ok(Rendered { stdout, warnings })
+}
+
+/// A YAML stream of `objects`, in order, `---` between documents.
+fn stream(objects: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, obj) in objects.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        gpuops_manifest::yaml::write_document(&mut out, obj);
+    }
+    out
+}
+
+/// The last lines of a tool's stderr: the error is at the end, and Argo CD
+/// shows (and caches) all of what we print.
+fn tail(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.trim().lines().collect();
+    let keep = &lines[lines.len().saturating_sub(20)..];
+    keep.iter().map(|l| format!("  {}", l.chars().take(400).collect::<String>())).collect::<Vec<_>>().join("\n")
+}
+
+/// `parameters` in `dir`: the announcements as a JSON array.
+pub fn parameters(dir: &Path) -> String {
+    let mut text = announce::announcements(dir).to_string();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,321 @@
+//! Every case runs the real binary through the harness, as Argo CD would.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::harness::{Plugin, Profile, Source, Workspace, manifests, parameters, repo_root, text};
+
+fn applications(file: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
+    gpuops_manifest::yaml::parse_stream(&text, file)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.value)
+        .filter(|v| v["kind"] == "Application" || v["kind"] == "ApplicationSet")
+        .collect()
+}
+
+fn find<'a>(objects: &'a [Value], kind: &str) -> &'a Value {
+    objects.iter().find(|o| o["kind"] == kind).unwrap_or_else(|| panic!("no {kind}"))
+}
+
+/// Seed 001: each environment's Application renders its overlay with its
+/// own GPU count and model tag, the same bytes every time.
+#[test]
+fn seed_001_applications_render_with_their_parameters() {
+    let ws = Workspace::new();
+    for env in ["dev", "staging", "production"] {
+        let app = &applications(&format!("examples/llmops-overlays/argocd/{env}-application.yaml"))[0];
+        let source = Source::of_application(app);
+        let out = ws.generate(&source);
+        assert_eq!(out.status.code(), Some(0), "{env}: {}", text(&out.stderr));
+        let objects = manifests(&out.stdout);
+        let isvc = find(&objects, "InferenceService");
+        let wanted: &Value = &app["spec"]["source"]["plugin"]["parameters"][0]["string"];
+        let gpus = &isvc["spec"]["predictor"]["model"]["resources"]["limits"]["nvidia.com/gpu"];
+        assert_eq!(gpus.to_string(), wanted.as_str().unwrap(), "{env}: gpu-count");
+        let tag = app["spec"]["source"]["plugin"]["parameters"][1]["map"].as_object().unwrap().values().next().unwrap();
+        let uri = isvc["spec"]["predictor"]["model"]["storageUri"].as_str().unwrap();
+        assert!(uri.ends_with(&format!(":{}", tag.as_str().unwrap())), "{env}: {uri}");
+        assert_eq!(ws.generate(&source).stdout, out.stdout, "{env}: deterministic");
+    }
+}
+
+/// Without parameters the render is kustomize's own output, byte for byte.
+#[test]
+fn no_parameters_is_kustomize_byte_for_byte() {
+    let ws = Workspace::new();
+    let dir = ws.root.join("examples/llmops-overlays/overlays/production");
+    let out = ws.generate(&Source::at("examples/llmops-overlays/overlays/production"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let kustomize = std::process::Command::new("kubectl")
+        .args(["kustomize", "--enable-alpha-plugins", "."])
+        .current_dir(&dir)
+        .env("KUSTOMIZE_PLUGIN_HOME", ws.root.parent().unwrap().parent().unwrap().join("plugin-home"))
+        .output()
+        .unwrap();
+    assert!(kustomize.status.success(), "{}", text(&kustomize.stderr));
+    assert_eq!(text(&out.stdout), text(&kustomize.stdout));
+}
+
+/// Seed 003 with the fit gate: dev and prod fit; staging does not, and the
+/// sync fails with the scheduler's words, as `kubectl gpufit check` says them.
+#[test]
+fn seed_003_fit_gate_enforce_fails_staging_with_the_schedulers_words() {
+    let ws = Workspace::new();
+    let apps = applications("examples/multi-model-rl/argocd/applications.yaml");
+    assert_eq!(apps.len(), 3);
+    let gpufit = std::fs::read_to_string(repo_root().join("examples/multi-model-rl/expected/staging.snap")).unwrap();
+    for app in &apps {
+        let source = Source::of_application(app);
+        let out = ws.generate(&source);
+        let stderr = text(&out.stderr);
+        if source.path.ends_with("staging") {
+            assert_eq!(out.status.code(), Some(1), "{stderr}");
+            assert!(out.stdout.is_empty(), "nothing rendered on failure");
+            assert!(stderr.contains("fit gate (enforce): the render does not fit"), "{stderr}");
+            // The same problem lines gpufit prints (its reviewed snapshot), node names aside.
+            for line in gpufit
+                .lines()
+                .filter(|l| l.starts_with("  0/") || l.starts_with("  memory:") || l.starts_with("  fix:"))
+            {
+                assert!(stderr.contains(line), "missing {line:?} in {stderr}");
+            }
+            // warn: the same words on stderr, the render on stdout, success.
+            let mut warn = source.clone();
+            warn.parameters.as_mut().unwrap()[0]["string"] = json!("warn");
+            let out = ws.generate(&warn);
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            assert!(text(&out.stderr).contains("fit gate (warn): the render does not fit"));
+            assert!(!manifests(&out.stdout).is_empty());
+        } else {
+            assert_eq!(out.status.code(), Some(0), "{}: {stderr}", source.path);
+            assert_eq!(stderr, "", "{}: a fitting render says nothing", source.path);
+        }
+    }
+}
+
+/// Seed 004's ApplicationSet on the plugin: a plain directory of YAML, the
+/// fit gate warning against the repo's cluster dump.
+#[test]
+fn seed_004_applicationset_renders_a_plain_directory() {
+    let ws = Workspace::new();
+    let appset = &applications("examples/gpu-scheduler-appset/argocd/gpu-scheduler-plugin-applicationset.yaml")[0];
+    let out = ws.generate(&Source::of_application(appset));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let objects = manifests(&out.stdout);
+    assert!(objects.iter().any(|o| o["kind"] == "Pod"), "the check pods are rendered");
+}
+
+#[test]
+fn malformed_or_unknown_parameters_are_one_line_errors() {
+    let ws = Workspace::new();
+    let path = "examples/llmops-overlays/overlays/dev";
+    let mut cmd = ws.command(&Plugin::load().generate, &Source::at(path), Profile::Generate);
+    let out = cmd.env("ARGOCD_APP_PARAMETERS", "{not json").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("argocd-gpuops-cmp: ARGOCD_APP_PARAMETERS is not a JSON array"),
+        "{}",
+        text(&out.stderr)
+    );
+    for (params, expect) in [
+        (parameters(&[("gpu_count", json!("2"))]), "unknown parameter \"gpu_count\""),
+        (parameters(&[("gpu-count", json!("two"))]), "parameter gpu-count: \"two\" is not a whole number"),
+        (parameters(&[("fit-gate", json!("strict"))]), "parameter fit-gate: \"strict\" is not off, warn or enforce"),
+        (parameters(&[("fit-gate", json!("enforce"))]), "parameter capacity: required"),
+        (parameters(&[("gpu-product", json!("NVIDIA-L4"))]), "parameter gpu-product needs gpu-count"),
+    ] {
+        let out = ws.generate(&Source::at(path).with(params));
+        assert_eq!(out.status.code(), Some(1));
+        assert!(text(&out.stderr).contains(expect), "{expect}: {}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn a_kustomize_failure_is_passed_through_and_nothing_is_printed() {
+    let ws = Workspace::new();
+    ws.write("apps/broken/kustomization.yaml", "resources:\n- missing.yaml\n");
+    let out = ws.generate(&Source::at("apps/broken"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("kustomize . failed") && stderr.contains("missing.yaml"), "{stderr}");
+}
+
+#[test]
+fn an_empty_render_is_refused_unless_allowed() {
+    let ws = Workspace::new();
+    ws.write("apps/empty/kustomization.yaml", "resources: []\n");
+    let out = ws.generate(&Source::at("apps/empty"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("the render is empty"), "{}", text(&out.stderr));
+    let out = ws.generate(&Source::at("apps/empty").with(parameters(&[("allow-empty", json!("true"))])));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// A kustomization whose transformer (a legacy exec plugin) hangs.
+fn hanging_app(ws: &Workspace, marker: &str) -> Source {
+    use std::os::unix::fs::PermissionsExt;
+    let home = ws.root.parent().unwrap().parent().unwrap().join("plugin-home/example.com/v1/hang");
+    std::fs::create_dir_all(&home).unwrap();
+    let script = home.join("Hang");
+    // `marker` is a number (60.<pid><n>) so the sleep itself carries it.
+    std::fs::write(&script, format!("#!/bin/sh\nexec sleep {marker}\n")).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    ws.write("apps/hang/kustomization.yaml", "resources: [cm.yaml]\ntransformers: [hang.yaml]\n");
+    ws.write("apps/hang/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
+    ws.write("apps/hang/hang.yaml", "apiVersion: example.com/v1\nkind: Hang\nmetadata: {name: h}\n");
+    Source::at("apps/hang")
+}
+
+/// Processes whose command line carries `marker` (the hanging plugin's).
+fn processes_with(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|c| String::from_utf8_lossy(c).contains(marker))
+        .count()
+}
+
+#[test]
+fn the_deadline_ends_kustomize_and_its_children() {
+    let ws = Workspace::new();
+    let marker = format!("60.{}1", std::process::id());
+    let mut source = hanging_app(&ws, &marker);
+    source.env.insert("GPUOPS_DEADLINE".into(), "1".into());
+    let started = Instant::now();
+    let out = ws.generate(&source);
+    let elapsed = started.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    assert!(text(&out.stderr).contains("stopped at the plugin's deadline"), "{}", text(&out.stderr));
+    assert_eq!(processes_with(&marker), 0, "no child left behind");
+}
+
+#[test]
+fn sigterm_mid_build_exits_within_five_seconds_and_leaves_no_child() {
+    let ws = Workspace::new();
+    let marker = format!("60.{}2", std::process::id());
+    let source = hanging_app(&ws, &marker);
+    let child = ws.command(&Plugin::load().generate, &source, Profile::Generate).spawn().unwrap();
+    let appeared = Instant::now();
+    while processes_with(&marker) == 0 && appeared.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(processes_with(&marker) > 0, "the hanging plugin started");
+    let sent = Instant::now();
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(sent.elapsed() < Duration::from_secs(5), "{:?}", sent.elapsed());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("stopped by SIGTERM"), "{}", text(&out.stderr));
+    assert_eq!(processes_with(&marker), 0, "no orphan");
+}
+
+/// The rendered Secret's data never reaches stderr (Argo CD shows and caches
+/// all of it), whatever the gate says.
+#[test]
+fn a_secret_in_the_render_never_appears_on_stderr() {
+    let ws = Workspace::new();
+    let path = "examples/llmops-overlays/overlays/production";
+    let render = ws.generate(&Source::at(path));
+    let secret = manifests(&render.stdout).into_iter().find(|o| o["kind"] == "Secret").expect("the base has a Secret");
+    let values: Vec<String> = ["data", "stringData"]
+        .iter()
+        .filter_map(|key| secret[key].as_object())
+        .flat_map(|m| m.values())
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    assert!(!values.is_empty());
+    for gate in ["warn", "enforce"] {
+        let out = ws
+            .generate(&Source::at(path).with(parameters(&[("fit-gate", json!(gate)), ("capacity", json!("1*1xL4"))])));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("does not fit"), "{gate}: {stderr}");
+        for v in &values {
+            assert!(!stderr.contains(v.as_str()), "{gate}: the secret leaked: {stderr}");
+        }
+    }
+}
+
+fn all_strings(v: &Value) -> bool {
+    match v {
+        Value::String(_) | Value::Bool(_) => true, // `required` is the one bool key
+        Value::Array(a) => a.iter().all(|x| x.is_string()),
+        Value::Object(m) => m.iter().all(|(k, x)| {
+            if k == "map" {
+                x.as_object().unwrap().values().all(Value::is_string)
+            } else if k == "array" {
+                x.as_array().unwrap().iter().all(Value::is_string)
+            } else {
+                all_strings(x)
+            }
+        }),
+        _ => false,
+    }
+}
+
+/// `parameters` with the UI's reduced env (no revision, namespace or
+/// KUBE_*): a JSON array of string-valued announcements, with the models and
+/// GPU counts the app holds today.
+#[test]
+fn parameters_announce_string_defaults_from_the_app_dir() {
+    let ws = Workspace::new();
+    let out = ws.run(
+        &Plugin::load().parameters,
+        &Source::at("examples/llmops-overlays/overlays/production"),
+        Profile::Parameters,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = list.as_array().unwrap();
+    assert!(list.iter().all(all_strings), "{list:?}");
+    let names: Vec<&str> = list.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    for known in [
+        "gpu-count",
+        "gpu-resource",
+        "gpu-product",
+        "model-tags",
+        "fit-gate",
+        "capacity",
+        "kube-version",
+        "allow-empty",
+    ] {
+        assert!(names.contains(&known), "{known}");
+    }
+    let tags = &list.iter().find(|a| a["name"] == "model-tags").unwrap()["map"];
+    assert_eq!(tags["registry.example.com:5000/llmops/qwen2.5-0.5b-instruct"], "1.0.0", "the base's model tag");
+}
+
+/// The auto-discovery profile (build variables only, no parameters at all):
+/// the plugin still renders.
+#[test]
+fn generate_with_the_discovery_profile_env() {
+    let ws = Workspace::new();
+    let out =
+        ws.run(&Plugin::load().generate, &Source::at("examples/llmops-overlays/overlays/dev"), Profile::Discovery);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!manifests(&out.stdout).is_empty());
+}
+
+#[test]
+fn self_check_names_the_plugin_and_the_fixes() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_argocd-gpuops-cmp"))
+        .args(["self-check", "--config-dir"])
+        .arg(repo_root().join("plugins/argocd-cmp"))
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Applications use: spec.source.plugin.name: gpuops-v1"), "{stdout}");
+    assert!(stdout.contains("socket: /home/argocd/cmp-server/plugins/gpuops-v1.sock"), "{stdout}");
+    // Outside the sidecar (no entrypoint, not uid 999): exit 1 with the fix.
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL entrypoint") && stdout.contains("fix: mount the repo-server's `var-files`"),
+        "{stdout}"
+    );
+}
