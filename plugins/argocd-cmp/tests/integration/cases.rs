@@ -319,3 +319,87 @@ fn self_check_names_the_plugin_and_the_fixes() {
         "{stdout}"
     );
 }
+
+/// The sidecar image, built FROM scratch with the local docker engine, run
+/// as Argo CD runs it (uid 999, no network, its own /tmp): `generate` on a
+/// copied app prints exactly what the host run prints.
+#[test]
+fn the_sidecar_image_renders_like_the_host() {
+    let build = std::process::Command::new("bash")
+        .arg(repo_root().join("plugins/argocd-cmp/build-image.sh"))
+        .arg("gpuops/argocd-gpuops-cmp:test")
+        .output()
+        .expect("bash");
+    assert!(
+        build.status.success(),
+        "build-image.sh (needs the docker engine: scripts/setup.sh): {}",
+        text(&build.stderr)
+    );
+    let ws = Workspace::new();
+    let path = "examples/llmops-overlays/overlays/production";
+    let params =
+        parameters(&[("gpu-count", json!("4")), ("fit-gate", json!("warn")), ("capacity", json!("2*8xH100-80GB"))]);
+    let host = ws.generate(&Source::at(path).with(params.clone()));
+    assert_eq!(host.status.code(), Some(0), "{}", text(&host.stderr));
+    let out = std::process::Command::new("docker")
+        .args(["run", "--rm", "--user", "999", "--network", "none", "--tmpfs", "/tmp", "--read-only"])
+        .arg("-v")
+        .arg(format!("{}:/tmp/_cmp_server/app:ro", ws.root.display()))
+        .args(["-w", &format!("/tmp/_cmp_server/app/{path}")])
+        .args(["-e", &format!("ARGOCD_APP_PARAMETERS={params}"), "-e", &format!("ARGOCD_APP_SOURCE_PATH={path}")])
+        .args(["gpuops/argocd-gpuops-cmp:test", "generate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), text(&host.stdout), "the container renders byte for byte what the host renders");
+}
+
+/// The install overlay, built with the real kustomize on a stand-in of Argo
+/// CD's repo-server: the sidecar as Argo CD requires it.
+#[test]
+fn the_install_overlay_adds_the_sidecar_as_argo_cd_requires() {
+    let dir = tempfile::tempdir().unwrap();
+    let install = repo_root().join("plugins/argocd-cmp/install");
+    for file in ["repo-server-sidecar.yaml", "cmd-params.yaml"] {
+        std::fs::copy(install.join(file), dir.path().join(file)).unwrap();
+    }
+    std::fs::copy(
+        repo_root().join("plugins/argocd-cmp/tests/fixtures/argocd-repo-server.yaml"),
+        dir.path().join("argocd.yaml"),
+    )
+    .unwrap();
+    // The shipped kustomization with the remote install swapped for the stand-in.
+    let kustomization = std::fs::read_to_string(install.join("kustomization.yaml")).unwrap();
+    let remote = kustomization.lines().find(|l| l.contains("https://")).unwrap();
+    std::fs::write(dir.path().join("kustomization.yaml"), kustomization.replace(remote, "- argocd.yaml")).unwrap();
+    let out = std::process::Command::new("kubectl").args(["kustomize"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let objects = manifests(&out.stdout);
+    let deployment = find(&objects, "Deployment");
+    let spec = &deployment["spec"]["template"]["spec"];
+    let sidecar = spec["containers"].as_array().unwrap().iter().find(|c| c["name"] == "gpuops").unwrap();
+    assert_eq!(sidecar["command"], json!(["/var/run/argocd/argocd-cmp-server"]));
+    assert_eq!(sidecar["securityContext"]["runAsUser"], 999);
+    assert_eq!(sidecar["securityContext"]["runAsNonRoot"], true);
+    let mounts: Vec<(&str, &str)> = sidecar["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap(), m["mountPath"].as_str().unwrap()))
+        .collect();
+    assert!(mounts.contains(&("var-files", "/var/run/argocd")), "{mounts:?}");
+    assert!(mounts.contains(&("plugins", "/home/argocd/cmp-server/plugins")), "{mounts:?}");
+    assert!(mounts.contains(&("gpuops-tmp", "/tmp")), "its own /tmp, not the repo-server's: {mounts:?}");
+    let volumes: Vec<&str> = spec["volumes"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert!(volumes.contains(&"gpuops-tmp") && volumes.contains(&"tmp"), "{volumes:?}");
+    assert_eq!(spec["containers"].as_array().unwrap().len(), 2, "the repo-server container is kept");
+    let params = find(&objects, "ConfigMap");
+    assert_eq!(params["data"]["reposerver.plugin.tar.exclusions"], ".git/*");
+    // The Helm values carry the same container.
+    let helm = std::fs::read_to_string(install.join("helm-values.yaml")).unwrap();
+    let helm = gpuops_manifest::yaml::parse_stream(&helm, "helm-values.yaml").unwrap().remove(0).value;
+    let container = &helm["repoServer"]["extraContainers"][0];
+    for key in ["command", "securityContext", "volumeMounts", "env"] {
+        assert_eq!(container[key], sidecar[key], "helm values: {key}");
+    }
+}
