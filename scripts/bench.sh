@@ -4,10 +4,11 @@
 #   scripts/bench.sh modelbump
 #   scripts/bench.sh gpufit
 #   scripts/bench.sh emit
+#   scripts/bench.sh cmp
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo build --quiet --release --locked -p gpuops-inject-function -p kubectl-modelbump -p kubectl-gpufit -p gpuops-bench
+cargo build --quiet --release --locked -p gpuops-inject-function -p kubectl-modelbump -p kubectl-gpufit -p argocd-gpuops-cmp -p gpuops-bench
 case "${1:-inject}" in
     inject) ./target/release/bench-inject target/release/gpuops-inject "${2:-5}" "${3:-all}" ;;
     modelbump) ./target/release/bench-modelbump target/release/kubectl-modelbump ;;
@@ -20,5 +21,6 @@ case "${1:-inject}" in
         fi
         ./target/release/bench-gpufit target/release/kubectl-gpufit "$cache/bin/kubectl-view-allocations" ;;
     emit) ./target/release/bench-emit ;;
-    *) echo "usage: scripts/bench.sh inject|modelbump|gpufit|emit" >&2; exit 2 ;;
+    cmp) ./target/release/bench-cmp target/release/argocd-gpuops-cmp target/release/gpuops-inject ;;
+    *) echo "usage: scripts/bench.sh inject|modelbump|gpufit|emit|cmp" >&2; exit 2 ;;
 esac
