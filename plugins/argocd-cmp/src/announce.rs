@@ -40,7 +40,8 @@ pub struct Detected {
     pub gpus: BTreeMap<String, String>,
 }
 
-fn kustomization_in(dir: &Path) -> Option<PathBuf> {
+/// The kustomization file of `dir`, under any of the names kustomize accepts.
+pub(crate) fn kustomization_in(dir: &Path) -> Option<PathBuf> {
     ["kustomization.yaml", "kustomization.yml", "Kustomization"].iter().map(|n| dir.join(n)).find(|p| p.is_file())
 }
 

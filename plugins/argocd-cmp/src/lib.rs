@@ -90,7 +90,7 @@ pub fn kustomizer() -> Kustomizer {
 }
 
 fn has_kustomization(dir: &Path) -> bool {
-    ["kustomization.yaml", "kustomization.yml", "Kustomization"].iter().any(|n| dir.join(n).is_file())
+    announce::kustomization_in(dir).is_some()
 }
 
 /// A GpuProfile and/or ModelTags config from the parameters, decoded (and
@@ -156,12 +156,7 @@ fn capacity(dir: &Path, spec: &str) -> Result<gpuops_fit::cluster::Cluster, Erro
         return gpuops_fit::cluster::synthetic(spec).map_err(|e| Error::Capacity(e.to_string()));
     }
     let bytes = input::read_bytes(&path)?;
-    let cluster = if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        gpuops_fit::cluster::from_json_dump(&bytes, spec).map_err(|e| Error::Capacity(e.to_string()))?
-    } else {
-        let objects = input::flatten_lists(input::read_path(&path)?);
-        gpuops_fit::cluster::Cluster::from_objects(spec, &objects).map_err(|e| Error::Capacity(e.to_string()))?
-    };
+    let cluster = gpuops_fit::cluster::from_dump(&bytes, spec).map_err(|e| Error::Capacity(e.to_string()))?;
     if cluster.nodes.is_empty() {
         return Err(Error::Capacity(format!("{spec}: no Node objects")));
     }

@@ -168,14 +168,8 @@ fn clusters(args: &ClusterArgs) -> Result<Vec<Cluster>, Error> {
     if let Some(file) = &args.cluster_file {
         let bytes = input::read_bytes(file)?;
         let started = std::time::Instant::now();
-        let is_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-        let c = if is_json {
-            // `-o json`: one List, decoded in one typed pass.
-            cluster::from_json_dump(&bytes, &file.display().to_string())?
-        } else {
-            let objects = input::read_path(file)?;
-            Cluster::from_objects(&file.display().to_string(), &input::flatten_lists(objects))?
-        };
+        let is_json = cluster::is_json_dump(&bytes);
+        let c = cluster::from_dump(&bytes, &file.display().to_string())?;
         tracing::debug!(file = %file.display(), nodes = c.nodes.len(), pods = c.pods.len(), elapsed = ?started.elapsed(), "cluster dump read");
         if c.nodes.is_empty() {
             return Err(Error::NoNodes { path: file.clone(), format: if is_json { "json" } else { "yaml" } });

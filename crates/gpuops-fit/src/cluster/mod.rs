@@ -37,6 +37,27 @@ pub enum ClusterError {
     Synthetic { pool: String, problem: String },
     #[error("--nodes describes no node")]
     NoSyntheticNodes,
+    #[error(transparent)]
+    Yaml(#[from] gpuops_manifest::yaml::YamlError),
+    #[error("{0}: not UTF-8 text")]
+    NotText(String),
+}
+
+/// Whether a dump is JSON (`-o json`) rather than YAML.
+pub fn is_json_dump(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+/// Nodes and bound pods of a `kubectl get nodes,pods -A -o json|yaml` dump
+/// (or a file of Node objects): JSON through the typed reader, YAML through
+/// the generic one.
+pub fn from_dump(bytes: &[u8], source: &str) -> Result<Cluster, ClusterError> {
+    if is_json_dump(bytes) {
+        return from_json_dump(bytes, source);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| ClusterError::NotText(source.to_string()))?;
+    let objects = gpuops_manifest::yaml::parse_stream(text, source)?.into_iter().map(|d| d.value).collect();
+    Cluster::from_objects(source, &gpuops_manifest::input::flatten_lists(objects))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
