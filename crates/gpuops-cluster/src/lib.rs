@@ -10,7 +10,7 @@
 
 mod kubeconfig;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use gpuops_fit::cluster::{Cluster, ClusterError, continue_token_ahead, from_json_list};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -155,6 +155,3 @@ async fn fetch(
     }
     Ok(connection.context.clone().unwrap_or(server))
 }
-
-/// kubectl's default `--request-timeout` is none; gpuops uses 30 s.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

@@ -45,36 +45,13 @@ pub struct ScanError {
     pub source: std::io::Error,
 }
 
-fn is_yaml(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-}
-
-/// Every YAML file under `root` (skipping dot-directories such as `.git`),
-/// sorted so results are stable.
+/// Every YAML file under `root` (`*.yaml`, `*.yml`), sorted, by the one
+/// walk every gpuops tool uses (`gpuops_manifest::walk`: hidden entries
+/// such as `.git` below the root skipped, links not followed); `root`
+/// itself when it is a file.
 pub fn yaml_files(root: &Path) -> Result<Vec<PathBuf>, ScanError> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    if root.is_file() {
-        return Ok(vec![root.to_path_buf()]);
-    }
-    while let Some(dir) = stack.pop() {
-        let entries =
-            std::fs::read_dir(&dir).map_err(|source| ScanError { path: dir.display().to_string(), source })?;
-        for entry in entries {
-            let entry = entry.map_err(|source| ScanError { path: dir.display().to_string(), source })?;
-            let path = entry.path();
-            let hidden = entry.file_name().to_string_lossy().starts_with('.');
-            let file_type =
-                entry.file_type().map_err(|source| ScanError { path: path.display().to_string(), source })?;
-            if file_type.is_dir() && !hidden {
-                stack.push(path);
-            } else if file_type.is_file() && is_yaml(&path) {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    gpuops_manifest::walk::files(root, |p| gpuops_manifest::walk::is_manifest(p, false))
+        .map_err(|e| ScanError { path: e.path.display().to_string(), source: e.source })
 }
 
 /// The `/`-separated path of `path` relative to `root`.
