@@ -4,7 +4,7 @@
 #   scripts/bench.sh modelbump
 #   scripts/bench.sh gpufit
 #   scripts/bench.sh emit
-#   scripts/bench.sh cmp
+#   scripts/bench.sh cmp [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -21,6 +21,6 @@ case "${1:-inject}" in
         fi
         ./target/release/bench-gpufit target/release/kubectl-gpufit "$cache/bin/kubectl-view-allocations" ;;
     emit) ./target/release/bench-emit ;;
-    cmp) ./target/release/bench-cmp target/release/argocd-gpuops-cmp target/release/gpuops-inject ;;
+    cmp) ./target/release/bench-cmp target/release/argocd-gpuops-cmp target/release/gpuops-inject "${2:-7}" ;;
     *) echo "usage: scripts/bench.sh inject|modelbump|gpufit|emit|cmp" >&2; exit 2 ;;
 esac

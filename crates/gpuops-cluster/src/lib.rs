@@ -94,20 +94,44 @@ pub fn snapshot(connection: &Connection, list: ListOptions) -> Result<Cluster, E
         let fetched = runtime.block_on(fetch(connection, list, pages));
         let decoded = decoder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         // A fetch error explains a decoder that stopped early; report it first.
-        let source = fetched?;
+        let fetched = fetched?;
         let mut cluster = decoded?;
-        cluster.source = source;
+        cluster.source = fetched.source;
+        cluster.version = fetched.version;
+        cluster.priority_classes = fetched.priority_classes;
         cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(cluster)
     })
 }
 
-/// List nodes and pods page by page into `pages`; returns the snapshot's name.
+/// What the fetch learns besides nodes and pods.
+struct Fetched {
+    /// The snapshot's name (context or server).
+    source: String,
+    version: Option<gpuops_fit::schedule::KubeVersion>,
+    priority_classes: Vec<gpuops_fit::cluster::PriorityClass>,
+}
+
+/// A GET of a small JSON document that the fit can do without: a failure
+/// (403 from RBAC, 404 from an old or odd server) is logged, not fatal.
+async fn optional_get(client: &kube::Client, server: &str, path: &str) -> Option<String> {
+    let request = http::Request::get(path).body(Vec::new()).ok()?;
+    match client.request_text(request).await {
+        Ok(body) => Some(body),
+        Err(error) => {
+            tracing::warn!(%server, %path, %error, "not read; going on without it");
+            None
+        }
+    }
+}
+
+/// List nodes and pods page by page into `pages`, then read the server's
+/// version and its PriorityClasses.
 async fn fetch(
     connection: &Connection,
     list: ListOptions,
     pages: std::sync::mpsc::SyncSender<Page>,
-) -> Result<String, Error> {
+) -> Result<Fetched, Error> {
     let config = connection.config().await?;
     let server = config.cluster_url.to_string();
     let client = kube::Client::try_from(config).map_err(|source| Error::Client { server: server.clone(), source })?;
@@ -145,7 +169,7 @@ async fn fetch(
             tracing::debug!(%path, page = pages_read, bytes, elapsed = ?started.elapsed(), more = next.is_some(), "listed a page");
             if pages.send(page).is_err() {
                 // The decoder stopped on an error; it reports it.
-                return Ok(String::new());
+                return Ok(Fetched { source: String::new(), version: None, priority_classes: Vec::new() });
             }
             token = next;
             if token.is_none() {
@@ -153,5 +177,20 @@ async fn fetch(
             }
         }
     }
-    Ok(connection.context.clone().unwrap_or(server))
+    // The wording of the scheduler's messages follows the server's version
+    // (`/version` gitVersion, e.g. "v1.35.2").
+    let version = optional_get(&client, &server, "/version")
+        .await
+        .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+        .and_then(|info| info.get("gitVersion").and_then(serde_json::Value::as_str).map(str::to_string))
+        .and_then(|v| gpuops_fit::schedule::KubeVersion::parse(&v).ok());
+    let priority_classes = match optional_get(&client, &server, "/apis/scheduling.k8s.io/v1/priorityclasses").await {
+        Some(body) => {
+            from_json_list(body.as_bytes(), &format!("{server}/apis/scheduling.k8s.io/v1/priorityclasses"))?
+                .0
+                .priority_classes
+        }
+        None => Vec::new(),
+    };
+    Ok(Fetched { source: connection.context.clone().unwrap_or(server), version, priority_classes })
 }

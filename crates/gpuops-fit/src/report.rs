@@ -9,8 +9,8 @@ use serde_json::Value;
 use super::catalog::{GpuInfo, ModelShape, find_model, gpu_of_labels};
 use super::cluster::Cluster;
 use super::memory::{self, MemoryFit};
-use super::schedule::{self, NodeUse, Placement};
-use super::workloads::{Engine, PodGroup, WorkloadError, pod_groups};
+use super::schedule::{self, Placement};
+use super::workloads::{Engine, PodGroup, WorkloadError, pod_groups, resolve_priority};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CheckOptions {
@@ -96,15 +96,18 @@ pub enum WorkloadStatus {
     Fits,
     /// Placed, but its rolling update would hang (reported under `--ignore-rollout`).
     FitsRolloutBlocked,
+    /// Placed by evicting this many lower-priority pods.
+    FitsByPreempting(usize),
     DoesNotFit,
 }
 
 impl WorkloadStatus {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> std::borrow::Cow<'static, str> {
         match self {
-            WorkloadStatus::Fits => "fits",
-            WorkloadStatus::FitsRolloutBlocked => "fits (rollout blocked)",
-            WorkloadStatus::DoesNotFit => "does not fit",
+            WorkloadStatus::Fits => "fits".into(),
+            WorkloadStatus::FitsRolloutBlocked => "fits (rollout blocked)".into(),
+            WorkloadStatus::FitsByPreempting(n) => format!("fits by preempting {n} pod(s)").into(),
+            WorkloadStatus::DoesNotFit => "does not fit".into(),
         }
     }
 }
@@ -143,8 +146,16 @@ pub struct WorkloadReport {
     pub fits: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The whole event the cluster records (`kubectl describe pod`): the
+    /// scheduler's FailedScheduling text with its preemption part, or the
+    /// kubelet's rejection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Pods the scheduler evicts to place it (`namespace/name`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub preempts: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollout: Option<RolloutReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -158,6 +169,8 @@ impl WorkloadReport {
             WorkloadStatus::DoesNotFit
         } else if self.rollout.as_ref().is_some_and(|r| !r.fits) {
             WorkloadStatus::FitsRolloutBlocked
+        } else if !self.preempts.is_empty() {
+            WorkloadStatus::FitsByPreempting(self.preempts.len())
         } else {
             WorkloadStatus::Fits
         }
@@ -222,6 +235,9 @@ impl Report {
             }
             if let Some(h) = &w.hint {
                 let _ = writeln!(out, "  hint: {h}");
+            }
+            if !w.preempts.is_empty() {
+                let _ = writeln!(out, "  preempts: {}", w.preempts.join(", "));
             }
             if let Some(fix) = w.rollout.as_ref().and_then(|r| r.fix.as_ref()) {
                 let _ = writeln!(out, "  fix: {fix}");
@@ -346,10 +362,12 @@ fn memory_report(
 
 fn rollout_report(
     cluster: &Cluster,
-    group: &PodGroup,
-    used: &[NodeUse],
+    groups: &[PodGroup],
+    index: usize,
+    placement: &Placement,
     options: schedule::Options,
 ) -> Option<RolloutReport> {
+    let group = &groups[index];
     let r = group.rollout;
     let gpus = group.gpus();
     // The same model inject's `strategy: auto` uses (gpuops_manifest::rollout).
@@ -357,33 +375,31 @@ fn rollout_report(
     if surge == 0 || gpus == 0 {
         return None;
     }
-    let mut state = used.to_vec();
-    for _ in 0..surge {
-        match schedule::choose(cluster, group, &state, options) {
-            Ok(node) => schedule::commit(&mut state[node], group),
-            Err(rejects) => {
-                let fix = if group.workload.starts_with("InferenceService/") {
-                    "use RawDeployment with spec.predictor.deploymentStrategy.type: Recreate (or rollingUpdate maxSurge: 0, maxUnavailable: 1)"
-                } else if group.workload.starts_with("RayService/") {
-                    "disable the zero-downtime upgrade (ENABLE_ZERO_DOWNTIME=false or upgradeStrategy type None) or keep spare GPUs for a second cluster"
-                } else {
-                    "set spec.strategy.type: Recreate, or rollingUpdate maxSurge: 0 with maxUnavailable: 1"
-                };
-                return Some(RolloutReport {
-                    surge,
-                    gpus_needed: surge as i64 * gpus,
-                    fits: false,
-                    message: Some(format!(
-                        "a rolling update starts {} new pod(s) with {gpus} GPU(s) each before stopping old ones, and they do not fit: {}",
-                        surge,
-                        schedule::fit_message(cluster.nodes.len(), &rejects)
-                    )),
-                    fix: Some(fix.to_string()),
-                });
-            }
+    let report = |message: Option<String>, fix: Option<&str>| RolloutReport {
+        surge,
+        gpus_needed: surge as i64 * gpus,
+        fits: message.is_none(),
+        message,
+        fix: fix.map(str::to_string),
+    };
+    match schedule::place_surge(cluster, groups, index, placement, surge, options) {
+        Ok(()) => Some(report(None, None)),
+        Err(why) => {
+            let fix = if group.workload.starts_with("InferenceService/") {
+                "use RawDeployment with spec.predictor.deploymentStrategy.type: Recreate (or rollingUpdate maxSurge: 0, maxUnavailable: 1)"
+            } else if group.workload.starts_with("RayService/") {
+                "disable the zero-downtime upgrade (ENABLE_ZERO_DOWNTIME=false or upgradeStrategy type None) or keep spare GPUs for a second cluster"
+            } else {
+                "set spec.strategy.type: Recreate, or rollingUpdate maxSurge: 0 with maxUnavailable: 1"
+            };
+            Some(report(
+                Some(format!(
+                    "a rolling update starts {surge} new pod(s) with {gpus} GPU(s) each before stopping old ones, and they do not fit: {why}"
+                )),
+                Some(fix),
+            ))
         }
     }
-    Some(RolloutReport { surge, gpus_needed: surge as i64 * gpus, fits: true, message: None, fix: None })
 }
 
 /// Check every workload in `objects` against `cluster`.
@@ -397,6 +413,16 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
     for obj in objects {
         groups.extend(pod_groups(obj, &runtimes)?);
     }
+    // PriorityClasses from the manifests win over the cluster's of the same name.
+    let mut classes: Vec<crate::cluster::PriorityClass> = objects
+        .iter()
+        .filter(|o| o.get("kind").and_then(Value::as_str) == Some("PriorityClass"))
+        .filter_map(crate::cluster::PriorityClass::from_object)
+        .collect();
+    let from_cluster: Vec<_> =
+        cluster.priority_classes.iter().filter(|c| !classes.iter().any(|m| m.name == c.name)).cloned().collect();
+    classes.extend(from_cluster);
+    let refused: BTreeMap<String, String> = resolve_priority(&mut groups, &classes).into_iter().collect();
     let placement: Placement = schedule::place(cluster, &groups, options.scheduler);
     let max_gpus_per_node = cluster
         .nodes
@@ -405,12 +431,15 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
         .max()
         .unwrap_or(0) as u64;
     let mut workloads = Vec::new();
-    for (group, placed) in groups.iter().zip(&placement.groups) {
+    for (index, (group, placed)) in groups.iter().zip(&placement.groups).enumerate() {
         let mut problems = Vec::new();
+        if let Some(m) = refused.get(&group.label()) {
+            problems.push(Problem { kind: ProblemKind::Placement, message: m.clone() });
+        }
         if let Some(m) = &placed.message {
             problems.push(Problem { kind: ProblemKind::Placement, message: m.clone() });
         }
-        let rollout = rollout_report(cluster, group, &placement.used, options.scheduler);
+        let rollout = rollout_report(cluster, &groups, index, &placement, options.scheduler);
         if let Some(r) = rollout.as_ref().filter(|r| !r.fits) {
             problems.push(Problem { kind: ProblemKind::Rollout, message: r.message.clone().unwrap_or_default() });
         }
@@ -442,7 +471,9 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
             nodes: placed.nodes.clone(),
             fits,
             message: placed.message.clone(),
+            event: placed.event.clone(),
             hint: placed.hint.clone(),
+            preempts: placed.preempted.clone(),
             rollout,
             memory,
             problems,

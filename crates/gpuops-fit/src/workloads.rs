@@ -38,6 +38,16 @@ pub struct PodGroup {
     pub requests: Resources,
     pub rollout: Rollout,
     pub engine: Option<Engine>,
+    /// The namespace the pods are created in (`default` when the manifest
+    /// names none).
+    pub namespace: String,
+    /// The pod template's labels (what pod affinity and spread match).
+    pub labels: BTreeMap<String, String>,
+    /// The pod's priority, resolved from `priorityClassName` (or the
+    /// global default class) by [`resolve_priority`].
+    pub priority: i32,
+    /// `preemptionPolicy: Never` (the pod's or its class's).
+    pub preemption_never: bool,
 }
 
 impl PodGroup {
@@ -49,6 +59,12 @@ impl PodGroup {
     /// The GPU resource the pod asks for, if any.
     pub fn gpu_resource(&self) -> Option<&str> {
         self.requests.keys().find(|k| is_gpu(k)).map(String::as_str)
+    }
+
+    /// The node `spec.nodeName` pins the pods to: the kubelet, not the
+    /// scheduler, decides.
+    pub fn pinned_node(&self) -> Option<&str> {
+        self.spec.get("nodeName").and_then(Value::as_str).filter(|n| !n.is_empty())
     }
 
     pub fn label(&self) -> String {
@@ -182,8 +198,11 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
             matches!(site.role, PodRole::RayHead | PodRole::RayWorker(_) | PodRole::LwsLeader | PodRole::LwsWorker);
         let mut engine = None;
         if site.role == PodRole::Predictor {
-            // The model is a container of its own; the runtime supplies the command.
-            if let Some(model) = spec.get("model").cloned() {
+            // The model (or a framework predictor: `tensorflow`, `pytorch`,
+            // `huggingface`, …) is a container of its own; the runtime
+            // supplies the command.
+            let key = locator::kserve_model_key(&spec);
+            if let Some((key, model)) = key.and_then(|k| Some((k, spec.get(k)?.clone()))) {
                 let runtime = model.get("runtime").and_then(Value::as_str).and_then(|r| runtimes.get(r));
                 let runtime_container = runtime
                     .and_then(|r| r.pointer("/spec/containers"))
@@ -203,7 +222,7 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
                 }
                 engine = engine_of(&container, &model_args, &annotations, false);
                 if let Some(map) = spec.as_object_mut() {
-                    map.remove("model");
+                    map.remove(key);
                     let mut model_container = model;
                     if let Some(m) = model_container.as_object_mut() {
                         m.insert("name".into(), Value::String("kserve-container".into()));
@@ -225,6 +244,13 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
         } else {
             Rollout::default()
         };
+        let labels = site_metadata
+            .and_then(|m| m.get("labels"))
+            .and_then(Value::as_object)
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+            .unwrap_or_default();
+        let namespace = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string();
+        let preemption_never = spec.get("preemptionPolicy").and_then(Value::as_str) == Some("Never");
         groups.push(PodGroup {
             workload: subject.clone(),
             role,
@@ -234,6 +260,10 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
             requests,
             rollout,
             engine,
+            namespace,
+            labels,
+            priority: 0,
+            preemption_never,
         });
     }
     // A RayService upgrade brings up a whole second cluster.
@@ -243,6 +273,47 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
         }
     }
     Ok(groups)
+}
+
+/// Set each group's priority from its `priorityClassName`, the way the
+/// Priority admission plugin does when the pod is created
+/// (plugin/pkg/admission/priority/admission.go): a named class gives its
+/// value and preemption policy; no name takes the `globalDefault` class
+/// (0 without one); the two built-in system classes always exist. An
+/// unknown name makes the API server refuse the pod: returned as
+/// `(workload, message)`.
+pub fn resolve_priority(groups: &mut [PodGroup], classes: &[crate::cluster::PriorityClass]) -> Vec<(String, String)> {
+    let builtin = |name: &str| match name {
+        "system-cluster-critical" => Some(2_000_000_000),
+        "system-node-critical" => Some(2_000_001_000),
+        _ => None,
+    };
+    let mut refused = Vec::new();
+    for g in groups {
+        let name = g.spec.get("priorityClassName").and_then(Value::as_str).filter(|n| !n.is_empty());
+        let class = match name {
+            Some(n) => classes.iter().find(|c| c.name == n),
+            None => classes.iter().find(|c| c.global_default),
+        };
+        match (name, class) {
+            (_, Some(c)) => {
+                g.priority = c.value;
+                g.preemption_never |= c.preemption_never;
+            }
+            (Some(n), None) => match builtin(n) {
+                Some(v) => g.priority = v,
+                None => refused.push((
+                    g.label(),
+                    format!(
+                        "pods \"{}\" is forbidden: no PriorityClass with name {n} was found",
+                        g.workload.rsplit('/').next().unwrap_or("")
+                    ),
+                )),
+            },
+            (None, None) => g.priority = 0,
+        }
+    }
+    refused
 }
 
 #[cfg(test)]

@@ -221,15 +221,39 @@ fn ray_sites(obj: &Value, cluster: &FieldPath) -> Vec<PodSite> {
     sites
 }
 
-/// Every container of a site: `model` (KServe), then `containers`, then
-/// `initContainers`.
+/// The keys of a KServe v1beta1 `PredictorSpec` that hold the model
+/// container: `model` and the framework predictors
+/// (kserve/kserve pkg/apis/serving/v1beta1/predictor.go `PredictorSpec`).
+pub const KSERVE_MODEL_KEYS: &[&str] = &[
+    "model",
+    "sklearn",
+    "xgboost",
+    "tensorflow",
+    "pytorch",
+    "triton",
+    "onnx",
+    "huggingface",
+    "pmml",
+    "lightgbm",
+    "paddle",
+];
+
+/// Which key of a predictor spec holds its model container, if any.
+pub fn kserve_model_key(predictor: &Value) -> Option<&'static str> {
+    KSERVE_MODEL_KEYS.iter().copied().find(|k| predictor.get(*k).is_some_and(Value::is_object))
+}
+
+/// Every container of a site: the model (KServe `model` or a framework
+/// predictor), then `containers`, then `initContainers`.
 pub fn containers(obj: &Value, site: &PodSite) -> Vec<ContainerSlot> {
     let mut slots = Vec::new();
     let Some(spec) = site.spec.get(obj) else {
         return slots;
     };
-    if site.role == PodRole::Predictor && spec.get("model").is_some_and(Value::is_object) {
-        slots.push(ContainerSlot { path: site.spec.clone().key("model"), list: ContainerList::KServeModel });
+    if site.role == PodRole::Predictor
+        && let Some(key) = kserve_model_key(spec)
+    {
+        slots.push(ContainerSlot { path: site.spec.clone().key(key), list: ContainerList::KServeModel });
     }
     for (key, list) in [("containers", ContainerList::Containers), ("initContainers", ContainerList::InitContainers)] {
         let count = spec.get(key).and_then(Value::as_array).map_or(0, Vec::len);

@@ -2,7 +2,8 @@
 //! lists in the real wire format (`NodeList` with items without `kind`,
 //! `metadata.resourceVersion`, `metadata.continue` and
 //! `remainingItemCount`), honouring `limit`, `continue` and the
-//! `status.phase!=…` field selector, and demanding a bearer token.
+//! `status.phase!=…` field selector, and demanding a bearer token; also
+//! `/version` (the server's `version.Info`) and the PriorityClass list.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -25,6 +26,9 @@ pub struct ApiServer {
 struct Data {
     nodes: Vec<String>,
     pods: Vec<(String, String)>, // (phase, json)
+    priority_classes: Vec<String>,
+    /// `gitVersion` of `/version`.
+    version: String,
 }
 
 fn encode_token(offset: usize) -> String {
@@ -34,9 +38,17 @@ fn encode_token(offset: usize) -> String {
 }
 
 impl ApiServer {
-    /// Serve these Node and Pod objects (as `kubectl get -o json` shows them).
+    /// Serve these Node and Pod objects (as `kubectl get -o json` shows
+    /// them), as a v1.35.0 server without PriorityClasses.
     pub fn start(nodes: &[Value], pods: &[Value]) -> Self {
+        Self::start_with(nodes, pods, &[], "v1.35.0")
+    }
+
+    /// [`ApiServer::start`] with PriorityClass objects and a server version.
+    pub fn start_with(nodes: &[Value], pods: &[Value], priority_classes: &[Value], version: &str) -> Self {
         let data = Arc::new(Data {
+            priority_classes: priority_classes.iter().map(|c| strip_kind(c).to_string()).collect(),
+            version: version.to_string(),
             nodes: nodes.iter().map(|n| strip_kind(n).to_string()).collect(),
             pods: pods
                 .iter()
@@ -154,6 +166,16 @@ fn serve(
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let param = |key: &str| query.split('&').find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_string));
     let (kind, items): (&str, Vec<&String>) = match path {
+        "/version" => {
+            // k8s.io/apimachinery/pkg/version.Info, as the API server writes it.
+            let minor: String = data.version.split('.').nth(1).unwrap_or("0").to_string();
+            let info = serde_json::json!({"major": "1", "minor": minor, "emulationMajor": "1", "emulationMinor": minor,
+                "minCompatibilityMajor": "1", "minCompatibilityMinor": minor, "gitVersion": data.version,
+                "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
+                "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.25.0", "compiler": "gc", "platform": "linux/amd64"});
+            return respond(&mut stream, "200 OK", &info.to_string());
+        }
+        "/apis/scheduling.k8s.io/v1/priorityclasses" => ("PriorityClassList", data.priority_classes.iter().collect()),
         "/api/v1/nodes" => ("NodeList", data.nodes.iter().collect()),
         "/api/v1/pods" => {
             let selector = param("fieldSelector").unwrap_or_default();

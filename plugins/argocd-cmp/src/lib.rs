@@ -202,12 +202,14 @@ pub fn generate(dir: &Path, stop: &run::Stop) -> Result<Rendered, Error> {
             return Err(Error::Parameters(format!("parameter allow-empty: {other:?} is not \"true\" or \"false\"")));
         }
     };
-    if let Some(version) = params.string("kube-version").map(str::to_string).or_else(|| env::setting("KUBE_VERSION")) {
-        let plain = version.trim_start_matches('v');
-        if plain.split('.').take(2).any(|p| p.parse::<u32>().is_err()) {
-            return Err(Error::Parameters(format!("parameter kube-version: {version:?} is not a version like 1.33")));
-        }
-    }
+    // The fit gate words its messages as this version of the scheduler
+    // does; Argo CD passes the destination's version as KUBE_VERSION.
+    let kube_version = match params.string("kube-version").map(str::to_string).or_else(|| env::setting("KUBE_VERSION"))
+    {
+        Some(version) => gpuops_fit::schedule::KubeVersion::parse(&version)
+            .map_err(|problem| Error::Parameters(format!("parameter kube-version: {problem}")))?,
+        None => gpuops_fit::schedule::KubeVersion::default(),
+    };
     let configs = inject_configs(&params)?;
 
     // Render.
@@ -259,8 +261,12 @@ pub fn generate(dir: &Path, stop: &run::Stop) -> Result<Rendered, Error> {
             };
             let cluster = capacity(dir, spec)?;
             let flat = input::flatten_lists(objects);
-            let report = gpuops_fit::report::check(&cluster, &flat, gpuops_fit::report::CheckOptions::default())
-                .map_err(|e| Error::Inject(e.to_string()))?;
+            let options = gpuops_fit::report::CheckOptions {
+                scheduler: gpuops_fit::schedule::Options { kube_version, ..Default::default() },
+                ..Default::default()
+            };
+            let report =
+                gpuops_fit::report::check(&cluster, &flat, options).map_err(|e| Error::Inject(e.to_string()))?;
             if !report.fits {
                 let explanation = report.explain().trim_start_matches('\n').to_string();
                 if gate == Gate::Enforce {

@@ -67,9 +67,20 @@ pub struct ClusterArgs {
     /// A dump of `kubectl get nodes,pods -A -o yaml|json` instead of a live cluster.
     #[arg(long, value_name = "FILE", conflicts_with = "nodes")]
     pub cluster_file: Option<PathBuf>,
-    /// Synthetic nodes for planning: [NODES*]GPUSxPRODUCT,... e.g. '2*8xH100-80GB,8xL4'.
+    /// Synthetic nodes for planning: [NODES*]GPUSxPRODUCT[LABEL=VALUE,taint=KEY=VALUE:EFFECT],...
+    /// e.g. '2*8xH100-80GB,8xL4[cloud.google.com/gke-accelerator=nvidia-l4]'.
     #[arg(long, value_name = "POOLS")]
     pub nodes: Option<String>,
+    /// A label for every --nodes node (KEY=VALUE; repeatable).
+    #[arg(long = "node-label", value_name = "KEY=VALUE", requires = "nodes", value_parser = cluster::parse_label)]
+    pub node_labels: Vec<(String, String)>,
+    /// A taint for every --nodes node (KEY[=VALUE]:EFFECT, as `kubectl taint` writes it; repeatable).
+    #[arg(long = "node-taint", value_name = "KEY[=VALUE]:EFFECT", requires = "nodes", value_parser = cluster::parse_taint)]
+    pub node_taints: Vec<cluster::Taint>,
+    /// The Kubernetes version whose messages to print (1.31 to 1.35); default: the live
+    /// server's (/version), else the newest.
+    #[arg(long, value_name = "VERSION", value_parser = schedule::KubeVersion::parse)]
+    pub kube_version: Option<schedule::KubeVersion>,
     /// Items per page when listing nodes and pods (kubectl's --chunk-size).
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub chunk_size: u32,
@@ -163,7 +174,8 @@ pub enum Error {
 /// The clusters to check against, one per context for a fleet.
 fn clusters(args: &ClusterArgs) -> Result<Vec<Cluster>, Error> {
     if let Some(spec) = &args.nodes {
-        return Ok(vec![cluster::synthetic(spec)?]);
+        let extras = cluster::SyntheticExtras { labels: args.node_labels.clone(), taints: args.node_taints.clone() };
+        return Ok(vec![cluster::synthetic_with(spec, &extras)?]);
     }
     if let Some(file) = &args.cluster_file {
         let bytes = input::read_bytes(file)?;
@@ -211,13 +223,17 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             if let Some(ns) = &args.cluster.namespace {
                 input::default_namespace(&mut objects, ns);
             }
-            let options = CheckOptions {
-                ignore_rollout: args.ignore_rollout,
-                scheduler: schedule::Options { extended_resource_toleration: args.extended_resource_toleration },
-            };
             let mut all_fit = true;
             let mut reports = Vec::new();
             for cluster in clusters(&args.cluster)? {
+                let kube_version = args.cluster.kube_version.or(cluster.version).unwrap_or_default();
+                let options = CheckOptions {
+                    ignore_rollout: args.ignore_rollout,
+                    scheduler: schedule::Options {
+                        extended_resource_toleration: args.extended_resource_toleration,
+                        kube_version,
+                    },
+                };
                 let report = report::check(&cluster, &objects, options)?;
                 all_fit &= report.fits;
                 reports.push(report);

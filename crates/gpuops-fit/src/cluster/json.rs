@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{BoundPod, Cluster, ClusterError, Node, holds_capacity, node_error};
+use super::{BoundPod, Cluster, ClusterError, Node, PodLabels, PriorityClass, holds_capacity, node_error};
 use crate::resources::{self, Amounts, QuantityError, Resources};
 
 /// The typed wire form of Node and Pod list items: exactly the fields the
@@ -76,8 +76,8 @@ mod wire {
         pub(super) name: Cow<'a, str>,
         #[serde(borrow)]
         pub(super) namespace: Option<Cow<'a, str>>,
-        /// Left unparsed: only nodes read their labels, and a pod's are
-        /// skipped without building a map.
+        /// Left unparsed: nodes parse theirs, pods keep the text (see
+        /// [`crate::cluster::PodLabels`]).
         #[serde(borrow)]
         pub(super) labels: Option<&'a serde_json::value::RawValue>,
         #[serde(rename = "continue")]
@@ -115,6 +115,7 @@ mod wire {
         pub(super) init_containers: Vec<Container<'a>>,
         #[serde(borrow)]
         pub(super) overhead: Quantities<'a>,
+        pub(super) priority: Option<i32>,
     }
 
     #[derive(Deserialize, Default)]
@@ -124,12 +125,10 @@ mod wire {
         pub(super) phase: Option<Cow<'a, str>>,
         #[serde(borrow)]
         pub(super) allocatable: Option<Quantities<'a>>,
-        #[serde(borrow)]
-        pub(super) capacity: Option<Quantities<'a>>,
     }
 
     #[derive(Deserialize, Default)]
-    #[serde(default)]
+    #[serde(default, rename_all = "camelCase")]
     pub(super) struct Object<'a> {
         #[serde(borrow)]
         pub(super) kind: Option<Cow<'a, str>>,
@@ -139,6 +138,11 @@ mod wire {
         pub(super) spec: Spec<'a>,
         #[serde(borrow)]
         pub(super) status: Status<'a>,
+        /// PriorityClass fields.
+        pub(super) value: Option<i64>,
+        pub(super) global_default: bool,
+        #[serde(borrow)]
+        pub(super) preemption_policy: Option<Cow<'a, str>>,
     }
 
     /// A List read as a stream: each item becomes a node or a bound pod as
@@ -179,6 +183,7 @@ mod wire {
                         self.cluster.pods.push(p);
                     }
                 }
+                "PriorityClass" => self.cluster.priority_classes.extend(item.into_priority_class()),
                 _ => {}
             }
             Ok(())
@@ -282,7 +287,7 @@ impl wire::Object<'_> {
     fn into_node(self) -> Result<Node, ClusterError> {
         let name = self.metadata.name.into_owned();
         let mut allocatable = Resources::new();
-        if let Some(source) = self.status.allocatable.as_ref().or(self.status.capacity.as_ref()) {
+        if let Some(source) = self.status.allocatable.as_ref() {
             let amounts = quantities(source).map_err(node_error(&name))?;
             allocatable.extend(amounts.into_iter().map(|(k, v)| (k.to_string(), v)));
         }
@@ -323,7 +328,18 @@ impl wire::Object<'_> {
             name: self.metadata.name.to_string(),
             node: self.spec.node_name.as_deref().unwrap_or_default().to_string(),
             requests,
+            priority: self.spec.priority.unwrap_or(0),
+            labels: self.metadata.labels.map(|raw| PodLabels::from_json(raw.get())).unwrap_or_default(),
         }))
+    }
+
+    fn into_priority_class(self) -> Option<PriorityClass> {
+        Some(PriorityClass {
+            name: self.metadata.name.into_owned(),
+            value: i32::try_from(self.value?).ok()?,
+            global_default: self.global_default,
+            preemption_never: self.preemption_policy.as_deref() == Some("Never"),
+        })
     }
 }
 
@@ -419,6 +435,10 @@ fn from_json_dump_parallel(bytes: &[u8], source: &str) -> Option<Result<Cluster,
             let result = match item.kind.as_deref() {
                 Some("Node") => item.into_node().map(|n| cluster.nodes.push(n)),
                 Some("Pod") => item.into_bound_pod().map(|p| cluster.pods.extend(p)),
+                Some("PriorityClass") => {
+                    cluster.priority_classes.extend(item.into_priority_class());
+                    Ok(())
+                }
                 Some(_) => Ok(()),
                 None => return None,
             };
@@ -439,6 +459,7 @@ fn from_json_dump_parallel(bytes: &[u8], source: &str) -> Option<Result<Cluster,
     cluster.source = source.to_string();
     cluster.nodes.extend(rest.nodes);
     cluster.pods.extend(rest.pods);
+    cluster.priority_classes.extend(rest.priority_classes);
     cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
     Some(Ok(cluster))
 }

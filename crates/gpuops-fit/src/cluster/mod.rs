@@ -83,7 +83,32 @@ pub struct Node {
     pub labels: BTreeMap<String, String>,
     pub taints: Vec<Taint>,
     pub unschedulable: bool,
+    /// `status.allocatable` only, as the scheduler reads it
+    /// (kubernetes/kubernetes pkg/scheduler/framework/types.go
+    /// `NodeInfo.SetNode`: `NewResource(node.Status.Allocatable)`): a node
+    /// without it offers nothing, not even pods.
     pub allocatable: Resources,
+}
+
+/// A bound pod's labels, kept as the JSON text of `metadata.labels`: only
+/// pod (anti-)affinity and topology spread read them, and parsing 60,000
+/// label maps up front cost more than the rest of a snapshot's pods.
+#[derive(Debug, Clone, Default)]
+pub struct PodLabels(Option<Box<str>>);
+
+impl PodLabels {
+    pub fn from_json(text: &str) -> Self {
+        PodLabels(Some(text.into()))
+    }
+
+    pub fn from_map(map: &BTreeMap<String, String>) -> Self {
+        if map.is_empty() { PodLabels(None) } else { PodLabels(serde_json::to_string(map).ok().map(Into::into)) }
+    }
+
+    /// The labels (empty when absent or unreadable).
+    pub fn parse(&self) -> BTreeMap<String, String> {
+        self.0.as_deref().and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()
+    }
 }
 
 /// A pod already bound to a node.
@@ -93,6 +118,31 @@ pub struct BoundPod {
     pub name: String,
     pub node: String,
     pub requests: Resources,
+    /// `spec.priority`, which the Priority admission plugin resolves from
+    /// the class when the pod is created (0 when absent).
+    pub priority: i32,
+    pub labels: PodLabels,
+}
+
+/// A `scheduling.k8s.io/v1` PriorityClass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriorityClass {
+    pub name: String,
+    pub value: i32,
+    pub global_default: bool,
+    /// `Never` keeps pods of this class from preempting.
+    pub preemption_never: bool,
+}
+
+impl PriorityClass {
+    pub fn from_object(obj: &Value) -> Option<Self> {
+        Some(PriorityClass {
+            name: obj.pointer("/metadata/name")?.as_str()?.to_string(),
+            value: i32::try_from(obj.get("value")?.as_i64()?).ok()?,
+            global_default: obj.get("globalDefault").and_then(Value::as_bool).unwrap_or(false),
+            preemption_never: obj.get("preemptionPolicy").and_then(Value::as_str) == Some("Never"),
+        })
+    }
 }
 
 /// Nodes and the pods using their capacity.
@@ -102,6 +152,10 @@ pub struct Cluster {
     pub source: String,
     pub nodes: Vec<Node>,
     pub pods: Vec<BoundPod>,
+    /// PriorityClasses of the cluster (from a dump or the API).
+    pub priority_classes: Vec<PriorityClass>,
+    /// The server's version, when it said (live clusters).
+    pub version: Option<crate::schedule::KubeVersion>,
 }
 
 fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
@@ -118,8 +172,7 @@ fn node_error(name: &str) -> impl Fn(QuantityError) -> ClusterError + '_ {
 pub fn node_from(obj: &Value) -> Result<Node, ClusterError> {
     let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
     let mut allocatable = Resources::new();
-    let source = obj.pointer("/status/allocatable").or_else(|| obj.pointer("/status/capacity"));
-    if let Some(Value::Object(m)) = source {
+    if let Some(Value::Object(m)) = obj.pointer("/status/allocatable") {
         for (k, v) in m {
             allocatable.insert(k.clone(), canonical(k, v).map_err(node_error(&name))?);
         }
@@ -155,11 +208,15 @@ pub fn bound_pod_from(obj: &Value) -> Result<Option<BoundPod>, ClusterError> {
     let spec = obj.get("spec").unwrap_or(&Value::Null);
     let requests = resources::pod_requests(spec)
         .map_err(|source| ClusterError::Object { subject: format!("Pod/{namespace}/{name}"), source })?;
-    Ok(Some(BoundPod { namespace, name, node: node.unwrap_or_default().to_string(), requests }))
+    let priority =
+        obj.pointer("/spec/priority").and_then(Value::as_i64).and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
+    let labels = PodLabels::from_map(&string_map(obj.pointer("/metadata/labels")));
+    Ok(Some(BoundPod { namespace, name, node: node.unwrap_or_default().to_string(), requests, priority, labels }))
 }
 
 impl Cluster {
-    /// Build from a stream of objects (Lists already flattened): Nodes and Pods; others ignored.
+    /// Build from a stream of objects (Lists already flattened): Nodes,
+    /// Pods and PriorityClasses; others ignored.
     pub fn from_objects<'a>(source: &str, objects: impl IntoIterator<Item = &'a Value>) -> Result<Self, ClusterError> {
         let mut cluster = Cluster { source: source.to_string(), ..Cluster::default() };
         for obj in objects {
@@ -170,6 +227,7 @@ impl Cluster {
                         cluster.pods.push(p);
                     }
                 }
+                Some("PriorityClass") => cluster.priority_classes.extend(PriorityClass::from_object(obj)),
                 _ => {}
             }
         }
@@ -178,18 +236,109 @@ impl Cluster {
     }
 }
 
+/// GPU Feature Discovery's `nvidia.com/gpu.family` for a compute
+/// capability (NVIDIA/k8s-device-plugin internal/lm/resource.go
+/// `getArchFamily`).
+fn gpu_family(major: u32, minor: u32) -> &'static str {
+    match (major, minor) {
+        (7, 0..=4) => "volta",
+        (7, _) => "turing",
+        (8, 0..=8) => "ampere",
+        (8, _) => "ada-lovelace",
+        (9, _) => "hopper",
+        (10.., _) => "blackwell",
+        _ => "undefined",
+    }
+}
+
+/// Extra labels and taints for every synthetic node (`--node-label`,
+/// `--node-taint`), on top of each pool's own.
+#[derive(Debug, Clone, Default)]
+pub struct SyntheticExtras {
+    pub labels: Vec<(String, String)>,
+    pub taints: Vec<Taint>,
+}
+
+/// `KEY=VALUE` as a label.
+pub fn parse_label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
+/// `KEY[=VALUE]:EFFECT` as `kubectl taint` writes it.
+pub fn parse_taint(text: &str) -> Result<Taint, String> {
+    let (kv, effect) = text.rsplit_once(':').ok_or_else(|| format!("{text:?} is not KEY[=VALUE]:EFFECT"))?;
+    if !matches!(effect, "NoSchedule" | "PreferNoSchedule" | "NoExecute") {
+        return Err(format!("{text:?}: the effect must be NoSchedule, PreferNoSchedule or NoExecute"));
+    }
+    let (key, value) = kv.split_once('=').unwrap_or((kv, ""));
+    if key.is_empty() {
+        return Err(format!("{text:?} has no key"));
+    }
+    Ok(Taint { key: key.to_string(), value: value.to_string(), effect: effect.to_string() })
+}
+
+/// Pools separated by commas outside `[…]`.
+fn split_pools(spec: &str) -> Vec<&str> {
+    let mut pools = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, c) in spec.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ',' if depth == 0 => {
+                pools.push(&spec[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    pools.push(&spec[start..]);
+    pools.into_iter().map(str::trim).filter(|p| !p.is_empty()).collect()
+}
+
 /// Synthetic nodes for planning without a cluster: `[NODES*]GPUSxPRODUCT`
-/// pools, comma-separated (`2*8xH100-80GB,8xL4`). Each node carries GPU
-/// Feature Discovery labels (product, memory, count, compute capability)
-/// and, per node, `cpu` = max(8, 16 × GPUs), `memory` = max(64Gi, 128Gi ×
-/// GPUs), 110 pods; no taints.
+/// pools, comma-separated (`2*8xH100-80GB,8xL4`), each optionally followed
+/// by `[LABEL=VALUE,…,taint=KEY=VALUE:EFFECT]`
+/// (`8xH100[cloud.google.com/gke-accelerator=nvidia-h100-80gb,taint=nvidia.com/gpu=present:NoSchedule]`).
+///
+/// Each node looks like a real GPU node of that product: the kubelet's
+/// labels (`kubernetes.io/hostname`, `kubernetes.io/os`,
+/// `kubernetes.io/arch` and their `beta.` forms), GPU Feature Discovery's
+/// (`nvidia.com/gpu.present`, `.product`, `.memory`, `.count`, `.family`,
+/// `.compute.major/minor`, `.replicas`, `.sharing-strategy`,
+/// `nvidia.com/mig.capable`, `nvidia.com/cuda.driver-version.*`), and
+/// allocatable `cpu` = max(8, 16 × GPUs), `memory` = max(64Gi, 128Gi ×
+/// GPUs), `ephemeral-storage` = 100Gi + 100Gi × GPUs, `hugepages-*` 0,
+/// 110 pods, and the GPUs.
 pub fn synthetic(spec: &str) -> Result<Cluster, ClusterError> {
+    synthetic_with(spec, &SyntheticExtras::default())
+}
+
+/// [`synthetic`] with labels and taints added to every node.
+pub fn synthetic_with(spec: &str, extras: &SyntheticExtras) -> Result<Cluster, ClusterError> {
     let mut cluster = Cluster { source: format!("--nodes {spec}"), ..Cluster::default() };
-    for pool in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    for pool in split_pools(spec) {
         let bad = |problem: String| ClusterError::Synthetic { pool: pool.to_string(), problem };
-        let (count, rest) = match pool.split_once('*') {
+        let (shape, options) = match pool.split_once('[') {
+            Some((shape, rest)) => {
+                (shape, rest.strip_suffix(']').ok_or_else(|| bad("a '[' without its ']'".to_string()))?)
+            }
+            None => (pool, ""),
+        };
+        let mut labels_extra = extras.labels.clone();
+        let mut taints = extras.taints.clone();
+        for option in options.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            match option.strip_prefix("taint=") {
+                Some(t) => taints.push(parse_taint(t).map_err(bad)?),
+                None => labels_extra.push(parse_label(option).map_err(bad)?),
+            }
+        }
+        let (count, rest) = match shape.split_once('*') {
             Some((n, rest)) => (n.trim().parse::<u64>().map_err(|_| bad(format!("{n:?} is not a node count")))?, rest),
-            None => (1, pool),
+            None => (1, shape),
         };
         let (gpus, product) = rest
             .split_once(['x', 'X'])
@@ -202,23 +351,51 @@ pub fn synthetic(spec: &str) -> Result<Cluster, ClusterError> {
         })?;
         let prefix = gpu.aliases.first().copied().unwrap_or(gpu.label).to_ascii_lowercase();
         let existing = cluster.nodes.iter().filter(|n| n.name.starts_with(&format!("{prefix}-"))).count();
+        let mig_capable = gpu.compute_major >= 8
+            && (gpu.label.contains("A100") || gpu.label.contains("H100") || gpu.label.contains("H200"));
         for i in 0..count {
             let name = format!("{prefix}-{}", existing as u64 + i);
-            let labels = BTreeMap::from([
-                ("kubernetes.io/hostname".to_string(), name.clone()),
-                ("nvidia.com/gpu.product".to_string(), gpu.label.to_string()),
-                ("nvidia.com/gpu.memory".to_string(), gpu.memory_mib.to_string()),
-                ("nvidia.com/gpu.count".to_string(), gpus.to_string()),
-                ("nvidia.com/gpu.compute.major".to_string(), gpu.compute_major.to_string()),
-                ("nvidia.com/gpu.compute.minor".to_string(), gpu.compute_minor.to_string()),
-            ]);
+            let mut labels = BTreeMap::new();
+            let mut set = |k: &str, v: String| {
+                labels.insert(k.to_string(), v);
+            };
+            set("kubernetes.io/hostname", name.clone());
+            for os in ["kubernetes.io/os", "beta.kubernetes.io/os"] {
+                set(os, "linux".into());
+            }
+            for arch in ["kubernetes.io/arch", "beta.kubernetes.io/arch"] {
+                set(arch, "amd64".into());
+            }
+            set("nvidia.com/gpu.present", "true".into());
+            set("nvidia.com/gpu.product", gpu.label.to_string());
+            set("nvidia.com/gpu.memory", gpu.memory_mib.to_string());
+            set("nvidia.com/gpu.count", gpus.to_string());
+            set("nvidia.com/gpu.family", gpu_family(gpu.compute_major, gpu.compute_minor).to_string());
+            set("nvidia.com/gpu.compute.major", gpu.compute_major.to_string());
+            set("nvidia.com/gpu.compute.minor", gpu.compute_minor.to_string());
+            set("nvidia.com/gpu.replicas", "1".into());
+            set("nvidia.com/gpu.sharing-strategy", "none".into());
+            set("nvidia.com/mig.capable", mig_capable.to_string());
+            set("nvidia.com/cuda.driver-version.major", "570".into());
+            set("nvidia.com/cuda.driver-version.minor", "133".into());
+            set("nvidia.com/cuda.driver-version.revision", "20".into());
+            set("nvidia.com/cuda.driver-version.full", "570.133.20".into());
+            set("nvidia.com/cuda.runtime-version.major", "12".into());
+            set("nvidia.com/cuda.runtime-version.minor", "8".into());
+            set("feature.node.kubernetes.io/pci-10de.present", "true".into());
+            for (k, v) in &labels_extra {
+                set(k, v.clone());
+            }
             let allocatable = Resources::from([
                 ("cpu".to_string(), (16 * gpus).max(8) * 1000),
                 ("memory".to_string(), (128 * gpus).max(64) << 30),
+                ("ephemeral-storage".to_string(), (100 + 100 * gpus) << 30),
+                ("hugepages-1Gi".to_string(), 0),
+                ("hugepages-2Mi".to_string(), 0),
                 ("pods".to_string(), 110),
                 ("nvidia.com/gpu".to_string(), gpus),
             ]);
-            cluster.nodes.push(Node { name, labels, taints: Vec::new(), unschedulable: false, allocatable });
+            cluster.nodes.push(Node { name, labels, taints: taints.clone(), unschedulable: false, allocatable });
         }
     }
     if cluster.nodes.is_empty() {
@@ -240,6 +417,21 @@ mod tests {
         assert_eq!(c.nodes[2].labels["nvidia.com/gpu.product"], "NVIDIA-L4");
         assert!(synthetic("2*8xB999").unwrap_err().to_string().contains("unknown GPU product"));
         assert!(synthetic("8H100").is_err());
+        // Real manifests select on these; without them every node fails.
+        for key in ["kubernetes.io/os", "kubernetes.io/arch", "kubernetes.io/hostname", "nvidia.com/gpu.present"] {
+            assert!(c.nodes[0].labels.contains_key(key), "{key}");
+        }
+        assert_eq!(c.nodes[0].labels["nvidia.com/gpu.family"], "hopper");
+        assert_eq!(c.nodes[0].allocatable["ephemeral-storage"], 900 << 30);
+        let custom = synthetic(
+            "2*8xH100[cloud.google.com/gke-accelerator=nvidia-h100-80gb,taint=nvidia.com/gpu=present:NoSchedule],1xL4",
+        )
+        .unwrap();
+        assert_eq!(custom.nodes.len(), 3);
+        assert_eq!(custom.nodes[0].labels["cloud.google.com/gke-accelerator"], "nvidia-h100-80gb");
+        assert_eq!(custom.nodes[0].taints[0].effect, "NoSchedule");
+        assert!(custom.nodes[2].taints.is_empty(), "options belong to their pool");
+        assert!(synthetic("8xH100[taint=x:Sometimes]").is_err());
     }
 
     #[test]

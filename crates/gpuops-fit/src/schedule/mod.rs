@@ -1,0 +1,488 @@
+//! Scheduler-faithful placement: the default filter plugins in their order
+//! ([`filters`], [`pods`]), a deterministic LeastAllocated choice among
+//! feasible nodes, preemption when nothing fits ([`preempt`]), the
+//! kubelet's admission for pods pinned with `spec.nodeName` ([`kubelet`]),
+//! and the cluster's own messages, worded as the cluster's version words
+//! them.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::cluster::Cluster;
+use super::resources::{Resources, display, is_extended};
+use super::workloads::PodGroup;
+
+pub mod filters;
+mod hint;
+pub mod kubelet;
+pub mod pods;
+pub mod preempt;
+
+pub use filters::{Reject, Shortage, fit_message};
+use filters::{affinity_matches, prefilter_node_names, shortages, tolerates, unschedulable_taint};
+use pods::{LabelCache, PodTerms};
+
+/// The Kubernetes minor version whose wording the messages follow
+/// (`1.35`; the major is always 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KubeVersion {
+    pub minor: u32,
+}
+
+impl KubeVersion {
+    /// The newest version whose messages are known.
+    pub const NEWEST: KubeVersion = KubeVersion { minor: 35 };
+    /// The oldest version whose messages are known.
+    pub const OLDEST: KubeVersion = KubeVersion { minor: 31 };
+
+    /// `1.35`, `v1.35.2`, `v1.31.4-gke.1000` (a server's `gitVersion`), or
+    /// `/version`'s `major`/`minor` pair written `1.35+`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim().trim_start_matches('v');
+        let mut parts = t.split('.');
+        let major = parts.next().unwrap_or("");
+        let minor: String = parts.next().unwrap_or("").chars().take_while(char::is_ascii_digit).collect();
+        match (major, minor.parse::<u32>()) {
+            ("1", Ok(minor)) => Ok(KubeVersion { minor }),
+            _ => Err(format!("{text:?} is not a Kubernetes version like 1.35 or v1.35.2")),
+        }
+    }
+
+    /// The version whose wording applies: versions newer than the newest
+    /// known speak like the newest, older ones like the oldest.
+    pub fn wording(self) -> Self {
+        self.clamp(Self::OLDEST, Self::NEWEST)
+    }
+}
+
+impl Default for KubeVersion {
+    fn default() -> Self {
+        Self::NEWEST
+    }
+}
+
+impl std::fmt::Display for KubeVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "1.{}", self.minor)
+    }
+}
+
+/// Capacity in use on one node while placing.
+#[derive(Debug, Clone, Default)]
+pub struct NodeUse {
+    pub requests: Resources,
+    pub pods: i64,
+}
+
+/// Options that change what the scheduler sees and says.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Emulate the ExtendedResourceToleration admission plugin: tolerate
+    /// taints keyed by the extended resources the pod requests.
+    pub extended_resource_toleration: bool,
+    /// Whose words the messages use.
+    pub kube_version: KubeVersion,
+}
+
+/// Filters skipped when looking for a "would fit if" hint.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Skip {
+    pub(crate) taints: bool,
+    pub(crate) affinity: bool,
+    pub(crate) resources: bool,
+}
+
+/// One pod of a group, ready to be checked against nodes.
+pub(crate) struct Incoming<'a> {
+    pub(crate) cluster: &'a Cluster,
+    pub(crate) group: &'a PodGroup,
+    pub(crate) options: Options,
+    pub(crate) terms: &'a PodTerms,
+    /// NodeAffinity's PreFilter result, when it narrows the nodes.
+    pub(crate) prefilter: Option<&'a BTreeSet<String>>,
+}
+
+impl Incoming<'_> {
+    /// The per-node filters on node `index`, with `used` in use there.
+    pub(crate) fn filter(&self, index: usize, used: &NodeUse, skip: Skip) -> Result<(), Reject> {
+        filter(self, index, used, skip)
+    }
+}
+
+fn filter(pod: &Incoming<'_>, index: usize, used: &NodeUse, skip: Skip) -> Result<(), Reject> {
+    let Incoming { cluster, group, options, terms, prefilter } = *pod;
+    let node = &cluster.nodes[index];
+    let spec = &group.spec;
+    if !skip.affinity && prefilter.is_some_and(|names| !names.contains(&node.name)) {
+        return Err(Reject::NotInPreFilter);
+    }
+    let tolerations = spec.get("tolerations").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    // ExtendedResourceToleration adds `{key: <resource>, operator: Exists}`
+    // for every extended resource the pod requests.
+    let tolerated = |taint: &crate::cluster::Taint| {
+        tolerates(tolerations, taint)
+            || options.extended_resource_toleration
+                && is_extended(&taint.key)
+                && group.requests.contains_key(&taint.key)
+    };
+    if !skip.taints {
+        // NodeUnschedulable (node_unschedulable.go): unless the pod
+        // tolerates node.kubernetes.io/unschedulable:NoSchedule.
+        if node.unschedulable && !tolerated(&unschedulable_taint()) {
+            return Err(Reject::Unschedulable);
+        }
+        // TaintToleration: NoSchedule and NoExecute (helper.DoNotScheduleTaintsFilterFunc).
+        if let Some(t) =
+            node.taints.iter().find(|t| (t.effect == "NoSchedule" || t.effect == "NoExecute") && !tolerated(t))
+        {
+            return Err(Reject::Taint(t.clone()));
+        }
+    }
+    if !skip.affinity && !affinity_matches(spec, node) {
+        return Err(Reject::Affinity);
+    }
+    if !skip.resources {
+        let short = shortages(&group.requests, node, &used.requests, used.pods);
+        if !short.is_empty() {
+            return Err(Reject::Resources(short));
+        }
+        terms.check(index)?;
+    }
+    Ok(())
+}
+
+/// LeastAllocated on cpu and memory (the default score), ties by node name.
+fn score(group: &PodGroup, node: &crate::cluster::Node, used: &NodeUse) -> i64 {
+    let free_fraction = |name: &str| {
+        let alloc = node.allocatable.get(name).copied().unwrap_or(0);
+        if alloc <= 0 {
+            return 0;
+        }
+        let after =
+            alloc - used.requests.get(name).copied().unwrap_or(0) - group.requests.get(name).copied().unwrap_or(0);
+        after.max(0) * 100 / alloc
+    };
+    (free_fraction("cpu") + free_fraction("memory")) / 2
+}
+
+/// Where one group's replicas went.
+#[derive(Debug, Clone, Default)]
+pub struct GroupPlacement {
+    /// Node of each placed replica.
+    pub nodes: Vec<String>,
+    pub wanted: u64,
+    /// Why the first replica that did not fit did not: the scheduler's
+    /// `0/N nodes are available: …` (or the kubelet's rejection).
+    pub message: Option<String>,
+    /// The whole event as `kubectl describe pod` shows it: the scheduler's
+    /// FailedScheduling text with its PostFilter (preemption) part, or
+    /// the kubelet's `Warning <reason>` event.
+    pub event: Option<String>,
+    /// What would make it fit.
+    pub hint: Option<String>,
+    /// Pods evicted to make room (`namespace/name`).
+    pub preempted: Vec<String>,
+}
+
+/// The result of placing every group. `before` and `used` are indexed like
+/// `Cluster::nodes`.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub groups: Vec<GroupPlacement>,
+    /// Per node: what bound pods used before placing anything.
+    pub before: Vec<NodeUse>,
+    /// Per node: what is used once every placed replica is counted (and
+    /// preempted pods are gone).
+    pub used: Vec<NodeUse>,
+    /// Per group: the node index of each placed replica.
+    pub placed: Vec<Vec<usize>>,
+}
+
+/// What the bound pods use on each node, indexed like `Cluster::nodes`
+/// (pods on nodes outside the snapshot are not counted).
+pub fn usage(cluster: &Cluster) -> Vec<NodeUse> {
+    let index = node_index(cluster);
+    let mut used = vec![NodeUse::default(); cluster.nodes.len()];
+    for pod in &cluster.pods {
+        if let Some(&i) = index.get(pod.node.as_str()) {
+            let u = &mut used[i];
+            for (k, v) in &pod.requests {
+                if let Some(slot) = u.requests.get_mut(k) {
+                    *slot += v;
+                } else {
+                    u.requests.insert(k.clone(), *v);
+                }
+            }
+            u.pods += 1;
+        }
+    }
+    used
+}
+
+fn node_index(cluster: &Cluster) -> std::collections::HashMap<&str, usize> {
+    cluster.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect()
+}
+
+/// "no new claims to deallocate, " before the preemption part: the
+/// DynamicResources PostFilter's answer for a pod without claims, on by
+/// default since DRA went GA in 1.34
+/// (pkg/scheduler/framework/plugins/dynamicresources/dynamicresources.go
+/// `PostFilter`; as in the events of 1.34/1.35 clusters: "… taint {…}. no
+/// new claims to deallocate, preemption: 0/1 nodes are available: …").
+fn postfilter_text(version: KubeVersion, preemption: &str) -> String {
+    if version.minor >= 34 { format!("no new claims to deallocate, {preemption}") } else { preemption.to_string() }
+}
+
+/// Place all replicas of all groups, in order, on top of the pods already bound.
+pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Placement {
+    let version = options.kube_version.wording();
+    let mut used = usage(cluster);
+    let before = used.clone();
+    let index = node_index(cluster);
+    let mut pods_by_node = vec![Vec::new(); cluster.nodes.len()];
+    for (p, pod) in cluster.pods.iter().enumerate() {
+        if let Some(&i) = index.get(pod.node.as_str()) {
+            pods_by_node[i].push(p);
+        }
+    }
+    let mut removed = vec![false; cluster.pods.len()];
+    let mut placed: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+    let mut cache = LabelCache::default();
+    let mut placements = Vec::with_capacity(groups.len());
+    for (g, group) in groups.iter().enumerate() {
+        let mut placement = GroupPlacement::default();
+        if let Some(pinned) = group.pinned_node() {
+            placement.wanted = group.replicas;
+            place_pinned(cluster, group, pinned, &index, &mut used, &mut placed[g], &mut placement);
+            placements.push(placement);
+            continue;
+        }
+        let mut terms = PodTerms::build(cluster, groups, g, &placed, &mut cache);
+        let prefilter = prefilter_node_names(&group.spec);
+        if group.per_node {
+            #[allow(clippy::needless_range_loop)] // `used`, `terms` and `placed` are all indexed by node
+            for i in 0..cluster.nodes.len() {
+                // A DaemonSet wants a pod on every node it may run on; only
+                // capacity can then stop it.
+                let pod = Incoming { cluster, group, options, terms: &terms, prefilter: prefilter.as_ref() };
+                match pod.filter(i, &used[i], Skip::default()) {
+                    Ok(()) => {
+                        placement.wanted += 1;
+                        commit(&mut used[i], group);
+                        terms.commit(i);
+                        placed[g].push(i);
+                        placement.nodes.push(cluster.nodes[i].name.clone());
+                    }
+                    Err(reject @ Reject::Resources(_)) => {
+                        placement.wanted += 1;
+                        if placement.message.is_none() {
+                            placement.message = Some(format!(
+                                "DaemonSet pod for node {} does not fit: {}",
+                                cluster.nodes[i].name,
+                                fit_message(1, &[reject], version)
+                            ));
+                        }
+                    }
+                    Err(_) => {}
+                }
+            }
+            placements.push(placement);
+            continue;
+        }
+        placement.wanted = group.replicas;
+        for _ in 0..group.replicas {
+            let pod = Incoming { cluster, group, options, terms: &terms, prefilter: prefilter.as_ref() };
+            match choose(&pod, &used) {
+                Ok(i) => {
+                    commit(&mut used[i], group);
+                    terms.commit(i);
+                    placed[g].push(i);
+                    placement.nodes.push(cluster.nodes[i].name.clone());
+                }
+                Err(rejects) => match preempt::preempt(cluster, group, &used, &rejects, &pods_by_node, &removed) {
+                    Ok(p) => {
+                        for &v in &p.victims {
+                            removed[v] = true;
+                            preempt::subtract(&mut used[p.node], &cluster.pods[v].requests);
+                            placement.preempted.push(format!("{}/{}", cluster.pods[v].namespace, cluster.pods[v].name));
+                        }
+                        commit(&mut used[p.node], group);
+                        terms.commit(p.node);
+                        placed[g].push(p.node);
+                        placement.nodes.push(cluster.nodes[p.node].name.clone());
+                    }
+                    Err(post) => {
+                        let only: Vec<Reject> = rejects.iter().map(|(_, r)| r.clone()).collect();
+                        let message = fit_message(cluster.nodes.len(), &only, version);
+                        placement.event = Some(format!("{message} {}", postfilter_text(version, &post)));
+                        placement.message = Some(message);
+                        placement.hint = hint::hint(&pod, &used, &rejects);
+                        break;
+                    }
+                },
+            }
+        }
+        placements.push(placement);
+    }
+    Placement { groups: placements, before, used, placed }
+}
+
+/// Replicas pinned to one node: the kubelet's answer for each.
+fn place_pinned(
+    cluster: &Cluster,
+    group: &PodGroup,
+    pinned: &str,
+    index: &std::collections::HashMap<&str, usize>,
+    used: &mut [NodeUse],
+    placed: &mut Vec<usize>,
+    placement: &mut GroupPlacement,
+) {
+    let Some(&i) = index.get(pinned) else {
+        // No kubelet ever sees it; the pod garbage collector deletes pods
+        // bound to a node that does not exist (pkg/controller/podgc/
+        // gc_controller.go `gcOrphaned`).
+        placement.message = Some(format!(
+            "spec.nodeName pins the pod to node {pinned}, which is not in the cluster: it never starts, and the pod garbage collector deletes it"
+        ));
+        placement.hint =
+            Some("pin it to a node of the cluster, or drop spec.nodeName and let the scheduler choose".to_string());
+        return;
+    };
+    let node = &cluster.nodes[i];
+    for _ in 0..group.replicas {
+        match kubelet::admit(&group.spec, &group.requests, node, &used[i]) {
+            Ok(()) => {
+                commit(&mut used[i], group);
+                placed.push(i);
+                placement.nodes.push(node.name.clone());
+            }
+            Err(rejection) => {
+                placement.message = Some(format!(
+                    "the kubelet on {pinned} rejects the pod (status Failed, reason {}): {}",
+                    rejection.reason,
+                    rejection.status_message()
+                ));
+                placement.event = Some(format!("Warning {} kubelet {}", rejection.reason, rejection.message));
+                placement.hint = Some(pinned_hint(group, node, &used[i], &rejection));
+                return;
+            }
+        }
+    }
+}
+
+fn pinned_hint(
+    group: &PodGroup,
+    node: &crate::cluster::Node,
+    used: &NodeUse,
+    rejection: &kubelet::Rejection,
+) -> String {
+    let pinned = &node.name;
+    match rejection.reason.strip_prefix("OutOf") {
+        Some(resource) => {
+            let alloc = node.allocatable.get(resource).copied().unwrap_or(0);
+            let free = alloc - used.requests.get(resource).copied().unwrap_or(0);
+            let want = if resource == "pods" { 1 } else { group.requests.get(resource).copied().unwrap_or(0) };
+            format!(
+                "spec.nodeName bypasses the scheduler: {pinned} has {} {resource} allocatable ({} free) and the pod asks for {}; pin it to a node with enough free, ask for less, or drop spec.nodeName",
+                display(resource, alloc),
+                display(resource, free),
+                display(resource, want)
+            )
+        }
+        None => format!(
+            "spec.nodeName bypasses the scheduler, but not the kubelet's {} check on {pinned}",
+            rejection.reason
+        ),
+    }
+}
+
+/// Count one more pod of `group` on a node.
+pub fn commit(used: &mut NodeUse, group: &PodGroup) {
+    for (k, v) in &group.requests {
+        if let Some(slot) = used.requests.get_mut(k) {
+            *slot += v;
+        } else {
+            used.requests.insert(k.clone(), *v);
+        }
+    }
+    used.pods += 1;
+}
+
+/// The index of the best feasible node, or every node's rejection (by node index).
+fn choose(pod: &Incoming<'_>, used: &[NodeUse]) -> Result<usize, Vec<(usize, Reject)>> {
+    let mut best: Option<(i64, usize)> = None;
+    let mut rejects = Vec::new();
+    for (i, u) in used.iter().enumerate() {
+        match pod.filter(i, u, Skip::default()) {
+            Ok(()) => {
+                let s = score(pod.group, &pod.cluster.nodes[i], u);
+                if best.is_none_or(|(b, _)| s > b) {
+                    best = Some((s, i));
+                }
+            }
+            Err(r) => rejects.push((i, r)),
+        }
+    }
+    best.map(|(_, i)| i).ok_or(rejects)
+}
+
+/// Surge pods of a rolling update of `groups[index]`, placed after every
+/// replica of `placement`: where they would go, or the scheduler's message
+/// for the first that does not fit.
+pub fn place_surge(
+    cluster: &Cluster,
+    groups: &[PodGroup],
+    index: usize,
+    placement: &Placement,
+    surge: u64,
+    options: Options,
+) -> Result<(), String> {
+    let group = &groups[index];
+    let version = options.kube_version.wording();
+    let mut used = placement.used.clone();
+    if let Some(pinned) = group.pinned_node() {
+        let Some(i) = cluster.nodes.iter().position(|n| n.name == pinned) else {
+            return Err(format!("node {pinned} is not in the cluster"));
+        };
+        for _ in 0..surge {
+            kubelet::admit(&group.spec, &group.requests, &cluster.nodes[i], &used[i])
+                .map_err(|r| format!("the kubelet on {pinned} rejects it: {}", r.status_message()))?;
+            commit(&mut used[i], group);
+        }
+        return Ok(());
+    }
+    let mut cache = LabelCache::default();
+    let mut terms = PodTerms::build(cluster, groups, index, &placement.placed, &mut cache);
+    let prefilter = prefilter_node_names(&group.spec);
+    for _ in 0..surge {
+        let pod = Incoming { cluster, group, options, terms: &terms, prefilter: prefilter.as_ref() };
+        match choose(&pod, &used) {
+            Ok(i) => {
+                commit(&mut used[i], group);
+                terms.commit(i);
+            }
+            Err(rejects) => {
+                let only: Vec<Reject> = rejects.into_iter().map(|(_, r)| r).collect();
+                return Err(fit_message(cluster.nodes.len(), &only, version));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Free amount of `resource` per node that has it.
+pub fn free_per_node(cluster: &Cluster, used: &[NodeUse], resource: &str) -> Vec<(String, i64)> {
+    cluster
+        .nodes
+        .iter()
+        .zip(used)
+        .filter_map(|(n, u)| {
+            let alloc = *n.allocatable.get(resource)?;
+            Some((n.name.clone(), alloc - u.requests.get(resource).copied().unwrap_or(0)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

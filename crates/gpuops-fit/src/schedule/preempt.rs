@@ -1,0 +1,111 @@
+//! DefaultPreemption, the PostFilter that runs when no node fits
+//! (kubernetes/kubernetes pkg/scheduler/framework/preemption/preemption.go
+//! and plugins/defaultpreemption/default_preemption.go): on every node
+//! where preemption might help, remove the lower-priority pods, keep back
+//! as many as still let the pod fit (most important first), and pick the
+//! node whose victims matter least.
+//!
+//! Not modelled: PodDisruptionBudgets (the first tie-break), start times,
+//! replicas placed in this run as victims, and pod-dependent filters
+//! changing when victims leave (those nodes answer "No preemption victims
+//! found").
+
+use super::NodeUse;
+use super::filters::{Reject, shortages};
+use crate::cluster::Cluster;
+use crate::workloads::PodGroup;
+
+/// Where the pod goes, and whom it evicts (indices into `Cluster::pods`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preemption {
+    pub node: usize,
+    pub victims: Vec<usize>,
+}
+
+const NOT_HELPFUL: &str = "Preemption is not helpful for scheduling";
+const NO_VICTIMS: &str = "No preemption victims found for incoming pod";
+
+/// Preempt for one pod of `group`, or the PostFilter's message
+/// (`preemption: …`) saying why not.
+pub fn preempt(
+    cluster: &Cluster,
+    group: &PodGroup,
+    used: &[NodeUse],
+    rejects: &[(usize, Reject)],
+    pods_by_node: &[Vec<usize>],
+    removed: &[bool],
+) -> Result<Preemption, String> {
+    // PodEligibleToPreemptOthers
+    if group.preemption_never {
+        return Err("preemption: not eligible due to preemptionPolicy=Never.".into());
+    }
+    let mut histogram: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    let mut candidates: Vec<(i32, i64, usize, usize, Vec<usize>)> = Vec::new();
+    for (node_index, reject) in rejects {
+        if !reject.preemption_might_help() {
+            *histogram.entry(NOT_HELPFUL).or_insert(0) += 1;
+            continue;
+        }
+        let node = &cluster.nodes[*node_index];
+        let lower: Vec<usize> = pods_by_node[*node_index]
+            .iter()
+            .copied()
+            .filter(|&p| !removed[p] && cluster.pods[p].priority < group.priority)
+            .collect();
+        let mut left = used[*node_index].clone();
+        for &p in &lower {
+            subtract(&mut left, &cluster.pods[p].requests);
+        }
+        let resources_only = matches!(reject, Reject::Resources(_));
+        if lower.is_empty()
+            || !resources_only
+            || !shortages(&group.requests, node, &left.requests, left.pods).is_empty()
+        {
+            *histogram.entry(NO_VICTIMS).or_insert(0) += 1;
+            continue;
+        }
+        // SelectVictimsOnNode: reprieve the most important first
+        // (util.MoreImportantPod: higher priority first).
+        let mut order = lower.clone();
+        order.sort_by(|&a, &b| {
+            let (pa, pb) = (&cluster.pods[a], &cluster.pods[b]);
+            pb.priority.cmp(&pa.priority).then_with(|| (&pa.namespace, &pa.name).cmp(&(&pb.namespace, &pb.name)))
+        });
+        let mut victims = Vec::new();
+        for p in order {
+            add(&mut left, &cluster.pods[p].requests);
+            if !shortages(&group.requests, node, &left.requests, left.pods).is_empty() {
+                subtract(&mut left, &cluster.pods[p].requests);
+                victims.push(p);
+            }
+        }
+        let highest = victims.iter().map(|&v| cluster.pods[v].priority).max().unwrap_or(i32::MIN);
+        let sum: i64 = victims.iter().map(|&v| i64::from(cluster.pods[v].priority)).sum();
+        candidates.push((highest, sum, victims.len(), *node_index, victims));
+    }
+    // pickOneNodeForPreemption: lowest highest-priority victim, then the
+    // lowest sum of priorities, then the fewest victims.
+    if let Some((_, _, _, node, victims)) = candidates.into_iter().min_by_key(|c| (c.0, c.1, c.2, c.3)) {
+        return Ok(Preemption { node, victims });
+    }
+    let mut parts: Vec<String> = histogram.into_iter().map(|(r, n)| format!("{n} {r}")).collect();
+    parts.sort();
+    Err(format!("preemption: 0/{} nodes are available: {}.", cluster.nodes.len(), parts.join(", ")))
+}
+
+fn add(used: &mut NodeUse, requests: &crate::resources::Resources) {
+    for (k, v) in requests {
+        *used.requests.entry(k.clone()).or_insert(0) += v;
+    }
+    used.pods += 1;
+}
+
+/// Take a pod's requests off a node's use.
+pub fn subtract(used: &mut NodeUse, requests: &crate::resources::Resources) {
+    for (k, v) in requests {
+        if let Some(slot) = used.requests.get_mut(k) {
+            *slot -= v;
+        }
+    }
+    used.pods -= 1;
+}
