@@ -145,6 +145,25 @@ fn main() {
         t.as_secs_f64()
     );
 
+    // 2,000 replicas that may not share a node, spread over the zones:
+    // each placement checks every node against per-domain counts, so this
+    // stays R × N, not R × N × pods.
+    let spread = dir.path().join("spread.yaml");
+    std::fs::write(
+        &spread,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: embed, namespace: llm}\nspec:\n  replicas: 2000\n  strategy: {type: Recreate}\n  template:\n    metadata: {labels: {app: embed}}\n    spec:\n      tolerations: [{key: nvidia.com/gpu, operator: Exists}]\n      affinity:\n        podAntiAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n          - {labelSelector: {matchLabels: {app: embed}}, topologyKey: kubernetes.io/hostname}\n      topologySpreadConstraints:\n      - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: embed}}}\n      containers:\n      - name: server\n        resources: {limits: {nvidia.com/gpu: 1}}\n",
+    )
+    .expect("write");
+    let (t, rss) = median3(|| {
+        let mut cmd = Command::new(&binary);
+        cmd.arg("check").arg("-f").arg(&spread).arg("--cluster-file").arg(&dump);
+        measured(cmd)
+    });
+    println!(
+        "check, 2,000 replicas with required anti-affinity and zone spread, JSON dump: median {:.2} s, peak RSS {rss:.0} MiB",
+        t.as_secs_f64()
+    );
+
     let (t, rss) = median3(|| {
         let mut cmd = Command::new(&binary);
         cmd.arg("check").arg("-f").arg(&workload).arg("--kubeconfig").arg(&kubeconfig).env("HOME", dir.path());

@@ -1,8 +1,10 @@
 //! Will GPU workloads fit a cluster: scheduler filters, placement, rollout
 //! surge and the vLLM memory model.
 
+pub mod admission;
 pub mod catalog;
 pub mod cluster;
+pub mod kueue;
 pub mod memory;
 pub mod report;
 pub mod resources;

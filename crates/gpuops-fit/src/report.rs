@@ -10,7 +10,7 @@ use super::catalog::{GpuInfo, ModelShape, find_model, gpu_of_labels};
 use super::cluster::Cluster;
 use super::memory::{self, MemoryFit};
 use super::schedule::{self, Placement};
-use super::workloads::{Engine, PodGroup, WorkloadError, pod_groups, resolve_priority};
+use super::workloads::{Engine, PodGroup, WorkloadError, pod_groups};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CheckOptions {
@@ -150,12 +150,15 @@ pub struct WorkloadReport {
     /// scheduler's FailedScheduling text with its preemption part, or the
     /// kubelet's rejection.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub event: Option<String>,
+    pub event: Option<schedule::Event>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     /// Pods the scheduler evicts to place it (`namespace/name`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub preempts: Vec<String>,
+    /// What the fit could not model for this workload.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollout: Option<RolloutReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -220,9 +223,18 @@ impl Report {
     /// plugin's fit gate prints it on stderr): a block per workload, each
     /// starting with an empty line.
     pub fn explain(&self) -> String {
+        self.explain_with(false)
+    }
+
+    /// [`Report::explain`], with each workload's whole event (`-o wide`).
+    pub fn explain_with(&self, events: bool) -> String {
         let report = self;
         let mut out = String::new();
-        for w in report.workloads.iter().filter(|w| !w.problems.is_empty()) {
+        for w in report
+            .workloads
+            .iter()
+            .filter(|w| !w.problems.is_empty() || !w.warnings.is_empty() || !w.preempts.is_empty())
+        {
             out.push('\n');
             let _ = writeln!(
                 out,
@@ -233,11 +245,17 @@ impl Report {
             for p in &w.problems {
                 let _ = writeln!(out, "  {p}");
             }
+            if events && let Some(e) = &w.event {
+                let _ = writeln!(out, "  event: {e}");
+            }
             if let Some(h) = &w.hint {
                 let _ = writeln!(out, "  hint: {h}");
             }
             if !w.preempts.is_empty() {
                 let _ = writeln!(out, "  preempts: {}", w.preempts.join(", "));
+            }
+            for warning in &w.warnings {
+                let _ = writeln!(out, "  warning: {warning}");
             }
             if let Some(fix) = w.rollout.as_ref().and_then(|r| r.fix.as_ref()) {
                 let _ = writeln!(out, "  fix: {fix}");
@@ -413,16 +431,8 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
     for obj in objects {
         groups.extend(pod_groups(obj, &runtimes)?);
     }
-    // PriorityClasses from the manifests win over the cluster's of the same name.
-    let mut classes: Vec<crate::cluster::PriorityClass> = objects
-        .iter()
-        .filter(|o| o.get("kind").and_then(Value::as_str) == Some("PriorityClass"))
-        .filter_map(crate::cluster::PriorityClass::from_object)
-        .collect();
-    let from_cluster: Vec<_> =
-        cluster.priority_classes.iter().filter(|c| !classes.iter().any(|m| m.name == c.name)).cloned().collect();
-    classes.extend(from_cluster);
-    let refused: BTreeMap<String, String> = resolve_priority(&mut groups, &classes).into_iter().collect();
+    let wanted: Vec<u64> = groups.iter().map(|g| g.replicas).collect();
+    let admission = crate::admission::admit(&mut groups, objects, cluster);
     let placement: Placement = schedule::place(cluster, &groups, options.scheduler);
     let max_gpus_per_node = cluster
         .nodes
@@ -433,7 +443,7 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
     let mut workloads = Vec::new();
     for (index, (group, placed)) in groups.iter().zip(&placement.groups).enumerate() {
         let mut problems = Vec::new();
-        if let Some(m) = refused.get(&group.label()) {
+        if let Some(m) = &admission.refused[index] {
             problems.push(Problem { kind: ProblemKind::Placement, message: m.clone() });
         }
         if let Some(m) = &placed.message {
@@ -464,7 +474,7 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
         workloads.push(WorkloadReport {
             workload: group.workload.clone(),
             role: group.role.clone(),
-            replicas: placed.wanted,
+            replicas: if group.per_node { placed.wanted } else { wanted[index] },
             placed: placed.nodes.len() as u64,
             gpus_per_pod: group.gpus(),
             gpu_resource: group.gpu_resource().map(str::to_string),
@@ -474,6 +484,7 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
             event: placed.event.clone(),
             hint: placed.hint.clone(),
             preempts: placed.preempted.clone(),
+            warnings: group.warnings.clone(),
             rollout,
             memory,
             problems,

@@ -166,15 +166,18 @@ pub fn merge_limits<'a>(mut requests: Amounts<'a>, limits: Amounts<'a>) -> Resul
 }
 
 /// The pod's effective request from its containers' requests: max(sum of
-/// containers, init-container peak counting restartable sidecars) plus
-/// overhead (KEP-753; the scheduler's `computePodResourceRequest` in
-/// kubernetes/kubernetes pkg/scheduler/framework/plugins/noderesources/fit.go
-/// via k8s.io/component-helpers/resource `PodRequests`). `init` pairs each
-/// init container, in order, with whether it is a restartable sidecar
-/// (`restartPolicy: Always`).
+/// containers, init-container peak counting restartable sidecars), then
+/// pod-level `spec.resources` replacing cpu and memory (PodLevelResources,
+/// beta and on by default since 1.34), plus overhead
+/// (k8s.io/component-helpers resource/helpers.go `PodRequests` →
+/// `AggregateContainerRequests`, `IsSupportedPodLevelResource`; KEP-753,
+/// KEP-2837; used by NodeResourcesFit's `computePodResourceRequest` and by
+/// the kubelet). `init` pairs each init container, in order, with whether
+/// it is a restartable sidecar (`restartPolicy: Always`).
 pub fn effective<'a>(
     containers: &[Amounts<'a>],
     init: &[(Amounts<'a>, bool)],
+    pod_level: &[(&'a str, i64)],
     overhead: &[(&'a str, i64)],
 ) -> Resources {
     let mut sum = Amounts::new();
@@ -195,6 +198,12 @@ pub fn effective<'a>(
         }
     }
     max_into(&mut sum, &init_peak);
+    for &(name, amount) in pod_level.iter().filter(|(n, _)| matches!(*n, "cpu" | "memory")) {
+        match sum.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, slot)) => *slot = amount,
+            None => sum.push((name, amount)),
+        }
+    }
     add(&mut sum, overhead);
     sum.into_iter().filter(|(_, v)| *v != 0).map(|(k, v)| (k.to_string(), v)).collect()
 }
@@ -215,6 +224,7 @@ pub fn container_requests(container: &Value) -> Result<Amounts<'_>, QuantityErro
 }
 
 /// The effective request of a pod spec `Value` (see [`effective`]).
+/// Pod-level limits default pod-level requests, as containers' do.
 pub fn pod_requests(spec: &Value) -> Result<Resources, QuantityError> {
     let list = |key: &str| spec.get(key).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
     let containers = list("containers").iter().map(container_requests).collect::<Result<Vec<_>, _>>()?;
@@ -222,7 +232,8 @@ pub fn pod_requests(spec: &Value) -> Result<Resources, QuantityError> {
         .iter()
         .map(|c| Ok((container_requests(c)?, c.get("restartPolicy").and_then(Value::as_str) == Some("Always"))))
         .collect::<Result<Vec<_>, QuantityError>>()?;
-    Ok(effective(&containers, &init, &read_map(spec.get("overhead"))?))
+    let pod_level = container_requests(spec)?;
+    Ok(effective(&containers, &init, &pod_level, &read_map(spec.get("overhead"))?))
 }
 
 #[cfg(test)]
@@ -276,5 +287,21 @@ mod tests {
         assert_eq!(r["memory"], 1 << 30);
         let bad = json!({"containers": [{"resources": {"requests": {"nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 2}}}]});
         assert!(pod_requests(&bad).is_err());
+    }
+
+    #[test]
+    fn pod_level_resources_replace_cpu_and_memory_only() {
+        // component-helpers resource/helpers.go PodRequests: pod-level cpu/memory win over the
+        // container sum; extended resources stay per container; overhead comes on top.
+        let spec = json!({
+            "resources": {"limits": {"cpu": "16", "memory": "64Gi"}},
+            "containers": [
+                {"name": "vllm", "resources": {"requests": {"cpu": "4", "memory": "16Gi"}, "limits": {"nvidia.com/gpu": 2}}},
+                {"name": "proxy", "resources": {"requests": {"cpu": "1"}}}
+            ],
+            "overhead": {"cpu": "250m"}
+        });
+        let r = pod_requests(&spec).unwrap();
+        assert_eq!((r["cpu"], r["memory"], r["nvidia.com/gpu"]), (16250, 64 << 30, 2));
     }
 }

@@ -48,6 +48,11 @@ pub struct PodGroup {
     pub priority: i32,
     /// `preemptionPolicy: Never` (the pod's or its class's).
     pub preemption_never: bool,
+    /// GPUs requested in a way the fit does not model (DRA claims,
+    /// fractional-GPU annotations): said, never silently counted as 0.
+    pub warnings: Vec<String>,
+    /// The Kueue LocalQueue the workload is sent to (`kueue.x-k8s.io/queue-name`).
+    pub queue: Option<String>,
 }
 
 impl PodGroup {
@@ -168,8 +173,41 @@ pub struct WorkloadError {
     pub source: super::resources::QuantityError,
 }
 
+/// `Kind/namespace/name`; an object with only `generateName` is named
+/// `prefix*` (the API server appends five random characters).
+fn subject_of(obj: &Value) -> String {
+    let mut reference = gpuops_manifest::krm::ResourceRef::of(obj);
+    if reference.name.is_empty()
+        && let Some(prefix) = obj.pointer("/metadata/generateName").and_then(Value::as_str)
+    {
+        reference.name = format!("{prefix}*");
+    }
+    reference.to_string()
+}
+
+/// Ways of asking for GPUs that the fit does not model.
+fn unmodelled_gpu_requests(spec: &Value, annotations: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let claims = spec.get("resourceClaims").and_then(Value::as_array).map_or(0, Vec::len);
+    if claims > 0 {
+        out.push(format!(
+            "requests devices through {claims} DRA resourceClaim(s): gpufit does not model DynamicResources allocation; GPUs claimed this way are not counted"
+        ));
+    }
+    // KAI scheduler / Run:ai fractional GPUs (`gpu-fraction`, `gpu-memory`),
+    // placed by their own scheduler, not by nvidia.com/gpu.
+    for key in ["gpu-fraction", "gpu-memory", "gpu-fraction-num-devices"] {
+        if let Some(v) = annotations.get(key) {
+            out.push(format!(
+                "asks for a fractional GPU ({key}: {v}) through the KAI/Run:ai scheduler: gpufit does not model GPU sharing; the pod's nvidia.com/gpu request is what is counted"
+            ));
+        }
+    }
+    out
+}
+
 pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec<PodGroup>, WorkloadError> {
-    let subject = gpuops_manifest::krm::ResourceRef::of(obj).to_string();
+    let subject = subject_of(obj);
     let mut groups = Vec::new();
     for site in locator::pod_sites(obj) {
         let replicas = match &site.replicas {
@@ -189,13 +227,37 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
                 (replicas * if has_leader { size.saturating_sub(1) } else { size }, "worker".to_string())
             }
             PodRole::ReplicatedJob(name) => (replicas * hosts.unwrap_or(1), format!("job {name}")),
+            PodRole::LlmMain { prefill } => {
+                let has_prefill = obj.pointer("/spec/prefill").is_some();
+                (
+                    replicas,
+                    if *prefill {
+                        "prefill"
+                    } else if has_prefill {
+                        "decode"
+                    } else {
+                        ""
+                    }
+                    .to_string(),
+                )
+            }
+            PodRole::LlmWorker { prefill } => {
+                let nodes = llm_nodes(obj, *prefill);
+                (replicas * nodes.saturating_sub(1), if *prefill { "prefill worker" } else { "worker" }.to_string())
+            }
             _ => (replicas, String::new()),
         };
         let mut spec = site.spec.get(obj).cloned().unwrap_or(Value::Null);
         let site_metadata = site.metadata.as_ref().and_then(|m| m.get(obj));
         let annotations = annotations_of(obj, site_metadata);
-        let multi_node =
-            matches!(site.role, PodRole::RayHead | PodRole::RayWorker(_) | PodRole::LwsLeader | PodRole::LwsWorker);
+        let multi_node = matches!(
+            site.role,
+            PodRole::RayHead
+                | PodRole::RayWorker(_)
+                | PodRole::LwsLeader
+                | PodRole::LwsWorker
+                | PodRole::LlmWorker { .. }
+        ) || matches!(site.role, PodRole::LlmMain { prefill } if llm_nodes(obj, prefill) > 1);
         let mut engine = None;
         if site.role == PodRole::Predictor {
             // The model (or a framework predictor: `tensorflow`, `pytorch`,
@@ -238,11 +300,25 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
             let containers = spec.get("containers").and_then(Value::as_array).cloned().unwrap_or_default();
             engine = containers.iter().find_map(|c| engine_of(c, &[], &annotations, multi_node));
         }
+        if let PodRole::LlmMain { prefill } = site.role
+            && engine.is_none()
+        {
+            engine = llm_engine(obj, prefill, multi_node);
+        }
         let requests = pod_requests(&spec).map_err(|source| WorkloadError { subject: subject.clone(), source })?;
-        let rollout = if matches!(site.role, PodRole::Pod | PodRole::Predictor) {
-            Rollout::of(obj, replicas)
-        } else {
-            Rollout::default()
+        let rollout = match site.role {
+            PodRole::Pod | PodRole::Predictor => Rollout::of(obj, replicas),
+            // A Deployment (or LeaderWorkerSet) with the workload's rolloutStrategy.
+            PodRole::LlmMain { prefill } => {
+                let base = if prefill { "/spec/prefill/rolloutStrategy" } else { "/spec/rolloutStrategy" };
+                let strategy = obj.pointer(base);
+                gpuops_manifest::rollout::resolve_fenceposts(
+                    strategy.and_then(|s| s.get("maxSurge")),
+                    strategy.and_then(|s| s.get("maxUnavailable")),
+                    replicas,
+                )
+            }
+            _ => Rollout::default(),
         };
         let labels = site_metadata
             .and_then(|m| m.get("labels"))
@@ -251,6 +327,7 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
             .unwrap_or_default();
         let namespace = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string();
         let preemption_never = spec.get("preemptionPolicy").and_then(Value::as_str) == Some("Never");
+        let warnings = unmodelled_gpu_requests(&spec, &annotations);
         groups.push(PodGroup {
             workload: subject.clone(),
             role,
@@ -264,6 +341,8 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
             labels,
             priority: 0,
             preemption_never,
+            warnings,
+            queue: queue_of(obj),
         });
     }
     // A RayService upgrade brings up a whole second cluster.
@@ -271,49 +350,193 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
         for g in &mut groups {
             g.rollout = Rollout { surge: g.replicas, max_unavailable: 0 };
         }
+        ray_serve_llm(obj, &mut groups);
+    }
+    match (locator::api_group(obj), locator::kind(obj)) {
+        ("serving.kserve.io", "LLMInferenceService") if obj.pointer("/spec/template").is_none() => {
+            // The pod comes from LLMInferenceServiceConfig objects (baseRefs,
+            // or the default kserve-config-llm-template).
+            return Ok(vec![unresolved(
+                obj,
+                &subject,
+                "its pod template comes from LLMInferenceServiceConfig (spec.baseRefs or kserve-config-llm-template), which gpufit does not resolve: add spec.template with the containers' resources to check it",
+            )]);
+        }
+        ("production-stack.vllm.ai", "VLLMRuntime") => {
+            return vllm_runtime(obj, &subject).map(|g| vec![g]).map_err(|source| WorkloadError { subject, source });
+        }
+        _ => {}
     }
     Ok(groups)
 }
 
-/// Set each group's priority from its `priorityClassName`, the way the
-/// Priority admission plugin does when the pod is created
-/// (plugin/pkg/admission/priority/admission.go): a named class gives its
-/// value and preemption policy; no name takes the `globalDefault` class
-/// (0 without one); the two built-in system classes always exist. An
-/// unknown name makes the API server refuse the pod: returned as
-/// `(workload, message)`.
-pub fn resolve_priority(groups: &mut [PodGroup], classes: &[crate::cluster::PriorityClass]) -> Vec<(String, String)> {
-    let builtin = |name: &str| match name {
-        "system-cluster-critical" => Some(2_000_000_000),
-        "system-node-critical" => Some(2_000_001_000),
-        _ => None,
+fn queue_of(obj: &Value) -> Option<String> {
+    obj.pointer("/metadata/labels")
+        .and_then(|l| l.get(crate::kueue::QUEUE_LABEL))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// Nodes per LLMInferenceService replica: data / dataLocal for data
+/// parallelism, else pipeline (the LeaderWorkerSet size the controller
+/// creates when `worker` is set).
+fn llm_nodes(obj: &Value, prefill: bool) -> u64 {
+    let base = if prefill { "/spec/prefill/parallelism" } else { "/spec/parallelism" };
+    let n = |k: &str| obj.pointer(&format!("{base}/{k}")).and_then(Value::as_u64);
+    match (n("data"), n("dataLocal"), n("pipeline")) {
+        (Some(data), local, _) => (data / local.unwrap_or(1).max(1)).max(1),
+        (None, _, Some(pipeline)) => pipeline.max(1),
+        _ => 1,
+    }
+}
+
+/// The engine of an LLMInferenceService workload whose containers come
+/// from the controller's vLLM template: the model URI and the parallelism.
+fn llm_engine(obj: &Value, prefill: bool, multi_node: bool) -> Option<Engine> {
+    let model = obj.pointer("/spec/model/uri").and_then(Value::as_str)?.to_string();
+    let base = if prefill { "/spec/prefill/parallelism" } else { "/spec/parallelism" };
+    let n = |k: &str| obj.pointer(&format!("{base}/{k}")).and_then(Value::as_u64);
+    let args = EngineArgs {
+        tensor_parallel: n("tensor").unwrap_or(1),
+        pipeline_parallel: n("pipeline").unwrap_or(1),
+        ..EngineArgs::default()
     };
-    let mut refused = Vec::new();
-    for g in groups {
-        let name = g.spec.get("priorityClassName").and_then(Value::as_str).filter(|n| !n.is_empty());
-        let class = match name {
-            Some(n) => classes.iter().find(|c| c.name == n),
-            None => classes.iter().find(|c| c.global_default),
-        };
-        match (name, class) {
-            (_, Some(c)) => {
-                g.priority = c.value;
-                g.preemption_never |= c.preemption_never;
-            }
-            (Some(n), None) => match builtin(n) {
-                Some(v) => g.priority = v,
-                None => refused.push((
-                    g.label(),
-                    format!(
-                        "pods \"{}\" is forbidden: no PriorityClass with name {n} was found",
-                        g.workload.rsplit('/').next().unwrap_or("")
-                    ),
-                )),
-            },
-            (None, None) => g.priority = 0,
+    Some(Engine { model, args, overrides: BTreeMap::new(), multi_node })
+}
+
+/// A workload gpufit cannot read pods from: no pods, and a warning saying so.
+fn unresolved(obj: &Value, subject: &str, why: &str) -> PodGroup {
+    PodGroup {
+        workload: subject.to_string(),
+        role: String::new(),
+        replicas: 0,
+        per_node: false,
+        spec: Value::Null,
+        requests: Resources::new(),
+        rollout: Rollout::default(),
+        engine: None,
+        namespace: obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string(),
+        labels: BTreeMap::new(),
+        priority: 0,
+        preemption_never: false,
+        warnings: vec![why.to_string()],
+        queue: queue_of(obj),
+    }
+}
+
+/// vLLM production-stack's VLLMRuntime (production-stack.vllm.ai/v1alpha1):
+/// no pod spec, but `deploymentConfig` (replicas, resources cpu/memory/gpu,
+/// a sidecar) and the engine settings in `model` and `vllmConfig`, which
+/// the operator turns into a Deployment of one vLLM container.
+fn vllm_runtime(obj: &Value, subject: &str) -> Result<PodGroup, super::resources::QuantityError> {
+    let at = |p: &str| obj.pointer(p);
+    let text =
+        |p: &str| at(p).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_f64().map(|f| f.to_string())));
+    let replicas = at("/spec/deploymentConfig/replicas").and_then(Value::as_u64).unwrap_or(1);
+    let mut limits = serde_json::Map::new();
+    let gpu_type = text("/spec/deploymentConfig/resources/gpuType").unwrap_or_else(|| "nvidia.com/gpu".into());
+    for (key, name) in [("cpu", "cpu"), ("memory", "memory"), ("gpu", gpu_type.as_str())] {
+        if let Some(v) = at(&format!("/spec/deploymentConfig/resources/{key}")) {
+            limits.insert(name.to_string(), v.clone());
         }
     }
-    refused
+    let mut containers = vec![serde_json::json!({"name": "vllm", "resources": {"limits": limits}})];
+    if at("/spec/deploymentConfig/sidecarConfig/enabled").and_then(Value::as_bool) == Some(true) {
+        let mut sidecar = serde_json::Map::new();
+        for key in ["cpu", "memory"] {
+            if let Some(v) = at(&format!("/spec/deploymentConfig/sidecarConfig/resources/{key}")) {
+                sidecar.insert(key.to_string(), v.clone());
+            }
+        }
+        containers.push(serde_json::json!({"name": "sidecar", "resources": {"limits": sidecar}}));
+    }
+    let spec = serde_json::json!({"containers": containers});
+    let requests = pod_requests(&spec)?;
+    let model = text("/spec/model/modelURL").unwrap_or_default();
+    let engine = (!model.is_empty()).then(|| Engine {
+        model,
+        args: EngineArgs {
+            tensor_parallel: at("/spec/vllmConfig/tensorParallelSize").and_then(Value::as_u64).unwrap_or(1),
+            max_model_len: at("/spec/model/maxModelLen").and_then(Value::as_u64),
+            gpu_memory_utilization: text("/spec/vllmConfig/gpuMemoryUtilization")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.9),
+            dtype: text("/spec/model/dtype").unwrap_or_else(|| "auto".into()),
+            ..EngineArgs::default()
+        },
+        overrides: BTreeMap::new(),
+        multi_node: false,
+    });
+    let recreate = text("/spec/deploymentConfig/deploymentStrategy").as_deref() == Some("Recreate");
+    let rollout =
+        if recreate { Rollout::default() } else { gpuops_manifest::rollout::resolve_fenceposts(None, None, replicas) };
+    let mut group = unresolved(obj, subject, "");
+    group.warnings.clear();
+    group.replicas = replicas;
+    group.spec = spec;
+    group.requests = requests;
+    group.rollout = rollout;
+    group.engine = engine;
+    Ok(group)
+}
+
+/// The model a RayService's Serve applications run (`serveConfigV2`):
+/// Ray Serve LLM's `applications[].args.llm_configs[]`
+/// (`model_loading_config.model_source` / `model_id`,
+/// `engine_kwargs.tensor_parallel_size`, `pipeline_parallel_size`,
+/// `max_model_len`, `gpu_memory_utilization`), or the convention of
+/// KubeRay's own vLLM sample (ray-operator/config/samples/vllm/
+/// ray-service.vllm.yaml: `runtime_env.env_vars` `MODEL_ID`,
+/// `TENSOR_PARALLELISM`, `PIPELINE_PARALLELISM`). The first one found is
+/// the engine of the GPU worker groups that have none.
+fn ray_serve_llm(obj: &Value, groups: &mut [PodGroup]) {
+    let Some(text) = obj.pointer("/spec/serveConfigV2").and_then(Value::as_str) else { return };
+    let Ok(docs) = gpuops_manifest::yaml::parse_stream(text, "serveConfigV2") else { return };
+    let apps: Vec<Value> = docs
+        .into_iter()
+        .flat_map(|d| d.value.get("applications").and_then(Value::as_array).cloned().unwrap_or_default())
+        .collect();
+    let number = |v: Option<&Value>| v.and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
+    let from_llm_config = apps
+        .iter()
+        .flat_map(|app| app.pointer("/args/llm_configs").and_then(Value::as_array).cloned().unwrap_or_default())
+        .find_map(|llm| {
+            let model = llm
+                .pointer("/model_loading_config/model_source")
+                .or_else(|| llm.pointer("/model_loading_config/model_id"))
+                .and_then(Value::as_str)?
+                .to_string();
+            let kw = |k: &str| llm.pointer(&format!("/engine_kwargs/{k}"));
+            Some((
+                model,
+                EngineArgs {
+                    tensor_parallel: number(kw("tensor_parallel_size")).unwrap_or(1),
+                    pipeline_parallel: number(kw("pipeline_parallel_size")).unwrap_or(1),
+                    max_model_len: number(kw("max_model_len")),
+                    gpu_memory_utilization: kw("gpu_memory_utilization").and_then(Value::as_f64).unwrap_or(0.9),
+                    ..EngineArgs::default()
+                },
+            ))
+        });
+    let from_env = || {
+        apps.iter().find_map(|app| {
+            let env = app.pointer("/runtime_env/env_vars")?;
+            let model = env.get("MODEL_ID").and_then(Value::as_str)?.to_string();
+            Some((
+                model,
+                EngineArgs {
+                    tensor_parallel: number(env.get("TENSOR_PARALLELISM")).unwrap_or(1),
+                    pipeline_parallel: number(env.get("PIPELINE_PARALLELISM")).unwrap_or(1),
+                    ..EngineArgs::default()
+                },
+            ))
+        })
+    };
+    let Some((model, args)) = from_llm_config.or_else(from_env) else { return };
+    let engine = Engine { model, args, overrides: BTreeMap::new(), multi_node: true };
+    for g in groups.iter_mut().filter(|g| g.engine.is_none() && g.gpus() > 0) {
+        g.engine = Some(engine.clone());
+    }
 }
 
 #[cfg(test)]
@@ -366,6 +589,27 @@ mod tests {
         let e = g.engine.as_ref().unwrap();
         assert_eq!(e.model, "acme/custom-13b");
         assert_eq!(e.overrides.len(), 4);
+    }
+
+    #[test]
+    fn kserve_framework_predictors_generate_name_and_ray_cron_jobs() {
+        // kserve pkg/apis/serving/v1beta1/predictor.go: `pytorch`, `triton`, … are the model container.
+        let isvc = json!({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService", "metadata": {"name": "torch"},
+            "spec": {"predictor": {"minReplicas": 2, "pytorch": {"storageUri": "gs://kfserving-examples/models/torchserve/image_classifier/v1",
+                "resources": {"limits": {"nvidia.com/gpu": 1, "cpu": "2"}}}}}});
+        let g = &pod_groups(&isvc, &BTreeMap::new()).unwrap()[0];
+        assert_eq!((g.replicas, g.gpus()), (2, 1));
+        let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"generateName": "eval-", "namespace": "ml"},
+            "spec": {"template": {"spec": {"containers": [{"name": "e", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}});
+        assert_eq!(pod_groups(&job, &BTreeMap::new()).unwrap()[0].workload, "Job/ml/eval-*");
+        // KubeRay ray-operator/config/samples/ray-cronjob.sample.yaml: jobTemplate is a RayJob spec.
+        let cron = json!({"apiVersion": "ray.io/v1", "kind": "RayCronJob", "metadata": {"name": "nightly"}, "spec": {
+            "schedule": "0 2 * * *", "jobTemplate": {"entrypoint": "python eval.py", "rayClusterSpec": {
+                "headGroupSpec": {"template": {"spec": {"containers": [{"name": "head"}]}}},
+                "workerGroupSpecs": [{"groupName": "gpu", "replicas": 2, "template": {"spec": {"containers": [
+                    {"name": "w", "resources": {"limits": {"nvidia.com/gpu": 4}}}]}}}]}}}});
+        let groups = pod_groups(&cron, &BTreeMap::new()).unwrap();
+        assert_eq!((groups[1].replicas, groups[1].gpus()), (2, 4));
     }
 
     #[test]

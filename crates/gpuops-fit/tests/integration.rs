@@ -63,3 +63,9 @@ fn inject_and_fit_agree_on_every_surge_and_unavailable_combination() {
     }
     assert!(checked > 150, "{checked}");
 }
+
+#[path = "integration/real_world.rs"]
+mod real_world;
+
+#[path = "integration/scheduler_table.rs"]
+mod scheduler_table;

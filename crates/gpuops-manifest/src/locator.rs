@@ -22,6 +22,14 @@ pub enum PodRole {
     LwsLeader,
     LwsWorker,
     ReplicatedJob(String),
+    /// KServe LLMInferenceService: the main (decode) pod, or `prefill`.
+    LlmMain {
+        prefill: bool,
+    },
+    /// KServe LLMInferenceService multi-node workers (`worker`).
+    LlmWorker {
+        prefill: bool,
+    },
 }
 
 impl PodRole {
@@ -95,8 +103,11 @@ pub fn known_kind(group: &str, kind: &str) -> bool {
         ("apps" | "extensions", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
             | ("batch", "Job" | "CronJob")
             | ("", "Pod" | "PodTemplate")
-            | ("serving.kserve.io", "InferenceService" | "ServingRuntime" | "ClusterServingRuntime")
-            | ("ray.io", "RayCluster" | "RayJob" | "RayService")
+            | (
+                "serving.kserve.io",
+                "InferenceService" | "ServingRuntime" | "ClusterServingRuntime" | "LLMInferenceService"
+            )
+            | ("ray.io", "RayCluster" | "RayJob" | "RayService" | "RayCronJob")
             | ("leaderworkerset.x-k8s.io", "LeaderWorkerSet")
             | ("jobset.x-k8s.io", "JobSet")
     )
@@ -152,6 +163,36 @@ pub fn pod_sites(obj: &Value) -> Vec<PodSite> {
         ("ray.io", "RayCluster") => ray_sites(obj, &p("spec")),
         ("ray.io", "RayJob") => ray_sites(obj, &p("spec.rayClusterSpec")),
         ("ray.io", "RayService") => ray_sites(obj, &p("spec.rayClusterConfig")),
+        // `jobTemplate` is a RayJob spec (kuberay ray-operator/config/samples/
+        // ray-cronjob.sample.yaml); some guides nest it under `spec`.
+        ("ray.io", "RayCronJob") => {
+            if obj.pointer("/spec/jobTemplate/spec/rayClusterSpec").is_some() {
+                ray_sites(obj, &p("spec.jobTemplate.spec.rayClusterSpec"))
+            } else {
+                ray_sites(obj, &p("spec.jobTemplate.rayClusterSpec"))
+            }
+        }
+        // kserve/kserve pkg/apis/serving/v1alpha1/llm_inference_service_types.go:
+        // the inline WorkloadSpec (`replicas`, `template`, `worker`) is the
+        // decode (or only) workload, `prefill` the disaggregated prefill one.
+        ("serving.kserve.io", "LLMInferenceService") => {
+            let mut sites = Vec::new();
+            for (base, prefill) in [("spec", false), ("spec.prefill", true)] {
+                sites.push(site(
+                    p(&format!("{base}.template")),
+                    None,
+                    PodRole::LlmMain { prefill },
+                    replicas(&format!("{base}.replicas"), 1),
+                ));
+                sites.push(site(
+                    p(&format!("{base}.worker")),
+                    None,
+                    PodRole::LlmWorker { prefill },
+                    replicas(&format!("{base}.replicas"), 1),
+                ));
+            }
+            sites
+        }
         ("leaderworkerset.x-k8s.io", "LeaderWorkerSet") => {
             let base = "spec.leaderWorkerTemplate";
             let mut leader = site(

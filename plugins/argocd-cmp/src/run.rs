@@ -45,6 +45,10 @@ pub struct Finished {
 /// Run `command` in its own process group until it exits, `deadline`
 /// passes, or `stop` is requested; in the last two cases the whole group is
 /// sent SIGTERM, then SIGKILL after a grace period, and reaped.
+///
+/// A waiter thread blocks in `wait()` and reports the exit at once, so a
+/// render is not delayed by polling; the signal flag is looked at every
+/// 50 ms while kustomize runs.
 pub fn run(mut command: Command, what: &str, deadline: Instant, stop: &Stop) -> Result<Finished, Error> {
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let mut child = command.spawn().map_err(|e| Error::Spawn(format!("{what}: {e}")))?;
@@ -58,9 +62,20 @@ pub fn run(mut command: Command, what: &str, deadline: Instant, stop: &Stop) -> 
     };
     let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
     let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| Error::Spawn(format!("{what}: {e}")))? {
-            break status;
+    let (exited, exit) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait();
+        let _ = exited.send(());
+        status
+    });
+    let reaped = |waiter: std::thread::JoinHandle<std::io::Result<std::process::ExitStatus>>| {
+        waiter.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    };
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match exit.recv_timeout(left.min(Duration::from_millis(50))) {
+            Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
         }
         let why = if stop.requested() {
             Some("terminated (SIGTERM)")
@@ -70,7 +85,8 @@ pub fn run(mut command: Command, what: &str, deadline: Instant, stop: &Stop) -> 
             None
         };
         if let Some(why) = why {
-            end_group(&mut child, group);
+            end_group(group, &exit);
+            let _ = reaped(waiter);
             // The pipes close with the group; the readers finish.
             let _ = stdout.join();
             let _ = stderr.join();
@@ -80,8 +96,8 @@ pub fn run(mut command: Command, what: &str, deadline: Instant, stop: &Stop) -> 
                 Error::Terminated(what.to_string())
             });
         }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    }
+    let status = reaped(waiter).map_err(|e| Error::Spawn(format!("{what}: {e}")))?;
     Ok(Finished {
         success: status.success(),
         stdout: stdout.join().unwrap_or_default(),
@@ -89,18 +105,11 @@ pub fn run(mut command: Command, what: &str, deadline: Instant, stop: &Stop) -> 
     })
 }
 
-/// SIGTERM the group, give it 2 s, then SIGKILL it, and reap the child.
-fn end_group(child: &mut std::process::Child, group: rustix::process::Pid) {
+/// SIGTERM the group, give the leader 2 s to exit (`exit` hears of it),
+/// then SIGKILL whatever is left of the group.
+fn end_group(group: rustix::process::Pid, exit: &std::sync::mpsc::Receiver<()>) {
     let _ = rustix::process::kill_process_group(group, rustix::process::Signal::TERM);
-    let grace = Instant::now() + Duration::from_secs(2);
-    while Instant::now() < grace {
-        if let Ok(Some(_)) = child.try_wait() {
-            // The leader is gone; children of the group may linger.
-            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // Whether the leader went or not, children of the group may linger.
+    let _ = exit.recv_timeout(Duration::from_secs(2));
     let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
-    let _ = child.wait();
 }

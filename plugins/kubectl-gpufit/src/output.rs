@@ -113,7 +113,7 @@ fn check_table(report: &Report, wide: bool, no_headers: bool) -> String {
         t.push(row);
     }
     let mut out = t.render(no_headers);
-    out.push_str(&report.explain());
+    out.push_str(&report.explain_with(wide));
     if wide {
         out.push('\n');
         let mut t = Table::new(&["node", "resource", "allocatable", "free before", "free after"]);

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{BoundPod, Cluster, ClusterError, Node, PodLabels, PriorityClass, holds_capacity, node_error};
+use super::{BoundPod, Cluster, ClusterError, Node, PodLabels, PriorityClass, Quota, holds_capacity, node_error};
 use crate::resources::{self, Amounts, QuantityError, Resources};
 
 /// The typed wire form of Node and Pod list items: exactly the fields the
@@ -115,7 +115,15 @@ mod wire {
         pub(super) init_containers: Vec<Container<'a>>,
         #[serde(borrow)]
         pub(super) overhead: Quantities<'a>,
+        /// Pod-level resources (PodLevelResources).
+        #[serde(borrow)]
+        pub(super) resources: Requirements<'a>,
         pub(super) priority: Option<i32>,
+        /// ResourceQuota fields.
+        #[serde(borrow)]
+        pub(super) hard: Quantities<'a>,
+        pub(super) scopes: Vec<serde::de::IgnoredAny>,
+        pub(super) scope_selector: Option<serde::de::IgnoredAny>,
     }
 
     #[derive(Deserialize, Default)]
@@ -125,6 +133,9 @@ mod wire {
         pub(super) phase: Option<Cow<'a, str>>,
         #[serde(borrow)]
         pub(super) allocatable: Option<Quantities<'a>>,
+        /// ResourceQuota `status.used`.
+        #[serde(borrow)]
+        pub(super) used: Option<Quantities<'a>>,
     }
 
     #[derive(Deserialize, Default)]
@@ -184,6 +195,7 @@ mod wire {
                     }
                 }
                 "PriorityClass" => self.cluster.priority_classes.extend(item.into_priority_class()),
+                "ResourceQuota" => self.cluster.quotas.push(item.into_quota()?),
                 _ => {}
             }
             Ok(())
@@ -320,7 +332,11 @@ impl wire::Object<'_> {
                 .iter()
                 .map(|c| Ok((container_requests(c)?, c.restart_policy.as_deref() == Some("Always"))))
                 .collect::<Result<Vec<_>, QuantityError>>()?;
-            Ok(resources::effective(&containers, &init, &quantities(&self.spec.overhead)?))
+            let pod_level = resources::merge_limits(
+                quantities(&self.spec.resources.requests)?,
+                quantities(&self.spec.resources.limits)?,
+            )?;
+            Ok(resources::effective(&containers, &init, &pod_level, &quantities(&self.spec.overhead)?))
         };
         let requests = read().map_err(|source| ClusterError::Object { subject: subject(), source })?;
         Ok(Some(BoundPod {
@@ -331,6 +347,29 @@ impl wire::Object<'_> {
             priority: self.spec.priority.unwrap_or(0),
             labels: self.metadata.labels.map(|raw| PodLabels::from_json(raw.get())).unwrap_or_default(),
         }))
+    }
+
+    fn into_quota(self) -> Result<Quota, ClusterError> {
+        let namespace = self.metadata.namespace.as_deref().unwrap_or("default").to_string();
+        let name = self.metadata.name.to_string();
+        let read = |map: &wire::Quantities<'_>| -> Result<Resources, ClusterError> {
+            map.iter()
+                .map(|(k, q)| {
+                    let amount = super::quota_amount(k, q.text()).map_err(|source| ClusterError::Object {
+                        subject: format!("ResourceQuota/{namespace}/{name}"),
+                        source,
+                    })?;
+                    Ok((k.to_string(), amount))
+                })
+                .collect()
+        };
+        Ok(Quota {
+            hard: read(&self.spec.hard)?,
+            used: self.status.used.as_ref().map(read).transpose()?,
+            scoped: !self.spec.scopes.is_empty() || self.spec.scope_selector.is_some(),
+            namespace,
+            name,
+        })
     }
 
     fn into_priority_class(self) -> Option<PriorityClass> {
@@ -439,6 +478,7 @@ fn from_json_dump_parallel(bytes: &[u8], source: &str) -> Option<Result<Cluster,
                     cluster.priority_classes.extend(item.into_priority_class());
                     Ok(())
                 }
+                Some("ResourceQuota") => item.into_quota().map(|q| cluster.quotas.push(q)),
                 Some(_) => Ok(()),
                 None => return None,
             };
@@ -460,6 +500,7 @@ fn from_json_dump_parallel(bytes: &[u8], source: &str) -> Option<Result<Cluster,
     cluster.nodes.extend(rest.nodes);
     cluster.pods.extend(rest.pods);
     cluster.priority_classes.extend(rest.priority_classes);
+    cluster.quotas.extend(rest.quotas);
     cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
     Some(Ok(cluster))
 }

@@ -145,6 +145,61 @@ impl PriorityClass {
     }
 }
 
+/// A `v1` ResourceQuota. Keys stay as written (`requests.nvidia.com/gpu`,
+/// `pods`); amounts in the units of the resource they name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Quota {
+    pub namespace: String,
+    pub name: String,
+    pub hard: Resources,
+    /// `status.used` when the quota comes from the cluster.
+    pub used: Option<Resources>,
+    /// With `scopes` or a `scopeSelector` it applies to some pods only,
+    /// which the fit does not tell apart: such quotas are not enforced.
+    pub scoped: bool,
+}
+
+/// A quota key's amount in the units of the resource it names
+/// (`requests.cpu: 4` is 4000 millicores).
+fn quota_amount(key: &str, value: crate::resources::QuantityText<'_>) -> Result<i64, QuantityError> {
+    let base = key.strip_prefix("requests.").or_else(|| key.strip_prefix("limits.")).unwrap_or(key);
+    let base = if base.starts_with("count/") { "pods" } else { base };
+    resources::canonical_text(base, value)
+}
+
+impl Quota {
+    pub fn from_object(obj: &Value) -> Result<Self, ClusterError> {
+        let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+        let namespace = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string();
+        let read = |ptr: &str| -> Result<Option<Resources>, ClusterError> {
+            let Some(Value::Object(m)) = obj.pointer(ptr) else { return Ok(None) };
+            let mut out = Resources::new();
+            for (k, v) in m {
+                let text = match v {
+                    Value::String(s) => crate::resources::QuantityText::Text(s),
+                    Value::Number(n) => crate::resources::QuantityText::Number(n.as_f64().unwrap_or(0.0)),
+                    _ => continue,
+                };
+                let amount = quota_amount(k, text).map_err(|source| ClusterError::Object {
+                    subject: format!("ResourceQuota/{namespace}/{name}"),
+                    source,
+                })?;
+                out.insert(k.clone(), amount);
+            }
+            Ok(Some(out))
+        };
+        let scoped = obj.pointer("/spec/scopes").and_then(Value::as_array).is_some_and(|s| !s.is_empty())
+            || obj.pointer("/spec/scopeSelector").is_some();
+        Ok(Quota {
+            hard: read("/spec/hard")?.unwrap_or_default(),
+            used: read("/status/used")?,
+            scoped,
+            namespace,
+            name,
+        })
+    }
+}
+
 /// Nodes and the pods using their capacity.
 #[derive(Debug, Clone, Default)]
 pub struct Cluster {
@@ -156,6 +211,8 @@ pub struct Cluster {
     pub priority_classes: Vec<PriorityClass>,
     /// The server's version, when it said (live clusters).
     pub version: Option<crate::schedule::KubeVersion>,
+    /// ResourceQuotas (from a dump).
+    pub quotas: Vec<Quota>,
 }
 
 fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
@@ -216,7 +273,7 @@ pub fn bound_pod_from(obj: &Value) -> Result<Option<BoundPod>, ClusterError> {
 
 impl Cluster {
     /// Build from a stream of objects (Lists already flattened): Nodes,
-    /// Pods and PriorityClasses; others ignored.
+    /// Pods, PriorityClasses and ResourceQuotas; others ignored.
     pub fn from_objects<'a>(source: &str, objects: impl IntoIterator<Item = &'a Value>) -> Result<Self, ClusterError> {
         let mut cluster = Cluster { source: source.to_string(), ..Cluster::default() };
         for obj in objects {
@@ -228,6 +285,7 @@ impl Cluster {
                     }
                 }
                 Some("PriorityClass") => cluster.priority_classes.extend(PriorityClass::from_object(obj)),
+                Some("ResourceQuota") => cluster.quotas.push(Quota::from_object(obj)?),
                 _ => {}
             }
         }
@@ -310,9 +368,12 @@ fn split_pools(spec: &str) -> Vec<&str> {
 /// (`nvidia.com/gpu.present`, `.product`, `.memory`, `.count`, `.family`,
 /// `.compute.major/minor`, `.replicas`, `.sharing-strategy`,
 /// `nvidia.com/mig.capable`, `nvidia.com/cuda.driver-version.*`), and
-/// allocatable `cpu` = max(8, 16 × GPUs), `memory` = max(64Gi, 128Gi ×
-/// GPUs), `ephemeral-storage` = 100Gi + 100Gi × GPUs, `hugepages-*` 0,
-/// 110 pods, and the GPUs.
+/// allocatable sized like the cloud machines built around that GPU: per
+/// GPU, a third of its memory (GiB) in cores (12 to 26) and three times its
+/// memory in RAM — an 8×H100 node gets 208 cores and 1,920Gi (a3-highgpu-8g:
+/// 208 vCPU, 1,872 GB), 2×L4 24 cores (g2-standard-24: 24 vCPU), 8×A100-40GB
+/// 104 (a2-highgpu-8g: 96) —, at least 8 cores and 64Gi; `ephemeral-storage` 100Gi + 100Gi × GPUs; `hugepages-*` 0;
+/// 110 pods; and the GPUs.
 pub fn synthetic(spec: &str) -> Result<Cluster, ClusterError> {
     synthetic_with(spec, &SyntheticExtras::default())
 }
@@ -386,9 +447,11 @@ pub fn synthetic_with(spec: &str, extras: &SyntheticExtras) -> Result<Cluster, C
             for (k, v) in &labels_extra {
                 set(k, v.clone());
             }
+            let gpu_gib = gpu.memory_mib.div_ceil(1024) as i64;
+            let cores_per_gpu = (gpu_gib / 3).clamp(12, 26);
             let allocatable = Resources::from([
-                ("cpu".to_string(), (16 * gpus).max(8) * 1000),
-                ("memory".to_string(), (128 * gpus).max(64) << 30),
+                ("cpu".to_string(), (cores_per_gpu * gpus).max(8) * 1000),
+                ("memory".to_string(), (3 * gpu_gib * gpus).max(64) << 30),
                 ("ephemeral-storage".to_string(), (100 + 100 * gpus) << 30),
                 ("hugepages-1Gi".to_string(), 0),
                 ("hugepages-2Mi".to_string(), 0),

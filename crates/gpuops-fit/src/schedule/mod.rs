@@ -166,6 +166,24 @@ fn score(group: &PodGroup, node: &crate::cluster::Node, used: &NodeUse) -> i64 {
     (free_fraction("cpu") + free_fraction("memory")) / 2
 }
 
+/// A Warning event the cluster records for the pod, as `kubectl describe
+/// pod` lists it (type Warning, reason, from, message).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// `FailedScheduling`, `OutOfnvidia.com/gpu`, …
+    pub reason: String,
+    /// `default-scheduler` or `kubelet`.
+    pub from: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Warning {} {}: {}", self.reason, self.from, self.message)
+    }
+}
+
 /// Where one group's replicas went.
 #[derive(Debug, Clone, Default)]
 pub struct GroupPlacement {
@@ -177,8 +195,8 @@ pub struct GroupPlacement {
     pub message: Option<String>,
     /// The whole event as `kubectl describe pod` shows it: the scheduler's
     /// FailedScheduling text with its PostFilter (preemption) part, or
-    /// the kubelet's `Warning <reason>` event.
-    pub event: Option<String>,
+    /// the kubelet's rejection.
+    pub event: Option<Event>,
     /// What would make it fit.
     pub hint: Option<String>,
     /// Pods evicted to make room (`namespace/name`).
@@ -315,7 +333,11 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Placem
                     Err(post) => {
                         let only: Vec<Reject> = rejects.iter().map(|(_, r)| r.clone()).collect();
                         let message = fit_message(cluster.nodes.len(), &only, version);
-                        placement.event = Some(format!("{message} {}", postfilter_text(version, &post)));
+                        placement.event = Some(Event {
+                            reason: "FailedScheduling".into(),
+                            from: "default-scheduler".into(),
+                            message: format!("{message} {}", postfilter_text(version, &post)),
+                        });
                         placement.message = Some(message);
                         placement.hint = hint::hint(&pod, &used, &rejects);
                         break;
@@ -363,7 +385,11 @@ fn place_pinned(
                     rejection.reason,
                     rejection.status_message()
                 ));
-                placement.event = Some(format!("Warning {} kubelet {}", rejection.reason, rejection.message));
+                placement.event = Some(Event {
+                    reason: rejection.reason.clone(),
+                    from: "kubelet".into(),
+                    message: rejection.message.clone(),
+                });
                 placement.hint = Some(pinned_hint(group, node, &used[i], &rejection));
                 return;
             }

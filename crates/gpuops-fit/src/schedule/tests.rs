@@ -42,6 +42,8 @@ fn group(gpus: i64, replicas: u64, spec: Value) -> PodGroup {
         labels: BTreeMap::from([("app".into(), "x".into())]),
         priority: 0,
         preemption_never: false,
+        warnings: Vec::new(),
+        queue: None,
     }
 }
 
@@ -83,7 +85,7 @@ fn scheduler_message_by_version_and_fragmentation_hint() {
         )
     );
     assert_eq!(
-        p.groups[1].event.as_deref(),
+        p.groups[1].event.as_ref().map(|e| e.message.as_str()),
         Some(
             "0/4 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 3 Insufficient nvidia.com/gpu. preemption: 0/4 nodes are available: 2 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."
         ),
@@ -91,7 +93,7 @@ fn scheduler_message_by_version_and_fragmentation_hint() {
     );
     let p = place(&c, &groups, v(35));
     assert_eq!(
-        p.groups[1].event.as_deref(),
+        p.groups[1].event.as_ref().map(|e| e.message.as_str()),
         Some(
             "0/4 nodes are available: 1 node(s) had untolerated taint(s), 3 Insufficient nvidia.com/gpu. no new claims to deallocate, preemption: 0/4 nodes are available: 2 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."
         )
@@ -208,7 +210,8 @@ fn preemption_of_lower_priority_pods() {
     assert!(
         p.groups[0]
             .event
-            .as_deref()
+            .as_ref()
+            .map(|e| e.message.as_str())
             .unwrap()
             .ends_with("no new claims to deallocate, preemption: not eligible due to preemptionPolicy=Never.")
     );
@@ -218,7 +221,8 @@ fn preemption_of_lower_priority_pods() {
     assert!(
         p.groups[0]
             .event
-            .as_deref()
+            .as_ref()
+            .map(|e| e.message.as_str())
             .unwrap()
             .ends_with("preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.")
     );

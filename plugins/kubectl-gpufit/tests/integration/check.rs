@@ -25,7 +25,8 @@ fn staging_explains_why_in_the_schedulers_words() {
         .iter()
         .find(|w| w["workload"] == "InferenceService/zelda-rl-staging/vision-judge")
         .unwrap();
-    assert_eq!(judge["message"], "0/4 nodes are available: 4 Insufficient nvidia.com/gpu.");
+    // One L4 node is also short of memory once the other replicas are placed.
+    assert_eq!(judge["message"], "0/4 nodes are available: 1 Insufficient memory, 4 Insufficient nvidia.com/gpu.");
     assert_eq!(judge["memory"]["status"], "does-not-fit");
     assert_eq!(judge["memory"]["smallestTp"], 4);
     let planner = report["workloads"]
@@ -169,4 +170,49 @@ fn help_speaks_as_a_kubectl_plugin() {
     ] {
         assert!(help.contains(flag), "{flag} missing");
     }
+}
+
+#[test]
+fn synthetic_pools_carry_labels_and_taints_like_real_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("gke.yaml");
+    // A GKE manifest selecting its accelerator and the OS, as real ones do.
+    std::fs::write(
+        &manifest,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: llm, namespace: ml}\nspec:\n  strategy: {type: Recreate}\n  template:\n    spec:\n      nodeSelector: {cloud.google.com/gke-accelerator: nvidia-l4, kubernetes.io/os: linux}\n      containers:\n      - name: vllm\n        resources: {limits: {nvidia.com/gpu: 1, ephemeral-storage: 50Gi}}\n",
+    )
+    .unwrap();
+    let path = manifest.to_str().unwrap();
+    let out = crate::util::gpufit(&["check", "-f", path, "--nodes", "1xL4"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        crate::util::text(&out.stdout)
+            .contains("hint: would fit on 1 node(s) if its nodeSelector/affinity allowed them (l4-0)"),
+        "{}",
+        crate::util::text(&out.stdout)
+    );
+    let out =
+        crate::util::gpufit(&["check", "-f", path, "--nodes", "1xL4[cloud.google.com/gke-accelerator=nvidia-l4]"]);
+    assert_eq!(out.status.code(), Some(0), "{}", crate::util::text(&out.stdout));
+    let out = crate::util::gpufit(&[
+        "check",
+        "-f",
+        path,
+        "--nodes",
+        "1xL4",
+        "--node-label",
+        "cloud.google.com/gke-accelerator=nvidia-l4",
+        "--node-taint",
+        "nvidia.com/gpu=present:NoSchedule",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        crate::util::text(&out.stdout).contains("1 node(s) had untolerated taint(s)"),
+        "{}",
+        crate::util::text(&out.stdout)
+    );
+    let out =
+        crate::util::gpufit(&["check", "-f", path, "--nodes", "1xL4", "--node-taint", "nvidia.com/gpu:Sometimes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(crate::util::text(&out.stderr).contains("the effect must be NoSchedule, PreferNoSchedule or NoExecute"));
 }

@@ -119,3 +119,58 @@ fn a_multi_file_kubeconfig_is_merged_like_kubectl_and_pages_show_at_v4() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("listed a page") && stderr.contains("/api/v1/pods"), "{stderr}");
 }
+
+#[test]
+fn messages_follow_the_servers_version_and_its_priority_classes_count() {
+    // /version says v1.31.2: the scheduler of that version names the taint.
+    let nodes = [node("gpu-0", 8, "NVIDIA-H100-80GB-HBM3", true)];
+    let classes = [json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+        "metadata": {"name": "inference"}, "value": 100000})];
+    let pods = [
+        // A batch pod holding every GPU, at the default priority.
+        pod("batch", "gpu-0", 8, "Running"),
+    ];
+    let server = ApiServer::start_with(&nodes, &pods, &classes, "v1.31.2");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = ApiServer::write_kubeconfig(dir.path(), &[("lab", &server.url())]);
+    let manifest = dir.path().join("serve.yaml");
+    let write = |extra: &str| {
+        std::fs::write(
+            &manifest,
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: serve, namespace: ml}}\nspec:\n  {extra}\n  containers:\n  - name: vllm\n    resources: {{limits: {{nvidia.com/gpu: 8}}}}\n"
+            ),
+        )
+        .unwrap();
+    };
+    write("schedulerName: default-scheduler");
+    let check = |more: &[&str]| {
+        let mut args = vec!["check", "-f", manifest.to_str().unwrap(), "--kubeconfig", kubeconfig.to_str().unwrap()];
+        args.extend_from_slice(more);
+        gpufit(&args)
+    };
+    let out = check(&["-o", "wide"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("0/1 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("event: Warning FailedScheduling default-scheduler: 0/1 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."),
+        "{stdout}"
+    );
+    // --kube-version wins over the server's.
+    let out = check(&["--kube-version", "1.35"]);
+    assert!(text(&out.stdout).contains("1 node(s) had untolerated taint(s)."), "{}", text(&out.stdout));
+    assert!(server.requests().iter().any(|r| r == "/version"), "{:?}", server.requests());
+
+    // Tolerating the taint and outranking the batch pod: it preempts it.
+    write("priorityClassName: inference\n  tolerations: [{operator: Exists}]");
+    let out = check(&["-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["workloads"][0]["preempts"], json!(["ml/batch"]));
+    let out = check(&[]);
+    assert!(text(&out.stdout).contains("fits by preempting 1 pod(s)"), "{}", text(&out.stdout));
+}

@@ -1,0 +1,391 @@
+//! What API-server admission does to a pod before the scheduler sees it, in
+//! the API server's plugin order: LimitRanger fills in default requests
+//! and limits, the Priority plugin resolves `priorityClassName`, RuntimeClass adds its
+//! overhead and scheduling constraints, and ResourceQuota refuses pods a
+//! namespace has no quota left for (the ReplicaSet then records
+//! `FailedCreate` and the pods never exist).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::cluster::{Cluster, PriorityClass, Quota};
+use crate::resources::{Resources, display};
+use crate::workloads::PodGroup;
+
+/// Admission's answer for each group: a refusal message, and how many of
+/// its replicas get created (the rest are refused by quota).
+#[derive(Debug, Clone, Default)]
+pub struct Admission {
+    pub refused: Vec<Option<String>>,
+}
+
+/// Apply admission to `groups` in order, with the PriorityClasses,
+/// RuntimeClasses and ResourceQuotas of the manifests (they win over the
+/// cluster's of the same name) and of the cluster. Replicas beyond a quota
+/// are removed from the group.
+pub fn admit(groups: &mut [PodGroup], objects: &[Value], cluster: &Cluster) -> Admission {
+    fn of_kind<'a>(objects: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> {
+        objects.iter().filter(move |o| o.get("kind").and_then(Value::as_str) == Some(kind))
+    }
+    let mut classes: Vec<PriorityClass> =
+        of_kind(objects, "PriorityClass").filter_map(PriorityClass::from_object).collect();
+    let from_cluster: Vec<PriorityClass> =
+        cluster.priority_classes.iter().filter(|c| !classes.iter().any(|m| m.name == c.name)).cloned().collect();
+    classes.extend(from_cluster);
+    let limit_ranges: Vec<&Value> = of_kind(objects, "LimitRange").collect();
+    for g in groups.iter_mut() {
+        apply_limit_ranges(g, &limit_ranges);
+    }
+    let mut refused: Vec<Option<String>> = vec![None; groups.len()];
+    for (label, message) in resolve_priority(groups, &classes) {
+        if let Some(i) = groups.iter().position(|g| g.label() == label) {
+            // The API server refuses every pod of it.
+            groups[i].replicas = 0;
+            refused[i] = Some(message);
+        }
+    }
+    let runtime_classes: BTreeMap<&str, &Value> =
+        of_kind(objects, "RuntimeClass").filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?, o))).collect();
+    for g in groups.iter_mut() {
+        apply_runtime_class(g, &runtime_classes);
+    }
+    // Kueue admits (or keeps suspended) the workload before any pod exists.
+    let (queued, warned) = crate::kueue::admit(groups, objects);
+    for ((g, refusal), (queue, warning)) in groups.iter_mut().zip(&mut refused).zip(queued.into_iter().zip(warned)) {
+        if refusal.is_none() {
+            *refusal = queue;
+        }
+        g.warnings.extend(warning);
+    }
+    let mut quotas: Vec<Quota> = of_kind(objects, "ResourceQuota").filter_map(|o| Quota::from_object(o).ok()).collect();
+    let from_cluster: Vec<Quota> = cluster
+        .quotas
+        .iter()
+        .filter(|c| !quotas.iter().any(|q| q.namespace == c.namespace && q.name == c.name))
+        .cloned()
+        .collect();
+    quotas.extend(from_cluster);
+    for q in &mut quotas {
+        if q.used.is_none() {
+            q.used = Some(bound_usage(cluster, &q.namespace, &q.hard));
+        }
+    }
+    for (g, refusal) in groups.iter_mut().zip(&mut refused) {
+        if refusal.is_some() || g.per_node {
+            continue;
+        }
+        if let Some(message) = apply_quotas(g, &mut quotas) {
+            *refusal = Some(message);
+        }
+    }
+    Admission { refused }
+}
+
+/// LimitRanger (plugin/pkg/admission/limitranger/admission.go
+/// `defaultContainerResourceRequirements`, `mergeContainerResources`): a
+/// `type: Container` item's `default` fills in missing limits and its
+/// `defaultRequest` (which the API defaults to `default`) missing requests,
+/// for every container of the pod in the LimitRange's namespace.
+fn apply_limit_ranges(g: &mut PodGroup, ranges: &[&Value]) {
+    let mine = ranges
+        .iter()
+        .filter(|r| r.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default") == g.namespace);
+    let mut changed = false;
+    for range in mine {
+        for item in range.pointer("/spec/limits").and_then(Value::as_array).into_iter().flatten() {
+            if item.get("type").and_then(Value::as_str) != Some("Container") {
+                continue;
+            }
+            let default = item.get("default").and_then(Value::as_object);
+            // LimitRange defaulting: a resource with a default limit and no
+            // defaultRequest gets the limit as its defaultRequest.
+            let mut merged = default.cloned().unwrap_or_default();
+            if let Some(r) = item.get("defaultRequest").and_then(Value::as_object) {
+                merged.extend(r.clone());
+            }
+            let request = (!merged.is_empty()).then_some(&merged);
+            for key in ["containers", "initContainers"] {
+                let Some(list) = g.spec.get_mut(key).and_then(Value::as_array_mut) else { continue };
+                for c in list {
+                    let Some(c) = c.as_object_mut() else { continue };
+                    let resources = c.entry("resources").or_insert_with(|| Value::Object(Default::default()));
+                    for (field, values) in [("limits", default), ("requests", request)] {
+                        let Some(values) = values else { continue };
+                        let Some(map) = resources.as_object_mut() else { continue };
+                        let slot = map.entry(field).or_insert_with(|| Value::Object(Default::default()));
+                        if let Some(slot) = slot.as_object_mut() {
+                            for (r, v) in values {
+                                if !slot.contains_key(r) {
+                                    slot.insert(r.clone(), v.clone());
+                                    changed = true;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if changed && let Ok(requests) = crate::resources::pod_requests(&g.spec) {
+        g.requests = requests;
+    }
+}
+
+/// RuntimeClass admission (plugin/pkg/admission/runtimeclass/admission.go):
+/// `overhead.podFixed` becomes the pod's `spec.overhead`, and
+/// `scheduling.nodeSelector`/`tolerations` are merged into the pod.
+fn apply_runtime_class(g: &mut PodGroup, classes: &BTreeMap<&str, &Value>) {
+    let Some(class) = g.spec.get("runtimeClassName").and_then(Value::as_str).and_then(|n| classes.get(n)).copied()
+    else {
+        return;
+    };
+    if g.spec.get("overhead").is_none()
+        && let Some(Value::Object(fixed)) = class.pointer("/overhead/podFixed")
+    {
+        for (k, v) in fixed {
+            if let Ok(amount) = crate::resources::canonical(k, v) {
+                *g.requests.entry(k.clone()).or_insert(0) += amount;
+            }
+        }
+    }
+    if let Some(map) = g.spec.as_object_mut() {
+        if let Some(Value::Object(selector)) = class.pointer("/scheduling/nodeSelector") {
+            let target = map.entry("nodeSelector").or_insert_with(|| Value::Object(Default::default()));
+            if let Some(t) = target.as_object_mut() {
+                for (k, v) in selector {
+                    t.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        if let Some(Value::Array(tolerations)) = class.pointer("/scheduling/tolerations") {
+            let target = map.entry("tolerations").or_insert_with(|| Value::Array(Vec::new()));
+            if let Some(t) = target.as_array_mut() {
+                t.extend(tolerations.iter().cloned());
+            }
+        }
+    }
+}
+
+/// A pod's usage of a quota key (pkg/quota/v1/evaluator/core/pods.go
+/// `PodUsageFunc`: `pods` and `count/pods` count 1; `requests.<r>` and,
+/// for cpu/memory/ephemeral-storage, the bare name are its requests;
+/// `limits.<r>` of an extended resource equals its request). `None` for
+/// keys the fit does not know the pod's usage of (cpu/memory limits).
+fn usage_of(key: &str, requests: &Resources) -> Option<i64> {
+    if key == "pods" || key == "count/pods" {
+        return Some(1);
+    }
+    if let Some(r) = key.strip_prefix("requests.") {
+        return Some(requests.get(r).copied().unwrap_or(0));
+    }
+    if matches!(key, "cpu" | "memory" | "ephemeral-storage") {
+        return Some(requests.get(key).copied().unwrap_or(0));
+    }
+    if let Some(r) = key.strip_prefix("limits.")
+        && crate::resources::is_extended(r)
+    {
+        return Some(requests.get(r).copied().unwrap_or(0));
+    }
+    None
+}
+
+/// What the bound pods of a namespace use of a quota's keys (for quotas
+/// whose `status.used` is not known).
+fn bound_usage(cluster: &Cluster, namespace: &str, hard: &Resources) -> Resources {
+    let mut used = Resources::new();
+    for pod in cluster.pods.iter().filter(|p| p.namespace == namespace) {
+        for key in hard.keys() {
+            if let Some(u) = usage_of(key, &pod.requests) {
+                *used.entry(key.clone()).or_insert(0) += u;
+            }
+        }
+    }
+    used
+}
+
+/// The base resource of a quota key, for printing amounts in its units.
+fn unit_name(key: &str) -> &str {
+    key.strip_prefix("requests.").or_else(|| key.strip_prefix("limits.")).unwrap_or(key)
+}
+
+fn pretty(values: &[(String, i64)]) -> String {
+    // controller.go prettyPrint: sorted `name=quantity`, comma-separated.
+    let mut v: Vec<String> = values.iter().map(|(k, n)| format!("{k}={}", display(unit_name(k), *n))).collect();
+    v.sort();
+    v.join(",")
+}
+
+/// Admit the group's replicas one by one against the quotas of its
+/// namespace; the first refused replica stops the rest, and the message is
+/// the API server's (plugin/pkg/admission/resourcequota/controller.go
+/// `checkRequest`: "exceeded quota: %s, requested: %s, used: %s, limited:
+/// %s", wrapped by `admission.NewForbidden`).
+fn apply_quotas(g: &mut PodGroup, quotas: &mut [Quota]) -> Option<String> {
+    let mine: Vec<usize> =
+        (0..quotas.len()).filter(|&i| quotas[i].namespace == g.namespace && !quotas[i].scoped).collect();
+    if mine.is_empty() {
+        return None;
+    }
+    let pod_name = match g.workload.split('/').next() {
+        Some("Pod") => g.workload.rsplit('/').next().unwrap_or("").to_string(),
+        _ => format!("{}-…", g.workload.rsplit('/').next().unwrap_or("")),
+    };
+    for admitted in 0..g.replicas {
+        for &q in &mine {
+            let quota = &quotas[q];
+            let used = quota.used.clone().unwrap_or_default();
+            let mut requested = Vec::new();
+            let mut failed_used = Vec::new();
+            let mut limited = Vec::new();
+            for (key, hard) in &quota.hard {
+                let Some(want) = usage_of(key, &g.requests).filter(|w| *w > 0) else { continue };
+                let now = used.get(key).copied().unwrap_or(0);
+                if now + want > *hard {
+                    requested.push((key.clone(), want));
+                    failed_used.push((key.clone(), now));
+                    limited.push((key.clone(), *hard));
+                }
+            }
+            if !requested.is_empty() {
+                let message = format!(
+                    "Error creating: pods \"{pod_name}\" is forbidden: exceeded quota: {}, requested: {}, used: {}, limited: {} ({admitted} of {} replica(s) admitted)",
+                    quota.name,
+                    pretty(&requested),
+                    pretty(&failed_used),
+                    pretty(&limited),
+                    g.replicas
+                );
+                g.replicas = admitted;
+                return Some(message);
+            }
+        }
+        for &q in &mine {
+            let quota = &mut quotas[q];
+            let hard_keys: Vec<String> = quota.hard.keys().cloned().collect();
+            let used = quota.used.get_or_insert_with(Resources::new);
+            for key in hard_keys {
+                if let Some(u) = usage_of(&key, &g.requests) {
+                    *used.entry(key).or_insert(0) += u;
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Set each group's priority from its `priorityClassName`, the way the
+/// Priority admission plugin does when the pod is created
+/// (plugin/pkg/admission/priority/admission.go): a named class gives its
+/// value and preemption policy; no name takes the `globalDefault` class
+/// (0 without one); the two built-in system classes always exist. An
+/// unknown name makes the API server refuse the pod: returned as
+/// `(workload, message)`.
+fn resolve_priority(groups: &mut [PodGroup], classes: &[PriorityClass]) -> Vec<(String, String)> {
+    let builtin = |name: &str| match name {
+        "system-cluster-critical" => Some(2_000_000_000),
+        "system-node-critical" => Some(2_000_001_000),
+        _ => None,
+    };
+    let mut refused = Vec::new();
+    for g in groups {
+        let name = g.spec.get("priorityClassName").and_then(Value::as_str).filter(|n| !n.is_empty());
+        let class = match name {
+            Some(n) => classes.iter().find(|c| c.name == n),
+            None => classes.iter().find(|c| c.global_default),
+        };
+        match (name, class) {
+            (_, Some(c)) => {
+                g.priority = c.value;
+                g.preemption_never |= c.preemption_never;
+            }
+            (Some(n), None) => match builtin(n) {
+                Some(v) => g.priority = v,
+                None => refused.push((
+                    g.label(),
+                    format!(
+                        "pods \"{}\" is forbidden: no PriorityClass with name {n} was found",
+                        g.workload.rsplit('/').next().unwrap_or("")
+                    ),
+                )),
+            },
+            (None, None) => g.priority = 0,
+        }
+    }
+    refused
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::BoundPod;
+    use serde_json::json;
+
+    fn deployment(replicas: u64, extra: Value) -> Value {
+        let mut spec = json!({"containers": [{"name": "vllm", "resources": {"limits": {"nvidia.com/gpu": 2}}}]});
+        if let (Some(s), Value::Object(e)) = (spec.as_object_mut(), extra) {
+            s.extend(e);
+        }
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "qwen", "namespace": "llm"},
+            "spec": {"replicas": replicas, "template": {"spec": spec}}})
+    }
+
+    #[test]
+    fn quota_refuses_replicas_with_the_api_servers_words() {
+        let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "gpu-quota", "namespace": "llm"},
+            "spec": {"hard": {"requests.nvidia.com/gpu": "8"}}});
+        let objects = vec![deployment(3, json!({})), quota];
+        let mut cluster = Cluster::default();
+        cluster.pods.push(BoundPod {
+            namespace: "llm".into(),
+            name: "old".into(),
+            node: "n".into(),
+            requests: Resources::from([("nvidia.com/gpu".into(), 4)]),
+            priority: 0,
+            labels: Default::default(),
+        });
+        let mut groups = crate::workloads::pod_groups(&objects[0], &BTreeMap::new()).unwrap();
+        let a = admit(&mut groups, &objects, &cluster);
+        assert_eq!(groups[0].replicas, 2, "4 used + 2 × 2 = 8; the third replica is refused");
+        assert_eq!(
+            a.refused[0].as_deref(),
+            Some(
+                "Error creating: pods \"qwen-…\" is forbidden: exceeded quota: gpu-quota, requested: requests.nvidia.com/gpu=2, used: requests.nvidia.com/gpu=8, limited: requests.nvidia.com/gpu=8 (2 of 3 replica(s) admitted)"
+            )
+        );
+    }
+
+    #[test]
+    fn limit_range_defaults_fill_in_missing_requests() {
+        let objects = vec![
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "qwen", "namespace": "llm"},
+                "spec": {"template": {"spec": {"containers": [{"name": "vllm", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}}),
+            json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "defaults", "namespace": "llm"},
+                "spec": {"limits": [{"type": "Container", "default": {"cpu": "8", "memory": "64Gi"}, "defaultRequest": {"cpu": "4"}}]}}),
+        ];
+        let mut groups = crate::workloads::pod_groups(&objects[0], &BTreeMap::new()).unwrap();
+        admit(&mut groups, &objects, &Cluster::default());
+        // cpu from defaultRequest; memory's request defaults from the defaulted limit.
+        assert_eq!((groups[0].requests["cpu"], groups[0].requests["memory"]), (4000, 64 << 30));
+        assert_eq!(groups[0].requests["nvidia.com/gpu"], 1);
+    }
+
+    #[test]
+    fn priority_classes_and_runtime_class_overhead() {
+        let objects = vec![
+            deployment(1, json!({"priorityClassName": "inference", "runtimeClassName": "nvidia"})),
+            json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "inference"}, "value": 1000, "preemptionPolicy": "Never"}),
+            json!({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "nvidia"}, "handler": "nvidia",
+                "overhead": {"podFixed": {"cpu": "250m"}}, "scheduling": {"nodeSelector": {"nvidia.com/gpu.present": "true"}}}),
+        ];
+        let mut groups = crate::workloads::pod_groups(&objects[0], &BTreeMap::new()).unwrap();
+        admit(&mut groups, &objects, &Cluster::default());
+        assert_eq!((groups[0].priority, groups[0].preemption_never), (1000, true));
+        assert_eq!(groups[0].requests.get("cpu"), Some(&250));
+        assert_eq!(groups[0].spec.pointer("/nodeSelector/nvidia.com~1gpu.present"), Some(&json!("true")));
+        let unknown = vec![deployment(1, json!({"priorityClassName": "missing"}))];
+        let mut groups = crate::workloads::pod_groups(&unknown[0], &BTreeMap::new()).unwrap();
+        let a = admit(&mut groups, &unknown, &Cluster::default());
+        assert!(a.refused[0].as_deref().unwrap().contains("no PriorityClass with name missing was found"));
+    }
+}
