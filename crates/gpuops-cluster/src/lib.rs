@@ -52,6 +52,10 @@ pub enum Error {
 pub struct ListOptions {
     /// Items per page (kubectl's `--chunk-size`).
     pub chunk_size: u32,
+    /// Also read what the scheduler's verdict needs besides nodes and pods:
+    /// the server's version (message wording) and its PriorityClasses.
+    /// An inventory (`gpufit nodes`) does without both requests.
+    pub scheduling: bool,
 }
 
 /// Characters a query value keeps: RFC 3986 unreserved.
@@ -176,6 +180,13 @@ async fn fetch(
                 break;
             }
         }
+    }
+    if !list.scheduling {
+        return Ok(Fetched {
+            source: connection.context.clone().unwrap_or(server),
+            version: None,
+            priority_classes: Vec::new(),
+        });
     }
     // The wording of the scheduler's messages follows the server's version
     // (`/version` gitVersion, e.g. "v1.35.2").

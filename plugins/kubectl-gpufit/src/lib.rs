@@ -172,7 +172,7 @@ pub enum Error {
 }
 
 /// The clusters to check against, one per context for a fleet.
-fn clusters(args: &ClusterArgs) -> Result<Vec<Cluster>, Error> {
+fn clusters(args: &ClusterArgs, scheduling: bool) -> Result<Vec<Cluster>, Error> {
     if let Some(spec) = &args.nodes {
         let extras = cluster::SyntheticExtras { labels: args.node_labels.clone(), taints: args.node_taints.clone() };
         return Ok(vec![cluster::synthetic_with(spec, &extras)?]);
@@ -190,7 +190,7 @@ fn clusters(args: &ClusterArgs) -> Result<Vec<Cluster>, Error> {
     }
     let contexts: Vec<Option<String>> =
         if args.contexts.is_empty() { vec![None] } else { args.contexts.iter().cloned().map(Some).collect() };
-    let list = gpuops_cluster::ListOptions { chunk_size: args.chunk_size };
+    let list = gpuops_cluster::ListOptions { chunk_size: args.chunk_size, scheduling };
     contexts
         .into_iter()
         .map(|context| {
@@ -225,7 +225,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             let mut all_fit = true;
             let mut reports = Vec::new();
-            for cluster in clusters(&args.cluster)? {
+            for cluster in clusters(&args.cluster, true)? {
                 let kube_version = args.cluster.kube_version.or(cluster.version).unwrap_or_default();
                 let options = CheckOptions {
                     ignore_rollout: args.ignore_rollout,
@@ -242,7 +242,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::answer(all_fit))
         }
         Command::Nodes(args) => {
-            let clusters = clusters(&args.cluster)?;
+            let clusters = clusters(&args.cluster, false)?;
             output::print_nodes(&clusters, &args.output);
             Ok(ExitCode::Success)
         }
