@@ -150,6 +150,12 @@ pub struct ModelShape {
     pub embedding_b: f64,
     pub max_position: u64,
     pub vision: bool,
+    /// MLA (DeepSeek V2/V3): the width of the one latent cached per token
+    /// and layer (`kv_lora_rank + qk_rope_head_dim`), not split by TP.
+    pub mla_latent: Option<u64>,
+    /// Bytes per weight of the checkpoint's own quantization
+    /// (`quantization_config`), when it has one.
+    pub checkpoint_bytes: Option<f64>,
 }
 
 #[allow(clippy::too_many_arguments)] // one row of the catalog table
@@ -174,6 +180,8 @@ fn shape(
         embedding_b,
         max_position,
         vision,
+        mla_latent: None,
+        checkpoint_bytes: None,
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod catalog;
 pub mod cluster;
+pub mod hfconfig;
 pub mod kueue;
 pub mod memory;
 pub mod report;

@@ -86,8 +86,14 @@ pub struct MemoryFit {
     pub problems: Vec<String>,
 }
 
-fn weight_bytes_per_param(args: &EngineArgs) -> (f64, bool) {
-    // (bytes per parameter, embeddings stay 16-bit)
+fn weight_bytes_per_param(model: &ModelShape, args: &EngineArgs) -> (f64, bool) {
+    // (bytes per parameter, embeddings stay 16-bit). A checkpoint that is
+    // already quantized loads as stored unless --quantization says otherwise.
+    if args.quantization.is_none()
+        && let Some(bytes) = model.checkpoint_bytes
+    {
+        return (bytes, true);
+    }
     match args.quantization.as_deref().map(str::to_ascii_lowercase).as_deref() {
         Some(q) if q.starts_with("fp8") || q == "int8" || q.contains("w8a8") => (1.0, true),
         Some(q) if q.contains("awq") || q.contains("gptq") || q.contains("int4") || q.contains("bitsandbytes") => {
@@ -106,7 +112,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let pp = args.pipeline_parallel.max(1);
     let gpu_memory_gib = gpu.memory_mib as f64 / 1024.0;
     let usable_gib = gpu_memory_gib * args.gpu_memory_utilization;
-    let (bytes, embeddings_16bit) = weight_bytes_per_param(args);
+    let (bytes, embeddings_16bit) = weight_bytes_per_param(model, args);
     let weights = if embeddings_16bit {
         (model.params_b - model.embedding_b) * 1e9 * bytes + model.embedding_b * 1e9 * 2.0
     } else {
@@ -129,7 +135,12 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         2
     };
     let kv_heads_per_gpu = (model.kv_heads / tp).max(1);
-    let kv_bytes_per_token = 2 * model.layers.div_ceil(pp) * kv_heads_per_gpu * model.head_dim * kv_bytes;
+    let kv_bytes_per_token = match model.mla_latent {
+        // MLA caches one latent vector per token and layer, on every TP rank
+        // (vllm/attention/backends/mla: no K/V pair, no head split).
+        Some(latent) => model.layers.div_ceil(pp) * latent * kv_bytes,
+        None => 2 * model.layers.div_ceil(pp) * kv_heads_per_gpu * model.head_dim * kv_bytes,
+    };
     let max_context = if kv_budget_gib > 0.0 {
         let tokens = (kv_budget_gib * GIB) as u64 / kv_bytes_per_token;
         tokens / BLOCK * BLOCK

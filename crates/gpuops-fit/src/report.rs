@@ -285,7 +285,10 @@ fn model_shape(engine: &Engine) -> Option<ModelShape> {
     let number = |k: &str| {
         o.get(&format!("gpuops.dev/model-{k}")).and_then(|v| v.trim_end_matches(['B', 'b']).parse::<f64>().ok())
     };
-    let mut shape = find_model(&engine.model).or_else(|| {
+    // The catalog, then the model's own config.json in the local Hugging
+    // Face cache, then annotations alone.
+    let cached = || crate::hfconfig::from_hub_cache(&engine.model).and_then(Result::ok);
+    let mut shape = find_model(&engine.model).or_else(cached).or_else(|| {
         Some(ModelShape {
             id: engine.model.clone(),
             layers: number("layers")? as u64,
@@ -296,6 +299,8 @@ fn model_shape(engine: &Engine) -> Option<ModelShape> {
             embedding_b: 0.0,
             max_position: engine.args.max_model_len?,
             vision: false,
+            mla_latent: None,
+            checkpoint_bytes: None,
         })
     })?;
     if let Some(v) = number("params") {

@@ -121,6 +121,10 @@ pub struct NodesArgs {
 pub struct ModelArgs {
     /// Model id (e.g. Qwen/Qwen2.5-32B-Instruct) or a reference containing it.
     pub model: String,
+    /// The model's Hugging Face config.json, or its directory (with hf_quant_config.json);
+    /// default: the catalog, then the local Hugging Face cache (HF_HUB_CACHE, HF_HOME).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub model_config: Option<PathBuf>,
     /// GPU product (e.g. H100-80GB, L40S, or a GFD product label).
     #[arg(long)]
     pub gpu: String,
@@ -169,6 +173,8 @@ pub enum Error {
     Usage(String),
     #[error("local GPUs: {0}")]
     Local(String),
+    #[error(transparent)]
+    ModelConfig(#[from] gpuops_fit::hfconfig::ConfigError),
 }
 
 /// The clusters to check against, one per context for a fleet.

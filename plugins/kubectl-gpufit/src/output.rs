@@ -233,10 +233,21 @@ fn memory_text(f: &MemoryFit, smallest: Option<u64>) -> String {
 }
 
 pub(crate) fn model(args: &ModelArgs) -> Result<ExitCode, Error> {
-    let shape = find_model(&args.model).ok_or_else(|| {
-        let known: Vec<String> = gpuops_fit::catalog::models().into_iter().map(|m| m.id).collect();
-        Error::Usage(format!("{} is not in the catalog; known: {}", args.model, known.join(", ")))
-    })?;
+    let shape = match &args.model_config {
+        Some(path) => gpuops_fit::hfconfig::load(path, &args.model)?,
+        None => match find_model(&args.model) {
+            Some(shape) => shape,
+            None => gpuops_fit::hfconfig::from_hub_cache(&args.model).transpose()?.ok_or_else(|| {
+                let known: Vec<String> = gpuops_fit::catalog::models().into_iter().map(|m| m.id).collect();
+                Error::Usage(format!(
+                    "{} is neither in the catalog nor in the local Hugging Face cache ({}); pass its config.json with --model-config FILE|DIR. Known: {}",
+                    args.model,
+                    gpuops_fit::hfconfig::hub_cache(|k| std::env::var_os(k)).map_or_else(|| "unset".to_string(), |p| p.display().to_string()),
+                    known.join(", ")
+                ))
+            })?,
+        },
+    };
     let gpu: GpuInfo = gpu_product(&args.gpu).map(Into::into).ok_or_else(|| {
         let known: Vec<&str> =
             gpuops_fit::catalog::GPU_PRODUCTS.iter().filter_map(|p| p.aliases.first().copied()).collect();

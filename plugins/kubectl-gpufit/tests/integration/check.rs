@@ -116,7 +116,50 @@ fn model_calculator() {
     assert_eq!(json["tpValid"], false);
     let out = gpufit(&["model", "mistral-7b", "--gpu", "L4"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("is not in the catalog"));
+    assert!(text(&out.stderr).contains("pass its config.json with --model-config FILE|DIR"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn models_outside_the_catalog_from_their_config_json_or_the_hub_cache() {
+    // mistralai/Mistral-7B-Instruct-v0.3 config.json (architecture fields as published).
+    let config = serde_json::json!({"architectures": ["MistralForCausalLM"], "model_type": "mistral", "hidden_size": 4096,
+        "intermediate_size": 14336, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+        "vocab_size": 32768, "max_position_embeddings": 32768, "tie_word_embeddings": false, "torch_dtype": "bfloat16"});
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.json");
+    std::fs::write(&file, config.to_string()).unwrap();
+    let out = gpufit(&[
+        "model",
+        "mistralai/Mistral-7B-Instruct-v0.3",
+        "--gpu",
+        "L4",
+        "--model-config",
+        file.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // 7.25B bf16 = 13.5 GiB of weights.
+    assert!((json["weightsPerGpuGib"].as_f64().unwrap() - 13.5).abs() < 0.1, "{json}");
+    // The same config in an HF_HOME hub cache, as huggingface_hub lays it out.
+    let repo = dir.path().join("hub/models--mistralai--Mistral-7B-Instruct-v0.3");
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::create_dir_all(repo.join("snapshots/e0bc86c")).unwrap();
+    std::fs::write(repo.join("refs/main"), "e0bc86c\n").unwrap();
+    std::fs::copy(&file, repo.join("snapshots/e0bc86c/config.json")).unwrap();
+    let out = crate::util::gpufit_env(
+        &["model", "hf://mistralai/Mistral-7B-Instruct-v0.3", "--gpu", "L4", "-o", "json"],
+        &[("HF_HOME", dir.path())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let cached: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cached["weightsPerGpuGib"], json["weightsPerGpuGib"]);
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"hidden_size\": 1}").unwrap();
+    let out = gpufit(&["model", "x/y", "--gpu", "L4", "--model-config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("bad.json: num_hidden_layers is missing"), "{}", text(&out.stderr));
 }
 
 #[test]

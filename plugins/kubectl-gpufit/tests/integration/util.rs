@@ -11,11 +11,21 @@ pub(crate) fn gpufit(args: &[&str]) -> Output {
 }
 
 pub(crate) fn gpufit_with_stdin(args: &[&str], stdin: &str) -> Output {
+    gpufit_full(args, stdin, &[])
+}
+
+/// `kubectl-gpufit ARGS` with these variables added to the clean environment.
+pub(crate) fn gpufit_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
+    gpufit_full(args, "", env)
+}
+
+fn gpufit_full(args: &[&str], stdin: &str, env: &[(&str, &Path)]) -> Output {
     let home = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-gpufit"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home.path())
+        .envs(env.iter().map(|(k, v)| (*k, *v)))
         .current_dir(repo_root())
         .args(args)
         .stdin(Stdio::piped())

@@ -1,0 +1,288 @@
+//! A model's shape from its Hugging Face `config.json` (and
+//! `quantization_config` / `hf_quant_config.json`), found where users keep
+//! it: a file or directory they name (`--model-config`), or the local
+//! Hugging Face cache (`HF_HUB_CACHE`, else `HF_HOME/hub`, else
+//! `~/.cache/huggingface/hub`, laid out as huggingface_hub writes it:
+//! `models--ORG--NAME/refs/main` → `snapshots/REV/config.json`).
+//!
+//! Parameters are counted from the shapes the way the checkpoint stores
+//! them: embeddings (and an untied `lm_head`), per layer attention (plain,
+//! grouped-query, or DeepSeek's MLA with its low-rank projections), the MLP
+//! (dense, or MoE with every routed and shared expert resident — vLLM loads
+//! them all), norms, and a vision tower when the config has one.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::catalog::ModelShape;
+
+/// A config that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not JSON: {source}")]
+    Json {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path}: {field} is missing; not a transformer config.json")]
+    Missing { path: String, field: &'static str },
+}
+
+fn read_json(path: &Path) -> Result<Value, ConfigError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+    serde_json::from_str(&text).map_err(|source| ConfigError::Json { path: shown, source })
+}
+
+/// Read `config.json` from a file or a model directory (with its
+/// `hf_quant_config.json` when present).
+pub fn load(path: &Path, id: &str) -> Result<ModelShape, ConfigError> {
+    let (config_path, dir) = if path.is_dir() {
+        (path.join("config.json"), path.to_path_buf())
+    } else {
+        (path.to_path_buf(), path.parent().map(Path::to_path_buf).unwrap_or_default())
+    };
+    let config = read_json(&config_path)?;
+    let modelopt = dir.join("hf_quant_config.json");
+    let modelopt = if modelopt.is_file() { Some(read_json(&modelopt)?) } else { None };
+    shape(id, &config, modelopt.as_ref(), &config_path.display().to_string())
+}
+
+/// The Hugging Face hub cache directory, as huggingface_hub resolves it
+/// (huggingface_hub/constants.py: `HF_HUB_CACHE`, else `HF_HOME/hub`, else
+/// `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`),
+/// from `env` (the process environment in use).
+pub fn hub_cache(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let set = |k: &str| env(k).filter(|v| !v.is_empty());
+    if let Some(dir) = set("HF_HUB_CACHE") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(home) = set("HF_HOME") {
+        return Some(PathBuf::from(home).join("hub"));
+    }
+    let base =
+        set("XDG_CACHE_HOME").map(PathBuf::from).or_else(|| set("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("huggingface").join("hub"))
+}
+
+/// `ORG/NAME` of a reference (`hf://ORG/NAME`, `ORG/NAME`, `ORG/NAME:rev`).
+fn repo_id(reference: &str) -> Option<&str> {
+    let id = reference.strip_prefix("hf://").unwrap_or(reference);
+    let id = id.split(':').next().unwrap_or(id);
+    let (org, name) = id.split_once('/')?;
+    (!org.is_empty() && !name.is_empty() && !name.contains('/') && !id.starts_with('/')).then_some(id)
+}
+
+/// The model's config from the process's hub cache (see [`hub_cache`]).
+pub fn from_hub_cache(reference: &str) -> Option<Result<ModelShape, ConfigError>> {
+    from_hub_cache_in(&hub_cache(|k| std::env::var_os(k))?, reference)
+}
+
+/// The model's config from the hub cache `cache`, at the revision
+/// `refs/main` names.
+pub fn from_hub_cache_in(cache: &Path, reference: &str) -> Option<Result<ModelShape, ConfigError>> {
+    let id = repo_id(reference)?;
+    let repo = cache.join(format!("models--{}", id.replace('/', "--")));
+    let revision = std::fs::read_to_string(repo.join("refs").join("main")).ok()?;
+    let snapshot = repo.join("snapshots").join(revision.trim());
+    snapshot.join("config.json").is_file().then(|| load(&snapshot, id))
+}
+
+fn num(v: &Value, key: &str) -> Option<u64> {
+    v.get(key).and_then(Value::as_u64)
+}
+
+/// Bytes per weight the checkpoint's own quantization stores
+/// (`quantization_config.quant_method`; ModelOpt's `hf_quant_config.json`).
+fn checkpoint_bytes(config: &Value, modelopt: Option<&Value>) -> Option<f64> {
+    if let Some(algo) = modelopt.and_then(|m| m.pointer("/quantization/quant_algo")).and_then(Value::as_str) {
+        return Some(if algo.contains("FP4") { 0.5625 } else { 1.0 });
+    }
+    let q = config.get("quantization_config")?;
+    let method = q.get("quant_method").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+    // Group-wise int formats store a 16-bit scale (and a packed zero) per group.
+    let grouped = |bits: f64, group: f64| bits / 8.0 + if group > 0.0 { 2.5 / group } else { 0.0 };
+    Some(match method.as_str() {
+        "fp8" | "fbgemm_fp8" => 1.0,
+        "mxfp4" => 4.25 / 8.0,
+        "awq" | "gptq" => grouped(num(q, "bits").unwrap_or(4) as f64, num(q, "group_size").unwrap_or(128) as f64),
+        "bitsandbytes" => {
+            if q.get("load_in_4bit").and_then(Value::as_bool) == Some(true) {
+                0.5
+            } else {
+                1.0
+            }
+        }
+        "compressed-tensors" => {
+            let weights = q.pointer("/config_groups").and_then(Value::as_object).and_then(|g| g.values().next());
+            let bits = weights.and_then(|g| g.pointer("/weights/num_bits")).and_then(Value::as_u64).unwrap_or(8);
+            let group = weights.and_then(|g| g.pointer("/weights/group_size")).and_then(Value::as_u64).unwrap_or(0);
+            grouped(bits as f64, group as f64)
+        }
+        "modelopt" => {
+            let algo = q.get("quant_algo").and_then(Value::as_str).unwrap_or("FP8");
+            if algo.contains("FP4") { 0.5625 } else { 1.0 }
+        }
+        _ => return None,
+    })
+}
+
+/// The shape of `config` (a `config.json`), `source` naming it in errors.
+pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -> Result<ModelShape, ConfigError> {
+    // Multimodal configs keep the language model in `text_config`.
+    let text = config.get("text_config").filter(|t| t.get("hidden_size").is_some()).unwrap_or(config);
+    let need = |field: &'static str| num(text, field).ok_or(ConfigError::Missing { path: source.to_string(), field });
+    let hidden = need("hidden_size")?;
+    let layers = need("num_hidden_layers")?;
+    let heads = need("num_attention_heads")?;
+    let kv_heads = num(text, "num_key_value_heads").unwrap_or(heads);
+    let head_dim = num(text, "head_dim").unwrap_or(hidden / heads.max(1));
+    let vocab = need("vocab_size")?;
+    let intermediate = num(text, "intermediate_size").unwrap_or(4 * hidden);
+    let tied = text.get("tie_word_embeddings").or_else(|| config.get("tie_word_embeddings")).and_then(Value::as_bool)
+        == Some(true);
+    let (h, l) = (hidden as f64, layers as f64);
+
+    // Attention.
+    let kv_lora = num(text, "kv_lora_rank");
+    let (attention, mla) = match kv_lora {
+        Some(kv_lora) => {
+            let rope = num(text, "qk_rope_head_dim").unwrap_or(64) as f64;
+            let nope = num(text, "qk_nope_head_dim").unwrap_or(128) as f64;
+            let v = num(text, "v_head_dim").unwrap_or(128) as f64;
+            let hd = heads as f64;
+            let q = match num(text, "q_lora_rank") {
+                Some(ql) => h * ql as f64 + ql as f64 * hd * (nope + rope),
+                None => h * hd * (nope + rope),
+            };
+            let kv = h * (kv_lora as f64 + rope) + kv_lora as f64 * hd * (nope + v);
+            (q + kv + hd * v * h, Some(kv_lora + rope as u64))
+        }
+        None => {
+            let q = (heads * head_dim) as f64;
+            let kv = (kv_heads * head_dim) as f64;
+            let bias = if text.get("attention_bias").and_then(Value::as_bool) == Some(true)
+                || text.get("model_type").and_then(Value::as_str) == Some("qwen2")
+            {
+                q + 2.0 * kv
+            } else {
+                0.0
+            };
+            (2.0 * h * q + 2.0 * h * kv + bias, None)
+        }
+    };
+
+    // MLP: dense, or every expert (routed and shared) plus the router.
+    let experts =
+        num(text, "num_local_experts").or_else(|| num(text, "num_experts")).or_else(|| num(text, "n_routed_experts"));
+    let mlp = match experts {
+        Some(e) => {
+            let moe = num(text, "moe_intermediate_size").unwrap_or(intermediate) as f64;
+            let shared = num(text, "n_shared_experts")
+                .map(|n| n as f64 * moe)
+                .or_else(|| num(text, "shared_expert_intermediate_size").map(|s| s as f64))
+                .unwrap_or(0.0);
+            let sparse = 3.0 * h * (e as f64 * moe + shared) + h * e as f64;
+            let dense_layers = num(text, "first_k_dense_replace").unwrap_or(0) as f64;
+            (l - dense_layers) * sparse + dense_layers * 3.0 * h * intermediate as f64
+        }
+        None => l * 3.0 * h * intermediate as f64,
+    };
+    let embedding = vocab as f64 * h * if tied { 1.0 } else { 2.0 };
+    let vision = config.get("vision_config").map(|v| {
+        let vh = num(v, "hidden_size").or_else(|| num(v, "embed_dim")).unwrap_or(0) as f64;
+        let vl = num(v, "depth").or_else(|| num(v, "num_hidden_layers")).unwrap_or(0) as f64;
+        let vi = num(v, "intermediate_size").map_or(4.0 * vh, |i| i as f64);
+        vl * (4.0 * vh * vh + 2.0 * vh * vi)
+    });
+    let params = l * attention + mlp + l * 2.0 * h + h + embedding + vision.unwrap_or(0.0);
+    Ok(ModelShape {
+        id: id.to_string(),
+        layers,
+        heads: Some(heads),
+        kv_heads: if mla.is_some() { 1 } else { kv_heads },
+        head_dim,
+        params_b: params / 1e9,
+        embedding_b: embedding / 1e9,
+        max_position: num(text, "max_position_embeddings").unwrap_or(4096),
+        vision: vision.is_some(),
+        mla_latent: mla,
+        checkpoint_bytes: checkpoint_bytes(config, modelopt),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    // Architecture facts from the published config.json of each model
+    // (huggingface.co/<id>/blob/main/config.json).
+    fn llama_31_8b() -> Value {
+        json!({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4096, "intermediate_size": 14336,
+            "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 128256,
+            "max_position_embeddings": 131072, "tie_word_embeddings": false, "torch_dtype": "bfloat16"})
+    }
+
+    #[test]
+    fn dense_moe_and_mla_parameter_counts_match_the_model_cards() {
+        let s = shape("meta-llama/Llama-3.1-8B-Instruct", &llama_31_8b(), None, "config.json").unwrap();
+        assert!((s.params_b - 8.03).abs() < 0.01, "{}", s.params_b);
+        // mistralai/Mixtral-8x7B-v0.1: 46.7B in all, every expert resident.
+        let mixtral = json!({"model_type": "mixtral", "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+            "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 32000, "num_local_experts": 8,
+            "num_experts_per_tok": 2, "max_position_embeddings": 32768});
+        let s = shape("mistralai/Mixtral-8x7B-v0.1", &mixtral, None, "config.json").unwrap();
+        assert!((s.params_b - 46.7).abs() < 0.2, "{}", s.params_b);
+        // deepseek-ai/DeepSeek-V3: 671B, MLA caches one 576-wide latent per token and layer.
+        let v3 = json!({"model_type": "deepseek_v3", "hidden_size": 7168, "intermediate_size": 18432, "moe_intermediate_size": 2048,
+            "num_hidden_layers": 61, "num_attention_heads": 128, "num_key_value_heads": 128, "n_routed_experts": 256,
+            "n_shared_experts": 1, "first_k_dense_replace": 3, "kv_lora_rank": 512, "q_lora_rank": 1536,
+            "qk_rope_head_dim": 64, "qk_nope_head_dim": 128, "v_head_dim": 128, "vocab_size": 129280,
+            "max_position_embeddings": 163840, "quantization_config": {"quant_method": "fp8", "fmt": "e4m3"}});
+        let s = shape("deepseek-ai/DeepSeek-V3", &v3, None, "config.json").unwrap();
+        assert!((s.params_b - 671.0).abs() < 8.0, "{}", s.params_b);
+        assert_eq!((s.mla_latent, s.checkpoint_bytes), (Some(576), Some(1.0)));
+        // Qwen/Qwen2.5-0.5B-Instruct ties its embeddings: 0.49B.
+        let qwen = json!({"model_type": "qwen2", "hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 24,
+            "num_attention_heads": 14, "num_key_value_heads": 2, "vocab_size": 151936, "tie_word_embeddings": true,
+            "max_position_embeddings": 32768});
+        let s = shape("Qwen/Qwen2.5-0.5B-Instruct", &qwen, None, "config.json").unwrap();
+        assert!((s.params_b - 0.494).abs() < 0.005, "{}", s.params_b);
+        let awq = json!({"quantization_config": {"quant_method": "awq", "bits": 4, "group_size": 128}});
+        assert!((checkpoint_bytes(&awq, None).unwrap() - 0.5195).abs() < 0.001);
+        assert!(matches!(shape("x", &json!({"hidden_size": 1}), None, "c.json"), Err(ConfigError::Missing { .. })));
+    }
+
+    #[test]
+    fn the_local_hub_cache_is_read_at_refs_main() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("models--meta-llama--Llama-3.1-8B-Instruct");
+        std::fs::create_dir_all(repo.join("refs")).unwrap();
+        std::fs::create_dir_all(repo.join("snapshots/0e9e39f")).unwrap();
+        std::fs::write(repo.join("refs/main"), "0e9e39f").unwrap();
+        std::fs::write(repo.join("snapshots/0e9e39f/config.json"), llama_31_8b().to_string()).unwrap();
+        let s = from_hub_cache_in(dir.path(), "hf://meta-llama/Llama-3.1-8B-Instruct").unwrap().unwrap();
+        assert_eq!(s.layers, 32);
+        assert!(from_hub_cache_in(dir.path(), "meta-llama/Llama-3.3-70B-Instruct").is_none());
+        assert!(from_hub_cache_in(dir.path(), "/mnt/models").is_none());
+        let env = |k: &str| match k {
+            "HF_HOME" => Some(std::ffi::OsString::from("/data/hf")),
+            "HOME" => Some(std::ffi::OsString::from("/root")),
+            _ => None,
+        };
+        assert_eq!(hub_cache(env), Some(PathBuf::from("/data/hf/hub")));
+        assert_eq!(
+            hub_cache(|k| (k == "HOME").then(|| "/root".into())),
+            Some(PathBuf::from("/root/.cache/huggingface/hub"))
+        );
+    }
+}
