@@ -7,6 +7,7 @@
 /// | 0 | success: fits, up to date, applied |
 /// | 1 | the answer is "no": does not fit (gpufit); differences found under `--dry-run` (modelbump, as `kubectl diff`); no tag satisfies the policy (`modelbump tags`) |
 /// | 2 | error: usage, input, registry, git or cluster |
+/// | 3 | everything checked fits, but something could not be checked (gpufit: a model or GPU it does not know) |
 /// | 130 | interrupted (SIGINT) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
@@ -14,6 +15,8 @@ pub enum ExitCode {
     /// A negative answer that is not an error.
     Negative,
     Error,
+    /// Nothing checked is negative, but part of the question could not be answered.
+    Unchecked,
     Interrupted,
 }
 
@@ -23,6 +26,7 @@ impl ExitCode {
             ExitCode::Success => 0,
             ExitCode::Negative => 1,
             ExitCode::Error => 2,
+            ExitCode::Unchecked => 3,
             ExitCode::Interrupted => 130,
         }
     }
@@ -34,7 +38,18 @@ impl ExitCode {
 
     /// The code of several answers (a fleet): the worst one.
     pub fn merge(self, other: ExitCode) -> ExitCode {
-        if other.code() > self.code() { other } else { self }
+        if other.severity() > self.severity() { other } else { self }
+    }
+
+    /// Worse answers win a merge: a "no" outweighs an unchecked part.
+    fn severity(self) -> u8 {
+        match self {
+            ExitCode::Success => 0,
+            ExitCode::Unchecked => 1,
+            ExitCode::Negative => 2,
+            ExitCode::Error => 3,
+            ExitCode::Interrupted => 4,
+        }
     }
 }
 
@@ -54,5 +69,7 @@ mod tests {
         assert_eq!(ExitCode::Success.merge(ExitCode::Negative), ExitCode::Negative);
         assert_eq!(ExitCode::Error.merge(ExitCode::Negative), ExitCode::Error);
         assert_eq!(ExitCode::answer(false), ExitCode::Negative);
+        assert_eq!(ExitCode::Unchecked.merge(ExitCode::Negative), ExitCode::Negative);
+        assert_eq!(ExitCode::Success.merge(ExitCode::Unchecked).code(), 3);
     }
 }

@@ -98,6 +98,8 @@ pub enum WorkloadStatus {
     FitsRolloutBlocked,
     /// Placed by evicting this many lower-priority pods.
     FitsByPreempting(usize),
+    /// Placed, but its model or GPU is unknown: its memory is not checked.
+    MemoryUnchecked,
     DoesNotFit,
 }
 
@@ -107,6 +109,7 @@ impl WorkloadStatus {
             WorkloadStatus::Fits => "fits".into(),
             WorkloadStatus::FitsRolloutBlocked => "fits (rollout blocked)".into(),
             WorkloadStatus::FitsByPreempting(n) => format!("fits by preempting {n} pod(s)").into(),
+            WorkloadStatus::MemoryUnchecked => "placed, memory unchecked".into(),
             WorkloadStatus::DoesNotFit => "does not fit".into(),
         }
     }
@@ -167,11 +170,18 @@ pub struct WorkloadReport {
 }
 
 impl WorkloadReport {
+    /// Its model or GPU is unknown, so whether it fits in memory is not known.
+    pub fn memory_unchecked(&self) -> bool {
+        self.memory.as_ref().is_some_and(|m| matches!(m.status, MemoryStatus::UnknownModel | MemoryStatus::UnknownGpu))
+    }
+
     pub fn status(&self) -> WorkloadStatus {
         if !self.fits {
             WorkloadStatus::DoesNotFit
         } else if self.rollout.as_ref().is_some_and(|r| !r.fits) {
             WorkloadStatus::FitsRolloutBlocked
+        } else if self.memory_unchecked() {
+            WorkloadStatus::MemoryUnchecked
         } else if !self.preempts.is_empty() {
             WorkloadStatus::FitsByPreempting(self.preempts.len())
         } else {
@@ -218,6 +228,11 @@ pub struct Report {
 }
 
 impl Report {
+    /// Everything checked fits, but some memory checks could not be made.
+    pub fn unchecked(&self) -> bool {
+        self.workloads.iter().any(WorkloadReport::memory_unchecked)
+    }
+
     /// Why each workload that does not fit does not, with hints and fixes,
     /// as `kubectl gpufit check` prints it below its table (and the Argo CD
     /// plugin's fit gate prints it on stderr): a block per workload, each
@@ -230,11 +245,9 @@ impl Report {
     pub fn explain_with(&self, events: bool) -> String {
         let report = self;
         let mut out = String::new();
-        for w in report
-            .workloads
-            .iter()
-            .filter(|w| !w.problems.is_empty() || !w.warnings.is_empty() || !w.preempts.is_empty())
-        {
+        for w in report.workloads.iter().filter(|w| {
+            !w.problems.is_empty() || !w.warnings.is_empty() || !w.preempts.is_empty() || w.memory_unchecked()
+        }) {
             out.push('\n');
             let _ = writeln!(
                 out,
@@ -256,6 +269,11 @@ impl Report {
             }
             for warning in &w.warnings {
                 let _ = writeln!(out, "  warning: {warning}");
+            }
+            if w.memory_unchecked()
+                && let Some(m) = w.memory.as_ref().and_then(|m| m.message.as_ref())
+            {
+                let _ = writeln!(out, "  memory unchecked: {m}");
             }
             if let Some(fix) = w.rollout.as_ref().and_then(|r| r.fix.as_ref()) {
                 let _ = writeln!(out, "  fix: {fix}");
@@ -359,10 +377,24 @@ fn memory_report(
     };
     let Some(shape) = model_shape(engine) else {
         report.status = MemoryStatus::UnknownModel;
-        report.message = Some(format!(
-            "{} is not in the catalog; set gpuops.dev/model-params, -layers, -kv-heads, -head-dim annotations to check its memory",
-            engine.model
-        ));
+        // Say exactly what is missing: the annotations not set, or the config.
+        let missing: Vec<String> = ["params", "layers", "kv-heads", "head-dim"]
+            .iter()
+            .filter(|k| !engine.overrides.contains_key(&format!("gpuops.dev/model-{k}")))
+            .map(|k| format!("gpuops.dev/model-{k}"))
+            .collect();
+        let how = if missing.len() == 4 {
+            format!(
+                "put its config.json in the Hugging Face cache ({}), or set the annotations gpuops.dev/model-params, -layers, -kv-heads, -head-dim",
+                crate::hfconfig::hub_cache(|k| std::env::var_os(k))
+                    .map_or_else(|| "HF_HOME".to_string(), |p| p.display().to_string())
+            )
+        } else if missing.is_empty() {
+            "the annotations describe it, but a --max-model-len is needed in the args".to_string()
+        } else {
+            format!("set the missing annotation(s) {}", missing.join(", "))
+        };
+        report.message = Some(format!("{} is not in the catalog: {how}", engine.model));
         return Some(report);
     };
     let Some(gpu) = gpu_for(cluster, group, nodes) else {
@@ -559,6 +591,13 @@ mod tests {
         let report = check(&cluster, &[deployment(json!({}), "8192")], CheckOptions::default()).unwrap();
         assert_eq!(report.workloads[0].memory.as_ref().unwrap().status, MemoryStatus::UnknownModel);
         assert!(report.fits, "an unknown model is not a failure");
+        assert!(report.unchecked(), "but not a fit either");
+        assert_eq!(report.workloads[0].status(), WorkloadStatus::MemoryUnchecked);
+        let partial =
+            check(&cluster, &[deployment(json!({"gpuops.dev/model-params": "13B"}), "8192")], CheckOptions::default())
+                .unwrap();
+        let message = partial.workloads[0].memory.as_ref().unwrap().message.clone().unwrap();
+        assert!(message.ends_with("set the missing annotation(s) gpuops.dev/model-layers, gpuops.dev/model-kv-heads, gpuops.dev/model-head-dim"), "{message}");
 
         let described = json!({"gpuops.dev/model-params": "13B", "gpuops.dev/model-layers": "40",
             "gpuops.dev/model-kv-heads": "40", "gpuops.dev/model-head-dim": "128"});

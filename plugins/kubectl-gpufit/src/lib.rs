@@ -21,7 +21,7 @@ use gpuops_manifest::input::{self, InputError, Kustomizer};
     bin_name = "kubectl gpufit",
     version,
     about = "Will these GPU workloads fit this cluster — and if not, exactly why",
-    after_help = "Examples:\n  kubectl gpufit check -k overlays/prod --context prod\n  kubectl gpufit check -f deploy.yaml --nodes '2*8xH100-80GB,8xL4'\n  kubectl get nodes,pods -A -o yaml > cluster.yaml && kubectl gpufit check -f app/ --cluster-file cluster.yaml\n  kubectl gpufit nodes\n  kubectl gpufit model Qwen/Qwen2.5-32B-Instruct --gpu L40S --tp 2\n\nExit codes: 0 everything fits, 1 something does not fit, 2 usage or input error."
+    after_help = "Examples:\n  kubectl gpufit check -k overlays/prod --context prod\n  kubectl gpufit check -f deploy.yaml --nodes '2*8xH100-80GB,8xL4'\n  kubectl get nodes,pods -A -o yaml > cluster.yaml && kubectl gpufit check -f app/ --cluster-file cluster.yaml\n  kubectl gpufit nodes\n  kubectl gpufit model Qwen/Qwen2.5-32B-Instruct --gpu L40S --tp 2\n\nExit codes: 0 everything fits, 1 something does not fit, 2 usage or input error, 3 everything checked fits but a model or GPU is unknown."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -230,6 +230,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
                 input::default_namespace(&mut objects, ns);
             }
             let mut all_fit = true;
+            let mut unchecked = false;
             let mut reports = Vec::new();
             for cluster in clusters(&args.cluster, true)? {
                 let kube_version = args.cluster.kube_version.or(cluster.version).unwrap_or_default();
@@ -242,10 +243,12 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
                 };
                 let report = report::check(&cluster, &objects, options)?;
                 all_fit &= report.fits;
+                unchecked |= report.unchecked();
                 reports.push(report);
             }
             output::print_check(&reports, &args.output);
-            Ok(ExitCode::answer(all_fit))
+            // 3 when nothing checked fails but a model or GPU was unknown.
+            Ok(if all_fit && unchecked { ExitCode::Unchecked } else { ExitCode::answer(all_fit) })
         }
         Command::Nodes(args) => {
             let clusters = clusters(&args.cluster, false)?;

@@ -259,3 +259,24 @@ fn synthetic_pools_carry_labels_and_taints_like_real_nodes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(crate::util::text(&out.stderr).contains("the effect must be NoSchedule, PreferNoSchedule or NoExecute"));
 }
+
+#[test]
+fn an_unknown_model_is_not_a_fit_exit_3_and_how_to_supply_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("m.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: m, namespace: ml}\nspec:\n  strategy: {type: Recreate}\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: vllm/vllm-openai:v0.8.5\n        args: [--model, acme/custom-13b]\n        resources: {limits: {nvidia.com/gpu: 1}}\n",
+    )
+    .unwrap();
+    let out = gpufit(&["check", "-f", manifest.to_str().unwrap(), "--nodes", "1xL40S"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("placed, memory unchecked"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "memory unchecked: acme/custom-13b is not in the catalog: put its config.json in the Hugging Face cache"
+        ),
+        "{stdout}"
+    );
+}
