@@ -75,6 +75,30 @@ pub struct NodeUse {
     pub pods: i64,
 }
 
+impl NodeUse {
+    /// Count one more pod with these requests (the key is cloned only when new).
+    pub fn add(&mut self, requests: &Resources) {
+        for (k, v) in requests {
+            if let Some(slot) = self.requests.get_mut(k) {
+                *slot += v;
+            } else {
+                self.requests.insert(k.clone(), *v);
+            }
+        }
+        self.pods += 1;
+    }
+
+    /// Take a pod with these requests off the node.
+    pub fn remove(&mut self, requests: &Resources) {
+        for (k, v) in requests {
+            if let Some(slot) = self.requests.get_mut(k) {
+                *slot -= v;
+            }
+        }
+        self.pods -= 1;
+    }
+}
+
 /// Options that change what the scheduler sees and says.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -224,15 +248,7 @@ pub fn usage(cluster: &Cluster) -> Vec<NodeUse> {
     let mut used = vec![NodeUse::default(); cluster.nodes.len()];
     for pod in &cluster.pods {
         if let Some(&i) = index.get(pod.node.as_str()) {
-            let u = &mut used[i];
-            for (k, v) in &pod.requests {
-                if let Some(slot) = u.requests.get_mut(k) {
-                    *slot += v;
-                } else {
-                    u.requests.insert(k.clone(), *v);
-                }
-            }
-            u.pods += 1;
+            used[i].add(&pod.requests);
         }
     }
     used
@@ -322,7 +338,7 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Placem
                     Ok(p) => {
                         for &v in &p.victims {
                             removed[v] = true;
-                            preempt::subtract(&mut used[p.node], &cluster.pods[v].requests);
+                            used[p.node].remove(&cluster.pods[v].requests);
                             placement.preempted.push(format!("{}/{}", cluster.pods[v].namespace, cluster.pods[v].name));
                         }
                         commit(&mut used[p.node], group);
@@ -425,14 +441,7 @@ fn pinned_hint(
 
 /// Count one more pod of `group` on a node.
 pub fn commit(used: &mut NodeUse, group: &PodGroup) {
-    for (k, v) in &group.requests {
-        if let Some(slot) = used.requests.get_mut(k) {
-            *slot += v;
-        } else {
-            used.requests.insert(k.clone(), *v);
-        }
-    }
-    used.pods += 1;
+    used.add(&group.requests);
 }
 
 /// The index of the best feasible node, or every node's rejection (by node index).

@@ -54,7 +54,7 @@ pub fn preempt(
             .collect();
         let mut left = used[*node_index].clone();
         for &p in &lower {
-            subtract(&mut left, &cluster.pods[p].requests);
+            left.remove(&cluster.pods[p].requests);
         }
         let resources_only = matches!(reject, Reject::Resources(_));
         if lower.is_empty()
@@ -73,9 +73,9 @@ pub fn preempt(
         });
         let mut victims = Vec::new();
         for p in order {
-            add(&mut left, &cluster.pods[p].requests);
+            left.add(&cluster.pods[p].requests);
             if !shortages(&group.requests, node, &left.requests, left.pods).is_empty() {
-                subtract(&mut left, &cluster.pods[p].requests);
+                left.remove(&cluster.pods[p].requests);
                 victims.push(p);
             }
         }
@@ -91,21 +91,4 @@ pub fn preempt(
     let mut parts: Vec<String> = histogram.into_iter().map(|(r, n)| format!("{n} {r}")).collect();
     parts.sort();
     Err(format!("preemption: 0/{} nodes are available: {}.", cluster.nodes.len(), parts.join(", ")))
-}
-
-fn add(used: &mut NodeUse, requests: &crate::resources::Resources) {
-    for (k, v) in requests {
-        *used.requests.entry(k.clone()).or_insert(0) += v;
-    }
-    used.pods += 1;
-}
-
-/// Take a pod's requests off a node's use.
-pub fn subtract(used: &mut NodeUse, requests: &crate::resources::Resources) {
-    for (k, v) in requests {
-        if let Some(slot) = used.requests.get_mut(k) {
-            *slot -= v;
-        }
-    }
-    used.pods -= 1;
 }

@@ -40,6 +40,11 @@ pub(super) fn llm_engine(obj: &Value, prefill: bool, multi_node: bool) -> Option
 
 /// A workload gpufit cannot read pods from: no pods, and a warning saying so.
 pub(super) fn unresolved(obj: &Value, subject: &str, why: &str) -> PodGroup {
+    PodGroup { warnings: vec![why.to_string()], ..empty_group(obj, subject) }
+}
+
+/// A group of `obj` with no pods yet.
+fn empty_group(obj: &Value, subject: &str) -> PodGroup {
     PodGroup {
         workload: subject.to_string(),
         role: String::new(),
@@ -53,7 +58,7 @@ pub(super) fn unresolved(obj: &Value, subject: &str, why: &str) -> PodGroup {
         labels: BTreeMap::new(),
         priority: 0,
         preemption_never: false,
-        warnings: vec![why.to_string()],
+        warnings: Vec::new(),
         queue: queue_of(obj),
     }
 }
@@ -104,14 +109,7 @@ pub(super) fn vllm_runtime(obj: &Value, subject: &str) -> Result<PodGroup, crate
     let recreate = text("/spec/deploymentConfig/deploymentStrategy").as_deref() == Some("Recreate");
     let rollout =
         if recreate { Rollout::default() } else { gpuops_manifest::rollout::resolve_fenceposts(None, None, replicas) };
-    let mut group = unresolved(obj, subject, "");
-    group.warnings.clear();
-    group.replicas = replicas;
-    group.spec = spec;
-    group.requests = requests;
-    group.rollout = rollout;
-    group.engine = engine;
-    Ok(group)
+    Ok(PodGroup { replicas, spec, requests, rollout, engine, ..empty_group(obj, subject) })
 }
 
 /// The model a RayService's Serve applications run (`serveConfigV2`):
