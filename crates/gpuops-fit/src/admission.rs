@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::cluster::{Cluster, PriorityClass, Quota};
+use crate::cluster::{Cluster, PriorityClass, Quota, of_kind};
 use crate::resources::{Resources, display};
 use crate::workloads::PodGroup;
 
@@ -25,9 +25,6 @@ pub struct Admission {
 /// cluster's of the same name) and of the cluster. Replicas beyond a quota
 /// are removed from the group.
 pub fn admit(groups: &mut [PodGroup], objects: &[Value], cluster: &Cluster) -> Admission {
-    fn of_kind<'a>(objects: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> {
-        objects.iter().filter(move |o| o.get("kind").and_then(Value::as_str) == Some(kind))
-    }
     let mut classes: Vec<PriorityClass> =
         of_kind(objects, "PriorityClass").filter_map(PriorityClass::from_object).collect();
     let from_cluster: Vec<PriorityClass> =

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::cluster::{of_kind, strings};
 use crate::resources::{Resources, canonical, display};
 use crate::workloads::PodGroup;
 
@@ -47,11 +48,7 @@ fn cluster_queue(obj: &Value) -> ClusterQueue {
             groups
                 .iter()
                 .map(|g| {
-                    let covered = g
-                        .get("coveredResources")
-                        .and_then(Value::as_array)
-                        .map(|c| c.iter().filter_map(|r| r.as_str().map(str::to_string)).collect())
-                        .unwrap_or_default();
+                    let covered = strings(g.get("coveredResources"));
                     let flavors = g
                         .get("flavors")
                         .and_then(Value::as_array)
@@ -102,10 +99,8 @@ pub fn admit(groups: &mut [PodGroup], objects: &[Value]) -> (Vec<Option<String>>
     if groups.iter().all(|g| g.queue.is_none()) {
         return (refused, warned);
     }
-    let of = |kind: &str| {
-        objects
-            .iter()
-            .filter(|o| o.get("kind").and_then(Value::as_str) == Some(kind))
+    let of = |kind: &'static str| {
+        of_kind(objects, kind)
             .filter(|o| o.get("apiVersion").and_then(Value::as_str).is_some_and(|v| v.starts_with("kueue.x-k8s.io/")))
             .filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?.to_string(), o)))
             .collect::<Vec<_>>()

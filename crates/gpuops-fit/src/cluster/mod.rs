@@ -215,6 +215,19 @@ pub struct Cluster {
     pub quotas: Vec<Quota>,
 }
 
+/// The strings of a JSON array (`values`, `namespaces`, `coveredResources`);
+/// empty when absent, non-strings skipped.
+pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// The objects of `kind` among `objects`.
+pub(crate) fn of_kind<'a>(objects: &'a [Value], kind: &'static str) -> impl Iterator<Item = &'a Value> {
+    objects.iter().filter(move |o| o.get("kind").and_then(Value::as_str) == Some(kind))
+}
+
 fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(Value::as_object)
         .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())

@@ -200,13 +200,8 @@ pub fn prefilter_node_names(spec: &Value) -> Option<std::collections::BTreeSet<S
             if field.get("key").and_then(Value::as_str) == Some("metadata.name")
                 && field.get("operator").and_then(Value::as_str) == Some("In")
             {
-                let values: std::collections::BTreeSet<String> = field
-                    .get("values")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect();
+                let values: std::collections::BTreeSet<String> =
+                    crate::cluster::strings(field.get("values")).into_iter().collect();
                 in_term = Some(match in_term {
                     Some(so_far) => so_far.intersection(&values).cloned().collect(),
                     None => values,

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use super::filters::{Reject, affinity_matches};
-use crate::cluster::{Cluster, Node};
+use crate::cluster::{Cluster, Node, strings};
 use crate::workloads::PodGroup;
 
 /// A `metav1.LabelSelector` (matchLabels and matchExpressions; an empty
@@ -43,12 +43,7 @@ impl Selector {
                 list.iter()
                     .map(|e| {
                         let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-                        let values = e
-                            .get("values")
-                            .and_then(Value::as_array)
-                            .map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-                            .unwrap_or_default();
-                        (s("key"), s("operator"), values)
+                        (s("key"), s("operator"), strings(e.get("values")))
                     })
                     .collect()
             })
@@ -86,11 +81,7 @@ struct PodMatcher {
 impl PodMatcher {
     fn from_term(term: &Value, own_namespace: &str) -> Option<Self> {
         let selector = Selector::from(term.get("labelSelector"))?;
-        let listed: Vec<String> = term
-            .get("namespaces")
-            .and_then(Value::as_array)
-            .map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-            .unwrap_or_default();
+        let listed = strings(term.get("namespaces"));
         let all = term.get("namespaceSelector").and_then(Value::as_object).is_some_and(serde_json::Map::is_empty);
         let namespaces = if all {
             None
@@ -99,11 +90,7 @@ impl PodMatcher {
         } else {
             Some(listed)
         };
-        let match_label_keys = term
-            .get("matchLabelKeys")
-            .and_then(Value::as_array)
-            .map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-            .unwrap_or_default();
+        let match_label_keys = strings(term.get("matchLabelKeys"));
         Some(PodMatcher { selector, namespaces, match_label_keys })
     }
 
@@ -149,6 +136,22 @@ struct Term {
     /// none did and the pod matches its own term, the first replica may go
     /// anywhere (interpodaffinity/filtering.go `satisfyPodAffinity`).
     any_match: bool,
+    /// Derived from `counts`, kept up to date by [`Term::refresh`] so a node
+    /// check stays O(1): the spread's global minimum over eligible domains
+    /// (0 with fewer domains than minDomains), and the matching pods in all.
+    min: i64,
+    total: i64,
+}
+
+impl Term {
+    fn refresh(&mut self) {
+        self.total = self.counts.iter().sum();
+        if let Kind::Spread { min_domains, .. } = self.kind {
+            let eligible = self.counts.iter().zip(&self.eligible_domain).filter(|(_, e)| **e).map(|(c, _)| *c);
+            let domains = self.eligible_domain.iter().filter(|e| **e).count();
+            self.min = if domains < min_domains { 0 } else { eligible.min().unwrap_or(0) };
+        }
+    }
 }
 
 /// The pod-dependent filters of one group, ready to check nodes.
@@ -263,7 +266,10 @@ impl PodTerms {
                 }
             }
             let own_match = matcher.matches(&group.namespace, &group.labels, &group.labels, true);
-            terms.push(Term { kind, domain_of_node, counts, eligible_domain, own_match, any_match });
+            let mut term =
+                Term { kind, domain_of_node, counts, eligible_domain, own_match, any_match, min: 0, total: 0 };
+            term.refresh();
+            terms.push(term);
         }
         PodTerms { terms }
     }
@@ -272,15 +278,11 @@ impl PodTerms {
     /// spread runs first in the default order.
     pub fn check(&self, node: usize) -> Result<(), Reject> {
         for t in self.terms.iter().filter(|t| matches!(t.kind, Kind::Spread { .. })) {
-            let Kind::Spread { max_skew, min_domains } = t.kind else { continue };
+            let Kind::Spread { max_skew, .. } = t.kind else { continue };
             let Some(d) = t.domain_of_node[node] else {
                 return Err(Reject::Spread { missing_label: true });
             };
-            let eligible: Vec<i64> =
-                t.counts.iter().zip(&t.eligible_domain).filter(|(_, e)| **e).map(|(c, _)| *c).collect();
-            // Fewer domains than minDomains: the global minimum is 0.
-            let min = if eligible.len() < min_domains { 0 } else { eligible.iter().copied().min().unwrap_or(0) };
-            let skew = t.counts[d] + i64::from(t.own_match) - min;
+            let skew = t.counts[d] + i64::from(t.own_match) - t.min;
             if skew > max_skew {
                 return Err(Reject::Spread { missing_label: false });
             }
@@ -289,7 +291,7 @@ impl PodTerms {
             match t.kind {
                 Kind::Affinity => {
                     let here = t.domain_of_node[node].is_some_and(|d| t.counts[d] > 0);
-                    let first_of_its_kind = !t.any_match && t.own_match && t.counts.iter().all(|c| *c == 0);
+                    let first_of_its_kind = !t.any_match && t.own_match && t.total == 0;
                     if !here && !first_of_its_kind {
                         return Err(Reject::PodAffinity);
                     }
@@ -313,6 +315,7 @@ impl PodTerms {
                 && t.eligible_domain[d]
             {
                 t.counts[d] += 1;
+                t.refresh();
             }
         }
     }
