@@ -147,6 +147,7 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
     let head_dim = num(text, "head_dim").unwrap_or(hidden / heads.max(1));
     let vocab = need("vocab_size")?;
     let intermediate = num(text, "intermediate_size").unwrap_or(4 * hidden);
+    let model_type = text.get("model_type").and_then(Value::as_str).unwrap_or("");
     let tied = text.get("tie_word_embeddings").or_else(|| config.get("tie_word_embeddings")).and_then(Value::as_bool)
         == Some(true);
     let (h, l) = (hidden as f64, layers as f64);
@@ -169,9 +170,7 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
         None => {
             let q = (heads * head_dim) as f64;
             let kv = (kv_heads * head_dim) as f64;
-            let bias = if text.get("attention_bias").and_then(Value::as_bool) == Some(true)
-                || text.get("model_type").and_then(Value::as_str) == Some("qwen2")
-            {
+            let bias = if text.get("attention_bias").and_then(Value::as_bool) == Some(true) || model_type == "qwen2" {
                 q + 2.0 * kv
             } else {
                 0.0
@@ -180,30 +179,49 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
         }
     };
 
-    // MLP: dense, or every expert (routed and shared) plus the router.
+    // MLP: dense, or every expert (routed and shared) plus the router — vLLM
+    // loads them all. Llama 4 interleaves MoE layers (every
+    // `interleave_moe_layer_step`-th) with dense ones of
+    // `intermediate_size_mlp` and gives each MoE layer one shared expert;
+    // DeepSeek keeps the first `first_k_dense_replace` layers dense.
     let experts =
         num(text, "num_local_experts").or_else(|| num(text, "num_experts")).or_else(|| num(text, "n_routed_experts"));
-    let mlp = match experts {
+    let top_k = num(text, "num_experts_per_tok").or_else(|| num(text, "experts_per_token")).unwrap_or(1);
+    let (mlp, expert_params, ffn_active) = match experts {
         Some(e) => {
             let moe = num(text, "moe_intermediate_size").unwrap_or(intermediate) as f64;
+            let llama4 = model_type.starts_with("llama4");
             let shared = num(text, "n_shared_experts")
                 .map(|n| n as f64 * moe)
                 .or_else(|| num(text, "shared_expert_intermediate_size").map(|s| s as f64))
+                .or(llama4.then_some(moe))
                 .unwrap_or(0.0);
-            let sparse = 3.0 * h * (e as f64 * moe + shared) + h * e as f64;
-            let dense_layers = num(text, "first_k_dense_replace").unwrap_or(0) as f64;
-            (l - dense_layers) * sparse + dense_layers * 3.0 * h * intermediate as f64
+            let dense_width = num(text, "intermediate_size_mlp").unwrap_or(intermediate) as f64;
+            let moe_layers = match (num(text, "first_k_dense_replace"), num(text, "interleave_moe_layer_step")) {
+                (Some(first_dense), _) => l - first_dense as f64,
+                (None, Some(step)) if step > 1 => (l / step as f64).floor(),
+                _ => l,
+            };
+            let experts_per_layer = 3.0 * h * (e as f64 * moe + shared);
+            let mlp = moe_layers * (experts_per_layer + h * e as f64) + (l - moe_layers) * 3.0 * h * dense_width;
+            (mlp, moe_layers * experts_per_layer, (top_k as f64 * moe + shared) as u64)
         }
-        None => l * 3.0 * h * intermediate as f64,
+        None => (l * 3.0 * h * intermediate as f64, 0.0, intermediate),
     };
     let embedding = vocab as f64 * h * if tied { 1.0 } else { 2.0 };
     let vision = config.get("vision_config").map(|v| {
         let vh = num(v, "hidden_size").or_else(|| num(v, "embed_dim")).unwrap_or(0) as f64;
-        let vl = num(v, "depth").or_else(|| num(v, "num_hidden_layers")).unwrap_or(0) as f64;
-        let vi = num(v, "intermediate_size").map_or(4.0 * vh, |i| i as f64);
-        vl * (4.0 * vh * vh + 2.0 * vh * vi)
+        let vl = num(v, "depth").or_else(|| num(v, "num_hidden_layers")).unwrap_or(0) as f64
+            + num(v, "num_global_layers").unwrap_or(0) as f64;
+        let vi = num(v, "intermediate_size").map_or_else(|| num(v, "mlp_ratio").unwrap_or(4) as f64 * vh, |i| i as f64);
+        // Qwen2.5-VL's vision MLP is gated (SwiGLU: three matrices).
+        let gated = v.get("hidden_act").and_then(Value::as_str).is_some_and(|a| a.contains("silu"));
+        vl * (4.0 * vh * vh + if gated { 3.0 } else { 2.0 } * vh * vi)
     });
     let params = l * attention + mlp + l * 2.0 * h + h + embedding + vision.unwrap_or(0.0);
+    let (sliding_window, sliding_layers) = sliding(text, model_type, layers);
+    let quantization = checkpoint_bytes(config, modelopt);
+    let method = config.pointer("/quantization_config/quant_method").and_then(Value::as_str).unwrap_or("");
     Ok(ModelShape {
         id: id.to_string(),
         layers,
@@ -212,11 +230,49 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
         head_dim,
         params_b: params / 1e9,
         embedding_b: embedding / 1e9,
+        expert_b: expert_params / 1e9,
         max_position: num(text, "max_position_embeddings").unwrap_or(4096),
         vision: vision.is_some(),
         mla_latent: mla,
-        checkpoint_bytes: checkpoint_bytes(config, modelopt),
+        checkpoint_bytes: quantization,
+        experts_only_quantized: method == "mxfp4",
+        hidden,
+        vocab,
+        ffn_active,
+        sliding_window,
+        sliding_layers,
+        moe: experts.is_some(),
     })
+}
+
+/// Which layers attend through a sliding window (or Llama 4's chunked local
+/// attention), the way vLLM builds them: `layer_types` when the config
+/// lists them; Gemma 2 alternates (even layers slide); Gemma 3 slides on
+/// five of every `sliding_window_pattern` (6); Llama 4 on three of four
+/// (`attention_chunk_size`); Mistral-style configs slide on every layer.
+/// Qwen2 configs carry a `sliding_window` they only use with
+/// `use_sliding_window: true`.
+fn sliding(text: &Value, model_type: &str, layers: u64) -> (Option<u64>, u64) {
+    if let Some(types) = text.get("layer_types").and_then(Value::as_array) {
+        let count = types.iter().filter(|t| t.as_str().is_some_and(|t| t.contains("sliding"))).count() as u64;
+        return (num(text, "sliding_window").filter(|_| count > 0), count);
+    }
+    if let Some(chunk) = num(text, "attention_chunk_size") {
+        return (Some(chunk), layers - layers / 4);
+    }
+    let Some(window) = num(text, "sliding_window") else { return (None, 0) };
+    if model_type.starts_with("qwen") && text.get("use_sliding_window").and_then(Value::as_bool) != Some(true) {
+        return (None, 0);
+    }
+    let count = match model_type {
+        "gemma2" => layers.div_ceil(2),
+        t if t.starts_with("gemma3") => {
+            let pattern = num(text, "sliding_window_pattern").unwrap_or(6).max(1);
+            layers - layers / pattern
+        }
+        _ => layers,
+    };
+    (Some(window), count)
 }
 
 #[cfg(test)]

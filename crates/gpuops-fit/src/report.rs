@@ -307,19 +307,14 @@ fn model_shape(engine: &Engine) -> Option<ModelShape> {
     // Face cache, then annotations alone.
     let cached = || crate::hfconfig::from_hub_cache(&engine.model).and_then(Result::ok);
     let mut shape = find_model(&engine.model).or_else(cached).or_else(|| {
-        Some(ModelShape {
-            id: engine.model.clone(),
-            layers: number("layers")? as u64,
-            heads: number("heads").map(|h| h as u64),
-            kv_heads: number("kv-heads")? as u64,
-            head_dim: number("head-dim")? as u64,
-            params_b: number("params")?,
-            embedding_b: 0.0,
-            max_position: engine.args.max_model_len?,
-            vision: false,
-            mla_latent: None,
-            checkpoint_bytes: None,
-        })
+        Some(ModelShape::from_counts(
+            &engine.model,
+            number("params")?,
+            number("layers")? as u64,
+            number("kv-heads")? as u64,
+            number("head-dim")? as u64,
+            engine.args.max_model_len?,
+        ))
     })?;
     if let Some(v) = number("params") {
         shape.params_b = v;

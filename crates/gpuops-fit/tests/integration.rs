@@ -69,3 +69,6 @@ mod real_world;
 
 #[path = "integration/scheduler_table.rs"]
 mod scheduler_table;
+
+#[path = "integration/calibration.rs"]
+mod calibration;

@@ -99,6 +99,25 @@ fn find_in_script(script: &str, name: &str) -> Option<(usize, usize)> {
     None
 }
 
+/// Whether a boolean flag (`--enforce-eager`, `--enforce-eager=true`) is set.
+pub fn has_flag(container: &Value, names: &[&str]) -> bool {
+    ["args", "command"]
+        .iter()
+        .filter_map(|k| container.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .any(|text| {
+            names.iter().any(|name| {
+                text == *name
+                    || text.strip_prefix(name).and_then(|r| r.strip_prefix('=')).is_some_and(|v| v != "false")
+                    || text.contains(char::is_whitespace)
+                        && text
+                            .split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ';')
+                            .any(|w| w == *name)
+            })
+        })
+}
+
 /// The value of the first of `names` set on the container.
 pub fn get_flag(container: &Value, names: &[&str]) -> Option<String> {
     find(container, names).map(|(_, v)| v)

@@ -125,9 +125,16 @@ pub struct ModelArgs {
     /// default: the catalog, then the local Hugging Face cache (HF_HUB_CACHE, HF_HOME).
     #[arg(long, value_name = "FILE|DIR")]
     pub model_config: Option<PathBuf>,
-    /// GPU product (e.g. H100-80GB, L40S, or a GFD product label).
-    #[arg(long)]
-    pub gpu: String,
+    /// GPU product (e.g. H100-80GB, L40S, RTX-4090, MI300X, or a node's product label).
+    #[arg(long, required_unless_present = "gpu_memory")]
+    pub gpu: Option<String>,
+    /// The GPU's memory as CUDA reports it (24GiB, 80GB, 81559MiB), for a GPU the
+    /// catalog does not know, or to override the catalog's figure.
+    #[arg(long, value_name = "SIZE")]
+    pub gpu_memory: Option<String>,
+    /// A MIG profile of --gpu (3g.40gb): size the model against that slice.
+    #[arg(long, value_name = "PROFILE", requires = "gpu")]
+    pub mig: Option<String>,
     #[arg(long, default_value_t = 1)]
     pub tp: u64,
     #[arg(long, default_value_t = 1)]
@@ -135,16 +142,41 @@ pub struct ModelArgs {
     /// Context length (32768, 32k, 128K); default: the model's maximum.
     #[arg(long)]
     pub max_model_len: Option<String>,
-    #[arg(long, default_value_t = 0.9)]
-    pub gpu_memory_utilization: f64,
+    /// Fraction of GPU memory vLLM may use, 0 < u ≤ 1; default: the engine's (0.92 from
+    /// vLLM 0.21, 0.9 before).
+    #[arg(long, value_parser = parse_utilization)]
+    pub gpu_memory_utilization: Option<f64>,
     #[arg(long, default_value = "auto")]
     pub dtype: String,
     #[arg(long)]
     pub quantization: Option<String>,
     #[arg(long, default_value = "auto")]
     pub kv_cache_dtype: String,
+    /// The vLLM version whose memory accounting to use (0.6.4, v0.10.1), or a
+    /// generation: v0, v1 (0.8-0.20), v1-graphs (0.21+, the default).
+    #[arg(long, value_name = "VERSION")]
+    pub engine: Option<String>,
+    #[arg(long)]
+    pub max_num_seqs: Option<u64>,
+    #[arg(long)]
+    pub max_num_batched_tokens: Option<u64>,
+    /// No CUDA graphs (their memory leaves the budget).
+    #[arg(long)]
+    pub enforce_eager: bool,
+    /// A fixed KV-cache size per GPU (bytes, or 8GiB), instead of what the utilization leaves.
+    #[arg(long, value_name = "SIZE", alias = "kv-cache-memory")]
+    pub kv_cache_memory_bytes: Option<String>,
+    /// GiB of weights per GPU kept in CPU memory.
+    #[arg(long, default_value_t = 0.0)]
+    pub cpu_offload_gb: f64,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `--gpu-memory-utilization`: vLLM accepts 0 < u ≤ 1 (vllm/config/cache.py).
+fn parse_utilization(text: &str) -> Result<f64, String> {
+    let value: f64 = text.parse().map_err(|_| format!("{text:?} is not a number"))?;
+    if value > 0.0 && value <= 1.0 { Ok(value) } else { Err(format!("must be within (0, 1], got {value}")) }
 }
 
 #[derive(Debug, Args)]

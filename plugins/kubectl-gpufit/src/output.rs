@@ -2,9 +2,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // the plugin's output edge
 
 use gpuops_cli::{OutputFormat, Table, render_value};
-use gpuops_fit::catalog::{GpuInfo, find_model, gpu_of_labels, gpu_product};
+use gpuops_fit::catalog::{GpuInfo, MemorySource, find_model, gpu_of_labels, gpu_product, gpu_products, mig_slice};
 use gpuops_fit::cluster::Cluster;
-use gpuops_fit::memory::{self, EngineArgs, MemoryFit, parse_max_model_len};
+use gpuops_fit::memory::{self, EngineArgs, Entrypoint, Generation, MemoryFit, parse_max_model_len, parse_memory_gib};
 use gpuops_fit::report::{MemoryReport, MemoryStatus, Report};
 use gpuops_fit::resources::display;
 use gpuops_fit::workloads::is_gpu;
@@ -159,7 +159,8 @@ pub(crate) fn print_nodes(clusters: &[Cluster], args: &OutputArgs) {
                 rows.push(json!({
                     "cluster": cluster.source, "node": node.name,
                     "product": gpu.as_ref().map_or("-".to_string(), |g| g.label.clone()),
-                    "memoryMiB": gpu.as_ref().map(|g| g.memory_mib),
+                    "memoryMiB": gpu.as_ref().map(|g| g.label_mib),
+                    "cudaMemoryGiB": gpu.as_ref().map(|g| (g.total_gib * 100.0).round() / 100.0),
                     "resource": resource, "allocatable": alloc, "used": in_use, "free": alloc - in_use,
                     "sharing": sharing, "unschedulable": node.unschedulable, "taints": taints,
                 }));
@@ -207,19 +208,38 @@ pub(crate) fn print_nodes(clusters: &[Cluster], args: &OutputArgs) {
 }
 
 fn memory_text(f: &MemoryFit, smallest: Option<u64>) -> String {
+    let source = match f.gpu_memory_source {
+        MemorySource::Catalog => "as CUDA reports it",
+        MemorySource::NodeLabel => "estimated from the node's memory label",
+        MemorySource::Flag => "from --gpu-memory",
+        MemorySource::Mig => "MIG slice",
+    };
+    let graphs = if f.cuda_graph_in_budget { "in the budget" } else { "captured after the KV cache, outside it" };
+    let context = if f.max_context == u64::MAX {
+        "unbounded (every layer slides)".to_string()
+    } else {
+        f.max_context.to_string()
+    };
     let mut out = format!(
-        "model:        {}\ngpu:          {} ({:.2} GiB, {:.2} GiB usable at the utilization limit)\nparallelism:  TP {} × PP {}\nweights/GPU:  {:.2} GiB\noverhead/GPU: {:.2} GiB\nKV budget:    {:.2} GiB/GPU, {} bytes per token\nmax context:  {} tokens (asked: {})\nverdict:      {}\n",
+        "model:        {}\ngpu:          {} ({:.2} GiB, {source}; {:.2} GiB at utilization {})\nengine:       vLLM {} (max_num_batched_tokens {}, max_num_seqs {})\nparallelism:  TP {} × PP {}\nweights/GPU:  {:.2} GiB\nactivations:  {:.2} GiB; non-torch {:.2} GiB; CUDA graphs {:.2} GiB ({graphs})\nKV budget:    {:.2} GiB/GPU, {} bytes per token, {} tokens in the pool\nmax context:  {} tokens (asked: {})\nverdict:      {}\n",
         f.model,
         f.gpu,
         f.gpu_memory_gib,
         f.usable_gib,
+        f.gpu_memory_utilization,
+        f.engine.as_str(),
+        f.max_num_batched_tokens,
+        f.max_num_seqs,
         f.tensor_parallel,
         f.pipeline_parallel,
         f.weights_per_gpu_gib,
-        f.overhead_gib,
+        f.activation_gib,
+        f.non_torch_gib,
+        f.cuda_graph_gib,
         f.kv_budget_gib.max(0.0),
         f.kv_bytes_per_token,
-        f.max_context,
+        f.kv_pool_tokens,
+        context,
         f.max_model_len,
         if f.fits { "fits" } else { "does not fit" }
     );
@@ -232,31 +252,74 @@ fn memory_text(f: &MemoryFit, smallest: Option<u64>) -> String {
     out
 }
 
+/// The GPU `model` evaluates on: a catalog product (optionally a MIG
+/// slice of it), or just a memory size.
+fn model_gpu(args: &ModelArgs) -> Result<GpuInfo, Error> {
+    let memory = match &args.gpu_memory {
+        Some(text) => Some(
+            parse_memory_gib(text)
+                .ok_or_else(|| Error::Usage(format!("--gpu-memory {text:?} is not a size (24GiB, 80GB, 81559MiB)")))?,
+        ),
+        None => None,
+    };
+    let mut gpu = match (&args.gpu, memory) {
+        (Some(name), _) => gpu_product(name).map(GpuInfo::from).ok_or_else(|| {
+            let known: Vec<&str> =
+                gpu_products().iter().filter_map(|p| p.aliases.first().map(String::as_str)).collect();
+            Error::Usage(format!(
+                "unknown GPU {name:?}; give its memory with --gpu-memory (e.g. 24GiB), or one of: {}",
+                known.join(", ")
+            ))
+        })?,
+        (None, Some(gib)) => GpuInfo::with_memory(&format!("{gib:.2} GiB GPU"), gib),
+        (None, None) => return Err(Error::Usage("--gpu PRODUCT or --gpu-memory SIZE is required".into())),
+    };
+    if let Some(profile) = &args.mig {
+        gpu = mig_slice(&gpu, profile)
+            .ok_or_else(|| Error::Usage(format!("{profile:?} is not a MIG profile of {} (e.g. 3g.40gb)", gpu.label)))?;
+    }
+    if let (Some(gib), Some(_)) = (memory, &args.gpu) {
+        gpu.total_gib = gib;
+        gpu.memory_source = MemorySource::Flag;
+    }
+    Ok(gpu)
+}
+
 pub(crate) fn model(args: &ModelArgs) -> Result<ExitCode, Error> {
     let shape = match &args.model_config {
         Some(path) => gpuops_fit::hfconfig::load(path, &args.model)?,
         None => match find_model(&args.model) {
             Some(shape) => shape,
             None => gpuops_fit::hfconfig::from_hub_cache(&args.model).transpose()?.ok_or_else(|| {
-                let known: Vec<String> = gpuops_fit::catalog::models().into_iter().map(|m| m.id).collect();
                 Error::Usage(format!(
-                    "{} is neither in the catalog nor in the local Hugging Face cache ({}); pass its config.json with --model-config FILE|DIR. Known: {}",
+                    "{} is neither in the catalog ({} models) nor in the local Hugging Face cache ({}); pass its config.json with --model-config FILE|DIR",
                     args.model,
+                    gpuops_fit::catalog::catalog_models().len(),
                     gpuops_fit::hfconfig::hub_cache(|k| std::env::var_os(k)).map_or_else(|| "unset".to_string(), |p| p.display().to_string()),
-                    known.join(", ")
                 ))
             })?,
         },
     };
-    let gpu: GpuInfo = gpu_product(&args.gpu).map(Into::into).ok_or_else(|| {
-        let known: Vec<&str> =
-            gpuops_fit::catalog::GPU_PRODUCTS.iter().filter_map(|p| p.aliases.first().copied()).collect();
-        Error::Usage(format!("unknown GPU {:?}; known: {}", args.gpu, known.join(", ")))
-    })?;
+    let gpu = model_gpu(args)?;
     let max_model_len = match &args.max_model_len {
         Some(text) => Some(
             parse_max_model_len(text)
                 .ok_or_else(|| Error::Usage(format!("--max-model-len {text:?} is not a length")))?,
+        ),
+        None => None,
+    };
+    let engine = match &args.engine {
+        Some(text) => Some(Generation::parse(text).ok_or_else(|| {
+            Error::Usage(format!("--engine {text:?} is neither v0, v1, v1-graphs nor a vLLM version (0.6.4)"))
+        })?),
+        None => None,
+    };
+    let kv_cache_memory_bytes = match &args.kv_cache_memory_bytes {
+        Some(text) => Some(
+            gpuops_fit::memory::parse_memory_gib(text)
+                .map(|gib| (gib * (1u64 << 30) as f64) as u64)
+                .or_else(|| text.parse().ok())
+                .ok_or_else(|| Error::Usage(format!("--kv-cache-memory-bytes {text:?} is not a size")))?,
         ),
         None => None,
     };
@@ -268,6 +331,13 @@ pub(crate) fn model(args: &ModelArgs) -> Result<ExitCode, Error> {
         dtype: args.dtype.clone(),
         quantization: args.quantization.clone(),
         kv_cache_dtype: args.kv_cache_dtype.clone(),
+        max_num_seqs: args.max_num_seqs,
+        max_num_batched_tokens: args.max_num_batched_tokens,
+        enforce_eager: args.enforce_eager,
+        kv_cache_memory_bytes,
+        cpu_offload_gb: args.cpu_offload_gb,
+        engine,
+        entrypoint: Entrypoint::Server,
     };
     let fit = memory::evaluate(&shape, &gpu, &engine);
     let smallest = if fit.fits { None } else { memory::smallest_fitting_tp(&shape, &gpu, &engine, 8) };

@@ -322,6 +322,40 @@ fn gpu_family(major: u32, minor: u32) -> &'static str {
     }
 }
 
+/// The labels GPU Feature Discovery puts on a node with `gpus` of `gpu`
+/// (NVIDIA/k8s-device-plugin docs/gpu-feature-discovery).
+fn gfd_labels(set: &mut impl FnMut(&str, String), gpu: &crate::catalog::GpuProduct, major: u32, minor: u32, gpus: i64) {
+    let mig_capable = !gpu.mig.is_empty();
+    set("nvidia.com/gpu.present", "true".into());
+    set("nvidia.com/gpu.product", gpu.label.clone());
+    set("nvidia.com/gpu.memory", gpu.label_mib.to_string());
+    set("nvidia.com/gpu.count", gpus.to_string());
+    set("nvidia.com/gpu.family", gpu_family(major, minor).to_string());
+    set("nvidia.com/gpu.compute.major", major.to_string());
+    set("nvidia.com/gpu.compute.minor", minor.to_string());
+    set("nvidia.com/gpu.replicas", "1".into());
+    set("nvidia.com/gpu.sharing-strategy", "none".into());
+    set("nvidia.com/mig.capable", mig_capable.to_string());
+    set("nvidia.com/cuda.driver-version.major", "570".into());
+    set("nvidia.com/cuda.driver-version.minor", "133".into());
+    set("nvidia.com/cuda.driver-version.revision", "20".into());
+    set("nvidia.com/cuda.driver-version.full", "570.133.20".into());
+    set("nvidia.com/cuda.runtime-version.major", "12".into());
+    set("nvidia.com/cuda.runtime-version.minor", "8".into());
+    set("feature.node.kubernetes.io/pci-10de.present", "true".into());
+}
+
+/// The labels the ROCm node labeller puts on an AMD GPU node
+/// (ROCm/k8s-device-plugin: `amd.com/gpu.product-name=AMD_Instinct_MI300X_OAM`,
+/// `amd.com/gpu.vram=192G`, `amd.com/gpu.family=AI`).
+fn rocm_labels(set: &mut impl FnMut(&str, String), gpu: &crate::catalog::GpuProduct) {
+    set("amd.com/gpu.product-name", gpu.label.clone());
+    set("amd.com/gpu.vram", format!("{}G", gpu.label_mib / 1024));
+    set("amd.com/gpu.family", if gpu.label.contains("Instinct") { "AI" } else { "NV" }.into());
+    set("feature.node.kubernetes.io/amd-gpu", "true".into());
+    set("feature.node.kubernetes.io/pci-1002.present", "true".into());
+}
+
 /// Extra labels and taints for every synthetic node (`--node-label`,
 /// `--node-taint`), on top of each pool's own.
 #[derive(Debug, Clone, Default)]
@@ -420,13 +454,11 @@ pub fn synthetic_with(spec: &str, extras: &SyntheticExtras) -> Result<Cluster, C
         let gpus: i64 = gpus.trim().parse().map_err(|_| bad(format!("{gpus:?} is not a GPU count")))?;
         let gpu = crate::catalog::gpu_product(product.trim()).ok_or_else(|| {
             let known: Vec<&str> =
-                crate::catalog::GPU_PRODUCTS.iter().flat_map(|p| p.aliases.first().copied()).collect();
+                crate::catalog::gpu_products().iter().filter_map(|p| p.aliases.first().map(String::as_str)).collect();
             bad(format!("unknown GPU product {product:?}; known: {}", known.join(", ")))
         })?;
-        let prefix = gpu.aliases.first().copied().unwrap_or(gpu.label).to_ascii_lowercase();
+        let prefix = gpu.aliases.first().unwrap_or(&gpu.label).to_ascii_lowercase();
         let existing = cluster.nodes.iter().filter(|n| n.name.starts_with(&format!("{prefix}-"))).count();
-        let mig_capable = gpu.compute_major >= 8
-            && (gpu.label.contains("A100") || gpu.label.contains("H100") || gpu.label.contains("H200"));
         for i in 0..count {
             let name = format!("{prefix}-{}", existing as u64 + i);
             let mut labels = BTreeMap::new();
@@ -440,27 +472,14 @@ pub fn synthetic_with(spec: &str, extras: &SyntheticExtras) -> Result<Cluster, C
             for arch in ["kubernetes.io/arch", "beta.kubernetes.io/arch"] {
                 set(arch, "amd64".into());
             }
-            set("nvidia.com/gpu.present", "true".into());
-            set("nvidia.com/gpu.product", gpu.label.to_string());
-            set("nvidia.com/gpu.memory", gpu.memory_mib.to_string());
-            set("nvidia.com/gpu.count", gpus.to_string());
-            set("nvidia.com/gpu.family", gpu_family(gpu.compute_major, gpu.compute_minor).to_string());
-            set("nvidia.com/gpu.compute.major", gpu.compute_major.to_string());
-            set("nvidia.com/gpu.compute.minor", gpu.compute_minor.to_string());
-            set("nvidia.com/gpu.replicas", "1".into());
-            set("nvidia.com/gpu.sharing-strategy", "none".into());
-            set("nvidia.com/mig.capable", mig_capable.to_string());
-            set("nvidia.com/cuda.driver-version.major", "570".into());
-            set("nvidia.com/cuda.driver-version.minor", "133".into());
-            set("nvidia.com/cuda.driver-version.revision", "20".into());
-            set("nvidia.com/cuda.driver-version.full", "570.133.20".into());
-            set("nvidia.com/cuda.runtime-version.major", "12".into());
-            set("nvidia.com/cuda.runtime-version.minor", "8".into());
-            set("feature.node.kubernetes.io/pci-10de.present", "true".into());
+            match gpu.compute_capability() {
+                Some((major, minor)) => gfd_labels(&mut set, gpu, major, minor, gpus),
+                None => rocm_labels(&mut set, gpu),
+            }
             for (k, v) in &labels_extra {
                 set(k, v.clone());
             }
-            let gpu_gib = gpu.memory_mib.div_ceil(1024) as i64;
+            let gpu_gib = gpu.label_mib.div_ceil(1024) as i64;
             let cores_per_gpu = (gpu_gib / 3).clamp(12, 26);
             let allocatable = Resources::from([
                 ("cpu".to_string(), (cores_per_gpu * gpus).max(8) * 1000),
@@ -469,7 +488,7 @@ pub fn synthetic_with(spec: &str, extras: &SyntheticExtras) -> Result<Cluster, C
                 ("hugepages-1Gi".to_string(), 0),
                 ("hugepages-2Mi".to_string(), 0),
                 ("pods".to_string(), 110),
-                ("nvidia.com/gpu".to_string(), gpus),
+                (gpu.vendor.resource().to_string(), gpus),
             ]);
             cluster.nodes.push(Node { name, labels, taints: taints.clone(), unschedulable: false, allocatable });
         }

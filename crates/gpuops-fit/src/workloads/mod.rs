@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::memory::{EngineArgs, parse_max_model_len};
+use super::memory::{EngineArgs, Entrypoint, Generation, parse_max_model_len};
 use super::resources::{Resources, pod_requests};
 use gpuops_manifest::locator::{self, PodRole, Replicas};
 use gpuops_manifest::path::FieldPath;
@@ -118,16 +118,39 @@ fn engine_of(
         (None, None, None) => return None,
     };
     let number = |names: &[&str], default: u64| flag(names).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let optional = |names: &[&str]| flag(names).and_then(|v| v.parse::<u64>().ok());
+    let env = |name: &str| {
+        merged.get("env").and_then(Value::as_array).and_then(|env| {
+            env.iter()
+                .find(|e| e.get("name").and_then(Value::as_str) == Some(name))?
+                .get("value")?
+                .as_str()
+                .map(str::to_string)
+        })
+    };
+    let use_v1 = env("VLLM_USE_V1");
+    let image = merged.get("image").and_then(Value::as_str).unwrap_or("");
     let args = EngineArgs {
         tensor_parallel: number(vllm::TENSOR_PARALLEL, 1),
         pipeline_parallel: number(vllm::PIPELINE_PARALLEL, 1),
         max_model_len: flag(&["--max-model-len", "--max_model_len"]).and_then(|v| parse_max_model_len(&v)),
         gpu_memory_utilization: flag(&["--gpu-memory-utilization", "--gpu_memory_utilization"])
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.9),
+            .and_then(|v| v.parse().ok()),
         dtype: flag(&["--dtype"]).unwrap_or_else(|| "auto".into()),
         quantization: flag(&["--quantization", "-q"]),
         kv_cache_dtype: flag(&["--kv-cache-dtype", "--kv_cache_dtype"]).unwrap_or_else(|| "auto".into()),
+        max_num_seqs: optional(&["--max-num-seqs", "--max_num_seqs"]),
+        max_num_batched_tokens: optional(&["--max-num-batched-tokens", "--max_num_batched_tokens"]),
+        enforce_eager: vllm::has_flag(&merged, &["--enforce-eager", "--enforce_eager"]),
+        kv_cache_memory_bytes: flag(&["--kv-cache-memory-bytes", "--kv_cache_memory_bytes", "--kv-cache-memory"])
+            .and_then(|v| gpuops_manifest::quantity::parse_quantity(&v))
+            .map(|bytes| bytes as u64),
+        cpu_offload_gb: flag(&["--cpu-offload-gb", "--cpu_offload_gb"]).and_then(|v| v.parse().ok()).unwrap_or(0.0),
+        engine: annotations
+            .get("gpuops.dev/vllm-version")
+            .and_then(|v| Generation::parse(v))
+            .or_else(|| Generation::from_image(image, use_v1.as_deref())),
+        entrypoint: Entrypoint::Server,
     };
     let overrides = annotations
         .iter()

@@ -97,9 +97,7 @@ pub(super) fn vllm_runtime(obj: &Value, subject: &str) -> Result<PodGroup, crate
         args: EngineArgs {
             tensor_parallel: at("/spec/vllmConfig/tensorParallelSize").and_then(Value::as_u64).unwrap_or(1),
             max_model_len: at("/spec/model/maxModelLen").and_then(Value::as_u64),
-            gpu_memory_utilization: text("/spec/vllmConfig/gpuMemoryUtilization")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0.9),
+            gpu_memory_utilization: text("/spec/vllmConfig/gpuMemoryUtilization").and_then(|v| v.parse().ok()),
             dtype: text("/spec/model/dtype").unwrap_or_else(|| "auto".into()),
             ..EngineArgs::default()
         },
@@ -145,7 +143,7 @@ pub(super) fn ray_serve_llm(obj: &Value, groups: &mut [PodGroup]) {
                     tensor_parallel: number(kw("tensor_parallel_size")).unwrap_or(1),
                     pipeline_parallel: number(kw("pipeline_parallel_size")).unwrap_or(1),
                     max_model_len: number(kw("max_model_len")),
-                    gpu_memory_utilization: kw("gpu_memory_utilization").and_then(Value::as_f64).unwrap_or(0.9),
+                    gpu_memory_utilization: kw("gpu_memory_utilization").and_then(Value::as_f64),
                     ..EngineArgs::default()
                 },
             ))
