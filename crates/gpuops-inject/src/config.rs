@@ -44,11 +44,67 @@ pub struct Selector {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GpuSpec {
-    pub count: u32,
+    pub count: GpuCount,
     #[serde(default = "default_resource")]
     pub resource: String,
     #[serde(default)]
     pub product: Option<String>,
+    /// `count: auto` tries up to this many GPUs per pod (default 8).
+    #[serde(default)]
+    pub max_count: Option<u32>,
+    /// `count: auto`: the model's `config.json` (a file or directory the
+    /// function can read), for a model outside gpuops' catalog.
+    #[serde(default)]
+    pub model_config: Option<String>,
+}
+
+/// GPUs per pod: a number, or `auto` — the smallest count (and
+/// `--tensor-parallel-size`) at which the workload's model fits on
+/// `spec.gpu.product` at its `--max-model-len`, by gpufit's memory model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GpuCount {
+    Fixed(u32),
+    Auto,
+}
+
+impl GpuCount {
+    /// The fixed count; `auto` is resolved per workload before use.
+    pub fn fixed(self) -> u32 {
+        match self {
+            GpuCount::Fixed(n) => n,
+            GpuCount::Auto => 0,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for GpuCount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = GpuCount;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a whole number of GPUs or \"auto\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<GpuCount, E> {
+                u32::try_from(v)
+                    .map(GpuCount::Fixed)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<GpuCount, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<GpuCount, E> {
+                if v == "auto" {
+                    Ok(GpuCount::Auto)
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Str(v), &self))
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 fn default_resource() -> String {
@@ -271,6 +327,34 @@ fn validate_gpu(spec: &GpuProfileSpec) -> Result<(), Invalid> {
         if gpu.product.as_deref() == Some("") {
             return Err(("spec.gpu.product".into(), "must not be empty".into()));
         }
+        if gpu.count == GpuCount::Auto {
+            let product = gpu.product.as_deref().unwrap_or_default();
+            if gpuops_fit::catalog::gpu_product(product).is_none() {
+                return Err((
+                    "spec.gpu.product".into(),
+                    if product.is_empty() {
+                        "count: auto needs the GPU product to size the model against (e.g. NVIDIA-H100-80GB-HBM3)"
+                            .into()
+                    } else {
+                        format!(
+                            "{product:?} is not a GPU product gpuops knows; count: auto needs one (e.g. NVIDIA-L40S)"
+                        )
+                    },
+                ));
+            }
+            if spec.tensor_parallel != TensorParallelMode::Auto {
+                return Err((
+                    "spec.tensorParallel".into(),
+                    "count: auto sets --tensor-parallel-size with the count; it needs tensorParallel: auto".into(),
+                ));
+            }
+            if gpu.max_count == Some(0) {
+                return Err(("spec.gpu.maxCount".into(), "must be at least 1".into()));
+            }
+        } else if gpu.max_count.is_some() || gpu.model_config.is_some() {
+            let field = if gpu.max_count.is_some() { "spec.gpu.maxCount" } else { "spec.gpu.modelConfig" };
+            return Err((field.into(), "only used with count: auto".into()));
+        }
     }
     if let Some(shm) = &spec.shared_memory
         && parse_quantity(shm).is_none_or(|q| q <= 0.0)
@@ -338,6 +422,8 @@ pub const CONFIG_MAP_KEYS: &[&str] = &[
     "gpuCount",
     "gpuResource",
     "gpuProduct",
+    "gpuMaxCount",
+    "gpuModelConfig",
     "container",
     "tolerations",
     "runtimeClassName",
@@ -355,8 +441,8 @@ pub const CONFIG_MAP_KEYS: &[&str] = &[
     "digest",
 ];
 
-/// The keys that make a `GpuProfile` (the first ten of [`CONFIG_MAP_KEYS`]).
-const GPU_KEYS: &[&str] = CONFIG_MAP_KEYS.split_at(10).0;
+/// The keys that make a `GpuProfile` (the first twelve of [`CONFIG_MAP_KEYS`]).
+const GPU_KEYS: &[&str] = CONFIG_MAP_KEYS.split_at(12).0;
 
 fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
     let data = match config.get("data") {
@@ -396,11 +482,19 @@ fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
     if GPU_KEYS.iter().any(|k| get.contains_key(k)) {
         let gpu = match get.get("gpuCount") {
             Some(n) => Some(GpuSpec {
-                count: n
-                    .parse()
-                    .map_err(|_| ("data.gpuCount".to_string(), format!("{n:?} is not a non-negative integer")))?,
+                count: match *n {
+                    "auto" => GpuCount::Auto,
+                    n => GpuCount::Fixed(n.parse().map_err(|_| {
+                        ("data.gpuCount".to_string(), format!("{n:?} is not a non-negative integer or auto"))
+                    })?),
+                },
                 resource: get.get("gpuResource").map_or_else(default_resource, |s| (*s).to_string()),
                 product: get.get("gpuProduct").map(|s| (*s).to_string()),
+                max_count: get
+                    .get("gpuMaxCount")
+                    .map(|v| v.parse().map_err(|_| ("data.gpuMaxCount".to_string(), format!("{v:?} is not a number"))))
+                    .transpose()?,
+                model_config: get.get("gpuModelConfig").map(|s| (*s).to_string()),
             }),
             None if get.contains_key("gpuResource") || get.contains_key("gpuProduct") => {
                 return Err(("data.gpuCount".into(), "required with gpuResource or gpuProduct".into()));
@@ -450,6 +544,8 @@ fn map_field(cr_path: &str) -> String {
     let key = match cr_path {
         "spec.gpu.resource" => "gpuResource",
         "spec.gpu.product" => "gpuProduct",
+        "spec.gpu.maxCount" => "gpuMaxCount",
+        "spec.gpu.modelConfig" => "gpuModelConfig",
         "spec.sharedMemory" => "sharedMemory",
         "spec.tensorParallel" => "tensorParallel",
         p => p.rsplit('.').next().unwrap_or(p),
@@ -489,6 +585,23 @@ mod tests {
         assert_eq!(e.field, "spec.sharedMemory");
         let e = decode(&profile(json!({"strategy": "Rolling"}))).unwrap_err();
         assert_eq!(e.field, "spec.strategy");
+    }
+
+    #[test]
+    fn count_auto_needs_a_product_it_can_size_against() {
+        let c = decode(&profile(json!({"gpu": {"count": "auto", "product": "NVIDIA-L40S"}}))).unwrap().unwrap();
+        assert_eq!(c.gpu.unwrap().gpu.unwrap().count, GpuCount::Auto);
+        let e = decode(&profile(json!({"gpu": {"count": "auto"}}))).unwrap_err();
+        assert_eq!(e.field, "spec.gpu.product");
+        let e = decode(&profile(json!({"gpu": {"count": "auto", "product": "NVIDIA-B999"}}))).unwrap_err();
+        assert!(e.message.contains("not a GPU product gpuops knows"), "{e}");
+        let e = decode(&profile(json!({"gpu": {"count": "auto", "product": "NVIDIA-L4"}, "tensorParallel": "off"})))
+            .unwrap_err();
+        assert_eq!(e.field, "spec.tensorParallel");
+        let e = decode(&profile(json!({"gpu": {"count": 2, "maxCount": 4}}))).unwrap_err();
+        assert_eq!(e.field, "spec.gpu.maxCount");
+        let e = decode(&profile(json!({"gpu": {"count": "many"}}))).unwrap_err();
+        assert!(e.message.contains("a whole number of GPUs or \"auto\""), "{e}");
     }
 
     #[test]

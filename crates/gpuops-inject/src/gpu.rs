@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::config::{GpuProfileSpec, GpuSpec, StrategyMode, TensorParallelMode};
+use super::config::{GpuCount, GpuProfileSpec, GpuSpec, StrategyMode, TensorParallelMode};
 use gpuops_manifest::krm::{KrmResult, Severity, Subject};
 use gpuops_manifest::locator::{self, ContainerSlot, PodRole, PodSite};
 use gpuops_manifest::path::{FieldPath, ensure_array, ensure_object};
@@ -37,6 +37,8 @@ fn without_metadata<T>(obj: &mut Value, f: impl FnOnce(&Value) -> T) -> T {
 pub(crate) fn apply(spec: &GpuProfileSpec, obj: &mut Value, results: &mut Vec<KrmResult>) -> Applied {
     let before = without_metadata(obj, Value::clone);
     let subject = Subject::of(obj);
+    // The GPU spec as applied (`count: auto` resolved for this workload).
+    let mut resolved: Option<GpuSpec> = None;
     let sites: Vec<PodSite> =
         locator::pod_sites(obj).into_iter().filter(|s| spec.ray_head || !s.role.is_ray_head()).collect();
     for site in &sites {
@@ -51,9 +53,18 @@ pub(crate) fn apply(spec: &GpuProfileSpec, obj: &mut Value, results: &mut Vec<Kr
             );
             continue;
         };
-        if let Some(gpu) = &spec.gpu {
+        if let Some(configured) = &spec.gpu {
+            let gpu = match configured.count {
+                GpuCount::Fixed(_) => configured.clone(),
+                GpuCount::Auto => match auto_count(configured, obj, site, &slot, &subject, results) {
+                    Some(n) => GpuSpec { count: GpuCount::Fixed(n), ..configured.clone() },
+                    None => continue,
+                },
+            };
+            let gpu = &gpu;
             set_resources(obj, &slot, gpu);
-            if gpu.count > 0 {
+            resolved = Some(gpu.clone());
+            if gpu.count.fixed() > 0 {
                 if let Some(product) = &gpu.product
                     && let Some(selector) = site.spec.get_mut(obj).and_then(|s| ensure_object(s, "nodeSelector"))
                 {
@@ -77,8 +88,96 @@ pub(crate) fn apply(spec: &GpuProfileSpec, obj: &mut Value, results: &mut Vec<Kr
             shared_memory(obj, site, &slot, size, &subject, results);
         }
     }
-    let recreate_saved_gpus = spec.strategy.and_then(|mode| strategy(mode, spec.gpu.as_ref(), obj));
+    let recreate_saved_gpus = spec.strategy.and_then(|mode| strategy(mode, resolved.as_ref(), obj));
     Applied { changed: !without_metadata(obj, |o| *o == before), recreate_saved_gpus }
+}
+
+/// `count: auto`: the smallest GPU count (= TP × PP) at which the
+/// workload's model fits on `spec.gpu.product` at its `--max-model-len`,
+/// by gpufit's memory model — the same numbers `kubectl gpufit model`
+/// prints. `None`, with an error result, when it cannot be sized.
+fn auto_count(
+    gpu: &GpuSpec,
+    obj: &Value,
+    site: &PodSite,
+    slot: &ContainerSlot,
+    subject: &Subject,
+    results: &mut Vec<KrmResult>,
+) -> Option<u32> {
+    use gpuops_fit::{catalog, hfconfig, memory, workloads};
+    let mut fail = |message: String| {
+        results.push(KrmResult::new(Severity::Error, message).about(subject).at(
+            "spec.gpu.count",
+            Some(json!("auto")),
+            None,
+        ));
+        None
+    };
+    if matches!(site.role, PodRole::RayHead | PodRole::RayWorker(_) | PodRole::LwsLeader | PodRole::LwsWorker) {
+        return fail(format!(
+            "count: auto sizes single-pod serving; {} spans pods (Ray, LeaderWorkerSet): set a fixed spec.gpu.count",
+            site.spec
+        ));
+    }
+    let container = slot.path.get(obj)?;
+    if !vllm::is_vllm(container) {
+        return fail(format!("count: auto needs a vLLM container to size; {} is not one", slot.path));
+    }
+    let annotations: std::collections::BTreeMap<String, String> = obj
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+        .map(|a| a.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .unwrap_or_default();
+    let Some(reference) = workloads::model_reference(container, &annotations) else {
+        return fail(
+            "count: auto: no model to size (no --model, `vllm serve MODEL`, storageUri or gpuops.dev/model)".into(),
+        );
+    };
+    let shape = match &gpu.model_config {
+        Some(path) => match hfconfig::load(std::path::Path::new(path), &reference) {
+            Ok(shape) => shape,
+            Err(e) => return fail(format!("count: auto: spec.gpu.modelConfig: {e}")),
+        },
+        None => match catalog::find_model(&reference)
+            .or_else(|| hfconfig::from_hub_cache(&reference).and_then(Result::ok))
+        {
+            Some(shape) => shape,
+            None => {
+                return fail(format!(
+                    "count: auto: {reference} is not in gpuops' model catalog; set spec.gpu.modelConfig to its config.json (a path this function can read), or a fixed spec.gpu.count"
+                ));
+            }
+        },
+    };
+    let product = gpu.product.as_deref().unwrap_or_default();
+    let info: catalog::GpuInfo = catalog::gpu_product(product)?.into();
+    let args = workloads::engine_args(container, &annotations);
+    let pipeline = args.pipeline_parallel.max(1);
+    let max = u64::from(gpu.max_count.unwrap_or(8));
+    let mut last = None;
+    for tp in 1..=(max / pipeline).max(1) {
+        let fit = memory::evaluate(&shape, &info, &memory::EngineArgs { tensor_parallel: tp, ..args.clone() });
+        if fit.fits {
+            results.push(
+                KrmResult::new(
+                    Severity::Info,
+                    format!(
+                        "count: auto: {reference} fits {product} at --tensor-parallel-size {tp}{} ({} GPU(s)): {:.1} GiB of weights per GPU, context up to {} tokens for --max-model-len {}",
+                        if pipeline > 1 { format!(" × {pipeline} pipeline stages") } else { String::new() },
+                        tp * pipeline,
+                        fit.weights_per_gpu_gib,
+                        fit.max_context,
+                        fit.max_model_len
+                    ),
+                )
+                .about(subject),
+            );
+            return u32::try_from(tp * pipeline).ok();
+        }
+        last = Some(fit);
+    }
+    let why = last.and_then(|f| f.problems.into_iter().next()).unwrap_or_default();
+    fail(format!("count: auto: {reference} does not fit on up to {max} {product} GPU(s): {why}"))
 }
 
 fn set_resources(obj: &mut Value, slot: &ContainerSlot, gpu: &GpuSpec) {
@@ -90,7 +189,7 @@ fn set_resources(obj: &mut Value, slot: &ContainerSlot, gpu: &GpuSpec) {
     };
     for key in ["limits", "requests"] {
         let has_gpu = resources.get(key).and_then(Value::as_object).is_some_and(|m| m.keys().any(|k| is_gpu(k)));
-        if gpu.count == 0 && !has_gpu {
+        if gpu.count.fixed() == 0 && !has_gpu {
             continue;
         }
         let entry = resources.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
@@ -104,13 +203,13 @@ fn set_resources(obj: &mut Value, slot: &ContainerSlot, gpu: &GpuSpec) {
         for k in stale {
             map.shift_remove(&k);
         }
-        if gpu.count == 0 {
+        if gpu.count.fixed() == 0 {
             map.shift_remove(&gpu.resource);
         } else {
             // Keep `"2"` as written when it already says 2.
-            let same = map.get(&gpu.resource).is_some_and(|v| quantity_equals(v, gpu.count));
+            let same = map.get(&gpu.resource).is_some_and(|v| quantity_equals(v, gpu.count.fixed()));
             if !same {
-                map.insert(gpu.resource.clone(), json!(gpu.count));
+                map.insert(gpu.resource.clone(), json!(gpu.count.fixed()));
             }
         }
     }
@@ -153,7 +252,8 @@ fn tensor_parallel(
     subject: &Subject,
     results: &mut Vec<KrmResult>,
 ) {
-    if spec.tensor_parallel == TensorParallelMode::Off || gpu.count == 0 {
+    let count = gpu.count.fixed();
+    if spec.tensor_parallel == TensorParallelMode::Off || count == 0 {
         return;
     }
     let Some(container) = slot.path.get(obj) else {
@@ -170,18 +270,18 @@ fn tensor_parallel(
     let field = |name: &str| format!("{}.args ({name})", slot.path);
     let pipeline: u32 =
         vllm::get_flag(container, vllm::PIPELINE_PARALLEL).and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
-    if !gpu.count.is_multiple_of(pipeline) {
+    if !count.is_multiple_of(pipeline) {
         results.push(
             KrmResult::new(
                 Severity::Error,
-                format!("{} GPUs cannot be split into --pipeline-parallel-size {pipeline} stages", gpu.count),
+                format!("{count} GPUs cannot be split into --pipeline-parallel-size {pipeline} stages"),
             )
             .about(subject)
             .at(field("--pipeline-parallel-size"), Some(json!(pipeline)), None),
         );
         return;
     }
-    let wanted = gpu.count / pipeline;
+    let wanted = count / pipeline;
     let current = vllm::get_flag(container, vllm::TENSOR_PARALLEL);
     match spec.tensor_parallel {
         TensorParallelMode::Check => {
@@ -192,12 +292,12 @@ fn tensor_parallel(
                         Severity::Error,
                         format!(
                             "--tensor-parallel-size is {current_n} but the pod gets {} GPU(s){}; {}",
-                            gpu.count,
+                            count,
                             if pipeline > 1 { format!(" for {pipeline} pipeline stages") } else { String::new() },
-                            if current_n * pipeline > gpu.count {
+                            if current_n * pipeline > count {
                                 "vLLM would fail to start".to_string()
                             } else {
-                                format!("vLLM would leave {} GPU(s) idle", gpu.count - current_n * pipeline)
+                                format!("vLLM would leave {} GPU(s) idle", count - current_n * pipeline)
                             }
                         ),
                     )
@@ -292,7 +392,7 @@ fn strategy(mode: StrategyMode, gpu: Option<&GpuSpec>, obj: &mut Value) -> Optio
     if mode == StrategyMode::Auto {
         // The same rollout model gpufit checks: only a surge that must fit
         // beside every old pod needs GPUs of its own.
-        let gpus = u64::from(gpu.map_or(0, |g| g.count));
+        let gpus = u64::from(gpu.map_or(0, |g| g.count.fixed()));
         let surge = Rollout::of(obj, rollout::desired_replicas(obj)).blocking_surge();
         if gpus == 0 || surge == 0 {
             return None;

@@ -132,7 +132,7 @@ pub fn announcements(dir: &Path) -> Value {
     let current_count = detected.gpus.values().next().cloned().unwrap_or_default();
     json!([
         string("gpu-count", "GPUs per pod", &format!(
-            "Set the GPU count of every selected workload (0 removes GPU requests). Now: {}",
+            "Set the GPU count of every selected workload (0 removes GPU requests; auto: the smallest count at which its model fits gpu-product). Now: {}",
             if per_workload.is_empty() { "no GPU workload found".to_string() } else { per_workload.join(", ") }
         ), &current_count),
         string("gpu-resource", "GPU resource", "Extended resource to request (nvidia.com/gpu, nvidia.com/mig-1g.10gb, amd.com/gpu)", "nvidia.com/gpu"),

@@ -109,10 +109,13 @@ fn inject_configs(params: &env::Parameters) -> Result<Vec<gpuops_inject::InjectC
     }
     let mut configs = Vec::new();
     if let Some(count) = params.string("gpu-count") {
-        let count: u32 = count
-            .trim()
-            .parse()
-            .map_err(|_| Error::Parameters(format!("parameter gpu-count: {count:?} is not a whole number of GPUs")))?;
+        // `auto`: the smallest count at which the model fits gpu-product.
+        let count = match count.trim() {
+            "auto" => json!("auto"),
+            n => json!(n.parse::<u32>().map_err(|_| {
+                Error::Parameters(format!("parameter gpu-count: {count:?} is not a whole number of GPUs or auto"))
+            })?),
+        };
         let mut gpu = json!({"count": count});
         if let Some(resource) = params.string("gpu-resource") {
             gpu["resource"] = json!(resource);

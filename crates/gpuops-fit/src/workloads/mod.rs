@@ -105,22 +105,40 @@ fn engine_of(
     if !vllm::is_vllm(&merged) && annotated.is_none() {
         return None;
     }
-    let flag = |names: &[&str]| vllm::get_flag(&merged, names);
-    // KServe downloads `storageUri` to the path the runtime's `--model`
-    // names (/mnt/models): the URI says which model it is.
-    let storage = merged.get("storageUri").and_then(Value::as_str).map(str::to_string);
-    let named = flag(&["--model"]).or_else(|| positional_model(&merged));
-    let model = match (annotated, named, storage) {
-        (Some(a), _, _) => a,
-        (None, Some(path), Some(uri)) if path.starts_with('/') => uri,
-        (None, Some(n), _) => n,
-        (None, None, Some(uri)) => uri,
-        (None, None, None) => return None,
-    };
+    let model = model_reference(&merged, annotations)?;
+    let args = engine_args(&merged, annotations);
+    let overrides = annotations
+        .iter()
+        .filter(|(k, _)| k.starts_with("gpuops.dev/model-"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Some(Engine { model, args, overrides, multi_node })
+}
+
+/// The model a vLLM container serves: the `gpuops.dev/model` annotation,
+/// else `--model` / `vllm serve MODEL`, else — when that is a local path
+/// such as KServe's `/mnt/models` — the `storageUri` it was downloaded from.
+pub fn model_reference(container: &Value, annotations: &BTreeMap<String, String>) -> Option<String> {
+    let flag = |names: &[&str]| vllm::get_flag(container, names);
+    let storage = container.get("storageUri").and_then(Value::as_str).map(str::to_string);
+    let named = flag(&["--model"]).or_else(|| positional_model(container));
+    match (annotations.get("gpuops.dev/model").cloned(), named, storage) {
+        (Some(a), _, _) => Some(a),
+        (None, Some(path), Some(uri)) if path.starts_with('/') => Some(uri),
+        (None, Some(n), _) => Some(n),
+        (None, None, Some(uri)) => Some(uri),
+        (None, None, None) => None,
+    }
+}
+
+/// The vLLM engine arguments of a container (its `command`/`args`, env and
+/// image), as gpufit and the function's `count: auto` both read them.
+pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) -> EngineArgs {
+    let flag = |names: &[&str]| vllm::get_flag(container, names);
     let number = |names: &[&str], default: u64| flag(names).and_then(|v| v.parse().ok()).unwrap_or(default);
     let optional = |names: &[&str]| flag(names).and_then(|v| v.parse::<u64>().ok());
     let env = |name: &str| {
-        merged.get("env").and_then(Value::as_array).and_then(|env| {
+        container.get("env").and_then(Value::as_array).and_then(|env| {
             env.iter()
                 .find(|e| e.get("name").and_then(Value::as_str) == Some(name))?
                 .get("value")?
@@ -129,8 +147,8 @@ fn engine_of(
         })
     };
     let use_v1 = env("VLLM_USE_V1");
-    let image = merged.get("image").and_then(Value::as_str).unwrap_or("");
-    let args = EngineArgs {
+    let image = container.get("image").and_then(Value::as_str).unwrap_or("");
+    EngineArgs {
         tensor_parallel: number(vllm::TENSOR_PARALLEL, 1),
         pipeline_parallel: number(vllm::PIPELINE_PARALLEL, 1),
         max_model_len: flag(&["--max-model-len", "--max_model_len"]).and_then(|v| parse_max_model_len(&v)),
@@ -141,7 +159,7 @@ fn engine_of(
         kv_cache_dtype: flag(&["--kv-cache-dtype", "--kv_cache_dtype"]).unwrap_or_else(|| "auto".into()),
         max_num_seqs: optional(&["--max-num-seqs", "--max_num_seqs"]),
         max_num_batched_tokens: optional(&["--max-num-batched-tokens", "--max_num_batched_tokens"]),
-        enforce_eager: vllm::has_flag(&merged, &["--enforce-eager", "--enforce_eager"]),
+        enforce_eager: vllm::has_flag(container, &["--enforce-eager", "--enforce_eager"]),
         kv_cache_memory_bytes: flag(&["--kv-cache-memory-bytes", "--kv_cache_memory_bytes", "--kv-cache-memory"])
             .and_then(|v| gpuops_manifest::quantity::parse_quantity(&v))
             .map(|bytes| bytes as u64),
@@ -151,13 +169,7 @@ fn engine_of(
             .and_then(|v| Generation::parse(v))
             .or_else(|| Generation::from_image(image, use_v1.as_deref())),
         entrypoint: Entrypoint::Server,
-    };
-    let overrides = annotations
-        .iter()
-        .filter(|(k, _)| k.starts_with("gpuops.dev/model-"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    Some(Engine { model, args, overrides, multi_node })
+    }
 }
 
 /// `vllm serve MODEL …`: the word after `serve`, in args or a shell script.

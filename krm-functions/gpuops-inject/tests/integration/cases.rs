@@ -91,6 +91,19 @@ fn mig_resource_replaces_whole_gpu_and_reuses_existing_shm() {
     golden_case("mig-switch");
 }
 
+/// `count: auto` sizes each workload by gpufit's memory model on an L40S:
+/// Qwen2.5-32B at 32K needs TP 2, Llama-3.1-8B at 16K one GPU, Llama-3.3-70B
+/// (a KServe `storageUri`) at 64K TP 4 — count and TP set together.
+#[test]
+fn count_auto_picks_the_smallest_gpu_count_the_model_fits() {
+    golden_case("count-auto");
+}
+
+#[test]
+fn count_auto_refuses_a_model_it_cannot_size() {
+    error_case("count-auto-unknown-model");
+}
+
 #[test]
 fn tensor_parallel_check_reports_mismatch() {
     error_case("tp-check-mismatch");

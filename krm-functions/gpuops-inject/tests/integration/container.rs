@@ -36,5 +36,5 @@ fn container_runs_as_nobody_without_network_and_reports_errors() {
     assert_eq!(out.status.code(), Some(1), "stderr: {}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("\"severity\": \"error\""), "{stdout}");
-    assert!(text(&out.stderr).contains("GpuProfile/bad: spec.gpu.count: invalid type"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("GpuProfile/bad: spec.gpu.count: invalid value"), "{}", text(&out.stderr));
 }

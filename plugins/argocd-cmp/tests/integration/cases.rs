@@ -126,6 +126,7 @@ fn malformed_or_unknown_parameters_are_one_line_errors() {
         (parameters(&[("fit-gate", json!("strict"))]), "parameter fit-gate: \"strict\" is not off, warn or enforce"),
         (parameters(&[("fit-gate", json!("enforce"))]), "parameter capacity: required"),
         (parameters(&[("gpu-product", json!("NVIDIA-L4"))]), "parameter gpu-product needs gpu-count"),
+        (parameters(&[("gpu-count", json!("auto"))]), "spec.gpu.product: count: auto needs the GPU product"),
     ] {
         let out = ws.generate(&Source::at(path).with(params));
         assert_eq!(out.status.code(), Some(1));
