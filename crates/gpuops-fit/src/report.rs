@@ -12,11 +12,15 @@ use super::memory::{self, MemoryFit};
 use super::schedule::{self, Placement};
 use super::workloads::{Engine, PodGroup, WorkloadError, pod_groups};
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
     /// Do not count rollout surge problems as "does not fit".
     pub ignore_rollout: bool,
     pub scheduler: schedule::Options,
+    /// Model shapes the caller fetched (hub, OCI registry), by the
+    /// reference the workloads use; consulted after the catalog and the
+    /// local Hugging Face cache.
+    pub models: BTreeMap<String, ModelShape>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -298,7 +302,7 @@ impl Report {
 
 /// Apply `gpuops.dev/model-*` annotation overrides to a catalog shape, or
 /// build a shape from them alone.
-fn model_shape(engine: &Engine) -> Option<ModelShape> {
+fn model_shape(engine: &Engine, fetched: &BTreeMap<String, ModelShape>) -> Option<ModelShape> {
     let o = &engine.overrides;
     let number = |k: &str| {
         o.get(&format!("gpuops.dev/model-{k}")).and_then(|v| v.trim_end_matches(['B', 'b']).parse::<f64>().ok())
@@ -306,16 +310,17 @@ fn model_shape(engine: &Engine) -> Option<ModelShape> {
     // The catalog, then the model's own config.json in the local Hugging
     // Face cache, then annotations alone.
     let cached = || crate::hfconfig::from_hub_cache(&engine.model).and_then(Result::ok);
-    let mut shape = find_model(&engine.model).or_else(cached).or_else(|| {
-        Some(ModelShape::from_counts(
-            &engine.model,
-            number("params")?,
-            number("layers")? as u64,
-            number("kv-heads")? as u64,
-            number("head-dim")? as u64,
-            engine.args.max_model_len?,
-        ))
-    })?;
+    let mut shape =
+        find_model(&engine.model).or_else(cached).or_else(|| fetched.get(&engine.model).cloned()).or_else(|| {
+            Some(ModelShape::from_counts(
+                &engine.model,
+                number("params")?,
+                number("layers")? as u64,
+                number("kv-heads")? as u64,
+                number("head-dim")? as u64,
+                engine.args.max_model_len?,
+            ))
+        })?;
     if let Some(v) = number("params") {
         shape.params_b = v;
     }
@@ -361,6 +366,7 @@ fn memory_report(
     group: &PodGroup,
     nodes: &[String],
     max_gpus_per_node: u64,
+    fetched: &BTreeMap<String, ModelShape>,
 ) -> Option<MemoryReport> {
     let engine = group.engine.as_ref()?;
     let mut report = MemoryReport {
@@ -370,7 +376,7 @@ fn memory_report(
         smallest_tp: None,
         message: None,
     };
-    let Some(shape) = model_shape(engine) else {
+    let Some(shape) = model_shape(engine, fetched) else {
         report.status = MemoryStatus::UnknownModel;
         // Say exactly what is missing: the annotations not set, or the config.
         let missing: Vec<String> = ["params", "layers", "kv-heads", "head-dim"]
@@ -452,13 +458,36 @@ fn rollout_report(
     }
 }
 
-/// Check every workload in `objects` against `cluster`.
-pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Result<Report, CheckError> {
-    let runtimes: BTreeMap<String, Value> = objects
+/// The models the vLLM workloads in `objects` serve that neither the
+/// catalog nor the local Hugging Face cache knows: what a caller with
+/// network access may fetch before [`check`] (one request per model).
+pub fn unknown_models(objects: &[Value]) -> Result<std::collections::BTreeSet<String>, CheckError> {
+    let runtimes = serving_runtimes(objects);
+    let mut out = std::collections::BTreeSet::new();
+    for obj in objects {
+        for group in pod_groups(obj, &runtimes)? {
+            if let Some(engine) = group.engine
+                && find_model(&engine.model).is_none()
+                && crate::hfconfig::from_hub_cache(&engine.model).is_none_or(|r| r.is_err())
+            {
+                out.insert(engine.model);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn serving_runtimes(objects: &[Value]) -> BTreeMap<String, Value> {
+    objects
         .iter()
         .filter(|o| matches!(o.get("kind").and_then(Value::as_str), Some("ServingRuntime" | "ClusterServingRuntime")))
         .filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?.to_string(), o.clone())))
-        .collect();
+        .collect()
+}
+
+/// Check every workload in `objects` against `cluster`.
+pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Result<Report, CheckError> {
+    let runtimes = serving_runtimes(objects);
     let mut groups = Vec::new();
     for obj in objects {
         groups.extend(pod_groups(obj, &runtimes)?);
@@ -485,7 +514,7 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
         if let Some(r) = rollout.as_ref().filter(|r| !r.fits) {
             problems.push(Problem { kind: ProblemKind::Rollout, message: r.message.clone().unwrap_or_default() });
         }
-        let memory = memory_report(cluster, group, &placed.nodes, max_gpus_per_node);
+        let memory = memory_report(cluster, group, &placed.nodes, max_gpus_per_node, &options.models);
         if let Some(m) = memory.as_ref().filter(|m| m.status == MemoryStatus::DoesNotFit) {
             problems.push(Problem { kind: ProblemKind::Memory, message: m.message.clone().unwrap_or_default() });
         }

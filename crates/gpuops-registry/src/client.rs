@@ -114,7 +114,7 @@ fn next_link(headers: &ureq::http::HeaderMap) -> Option<String> {
     })
 }
 
-const MANIFEST_TYPES: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
+pub(crate) const MANIFEST_TYPES: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
 impl Client {
     pub fn new(options: Options) -> Self {
@@ -315,7 +315,55 @@ impl Client {
         }
     }
 
-    fn call(
+    /// GET `url` as a stream, with the authorization an earlier [`send`]
+    /// to the same repository negotiated.
+    ///
+    /// [`send`]: Client::send
+    pub(crate) fn stream(
+        &self,
+        repo: &RepositoryRef,
+        url: &str,
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        let scope = format!("repository:{}:pull", repo.path);
+        let authorization = self.authorization(repo, &scope, false).or_else(|| self.authorization(repo, &scope, true));
+        let mut request = self.agent.get(url);
+        if let Some(a) = authorization {
+            request = request.header("Authorization", a);
+        }
+        request.call()
+    }
+
+    /// Repeat `request` on transport errors, 429 and 5xx, with the backoff
+    /// [`send`] uses (for endpoints without registry auth: the hub).
+    ///
+    /// [`send`]: Client::send
+    pub(crate) fn retrying(
+        &self,
+        name: &str,
+        mut request: impl FnMut() -> Result<Reply, TransportError>,
+    ) -> Result<Reply, RegistryError> {
+        let mut attempt = 0;
+        loop {
+            let wait = match request() {
+                Ok(reply) if matches!(reply.status, 429 | 500..=599) && attempt < self.options.retries => {
+                    self.backoff(attempt, Some(&reply.headers))
+                }
+                Ok(reply) => return Ok(reply),
+                Err(_) if attempt < self.options.retries => self.backoff(attempt, None),
+                Err(e) => {
+                    return Err(RegistryError::Transport {
+                        repository: name.to_string(),
+                        message: format!("{e} (after {} attempts)", attempt + 1),
+                    });
+                }
+            };
+            tracing::info!(endpoint = %name, ?wait, attempt = attempt + 1, "request failed; retrying");
+            std::thread::sleep(wait);
+            attempt += 1;
+        }
+    }
+
+    pub(crate) fn call(
         &self,
         method: Method,
         url: &str,

@@ -18,6 +18,8 @@
 
 mod auth;
 mod client;
+pub mod hub;
+pub mod model;
 pub mod push;
 mod reference;
 

@@ -6,7 +6,6 @@
 //! `/version` (the server's `version.Info`) and the PriorityClass list.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -125,12 +124,7 @@ fn strip_kind(obj: &Value) -> Value {
 }
 
 fn respond(stream: &mut TcpStream, status: &str, body: &str) {
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body.as_bytes());
+    crate::http::respond(stream, status, &[("Content-Type", "application/json")], body.as_bytes());
 }
 
 fn status_body(code: u16, reason: &str, message: &str) -> String {
@@ -144,15 +138,7 @@ fn serve(
     tokens: &Mutex<HashMap<String, usize>>,
     counter: &AtomicUsize,
 ) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let head = String::from_utf8_lossy(&buf).into_owned();
+    let Some(head) = crate::http::read_head(&mut stream) else { return };
     let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
     if let Ok(mut l) = log.lock() {
         l.push(target.clone());

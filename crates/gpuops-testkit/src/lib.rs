@@ -4,6 +4,8 @@
 #![allow(clippy::print_stderr)]
 
 mod apiserver;
+mod http;
+mod hub;
 mod proxy;
 
 use std::net::TcpListener;
@@ -12,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub use apiserver::{API_TOKEN, ApiServer};
+pub use hub::{HUB_COMMIT, HubServer};
 pub use proxy::{Fault, Proxy};
 
 /// Where Debian installs distribution's registry.

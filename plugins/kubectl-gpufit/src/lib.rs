@@ -4,6 +4,7 @@
 
 mod local;
 mod output;
+mod remote;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -261,6 +262,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             if let Some(ns) = &args.cluster.namespace {
                 input::default_namespace(&mut objects, ns);
             }
+            // Models outside the catalog and the local cache: one fetch each.
+            let unknown = report::unknown_models(&objects)?;
+            let models =
+                if unknown.is_empty() { Default::default() } else { remote::Fetcher::from_env().shapes(unknown) };
             let mut all_fit = true;
             let mut unchecked = false;
             let mut reports = Vec::new();
@@ -272,6 +277,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
                         extended_resource_toleration: args.extended_resource_toleration,
                         kube_version,
                     },
+                    models: models.clone(),
                 };
                 let report = report::check(&cluster, &objects, options)?;
                 all_fit &= report.fits;

@@ -252,6 +252,16 @@ fn memory_text(f: &MemoryFit, smallest: Option<u64>) -> String {
     out
 }
 
+fn unknown_model(args: &ModelArgs) -> Error {
+    Error::Usage(format!(
+        "{} is neither in the catalog ({} models) nor in the local Hugging Face cache ({}); pass its config.json with --model-config FILE|DIR",
+        args.model,
+        gpuops_fit::catalog::catalog_models().len(),
+        gpuops_fit::hfconfig::hub_cache(|k| std::env::var_os(k))
+            .map_or_else(|| "unset".to_string(), |p| p.display().to_string()),
+    ))
+}
+
 /// The GPU `model` evaluates on: a catalog product (optionally a MIG
 /// slice of it), or just a memory size.
 fn model_gpu(args: &ModelArgs) -> Result<GpuInfo, Error> {
@@ -290,14 +300,16 @@ pub(crate) fn model(args: &ModelArgs) -> Result<ExitCode, Error> {
         Some(path) => gpuops_fit::hfconfig::load(path, &args.model)?,
         None => match find_model(&args.model) {
             Some(shape) => shape,
-            None => gpuops_fit::hfconfig::from_hub_cache(&args.model).transpose()?.ok_or_else(|| {
-                Error::Usage(format!(
-                    "{} is neither in the catalog ({} models) nor in the local Hugging Face cache ({}); pass its config.json with --model-config FILE|DIR",
-                    args.model,
-                    gpuops_fit::catalog::catalog_models().len(),
-                    gpuops_fit::hfconfig::hub_cache(|k| std::env::var_os(k)).map_or_else(|| "unset".to_string(), |p| p.display().to_string()),
-                ))
-            })?,
+            None => match gpuops_fit::hfconfig::from_hub_cache(&args.model).transpose()? {
+                Some(shape) => shape,
+                None => match crate::remote::Fetcher::from_env().shape(&args.model) {
+                    Some(Ok(shape)) => shape,
+                    Some(Err(e)) => {
+                        return Err(Error::Usage(format!("{e}; or pass its config.json with --model-config FILE|DIR")));
+                    }
+                    None => return Err(unknown_model(args)),
+                },
+            },
         },
     };
     let gpu = model_gpu(args)?;

@@ -4,4 +4,5 @@
 
 mod check;
 mod live;
+mod remote;
 mod util;
