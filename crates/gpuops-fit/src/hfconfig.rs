@@ -125,7 +125,13 @@ fn checkpoint_bytes(config: &Value, modelopt: Option<&Value>) -> Option<f64> {
             let weights = q.pointer("/config_groups").and_then(Value::as_object).and_then(|g| g.values().next());
             let bits = weights.and_then(|g| g.pointer("/weights/num_bits")).and_then(Value::as_u64).unwrap_or(8);
             let group = weights.and_then(|g| g.pointer("/weights/group_size")).and_then(Value::as_u64).unwrap_or(0);
-            grouped(bits as f64, group as f64)
+            let float = weights.and_then(|g| g.pointer("/weights/type")).and_then(Value::as_str) == Some("float");
+            if float && bits == 4 {
+                // NVFP4: 4-bit values, one FP8 scale per group of 16.
+                0.5 + 1.0 / group.max(1) as f64
+            } else {
+                grouped(bits as f64, group as f64)
+            }
         }
         "modelopt" => {
             let algo = q.get("quant_algo").and_then(Value::as_str).unwrap_or("FP8");
