@@ -307,11 +307,20 @@ fn model_shape(engine: &Engine, fetched: &BTreeMap<String, ModelShape>) -> Optio
     let number = |k: &str| {
         o.get(&format!("gpuops.dev/model-{k}")).and_then(|v| v.trim_end_matches(['B', 'b']).parse::<f64>().ok())
     };
-    // The catalog, then the model's own config.json in the local Hugging
-    // Face cache, then annotations alone.
+    // A model directory in the repository, the catalog, the model's own
+    // config.json in the local Hugging Face cache, what the caller fetched
+    // (hub, registry), then annotations alone.
     let cached = || crate::hfconfig::from_hub_cache(&engine.model).and_then(Result::ok);
-    let mut shape =
-        find_model(&engine.model).or_else(cached).or_else(|| fetched.get(&engine.model).cloned()).or_else(|| {
+    // A model directory in the repository (`--model ./models/acme-13b`).
+    let local = || {
+        let dir = std::path::Path::new(&engine.model);
+        dir.join("config.json").is_file().then(|| crate::hfconfig::load(dir, &engine.model).ok()).flatten()
+    };
+    let mut shape = local()
+        .or_else(|| find_model(&engine.model))
+        .or_else(cached)
+        .or_else(|| fetched.get(&engine.model).cloned())
+        .or_else(|| {
             Some(ModelShape::from_counts(
                 &engine.model,
                 number("params")?,
@@ -467,6 +476,7 @@ pub fn unknown_models(objects: &[Value]) -> Result<std::collections::BTreeSet<St
     for obj in objects {
         for group in pod_groups(obj, &runtimes)? {
             if let Some(engine) = group.engine
+                && !std::path::Path::new(&engine.model).join("config.json").is_file()
                 && find_model(&engine.model).is_none()
                 && crate::hfconfig::from_hub_cache(&engine.model).is_none_or(|r| r.is_err())
             {

@@ -296,8 +296,10 @@ fn model_gpu(args: &ModelArgs) -> Result<GpuInfo, Error> {
 }
 
 pub(crate) fn model(args: &ModelArgs) -> Result<ExitCode, Error> {
+    let local_dir = std::path::Path::new(&args.model).join("config.json").is_file();
     let shape = match &args.model_config {
         Some(path) => gpuops_fit::hfconfig::load(path, &args.model)?,
+        None if local_dir => gpuops_fit::hfconfig::load(std::path::Path::new(&args.model), &args.model)?,
         None => match find_model(&args.model) {
             Some(shape) => shape,
             None => match gpuops_fit::hfconfig::from_hub_cache(&args.model).transpose()? {

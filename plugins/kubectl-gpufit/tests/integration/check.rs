@@ -143,13 +143,14 @@ fn models_outside_the_catalog_from_their_config_json_or_the_hub_cache() {
     // 7.25B bf16 = 13.5 GiB of weights.
     assert!((json["weightsPerGpuGib"].as_f64().unwrap() - 13.5).abs() < 0.1, "{json}");
     // The same config in an HF_HOME hub cache, as huggingface_hub lays it out.
-    let repo = dir.path().join("hub/models--mistralai--Mistral-7B-Instruct-v0.3");
+    // (A name outside the catalog, so the cache is what answers.)
+    let repo = dir.path().join("hub/models--acme--mistral-like-7b");
     std::fs::create_dir_all(repo.join("refs")).unwrap();
     std::fs::create_dir_all(repo.join("snapshots/e0bc86c")).unwrap();
     std::fs::write(repo.join("refs/main"), "e0bc86c\n").unwrap();
     std::fs::copy(&file, repo.join("snapshots/e0bc86c/config.json")).unwrap();
     let out = crate::util::gpufit_env(
-        &["model", "hf://mistralai/Mistral-7B-Instruct-v0.3", "--gpu", "L4", "-o", "json"],
+        &["model", "hf://acme/mistral-like-7b", "--gpu", "L4", "-o", "json"],
         &[("HF_HOME", dir.path())],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -160,6 +161,41 @@ fn models_outside_the_catalog_from_their_config_json_or_the_hub_cache() {
     let out = gpufit(&["model", "x/y", "--gpu", "L4", "--model-config", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("bad.json: num_hidden_layers is missing"), "{}", text(&out.stderr));
+}
+
+/// A model directory in the repository (`--model ./models/…`) is read for
+/// both commands, and `model` and `check` give the same numbers for the
+/// same engine arguments: one memory model behind both.
+#[test]
+fn model_and_check_agree_on_a_model_directory_in_the_repo() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("models/acme-13b");
+    std::fs::create_dir_all(&model).unwrap();
+    // meta-llama/Llama-2-13b-chat-hf's architecture.
+    let config = serde_json::json!({"model_type": "llama", "hidden_size": 5120, "intermediate_size": 13824,
+        "num_hidden_layers": 40, "num_attention_heads": 40, "num_key_value_heads": 40, "vocab_size": 32000,
+        "max_position_embeddings": 4096, "torch_dtype": "float16"});
+    std::fs::write(model.join("config.json"), config.to_string()).unwrap();
+    let path = model.to_str().unwrap();
+    let out = gpufit(&["model", path, "--gpu", "L40S", "--max-model-len", "4096", "--engine", "0.10.1", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let alone: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let manifest = dir.path().join("deploy.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: acme, namespace: llm}}\nspec:\n  strategy: {{type: Recreate}}\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: vllm/vllm-openai:v0.10.1\n        args: [--model={path}, --max-model-len=4096]\n        resources: {{limits: {{nvidia.com/gpu: 1}}}}\n"
+        ),
+    )
+    .unwrap();
+    let out = gpufit(&["check", "-f", manifest.to_str().unwrap(), "--nodes", "1xL40S", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fit = &report["workloads"][0]["memory"]["fit"];
+    for key in ["weightsPerGpuGib", "kvBudgetGib", "kvPoolTokens", "maxContext", "engine"] {
+        assert_eq!(fit[key], alone[key], "{key}: check {} vs model {}", fit[key], alone[key]);
+    }
+    assert_eq!(alone["engine"], "v1");
 }
 
 #[test]
