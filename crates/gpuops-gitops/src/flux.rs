@@ -5,7 +5,11 @@ use serde_json::Value;
 use crate::policy::{self, Order, Policy, PolicyError, Rule};
 
 pub const FLUX_IMAGE_GROUP: &str = "image.toolkit.fluxcd.io";
-pub const FLUX_IMAGE_VERSIONS: &[&str] = &["v1", "v1beta2"];
+/// The served versions of the image API, each read alike: the fields
+/// modelbump uses (`spec.image`, `exclusionList`, `insecure`,
+/// `imageRepositoryRef`, `filterTags`, `policy`) have the same shape in
+/// v1beta1, v1beta2 and v1 (fluxcd/image-reflector-controller api/).
+pub const FLUX_IMAGE_VERSIONS: &[&str] = &["v1", "v1beta2", "v1beta1"];
 
 /// Where an object or reference was read.
 #[derive(Debug, Clone, PartialEq, Eq)]

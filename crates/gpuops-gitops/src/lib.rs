@@ -45,12 +45,15 @@ pub struct ScanError {
     pub source: std::io::Error,
 }
 
-/// Every YAML file under `root` (`*.yaml`, `*.yml`), sorted, by the one
-/// walk every gpuops tool uses (`gpuops_manifest::walk`: hidden entries
-/// such as `.git` below the root skipped, links not followed); `root`
-/// itself when it is a file.
+/// The files Flux's image automation reads under `root`
+/// (image-automation-controller internal/update/filereader.go
+/// `ScreeningLocalReader.Read`: extension `.yaml` or `.yml`, or a file named
+/// `Kustomization`; every directory but `.git`), sorted; `root` itself when
+/// it is a file. Links are not followed.
 pub fn yaml_files(root: &Path) -> Result<Vec<PathBuf>, ScanError> {
-    gpuops_manifest::walk::files(root, |p| gpuops_manifest::walk::is_manifest(p, false))
+    let wanted =
+        |p: &Path| gpuops_manifest::walk::is_manifest(p, false) || p.file_name().is_some_and(|n| n == "Kustomization");
+    gpuops_manifest::walk::files_skipping(root, gpuops_manifest::walk::Skip::GitDir, wanted)
         .map_err(|e| ScanError { path: e.path.display().to_string(), source: e.source })
 }
 
@@ -69,7 +72,9 @@ pub fn scan_tree(root: &Path) -> Result<Scan, ScanError> {
         let text =
             std::fs::read_to_string(&path).map_err(|source| ScanError { path: path.display().to_string(), source })?;
         scan.files_scanned += 1;
-        scan_text(&mut scan, &relative(base, &path), &text);
+        let shown = relative(base, &path);
+        tracing::debug!(file = %shown, bytes = text.len(), "reading file");
+        scan_text(&mut scan, &shown, &text);
     }
     Ok(scan)
 }

@@ -27,16 +27,35 @@ fn is_hidden(entry: &walkdir::DirEntry) -> bool {
     entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.')
 }
 
+/// Which entries below the root a walk leaves out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// Every hidden entry (`.git`, `.github`, editor files).
+    Hidden,
+    /// Only `.git`: what Flux's image automation walks (it reads a
+    /// `.github/…/x.yaml` as readily as any other file).
+    GitDir,
+}
+
 /// Every file under `root` that `wanted` accepts, sorted by path; `root`
-/// itself when it is a file (whatever its name).
+/// itself when it is a file (whatever its name). Hidden entries are skipped.
 pub fn files(root: &Path, wanted: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>, WalkError> {
+    files_skipping(root, Skip::Hidden, wanted)
+}
+
+/// [`files`] with a choice of what to skip.
+pub fn files_skipping(root: &Path, skip: Skip, wanted: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>, WalkError> {
     let meta = std::fs::metadata(root).map_err(|source| WalkError { path: root.to_path_buf(), source })?;
     if !meta.is_dir() {
         return Ok(vec![root.to_path_buf()]);
     }
     let mut out = Vec::new();
     let walker = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter();
-    for entry in walker.filter_entry(|e| !is_hidden(e)) {
+    let skipped = |e: &walkdir::DirEntry| match skip {
+        Skip::Hidden => is_hidden(e),
+        Skip::GitDir => e.depth() > 0 && e.file_name() == ".git",
+    };
+    for entry in walker.filter_entry(|e| !skipped(e)) {
         let entry = entry.map_err(|e| {
             let path = e.path().unwrap_or(root).to_path_buf();
             WalkError { path, source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("file system loop")) }

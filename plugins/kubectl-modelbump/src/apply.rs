@@ -32,10 +32,26 @@ fn field_label(field: Field) -> &'static str {
     }
 }
 
+/// Why a reference got no new value.
+pub(crate) enum Unresolved {
+    /// An error: the run fails.
+    Error(String),
+    /// Skipped with a warning, as Flux skips a marker whose policy it
+    /// does not have (image-automation-controller applies only the
+    /// policies it lists; other markers stay as they are).
+    Skip(String),
+}
+
+impl From<String> for Unresolved {
+    fn from(message: String) -> Self {
+        Unresolved::Error(message)
+    }
+}
+
 /// One row per reference, with its edit when it changes.
 fn plan(
     references: &[Reference],
-    mut value_for: impl FnMut(&Reference) -> Result<(Option<Latest>, String), String>,
+    mut value_for: impl FnMut(&Reference) -> Result<(Option<Latest>, String), Unresolved>,
 ) -> Vec<(Row, Option<edit::Edit>)> {
     references
         .iter()
@@ -66,9 +82,17 @@ fn plan(
                     row.new_value = new;
                     (row, e)
                 }
-                Err(message) => {
+                Err(Unresolved::Error(message)) => {
                     row.status = RowStatus::Error;
                     row.error = Some(message);
+                    (row, None)
+                }
+                Err(Unresolved::Skip(message)) => {
+                    output::eprint_line(&format!(
+                        "warning: {}:{}: {message}; skipped, as Flux skips it (--strict makes this an error)",
+                        row.file, row.line
+                    ));
+                    row.status = RowStatus::Skipped;
                     (row, None)
                 }
             }
@@ -76,10 +100,18 @@ fn plan(
         .collect()
 }
 
-fn from_registry(
-    resolutions: &BTreeMap<PolicyKey, Resolution>,
-) -> impl FnMut(&Reference) -> Result<(Option<Latest>, String), String> + '_ {
+fn from_registry<'a>(
+    scan: &'a Scan,
+    resolutions: &'a BTreeMap<PolicyKey, Resolution>,
+    strict: bool,
+) -> impl FnMut(&Reference) -> Result<(Option<Latest>, String), Unresolved> + 'a {
     move |r: &Reference| {
+        if !strict
+            && let Err(missing @ gitops::ResolveError::NoPolicy { .. }) =
+                scan.resolve(&r.marker.namespace, &r.marker.policy)
+        {
+            return Err(Unresolved::Skip(missing.to_string()));
+        }
         let key = (r.marker.namespace.clone(), r.marker.policy.clone());
         let latest = resolutions.get(&key).cloned().unwrap_or_else(|| Err("not resolved".into()))?;
         let new = gitops::new_value(&r.marker, &latest).map_err(|e| e.to_string())?;
@@ -105,8 +137,10 @@ pub(crate) fn scan(args: &ScanArgs) -> Result<ExitCode, Error> {
     let client = args.registry.client();
     let resolutions =
         resolve::resolve(&scan, &scan.references, &client, args.registry.concurrency as usize, args.registry.digest);
-    let mut rows: Vec<Row> =
-        plan(&scan.references, from_registry(&resolutions)).into_iter().map(|(row, _)| row).collect();
+    let mut rows: Vec<Row> = plan(&scan.references, from_registry(&scan, &resolutions, args.strict))
+        .into_iter()
+        .map(|(row, _)| row)
+        .collect();
     rows.extend(problem_rows(&scan));
     output::print_rows(&rows, &args.output);
     Ok(if rows.iter().any(|r| r.status == RowStatus::Error) { ExitCode::Error } else { ExitCode::Success })
@@ -117,7 +151,7 @@ pub(crate) fn apply(args: &ApplyArgs) -> Result<ExitCode, Error> {
     let client = args.registry.client();
     let resolutions =
         resolve::resolve(&scan, &scan.references, &client, args.registry.concurrency as usize, args.registry.digest);
-    let mut planned = plan(&scan.references, from_registry(&resolutions));
+    let mut planned = plan(&scan.references, from_registry(&scan, &resolutions, args.strict));
     planned.extend(problem_rows(&scan).into_iter().map(|r| (r, None)));
     write(&base_of(&args.path), planned, &args.write)
 }
@@ -240,7 +274,17 @@ fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs)
         let bullet: Vec<String> = changes.iter().map(|c| format!("- {c}")).collect();
         let message = message.replace("{count}", &changes.len().to_string()).replace("{changes}", &bullet.join("\n"));
         let files: Vec<PathBuf> = outputs.iter().map(|o| o.0.canonicalize().unwrap_or_else(|_| o.0.clone())).collect();
-        let sha = git::commit(&root, &files, &message)?;
+        let sha = match git::commit(&root, &files, &message) {
+            Ok(sha) => sha,
+            Err(e) => {
+                // Nothing half done: the files go back to what they were, so
+                // the next run sees the same updates instead of "up to date".
+                for done in &written {
+                    let _ = edit::write_atomic(&done.0, &done.2);
+                }
+                return Err(Error::CommitFailed { files: written.len(), source: e });
+            }
+        };
         output::print(&format!("committed {sha}: {} change(s) in {} file(s)\n", changes.len(), files.len()));
         if args.push {
             git::push(&root, &args.remote, args.branch.as_deref())?;

@@ -56,7 +56,14 @@ pub(crate) fn commit(root: &Path, files: &[PathBuf], message: &str) -> Result<St
     git(root, &add)?;
     let mut commit = vec!["commit", "--quiet", "-m", message, "--"];
     commit.extend(paths.iter().map(String::as_str));
-    git(root, &commit)?;
+    if let Err(e) = git(root, &commit) {
+        // A hook or signing refused the commit: unstage what `add` staged,
+        // so the caller's rollback of the files leaves the index as it was.
+        let mut reset = vec!["reset", "--quiet", "--"];
+        reset.extend(paths.iter().map(String::as_str));
+        let _ = git(root, &reset);
+        return Err(e);
+    }
     git(root, &["rev-parse", "--short", "HEAD"]).map(|s| s.trim().to_string())
 }
 

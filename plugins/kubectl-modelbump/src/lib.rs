@@ -86,6 +86,9 @@ pub struct ScanArgs {
     /// Directory (or file) to scan.
     #[arg(default_value = ".")]
     pub path: PathBuf,
+    /// A marker whose ImagePolicy is not in the tree is an error (default: skipped with a warning, as Flux does).
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -119,6 +122,9 @@ pub struct ApplyArgs {
     /// Directory (or file) to scan and rewrite.
     #[arg(default_value = ".")]
     pub path: PathBuf,
+    /// A marker whose ImagePolicy is not in the tree is an error (default: skipped with a warning, as Flux does).
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub write: WriteArgs,
     #[command(flatten)]
@@ -186,6 +192,12 @@ pub enum Error {
     },
     #[error("nothing was changed; {} reference(s) failed:\n  {}", .0.len(), .0.join("\n  "))]
     ReferencesFailed(Vec<String>),
+    #[error("the commit failed, so the {files} file(s) written were put back as they were: {source}")]
+    CommitFailed {
+        files: usize,
+        #[source]
+        source: git::GitError,
+    },
     #[error("{0}")]
     Usage(String),
 }

@@ -19,6 +19,8 @@ pub(crate) enum RowStatus {
     Pending,
     Update,
     UpToDate,
+    /// A marker whose policy is not in the tree (a warning, as Flux skips it).
+    Skipped,
     Error,
 }
 
@@ -28,6 +30,7 @@ impl RowStatus {
             RowStatus::Pending => "pending",
             RowStatus::Update => "update",
             RowStatus::UpToDate => "up-to-date",
+            RowStatus::Skipped => "skipped",
             RowStatus::Error => "error",
         }
     }
@@ -128,10 +131,10 @@ pub(crate) fn tags(args: &TagsArgs) -> Result<ExitCode, Error> {
             }
             print(&table.render(args.output.no_headers));
             match (&latest, &digest) {
-                (Some(tag), Some(d)) => eprintln_line(&format!("latest: {}:{tag}@{d}", args.repository)),
-                (Some(tag), None) => eprintln_line(&format!("latest: {}:{tag}", args.repository)),
+                (Some(tag), Some(d)) => eprint_line(&format!("latest: {}:{tag}@{d}", args.repository)),
+                (Some(tag), None) => eprint_line(&format!("latest: {}:{tag}", args.repository)),
                 (None, _) => {
-                    eprintln_line(&format!("no tag of {} satisfies the policy ({} tags)", args.repository, tags.len()));
+                    eprint_line(&format!("no tag of {} satisfies the policy ({} tags)", args.repository, tags.len()));
                 }
             }
         }
@@ -140,6 +143,6 @@ pub(crate) fn tags(args: &TagsArgs) -> Result<ExitCode, Error> {
 }
 
 #[allow(clippy::print_stderr)]
-fn eprintln_line(text: &str) {
+pub(crate) fn eprint_line(text: &str) {
     eprintln!("{text}");
 }

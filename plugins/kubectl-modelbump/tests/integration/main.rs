@@ -3,5 +3,6 @@
 
 mod apply;
 mod faults;
+mod flux;
 mod scan;
 mod util;

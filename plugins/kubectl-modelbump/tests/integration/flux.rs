@@ -1,0 +1,106 @@
+//! modelbump on repositories set up for Flux's image automation: the same
+//! objects (v1beta1 too), the same files, the same skipping of markers it
+//! has no policy for — and a failed commit that leaves nothing behind.
+
+use crate::util::{Repo, seeded_registry, text};
+use gpuops_testkit::git;
+
+const POLICIES: &str = "infrastructure/image-automation/foundry-gpu-models.yaml";
+const HELMRELEASE: &str = "apps/foundry-gpu-oras/helmrelease.yaml";
+
+/// A kustomization named `Kustomization`, shaped like Flux's own test data
+/// (fluxcd/image-automation-controller internal/update/testdata/setters/
+/// original/kustomization.yml, Apache-2.0; Flux reads a file of that exact
+/// name as well: internal/update/filereader.go).
+const KUSTOMIZATION: &str = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - helmrelease.yaml\nimages:\n  - name: container\n    newTag: v1.0.0 # {\"$imagepolicy\": \"flux-system:foundry-gpu-models:tag\"}\n";
+
+fn commit_all(repo: &Repo, message: &str) {
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "--quiet", "-m", message]);
+}
+
+#[test]
+fn v1beta1_objects_kustomization_files_and_hidden_directories_are_read_as_flux_reads_them() {
+    let registry = seeded_registry();
+    let repo = Repo::seed(&registry.host());
+    let policies = repo.read(POLICIES).replace("image.toolkit.fluxcd.io/v1\n", "image.toolkit.fluxcd.io/v1beta1\n");
+    std::fs::write(repo.path().join(POLICIES), policies).unwrap();
+    std::fs::write(repo.path().join("apps/foundry-gpu-oras/Kustomization"), KUSTOMIZATION).unwrap();
+    std::fs::create_dir_all(repo.path().join(".github/deploy")).unwrap();
+    std::fs::write(
+        repo.path().join(".github/deploy/values.yaml"),
+        "tag: v1.0.0 # {\"$imagepolicy\": \"flux-system:foundry-gpu-models:tag\"}\n",
+    )
+    .unwrap();
+    commit_all(&repo, "flux layout");
+
+    let out = repo.run(&["apply", ".", "-v", "4"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(repo.read("apps/foundry-gpu-oras/Kustomization").contains("newTag: v2.0.0 #"));
+    assert!(repo.read(".github/deploy/values.yaml").starts_with("tag: v2.0.0 #"));
+    assert!(repo.read(HELMRELEASE).contains("tag: v2.0.0 #"));
+    // -v names every file read; .git is not one of them.
+    let log = text(&out.stderr);
+    for file in ["apps/foundry-gpu-oras/Kustomization", ".github/deploy/values.yaml", POLICIES] {
+        assert!(log.contains(&format!("file={file}")), "{file} not in the log:\n{log}");
+    }
+    assert!(!log.contains("file=.git/"), "{log}");
+}
+
+#[test]
+fn a_marker_without_its_policy_is_skipped_with_a_warning_unless_strict() {
+    let registry = seeded_registry();
+    let repo = Repo::seed(&registry.host());
+    std::fs::write(
+        repo.path().join("apps/foundry-gpu-oras/other.yaml"),
+        "image: ghcr.io/acme/other:1.0.0 # {\"$imagepolicy\": \"flux-system:not-here\"}\n",
+    )
+    .unwrap();
+    commit_all(&repo, "a marker for a policy elsewhere");
+
+    let strict = repo.run(&["apply", ".", "--strict"]);
+    assert_eq!(strict.status.code(), Some(2), "{}", text(&strict.stderr));
+    assert!(
+        text(&strict.stderr).contains("apps/foundry-gpu-oras/other.yaml:1: no ImagePolicy flux-system/not-here"),
+        "{}",
+        text(&strict.stderr)
+    );
+    assert!(repo.read(HELMRELEASE).contains("tag: v1.0.0 #"), "--strict changed nothing");
+
+    let out = repo.run(&["apply", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("warning: apps/foundry-gpu-oras/other.yaml:1: no ImagePolicy flux-system/not-here in the scanned tree; skipped"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(repo.read(HELMRELEASE).contains("tag: v2.0.0 #"), "the other marker was updated");
+    assert!(repo.read("apps/foundry-gpu-oras/other.yaml").contains("other:1.0.0"));
+    let scan = repo.run(&["scan", ".", "-o", "json"]);
+    assert!(text(&scan.stdout).contains("\"status\": \"skipped\""), "{}", text(&scan.stdout));
+}
+
+#[test]
+fn a_commit_that_fails_puts_the_files_back() {
+    let registry = seeded_registry();
+    let repo = Repo::seed(&registry.host());
+    let before = repo.read(HELMRELEASE);
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    std::fs::write(&hook, "#!/bin/sh\necho 'pre-commit: signing key missing' >&2\nexit 1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let out = repo.run(&["apply", ".", "--commit"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("the commit failed, so the 1 file(s) written were put back"), "{stderr}");
+    assert!(stderr.contains("signing key missing"), "the hook's words: {stderr}");
+    assert_eq!(repo.read(HELMRELEASE), before, "no edit left behind");
+    assert_eq!(git(repo.path(), &["status", "--porcelain"]).trim(), "", "nothing staged or modified");
+    assert_eq!(repo.commits(), 1);
+    // The next run still sees the update, not "up to date".
+    std::fs::remove_file(&hook).unwrap();
+    let again = repo.run(&["apply", ".", "--commit"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert_eq!(repo.commits(), 2);
+}
