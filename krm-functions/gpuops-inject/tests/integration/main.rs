@@ -5,5 +5,6 @@
 mod cases;
 mod container;
 mod examples;
+mod kpt;
 mod krm;
 mod util;
