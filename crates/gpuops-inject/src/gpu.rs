@@ -187,6 +187,13 @@ fn set_resources(obj: &mut Value, slot: &ContainerSlot, gpu: &GpuSpec) {
     let Some(resources) = ensure_object(container, "resources") else {
         return;
     };
+    // A quantity written as a string (`"1"`) stays a string, in both maps.
+    let quoted = ["limits", "requests"].iter().any(|key| {
+        resources
+            .get(*key)
+            .and_then(Value::as_object)
+            .is_some_and(|m| m.iter().any(|(k, v)| is_gpu(k) && v.is_string()))
+    });
     for key in ["limits", "requests"] {
         let has_gpu = resources.get(key).and_then(Value::as_object).is_some_and(|m| m.keys().any(|k| is_gpu(k)));
         if gpu.count.fixed() == 0 && !has_gpu {
@@ -209,7 +216,8 @@ fn set_resources(obj: &mut Value, slot: &ContainerSlot, gpu: &GpuSpec) {
             // Keep `"2"` as written when it already says 2.
             let same = map.get(&gpu.resource).is_some_and(|v| quantity_equals(v, gpu.count.fixed()));
             if !same {
-                map.insert(gpu.resource.clone(), json!(gpu.count.fixed()));
+                let count = gpu.count.fixed();
+                map.insert(gpu.resource.clone(), if quoted { json!(count.to_string()) } else { json!(count) });
             }
         }
     }

@@ -205,7 +205,9 @@ pub fn write_stream(docs: &[Document], items: &[Value], changed: &[bool]) -> Str
             out.push_str("---\n");
         }
         if changed[i] {
-            yaml::write_document(&mut out, item);
+            let mut emitted = String::new();
+            yaml::write_document(&mut emitted, item);
+            out.push_str(&yaml::restore_octal_forms(&doc.text, &emitted));
         } else {
             out.push_str(&doc.text);
             if !doc.text.ends_with('\n') {

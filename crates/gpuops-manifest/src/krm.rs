@@ -392,7 +392,12 @@ impl ResourceList {
         for (i, item) in self.items.iter().enumerate() {
             match self.item_texts.as_ref().and_then(|t| t.get(i)) {
                 Some(text) if !changed.get(i).copied().unwrap_or(true) => write_original_item(&mut out, text),
-                _ => yaml::write_sequence_item(&mut out, item),
+                Some(text) => {
+                    let mut emitted = String::new();
+                    yaml::write_sequence_item(&mut emitted, item);
+                    out.push_str(&yaml::restore_octal_forms(text, &emitted));
+                }
+                None => yaml::write_sequence_item(&mut out, item),
             }
         }
         if let Some(config) = &self.function_config {

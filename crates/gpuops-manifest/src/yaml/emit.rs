@@ -15,6 +15,39 @@ pub fn to_yaml_string(value: &Value) -> String {
 }
 
 /// Append one value as a YAML document (no `---`) to `out`.
+/// Put back the YAML 1.1 octal literals of `original` (`defaultMode: 0755`)
+/// where a re-emitted document wrote their value in decimal (`493`): the
+/// value is the one every Kubernetes tool reads, and the form is the
+/// author's. Only plain `key: 0NNN` scalars are considered, matched by key
+/// and value.
+pub fn restore_octal_forms(original: &str, emitted: &str) -> String {
+    let key_and_value = |line: &str| -> Option<(String, String)> {
+        let body = line.trim_start().trim_start_matches("- ");
+        let (key, rest) = body.split_once(": ")?;
+        let value = rest.split(" #").next().unwrap_or(rest).trim();
+        Some((key.trim().to_string(), value.to_string()))
+    };
+    let octals: Vec<(String, String, String)> = original
+        .lines()
+        .filter_map(key_and_value)
+        .filter(|(_, v)| v.len() > 1 && v.starts_with('0') && v.bytes().all(|b| (b'0'..=b'7').contains(&b)))
+        .filter_map(|(k, v)| Some((k, u64::from_str_radix(&v, 8).ok()?.to_string(), v)))
+        .collect();
+    if octals.is_empty() {
+        return emitted.to_string();
+    }
+    let mut out = String::with_capacity(emitted.len());
+    for line in emitted.split_inclusive('\n') {
+        let restored = key_and_value(line).and_then(|(key, value)| {
+            let (_, _, literal) = octals.iter().find(|(k, decimal, _)| *k == key && *decimal == value)?;
+            let at = line.rfind(&format!(": {value}"))?;
+            Some(format!("{}: {literal}{}", &line[..at], &line[at + 2 + value.len()..]))
+        });
+        out.push_str(restored.as_deref().unwrap_or(line));
+    }
+    out
+}
+
 pub fn write_document(out: &mut String, value: &Value) {
     match value {
         Value::Object(map) if !map.is_empty() => write_mapping(out, map, 0, false),
@@ -259,6 +292,19 @@ fn looks_like_timestamp(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn octal_literals_come_back_in_their_form() {
+        let original = "volumes:\n- configMap:\n    defaultMode: 0755 # rwx\n    items:\n    - {key: a, path: a, mode: 0644}\n  name: s\nreplicas: 10\n";
+        let parsed = crate::yaml::parse_stream(original, "x").unwrap().remove(0).value;
+        assert_eq!(parsed.pointer("/volumes/0/configMap/defaultMode"), Some(&serde_json::json!(493)), "YAML 1.1 octal");
+        let emitted = to_yaml_string(&parsed);
+        let restored = restore_octal_forms(original, &emitted);
+        assert!(restored.contains("defaultMode: 0755\n"), "{restored}");
+        assert!(restored.contains("replicas: 10\n"), "decimals stay decimal: {restored}");
+        assert_eq!(crate::yaml::parse_stream(&restored, "x").unwrap().remove(0).value, parsed, "same value");
+        assert_eq!(restore_octal_forms("a: 1\n", "a: 1\n"), "a: 1\n");
+    }
+
     use super::*;
     use crate::yaml::parse_document;
     use serde_json::json;

@@ -80,8 +80,12 @@ pub fn parse_document(text: &str, source_name: &str, first_line: usize) -> Resul
             return Ok(value);
         }
     }
+    // `0755` is octal 493 to every Kubernetes tool (sigs.k8s.io/yaml reads
+    // YAML 1.1; go-yaml v3, kustomize's and kpt's, keeps 1.1 octals "because
+    // most parsers still use the old format"): read it as they do.
     let options = serde_saphyr::options! {
         budget: None,
+        legacy_octal_numbers: true,
     };
     serde_saphyr::from_str_with_options::<Value>(text, options).map_err(|e| YamlError {
         source_name: source_name.to_string(),

@@ -141,3 +141,20 @@ fn kpt_fn_render_runs_the_pipeline_the_kptfile_declares() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(pkg.join("deployment.yaml")).unwrap(), before);
 }
+
+/// In KRM mode an object the function changes keeps its YAML 1.1 octal
+/// (`defaultMode: 0755`, octal 493 to Kubernetes) and its quoted GPU
+/// quantity, through the real kpt.
+#[test]
+fn numbers_keep_their_value_and_form_through_kpt() {
+    let dir = tempfile::tempdir().unwrap();
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: qwen\nspec:\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: vllm/vllm-openai:v0.10.1\n        resources:\n          limits:\n            nvidia.com/gpu: \"1\"\n      volumes:\n      - name: scripts\n        configMap:\n          name: scripts\n          defaultMode: 0755\n";
+    std::fs::write(dir.path().join("deployment.yaml"), deployment).unwrap();
+    let out =
+        kpt().args(["fn", "eval", "--exec"]).arg(binary()).arg(dir.path()).args(["--", "gpuCount=2"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after = std::fs::read_to_string(dir.path().join("deployment.yaml")).unwrap();
+    assert!(after.contains("defaultMode: 0755\n"), "{after}");
+    assert!(after.contains("nvidia.com/gpu: \"2\""), "{after}");
+    assert!(!after.contains("755.0") && !after.contains("nvidia.com/gpu: 2\n"), "{after}");
+}
