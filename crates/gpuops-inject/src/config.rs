@@ -10,6 +10,7 @@ use serde_json::Value;
 use gpuops_manifest::imageref::{ImageRef, is_digest, is_tag};
 use gpuops_manifest::path::FieldPath;
 use gpuops_manifest::quantity::parse_quantity;
+use gpuops_manifest::rollout::DeploymentMode;
 
 pub const API_VERSION: &str = "gpuops.dev/v1alpha1";
 pub const DEFAULT_GPU_RESOURCE: &str = "nvidia.com/gpu";
@@ -153,6 +154,19 @@ pub struct GpuProfileSpec {
     /// Also apply to Ray head groups (worker groups only by default).
     #[serde(default)]
     pub ray_head: bool,
+    /// The cluster's KServe default (`deploy.defaultDeploymentMode` of the
+    /// `inferenceservice-config` ConfigMap) for InferenceServices without a
+    /// `serving.kserve.io/deploymentMode` annotation; KServe ships Knative
+    /// (`Serverless`). Decides whether `strategy` applies to them.
+    #[serde(default)]
+    pub kserve_default_deployment_mode: Option<String>,
+}
+
+impl GpuProfileSpec {
+    /// [`Self::kserve_default_deployment_mode`], validated in [`decode`].
+    pub fn kserve_default(&self) -> DeploymentMode {
+        self.kserve_default_deployment_mode.as_deref().and_then(DeploymentMode::parse).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -356,6 +370,16 @@ fn validate_gpu(spec: &GpuProfileSpec) -> Result<(), Invalid> {
             return Err((field.into(), "only used with count: auto".into()));
         }
     }
+    if let Some(mode) = &spec.kserve_default_deployment_mode
+        && DeploymentMode::parse(mode).is_none()
+    {
+        return Err((
+            "spec.kserveDefaultDeploymentMode".into(),
+            format!(
+                "{mode:?} is not a KServe deployment mode: Standard (RawDeployment), Knative (Serverless) or ModelMesh"
+            ),
+        ));
+    }
     if let Some(shm) = &spec.shared_memory
         && parse_quantity(shm).is_none_or(|q| q <= 0.0)
     {
@@ -431,6 +455,7 @@ pub const CONFIG_MAP_KEYS: &[&str] = &[
     "strategy",
     "tensorParallel",
     "rayHead",
+    "kserveDefaultDeploymentMode",
     "kinds",
     "names",
     "namespaces",
@@ -441,8 +466,8 @@ pub const CONFIG_MAP_KEYS: &[&str] = &[
     "digest",
 ];
 
-/// The keys that make a `GpuProfile` (the first twelve of [`CONFIG_MAP_KEYS`]).
-const GPU_KEYS: &[&str] = CONFIG_MAP_KEYS.split_at(12).0;
+/// The keys that make a `GpuProfile` (the first thirteen of [`CONFIG_MAP_KEYS`]).
+const GPU_KEYS: &[&str] = CONFIG_MAP_KEYS.split_at(13).0;
 
 fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
     let data = match config.get("data") {
@@ -521,6 +546,7 @@ fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
             strategy,
             tensor_parallel,
             ray_head: parse_bool("rayHead", false)?,
+            kserve_default_deployment_mode: get.get("kserveDefaultDeploymentMode").map(|s| (*s).to_string()),
         };
         validate_gpu(&spec).map_err(|(f, m)| (map_field(&f), m))?;
         out.gpu = Some(spec);
@@ -585,6 +611,11 @@ mod tests {
         assert_eq!(e.field, "spec.sharedMemory");
         let e = decode(&profile(json!({"strategy": "Rolling"}))).unwrap_err();
         assert_eq!(e.field, "spec.strategy");
+        let e = decode(&profile(json!({"kserveDefaultDeploymentMode": "Raw"}))).unwrap_err();
+        assert_eq!(e.field, "spec.kserveDefaultDeploymentMode");
+        assert!(e.message.contains("Standard (RawDeployment), Knative (Serverless) or ModelMesh"), "{e}");
+        let ok = decode(&profile(json!({"kserveDefaultDeploymentMode": "RawDeployment"}))).unwrap().unwrap();
+        assert_eq!(ok.gpu.unwrap().kserve_default(), DeploymentMode::Standard);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use gpuops_manifest::krm::{KrmResult, Severity, Subject};
 use gpuops_manifest::locator::{self, ContainerSlot, PodRole, PodSite};
 use gpuops_manifest::path::{FieldPath, ensure_array, ensure_object};
 use gpuops_manifest::resources::is_gpu;
-use gpuops_manifest::rollout::{self, Rollout};
+use gpuops_manifest::rollout::{self, Rollout, StrategyLocation};
 use gpuops_manifest::vllm::{self, FlagEdit};
 
 const SHM_VOLUME: &str = "dshm";
@@ -88,7 +88,26 @@ pub(crate) fn apply(spec: &GpuProfileSpec, obj: &mut Value, results: &mut Vec<Kr
             shared_memory(obj, site, &slot, size, &subject, results);
         }
     }
-    let recreate_saved_gpus = spec.strategy.and_then(|mode| strategy(mode, resolved.as_ref(), obj));
+    let recreate_saved_gpus = spec.strategy.and_then(|mode| {
+        let location = rollout::strategy_location_in(obj, spec.kserve_default());
+        if location.is_none() && rollout::is_kserve_inference_service(obj) {
+            // Knative rolls a new revision beside the old one and ModelMesh
+            // has no pods of its own: KServe would ignore the field.
+            results.push(
+                KrmResult::new(
+                    Severity::Info,
+                    format!(
+                        "strategy not set: this InferenceService is deployed in {:?} mode, where KServe does not \
+                         read spec.predictor.deploymentStrategy (annotate serving.kserve.io/deploymentMode: \
+                         RawDeployment, or set kserveDefaultDeploymentMode: Standard for a cluster whose default it is)",
+                        rollout::kserve_deployment_mode(obj, spec.kserve_default())
+                    ),
+                )
+                .about(&subject),
+            );
+        }
+        strategy(mode, resolved.as_ref(), obj, location?)
+    });
     Applied { changed: !without_metadata(obj, |o| *o == before), recreate_saved_gpus }
 }
 
@@ -327,7 +346,7 @@ fn tensor_parallel(
                     KrmResult::new(
                         Severity::Warning,
                         format!(
-                            "cannot add --tensor-parallel-size={wanted} to a shell-script command; add it to the script"
+                            "cannot add --tensor-parallel-size={wanted}: the shell script does not invoke vllm serve or vllm.entrypoints.openai.api_server where it can be seen; add the flag to the script"
                         ),
                     )
                     .about(subject)
@@ -389,8 +408,7 @@ fn shared_memory(
 }
 
 /// Returns, for `auto` switches, the extra GPUs a rolling update would have needed.
-fn strategy(mode: StrategyMode, gpu: Option<&GpuSpec>, obj: &mut Value) -> Option<u64> {
-    let location = rollout::writable_strategy_location(obj)?;
+fn strategy(mode: StrategyMode, gpu: Option<&GpuSpec>, obj: &mut Value, location: StrategyLocation) -> Option<u64> {
     let current =
         obj.pointer(&format!("{}/type", location.pointer())).and_then(Value::as_str).unwrap_or("RollingUpdate");
     if current == "Recreate" {

@@ -330,6 +330,8 @@ pub fn main_container(obj: &Value, site: &PodSite, name: Option<&str>) -> Option
             .or_else(|| regular().find(|s| name_of(s) == Some("kserve-container")))
             .or_else(|| regular().next())
             .cloned(),
+        // KubeRay runs Ray in the first container, always.
+        PodRole::RayHead | PodRole::RayWorker(_) => regular().next().cloned(),
         _ => {
             let annotated = site
                 .metadata
@@ -337,7 +339,13 @@ pub fn main_container(obj: &Value, site: &PodSite, name: Option<&str>) -> Option
                 .and_then(|m| m.get(obj))
                 .and_then(|m| m.pointer("/annotations/kubectl.kubernetes.io~1default-container"))
                 .and_then(Value::as_str);
-            annotated.and_then(|n| regular().find(|s| name_of(s) == Some(n))).or_else(|| regular().next()).cloned()
+            // Then the container that runs the vLLM engine (a router or
+            // proxy listed first beside it needs no GPU), then the first.
+            annotated
+                .and_then(|n| regular().find(|s| name_of(s) == Some(n)))
+                .or_else(|| regular().find(|s| s.path.get(obj).is_some_and(crate::vllm::is_vllm)))
+                .or_else(|| regular().next())
+                .cloned()
         }
     }
 }

@@ -64,12 +64,44 @@ impl StrategyLocation {
     }
 }
 
-/// KServe's deployment mode annotation: `RawDeployment` (`Standard` since
-/// KServe 0.15) makes a plain Deployment; anything else is Knative.
-fn is_raw_inference_service(obj: &Value) -> bool {
+/// How KServe deploys an InferenceService.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeploymentMode {
+    /// A plain Deployment (`Standard`; `RawDeployment` before KServe 0.15).
+    Standard,
+    /// A Knative Service (`Knative`; `Serverless` before KServe 0.15) — the
+    /// default of KServe's shipped `inferenceservice-config`.
+    #[default]
+    Knative,
+    /// Served by the ModelMesh controller.
+    ModelMesh,
+}
+
+impl DeploymentMode {
+    /// The mode a value of the annotation or of `deploy.defaultDeploymentMode`
+    /// names, legacy names mapped as KServe maps them; `None` for anything
+    /// else (compared exactly, as KServe does).
+    /// Source: kserve/kserve pkg/controller/v1beta1/inferenceservice/utils/utils.go
+    /// `GetDeploymentMode` (LegacyRawDeployment → Standard, LegacyServerless → Knative).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "Standard" | "RawDeployment" => Some(Self::Standard),
+            "Knative" | "Serverless" => Some(Self::Knative),
+            "ModelMesh" => Some(Self::ModelMesh),
+            _ => None,
+        }
+    }
+}
+
+/// KServe's `GetDeploymentMode`: a valid `serving.kserve.io/deploymentMode`
+/// annotation wins, else the cluster's default (`deploy.defaultDeploymentMode`
+/// of the `inferenceservice-config` ConfigMap). An invalid annotation falls
+/// back to the default, as there.
+pub fn kserve_deployment_mode(obj: &Value, cluster_default: DeploymentMode) -> DeploymentMode {
     obj.pointer("/metadata/annotations/serving.kserve.io~1deploymentMode")
         .and_then(Value::as_str)
-        .is_some_and(|m| m.eq_ignore_ascii_case("RawDeployment") || m.eq_ignore_ascii_case("Standard"))
+        .and_then(DeploymentMode::parse)
+        .unwrap_or(cluster_default)
 }
 
 fn is_inference_service(obj: &Value) -> bool {
@@ -77,30 +109,35 @@ fn is_inference_service(obj: &Value) -> bool {
 }
 
 fn is_serverless_inference_service(obj: &Value) -> bool {
-    is_inference_service(obj) && !is_raw_inference_service(obj)
+    is_inference_service(obj) && kserve_deployment_mode(obj, DeploymentMode::default()) == DeploymentMode::Knative
 }
 
 /// A Deployment's own `spec.strategy`, or a RawDeployment InferenceService's
 /// `spec.predictor.deploymentStrategy` (KServe >= 0.13); `None` for kinds
-/// without a Deployment strategy.
+/// without a Deployment strategy. InferenceServices without the annotation
+/// take KServe's shipped default mode (Knative).
 pub fn strategy_location(obj: &Value) -> Option<StrategyLocation> {
+    strategy_location_in(obj, DeploymentMode::default())
+}
+
+/// [`strategy_location`] on a cluster whose KServe default mode is
+/// `cluster_default`: only a Standard (RawDeployment) InferenceService has a
+/// Deployment whose strategy KServe sets from `deploymentStrategy`.
+pub fn strategy_location_in(obj: &Value, cluster_default: DeploymentMode) -> Option<StrategyLocation> {
     match (locator::api_group(obj), locator::kind(obj)) {
         ("apps", "Deployment") => Some(StrategyLocation { parent: "/spec", key: "strategy" }),
-        ("serving.kserve.io", "InferenceService") if is_raw_inference_service(obj) => {
+        ("serving.kserve.io", "InferenceService")
+            if kserve_deployment_mode(obj, cluster_default) == DeploymentMode::Standard =>
+        {
             Some(StrategyLocation { parent: "/spec/predictor", key: "deploymentStrategy" })
         }
         _ => None,
     }
 }
 
-/// Where a strategy may be written: like [`strategy_location`], but any
-/// InferenceService (inject writes the field whatever the mode; KServe reads
-/// it in RawDeployment mode).
-pub fn writable_strategy_location(obj: &Value) -> Option<StrategyLocation> {
-    if is_inference_service(obj) {
-        return Some(StrategyLocation { parent: "/spec/predictor", key: "deploymentStrategy" });
-    }
-    strategy_location(obj)
+/// Whether `obj` is an InferenceService (whatever its mode).
+pub fn is_kserve_inference_service(obj: &Value) -> bool {
+    is_inference_service(obj)
 }
 
 /// Desired pods of a rolling workload: `spec.replicas` of a Deployment,
@@ -194,6 +231,24 @@ mod tests {
         assert_eq!(Rollout::of(&isvc(Some("RawDeployment")), 2), Rollout { surge: 1, max_unavailable: 0 });
         assert_eq!(desired_replicas(&isvc(None)), 2);
         assert!(strategy_location(&isvc(None)).is_none());
-        assert!(writable_strategy_location(&isvc(None)).is_some());
+        // KServe's legacy and current names, compared exactly; an invalid
+        // annotation falls back to the cluster default.
+        for (annotation, default, has_strategy) in [
+            (Some("RawDeployment"), DeploymentMode::Knative, true),
+            (Some("Standard"), DeploymentMode::Knative, true),
+            (Some("Serverless"), DeploymentMode::Standard, false),
+            (Some("Knative"), DeploymentMode::Standard, false),
+            (Some("ModelMesh"), DeploymentMode::Standard, false),
+            (Some("rawdeployment"), DeploymentMode::Knative, false),
+            (Some("rawdeployment"), DeploymentMode::Standard, true),
+            (None, DeploymentMode::Standard, true),
+            (None, DeploymentMode::Knative, false),
+        ] {
+            assert_eq!(
+                strategy_location_in(&isvc(annotation), default).is_some(),
+                has_strategy,
+                "{annotation:?} on a {default:?} cluster"
+            );
+        }
     }
 }

@@ -12,15 +12,32 @@ pub const PIPELINE_PARALLEL: &[&str] = &["--pipeline-parallel-size", "--pipeline
 
 /// Whether a container (or KServe `model`) runs vLLM.
 pub fn is_vllm(container: &Value) -> bool {
-    let mentions =
-        |v: Option<&Value>| v.and_then(Value::as_str).is_some_and(|s| s.to_ascii_lowercase().contains("vllm"));
+    // vLLM production-stack's router (`vllm-router`, image
+    // lmcache/lmstack-router) sits beside the engines and is not one.
+    let mentions = |v: Option<&Value>| {
+        v.and_then(Value::as_str).is_some_and(|s| {
+            let s = s.to_ascii_lowercase();
+            s.contains("vllm") && !s.contains("router")
+        })
+    };
     if mentions(container.get("image")) || mentions(container.get("runtime")) {
         return true;
     }
-    if let Some(format) = container.pointer("/modelFormat/name").and_then(Value::as_str)
-        && format.eq_ignore_ascii_case("vllm")
-    {
-        return true;
+    if let Some(format) = container.pointer("/modelFormat/name").and_then(Value::as_str) {
+        if format.eq_ignore_ascii_case("vllm") {
+            return true;
+        }
+        // KServe's Hugging Face runtime serves with vLLM unless told
+        // otherwise: `--backend` defaults to `auto`, which loads vLLM for
+        // every architecture vLLM supports, and adds vLLM's own engine
+        // flags (`--tensor-parallel-size`, dashes only: a plain argparse
+        // with parse_known_args, where `--tensor_parallel_size` is ignored).
+        // Source: kserve/kserve python/huggingfaceserver/huggingfaceserver/__main__.py
+        // (`--backend` default "auto", `maybe_add_vllm_cli_parser`, load_model).
+        if format.eq_ignore_ascii_case("huggingface") {
+            let backend = get_flag(container, &["--backend"]);
+            return backend.is_none_or(|b| b == "auto" || b == "vllm");
+        }
     }
     ["command", "args"].iter().any(|key| {
         container.get(*key).and_then(Value::as_array).is_some_and(|items| {
@@ -164,8 +181,21 @@ pub fn set_flag(container: &mut Value, names: &[&str], value: &str) -> FlagEdit 
             FlagEdit::Replaced { old }
         }
         None => {
-            if runs_shell_script(container) {
-                return FlagEdit::NotPossible;
+            if let Some((list, index)) = shell_script_index(container) {
+                // Into the script, after the vLLM invocation; if there is
+                // none to find, nothing (the caller warns).
+                let Some(items) = container.get_mut(list).and_then(Value::as_array_mut) else {
+                    return FlagEdit::NotPossible;
+                };
+                let script = items[index].as_str().unwrap_or_default().to_string();
+                return match script_insertion_point(&script) {
+                    Some(at) => {
+                        items[index] =
+                            Value::String(format!("{} {}={value}{}", &script[..at], names[0], &script[at..]));
+                        FlagEdit::Appended
+                    }
+                    None => FlagEdit::NotPossible,
+                };
             }
             let Some(map) = container.as_object_mut() else {
                 return FlagEdit::NotPossible;
@@ -182,20 +212,78 @@ pub fn set_flag(container: &mut Value, names: &[&str], value: &str) -> FlagEdit 
     }
 }
 
-fn runs_shell_script(container: &Value) -> bool {
-    let words: Vec<&str> = ["command", "args"]
-        .iter()
-        .filter_map(|k| container.get(*k).and_then(Value::as_array))
-        .flatten()
-        .filter_map(Value::as_str)
+/// `(list, index)` of the script a shell runs (`sh -c SCRIPT`, `/bin/bash
+/// -exc SCRIPT`: the word after the `-c` option, combined short options
+/// included). Words appended after it become `$0`, `$1`… — never vLLM's.
+fn shell_script_index(container: &Value) -> Option<(&'static str, usize)> {
+    let words: Vec<(&'static str, usize, &str)> = ["command", "args"]
+        .into_iter()
+        .filter_map(|k| container.get(k).and_then(Value::as_array).map(|a| (k, a)))
+        .flat_map(|(k, a)| a.iter().enumerate().filter_map(move |(i, v)| Some((k, i, v.as_str()?))))
         .collect();
-    words.first().is_some_and(|w| w.ends_with("sh")) && words.contains(&"-c")
+    let (_, _, first) = words.first()?;
+    if !first.rsplit('/').next().is_some_and(|w| w.ends_with("sh")) {
+        return None;
+    }
+    let option = words.iter().position(|(_, _, w)| w.starts_with('-') && !w.starts_with("--") && w.contains('c'))?;
+    words.get(option + 1).map(|(k, i, _)| (*k, *i))
+}
+
+/// Where in a script a flag can be added so vLLM sees it: right after
+/// `vllm serve [MODEL]` or `-m vllm.entrypoints.openai.api_server`.
+fn script_insertion_point(script: &str) -> Option<usize> {
+    let words: Vec<(usize, &str)> = script
+        .split(|c: char| c.is_whitespace())
+        .scan(0usize, |offset, word| {
+            let start = *offset;
+            *offset += word.len() + 1;
+            Some((start, word))
+        })
+        .filter(|(_, w)| !w.is_empty())
+        .collect();
+    for (i, (start, word)) in words.iter().enumerate() {
+        let end = |(s, w): (usize, &str)| s + w.len();
+        if word.ends_with("vllm.entrypoints.openai.api_server") {
+            return Some(end((*start, word)));
+        }
+        if word.rsplit('/').next() == Some("vllm") && words.get(i + 1).is_some_and(|(_, w)| *w == "serve") {
+            return Some(match words.get(i + 2) {
+                Some(model) if !model.1.starts_with('-') && !model.1.starts_with('\\') => end(*model),
+                _ => end(words[i + 1]),
+            });
+        }
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn flags_go_into_the_script_where_vllm_is_invoked() {
+        // vLLM production-stack's engine container.
+        let mut c = json!({"command": ["/bin/bash", "-exc", "cd /app && python3 -m vllm.entrypoints.openai.api_server --model /data/llama --port 8000 2>&1 | tee log"]});
+        assert_eq!(set_flag(&mut c, TENSOR_PARALLEL, "2"), FlagEdit::Appended);
+        assert_eq!(
+            c["command"][2],
+            "cd /app && python3 -m vllm.entrypoints.openai.api_server --tensor-parallel-size=2 --model /data/llama --port 8000 2>&1 | tee log"
+        );
+        assert!(c.get("args").is_none(), "nothing after the script, where bash would bind it to $0");
+        assert_eq!(get_flag(&c, TENSOR_PARALLEL).as_deref(), Some("2"));
+        let mut serve = json!({"command": ["sh", "-c", "exec vllm serve Qwen/Qwen2.5-7B --port 8000"]});
+        assert_eq!(set_flag(&mut serve, TENSOR_PARALLEL, "4"), FlagEdit::Appended);
+        assert_eq!(serve["command"][2], "exec vllm serve Qwen/Qwen2.5-7B --tensor-parallel-size=4 --port 8000");
+        let mut opaque = json!({"command": ["sh", "-c", "/start.sh"]});
+        assert_eq!(set_flag(&mut opaque, TENSOR_PARALLEL, "2"), FlagEdit::NotPossible);
+        assert_eq!(opaque, json!({"command": ["sh", "-c", "/start.sh"]}));
+        // The router beside the engines is not an engine.
+        assert!(!is_vllm(
+            &json!({"image": "lmcache/lmstack-router:latest", "args": ["vllm-router", "--port", "8000"]})
+        ));
+        assert!(is_vllm(&json!({"image": "lmcache/vllm-openai:latest"})));
+    }
 
     #[test]
     fn reads_all_three_forms() {
@@ -220,12 +308,26 @@ mod tests {
     }
 
     #[test]
-    fn appends_to_args_but_not_to_shell_scripts() {
+    fn appends_to_args_but_never_after_a_shell_script() {
         let mut c = json!({"image": "vllm/vllm-openai:v0.8.0", "args": ["--model=m"]});
         assert_eq!(set_flag(&mut c, TENSOR_PARALLEL, "2"), FlagEdit::Appended);
         assert_eq!(c["args"], json!(["--model=m", "--tensor-parallel-size=2"]));
-        let mut s = json!({"command": ["/bin/sh", "-c", "vllm serve m"]});
-        assert_eq!(set_flag(&mut s, TENSOR_PARALLEL, "2"), FlagEdit::NotPossible);
+        let mut s = json!({"command": ["/bin/sh", "-c", "vllm serve m"], "args": []});
+        assert_eq!(set_flag(&mut s, TENSOR_PARALLEL, "2"), FlagEdit::Appended);
+        assert_eq!(s["command"][2], "vllm serve m --tensor-parallel-size=2");
+        assert_eq!(s["args"], json!([]), "words after `sh -c SCRIPT` are $0, $1…");
+    }
+
+    #[test]
+    fn kserve_hugging_face_runtime_is_vllm_unless_another_backend_is_chosen() {
+        let hf = |args: Value| json!({"modelFormat": {"name": "huggingface"}, "args": args});
+        assert!(is_vllm(&hf(json!(["--model_name=llama3", "--model_id=meta-llama/meta-llama-3-8b-instruct"]))));
+        assert!(is_vllm(&hf(json!(["--backend=vllm"]))));
+        assert!(!is_vllm(&hf(json!(["--backend=huggingface"]))));
+        assert!(!is_vllm(&hf(json!(["--backend", "triton"]))));
+        let mut c = hf(json!(["--model_name=llama3"]));
+        assert_eq!(set_flag(&mut c, TENSOR_PARALLEL, "2"), FlagEdit::Appended);
+        assert_eq!(c["args"], json!(["--model_name=llama3", "--tensor-parallel-size=2"]));
     }
 
     #[test]

@@ -99,6 +99,15 @@ fn count_auto_picks_the_smallest_gpu_count_the_model_fits() {
     golden_case("count-auto");
 }
 
+/// KServe's deployment mode decides whether `strategy` applies (Serverless,
+/// the default, ignores it); the Hugging Face runtime gets vLLM's TP flag
+/// unless another backend is chosen; a shell-started engine gets the flag
+/// inside its script, and the GPUs go to the engine, not the router beside it.
+#[test]
+fn kserve_modes_runtimes_and_shell_engines() {
+    golden_case("kserve-modes-and-shell-engines");
+}
+
 #[test]
 fn count_auto_refuses_a_model_it_cannot_size() {
     error_case("count-auto-unknown-model");
