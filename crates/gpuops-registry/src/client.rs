@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 
 use crate::RegistryError;
 use crate::auth::{self, Challenge, Credential};
-use crate::reference::{RepositoryRef, parse_repository};
+use crate::origin::{realm_may_receive_credentials, realm_origin, same_origin_link};
+use crate::reference::{RepositoryRef, is_oci_tag, parse_repository};
 
 /// Client settings; the defaults suit a CI job.
 #[derive(Debug, Clone)]
@@ -28,6 +29,9 @@ pub struct Options {
     pub page_size: usize,
     /// Give up (with an error) after this many pages of tags.
     pub max_pages: usize,
+    /// The most a request waits in total across its retries (`Retry-After`
+    /// included); past it, the last error is returned.
+    pub max_total_wait: Duration,
     /// Read docker's config.json for credentials.
     pub use_docker_config: bool,
     /// Directory of docker's config.json (default `$DOCKER_CONFIG`, then `~/.docker`).
@@ -44,6 +48,7 @@ impl Default for Options {
             max_backoff: Duration::from_secs(10),
             page_size: 1000,
             max_pages: 100,
+            max_total_wait: Duration::from_secs(60),
             use_docker_config: true,
             docker_config_dir: None,
         }
@@ -123,6 +128,9 @@ impl Client {
             .timeout_global(Some(options.timeout))
             .user_agent(concat!("gpuops/", env!("CARGO_PKG_VERSION")))
             .max_redirects(5)
+            // Blob downloads redirect to storage on other hosts (S3, a CDN):
+            // the registry's Authorization never follows a redirect.
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
             .build()
             .new_agent();
         Self { agent, options, state: Mutex::new(HashMap::new()) }
@@ -164,11 +172,30 @@ impl Client {
         if host.basic && !anonymous { host.credential.as_ref().and_then(Credential::basic_header) } else { None }
     }
 
+    /// The wait before retry `attempt`: exponential, or the registry's
+    /// `Retry-After`, each capped at `max_backoff` (a `Retry-After: 86400`
+    /// must not park a CI job for a day; the cap is logged at `-v`).
     fn backoff(&self, attempt: u32, headers: Option<&ureq::http::HeaderMap>) -> Duration {
         let exponential = self.options.backoff.saturating_mul(1u32 << attempt.min(16)).min(self.options.max_backoff);
-        headers
-            .and_then(retry_after)
-            .map_or(exponential, |d| d.min(self.options.max_backoff.max(Duration::from_secs(60))))
+        match headers.and_then(retry_after) {
+            Some(asked) if asked > self.options.max_backoff => {
+                tracing::info!(retry_after = ?asked, waiting = ?self.options.max_backoff, "Retry-After above the backoff cap; waiting the cap");
+                self.options.max_backoff
+            }
+            Some(asked) => asked,
+            None => exponential,
+        }
+    }
+
+    /// Whether a retry after `wait` stays within `max_total_wait`, given
+    /// `waited` so far; says so at `-v` when it does not.
+    fn within_budget(&self, waited: &mut Duration, wait: Duration) -> bool {
+        if *waited + wait > self.options.max_total_wait {
+            tracing::info!(waited = ?*waited, next = ?wait, budget = ?self.options.max_total_wait, "retry budget spent; giving up");
+            return false;
+        }
+        *waited += wait;
+        true
     }
 
     /// Send one request with auth and retries; the body is read fully.
@@ -188,14 +215,15 @@ impl Client {
         let mut login_rejected = false;
         let mut auth_rounds = 0;
         let mut attempt = 0;
+        let mut waited = Duration::ZERO;
         loop {
             let authorization = self.authorization(repo, &scope, anonymous);
             let result = self.call(method, url, headers, authorization.as_deref(), body);
             let reply = match result {
                 Ok(reply) => reply,
                 Err(message) => {
-                    if attempt < self.options.retries {
-                        let wait = self.backoff(attempt, None);
+                    let wait = self.backoff(attempt, None);
+                    if attempt < self.options.retries && self.within_budget(&mut waited, wait) {
                         tracing::info!(repository = %name, error = %message, ?wait, attempt = attempt + 1, "request failed; retrying");
                         std::thread::sleep(wait);
                         attempt += 1;
@@ -237,7 +265,15 @@ impl Client {
                     }
                     match challenge {
                         Some(Challenge::Bearer { realm, service }) => {
-                            let credential = if anonymous { Credential::Anonymous } else { self.credential(repo) };
+                            let mut credential = if anonymous { Credential::Anonymous } else { self.credential(repo) };
+                            if credential != Credential::Anonymous && !realm_may_receive_credentials(repo, &realm) {
+                                tracing::warn!(
+                                    repository = %name, realm = %realm_origin(&realm),
+                                    "not sending the login for {} to a token realm on another site or over plain HTTP; asking anonymously",
+                                    repo.host
+                                );
+                                credential = Credential::Anonymous;
+                            }
                             tracing::debug!(repository = %name, realm = %realm, credential = credential.kind(), "requesting a bearer token");
                             let token = match self.fetch_token(&name, &realm, service.as_deref(), &scope, &credential) {
                                 Ok(token) => token,
@@ -282,7 +318,10 @@ impl Client {
                         None => return Err(self.denied(&name, &reply)),
                     }
                 }
-                429 | 500..=599 if attempt < self.options.retries => {
+                429 | 500..=599
+                    if attempt < self.options.retries
+                        && self.within_budget(&mut waited, self.backoff(attempt, Some(&reply.headers))) =>
+                {
                     let wait = self.backoff(attempt, Some(&reply.headers));
                     tracing::info!(repository = %name, status = reply.status, ?wait, attempt = attempt + 1, "registry answered with an error; retrying");
                     std::thread::sleep(wait);
@@ -343,13 +382,23 @@ impl Client {
         mut request: impl FnMut() -> Result<Reply, TransportError>,
     ) -> Result<Reply, RegistryError> {
         let mut attempt = 0;
+        let mut waited = Duration::ZERO;
         loop {
             let wait = match request() {
-                Ok(reply) if matches!(reply.status, 429 | 500..=599) && attempt < self.options.retries => {
+                Ok(reply)
+                    if matches!(reply.status, 429 | 500..=599)
+                        && attempt < self.options.retries
+                        && self.within_budget(&mut waited, self.backoff(attempt, Some(&reply.headers))) =>
+                {
                     self.backoff(attempt, Some(&reply.headers))
                 }
                 Ok(reply) => return Ok(reply),
-                Err(_) if attempt < self.options.retries => self.backoff(attempt, None),
+                Err(_)
+                    if attempt < self.options.retries
+                        && self.within_budget(&mut waited, self.backoff(attempt, None)) =>
+                {
+                    self.backoff(attempt, None)
+                }
                 Err(e) => {
                     return Err(RegistryError::Transport {
                         repository: name.to_string(),
@@ -463,6 +512,7 @@ impl Client {
         let mut url = format!("{base}/v2/{}/tags/list?n={}", repo.path, self.options.page_size);
         let mut seen = HashSet::new();
         let mut tags = Vec::new();
+        let mut rejected = 0usize;
         let mut pages = 0;
         loop {
             pages += 1;
@@ -476,19 +526,28 @@ impl Client {
             let (page, next) = self.tag_page(&repo, &url)?;
             let before = tags.len();
             for tag in page {
+                if !is_oci_tag(&tag) {
+                    rejected += 1;
+                    continue;
+                }
                 if seen.insert(tag.clone()) {
                     tags.push(tag);
                 }
+            }
+            if rejected > 0 {
+                tracing::warn!(repository = %repo.display(), rejected, "ignoring names in the tag list that are not OCI tags");
             }
             // distribution 2.x ignores `n` and sends everything, without
             // Link: a page with nothing new also ends the listing.
             match next {
                 Some(next) if tags.len() > before => {
-                    url = if next.starts_with("http://") || next.starts_with("https://") {
-                        next
-                    } else {
-                        format!("{base}{next}")
-                    };
+                    url = same_origin_link(&base, &next).ok_or_else(|| RegistryError::Malformed {
+                        repository: repo.display(),
+                        message: format!(
+                            "the tag list's next page is not on {base} ({}); refusing to follow it",
+                            realm_origin(&next)
+                        ),
+                    })?;
                 }
                 _ => return Ok(tags),
             }
@@ -523,6 +582,12 @@ impl Client {
     /// The manifest digest of `image:tag` (`sha256:…`), for pinning.
     pub fn digest(&self, image: &str, tag: &str) -> Result<String, RegistryError> {
         let repo = self.repository(image)?;
+        if !is_oci_tag(tag) {
+            return Err(RegistryError::Malformed {
+                repository: repo.display(),
+                message: format!("{:?} is not an OCI tag", tag.escape_debug().to_string()),
+            });
+        }
         let url = format!("{}/v2/{}/manifests/{tag}", self.base_url(&repo), repo.path);
         let head = self.send(&repo, Method::Head, &url, &[("Accept", MANIFEST_TYPES)], None, false)?;
         if let Some(d) = head.headers.get("docker-content-digest").and_then(|v| v.to_str().ok()) {
@@ -561,6 +626,25 @@ pub(crate) struct TransportError(String);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_capped_and_the_total_wait_bounded() {
+        let client = Client::new(Options {
+            max_backoff: Duration::from_secs(2),
+            max_total_wait: Duration::from_secs(5),
+            ..Options::default()
+        });
+        let mut headers = ureq::http::HeaderMap::new();
+        headers.insert("retry-after", "86400".parse().unwrap());
+        assert_eq!(client.backoff(0, Some(&headers)), Duration::from_secs(2));
+        headers.insert("retry-after", "1".parse().unwrap());
+        assert_eq!(client.backoff(0, Some(&headers)), Duration::from_secs(1));
+        let mut waited = Duration::ZERO;
+        assert!(client.within_budget(&mut waited, Duration::from_secs(2)));
+        assert!(client.within_budget(&mut waited, Duration::from_secs(2)));
+        assert!(!client.within_budget(&mut waited, Duration::from_secs(2)), "4 s waited, 2 more would pass 5 s");
+        assert_eq!(waited, Duration::from_secs(4));
+    }
 
     #[test]
     fn link_headers() {

@@ -54,8 +54,8 @@ impl HubSettings {
     /// Whether the token may go to the endpoint: HTTPS, or a loopback host.
     fn may_send_token(&self) -> bool {
         let Some(rest) = self.endpoint.strip_prefix("http://") else { return self.endpoint.starts_with("https://") };
-        let host = rest.split(['/', ':']).next().unwrap_or_default();
-        matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        crate::reference::is_loopback_host(authority)
     }
 }
 

@@ -14,17 +14,25 @@
 //! * HTTPS with verified certificates, plain HTTP only for loopback hosts
 //!   and hosts the user names as insecure.
 //!
+//! * a login goes only where it belongs: never along a redirect, a `Link`
+//!   to another origin is an error, a token realm gets it only over HTTPS
+//!   (or loopback to loopback) on the registry's own site; "loopback" is
+//!   `localhost` or a parsed loopback IP, never a name like `127.x.example`;
+//! * only names in the OCI tag grammar are tags; a `Retry-After` is capped
+//!   at the backoff cap and all waits of one request at `max_total_wait`.
+//!
 //! Credentials and tokens never appear in errors.
 
 mod auth;
 mod client;
 pub mod hub;
 pub mod model;
+mod origin;
 pub mod push;
 mod reference;
 
 pub use client::{Client, Options};
-pub use reference::{RepositoryRef, parse_repository};
+pub use reference::{RepositoryRef, is_oci_tag, parse_repository};
 
 /// What went wrong talking to a registry. Messages name the registry and
 /// repository, never a credential.

@@ -27,11 +27,39 @@ impl RepositoryRef {
 
     /// Whether plain HTTP is acceptable without being asked: loopback only.
     pub fn is_loopback(&self) -> bool {
-        let host = self.host.rsplit_once(':').map_or(self.host.as_str(), |(h, port)| {
-            if port.chars().all(|c| c.is_ascii_digit()) { h } else { &self.host }
-        });
-        host == "localhost" || host.starts_with("127.") || host == "[::1]" || host == "::1"
+        is_loopback_host(&self.host)
     }
+}
+
+/// `host[:port]` without the port (IPv6 literals keep their brackets off).
+pub(crate) fn host_without_port(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split_once(']').map_or(rest, |(ip, _)| ip);
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => authority,
+    }
+}
+
+/// True loopback: `localhost`, or an address that parses as a loopback IP
+/// (127.0.0.0/8, ::1) — not a host *name* such as `127.evil.example.com`.
+pub(crate) fn is_loopback_host(authority: &str) -> bool {
+    let host = host_without_port(authority);
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The OCI tag grammar, `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`: only such
+/// names are tags; anything else a registry lists is not a candidate, is
+/// never written into a file and never spliced into a URL.
+/// Source: opencontainers/distribution-spec spec.md, "Pulling manifests"
+/// (`<reference>` as a tag).
+pub fn is_oci_tag(tag: &str) -> bool {
+    let bytes = tag.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 128
+        && (bytes[0].is_ascii_alphanumeric() || bytes[0] == b'_')
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// Split an image name (no tag or digest) into registry and repository,
@@ -66,5 +94,24 @@ mod tests {
         assert!(!r.is_loopback());
         assert!(parse_repository("repo:tag").is_none());
         assert!(parse_repository("127.0.0.1:5000/m").unwrap().is_loopback());
+        assert!(parse_repository("[::1]:5000/m").unwrap().is_loopback());
+        assert!(parse_repository("127.1.2.3/m").unwrap().is_loopback());
+        // A name that merely starts like a loopback address is a remote host.
+        assert!(!parse_repository("127.evil.example.com/m").unwrap().is_loopback());
+        assert!(!parse_repository("127.0.0.1.nip.io:5000/m").unwrap().is_loopback());
+        assert!(!parse_repository("localhost.example.com/m").unwrap().is_loopback());
+    }
+
+    #[test]
+    fn only_oci_tags_are_tags() {
+        for tag in ["v1.2.3", "latest", "_x", "1.0.0-rc.1", &"a".repeat(128)] {
+            assert!(is_oci_tag(tag), "{tag}");
+        }
+        let long = "a".repeat(129);
+        for tag in
+            ["", "~/../../../../v2/_catalog", "~x?n=1#frag", ".hidden", "-x", "a b", "v1\u{202e}", "v1\n", "a/b", &long]
+        {
+            assert!(!is_oci_tag(tag), "{tag:?}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::print_stderr)]
 
 mod apiserver;
+mod capture;
 mod http;
 mod hub;
 mod proxy;
@@ -14,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub use apiserver::{API_TOKEN, ApiServer};
+pub use capture::Capture;
 pub use hub::{HUB_COMMIT, HubServer};
 pub use proxy::{Fault, Proxy};
 

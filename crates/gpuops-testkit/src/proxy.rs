@@ -32,6 +32,14 @@ pub enum Fault {
     /// token endpoint; a token request carrying credentials is refused when
     /// `reject_credentials` (a stale login), anonymous ones are granted.
     Bearer { reject_credentials: bool },
+    /// Forward, and give every tag list a `Link: <url>; rel="next"` (a link
+    /// to another host, or a relative one that is not a path).
+    LinkTo(String),
+    /// Answer 401 with `WWW-Authenticate: Bearer realm="<realm>"` to every
+    /// request (a realm on another host or over plain HTTP).
+    RealmAt(String),
+    /// Answer tag lists with these tags (names a registry must not send).
+    Tags(Vec<String>),
 }
 
 const TEST_TOKEN: &str = "anonymous-test-token";
@@ -184,6 +192,18 @@ fn serve(mut stream: TcpStream, upstream_port: u16, own_port: u16, fault: &Fault
         }
     }
     match fault {
+        Fault::RealmAt(realm) => {
+            return respond(
+                &mut stream,
+                "401 Unauthorized",
+                &[("WWW-Authenticate", format!("Bearer realm=\"{realm}\",service=\"hostile\""))],
+                b"{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}",
+            );
+        }
+        Fault::Tags(tags) if is_tags => {
+            let body = serde_json::json!({"name": "hostile", "tags": tags}).to_string();
+            return respond(&mut stream, "200 OK", &[("Content-Type", "application/json".into())], body.as_bytes());
+        }
         Fault::Fail500(n) if index < *n => {
             return respond(
                 &mut stream,
@@ -211,6 +231,13 @@ fn serve(mut stream: TcpStream, upstream_port: u16, own_port: u16, fault: &Fault
     let Some(response) = forward(&head, &body, upstream_port) else {
         return respond(&mut stream, "502 Bad Gateway", &[], b"");
     };
+    if let (Fault::LinkTo(link), true) = (fault, is_tags)
+        && response.starts_with(b"HTTP/1.1 200")
+        && let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n")
+    {
+        let headers = [("Content-Type", "application/json".to_string()), ("Link", format!("<{link}>; rel=\"next\""))];
+        return respond(&mut stream, "200 OK", &headers, &response[split + 4..]);
+    }
     if matches!(fault, Fault::TruncateTags) && is_tags {
         // Keep the status line and headers, cut the JSON body in half.
         if let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n") {

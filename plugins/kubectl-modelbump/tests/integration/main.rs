@@ -4,5 +4,6 @@
 mod apply;
 mod faults;
 mod flux;
+mod hostile;
 mod scan;
 mod util;
