@@ -26,6 +26,8 @@ pub enum KubeconfigError {
         "no kubeconfig: set KUBECONFIG, create ~/.kube/config, or pass --kubeconfig (or use --nodes / --cluster-file)"
     )]
     NotFound,
+    #[error(transparent)]
+    Exec(#[from] crate::exec::ExecError),
     #[error("no usable kubeconfig for {target}: {source} (or use --nodes / --cluster-file)")]
     Config {
         target: String,
@@ -66,6 +68,20 @@ impl Connection {
         if let Some(timeout) = self.request_timeout {
             config.read_timeout = Some(timeout);
             config.connect_timeout = Some(timeout);
+        }
+        // kube would run the plugin itself, without a time limit, and put
+        // its stdout (the token) into the error when it fails.
+        if let Some(exec) = config.auth_info.exec.take() {
+            let timeout = self.request_timeout.unwrap_or(crate::exec::DEFAULT_EXEC_TIMEOUT);
+            match crate::exec::run(&exec, timeout)? {
+                crate::exec::ExecCredential::Token(token) => {
+                    config.auth_info.token = Some(secrecy::SecretString::from(token));
+                }
+                crate::exec::ExecCredential::ClientCertificate { certificate, key } => {
+                    config.auth_info.client_certificate_data = Some(certificate);
+                    config.auth_info.client_key_data = Some(secrecy::SecretString::from(key));
+                }
+            }
         }
         tracing::debug!(server = %config.cluster_url, target = %self.target(), "kubeconfig loaded");
         Ok(config)

@@ -8,6 +8,8 @@
 //! * [`snapshot`] lists nodes and the pods that hold capacity, `limit` +
 //!   `continue`, each page decoded straight into [`gpuops_fit::cluster`].
 
+mod exec;
+pub use exec::ExecError;
 mod kubeconfig;
 
 use std::time::Instant;
@@ -24,7 +26,7 @@ pub enum Error {
     Runtime(#[source] std::io::Error),
     #[error(transparent)]
     Kubeconfig(#[from] KubeconfigError),
-    #[error("{server}: {source}")]
+    #[error("{server}: {}", describe(.source))]
     Client {
         server: String,
         #[source]
@@ -36,15 +38,51 @@ pub enum Error {
         #[source]
         source: http::Error,
     },
-    #[error("{server}{path}: {source}")]
+    #[error("{server}{path}: {}", describe(.source))]
     List {
         server: String,
         path: String,
         #[source]
         source: kube::Error,
     },
+    #[error(
+        "{server}{path}: the API server sent the same continue token twice (page {page}); stopping instead of reading in a loop"
+    )]
+    RepeatedContinue { server: String, path: String, page: usize },
+    #[error(
+        "{server}{path}: still more after {pages} pages of {chunk} items; stopping (raise --max-pages to read further)"
+    )]
+    TooManyPages { server: String, path: String, pages: usize, chunk: u32 },
+    #[error("{server}{path}: no complete answer within {timeout:?} (--request-timeout)")]
+    Deadline { server: String, path: String, timeout: std::time::Duration },
     #[error(transparent)]
     Decode(#[from] ClusterError),
+}
+
+/// A kube error as one line a user can act on: the API server's own
+/// message and code for a Status, the innermost causes for a transport
+/// failure ("connection refused", not "ServiceError: SendRequest"), never a
+/// Rust `Debug` dump. Terminal escapes a server sent are shown escaped.
+fn describe(error: &kube::Error) -> String {
+    let text = match error {
+        kube::Error::Api(status) => {
+            let reason = if status.reason.is_empty() { String::new() } else { format!(" {}", status.reason) };
+            format!("{} (HTTP {}{reason})", status.message, status.code)
+        }
+        other => {
+            let mut parts: Vec<String> = Vec::new();
+            let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(other);
+            while let Some(e) = cause {
+                let text = e.to_string();
+                if !parts.iter().any(|p| p.contains(&text)) {
+                    parts.push(text);
+                }
+                cause = e.source();
+            }
+            if parts.is_empty() { other.to_string() } else { parts.join(": ") }
+        }
+    };
+    text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
 }
 
 /// How to list.
@@ -56,6 +94,9 @@ pub struct ListOptions {
     /// the server's version (message wording) and its PriorityClasses.
     /// An inventory (`gpufit nodes`) does without both requests.
     pub scheduling: bool,
+    /// Stop with an error after this many pages of one list: a server
+    /// whose continue chain never ends must not fill memory.
+    pub max_pages: usize,
 }
 
 /// Characters a query value keeps: RFC 3986 unreserved.
@@ -118,9 +159,12 @@ struct Fetched {
 
 /// A GET of a small JSON document that the fit can do without: a failure
 /// (403 from RBAC, 404 from an old or odd server) is logged, not fatal.
-async fn optional_get(client: &kube::Client, server: &str, path: &str) -> Option<String> {
-    let request = http::Request::get(path).body(Vec::new()).ok()?;
-    match client.request_text(request).await {
+async fn optional_get<F, Fut>(get: &F, server: &str, path: &'static str) -> Option<String>
+where
+    F: Fn(String, &'static str) -> Fut,
+    Fut: std::future::Future<Output = Result<String, Error>>,
+{
+    match get(path.to_string(), path).await {
         Ok(body) => Some(body),
         Err(error) => {
             tracing::warn!(%server, %path, %error, "not read; going on without it");
@@ -137,29 +181,52 @@ async fn fetch(
     pages: std::sync::mpsc::SyncSender<Page>,
 ) -> Result<Fetched, Error> {
     let config = connection.config().await?;
-    let server = config.cluster_url.to_string();
+    let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
     let client = kube::Client::try_from(config).map_err(|source| Error::Client { server: server.clone(), source })?;
+    // kube's timeouts are per read: a server dripping a byte at a time never
+    // trips them. `--request-timeout` is a deadline for the whole answer, as
+    // client-go's http.Client.Timeout is.
+    let deadline = connection.request_timeout;
+    let get = |url: String, path: &'static str| {
+        let client = client.clone();
+        let server = server.clone();
+        async move {
+            let request = http::Request::get(&url).body(Vec::new()).map_err(|source| Error::Request { url, source })?;
+            let answer = client.request_text(request);
+            let result = match deadline {
+                Some(timeout) => tokio::time::timeout(timeout, answer).await.map_err(|_| Error::Deadline {
+                    server: server.clone(),
+                    path: path.to_string(),
+                    timeout,
+                })?,
+                None => answer.await,
+            };
+            result.map_err(|source| Error::List { server, path: path.to_string(), source })
+        }
+    };
     // Only pods that still hold capacity are listed.
     let phases =
         format!("&fieldSelector={}", utf8_percent_encode("status.phase!=Succeeded,status.phase!=Failed", QUERY_VALUE));
     for (path, query) in [("/api/v1/nodes", String::new()), ("/api/v1/pods", phases)] {
         let mut token: Option<String> = None;
+        let mut tokens_seen = std::collections::HashSet::new();
         let mut pages_read = 0usize;
         loop {
+            if pages_read >= list.max_pages {
+                return Err(Error::TooManyPages {
+                    server,
+                    path: path.to_string(),
+                    pages: pages_read,
+                    chunk: list.chunk_size,
+                });
+            }
             let mut url = format!("{path}?limit={}{query}", list.chunk_size);
             if let Some(t) = &token {
                 url.push_str("&continue=");
                 url.extend(utf8_percent_encode(t, QUERY_VALUE));
             }
-            let request = http::Request::get(&url)
-                .body(Vec::new())
-                .map_err(|source| Error::Request { url: url.clone(), source })?;
             let started = Instant::now();
-            let body = client.request_text(request).await.map_err(|source| Error::List {
-                server: server.clone(),
-                path: path.to_string(),
-                source,
-            })?;
+            let body = get(url, path).await?;
             pages_read += 1;
             let source = format!("{server}{path}");
             let bytes = body.len();
@@ -174,6 +241,11 @@ async fn fetch(
             if pages.send(page).is_err() {
                 // The decoder stopped on an error; it reports it.
                 return Ok(Fetched { source: String::new(), version: None, priority_classes: Vec::new() });
+            }
+            if let Some(next) = &next
+                && !tokens_seen.insert(next.clone())
+            {
+                return Err(Error::RepeatedContinue { server, path: path.to_string(), page: pages_read });
             }
             token = next;
             if token.is_none() {
@@ -190,12 +262,12 @@ async fn fetch(
     }
     // The wording of the scheduler's messages follows the server's version
     // (`/version` gitVersion, e.g. "v1.35.2").
-    let version = optional_get(&client, &server, "/version")
+    let version = optional_get(&get, &server, "/version")
         .await
         .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
         .and_then(|info| info.get("gitVersion").and_then(serde_json::Value::as_str).map(str::to_string))
         .and_then(|v| gpuops_fit::schedule::KubeVersion::parse(&v).ok());
-    let priority_classes = match optional_get(&client, &server, "/apis/scheduling.k8s.io/v1/priorityclasses").await {
+    let priority_classes = match optional_get(&get, &server, "/apis/scheduling.k8s.io/v1/priorityclasses").await {
         Some(body) => {
             from_json_list(body.as_bytes(), &format!("{server}/apis/scheduling.k8s.io/v1/priorityclasses"))?
                 .0

@@ -22,7 +22,22 @@ pub struct ApiServer {
     requests: Arc<Mutex<Vec<String>>>,
 }
 
+/// Ways the stand-in misbehaves, for the client's guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Misbehave {
+    #[default]
+    None,
+    /// Every node page carries the same `continue` token.
+    RepeatContinue,
+    /// Every node page carries a new `continue` token, forever.
+    EndlessContinue,
+    /// Node lists are sent one byte every 200 ms (each read is quick, the
+    /// whole answer never is).
+    Drip,
+}
+
 struct Data {
+    misbehave: Misbehave,
     nodes: Vec<String>,
     pods: Vec<(String, String)>, // (phase, json)
     priority_classes: Vec<String>,
@@ -45,7 +60,19 @@ impl ApiServer {
 
     /// [`ApiServer::start`] with PriorityClass objects and a server version.
     pub fn start_with(nodes: &[Value], pods: &[Value], priority_classes: &[Value], version: &str) -> Self {
+        Self::start_misbehaving(nodes, pods, priority_classes, version, Misbehave::None)
+    }
+
+    /// [`ApiServer::start_with`], misbehaving as told.
+    pub fn start_misbehaving(
+        nodes: &[Value],
+        pods: &[Value],
+        priority_classes: &[Value],
+        version: &str,
+        misbehave: Misbehave,
+    ) -> Self {
         let data = Arc::new(Data {
+            misbehave,
             priority_classes: priority_classes.iter().map(|c| strip_kind(c).to_string()).collect(),
             version: version.to_string(),
             nodes: nodes.iter().map(|n| strip_kind(n).to_string()).collect(),
@@ -179,6 +206,9 @@ fn serve(
             );
         }
     };
+    if path == "/api/v1/nodes" && data.misbehave != Misbehave::None {
+        return misbehave(&mut stream, data, counter);
+    }
     let start = match param("continue") {
         None => 0,
         Some(token) => {
@@ -214,4 +244,29 @@ fn serve(
     }
     body.push_str("]}");
     respond(&mut stream, "200 OK", &body);
+}
+
+fn misbehave(stream: &mut TcpStream, data: &Data, counter: &AtomicUsize) {
+    let token = match data.misbehave {
+        Misbehave::RepeatContinue => "c2FtZS10b2tlbg==".to_string(),
+        _ => encode_token(counter.fetch_add(1, Ordering::SeqCst)),
+    };
+    let first = data.nodes.first().map_or("", String::as_str);
+    let body = format!(
+        "{{\"kind\":\"NodeList\",\"apiVersion\":\"v1\",\"metadata\":{{\"resourceVersion\":\"4242\",\"continue\":\"{token}\"}},\"items\":[{first}]}}"
+    );
+    if data.misbehave != Misbehave::Drip {
+        return respond(stream, "200 OK", &body);
+    }
+    use std::io::Write as _;
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
+    if stream.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    for byte in body.bytes() {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        if stream.write_all(&[byte]).and_then(|()| stream.flush()).is_err() {
+            return;
+        }
+    }
 }

@@ -85,9 +85,12 @@ pub struct ClusterArgs {
     /// Items per page when listing nodes and pods (kubectl's --chunk-size).
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub chunk_size: u32,
-    /// Timeout of each API request (e.g. 30s).
+    /// Deadline of each API request, whole answer included (e.g. 30s; 0 = none).
     #[arg(long, default_value = "30s", value_parser = gpuops_cli::parse_duration)]
     pub request_timeout: Duration,
+    /// Stop with an error after this many pages of one list (a continue chain that never ends).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_pages: u32,
 }
 
 #[derive(Debug, Args)]
@@ -229,7 +232,8 @@ fn clusters(args: &ClusterArgs, scheduling: bool) -> Result<Vec<Cluster>, Error>
     }
     let contexts: Vec<Option<String>> =
         if args.contexts.is_empty() { vec![None] } else { args.contexts.iter().cloned().map(Some).collect() };
-    let list = gpuops_cluster::ListOptions { chunk_size: args.chunk_size, scheduling };
+    let list =
+        gpuops_cluster::ListOptions { chunk_size: args.chunk_size, scheduling, max_pages: args.max_pages as usize };
     contexts
         .into_iter()
         .map(|context| {

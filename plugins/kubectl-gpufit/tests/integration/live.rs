@@ -174,3 +174,97 @@ fn messages_follow_the_servers_version_and_its_priority_classes_count() {
     let out = check(&[]);
     assert!(text(&out.stdout).contains("fits by preempting 1 pod(s)"), "{}", text(&out.stdout));
 }
+
+/// A kubeconfig whose user gets its token from an exec plugin `script`.
+fn exec_kubeconfig(dir: &std::path::Path, server: &str, script: &str) -> std::path::PathBuf {
+    let plugin = dir.join("credential-plugin");
+    std::fs::write(&plugin, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::process::Command::new("chmod").arg("755").arg(&plugin).status().unwrap();
+    let kubeconfig = ApiServer::write_kubeconfig(dir, &[("lab", server)]);
+    let text = std::fs::read_to_string(&kubeconfig).unwrap().replace(
+        &format!("    token: {}\n", gpuops_testkit::API_TOKEN),
+        &format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      args: [--secret-arg]\n      interactiveMode: Never\n",
+            plugin.display()
+        ),
+    );
+    std::fs::write(&kubeconfig, text).unwrap();
+    kubeconfig
+}
+
+/// client-go's exec plugin contract (exec.go): KUBERNETES_EXEC_INFO in, an
+/// ExecCredential out. A failing plugin's stdout (the token) is never
+/// shown; a hanging one is stopped at the deadline.
+#[test]
+fn exec_credential_plugins_give_a_token_never_leak_it_and_cannot_hang() {
+    let server = ApiServer::start(&[node("gpu-0", 8, "NVIDIA-H100-80GB-HBM3", false)], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let token = gpuops_testkit::API_TOKEN;
+    let ok = exec_kubeconfig(
+        dir.path(),
+        &server.url(),
+        &format!(
+            "echo \"$KUBERNETES_EXEC_INFO\" | grep -q '\"interactive\":false' || exit 3\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'"
+        ),
+    );
+    let out = gpufit(&["nodes", "--kubeconfig", ok.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("gpu-0"));
+
+    let failing = exec_kubeconfig(
+        dir.path(),
+        &server.url(),
+        "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"leaked-token-123\"}}'\necho 'login expired' >&2\nexit 1",
+    );
+    let out = gpufit(&["nodes", "--kubeconfig", failing.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("leaked-token-123") && !text(&out.stdout).contains("leaked-token-123"), "{stderr}");
+    assert!(!stderr.contains("--secret-arg"), "arguments may hold secrets: {stderr}");
+    assert!(stderr.contains("credential-plugin") && stderr.contains("exited with exit status: 1"), "{stderr}");
+    assert!(stderr.contains("login expired"), "the plugin's own stderr reaches the user: {stderr}");
+
+    let hanging = exec_kubeconfig(dir.path(), &server.url(), "sleep 30");
+    let started = std::time::Instant::now();
+    let out = gpufit(&["nodes", "--kubeconfig", hanging.to_str().unwrap(), "--request-timeout", "1s"]);
+    let stderr = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("did not finish within 1s"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
+}
+
+/// A server that loops its continue tokens, never ends its chain, or drips
+/// its answer: each is stopped with a message naming the list, and a
+/// dripping answer is bounded by --request-timeout as a deadline.
+#[test]
+fn live_reads_that_would_never_end_are_stopped() {
+    use gpuops_testkit::Misbehave;
+    let nodes = [node("gpu-0", 8, "NVIDIA-H100-80GB-HBM3", false)];
+    let run = |misbehave, extra: &[&str]| {
+        let server = ApiServer::start_misbehaving(&nodes, &[], &[], "v1.35.0", misbehave);
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = ApiServer::write_kubeconfig(dir.path(), &[("lab", &server.url())]);
+        let mut args = vec!["nodes", "--kubeconfig", kubeconfig.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let started = std::time::Instant::now();
+        let out = gpufit(&args);
+        (out, started.elapsed(), server.requests().len())
+    };
+    let (out, _, requests) = run(Misbehave::RepeatContinue, &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("/api/v1/nodes: the API server sent the same continue token twice (page 2)"), "{stderr}");
+    assert_eq!(requests, 2, "stopped at the first repeat");
+
+    let (out, _, requests) = run(Misbehave::EndlessContinue, &["--max-pages", "40"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("still more after 40 pages of 500 items") && stderr.contains("--max-pages"), "{stderr}");
+    assert_eq!(requests, 40);
+
+    let (out, elapsed, _) = run(Misbehave::Drip, &["--request-timeout", "1s"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("/api/v1/nodes: no complete answer within 1s (--request-timeout)"), "{stderr}");
+    assert!(elapsed < std::time::Duration::from_secs(5), "the deadline held: {elapsed:?}");
+}
