@@ -28,6 +28,14 @@ pub enum QuantityError {
     Fractional { name: String, value: String },
     #[error("{name}: request {request} differs from limit {limit}; extended resources cannot be overcommitted")]
     Overcommitted { name: String, request: i64, limit: i64 },
+    /// The API server's `ValidateNonnegativeQuantity` (kubernetes
+    /// pkg/apis/core/validation/validation.go): a negative request or limit
+    /// never reaches a scheduler, so it must not free or fit anything here.
+    #[error("{name}: {value} is negative; the API server rejects it (must be greater than or equal to 0)")]
+    Negative { name: String, value: String },
+    /// A count field that is not a non-negative integer (`spec.replicas: -3`).
+    #[error("{field}: {value} is not a non-negative integer; the API server rejects it")]
+    NotACount { field: String, value: String },
 }
 
 /// A quantity as written: a string (`"500m"`) or a bare number (`2`).
@@ -96,6 +104,10 @@ pub fn canonical_text(name: &str, quantity: QuantityText<'_>) -> Result<i64, Qua
             Some(text),
         ),
     };
+    if value < 0.0 {
+        let value = shown.map_or_else(|| value.to_string(), |t| format!("{t:?}"));
+        return Err(QuantityError::Negative { name: name.into(), value });
+    }
     if name == "cpu" {
         return Ok((value * 1000.0).ceil() as i64);
     }

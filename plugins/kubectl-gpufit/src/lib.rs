@@ -139,9 +139,11 @@ pub struct ModelArgs {
     /// A MIG profile of --gpu (3g.40gb): size the model against that slice.
     #[arg(long, value_name = "PROFILE", requires = "gpu")]
     pub mig: Option<String>,
-    #[arg(long, default_value_t = 1)]
+    /// Tensor-parallel size (vLLM's --tensor-parallel-size), at least 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub tp: u64,
-    #[arg(long, default_value_t = 1)]
+    /// Pipeline-parallel size (vLLM's --pipeline-parallel-size), at least 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub pp: u64,
     /// Context length (32768, 32k, 128K); default: the model's maximum.
     #[arg(long)]

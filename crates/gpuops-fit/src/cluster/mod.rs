@@ -421,6 +421,12 @@ fn split_pools(spec: &str) -> Vec<&str> {
 /// 208 vCPU, 1,872 GB), 2×L4 24 cores (g2-standard-24: 24 vCPU), 8×A100-40GB
 /// 104 (a2-highgpu-8g: 96) —, at least 8 cores and 64Gi; `ephemeral-storage` 100Gi + 100Gi × GPUs; `hugepages-*` 0;
 /// 110 pods; and the GPUs.
+/// Bounds of `--nodes`: ten times the largest cluster Kubernetes supports
+/// (5,000 nodes, kubernetes.io "Considerations for large clusters"), and
+/// more GPUs than any machine holds.
+pub const MAX_SYNTHETIC_NODES: u64 = 50_000;
+pub const MAX_GPUS_PER_NODE: u32 = 64;
+
 pub fn synthetic(spec: &str) -> Result<Cluster, ClusterError> {
     synthetic_with(spec, &SyntheticExtras::default())
 }
@@ -448,10 +454,24 @@ pub fn synthetic_with(spec: &str, extras: &SyntheticExtras) -> Result<Cluster, C
             Some((n, rest)) => (n.trim().parse::<u64>().map_err(|_| bad(format!("{n:?} is not a node count")))?, rest),
             None => (1, shape),
         };
+        if count == 0 || count > MAX_SYNTHETIC_NODES {
+            return Err(bad(format!(
+                "{count} nodes: a pool has 1 to {MAX_SYNTHETIC_NODES} (Kubernetes supports clusters of up to 5,000 nodes)"
+            )));
+        }
+        if cluster.nodes.len() as u64 + count > MAX_SYNTHETIC_NODES {
+            return Err(bad(format!("more than {MAX_SYNTHETIC_NODES} nodes in all")));
+        }
         let (gpus, product) = rest
             .split_once(['x', 'X'])
             .ok_or_else(|| bad("not [NODES*]GPUSxPRODUCT, e.g. 2*8xH100-80GB".to_string()))?;
-        let gpus: i64 = gpus.trim().parse().map_err(|_| bad(format!("{gpus:?} is not a GPU count")))?;
+        let gpus: i64 = gpus
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|g| *g <= MAX_GPUS_PER_NODE)
+            .ok_or_else(|| bad(format!("{gpus:?} is not a GPU count (0 to {MAX_GPUS_PER_NODE} per node)")))?
+            .into();
         let gpu = crate::catalog::gpu_product(product.trim()).ok_or_else(|| {
             let known: Vec<&str> =
                 crate::catalog::gpu_products().iter().filter_map(|p| p.aliases.first().map(String::as_str)).collect();
@@ -502,6 +522,21 @@ pub fn synthetic_with(spec: &str, extras: &SyntheticExtras) -> Result<Cluster, C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn synthetic_pools_reject_counts_no_cluster_has() {
+        for (spec, problem) in [
+            ("1*-8xH100-80GB", "\"-8\" is not a GPU count"),
+            ("-1*8xH100-80GB", "\"-1\" is not a node count"),
+            ("0*8xH100-80GB", "0 nodes: a pool has 1 to 50000"),
+            ("100000000*8xH100-80GB", "100000000 nodes"),
+            ("2*65xH100-80GB", "\"65\" is not a GPU count (0 to 64 per node)"),
+            ("40000*8xH100-80GB,20000*8xL4", "more than 50000 nodes in all"),
+        ] {
+            let err = synthetic(spec).unwrap_err().to_string();
+            assert!(err.contains(problem), "{spec}: {err}");
+        }
+    }
 
     #[test]
     fn synthetic_pools() {

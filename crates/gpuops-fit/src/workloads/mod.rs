@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::memory::{EngineArgs, Entrypoint, Generation, parse_max_model_len};
-use super::resources::{Resources, pod_requests};
+use super::resources::{QuantityError, Resources, pod_requests};
 use gpuops_manifest::locator::{self, PodRole, Replicas};
 use gpuops_manifest::path::FieldPath;
 pub use gpuops_manifest::resources::is_gpu;
@@ -249,7 +249,13 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
     let mut groups = Vec::new();
     for site in locator::pod_sites(obj) {
         let replicas = match &site.replicas {
-            Replicas::Field { path, default } => int_at(obj, path).unwrap_or(*default),
+            Replicas::Field { path, default } => match path.get(obj) {
+                None | Some(Value::Null) => *default,
+                Some(value) => int_at(obj, path).ok_or_else(|| WorkloadError {
+                    subject: subject.clone(),
+                    source: QuantityError::NotACount { field: path.to_string(), value: value.to_string() },
+                })?,
+            },
             Replicas::Fixed(n) => *n,
             Replicas::PerNode => 0,
             Replicas::Template => continue,
@@ -419,6 +425,25 @@ fn queue_of(obj: &Value) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn negative_counts_and_requests_are_refused_as_the_api_server_refuses_them() {
+        let deployment = |replicas: Value, gpus: Value| {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "qwen", "namespace": "llm"},
+                "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"name": "vllm",
+                    "resources": {"limits": {"nvidia.com/gpu": gpus}}}]}}}})
+        };
+        let err = pod_groups(&deployment(json!(-3), json!(1)), &BTreeMap::new()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "Deployment/llm/qwen: spec.replicas: -3 is not a non-negative integer; the API server rejects it"
+        );
+        let err = pod_groups(&deployment(json!(2), json!("-1")), &BTreeMap::new()).unwrap_err().to_string();
+        assert!(err.contains("nvidia.com/gpu: \"-1\" is negative; the API server rejects it"), "{err}");
+        let err = pod_groups(&deployment(json!(2), json!(-8)), &BTreeMap::new()).unwrap_err().to_string();
+        assert!(err.contains("nvidia.com/gpu: -8 is negative"), "{err}");
+        assert_eq!(pod_groups(&deployment(json!(0), json!(1)), &BTreeMap::new()).unwrap()[0].replicas, 0);
+    }
 
     #[test]
     fn deployment_with_vllm_and_default_rollout() {

@@ -316,3 +316,66 @@ fn an_unknown_model_is_not_a_fit_exit_3_and_how_to_supply_it() {
         "{stdout}"
     );
 }
+
+/// Numbers the API server would never accept get an error naming the
+/// object or flag, not a verdict: a bound pod with a negative request
+/// (which would free capacity), a manifest asking for "-1" GPUs or -3
+/// replicas, pools no cluster has, and zero parallelism.
+#[test]
+fn invalid_numbers_are_errors_not_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = dir.path().join("cluster.json");
+    std::fs::write(
+        &cluster,
+        serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gpu-0"},
+             "status": {"allocatable": {"cpu": "64", "memory": "512Gi", "pods": "110", "nvidia.com/gpu": "8"}}},
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "negative", "namespace": "ml"},
+             "spec": {"nodeName": "gpu-0", "containers": [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": "-8"}}}]},
+             "status": {"phase": "Running"}}]})
+        .to_string(),
+    )
+    .unwrap();
+    let manifest = dir.path().join("job.yaml");
+    std::fs::write(&manifest, DEPLOYMENT).unwrap();
+    let out = gpufit(&["check", "-f", manifest.to_str().unwrap(), "--cluster-file", cluster.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("negative") && stderr.contains("nvidia.com/gpu"), "{stderr}");
+
+    let asks = |gpus: &str, replicas: &str| {
+        let text = DEPLOYMENT.replace("replicas: 1", &format!("replicas: {replicas}"));
+        let text = text.replace("nvidia.com/gpu: 8", &format!("nvidia.com/gpu: {gpus}"));
+        std::fs::write(&manifest, text).unwrap();
+        gpufit(&["check", "-f", manifest.to_str().unwrap(), "--nodes", "8xH100-80GB"])
+    };
+    let out = asks("\"-1\"", "1");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("Deployment/llm/llama-70b") && text(&out.stderr).contains("negative"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = asks("8", "-3");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("spec.replicas: -3 is not a non-negative integer"), "{}", text(&out.stderr));
+
+    for (args, expect) in [
+        (&["check", "-f", "-", "--nodes", "1*-8xH100-80GB"][..], "is not a GPU count"),
+        (&["check", "-f", "-", "--nodes", "100000000*8xH100-80GB"][..], "a pool has 1 to 50000"),
+        (&["model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "L40S", "--tp", "0"][..], "--tp"),
+        (&["model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "L40S", "--pp", "0"][..], "--pp"),
+        (
+            &["model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "L40S", "--gpu-memory-utilization", "NaN"][..],
+            "must be within (0, 1]",
+        ),
+        (
+            &["model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "L40S", "--gpu-memory-utilization", "5"][..],
+            "must be within (0, 1]",
+        ),
+    ] {
+        let out = gpufit(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stdout));
+        assert!(text(&out.stderr).contains(expect), "{args:?}: {}", text(&out.stderr));
+    }
+}
