@@ -5,6 +5,7 @@
 //! emitter ([`emit`]) because what kustomize users expect is kyaml's layout:
 //! two-space indentation and sequences not indented under their key.
 
+mod budget;
 mod emit;
 mod stream;
 

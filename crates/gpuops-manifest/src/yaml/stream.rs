@@ -87,9 +87,17 @@ pub fn parse_document(text: &str, source_name: &str, first_line: usize) -> Resul
         budget: None,
         legacy_octal_numbers: true,
     };
-    serde_saphyr::from_str_with_options::<Value>(text, options).map_err(|e| YamlError {
-        source_name: source_name.to_string(),
-        message: shift_line_numbers(&first_line_message(&e.to_string()), first_line),
+    let limit = super::budget::budget_for(text.len());
+    let (result, exceeded) = super::budget::with_budget(limit, || {
+        serde_saphyr::from_str_with_options::<super::budget::BudgetedValue>(text, options)
+    });
+    result.map(|v| v.0).map_err(|e| {
+        let message = if exceeded {
+            format!("document at line {first_line}: {}", super::budget::message(limit))
+        } else {
+            shift_line_numbers(&first_line_message(&e.to_string()), first_line)
+        };
+        YamlError { source_name: source_name.to_string(), message }
     })
 }
 

@@ -122,3 +122,35 @@ fn tensor_parallel_check_reports_mismatch() {
 fn unknown_config_field_is_named() {
     error_case("unknown-field");
 }
+
+/// An alias bomb in the items or in the config file is refused with one
+/// line naming the input, in both protocols, before it costs memory.
+#[test]
+fn alias_bombs_are_refused() {
+    // (A document the config cannot change is passed through unparsed, so
+    // the bomb is a workload the profile selects.)
+    let mut bomb = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: bomb, namespace: llm}}\nspec:\n  template:\n    metadata:\n      annotations: {{a: &big {}}}\n    spec:\n      containers:\n",
+        "x".repeat(1 << 20)
+    );
+    for i in 0..300 {
+        bomb.push_str(&format!("      - {{name: c{i}, image: *big}}\n"));
+    }
+    let config = testdata("count-auto").join("config.yaml");
+    let out = util::plugin(&config, &bomb);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("<stdin>: document at line 1: the document expands past 64 MiB through YAML aliases"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    let profile = std::fs::read_to_string(testdata("count-auto").join("config.yaml")).unwrap();
+    std::fs::write(&config, format!("{profile}---\n{bomb}")).unwrap();
+    let out = util::plugin(&config, "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("expands past 64 MiB through YAML aliases"), "{}", text(&out.stderr));
+}
