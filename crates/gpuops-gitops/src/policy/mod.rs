@@ -1,12 +1,20 @@
 //! Tag policies with Flux `ImagePolicy` semantics: semver, numerical,
 //! alphabetical, `filterTags` (pattern + extract) and exclusion lists.
 //!
-//! Ties are broken deterministically, which Flux does not do once
-//! `filterTags` is set (it iterates a Go map): among tags of equal
-//! precedence (`1.0.0` and `v1.0.0`, `1.0.0+a` and `1.0.0+b`), or equal
-//! numbers, or equal extracted values, the bytewise-smallest tag wins. For a
-//! registry that lists tags sorted (distribution does) and no filter, that is
-//! Flux's own "first seen wins".
+//! Ties follow Flux (fluxcd/image-reflector-controller internal/policy):
+//!
+//! * tags whose `filterTags` extract is the same value: the *last* listed
+//!   wins (filter.go `Apply`: `f.filtered[tag] = item` overwrites);
+//! * semver, equal precedence (`1.0.0` and `v1.0.0`, `1.0.0+a` and
+//!   `1.0.0+b`): the *first* seen wins (semver.go `Latest` replaces only on
+//!   `GreaterThan`);
+//! * numerical, equal numbers (`1` and `1.0`): the *last* seen wins
+//!   (numerical.go `Latest` skips only a strictly smaller/greater value).
+//!
+//! "Seen" is the registry's listing order. Where we differ, and why: with
+//! `filterTags` Flux hands the extracted values to the policy in Go map order,
+//! which is random per run; we keep the listing order there too, so one run
+//! gives the answer Flux gives on some run and every run gives the same.
 
 pub mod semver;
 
@@ -150,14 +158,18 @@ impl Policy {
                 Err(verdict) => verdicts[i] = verdict,
             }
         }
-        // Equal extracted values: keep the bytewise-smallest tag.
-        candidates.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| tags[a.0].cmp(&tags[b.0])));
-        let mut unique: Vec<(usize, String)> = Vec::with_capacity(candidates.len());
-        for (i, value) in candidates {
-            if unique.last().is_some_and(|(_, v)| *v == value) {
-                verdicts[i] = Verdict::Duplicate;
+        // Equal extracted values: the last listed tag wins (Flux's map
+        // overwrite); the survivors keep their listing order.
+        let mut last_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, value) in &candidates {
+            last_of.insert(value.as_str(), *i);
+        }
+        let mut unique: Vec<(usize, String)> = Vec::with_capacity(last_of.len());
+        for (i, value) in &candidates {
+            if last_of[value.as_str()] == *i {
+                unique.push((*i, value.clone()));
             } else {
-                unique.push((i, value));
+                verdicts[*i] = Verdict::Duplicate;
             }
         }
         let best = match &self.rule {
@@ -172,11 +184,8 @@ impl Policy {
                         verdicts[*i] = Verdict::OutOfRange;
                         continue;
                     }
-                    let better = best.as_ref().is_none_or(|(j, b)| match version.precedence(b) {
-                        Ordering::Greater => true,
-                        Ordering::Less => false,
-                        Ordering::Equal => tags[*i] < tags[*j],
-                    });
+                    // Strictly greater replaces: the first of equals stays.
+                    let better = best.as_ref().is_none_or(|(_, b)| version.precedence(b) == Ordering::Greater);
                     if better {
                         best = Some((*i, version));
                     }
@@ -191,12 +200,13 @@ impl Policy {
                         .ok()
                         .filter(|n: &f64| n.is_finite())
                         .ok_or_else(|| PolicyError::NotNumeric { tag: tags[*i].clone(), value: value.clone() })?;
-                    let better = best.as_ref().is_none_or(|(j, b)| {
+                    // Only a strictly worse value is skipped: the last of equals wins.
+                    let better = best.as_ref().is_none_or(|(_, b)| {
                         let order = match order {
                             Order::Asc => number.total_cmp(b),
                             Order::Desc => b.total_cmp(&number),
                         };
-                        order == Ordering::Greater || (order == Ordering::Equal && tags[*i] < tags[*j])
+                        order != Ordering::Less
                     });
                     if better {
                         best = Some((*i, number));
@@ -245,12 +255,24 @@ mod tests {
         assert_eq!(verdicts[5], Verdict::Excluded);
     }
 
+    /// The tie rules of Flux's policies (see the module comment).
     #[test]
-    fn ties_are_deterministic_whatever_the_listing_order() {
+    fn ties_are_broken_as_flux_breaks_them() {
         let p = Policy::semver("*").unwrap();
-        for order in [["v1.0.0", "1.0.0", "1.0.0+b", "1.0.0+a"], ["1.0.0+a", "1.0.0+b", "1.0.0", "v1.0.0"]] {
-            assert_eq!(p.latest(&tags(&order)).unwrap(), Some("1.0.0"));
-        }
+        // semver.go: the first of equal precedence stays.
+        assert_eq!(p.latest(&tags(&["v1.0.0", "1.0.0", "1.0.0+b", "1.0.0+a"])).unwrap(), Some("v1.0.0"));
+        assert_eq!(p.latest(&tags(&["1.0.0+a", "1.0.0+b", "1.0.0", "v1.0.0"])).unwrap(), Some("1.0.0+a"));
+        // filter.go: the last tag extracting to a value is the one kept.
+        let p = Policy::semver("*").unwrap().with_filter(r"^(?P<v>\d+\.\d+\.\d+)-(build|ci)$", Some("$v")).unwrap();
+        let listed = tags(&["1.2.0-build", "1.2.0-ci", "1.1.0-build"]);
+        assert_eq!(p.latest(&listed).unwrap(), Some("1.2.0-ci"));
+        assert_eq!(p.evaluate(&listed).unwrap()[0], Verdict::Duplicate);
+        // numerical.go: only a strictly smaller (asc) value is skipped.
+        let mut p = Policy::semver("*").unwrap();
+        p.rule = Rule::Numerical(Order::Asc);
+        assert_eq!(p.latest(&tags(&["1", "1.0", "0.5"])).unwrap(), Some("1.0"));
+        p.rule = Rule::Numerical(Order::Desc);
+        assert_eq!(p.latest(&tags(&["0.5", "3", "0.50"])).unwrap(), Some("0.50"));
     }
 
     #[test]
@@ -285,3 +307,6 @@ mod tests {
         assert_eq!(p.latest(&tags(&["1.0.0"])).unwrap(), None);
     }
 }
+
+#[cfg(test)]
+mod flux_tests;

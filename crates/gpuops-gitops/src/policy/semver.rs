@@ -99,6 +99,13 @@ impl Version {
             .expect("valid regex")
         });
         let m = RE.captures(text)?;
+        // `validatePrerelease` (version.go): a numeric identifier with a
+        // leading zero (`beta.01`) is an error, so Flux rejects the policy.
+        if let Some(pre) = m.get(5)
+            && !valid_identifiers(pre.as_str(), false)
+        {
+            return None;
+        }
         let num = |i: usize| m.get(i).map_or(Some(0), |g| g.as_str().trim_start_matches('.').parse().ok());
         Some(Self {
             major: num(1)?,
@@ -171,6 +178,11 @@ struct Constraint {
 #[derive(Debug, Clone)]
 pub struct Range {
     any_of: Vec<Vec<Constraint>>,
+    /// Per `||` alternative: whether any of its constraints names a
+    /// prerelease, which lets prereleases through the whole AND group
+    /// (Masterminds v3.4+ `containsPre`, constraints.go NewConstraint/Check;
+    /// Flux's image-reflector-controller ships v3.5).
+    contains_pre: Vec<bool>,
     text: String,
 }
 
@@ -207,6 +219,7 @@ impl Range {
         // Hyphen ranges `1.2 - 1.4.5` become `>= 1.2, <= 1.4.5`.
         let rewritten = RANGE_RE.replace_all(text, |c: &regex::Captures<'_>| format!(">= {}, <= {} ", &c[1], &c[11]));
         let mut any_of = Vec::new();
+        let mut contains_pre = Vec::new();
         for segment in rewritten.split("||") {
             if !VALID_RE.is_match(segment) {
                 return Err(RangeError(text.to_string()));
@@ -217,13 +230,18 @@ impl Range {
                 .into_iter()
                 .map(|p| parse_constraint(p).ok_or_else(|| RangeError(text.to_string())))
                 .collect::<Result<Vec<_>, _>>()?;
+            contains_pre.push(group.iter().any(|c: &Constraint| !c.con.pre.is_empty()));
             any_of.push(group);
         }
-        Ok(Self { any_of, text: text.to_string() })
+        Ok(Self { any_of, contains_pre, text: text.to_string() })
     }
 
     pub fn matches(&self, v: &Version) -> bool {
-        self.any_of.iter().any(|group| group.iter().all(|c| c.check(v)))
+        self.any_of
+            .iter()
+            .zip(&self.contains_pre)
+            // "Exit early if the version has a prerelease but those are to be ignored."
+            .any(|(group, pre)| (v.pre.is_empty() || *pre) && group.iter().all(|c| c.check(v)))
     }
 }
 
@@ -268,10 +286,6 @@ fn parse_constraint(text: &str) -> Option<Constraint> {
 impl Constraint {
     fn check(&self, v: &Version) -> bool {
         let c = &self.con;
-        // A prerelease matches only constraints that name a prerelease.
-        if !v.pre.is_empty() && c.pre.is_empty() {
-            return false;
-        }
         match self.op {
             Op::TildeOrEqual if self.dirty => self.tilde(v),
             Op::TildeOrEqual => v.precedence(c) == Ordering::Equal,
@@ -386,9 +400,12 @@ mod tests {
         assert!(ok(">=1.0.0-0", "2.1.0-rc.1"));
         assert!(ok("^1.x-0", "1.5.0-rc.1"));
         assert!(!ok("^1.x-0", "2.0.0-rc.1"));
-        // Masterminds checks each AND-ed constraint on its own.
-        assert!(!ok(">=1.0.0-0 <2.0.0", "1.2.0-rc.1"));
+        // Masterminds v3.4+: one prerelease in an AND group admits
+        // prereleases for the whole group, not for other `||` alternatives.
+        assert!(ok(">=1.0.0-0 <2.0.0", "1.2.0-rc.1"));
         assert!(ok(">=1.0.0-0 <2.0.0-0", "1.2.0-rc.1"));
+        assert!(ok(">= 1.0.0 <= 2.0.0-beta", "1.0.1-beta"));
+        assert!(!ok(">=3.0.0-0 || >=1.0.0", "1.2.0-rc.1"));
     }
 
     #[test]
@@ -470,3 +487,7 @@ mod tests {
         assert_eq!(v("1.0.0+a").precedence(&v("1.0.0+b")), Ordering::Equal);
     }
 }
+
+#[cfg(test)]
+#[path = "masterminds_tests.rs"]
+mod masterminds_tests;
