@@ -82,7 +82,7 @@ fn describe(error: &kube::Error) -> String {
             if parts.is_empty() { other.to_string() } else { parts.join(": ") }
         }
     };
-    text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+    gpuops_manifest::text::printable(&text)
 }
 
 /// How to list.

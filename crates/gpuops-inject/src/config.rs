@@ -17,7 +17,7 @@ pub const DEFAULT_GPU_RESOURCE: &str = "nvidia.com/gpu";
 
 /// A configuration that cannot be used, naming the object and field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{object}: {field}: {message}")]
+#[error("{}{}{message}", prefix(object), prefix(field))]
 pub struct ConfigError {
     /// `Kind/name` of the config object.
     pub object: String,
@@ -274,12 +274,27 @@ struct Envelope<S> {
     spec: S,
 }
 
+/// `text: `, or nothing for an empty part of a message.
+fn prefix(text: &str) -> String {
+    if text.is_empty() { String::new() } else { format!("{text}: ") }
+}
+
 /// Decode a function config object. `None` for the empty placeholder kpt
 /// passes when no config was given.
 pub fn decode(config: &Value) -> Result<Option<InjectConfig>, ConfigError> {
+    if !config.is_object() {
+        let shown: String = config.to_string().chars().take(60).collect();
+        return Err(ConfigError {
+            object: String::new(),
+            field: String::new(),
+            message: format!(
+                "functionConfig must be a mapping ({API_VERSION} GpuProfile or ModelTags, or a v1 ConfigMap), not {shown}"
+            ),
+        });
+    }
     let kind = config.get("kind").and_then(Value::as_str).unwrap_or("");
     let name = config.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-    let object = format!("{kind}/{name}");
+    let object = if kind.is_empty() { "functionConfig".to_string() } else { format!("{kind}/{name}") };
     let err = |field: &str, message: String| ConfigError { object: object.clone(), field: field.to_string(), message };
     let api_version = config.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     match kind {
@@ -306,7 +321,8 @@ pub fn decode(config: &Value) -> Result<Option<InjectConfig>, ConfigError> {
         _ => Err(err(
             "kind",
             format!(
-                "unsupported functionConfig {api_version}/{kind}; expected {API_VERSION} GpuProfile or ModelTags, or a v1 ConfigMap"
+                "unsupported functionConfig {}; expected {API_VERSION} GpuProfile or ModelTags, or a v1 ConfigMap",
+                if kind.is_empty() { "without a kind".to_string() } else { format!("{api_version}/{kind}") }
             ),
         )),
     }

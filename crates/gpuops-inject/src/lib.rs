@@ -137,8 +137,14 @@ pub fn run_resource_list(input: &str) -> Result<FunctionRun, krm::ReadError> {
             )]
         }
         Some(Err(e)) => {
-            let mut r = KrmResult::new(Severity::Error, e.to_string()).at(e.field, None, None);
-            if let Some(config) = &list.function_config {
+            // The object and field travel in resourceRef and field; the
+            // message is only what is wrong (kpt prints all three).
+            let mut r = KrmResult::new(Severity::Error, e.message.clone());
+            if !e.field.is_empty() {
+                r = r.at(e.field, None, None);
+            }
+            if let Some(config) = list.function_config.as_ref().filter(|c| c.get("kind").is_some_and(Value::is_string))
+            {
                 r = r.on(config);
             }
             vec![r]

@@ -196,6 +196,17 @@ fn split_items(text: &str) -> Option<(String, Vec<(String, usize)>)> {
     let mut in_items = false;
     let mut item_indent: Option<usize> = None;
     let mut seen_items = false;
+    // The envelope keeps every line where it was (cut lines become blank),
+    // so a YAML error in functionConfig names its line in the stream.
+    let mut envelope_lines = 0;
+    let mut keep = |envelope: &mut String, line_index: usize, line: &str| {
+        while envelope_lines < line_index {
+            envelope.push('\n');
+            envelope_lines += 1;
+        }
+        envelope.push_str(line);
+        envelope_lines += 1;
+    };
     for (line_index, line) in text.split_inclusive('\n').enumerate() {
         let bare = line.trim_end_matches(['\n', '\r']);
         if bare == "---" || bare == "..." || bare.starts_with("--- ") {
@@ -214,7 +225,7 @@ fn split_items(text: &str) -> Option<(String, Vec<(String, usize)>)> {
                 }
                 seen_items = true;
             } else {
-                envelope.push_str(line);
+                keep(&mut envelope, line_index, line);
             }
             continue;
         }
@@ -229,7 +240,7 @@ fn split_items(text: &str) -> Option<(String, Vec<(String, usize)>)> {
         }
         if indent == 0 && !is_entry {
             in_items = false;
-            envelope.push_str(line);
+            keep(&mut envelope, line_index, line);
             continue;
         }
         match item_indent {

@@ -10,6 +10,7 @@
 //! * [`imageref`] parses and rewrites image/model references.
 //! * [`krm`] is the KRM `ResourceList` wire format.
 //! * [`vllm`] reads and edits vLLM engine flags.
+//! * [`text`] makes foreign text safe to print.
 //! * [`input`] reads manifests from files, directories, stdin and `kustomize build`.
 
 pub mod imageref;
@@ -20,6 +21,7 @@ pub mod path;
 pub mod quantity;
 pub mod resources;
 pub mod rollout;
+pub mod text;
 pub mod vllm;
 pub mod walk;
 pub mod yaml;

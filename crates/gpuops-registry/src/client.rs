@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use gpuops_manifest::text::printable;
+
 use crate::RegistryError;
 use crate::auth::{self, Challenge, Credential};
 use crate::origin::{realm_may_receive_credentials, realm_origin, same_origin_link};
@@ -101,7 +103,9 @@ fn registry_message(body: &[u8]) -> Option<String> {
     }
     let parsed: Errors = serde_json::from_slice(body).ok()?;
     let first = parsed.errors.first()?;
-    Some(if first.code.is_empty() { first.message.clone() } else { format!("{} ({})", first.message, first.code) })
+    let text =
+        if first.code.is_empty() { first.message.clone() } else { format!("{} ({})", first.message, first.code) };
+    Some(printable(&text))
 }
 
 fn retry_after(headers: &ureq::http::HeaderMap) -> Option<Duration> {
@@ -328,8 +332,9 @@ impl Client {
                     attempt += 1;
                 }
                 status => {
-                    let detail = registry_message(&reply.body)
-                        .unwrap_or_else(|| String::from_utf8_lossy(&reply.body).trim().chars().take(200).collect());
+                    let detail = registry_message(&reply.body).unwrap_or_else(|| {
+                        printable(&String::from_utf8_lossy(&reply.body).trim().chars().take(200).collect::<String>())
+                    });
                     let what = match status {
                         404 => "not found".to_string(),
                         429 => format!("rate limited (HTTP 429) after {} attempts", attempt + 1),
@@ -658,6 +663,9 @@ mod tests {
     fn registry_error_bodies() {
         let body = br#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}"#;
         assert_eq!(registry_message(body).unwrap(), "repository name not known to registry (NAME_UNKNOWN)");
+        // A hostile registry's escape sequences are shown, not run.
+        let body = br#"{"errors":[{"code":"DENIED","message":"\u001b[2J\u001b]0;pwned\u0007denied"}]}"#;
+        assert_eq!(registry_message(body).unwrap(), "\\u{1b}[2J\\u{1b}]0;pwned\\u{7}denied (DENIED)");
     }
 
     #[test]

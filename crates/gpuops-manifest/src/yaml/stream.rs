@@ -105,7 +105,9 @@ pub fn parse_document(text: &str, source_name: &str, first_line: usize) -> Resul
 /// user of kubectl expects.
 fn first_line_message(message: &str) -> String {
     let first = message.lines().next().unwrap_or(message).trim();
-    first.strip_prefix("error: ").unwrap_or(first).to_string()
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    // Advice meant for the library's caller, not for whoever wrote the file.
+    first.strip_suffix(", set DuplicateKeyPolicy in Options if acceptable").unwrap_or(first).to_string()
 }
 
 /// Errors name lines relative to the document; make them relative to the

@@ -214,3 +214,42 @@ fn silent_on_stderr_unless_gpuops_log_is_set() {
     assert!(stderr.contains("transformed") && stderr.contains("GpuProfile/two"), "{stderr}");
     assert_eq!(loud.stdout, quiet.stdout, "logging never changes the output");
 }
+
+/// Config errors say once which object and field (kpt prints resourceRef
+/// and field beside the message), name the stream line of a YAML error in
+/// functionConfig, and carry no advice meant for the YAML library's caller.
+#[test]
+fn config_error_messages_say_each_thing_once() {
+    let config = GPU_CONFIG.replace("gpu: {count: 2}", "gpu: {count: 2}\n      bogus: 1");
+    let out = util::krm(&list("config.kubernetes.io/v1", DEPLOYMENT, &config));
+    assert_eq!(out.status.code(), Some(1));
+    let output = &parse_stream(&text(&out.stdout))[0];
+    let error = &output["results"][0];
+    assert!(error["message"].as_str().unwrap().starts_with("unknown field `bogus`"), "{error}");
+    assert_eq!(error["field"]["path"], "spec.bogus");
+    assert_eq!(error["resourceRef"]["kind"], "GpuProfile");
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.matches("GpuProfile/two").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("spec.bogus").count(), 1, "{stderr}");
+
+    let out = util::krm("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig: 5\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("functionConfig must be a mapping") && stderr.contains("not 5"), "{stderr}");
+    assert!(!stderr.contains("/: kind"), "{stderr}");
+    let output = &parse_stream(&text(&out.stdout))[0];
+    assert!(output["results"][0].get("resourceRef").is_none(), "no empty resourceRef: {}", output["results"][0]);
+
+    // The duplicate `gpu` key: its own line in the stream.
+    let config = GPU_CONFIG.replace("gpu: {count: 2}", "gpu: {count: 2}\n      gpu: {count: 4}");
+    let input = list("config.kubernetes.io/v1", DEPLOYMENT, &config);
+    let line = input.lines().position(|l| l.contains("count: 4")).unwrap() + 1;
+    let out = util::krm(&input);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("line {line} column")) && stderr.contains("duplicate mapping key: gpu"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("DuplicateKeyPolicy"), "{stderr}");
+}
