@@ -122,6 +122,25 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), EditError> {
     Ok(())
 }
 
+/// Temporary files of [`write_atomic`] (`.NAME.gpuops-XXXXXX`) that a
+/// killed run left next to `path`, older than ten minutes (a concurrent run
+/// finishes its write in milliseconds): removed, so they are neither
+/// committed by a later `git add .` nor mistaken for work in progress.
+/// Returns how many were removed.
+pub fn remove_stale_temp_files(path: &Path) -> usize {
+    const STALE: std::time::Duration = std::time::Duration::from_secs(600);
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return 0 };
+    let prefix = format!(".{name}.gpuops-");
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .filter(|e| e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE)))
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
 /// A unified diff (3 lines of context) between two versions of one file,
 /// with `a/` and `b/` prefixes as `git diff` writes them.
 pub fn unified_diff(path: &str, before: &str, after: &str) -> String {

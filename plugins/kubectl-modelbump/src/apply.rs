@@ -201,6 +201,33 @@ fn reference_parts(r: &Reference, image: &str) -> Option<(String, Option<String>
     }
 }
 
+/// The file to write for `path`: itself, or — for a symlink — the file it
+/// points to, if that lies inside `boundary` (the repository, or the
+/// directory scanned). Replacing the link with a regular file would change
+/// what git tracks; writing through a link out of the tree would edit a file
+/// the user did not point at. A read-only file is left alone: someone
+/// marked it so.
+fn writable_target(path: &Path, boundary: &Path) -> Result<PathBuf, Error> {
+    let unwritable = |reason: String| Error::Unwritable { path: path.to_path_buf(), reason };
+    // Every link on the way counts (a linked directory too).
+    let target = path.canonicalize().map_err(|e| unwritable(format!("cannot be resolved ({e})")))?;
+    if !boundary.canonicalize().is_ok_and(|b| target.starts_with(b)) {
+        return Err(unwritable(format!(
+            "a symlink to {} outside {}; not writing through it",
+            target.display(),
+            boundary.display()
+        )));
+    }
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        tracing::debug!(link = %path.display(), target = %target.display(), "writing through a symlink");
+    }
+    let readonly = std::fs::metadata(&target).map(|m| m.permissions().readonly()).unwrap_or(false);
+    if readonly {
+        return Err(unwritable("read-only; not replacing it (chmod u+w to let modelbump update it)".into()));
+    }
+    Ok(target)
+}
+
 /// Check, diff or write the planned edits, then commit.
 fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs) -> Result<ExitCode, Error> {
     let errors: Vec<String> = planned
@@ -245,13 +272,27 @@ fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs)
         if !dirty.is_empty() {
             return Err(GitError::Dirty(dirty).into());
         }
-        if let Some(branch) = &args.branch {
-            git::create_branch(&root, branch)?;
+        // A push from a detached HEAD would fail after the commit: refuse
+        // before anything is written.
+        if args.push && args.branch.is_none() && git::current_branch(&root).is_none() {
+            return Err(Error::DetachedHead);
         }
         Some(root)
     } else {
         None
     };
+    // Where each file is really written, checked before any write.
+    let boundary = repo_root.clone().unwrap_or_else(|| base.to_path_buf());
+    for out in &mut outputs {
+        out.0 = writable_target(&out.0, &boundary)?;
+        let removed = edit::remove_stale_temp_files(&out.0);
+        if removed > 0 {
+            tracing::info!(file = %out.1, removed, "removed temporary files an interrupted run left behind");
+        }
+    }
+    if let (Some(root), Some(branch)) = (&repo_root, &args.branch) {
+        git::create_branch(root, branch)?;
+    }
     let mut written: Vec<&(PathBuf, String, String, String)> = Vec::new();
     for out in &outputs {
         if let Err(e) = edit::write_atomic(&out.0, &out.3) {
@@ -287,7 +328,8 @@ fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs)
         };
         output::print(&format!("committed {sha}: {} change(s) in {} file(s)\n", changes.len(), files.len()));
         if args.push {
-            git::push(&root, &args.remote, args.branch.as_deref())?;
+            git::push(&root, &args.remote, args.branch.as_deref())
+                .map_err(|source| Error::PushFailed { sha: sha.clone(), source })?;
             output::print(&format!("pushed to {}\n", args.remote));
         }
     }

@@ -43,6 +43,11 @@ pub(crate) fn dirty_files(root: &Path) -> Result<Vec<String>, GitError> {
     Ok(status.lines().map(|l| l.get(3..).unwrap_or(l).to_string()).collect())
 }
 
+/// The branch HEAD is on; `None` when HEAD is detached.
+pub(crate) fn current_branch(root: &Path) -> Option<String> {
+    git(root, &["symbolic-ref", "--quiet", "--short", "HEAD"]).ok().map(|s| s.trim().to_string())
+}
+
 pub(crate) fn create_branch(root: &Path, name: &str) -> Result<(), GitError> {
     git(root, &["check-ref-format", "--branch", name]).map_err(|_| GitError::InvalidBranch(name.to_string()))?;
     git(root, &["switch", "-c", name]).map(drop)

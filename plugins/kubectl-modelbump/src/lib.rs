@@ -198,6 +198,20 @@ pub enum Error {
         #[source]
         source: git::GitError,
     },
+    #[error("{}: {reason}; nothing was changed", path.display())]
+    Unwritable { path: PathBuf, reason: String },
+    #[error(
+        "committed {sha} locally, but the push failed: {source}; the commit stays (run `git push` once the remote accepts it; a new run sees the files up to date)"
+    )]
+    PushFailed {
+        sha: String,
+        #[source]
+        source: git::GitError,
+    },
+    #[error(
+        "HEAD is detached (no branch to push); pass --branch NAME to commit onto a new branch and push that; nothing was changed"
+    )]
+    DetachedHead,
     #[error("{0}")]
     Usage(String),
 }

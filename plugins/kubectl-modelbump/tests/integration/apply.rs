@@ -147,3 +147,92 @@ fn promote_copies_what_dev_runs_into_staging() {
     assert_eq!(repo.commits(), 3);
     assert!(repo.read(HELMRELEASE).contains("tag: v1.0.0"), "promote touches only --to");
 }
+
+/// Files and git states the next run would misread: each is decided before
+/// anything is written.
+#[test]
+fn symlinks_read_only_files_detached_heads_and_leftover_temp_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let registry = seeded_registry();
+    const FILE: &str = "apps/foundry-gpu-oras/helmrelease.yaml";
+
+    // The file given as PATH holds its ImagePolicy too, so it can be
+    // scanned on its own.
+    let self_contained = |repo: &Repo| {
+        let policies = repo.read("infrastructure/image-automation/foundry-gpu-models.yaml");
+        let release = repo.read(FILE);
+        std::fs::write(repo.path().join(FILE), format!("{release}---\n{policies}")).unwrap();
+        gpuops_testkit::git(repo.path(), &["commit", "--quiet", "-am", "one file"]);
+    };
+
+    // A symlink inside the repository: the file it points to is updated,
+    // the link stays a link.
+    let repo = Repo::seed(&registry.host());
+    self_contained(&repo);
+    let real = repo.path().join("apps/foundry-gpu-oras/real.yaml");
+    std::fs::rename(repo.path().join(FILE), &real).unwrap();
+    std::os::unix::fs::symlink("real.yaml", repo.path().join(FILE)).unwrap();
+    gpuops_testkit::git(repo.path(), &["add", "-A"]);
+    gpuops_testkit::git(repo.path(), &["commit", "--quiet", "-m", "link"]);
+    let out = repo.run(&["apply", "--commit", FILE]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(std::fs::symlink_metadata(repo.path().join(FILE)).unwrap().file_type().is_symlink(), "still a link");
+    assert!(std::fs::read_to_string(&real).unwrap().contains("tag: v2.0.0"));
+    assert_eq!(gpuops_testkit::git(repo.path(), &["status", "--porcelain"]), "", "the real file was committed");
+
+    // A symlink out of the repository is not written through.
+    let repo = Repo::seed(&registry.host());
+    self_contained(&repo);
+    let outside = tempfile::tempdir().unwrap();
+    let elsewhere = outside.path().join("helmrelease.yaml");
+    std::fs::copy(repo.path().join(FILE), &elsewhere).unwrap();
+    std::fs::remove_file(repo.path().join(FILE)).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, repo.path().join(FILE)).unwrap();
+    let before = std::fs::read_to_string(&elsewhere).unwrap();
+    let out = repo.run(&["apply", FILE]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("a symlink to") && stderr.contains("not writing through it"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), before);
+
+    // A read-only file is left alone, and so is every other file.
+    let repo = Repo::seed(&registry.host());
+    let path = repo.path().join(FILE);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = repo.run(&["apply", "--commit"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("read-only; not replacing it"), "{stderr}");
+    assert_eq!(gpuops_testkit::git(repo.path(), &["status", "--porcelain"]), "");
+    assert_eq!(repo.commits(), 1);
+
+    // A detached HEAD cannot be pushed: refused before writing or committing.
+    let repo = Repo::seed(&registry.host());
+    gpuops_testkit::git(repo.path(), &["checkout", "--quiet", "--detach"]);
+    let out = repo.run(&["apply", "--commit", "--push"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("HEAD is detached") && stderr.contains("--branch"), "{stderr}");
+    assert_eq!(gpuops_testkit::git(repo.path(), &["status", "--porcelain"]), "");
+    assert_eq!(repo.commits(), 1);
+
+    // What a killed run left (older than ten minutes) is removed; a fresh
+    // one, perhaps a concurrent run's, is not.
+    let repo = Repo::seed(&registry.host());
+    let dir = repo.path().join("apps/foundry-gpu-oras");
+    let stale = dir.join(".helmrelease.yaml.gpuops-AbC123");
+    let fresh = dir.join(".helmrelease.yaml.gpuops-XyZ789");
+    std::fs::write(&stale, "half").unwrap();
+    std::fs::write(&fresh, "half").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options().write(true).open(&stale).unwrap().set_modified(old).unwrap();
+    let out = repo.run(&["apply", "-v", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!stale.exists(), "the stale temporary file is gone");
+    assert!(fresh.exists());
+    assert!(
+        text(&out.stderr).contains("removed temporary files an interrupted run left behind"),
+        "{}",
+        text(&out.stderr)
+    );
+}
