@@ -8,7 +8,18 @@ use gpuops_manifest::krm::{KrmResult, Severity};
 use gpuops_manifest::locator;
 use gpuops_manifest::path::FieldPath;
 
-const OCI_SCHEME: &str = "oci://";
+/// The OCI URI schemes: KServe's modelcar `oci://` (storageUri,
+/// storageUris[].uri, LLMInferenceService spec.model.uri), and the
+/// transport-qualified forms other tools write for the same references
+/// (`oci+http://`, `oci+https://`, as ORAS, flatpak and nelm do).
+fn oci_scheme(text: &str) -> Option<usize> {
+    let rest = text.strip_prefix("oci")?;
+    let transport = rest.strip_prefix('+').map_or(Some(0), |t| {
+        let n = t.bytes().take_while(u8::is_ascii_alphanumeric).count();
+        (n > 0).then_some(n + 1)
+    })?;
+    rest[transport..].starts_with("://").then_some(3 + transport + 3)
+}
 
 /// Counts of what changed, per model and per field spec.
 pub(crate) struct TagStats {
@@ -105,8 +116,8 @@ fn rewrite_scalar(models: &[ModelSpec], value: &mut Value, allow_bare: bool, sta
 
 /// The rewritten text and the index of the model that matched.
 pub(crate) fn rewrite_text(models: &[ModelSpec], text: &str, allow_bare: bool) -> Option<(usize, String)> {
-    if let Some(rest) = text.strip_prefix(OCI_SCHEME) {
-        return rewrite_oci(models, rest);
+    if let Some(len) = oci_scheme(text) {
+        return rewrite_oci(models, &text[..len], &text[len..]);
     }
     let old = ImageRef::parse(text)?;
     if !allow_bare && old.tag.is_none() && old.digest.is_none() {
@@ -118,7 +129,7 @@ pub(crate) fn rewrite_text(models: &[ModelSpec], text: &str, allow_bare: bool) -
 
 /// `oci://<name>[:tag][@digest][/suffix]`: the model name is matched as a
 /// prefix ending at `:`/`@`, so ports and anything after the tag survive.
-fn rewrite_oci(models: &[ModelSpec], rest: &str) -> Option<(usize, String)> {
+fn rewrite_oci(models: &[ModelSpec], scheme: &str, rest: &str) -> Option<(usize, String)> {
     for (index, model) in models.iter().enumerate() {
         let Some(found) =
             find_embedded(rest, &model.name).filter(|e| e.start == 0 && (e.tag.is_some() || e.digest.is_some()))
@@ -126,7 +137,7 @@ fn rewrite_oci(models: &[ModelSpec], rest: &str) -> Option<(usize, String)> {
             continue;
         };
         let old = ImageRef::parse(&rest[..found.end])?;
-        return Some((index, format!("{OCI_SCHEME}{}{}", model.rewrite(&old), &rest[found.end..])));
+        return Some((index, format!("{scheme}{}{}", model.rewrite(&old), &rest[found.end..])));
     }
     None
 }
@@ -201,6 +212,15 @@ mod tests {
             "oci://reg:5000/models/qwen:v1.3.0/weights"
         );
         assert!(rewrite_text(&models, "oci://reg:5000/models/qwen2:v1", false).is_none());
+        // Every form of the scheme, digests kept with their tag rule.
+        for scheme in ["oci+http://", "oci+https://"] {
+            assert_eq!(
+                rewrite_text(&models, &format!("{scheme}reg:5000/models/qwen:v1.2.0"), false).unwrap().1,
+                format!("{scheme}reg:5000/models/qwen:v1.3.0")
+            );
+        }
+        assert!(rewrite_text(&models, "ocix://reg:5000/models/qwen:v1.2.0", false).is_none());
+        assert!(rewrite_text(&models, "oci+://reg:5000/models/qwen:v1.2.0", false).is_none());
     }
 
     #[test]
