@@ -48,11 +48,40 @@ pub struct ImagePolicy {
     pub source: Source,
 }
 
+/// An `ImageUpdateAutomation`: what of it decides how modelbump writes and
+/// commits (image-automation-controller api/v1 imageupdateautomation_types.go
+/// and git.go; v1beta1/v1beta2 have the same fields).
+#[derive(Debug, Clone)]
+pub struct ImageUpdateAutomation {
+    pub namespace: Option<String>,
+    pub name: String,
+    /// `spec.update.path`: only files under it (relative to the repository root).
+    pub update_path: Option<String>,
+    /// `spec.git.commit.messageTemplate` (Go text/template).
+    pub message_template: Option<String>,
+    /// `spec.git.commit.messageTemplateValues`.
+    pub message_values: std::collections::BTreeMap<String, String>,
+    /// `spec.git.commit.author`.
+    pub author_name: Option<String>,
+    pub author_email: Option<String>,
+    /// `spec.git.push.branch`: where commits go (default: the checkout branch).
+    pub push_branch: Option<String>,
+    pub source: Source,
+}
+
+impl ImageUpdateAutomation {
+    /// `namespace/name`, as Flux's `.AutomationObject` prints it.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace.as_deref().unwrap_or(""), self.name)
+    }
+}
+
 /// A Flux object this tool reads.
 #[derive(Debug, Clone)]
 pub enum FluxObject {
     Repository(ImageRepository),
     Policy(ImagePolicy),
+    Automation(ImageUpdateAutomation),
 }
 
 /// A Flux image object that cannot be used.
@@ -116,6 +145,21 @@ pub fn read_object(obj: &Value, source: Source) -> Option<Result<FluxObject, Flu
                 source,
             })))
         }
+        "ImageUpdateAutomation" => Some(Ok(FluxObject::Automation(ImageUpdateAutomation {
+            update_path: text("/spec/update/path"),
+            message_template: text("/spec/git/commit/messageTemplate"),
+            message_values: obj
+                .pointer("/spec/git/commit/messageTemplateValues")
+                .and_then(Value::as_object)
+                .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+                .unwrap_or_default(),
+            author_name: text("/spec/git/commit/author/name"),
+            author_email: text("/spec/git/commit/author/email"),
+            push_branch: text("/spec/git/push/branch"),
+            namespace,
+            name,
+            source,
+        }))),
         _ => None,
     }
 }

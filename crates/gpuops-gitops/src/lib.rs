@@ -5,10 +5,11 @@ pub mod edit;
 pub mod flux;
 pub mod markers;
 pub mod policy;
+pub mod template;
 
 use std::path::{Path, PathBuf};
 
-pub use self::flux::{DigestReflection, ImagePolicy, ImageRepository, Source};
+pub use self::flux::{DigestReflection, ImagePolicy, ImageRepository, ImageUpdateAutomation, Source};
 pub use self::markers::{Field, Marker, MarkerKind, Quote};
 use gpuops_manifest::imageref::is_tag;
 use gpuops_manifest::yaml;
@@ -33,6 +34,7 @@ pub struct Scan {
     pub root: PathBuf,
     pub repositories: Vec<ImageRepository>,
     pub policies: Vec<ImagePolicy>,
+    pub automations: Vec<flux::ImageUpdateAutomation>,
     pub references: Vec<Reference>,
     pub problems: Vec<Problem>,
     pub files_scanned: usize,
@@ -103,6 +105,7 @@ pub fn scan_text(scan: &mut Scan, path: &str, text: &str) {
         match flux::read_object(&doc.value, source.clone()) {
             Some(Ok(flux::FluxObject::Repository(r))) => scan.repositories.push(r),
             Some(Ok(flux::FluxObject::Policy(p))) => scan.policies.push(p),
+            Some(Ok(flux::FluxObject::Automation(a))) => scan.automations.push(a),
             Some(Err(e)) => scan.problems.push(Problem { source, message: e.to_string() }),
             None => {}
         }

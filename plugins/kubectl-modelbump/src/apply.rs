@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use gpuops_gitops::{self as gitops, Field, Latest, MarkerKind, Reference, Scan, edit};
 use gpuops_manifest::imageref::ImageRef;
 
+use crate::automation;
 use crate::git::{self, GitError};
 use crate::output::{self, Row, RowStatus};
 use crate::resolve::{self, PolicyKey, Resolution};
@@ -148,12 +149,30 @@ pub(crate) fn scan(args: &ScanArgs) -> Result<ExitCode, Error> {
 
 pub(crate) fn apply(args: &ApplyArgs) -> Result<ExitCode, Error> {
     let scan = gitops::scan_tree(&args.path)?;
+    let base = base_of(&args.path);
+    let automation = automation::choose(&scan, args.automation.as_deref())?;
+    // Flux updates only the files under the automation's spec.update.path.
+    let references: Vec<Reference> = match automation {
+        Some(a) => {
+            let root = git::toplevel(&base).unwrap_or_else(|_| base.clone());
+            let (inside, outside): (Vec<&Reference>, Vec<&Reference>) =
+                scan.references.iter().partition(|r| automation::covers(a, &root, &base.join(&r.source.path)));
+            for r in outside {
+                tracing::info!(
+                    file = %r.source.path, line = r.source.line, automation = %a.key(),
+                    path = a.update_path.as_deref().unwrap_or(""), "outside the ImageUpdateAutomation's spec.update.path; left as it is"
+                );
+            }
+            inside.into_iter().cloned().collect()
+        }
+        None => scan.references.clone(),
+    };
     let client = args.registry.client();
     let resolutions =
-        resolve::resolve(&scan, &scan.references, &client, args.registry.concurrency as usize, args.registry.digest);
-    let mut planned = plan(&scan.references, from_registry(&scan, &resolutions, args.strict));
+        resolve::resolve(&scan, &references, &client, args.registry.concurrency as usize, args.registry.digest);
+    let mut planned = plan(&references, from_registry(&scan, &resolutions, args.strict));
     planned.extend(problem_rows(&scan).into_iter().map(|r| (r, None)));
-    write(&base_of(&args.path), planned, &args.write)
+    write(&base, planned, &args.write, automation)
 }
 
 pub(crate) fn promote(args: &PromoteArgs) -> Result<ExitCode, Error> {
@@ -184,7 +203,7 @@ pub(crate) fn promote(args: &PromoteArgs) -> Result<ExitCode, Error> {
         let new = gitops::new_value(&r.marker, &latest).map_err(|e| e.to_string())?;
         Ok((Some(latest), new))
     });
-    write(&base_of(&args.to), planned, &args.write)
+    write(&base_of(&args.to), planned, &args.write, None)
 }
 
 /// The tag (and digest) a marked scalar currently holds for `image`.
@@ -228,8 +247,41 @@ fn writable_target(path: &Path, boundary: &Path) -> Result<PathBuf, Error> {
     Ok(target)
 }
 
+/// The changes as Flux's template data records them: file, object, old and
+/// new value, setter (`namespace:policy[:tag|:name|:digest]`).
+fn flux_changes(
+    planned: &[(Row, Option<edit::Edit>)],
+    outputs: &[(PathBuf, String, String, String)],
+    update_dir: &Path,
+) -> Vec<automation::Change> {
+    planned
+        .iter()
+        .filter(|(_, e)| e.is_some())
+        .map(|(row, _)| {
+            let output = outputs.iter().find(|o| o.1 == row.file);
+            let before = output.map_or("", |o| o.2.as_str());
+            let file = output
+                .and_then(|o| o.0.strip_prefix(update_dir).ok())
+                .map_or_else(|| row.file.clone(), |p| p.to_string_lossy().replace('\\', "/"));
+            let suffix = if row.field == "ref" { String::new() } else { format!(":{}", row.field) };
+            automation::Change {
+                file,
+                object: automation::ObjectId::at(before, row.line),
+                old: row.current.clone(),
+                new: row.new_value.clone(),
+                setter: format!("{}{suffix}", row.policy.replacen('/', ":", 1)),
+            }
+        })
+        .collect()
+}
+
 /// Check, diff or write the planned edits, then commit.
-fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs) -> Result<ExitCode, Error> {
+fn write(
+    base: &Path,
+    planned: Vec<(Row, Option<edit::Edit>)>,
+    args: &WriteArgs,
+    automation: Option<&gitops::ImageUpdateAutomation>,
+) -> Result<ExitCode, Error> {
     let errors: Vec<String> = planned
         .iter()
         .filter_map(|(row, _)| row.error.as_ref().map(|e| format!("{}:{}: {e}", row.file, row.line)))
@@ -293,6 +345,24 @@ fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs)
     if let (Some(root), Some(branch)) = (&repo_root, &args.branch) {
         git::create_branch(root, branch)?;
     }
+    // The commit message is settled before any file is written: a template
+    // that cannot be rendered must not leave edits behind.
+    let message = if repo_root.is_some() {
+        let bullet: Vec<String> = changes.iter().map(|c| format!("- {c}")).collect();
+        let ours = |template: &str| {
+            template.replace("{count}", &changes.len().to_string()).replace("{changes}", &bullet.join("\n"))
+        };
+        match (&args.message, automation) {
+            (Some(m), _) => ours(m),
+            (None, Some(a)) => {
+                let dir = automation::update_dir(a, repo_root.as_deref().unwrap_or(base));
+                automation::message(a, &flux_changes(&planned, &outputs, &dir))?
+            }
+            (None, None) => ours("modelbump: update {count} model reference(s)\n\n{changes}"),
+        }
+    } else {
+        String::new()
+    };
     let mut written: Vec<&(PathBuf, String, String, String)> = Vec::new();
     for out in &outputs {
         if let Err(e) = edit::write_atomic(&out.0, &out.3) {
@@ -308,14 +378,10 @@ fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs)
         output::print(&format!("{line}\n"));
     }
     if let Some(root) = repo_root {
-        let message = args
-            .message
-            .clone()
-            .unwrap_or_else(|| "modelbump: update {count} model reference(s)\n\n{changes}".to_string());
-        let bullet: Vec<String> = changes.iter().map(|c| format!("- {c}")).collect();
-        let message = message.replace("{count}", &changes.len().to_string()).replace("{changes}", &bullet.join("\n"));
+        let author = automation
+            .and_then(|a| Some((a.author_name.as_deref().unwrap_or("").to_string(), a.author_email.clone()?)));
         let files: Vec<PathBuf> = outputs.iter().map(|o| o.0.canonicalize().unwrap_or_else(|_| o.0.clone())).collect();
-        let sha = match git::commit(&root, &files, &message) {
+        let sha = match git::commit(&root, &files, &message, author.as_ref().map(|(n, e)| (n.as_str(), e.as_str()))) {
             Ok(sha) => sha,
             Err(e) => {
                 // Nothing half done: the files go back to what they were, so
@@ -328,8 +394,10 @@ fn write(base: &Path, planned: Vec<(Row, Option<edit::Edit>)>, args: &WriteArgs)
         };
         output::print(&format!("committed {sha}: {} change(s) in {} file(s)\n", changes.len(), files.len()));
         if args.push {
-            git::push(&root, &args.remote, args.branch.as_deref())
-                .map_err(|source| Error::PushFailed { sha: sha.clone(), source })?;
+            // --branch, else the automation's spec.git.push.branch, else
+            // the branch checked out.
+            let target = args.branch.as_deref().or(automation.and_then(|a| a.push_branch.as_deref()));
+            git::push(&root, &args.remote, target).map_err(|source| Error::PushFailed { sha: sha.clone(), source })?;
             output::print(&format!("pushed to {}\n", args.remote));
         }
     }

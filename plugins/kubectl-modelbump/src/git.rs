@@ -53,14 +53,29 @@ pub(crate) fn create_branch(root: &Path, name: &str) -> Result<(), GitError> {
     git(root, &["switch", "-c", name]).map(drop)
 }
 
-/// Commit exactly `files` (absolute paths) with `message`.
-pub(crate) fn commit(root: &Path, files: &[PathBuf], message: &str) -> Result<String, GitError> {
+/// Commit exactly `files` (absolute paths) with `message`, as `author`
+/// (name, email) when given — author and committer both, as Flux signs.
+pub(crate) fn commit(
+    root: &Path,
+    files: &[PathBuf],
+    message: &str,
+    author: Option<(&str, &str)>,
+) -> Result<String, GitError> {
     let paths: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     let mut add = vec!["add", "--"];
     add.extend(paths.iter().map(String::as_str));
     git(root, &add)?;
-    let mut commit = vec!["commit", "--quiet", "-m", message, "--"];
-    commit.extend(paths.iter().map(String::as_str));
+    let mut commit: Vec<String> = Vec::new();
+    if let Some((name, email)) = author {
+        // -c sets the committer; --author wins over an author from the environment.
+        commit.extend(["-c".into(), format!("user.name={name}"), "-c".into(), format!("user.email={email}")]);
+        commit.extend(["commit".into(), format!("--author={name} <{email}>")]);
+    } else {
+        commit.push("commit".into());
+    }
+    commit.extend(["--quiet".into(), "-m".into(), message.to_string(), "--".into()]);
+    commit.extend(paths.iter().cloned());
+    let commit: Vec<&str> = commit.iter().map(String::as_str).collect();
     if let Err(e) = git(root, &commit) {
         // A hook or signing refused the commit: unstage what `add` staged,
         // so the caller's rollback of the files leaves the index as it was.

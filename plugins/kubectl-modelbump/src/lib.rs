@@ -3,6 +3,7 @@
 //! files in place — only the changed characters — then optionally commit.
 
 mod apply;
+mod automation;
 mod git;
 mod output;
 mod resolve;
@@ -125,6 +126,10 @@ pub struct ApplyArgs {
     /// A marker whose ImagePolicy is not in the tree is an error (default: skipped with a warning, as Flux does).
     #[arg(long)]
     pub strict: bool,
+    /// The ImageUpdateAutomation (NAMESPACE/NAME) whose spec.update.path, commit message, author
+    /// and push branch apply; needed only when the tree holds several.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub automation: Option<String>,
     #[command(flatten)]
     pub write: WriteArgs,
     #[command(flatten)]

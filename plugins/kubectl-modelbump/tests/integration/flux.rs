@@ -104,3 +104,63 @@ fn a_commit_that_fails_puts_the_files_back() {
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
     assert_eq!(repo.commits(), 2);
 }
+
+/// A repository set up for Flux: its ImageUpdateAutomation decides which
+/// files are updated (spec.update.path), the commit message (its Go
+/// template, with Flux's data), the author and the branch pushed to.
+#[test]
+fn an_image_update_automation_sets_path_message_author_and_push_branch() {
+    let registry = crate::util::seeded_registry();
+    let repo = Repo::seed(&registry.host());
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/fixtures");
+    std::fs::copy(
+        fixtures.join("image-update-automation.yaml"),
+        repo.path().join("infrastructure/image-automation/automation.yaml"),
+    )
+    .unwrap();
+    // Outside spec.update.path: Flux leaves it, so does modelbump.
+    let image = format!("{}/byo-models-gpu/llama-3.2-1b-cuda", registry.host());
+    let outside = std::fs::read_to_string(fixtures.join("pathconfig-no-deploy.yaml")).unwrap().replace(
+        "helloworld:1.0.0 # SETTER_SITE",
+        &format!("{image}:v1.0.0 # {{\"$imagepolicy\": \"flux-system:foundry-gpu-models\"}}"),
+    );
+    std::fs::create_dir_all(repo.path().join("apps/other")).unwrap();
+    std::fs::write(repo.path().join("apps/other/deploy.yaml"), &outside).unwrap();
+    gpuops_testkit::git(repo.path(), &["add", "."]);
+    gpuops_testkit::git(repo.path(), &["commit", "--quiet", "-m", "automation"]);
+    let remote = tempfile::tempdir().unwrap();
+    gpuops_testkit::git(remote.path(), &["init", "--quiet", "--bare"]);
+    gpuops_testkit::git(repo.path(), &["remote", "add", "origin", remote.path().to_str().unwrap()]);
+
+    let out = repo.run(&["apply", "--commit", "--push", "-v", "2"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(repo.read("apps/foundry-gpu-oras/helmrelease.yaml").contains("tag: v2.0.0"));
+    assert_eq!(repo.read("apps/other/deploy.yaml"), outside, "outside spec.update.path");
+    assert!(stderr.contains("outside the ImageUpdateAutomation's spec.update.path"), "{stderr}");
+
+    let log = |format: &str| {
+        gpuops_testkit::git(remote.path(), &["log", "-1", &format!("--format={format}"), "image-updates"])
+    };
+    // Files are named relative to spec.update.path, as Flux names them.
+    assert_eq!(
+        log("%B").trim_end(),
+        "Automated image update\n\nAutomation name: flux-system/models\n\nFiles:\n- helmrelease.yaml\nObjects:\n- HelmRelease foundry-gpu-oras\n  Changes:\n    - v1.0.0 -> v2.0.0"
+    );
+    assert_eq!(log("%an <%ae>").trim(), "fluxcdbot <fluxcdbot@users.noreply.github.com>");
+    assert_eq!(gpuops_testkit::git(repo.path(), &["branch", "--show-current"]).trim(), "main", "no local branch made");
+
+    // A template Flux would refuse (the removed .Updated) is refused here too.
+    let repo = Repo::seed(&registry.host());
+    let automation = std::fs::read_to_string(fixtures.join("image-update-automation.yaml"))
+        .unwrap()
+        .replace("{{ range $filename, $_ := .Changed.FileChanges -}}", "{{ range .Updated.Images -}}");
+    std::fs::write(repo.path().join("infrastructure/image-automation/automation.yaml"), automation).unwrap();
+    gpuops_testkit::git(repo.path(), &["add", "."]);
+    gpuops_testkit::git(repo.path(), &["commit", "--quiet", "-m", "automation"]);
+    let out = repo.run(&["apply", "--commit"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("removed '.Updated' field"), "{stderr}");
+    assert_eq!(gpuops_testkit::git(repo.path(), &["status", "--porcelain"]), "", "the files were put back");
+}

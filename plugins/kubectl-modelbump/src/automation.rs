@@ -1,0 +1,200 @@
+//! A repository set up for Flux's image automation behaves the same under
+//! modelbump: its `ImageUpdateAutomation` decides which files are updated
+//! (`spec.update.path`), the commit message (`messageTemplate`, rendered with
+//! the data Flux gives it), the author, and the branch pushed to
+//! (`spec.git.push.branch`). Flags given on the command line win.
+//!
+//! Source: fluxcd/image-automation-controller internal/source/source.go
+//! (`CommitAndPush`, `templateMsg`, `TemplateData`, default message "Update
+//! from image update automation") and internal/update/result.go (`Result`:
+//! `FileChanges`, `Objects`, `Changes`; `Change{OldValue, NewValue, Setter}`).
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use gpuops_gitops::template::{self, Data};
+use gpuops_gitops::{ImageUpdateAutomation, Scan};
+
+use crate::Error;
+
+/// Flux's message when an automation has no template.
+const DEFAULT_MESSAGE: &str = "Update from image update automation";
+
+/// The automation whose settings apply: the one `wanted` names
+/// (`namespace/name` or `name`), else the only one in the tree.
+pub(crate) fn choose<'a>(scan: &'a Scan, wanted: Option<&str>) -> Result<Option<&'a ImageUpdateAutomation>, Error> {
+    match wanted {
+        Some(want) => scan
+            .automations
+            .iter()
+            .find(|a| a.key() == want || a.name == want)
+            .map(Some)
+            .ok_or_else(|| Error::Usage(format!("no ImageUpdateAutomation {want} in the scanned tree"))),
+        None => match scan.automations.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one)),
+            several => Err(Error::Usage(format!(
+                "{} ImageUpdateAutomations in the tree ({}); choose one with --automation NAMESPACE/NAME",
+                several.len(),
+                several.iter().map(ImageUpdateAutomation::key).collect::<Vec<_>>().join(", ")
+            ))),
+        },
+    }
+}
+
+/// Whether `file` lies under the automation's `spec.update.path`, which is
+/// relative to the repository root (`./clusters/prod`); no path = everything.
+pub(crate) fn covers(automation: &ImageUpdateAutomation, repo_root: &Path, file: &Path) -> bool {
+    automation.update_path.is_none() || canonical(file).starts_with(update_dir(automation, repo_root))
+}
+
+/// The directory Flux updates: the repository root joined with
+/// `spec.update.path` (securejoin: `..` cannot leave the root), canonical.
+/// Flux names changed files relative to it (policy/applier.go passes it as
+/// the package path).
+pub(crate) fn update_dir(automation: &ImageUpdateAutomation, repo_root: &Path) -> PathBuf {
+    let root = canonical(repo_root);
+    let mut under = root.clone();
+    for part in Path::new(automation.update_path.as_deref().unwrap_or(".")).components() {
+        match part {
+            Component::Normal(p) => under.push(p),
+            Component::ParentDir if under != root => {
+                under.pop();
+            }
+            _ => {}
+        }
+    }
+    canonical(&under)
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// One change as Flux records it, with the object it is in.
+pub(crate) struct Change {
+    pub(crate) file: String,
+    pub(crate) object: ObjectId,
+    pub(crate) old: String,
+    pub(crate) new: String,
+    pub(crate) setter: String,
+}
+
+/// kyaml's `ResourceIdentifier`: apiVersion, kind, name, namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct ObjectId {
+    pub(crate) api_version: String,
+    pub(crate) kind: String,
+    pub(crate) name: String,
+    pub(crate) namespace: String,
+}
+
+impl ObjectId {
+    /// The object of the document holding `line` in `text`.
+    pub(crate) fn at(text: &str, line: usize) -> Self {
+        let docs = gpuops_manifest::yaml::split_documents(text);
+        let Some(doc) = docs.iter().rev().find(|d| d.first_line <= line) else { return Self::default() };
+        let Ok(value) = gpuops_manifest::yaml::parse_document(doc.text, "", doc.first_line) else {
+            return Self::default();
+        };
+        let text = |p: &str| value.pointer(p).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        Self {
+            api_version: text("/apiVersion"),
+            kind: text("/kind"),
+            name: text("/metadata/name"),
+            namespace: text("/metadata/namespace"),
+        }
+    }
+
+    fn data(&self) -> Data {
+        Data::Struct {
+            // Field names sort as Go's fmtsort compares the struct: APIVersion,
+            // Kind, Name, Namespace.
+            fields: BTreeMap::from([
+                ("APIVersion".into(), Data::str(&self.api_version)),
+                ("Kind".into(), Data::str(&self.kind)),
+                ("Name".into(), Data::str(&self.name)),
+                ("Namespace".into(), Data::str(&self.namespace)),
+            ]),
+            display: format!("{{{{{} {}}} {{{} {}}}}}", self.api_version, self.kind, self.name, self.namespace),
+        }
+    }
+}
+
+fn change_data(c: &Change) -> Data {
+    Data::Struct {
+        fields: BTreeMap::from([
+            ("OldValue".into(), Data::str(&c.old)),
+            ("NewValue".into(), Data::str(&c.new)),
+            ("Setter".into(), Data::str(&c.setter)),
+        ]),
+        display: format!("{{{} {} {}}}", c.old, c.new, c.setter),
+    }
+}
+
+/// The commit message Flux would write for `changes`.
+pub(crate) fn message(automation: &ImageUpdateAutomation, changes: &[Change]) -> Result<String, Error> {
+    let mut files: BTreeMap<String, BTreeMap<ObjectId, Vec<Data>>> = BTreeMap::new();
+    let mut objects: BTreeMap<ObjectId, Vec<Data>> = BTreeMap::new();
+    let mut unique: Vec<Data> = Vec::new();
+    for c in changes {
+        let d = change_data(c);
+        files.entry(c.file.clone()).or_default().entry(c.object.clone()).or_default().push(d.clone());
+        objects.entry(c.object.clone()).or_default().push(d.clone());
+        if !unique.contains(&d) {
+            unique.push(d);
+        }
+    }
+    let object_map =
+        |m: BTreeMap<ObjectId, Vec<Data>>| Data::Map(m.into_iter().map(|(k, v)| (k.data(), Data::List(v))).collect());
+    let file_changes = Data::Map(files.into_iter().map(|(f, objs)| (Data::str(f), object_map(objs))).collect());
+    let namespace = automation.namespace.clone().unwrap_or_default();
+    let data = Data::Struct {
+        fields: BTreeMap::from([
+            (
+                "AutomationObject".into(),
+                Data::Struct {
+                    fields: BTreeMap::from([
+                        ("Name".into(), Data::str(&automation.name)),
+                        ("Namespace".into(), Data::str(&namespace)),
+                    ]),
+                    display: automation.key(),
+                },
+            ),
+            (
+                "Changed".into(),
+                Data::Struct {
+                    fields: BTreeMap::from([
+                        ("FileChanges".into(), file_changes),
+                        ("Objects".into(), object_map(objects)),
+                        ("Changes".into(), Data::List(unique)),
+                    ]),
+                    display: String::new(),
+                },
+            ),
+            (
+                "Values".into(),
+                Data::Map(automation.message_values.iter().map(|(k, v)| (Data::str(k), Data::str(v))).collect()),
+            ),
+        ]),
+        display: String::new(),
+    };
+    let source = automation.message_template.as_deref().filter(|t| !t.is_empty()).unwrap_or(DEFAULT_MESSAGE);
+    template::render(source, &data).map_err(|e| {
+        // Flux's own words for the fields it removed (source.go
+        // RemovedTemplateFieldError).
+        let e = if e.0.contains("can't evaluate field Updated") {
+            "template uses removed '.Updated' field. Please use '.Changed' instead. See: https://fluxcd.io/flux/components/image/imageupdateautomations/#message-template".to_string()
+        } else if e.0.contains("can't evaluate field ImageResult") {
+            "template uses removed '.Changed.ImageResult' field. Please use '.Changed.FileChanges' or '.Changed.Objects' instead. See: https://fluxcd.io/flux/components/image/imageupdateautomations/#message-template".to_string()
+        } else {
+            e.to_string()
+        };
+        Error::Usage(format!(
+            "ImageUpdateAutomation {} ({}:{}): {e}; nothing was changed",
+            automation.key(),
+            automation.source.path,
+            automation.source.line
+        ))
+    })
+}
