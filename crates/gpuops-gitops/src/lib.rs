@@ -2,6 +2,7 @@
 //! markers, and the edits that bring markers up to date.
 
 pub mod edit;
+pub mod entries;
 pub mod flux;
 pub mod markers;
 pub mod policy;

@@ -10,10 +10,10 @@ use crate::automation;
 use crate::git::{self, GitError};
 use crate::output::{self, Row, RowStatus};
 use crate::resolve::{self, PolicyKey, Resolution};
-use crate::{ApplyArgs, Error, ExitCode, PromoteArgs, ScanArgs, WriteArgs};
+use crate::{ApplyArgs, Error, ExitCode, ScanArgs, WriteArgs};
 
 /// The directory paths in a scan are relative to.
-fn base_of(path: &Path) -> PathBuf {
+pub(crate) fn base_of(path: &Path) -> PathBuf {
     if path.is_file() { path.parent().map(Path::to_path_buf).unwrap_or_default() } else { path.to_path_buf() }
 }
 
@@ -50,7 +50,7 @@ impl From<String> for Unresolved {
 }
 
 /// One row per reference, with its edit when it changes.
-fn plan(
+pub(crate) fn plan(
     references: &[Reference],
     mut value_for: impl FnMut(&Reference) -> Result<(Option<Latest>, String), Unresolved>,
 ) -> Vec<(Row, Option<edit::Edit>)> {
@@ -175,39 +175,8 @@ pub(crate) fn apply(args: &ApplyArgs) -> Result<ExitCode, Error> {
     write(&base, planned, &args.write, automation)
 }
 
-pub(crate) fn promote(args: &PromoteArgs) -> Result<ExitCode, Error> {
-    let policies_root = match &args.policies {
-        Some(p) => p.clone(),
-        None => git::toplevel(&args.to).unwrap_or_else(|_| PathBuf::from(".")),
-    };
-    let policies = gitops::scan_tree(&policies_root)?;
-    let from = gitops::scan_tree(&args.from)?;
-    let to = gitops::scan_tree(&args.to)?;
-    let image_of =
-        |r: &Reference| policies.resolve(&r.marker.namespace, &r.marker.policy).map(|(_, repo)| repo.image.clone());
-    // What the source environment runs, per image.
-    let mut source: BTreeMap<String, Latest> = BTreeMap::new();
-    for r in &from.references {
-        if let Ok(image) = image_of(r)
-            && let Some((tag, digest)) = reference_parts(r, &image)
-        {
-            source.entry(image.clone()).or_insert(Latest { image, tag, digest });
-        }
-    }
-    let planned = plan(&to.references, |r| {
-        let image = image_of(r).map_err(|e| e.to_string())?;
-        let latest = source
-            .get(&image)
-            .cloned()
-            .ok_or_else(|| format!("{} has no reference to {image}", args.from.display()))?;
-        let new = gitops::new_value(&r.marker, &latest).map_err(|e| e.to_string())?;
-        Ok((Some(latest), new))
-    });
-    write(&base_of(&args.to), planned, &args.write, None)
-}
-
 /// The tag (and digest) a marked scalar currently holds for `image`.
-fn reference_parts(r: &Reference, image: &str) -> Option<(String, Option<String>)> {
+pub(crate) fn reference_parts(r: &Reference, image: &str) -> Option<(String, Option<String>)> {
     let value = r.marker.value.as_str();
     match (r.marker.kind, r.marker.field) {
         (_, Field::Tag) if gpuops_manifest::imageref::is_tag(value) => Some((value.to_string(), None)),
@@ -276,7 +245,7 @@ fn flux_changes(
 }
 
 /// Check, diff or write the planned edits, then commit.
-fn write(
+pub(crate) fn write(
     base: &Path,
     planned: Vec<(Row, Option<edit::Edit>)>,
     args: &WriteArgs,

@@ -6,6 +6,7 @@ mod apply;
 mod automation;
 mod git;
 mod output;
+mod promote;
 mod resolve;
 
 use std::path::PathBuf;
@@ -227,6 +228,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Scan(args) => apply::scan(&args),
         Command::Apply(args) => apply::apply(&args),
         Command::Tags(args) => output::tags(&args),
-        Command::Promote(args) => apply::promote(&args),
+        Command::Promote(args) => promote::promote(&args),
     }
 }

@@ -236,3 +236,46 @@ fn symlinks_read_only_files_detached_heads_and_leftover_temp_files() {
         text(&out.stderr)
     );
 }
+
+/// Pins that are not markers move between overlays too: the example's
+/// ModelTags (overlays/dev → overlays/staging), and kustomize `images:`
+/// entries (newTag, digest), byte for byte, by entry name.
+#[test]
+fn promote_moves_model_tags_and_kustomize_image_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/llmops-overlays");
+    gpuops_testkit::copy_tree(&example, dir.path());
+    let kustomization = |env: &str| dir.path().join("overlays").join(env).join("kustomization.yaml");
+    let images = |tag: &str, digest: &str| {
+        format!(
+            "images:\n- name: vllm/vllm-openai\n  newTag: {tag} # engine\n- name: ghcr.io/acme/router\n  digest: \"{digest}\"\n"
+        )
+    };
+    let staging_before = std::fs::read_to_string(kustomization("staging")).unwrap();
+    std::fs::write(
+        kustomization("dev"),
+        format!("{}{}", std::fs::read_to_string(kustomization("dev")).unwrap(), images("v0.10.1", "sha256:1111")),
+    )
+    .unwrap();
+    std::fs::write(kustomization("staging"), format!("{staging_before}{}", images("v0.8.5", "sha256:0000"))).unwrap();
+    git(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["-c", "user.name=t", "-c", "user.email=t@x", "commit", "--quiet", "-m", "seed"]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-modelbump"))
+        .args(["promote", "--from", "overlays/dev", "--to", "overlays/staging"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let model = std::fs::read_to_string(dir.path().join("overlays/staging/model.yaml")).unwrap();
+    assert!(model.contains("newTag: 1.2.0-rc.1") && model.contains("name: staging-model"), "{model}");
+    assert_eq!(
+        std::fs::read_to_string(kustomization("staging")).unwrap(),
+        format!("{staging_before}{}", images("v0.10.1", "sha256:1111")),
+        "only the values changed, comment and quotes kept"
+    );
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("images[vllm/vllm-openai]") && stdout.contains("models["), "{stdout}");
+    // Production has no images: nothing to promote there, and dev is untouched.
+    assert!(std::fs::read_to_string(kustomization("dev")).unwrap().contains("newTag: v0.10.1"));
+}
