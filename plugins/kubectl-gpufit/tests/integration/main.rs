@@ -4,5 +4,6 @@
 
 mod check;
 mod live;
+mod release;
 mod remote;
 mod util;

@@ -5,5 +5,6 @@ mod apply;
 mod faults;
 mod flux;
 mod hostile;
+mod release;
 mod scan;
 mod util;

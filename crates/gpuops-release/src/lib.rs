@@ -1,0 +1,49 @@
+//! gpuops-release: what a release is made of.
+//!
+//! * [`krew`] is the krew `Plugin` manifest, decoded strictly (a misspelt
+//!   key is an error; krew itself would ignore it), and [`krew::validate`]
+//!   checks every rule krew's `validate-krew-manifest` and krew-index CI
+//!   enforce.
+//! * [`template`] renders the krew-release-bot templates in
+//!   `krew-manifests/` (`{{ .TagName }}`, `{{addURIAndSha "…" .TagName}}`)
+//!   against archives on disk, as the bot does against a GitHub release.
+//! * [`archive`] packs a binary and the LICENSE into the release archive.
+
+pub mod archive;
+pub mod krew;
+pub mod template;
+
+/// Lower-case hex sha256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a release of plugin `name` would be, made from `binary` and checked
+/// as krew-index checks it: pack the archive for this machine's platform,
+/// render `krew-manifests/NAME.yaml` against it, validate the manifest,
+/// check the archive's sha256, `bin` and licence, and extract it as krew
+/// does. Returns the extracted executable. `root` is the repository.
+pub fn release_roundtrip(
+    name: &str,
+    binary: &std::path::Path,
+    root: &std::path::Path,
+    work: &std::path::Path,
+) -> Result<std::path::PathBuf, String> {
+    let tag = "v0.1.0";
+    let bin = format!("kubectl-{name}");
+    let archive_name = format!("{bin}-{tag}-x86_64-unknown-linux-gnu.tar.gz");
+    let archive_path = work.join(&archive_name);
+    archive::pack(&archive_path, binary, &bin, &root.join("LICENSE")).map_err(|e| e.to_string())?;
+    let template_text =
+        std::fs::read_to_string(root.join("krew-manifests").join(format!("{name}.yaml"))).map_err(|e| e.to_string())?;
+    let rendered = template::render(&template_text, tag, work);
+    let plugin = krew::validate(&format!("{name}.yaml"), &rendered.text).map_err(|e| e.join("\n"))?;
+    let [platform] = plugin.spec.platforms.as_slice() else {
+        return Err(format!("expected the one platform built here, got {}", plugin.spec.platforms.len()));
+    };
+    krew::check_archive(platform, &archive_path)?;
+    let installed = work.join("installed");
+    archive::extract(&archive_path, &installed).map_err(|e| e.to_string())?;
+    Ok(installed.join(&platform.bin))
+}

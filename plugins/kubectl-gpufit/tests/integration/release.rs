@@ -1,0 +1,21 @@
+//! The release archive as krew installs it.
+
+/// The archive for this platform packs the binary and LICENSE, the rendered
+/// krew template validates with every krew/krew-index rule, and what krew
+/// would install runs and answers `--help` as `kubectl gpufit`.
+#[test]
+fn the_release_archive_installs_as_krew_would_and_answers_help() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let work = tempfile::tempdir().unwrap();
+    let installed = gpuops_release::release_roundtrip(
+        "gpufit",
+        std::path::Path::new(env!("CARGO_BIN_EXE_kubectl-gpufit")),
+        &root,
+        work.path(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new(&installed).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("Usage: kubectl gpufit "), "{help}");
+}
