@@ -1,6 +1,7 @@
 //! What every gpuops kubectl plugin does the same way: output formats,
-//! tables, exit codes, `-v` verbosity and durations.
+//! tables, exit codes, `-v` verbosity, durations and shell completion.
 
+pub mod completion;
 mod exit;
 mod logging;
 
@@ -144,4 +145,18 @@ mod tests {
         assert!(err.contains("invalid duration"), "{err}");
         assert_eq!(display_name("kubectl-modelbump"), "kubectl modelbump");
     }
+}
+
+/// Arguments of the `completion` subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompletionArgs {
+    /// bash, zsh, fish, powershell, or kubectl (the kubectl_complete-NAME script kubectl >= 1.26 runs).
+    pub shell: completion::Shell,
+}
+
+/// Arguments of the hidden `__complete` subcommand (Cobra's protocol).
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompleteArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub words: Vec<String>,
 }

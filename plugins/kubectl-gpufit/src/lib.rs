@@ -41,6 +41,11 @@ pub enum Command {
     Model(ModelArgs),
     /// GPUs of this machine, through NVML.
     Local(LocalArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, or kubectl for `kubectl gpufit <TAB>`).
+    Completion(gpuops_cli::CompletionArgs),
+    /// Cobra-style completion candidates, for kubectl_complete-gpufit.
+    #[command(name = "__complete", hide = true)]
+    Complete(gpuops_cli::CompleteArgs),
 }
 
 /// Where the cluster comes from: a live API server (kubectl flags), a dump,
@@ -301,5 +306,31 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Model(args) => output::model(&args),
         Command::Local(args) => local::run(&args),
+        Command::Completion(args) => {
+            gpuops_cli::print(&gpuops_cli::completion::script(
+                <Cli as clap::CommandFactory>::command(),
+                "gpufit",
+                args.shell,
+            ));
+            Ok(ExitCode::Success)
+        }
+        Command::Complete(args) => {
+            // Contexts from the kubeconfig kubectl would read; GPU products
+            // from the catalog.
+            let dynamic = |flag: &str| -> Option<Vec<String>> {
+                match flag {
+                    "context" => gpuops_cluster::load_kubeconfig(None, std::env::var_os("KUBECONFIG").as_deref())
+                        .ok()
+                        .map(|k| k.contexts.into_iter().map(|c| c.name).collect()),
+                    "gpu" => Some(
+                        gpuops_fit::catalog::gpu_products().iter().filter_map(|p| p.aliases.first().cloned()).collect(),
+                    ),
+                    _ => None,
+                }
+            };
+            let command = <Cli as clap::CommandFactory>::command();
+            gpuops_cli::print(&gpuops_cli::completion::complete_with(&command, &args.words, &dynamic));
+            Ok(ExitCode::Success)
+        }
     }
 }

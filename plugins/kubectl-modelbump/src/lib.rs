@@ -47,6 +47,11 @@ pub enum Command {
     Tags(TagsArgs),
     /// Copy the references resolved in one directory (environment) into another.
     Promote(PromoteArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, or kubectl for `kubectl modelbump <TAB>`).
+    Completion(gpuops_cli::CompletionArgs),
+    /// Cobra-style completion candidates, for kubectl_complete-modelbump.
+    #[command(name = "__complete", hide = true)]
+    Complete(gpuops_cli::CompleteArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -229,5 +234,20 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Apply(args) => apply::apply(&args),
         Command::Tags(args) => output::tags(&args),
         Command::Promote(args) => promote::promote(&args),
+        Command::Completion(args) => {
+            gpuops_cli::print(&gpuops_cli::completion::script(
+                <Cli as clap::CommandFactory>::command(),
+                "modelbump",
+                args.shell,
+            ));
+            Ok(ExitCode::Success)
+        }
+        Command::Complete(args) => {
+            gpuops_cli::print(&gpuops_cli::completion::complete(
+                &<Cli as clap::CommandFactory>::command(),
+                &args.words,
+            ));
+            Ok(ExitCode::Success)
+        }
     }
 }

@@ -379,3 +379,42 @@ fn invalid_numbers_are_errors_not_verdicts() {
         assert!(text(&out.stderr).contains(expect), "{args:?}: {}", text(&out.stderr));
     }
 }
+
+/// `kubectl gpufit <TAB>`: the kubectl_complete-gpufit script kubectl (>=
+/// 1.26) runs answers in Cobra's format, contexts from the kubeconfig and
+/// GPU products from the catalog included; static scripts for each shell.
+#[test]
+fn completion_for_kubectl_and_shells() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_kubectl-gpufit"), dir.path().join("kubectl-gpufit")).unwrap();
+    let shim = dir.path().join("kubectl_complete-gpufit");
+    std::fs::write(&shim, gpufit(&["completion", "kubectl"]).stdout).unwrap();
+    let kubeconfig = gpuops_testkit::ApiServer::write_kubeconfig(
+        dir.path(),
+        &[("prod-east", "http://127.0.0.1:9"), ("staging", "http://127.0.0.1:9")],
+    );
+    let path = format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default());
+    let complete = |words: &[&str]| {
+        let out = std::process::Command::new("sh")
+            .arg(&shim)
+            .args(words)
+            .env("PATH", &path)
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert_eq!(complete(&["check", "--context", "prod"]), "prod-east\n:4\n");
+    let subcommands = complete(&[""]);
+    assert!(
+        subcommands.starts_with("check\t") && subcommands.contains("\nmodel\t") && subcommands.ends_with(":4\n"),
+        "{subcommands}"
+    );
+    assert!(!subcommands.contains("__complete"), "hidden: {subcommands}");
+    assert!(complete(&["model", "x", "--gpu", "H1"]).contains("H100"), "GPU products from the catalog");
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = gpufit(&["completion", shell]);
+        assert!(out.status.success() && text(&out.stdout).contains("kubectl-gpufit"), "{shell}");
+    }
+}

@@ -19,3 +19,20 @@ fn the_release_archive_installs_as_krew_would_and_answers_help() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("Usage: kubectl modelbump "), "{help}");
 }
+
+/// `kubectl modelbump <TAB>` through the script kubectl runs, in Cobra's
+/// format; and a static script per shell.
+#[test]
+fn completion_for_kubectl_and_shells() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-modelbump")).args(args).output().unwrap()
+    };
+    let shim = String::from_utf8(run(&["completion", "kubectl"]).stdout).unwrap();
+    assert!(shim.ends_with("exec kubectl-modelbump __complete \"$@\"\n"), "{shim}");
+    let flags = String::from_utf8(run(&["__complete", "apply", "--dry"]).stdout).unwrap();
+    assert!(flags.starts_with("--dry-run\t") && flags.ends_with(":4\n"), "{flags}");
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = run(&["completion", shell]);
+        assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("kubectl-modelbump"), "{shell}");
+    }
+}
