@@ -5,6 +5,7 @@ mod apply;
 mod faults;
 mod flux;
 mod hostile;
+mod image;
 mod release;
 mod scan;
 mod util;
