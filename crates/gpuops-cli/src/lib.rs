@@ -4,6 +4,7 @@
 pub mod completion;
 mod exit;
 mod logging;
+pub mod progress;
 
 pub use exit::ExitCode;
 pub use logging::{Verbosity, init_logging};
@@ -32,6 +33,15 @@ pub struct OutputArgs {
     /// Don't print headers (table and wide output).
     #[arg(long)]
     pub no_headers: bool,
+}
+
+impl OutputArgs {
+    /// `-o json|yaml` is for programs: no progress on stderr either.
+    pub fn quiet_progress(&self) {
+        if matches!(self.output, OutputFormat::Json | OutputFormat::Yaml) {
+            progress::disable();
+        }
+    }
 }
 
 /// A table: upper-case headers, columns padded with three spaces, like kubectl.

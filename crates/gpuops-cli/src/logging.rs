@@ -31,6 +31,10 @@ impl Verbosity {
 
 /// Install the stderr subscriber once; later calls do nothing.
 pub fn init_logging(verbosity: Verbosity) {
+    // Log lines and a progress bar on one stderr would interleave.
+    if verbosity.level > 0 || std::env::var_os("GPUOPS_LOG").is_some() {
+        crate::progress::disable();
+    }
     let filter = std::env::var("GPUOPS_LOG")
         .ok()
         .and_then(|directives| EnvFilter::try_new(directives).ok())

@@ -251,6 +251,8 @@ fn clusters(args: &ClusterArgs, scheduling: bool) -> Result<Vec<Cluster>, Error>
                 user: args.user.clone(),
                 request_timeout: Some(args.request_timeout).filter(|t| !t.is_zero()),
             };
+            let _progress =
+                gpuops_cli::progress::Progress::spinner(&format!("reading nodes and pods of {}", connection.target()));
             Ok(gpuops_cluster::snapshot(&connection, list)?)
         })
         .collect()
@@ -259,6 +261,7 @@ fn clusters(args: &ClusterArgs, scheduling: bool) -> Result<Vec<Cluster>, Error>
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Check(args) => {
+            args.output.quiet_progress();
             let mut objects = Vec::new();
             for f in &args.files {
                 objects.extend(input::read_path(f)?);
@@ -275,8 +278,15 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             // Models outside the catalog and the local cache: one fetch each.
             let unknown = report::unknown_models(&objects)?;
-            let models =
-                if unknown.is_empty() { Default::default() } else { remote::Fetcher::from_env().shapes(unknown) };
+            let models = if unknown.is_empty() {
+                Default::default()
+            } else {
+                let _progress = gpuops_cli::progress::Progress::spinner(&format!(
+                    "fetching the config of {} model(s) from the hub or registry",
+                    unknown.len()
+                ));
+                remote::Fetcher::from_env().shapes(unknown)
+            };
             let mut all_fit = true;
             let mut unchecked = false;
             let mut reports = Vec::new();
@@ -300,6 +310,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(if all_fit && unchecked { ExitCode::Unchecked } else { ExitCode::answer(all_fit) })
         }
         Command::Nodes(args) => {
+            args.output.quiet_progress();
             let clusters = clusters(&args.cluster, false)?;
             output::print_nodes(&clusters, &args.output);
             Ok(ExitCode::Success)

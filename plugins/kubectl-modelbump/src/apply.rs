@@ -134,6 +134,7 @@ fn problem_rows(scan: &Scan) -> Vec<Row> {
 }
 
 pub(crate) fn scan(args: &ScanArgs) -> Result<ExitCode, Error> {
+    args.output.quiet_progress();
     let scan = gitops::scan_tree(&args.path)?;
     let client = args.registry.client();
     let resolutions =

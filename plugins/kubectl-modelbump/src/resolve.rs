@@ -63,11 +63,17 @@ pub(crate) fn resolve(
         }
     }
     let images: Vec<String> = targets.iter().map(|t| t.1.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let progress = gpuops_cli::progress::Progress::bar(images.len() as u64, "repositories listed");
     let listed: BTreeMap<String, Result<Vec<String>, String>> = images
         .iter()
         .cloned()
-        .zip(parallel(&images, workers, |image| client.list_tags(image).map_err(|e| e.to_string())))
+        .zip(parallel(&images, workers, |image| {
+            let tags = client.list_tags(image).map_err(|e| e.to_string());
+            progress.inc();
+            tags
+        }))
         .collect();
+    drop(progress);
     let picked: Vec<(PolicyKey, String, Result<String, String>, bool)> = targets
         .into_iter()
         .map(|(key, image, policy, digest)| {

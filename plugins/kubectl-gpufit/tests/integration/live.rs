@@ -268,3 +268,34 @@ fn live_reads_that_would_never_end_are_stopped() {
     assert!(stderr.contains("/api/v1/nodes: no complete answer within 1s (--request-timeout)"), "{stderr}");
     assert!(elapsed < std::time::Duration::from_secs(5), "the deadline held: {elapsed:?}");
 }
+
+/// Progress shows on a terminal while the cluster is read, and never when
+/// stderr is piped or the output is for programs (`-o json`).
+#[test]
+fn progress_only_on_a_terminal() {
+    use gpuops_testkit::Misbehave;
+    let server = ApiServer::start_misbehaving(
+        &[node("gpu-0", 8, "NVIDIA-H100-80GB-HBM3", false)],
+        &[],
+        &[],
+        "v1.35.0",
+        Misbehave::Drip,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = ApiServer::write_kubeconfig(dir.path(), &[("lab", &server.url())]);
+    let bin = env!("CARGO_BIN_EXE_kubectl-gpufit");
+    let args = format!("nodes --kubeconfig {} --request-timeout 1s", kubeconfig.display());
+    // util-linux `script` gives the command a pseudo-terminal.
+    let on_terminal = |extra: &str| {
+        let out = std::process::Command::new("script")
+            .args(["-q", "-e", "-c", &format!("{bin} {args} {extra}"), "/dev/null"])
+            .env("TERM", "xterm")
+            .output()
+            .expect("script (util-linux)");
+        text(&out.stdout)
+    };
+    assert!(on_terminal("").contains("reading nodes and pods of the current context"), "{}", on_terminal(""));
+    assert!(!on_terminal("-o json").contains("reading nodes"), "no progress with -o json");
+    let piped = gpufit(&["nodes", "--kubeconfig", kubeconfig.to_str().unwrap(), "--request-timeout", "1s"]);
+    assert!(!text(&piped.stderr).contains("reading nodes"), "{}", text(&piped.stderr));
+}
