@@ -8,6 +8,7 @@ mod capture;
 mod http;
 mod hub;
 mod proxy;
+pub mod readme;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

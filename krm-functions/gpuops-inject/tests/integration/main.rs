@@ -7,4 +7,5 @@ mod container;
 mod examples;
 mod kpt;
 mod krm;
+mod readme;
 mod util;

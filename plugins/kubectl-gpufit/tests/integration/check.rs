@@ -418,3 +418,20 @@ fn completion_for_kubectl_and_shells() {
         assert!(out.status.success() && text(&out.stdout).contains("kubectl-gpufit"), "{shell}");
     }
 }
+
+/// Every `$ kubectl gpufit …` example of the README prints what the README
+/// shows, byte for byte.
+#[test]
+fn readme_examples_print_what_the_readme_shows() {
+    let readme = std::fs::read_to_string(gpuops_testkit::readme::path()).unwrap();
+    let examples: Vec<_> = gpuops_testkit::readme::examples(&readme)
+        .into_iter()
+        .filter(|e| e.command.starts_with("kubectl gpufit "))
+        .collect();
+    assert!(!examples.is_empty(), "the README shows gpufit examples");
+    for example in examples {
+        let words = gpuops_testkit::readme::words(&example.command);
+        let out = gpufit(&words[2..].iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(text(&out.stdout), example.output, "README.md:{}: `{}`", example.line, example.command);
+    }
+}

@@ -80,6 +80,21 @@ impl Repo {
         cmd
     }
 
+    /// `sh -c COMMAND` in the repo, with the same clean environment and
+    /// `path` as PATH (so `kubectl modelbump` finds the plugin).
+    pub(crate) fn shell(&self, command: &str, path: &str) -> Output {
+        let cmd = self.command(&[]);
+        let mut sh = Command::new("sh");
+        sh.arg("-c").arg(command).current_dir(self.path()).env_clear();
+        for (k, v) in cmd.get_envs() {
+            if let Some(v) = v {
+                sh.env(k, v);
+            }
+        }
+        sh.env("PATH", path);
+        sh.output().unwrap()
+    }
+
     pub(crate) fn commits(&self) -> usize {
         git(self.path(), &["rev-list", "--count", "HEAD"]).trim().parse().unwrap()
     }
