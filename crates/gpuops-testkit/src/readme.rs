@@ -76,7 +76,7 @@ pub fn examples(text: &str) -> Vec<Example> {
         for (i, line) in body.lines().enumerate() {
             match line.strip_prefix("$ ") {
                 Some(command) => {
-                    out.push(Example { line: first + i, command: command.to_string(), output: String::new() })
+                    out.push(Example { line: first + i, command: command.to_string(), output: String::new() });
                 }
                 None => {
                     let example = &mut out[start..].last_mut().expect("a block starting with $");
