@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build the modelbump image for the CronJob of examples/flux-oci-models
-# (default gpuops/modelbump:dev).
+# Build the modelbump image for the CronJob of examples/flux-oci-models:
+# gpuops/modelbump:<version>, also tagged IMAGE (default gpuops/modelbump:dev).
 #   plugins/kubectl-modelbump/build-image.sh [IMAGE]
 # FROM scratch: kubectl-modelbump linked statically, plus what the CronJob's
 # script runs — /bin/sh (dash), git with its helpers (clone, push over ssh,
@@ -13,23 +13,16 @@
 set -euo pipefail
 image="${1:-gpuops/modelbump:dev}"
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-host="$(rustc -vV | sed -n 's/^host: //p')"
-cd "$root"
-RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --locked -p kubectl-modelbump --target "$host"
-bin="$root/target/$host/release/kubectl-modelbump"
-if ldd "$bin" 2>&1 | grep -q "=>"; then
-    echo "build-image: $bin is not static" >&2
-    exit 1
-fi
+source "$here/../../scripts/image-lib.sh"
+image_build_static kubectl-modelbump
+image_check_static "$bin/kubectl-modelbump"
 for tool in git ssh dash; do
     command -v "$tool" >/dev/null || { echo "build-image: $tool is needed on this machine (apt-get install git openssh-client dash)" >&2; exit 1; }
 done
-context="$(mktemp -d)"
-trap 'rm -rf "$context"' EXIT
+image_context
 fs="$context/rootfs"
 mkdir -p "$fs/usr/local/bin" "$fs/usr/bin" "$fs/bin" "$fs/usr/lib" "$fs/usr/share/git-core" "$fs/etc/ssl/certs" "$fs/tmp" "$fs/work"
-cp "$bin" "$fs/usr/local/bin/kubectl-modelbump"
+cp "$bin/kubectl-modelbump" "$fs/usr/local/bin/kubectl-modelbump"
 cp "$(readlink -f "$(command -v dash)")" "$fs/bin/sh"
 cp "$(readlink -f "$(command -v git)")" "$fs/usr/bin/git"
 cp "$(readlink -f "$(command -v ssh)")" "$fs/usr/bin/ssh"
@@ -47,10 +40,4 @@ done
 printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/work:/sbin/nologin\n' > "$fs/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$fs/etc/group"
 chmod 1777 "$fs/tmp" "$fs/work"
-cp "$here/Dockerfile" "$context/Dockerfile"
-version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
-if ! docker build --quiet --build-arg "VERSION=$version" -t "$image" "$context" >"$context/build.log" 2>&1; then
-    cat "$context/build.log" >&2
-    exit 1
-fi
-echo "built $image"
+image_docker_build modelbump "$here/Dockerfile" "$image"

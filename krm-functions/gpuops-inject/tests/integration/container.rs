@@ -14,6 +14,23 @@ fn require_image() {
     );
 }
 
+/// The image carries gpuops' naming and OCI labels (scripts/image-lib.sh).
+#[test]
+fn the_image_is_named_and_labelled_like_every_gpuops_image() {
+    require_image();
+    let named = format!("gpuops/gpuops-inject:{}", env!("CARGO_PKG_VERSION"));
+    let out = util::hermetic("docker")
+        .args(["image", "inspect", "--format", "{{json .Config.Labels}}", &named])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{named} is missing: {}", text(&out.stderr));
+    let labels: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(labels["org.opencontainers.image.title"], "gpuops-inject");
+    assert_eq!(labels["org.opencontainers.image.version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(labels["org.opencontainers.image.licenses"], "Apache-2.0");
+    assert_eq!(labels["org.opencontainers.image.source"], "https://github.com/gpuops/gpuops");
+}
+
 #[test]
 fn container_function_gives_the_same_output_as_the_plugin() {
     require_image();

@@ -1,0 +1,53 @@
+# Shared steps of the image builds (sourced by krm-functions/gpuops-inject,
+# plugins/argocd-cmp and plugins/kubectl-modelbump build-image.sh):
+# static release binaries, a FROM-scratch context, and one naming and
+# labelling scheme — gpuops/<name>:<version>, OCI labels title, source,
+# version, licenses.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+host="$(rustc -vV | sed -n 's/^host: //p')"
+version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
+bin="$root/target/$host/release"
+
+# image_build_static PACKAGE...: release binaries linked statically (glibc,
+# crt-static), so the image needs no base.
+image_build_static() {
+    local args=()
+    for p in "$@"; do args+=(-p "$p"); done
+    (cd "$root" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --locked "${args[@]}" --target "$host")
+}
+
+# image_check_static FILE...: refuse a dynamically linked binary.
+image_check_static() {
+    for f in "$@"; do
+        if ldd "$f" 2>&1 | grep -q "=>"; then
+            echo "build-image: $f is not static" >&2
+            exit 1
+        fi
+    done
+}
+
+# image_context: a fresh build context in $context (removed on exit).
+image_context() {
+    context="$(mktemp -d)"
+    trap 'rm -rf "$context"' EXIT
+}
+
+# image_docker_build NAME DOCKERFILE TAG...: build $context with the
+# Dockerfile, tagged gpuops/NAME:VERSION and every TAG given.
+image_docker_build() {
+    local name="$1" dockerfile="$2"
+    shift 2
+    local tags=(-t "gpuops/$name:$version")
+    for t in "$@"; do tags+=(-t "$t"); done
+    cp "$dockerfile" "$context/Dockerfile"
+    if ! docker build --quiet --build-arg "VERSION=$version" "${tags[@]}" \
+        --label "org.opencontainers.image.title=$name" \
+        --label "org.opencontainers.image.source=https://github.com/gpuops/gpuops" \
+        --label "org.opencontainers.image.version=$version" \
+        --label "org.opencontainers.image.licenses=Apache-2.0" \
+        "$context" >"$context/build.log" 2>&1; then
+        cat "$context/build.log" >&2
+        exit 1
+    fi
+    echo "built gpuops/$name:$version $*"
+}
