@@ -278,7 +278,7 @@ impl Client {
                                 );
                                 credential = Credential::Anonymous;
                             }
-                            tracing::debug!(repository = %name, realm = %realm, credential = credential.kind(), "requesting a bearer token");
+                            tracing::debug!(repository = %name, realm = %printable(&realm), credential = credential.kind(), "requesting a bearer token");
                             let token = match self.fetch_token(&name, &realm, service.as_deref(), &scope, &credential) {
                                 Ok(token) => token,
                                 // A stale login must not block a public repository.
@@ -470,6 +470,8 @@ impl Client {
         credential: &Credential,
     ) -> Result<String, RegistryError> {
         let auth_error = |message: String| RegistryError::Auth { repository: name.to_string(), message };
+        // The realm is the server's text: shown, never run by the terminal.
+        let realm_shown = printable(realm);
         let mut query = vec![format!("scope={}", encode(scope))];
         if let Some(s) = service {
             query.push(format!("service={}", encode(s)));
@@ -491,10 +493,10 @@ impl Client {
                 self.call(Method::Get, &url, &[], other.basic_header().as_deref(), None)
             }
         }
-        .map_err(|e| auth_error(format!("token request to {realm} failed: {e}")))?;
+        .map_err(|e| auth_error(format!("token request to {realm_shown} failed: {e}")))?;
         if !(200..300).contains(&reply.status) {
             let detail = registry_message(&reply.body).unwrap_or_else(|| format!("HTTP {}", reply.status));
-            return Err(auth_error(format!("token request to {realm} refused: {detail}")));
+            return Err(auth_error(format!("token request to {realm_shown} refused: {detail}")));
         }
         #[derive(Deserialize)]
         struct Token {
@@ -502,12 +504,12 @@ impl Client {
             access_token: Option<String>,
         }
         let token: Token = serde_json::from_slice(&reply.body)
-            .map_err(|_| auth_error(format!("token endpoint {realm} sent no JSON token")))?;
+            .map_err(|_| auth_error(format!("token endpoint {realm_shown} sent no JSON token")))?;
         token
             .token
             .or(token.access_token)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| auth_error(format!("token endpoint {realm} sent an empty token")))
+            .ok_or_else(|| auth_error(format!("token endpoint {realm_shown} sent an empty token")))
     }
 
     /// Every tag of `image` (a repository without tag), following pagination.
@@ -517,7 +519,6 @@ impl Client {
         let mut url = format!("{base}/v2/{}/tags/list?n={}", repo.path, self.options.page_size);
         let mut seen = HashSet::new();
         let mut tags = Vec::new();
-        let mut rejected = 0usize;
         let mut pages = 0;
         loop {
             pages += 1;
@@ -530,6 +531,7 @@ impl Client {
             }
             let (page, next) = self.tag_page(&repo, &url)?;
             let before = tags.len();
+            let mut rejected = 0usize;
             for tag in page {
                 if !is_oci_tag(&tag) {
                     rejected += 1;

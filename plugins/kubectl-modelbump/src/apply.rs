@@ -312,9 +312,6 @@ pub(crate) fn write(
             tracing::info!(file = %out.1, removed, "removed temporary files an interrupted run left behind");
         }
     }
-    if let (Some(root), Some(branch)) = (&repo_root, &args.branch) {
-        git::create_branch(root, branch)?;
-    }
     // The commit message is settled before any file is written: a template
     // that cannot be rendered must not leave edits behind.
     let message = if repo_root.is_some() {
@@ -333,6 +330,10 @@ pub(crate) fn write(
     } else {
         String::new()
     };
+    // The branch last of all checks, so a refusal leaves HEAD where it was.
+    if let (Some(root), Some(branch)) = (&repo_root, &args.branch) {
+        git::create_branch(root, branch)?;
+    }
     let mut written: Vec<&(PathBuf, String, String, String)> = Vec::new();
     for out in &outputs {
         if let Err(e) = edit::write_atomic(&out.0, &out.3) {
