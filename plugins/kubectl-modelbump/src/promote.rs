@@ -46,14 +46,14 @@ pub(crate) fn promote(args: &PromoteArgs) -> Result<ExitCode, Error> {
 }
 
 /// Every entry under `root`, with the file it is in (relative to `base`).
-fn entries_under(root: &Path) -> Result<Vec<(String, String, Entry)>, Error> {
+fn entries_under(root: &Path) -> Result<Vec<(String, Entry)>, Error> {
     let base = base_of(root);
     let mut out = Vec::new();
     for path in gitops::yaml_files(root)? {
         let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
         let file = gitops::relative(&base, &path);
         for entry in entries::find_entries(&text, &file) {
-            out.push((file.clone(), text.clone(), entry));
+            out.push((file.clone(), entry));
         }
     }
     Ok(out)
@@ -64,11 +64,11 @@ fn entries_under(root: &Path) -> Result<Vec<(String, String, Entry)>, Error> {
 fn plan_entries(from: &Path, to: &Path) -> Result<Vec<(Row, Option<edit::Edit>)>, Error> {
     let mut source: BTreeMap<(u8, String), Entry> = BTreeMap::new();
     let key = |e: &Entry| (u8::from(e.kind == EntryKind::ModelTags), e.name.clone());
-    for (_, _, entry) in entries_under(from)? {
+    for (_, entry) in entries_under(from)? {
         source.entry(key(&entry)).or_insert(entry);
     }
     let mut rows = Vec::new();
-    for (file, _text, target) in entries_under(to)? {
+    for (file, target) in entries_under(to)? {
         let Some(wanted) = source.get(&key(&target)) else { continue };
         let (label, marker) = match target.kind {
             EntryKind::KustomizeImage => (format!("images[{}]", target.name), "kustomize"),
