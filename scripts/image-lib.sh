@@ -8,11 +8,21 @@ host="$(rustc -vV | sed -n 's/^host: //p')"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
 bin="$root/target/$host/release"
 
+# Every image's packages, always built together: one cargo invocation with
+# one feature set, so the second and third image builds find everything up
+# to date instead of recompiling the shared dependencies (a test run builds
+# all three images).
+image_packages=(gpuops-inject-function argocd-gpuops-cmp kubectl-modelbump)
+
 # image_build_static PACKAGE...: release binaries linked statically (glibc,
-# crt-static), so the image needs no base.
+# crt-static), so the image needs no base. PACKAGE must be one of
+# $image_packages; all of them are built.
 image_build_static() {
+    for p in "$@"; do
+        [[ " ${image_packages[*]} " == *" $p "* ]] || { echo "build-image: $p is not an image package" >&2; exit 1; }
+    done
     local args=()
-    for p in "$@"; do args+=(-p "$p"); done
+    for p in "${image_packages[@]}"; do args+=(-p "$p"); done
     (cd "$root" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --locked "${args[@]}" --target "$host")
 }
 
