@@ -30,7 +30,7 @@ pub fn release_roundtrip(
     root: &std::path::Path,
     work: &std::path::Path,
 ) -> Result<std::path::PathBuf, String> {
-    let tag = "v0.1.0";
+    let tag = &format!("v{}", env!("CARGO_PKG_VERSION"));
     let bin = format!("kubectl-{name}");
     let archive_name = format!("{bin}-{tag}-x86_64-unknown-linux-gnu.tar.gz");
     let archive_path = work.join(&archive_name);

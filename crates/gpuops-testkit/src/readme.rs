@@ -47,7 +47,6 @@ pub fn shell_commands(text: &str) -> Vec<(usize, String)> {
         let mut pending: Option<(usize, String)> = None;
         for (i, raw) in body.lines().enumerate() {
             let line = raw.split(" #").next().unwrap_or(raw).trim();
-            let line = line.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.').trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }

@@ -156,8 +156,9 @@ pub(crate) fn apply(args: &ApplyArgs) -> Result<ExitCode, Error> {
     let references: Vec<Reference> = match automation {
         Some(a) => {
             let root = git::toplevel(&base).unwrap_or_else(|_| base.clone());
+            let update_dir = automation::update_dir(a, &root);
             let (inside, outside): (Vec<&Reference>, Vec<&Reference>) =
-                scan.references.iter().partition(|r| automation::covers(a, &root, &base.join(&r.source.path)));
+                scan.references.iter().partition(|r| automation::covers(a, &update_dir, &base.join(&r.source.path)));
             for r in outside {
                 tracing::info!(
                     file = %r.source.path, line = r.source.line, automation = %a.key(),

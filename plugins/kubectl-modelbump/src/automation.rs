@@ -42,10 +42,11 @@ pub(crate) fn choose<'a>(scan: &'a Scan, wanted: Option<&str>) -> Result<Option<
     }
 }
 
-/// Whether `file` lies under the automation's `spec.update.path`, which is
-/// relative to the repository root (`./clusters/prod`); no path = everything.
-pub(crate) fn covers(automation: &ImageUpdateAutomation, repo_root: &Path, file: &Path) -> bool {
-    automation.update_path.is_none() || canonical(file).starts_with(update_dir(automation, repo_root))
+/// Whether `file` lies under the automation's `spec.update.path` (relative
+/// to the repository root, `./clusters/prod`; no path = everything).
+/// `update_dir` is [`update_dir`]'s answer, computed once by the caller.
+pub(crate) fn covers(automation: &ImageUpdateAutomation, update_dir: &Path, file: &Path) -> bool {
+    automation.update_path.is_none() || canonical(file).starts_with(update_dir)
 }
 
 /// The directory Flux updates: the repository root joined with

@@ -67,10 +67,6 @@ impl Budgeted {
         CHARGED.set((used, limit));
         if used > limit { Err(E::custom(message(limit))) } else { Ok(()) }
     }
-
-    fn again(self) -> Self {
-        self
-    }
 }
 
 impl<'de> DeserializeSeed<'de> for Budgeted {
@@ -136,7 +132,7 @@ impl<'de> Visitor<'de> for Budgeted {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         self.charge(0)?;
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(self.again())? {
+        while let Some(item) = seq.next_element_seed(self)? {
             items.push(item);
         }
         Ok(Value::Array(items))
@@ -147,7 +143,7 @@ impl<'de> Visitor<'de> for Budgeted {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             self.charge(key.len())?;
-            let value = map.next_value_seed(self.again())?;
+            let value = map.next_value_seed(self)?;
             out.insert(key, value);
         }
         Ok(Value::Object(out))
