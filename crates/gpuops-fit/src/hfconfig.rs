@@ -193,7 +193,7 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
     let experts =
         num(text, "num_local_experts").or_else(|| num(text, "num_experts")).or_else(|| num(text, "n_routed_experts"));
     let top_k = num(text, "num_experts_per_tok").or_else(|| num(text, "experts_per_token")).unwrap_or(1);
-    let (mlp, expert_params, ffn_active) = match experts {
+    let (mlp, expert_params, ffn_active, expert_width) = match experts {
         Some(e) => {
             let moe = num(text, "moe_intermediate_size").unwrap_or(intermediate) as f64;
             let llama4 = model_type.starts_with("llama4");
@@ -210,9 +210,9 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
             };
             let experts_per_layer = 3.0 * h * (e as f64 * moe + shared);
             let mlp = moe_layers * (experts_per_layer + h * e as f64) + (l - moe_layers) * 3.0 * h * dense_width;
-            (mlp, moe_layers * experts_per_layer, (top_k as f64 * moe + shared) as u64)
+            (mlp, moe_layers * experts_per_layer, (top_k as f64 * moe + shared) as u64, moe as u64)
         }
-        None => (l * 3.0 * h * intermediate as f64, 0.0, intermediate),
+        None => (l * 3.0 * h * intermediate as f64, 0.0, intermediate, 0),
     };
     let embedding = vocab as f64 * h * if tied { 1.0 } else { 2.0 };
     let vision = config.get("vision_config").map(|v| {
@@ -237,6 +237,7 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
         params_b: params / 1e9,
         embedding_b: embedding / 1e9,
         expert_b: expert_params / 1e9,
+        expert_width,
         max_position: num(text, "max_position_embeddings").unwrap_or(4096),
         vision: vision.is_some(),
         mla_latent: mla,

@@ -27,6 +27,10 @@ pub struct ModelShape {
     pub embedding_b: f64,
     /// Routed and shared expert parameters (billions); what MXFP4 checkpoints quantize.
     pub expert_b: f64,
+    /// One expert's MLP width (`moe_intermediate_size`, else
+    /// `intermediate_size`); 0 for a dense model. Sizes the padded MXFP4
+    /// expert tensors.
+    pub expert_width: u64,
     pub max_position: u64,
     pub vision: bool,
     /// MLA (DeepSeek V2/V3): the width of the one latent cached per token
@@ -61,6 +65,7 @@ impl ModelShape {
             params_b,
             embedding_b: 0.0,
             expert_b: 0.0,
+            expert_width: 0,
             max_position,
             vision: false,
             mla_latent: None,

@@ -23,7 +23,7 @@ use serde::Serialize;
 
 pub use engine::{Entrypoint, Generation};
 
-use super::catalog::{GpuInfo, MemorySource, ModelShape};
+use super::catalog::{GpuInfo, MemorySource, ModelShape, Vendor};
 
 const GIB: f64 = (1u64 << 30) as f64;
 /// vLLM allocates the KV cache in blocks of 16 tokens.
@@ -172,12 +172,15 @@ fn weight_bytes_per_param(model: &ModelShape, args: &EngineArgs) -> (f64, bool) 
 
 /// The weights one GPU of the busiest pipeline stage holds (GiB): its share
 /// of the layers split by TP, plus the embedding or `lm_head` of an end stage.
-fn weights_per_gpu_gib(model: &ModelShape, args: &EngineArgs, tp: u64, pp: u64) -> f64 {
+fn weights_per_gpu_gib(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, tp: u64, pp: u64) -> f64 {
     let (bytes, quantized) = weight_bytes_per_param(model, args);
     let embedding = model.embedding_b * 1e9 * if quantized { 2.0 } else { bytes };
     let body_params = (model.params_b - model.embedding_b) * 1e9;
     let body = if quantized && model.experts_only_quantized {
-        model.expert_b * 1e9 * bytes + (body_params - model.expert_b * 1e9) * 2.0
+        // MXFP4: half a byte of value per weight plus the shared scales;
+        // the values are laid out (and padded) for the MoE kernel.
+        let values = 0.5 * mxfp4_value_padding(model, gpu, tp);
+        model.expert_b * 1e9 * (values + (bytes - 0.5).max(0.0)) + (body_params - model.expert_b * 1e9) * 2.0
     } else {
         body_params * bytes
     };
@@ -188,6 +191,35 @@ fn weights_per_gpu_gib(model: &ModelShape, args: &EngineArgs, tp: u64, pp: u64) 
         if pp > 1 { (model.vocab * model.hidden) as f64 * if quantized { 2.0 } else { bytes } } else { embedding };
     let weights = (body * stage_share + embedding_share) / tp as f64 / GIB;
     (weights - args.cpu_offload_gb).max(0.0)
+}
+
+/// How much larger MXFP4 expert values are once laid out for the MoE
+/// kernel than as stored. On NVIDIA compute capability 8.x and 9.x vLLM
+/// runs gpt-oss experts through triton_kernels' Hopper layout (also
+/// Ampere's since triton-lang/triton#8474), which pads each expert matrix:
+/// the output dimension to 256 elements (triton-lang/triton#10428) and the
+/// packed input dimension to 64 bytes — gpt-oss-120b's w13 becomes
+/// (128, 1472, 5888) from (128, 1440, 5760) (NVIDIA/TensorRT-LLM#16125) —
+/// after vLLM rounds each rank's expert width up to 64
+/// (vllm/model_executor/layers/quantization/mxfp4.py `create_weights`).
+/// That is why vLLM logs 13.47 GiB for gpt-oss-20b on an H100, not the
+/// checkpoint's 12.8. Other GPUs keep the stored size here: no calibration
+/// row says what Blackwell's FlashInfer layout adds.
+fn mxfp4_value_padding(model: &ModelShape, gpu: &GpuInfo, tp: u64) -> f64 {
+    let hopper_layout = gpu.vendor == Vendor::Nvidia
+        && gpu.compute.split('.').next().and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| (8..=9).contains(&m));
+    if !hopper_layout || model.expert_width == 0 || model.hidden == 0 {
+        return 1.0;
+    }
+    let hidden = model.hidden;
+    let width = model.expert_width.div_ceil(tp.max(1));
+    let padded_width = width.next_multiple_of(64);
+    // Elements of [N, K] stored as K/2 bytes per row; padded to N % 256, K/2 % 64.
+    let stored = |n: u64, k: u64| (n * k.div_ceil(2)) as f64;
+    let padded = |n: u64, k: u64| (n.next_multiple_of(256) * k.div_ceil(2).next_multiple_of(64)) as f64;
+    let logical = stored(2 * width, hidden) + stored(hidden, width);
+    let laid_out = padded(2 * padded_width, hidden) + padded(hidden, padded_width);
+    laid_out / logical
 }
 
 /// Evaluate `model` on `gpu` with `args`.
@@ -204,7 +236,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let max_num_batched_tokens = args.max_num_batched_tokens.unwrap_or(default_tokens);
     let max_num_seqs = args.max_num_seqs.unwrap_or(default_seqs);
 
-    let weights_per_gpu_gib = weights_per_gpu_gib(model, args, tp, pp);
+    let weights_per_gpu_gib = weights_per_gpu_gib(model, gpu, args, tp, pp);
     // V0 profiles one prefill of the whole batch; V1 a chunk of it.
     let activation_gib = overhead::activation_gib(generation, model, tp, max_num_batched_tokens, max_num_seqs);
     let non_torch_gib = overhead::non_torch_gib(generation, gpu, tp * pp);
@@ -404,6 +436,21 @@ mod tests {
     }
 
     #[test]
+    fn mxfp4_experts_are_padded_as_the_hopper_layout_pads_them() {
+        // gpt-oss-120b's w13 (128, 1440 B, 5760) is laid out as (128, 1472,
+        // 5888) (NVIDIA/TensorRT-LLM#16125); w2 (2880 × 1440 B) as 3072 × 1472.
+        let oss = find_model("openai/gpt-oss-120b").unwrap();
+        let expected = (5888.0 * 1472.0 + 3072.0 * 1472.0) / (5760.0 * 1440.0 + 2880.0 * 1440.0);
+        assert!((mxfp4_value_padding(&oss, &gpu("H100"), 1) - expected).abs() < 1e-12);
+        assert!((mxfp4_value_padding(&oss, &gpu("A100-80GB"), 1) - expected).abs() < 1e-12, "Ampere shares it");
+        assert_eq!(mxfp4_value_padding(&oss, &gpu("B200"), 1), 1.0);
+        assert_eq!(mxfp4_value_padding(&oss, &gpu("MI300X"), 1), 1.0);
+        // A rank's width (2880 / 4 = 720) is rounded to 768 before the layout.
+        let tp4 = (1536.0 * 1472.0 + 3072.0 * 384.0) / (1440.0 * 1440.0 + 2880.0 * 360.0);
+        assert!((mxfp4_value_padding(&oss, &gpu("H100"), 4) - tp4).abs() < 1e-12);
+    }
+
+    #[test]
     fn architectures_change_what_a_token_costs() {
         // KV heads replicate when TP exceeds them: Qwen2.5-7B has 4.
         let tp8 = fit("Qwen2.5-7B", "H100", 4, None);
@@ -431,9 +478,12 @@ mod tests {
         );
         assert_eq!(pp.kv_bytes_per_token, 40 * 2 * 2 * 128 * 2);
         assert!((pp.weights_per_gpu_gib - 16.5).abs() < 0.5, "{}", pp.weights_per_gpu_gib);
-        // MXFP4 quantizes gpt-oss's experts only: ≈ 12.8 GiB, not 10.
+        // MXFP4 quantizes gpt-oss's experts only: ≈ 12.8 GiB as stored, not
+        // 10; on an H100 the Hopper layout pads the experts to ≈ 13.3.
         let oss = fit("openai/gpt-oss-20b", "H100", 1, None);
-        assert!((12.0..14.0).contains(&oss.weights_per_gpu_gib), "{}", oss.weights_per_gpu_gib);
+        assert!((13.2..13.5).contains(&oss.weights_per_gpu_gib), "{}", oss.weights_per_gpu_gib);
+        let blackwell = fit("openai/gpt-oss-20b", "B200", 1, None);
+        assert!((12.7..12.9).contains(&blackwell.weights_per_gpu_gib), "{}", blackwell.weights_per_gpu_gib);
     }
 
     #[test]

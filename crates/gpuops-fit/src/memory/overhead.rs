@@ -15,16 +15,29 @@ use crate::catalog::{GpuInfo, ModelShape};
 const GIB: f64 = (1u64 << 30) as f64;
 
 /// Activation bytes per profiled token and unit of width (bf16 tensors of
-/// `hidden + 2 × ffn/TP` per token), and the fixed part, per generation.
+/// `hidden + 2 × ffn/TP` per token), the fixed part, and the sampler
+/// warm-up, per generation.
+///
 /// V0 prefills `max_num_batched_tokens` in one eager pass: the peak grows
 /// with it (vllm#10517: Llama-3.1-8B on an RTX 3090 peaks 2.07 GiB above
-/// the weights at 20,000 tokens, 2.99 at 29,000). V1 chunk-prefills through
-/// torch.compile'd graphs: its peak is about 1 GiB whatever the chunk
-/// (Qwen2.5-7B-AWQ at 2,048 tokens: 1.04 GiB; fp16 Qwen2.5-7B at 8,192:
-/// ~1.1), growing a little with the sampler warm-up over `max_num_seqs`
-/// dummy requests (vllm/v1/worker/gpu_model_runner.py `_dummy_sampler_run`:
-/// float32 logits over the vocabulary) — a fit of three rows, which leaves
-/// Llama-3.1-8B on an H100 (1,024 sequences) at 1.2 GiB, as its logs show.
+/// the weights at 20,000 tokens, 2.99 at 29,000).
+///
+/// V1 (0.8–0.20) chunk-prefills through torch.compile'd graphs, and its
+/// peak is the sampler warm-up: vllm/v1/worker/gpu_model_runner.py
+/// `_dummy_sampler_run` samples `max_num_seqs` dummy requests with top-p
+/// 0.9 and top-k `vocab - 1`, so the float32 logits are sorted, masked,
+/// soft-maxed and sampled — about 9.4 copies of `seqs × vocab × 4` bytes.
+/// Fitted to the llm-d-benchmark H100 logs (vLLM 0.11, 1,024 sequences):
+/// Llama-3.1-8B 4.76 GiB, Llama-3.3-70B 4.84, Qwen3-0.6B 5.56, Qwen3-32B
+/// 5.64, gpt-oss-20b 7.38 — the peak follows the vocabulary, not the model.
+///
+/// V1 from 0.21: the profile's sampler may skip top-k, top-p and logprobs
+/// (vllm/v1/worker/gpu/model_runner.py `_dummy_sampler_run`, "using less
+/// GPU memory than what is possible during actual execution"): about 1 GiB
+/// whatever the chunk (Qwen2.5-7B-AWQ at 2,048 tokens: 1.04 GiB; Qwen3-8B
+/// on an RTX 5090: ~1.1). That the sampler changed exactly at the 0.21
+/// generation boundary is an assumption: the calibration set has no row
+/// between 0.11 and 0.21 on a GPU where 1,024 sequences tell them apart.
 struct ActivationFit {
     fixed_gib: f64,
     per_token: f64,
@@ -34,9 +47,8 @@ struct ActivationFit {
 fn activation_fit(generation: Generation) -> ActivationFit {
     match generation {
         Generation::V0 => ActivationFit { fixed_gib: 0.1, per_token: 1.7, sampler_copies: 0.0 },
-        Generation::V1 | Generation::V1Graphs => {
-            ActivationFit { fixed_gib: 0.97, per_token: 0.17, sampler_copies: 0.33 }
-        }
+        Generation::V1 => ActivationFit { fixed_gib: 0.15, per_token: 0.17, sampler_copies: 9.4 },
+        Generation::V1Graphs => ActivationFit { fixed_gib: 0.97, per_token: 0.17, sampler_copies: 0.33 },
     }
 }
 
@@ -58,15 +70,18 @@ pub fn activation_gib(generation: Generation, model: &ModelShape, tp: u64, token
 
 /// Memory outside PyTorch's allocator (GiB): the CUDA context and library
 /// workspaces, plus communication buffers when the model spans GPUs —
-/// NCCL's and vLLM's custom all-reduce, much larger over NVLink/xGMI
+/// NCCL's and vLLM's custom all-reduce. V0 over NVLink/xGMI holds far more
 /// (vllm#10511: Llama-3-8B on H100, 1.79 GiB at TP1, 3.58 at TP2;
-/// DeepSeek-Coder-V2-Lite at TP8 on A100-SXM4, 2.10) than over PCIe
+/// DeepSeek-Coder-V2-Lite at TP8 on A100-SXM4, 2.10) than V1 (llm-d's H100
+/// logs, vLLM 0.11: 0.13 at TP1, 0.54–0.55 at TP2); over PCIe little
 /// (Qwen2.5-32B at TP2 on L40S, vllm#15815: 0.30).
 pub fn non_torch_gib(generation: Generation, gpu: &GpuInfo, world: u64) -> f64 {
-    let base = if generation == Generation::V0 { 0.35 } else { 0.15 };
+    let v0 = generation == Generation::V0;
+    let base = if v0 { 0.35 } else { 0.15 };
     let comms = match (world > 1, gpu.nvlink) {
         (false, _) => 0.0,
-        (true, true) => 1.8,
+        (true, true) if v0 => 1.8,
+        (true, true) => 0.4,
         (true, false) => 0.1,
     };
     base + comms
