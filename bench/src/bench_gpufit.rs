@@ -6,7 +6,8 @@
 //! - `check` from a JSON dump (`kubectl get nodes,pods -A -o json`): ≤ 0.3 s, ≤ 200 MiB;
 //! - `check` and `nodes` from a local API server, 500 per page: ≤ 0.35 s;
 //! - `nodes` beside `kubectl-view-allocations --ignore-taints -r gpu` on the
-//!   same server: ≥ 3× faster, ≤ 1/5 of its memory.
+//!   same server: ≥ 3× faster, ≤ 1/5 of its memory;
+//! - `model` offline (catalog, or `--model-config`): < 50 ms (issue 10).
 #![allow(unsafe_code)] // wait4 for a child's own peak RSS
 #![allow(clippy::print_stdout)]
 
@@ -130,6 +131,33 @@ fn main() {
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: qwen-32b, namespace: llm}\nspec:\n  replicas: 40\n  strategy: {type: Recreate}\n  template:\n    spec:\n      tolerations: [{key: nvidia.com/gpu, operator: Exists}]\n      containers:\n      - name: vllm\n        image: vllm/vllm-openai:v0.8.5\n        args: [--model, Qwen/Qwen2.5-32B-Instruct, --tensor-parallel-size, '2']\n        resources: {limits: {nvidia.com/gpu: 2}}\n",
     )
     .expect("write");
+    // Issue 10: `model` answers offline in < 50 ms, from the catalog and
+    // from a config.json on disk.
+    let config_dir = dir.path().join("llama");
+    std::fs::create_dir_all(&config_dir).expect("mkdir");
+    std::fs::write(
+        config_dir.join("config.json"),
+        r#"{"model_type": "llama", "hidden_size": 8192, "intermediate_size": 28672, "num_hidden_layers": 80, "num_attention_heads": 64, "num_key_value_heads": 8, "vocab_size": 128256, "max_position_embeddings": 131072}"#,
+    )
+    .expect("write");
+    for (what, extra) in [
+        ("catalog", vec!["Qwen/Qwen3-235B-A22B-FP8", "--gpu", "H100", "--tp", "4"]),
+        (
+            "--model-config",
+            vec!["my-llama", "--model-config", config_dir.to_str().expect("utf-8"), "--gpu", "L40S", "--tp", "4"],
+        ),
+    ] {
+        let (t, rss) = median3(|| {
+            let mut cmd = Command::new(&binary);
+            cmd.arg("model").args(&extra).env("HF_HOME", dir.path().join("no-hf-home"));
+            measured(cmd)
+        });
+        println!(
+            "model from the {what}: median {:.1} ms, peak RSS {rss:.0} MiB (target < 50 ms)",
+            t.as_secs_f64() * 1e3
+        );
+    }
+
     println!(
         "{NODES} nodes, {PODS} pods ({:.0} MB JSON dump)",
         std::fs::metadata(&dump).expect("meta").len() as f64 / 1e6

@@ -47,3 +47,28 @@ pub fn release_roundtrip(
     archive::extract(&archive_path, &installed).map_err(|e| e.to_string())?;
     Ok(installed.join(&platform.bin))
 }
+
+/// Run the `kubectl_complete-<name>` script an archive installed beside
+/// `installed` (the plugin binary) the way kubectl (>= 1.26) runs it: found
+/// on PATH with the plugin, given the words after `kubectl <name>`. Returns
+/// its standard output (Cobra's `__complete` answer).
+pub fn complete_as_kubectl(installed: &std::path::Path, words: &[&str]) -> Result<String, String> {
+    let dir = installed.parent().ok_or("the installed binary has no directory")?;
+    let name = installed.file_name().and_then(|n| n.to_str()).ok_or("binary name")?;
+    let script = dir.join(format!("kubectl_complete-{}", name.trim_start_matches("kubectl-")));
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&script).map_err(|e| format!("{}: {e}", script.display()))?.permissions(),
+    );
+    if mode & 0o111 == 0 {
+        return Err(format!("{} is not executable", script.display()));
+    }
+    let path = std::env::join_paths(
+        std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .map_err(|e| e.to_string())?;
+    let out = std::process::Command::new(&script).args(words).env("PATH", path).output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("{} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr)));
+    }
+    String::from_utf8(out.stdout).map_err(|e| e.to_string())
+}

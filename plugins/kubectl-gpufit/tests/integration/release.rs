@@ -1,8 +1,10 @@
 //! The release archive as krew installs it.
 
-/// The archive for this platform packs the binary and LICENSE, the rendered
-/// krew template validates with every krew/krew-index rule, and what krew
-/// would install runs and answers `--help` as `kubectl gpufit`.
+/// The archive for this platform packs the binary, its completion script
+/// and LICENSE, the rendered krew template validates with every
+/// krew/krew-index rule, what krew would install runs and answers `--help`
+/// as `kubectl gpufit`, and the `kubectl_complete-gpufit` beside it answers
+/// `kubectl gpufit <TAB>` as kubectl runs it.
 #[test]
 fn the_release_archive_installs_as_krew_would_and_answers_help() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -18,4 +20,6 @@ fn the_release_archive_installs_as_krew_would_and_answers_help() {
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("Usage: kubectl gpufit "), "{help}");
+    let words = gpuops_release::complete_as_kubectl(&installed, &[""]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(words.lines().any(|l| l.starts_with("check\t")) && words.ends_with(":4\n"), "{words}");
 }

@@ -1,8 +1,10 @@
 //! The release archive as krew installs it.
 
-/// The archive for this platform packs the binary and LICENSE, the rendered
-/// krew template validates with every krew/krew-index rule, and what krew
-/// would install runs and answers `--help` as `kubectl modelbump`.
+/// The archive for this platform packs the binary, its completion script
+/// and LICENSE, the rendered krew template validates with every
+/// krew/krew-index rule, what krew would install runs and answers `--help`
+/// as `kubectl modelbump`, and the `kubectl_complete-modelbump` beside it answers
+/// `kubectl modelbump <TAB>` as kubectl runs it.
 #[test]
 fn the_release_archive_installs_as_krew_would_and_answers_help() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -18,6 +20,8 @@ fn the_release_archive_installs_as_krew_would_and_answers_help() {
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("Usage: kubectl modelbump "), "{help}");
+    let words = gpuops_release::complete_as_kubectl(&installed, &[""]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(words.lines().any(|l| l.starts_with("apply\t")) && words.ends_with(":4\n"), "{words}");
 }
 
 /// `kubectl modelbump <TAB>` through the script kubectl runs, in Cobra's
