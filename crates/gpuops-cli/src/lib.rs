@@ -1,8 +1,10 @@
 //! What every gpuops kubectl plugin does the same way: output formats,
-//! tables, exit codes, `-v` verbosity, durations and shell completion.
+//! tables, exit codes, `-v` verbosity, durations, shell completion and
+//! Ctrl-C.
 
 pub mod completion;
 mod exit;
+pub mod interrupt;
 mod logging;
 pub mod progress;
 

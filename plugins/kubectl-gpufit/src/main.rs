@@ -10,6 +10,7 @@ use clap::Parser;
 use kubectl_gpufit::{Cli, ExitCode};
 
 fn main() -> std::process::ExitCode {
+    gpuops_cli::interrupt::install();
     let cli = Cli::parse();
     gpuops_cli::init_logging(cli.verbosity);
     match kubectl_gpufit::run(cli) {

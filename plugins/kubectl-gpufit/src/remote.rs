@@ -147,14 +147,20 @@ fn write_hub_cache(cache: &Path, repo_id: &str, revision: &str, commit: &str, bo
     write_atomically(&repo.join("refs").join(revision), commit.as_bytes())
 }
 
-/// Write via a temporary file and a rename: a crash leaves no half file.
+/// Write via a temporary file and a rename: a crash leaves no half file,
+/// and Ctrl-C waits for the rename (no temporary file left behind).
 fn write_atomically(path: &Path, body: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp =
         dir.join(format!(".{}.tmp{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("f"), std::process::id()));
-    std::fs::write(&tmp, body)?;
-    std::fs::rename(&tmp, path)
+    let written = gpuops_cli::interrupt::critical(|| {
+        std::fs::write(&tmp, body).and_then(|()| std::fs::rename(&tmp, path)).inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+    });
+    gpuops_cli::interrupt::exit_if_pending();
+    written
 }
 
 #[cfg(test)]

@@ -335,21 +335,32 @@ pub(crate) fn write(
     if let (Some(root), Some(branch)) = (&repo_root, &args.branch) {
         git::create_branch(root, branch)?;
     }
-    let mut written: Vec<&(PathBuf, String, String, String)> = Vec::new();
-    for out in &outputs {
-        if let Err(e) = edit::write_atomic(&out.0, &out.3) {
-            // Put back what was already written: all files or none.
-            for done in &written {
+    // Ctrl-C from here on is deferred until the files are either all
+    // written and committed or all put back (gpuops_cli::interrupt).
+    let changes = &changes;
+    gpuops_cli::interrupt::critical(|| -> Result<(), Error> {
+        let put_back = |written: &[&(PathBuf, String, String, String)]| {
+            for done in written {
                 let _ = edit::write_atomic(&done.0, &done.2);
             }
-            return Err(e.into());
+        };
+        let mut written: Vec<&(PathBuf, String, String, String)> = Vec::new();
+        for out in &outputs {
+            if let Err(e) = edit::write_atomic(&out.0, &out.3) {
+                // Put back what was already written: all files or none.
+                put_back(&written);
+                return Err(e.into());
+            }
+            written.push(out);
+            if gpuops_cli::interrupt::pending() {
+                put_back(&written);
+                return Err(Error::Interrupted("no file was changed".into()));
+            }
         }
-        written.push(out);
-    }
-    for line in &changes {
-        output::print(&format!("{line}\n"));
-    }
-    if let Some(root) = repo_root {
+        for line in changes {
+            output::print(&format!("{line}\n"));
+        }
+        let Some(root) = repo_root else { return Ok(()) };
         let author = automation
             .and_then(|a| Some((a.author_name.as_deref().unwrap_or("").to_string(), a.author_email.clone()?)));
         let files: Vec<PathBuf> = outputs.iter().map(|o| o.0.canonicalize().unwrap_or_else(|_| o.0.clone())).collect();
@@ -358,8 +369,12 @@ pub(crate) fn write(
             Err(e) => {
                 // Nothing half done: the files go back to what they were, so
                 // the next run sees the same updates instead of "up to date".
-                for done in &written {
-                    let _ = edit::write_atomic(&done.0, &done.2);
+                put_back(&written);
+                if gpuops_cli::interrupt::pending() {
+                    return Err(Error::Interrupted(format!(
+                        "the commit did not happen and the {} file(s) written were put back",
+                        written.len()
+                    )));
                 }
                 return Err(Error::CommitFailed { files: written.len(), source: e });
             }
@@ -369,9 +384,24 @@ pub(crate) fn write(
             // --branch, else the automation's spec.git.push.branch, else
             // the branch checked out.
             let target = args.branch.as_deref().or(automation.and_then(|a| a.push_branch.as_deref()));
-            git::push(&root, &args.remote, target).map_err(|source| Error::PushFailed { sha: sha.clone(), source })?;
-            output::print(&format!("pushed to {}\n", args.remote));
+            let not_pushed = || {
+                Error::Interrupted(format!(
+                    "committed {sha} locally but did not push it; the commit stays (run `git push`)"
+                ))
+            };
+            if gpuops_cli::interrupt::pending() {
+                return Err(not_pushed());
+            }
+            match git::push(&root, &args.remote, target) {
+                Ok(()) => output::print(&format!("pushed to {}\n", args.remote)),
+                Err(_) if gpuops_cli::interrupt::pending() => return Err(not_pushed()),
+                Err(source) => return Err(Error::PushFailed { sha: sha.clone(), source }),
+            }
         }
+        Ok(())
+    })?;
+    if gpuops_cli::interrupt::pending() {
+        return Ok(ExitCode::Interrupted);
     }
     Ok(ExitCode::Success)
 }

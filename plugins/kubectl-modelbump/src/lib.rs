@@ -225,6 +225,9 @@ pub enum Error {
     DetachedHead,
     #[error("{0}")]
     Usage(String),
+    /// Ctrl-C during the writes, the commit or the push.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
 }
 
 /// Run a parsed command; returns the exit code.

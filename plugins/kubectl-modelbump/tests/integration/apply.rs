@@ -2,9 +2,8 @@
 
 use gpuops_testkit::git;
 
-use crate::util::{Repo, SEED_IMAGE_PATH, seeded_registry, text};
+use crate::util::{HELMRELEASE, Repo, SEED_IMAGE_PATH, seeded_registry, text};
 
-const HELMRELEASE: &str = "apps/foundry-gpu-oras/helmrelease.yaml";
 const ISVC: &str = "apps/llm-serving/inferenceservice.yaml";
 
 #[test]

@@ -2,11 +2,10 @@
 //! objects (v1beta1 too), the same files, the same skipping of markers it
 //! has no policy for — and a failed commit that leaves nothing behind.
 
-use crate::util::{Repo, seeded_registry, text};
+use crate::util::{HELMRELEASE, Repo, seeded_registry, text};
 use gpuops_testkit::git;
 
 const POLICIES: &str = "infrastructure/image-automation/foundry-gpu-models.yaml";
-const HELMRELEASE: &str = "apps/foundry-gpu-oras/helmrelease.yaml";
 
 /// A kustomization named `Kustomization`, shaped like Flux's own test data
 /// (fluxcd/image-automation-controller internal/update/testdata/setters/

@@ -6,6 +6,7 @@ mod faults;
 mod flux;
 mod hostile;
 mod image;
+mod interrupt;
 mod release;
 mod scan;
 mod util;

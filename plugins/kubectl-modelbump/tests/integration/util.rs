@@ -7,6 +7,8 @@ use gpuops_testkit::{Registry, git, push_model_tags, seeding_client};
 
 pub(crate) const SEED_IMAGE_PATH: &str = "byo-models-gpu/llama-3.2-1b-cuda";
 pub(crate) const SEED_HOST: &str = "foundryoci.azurecr.io";
+/// The seed's HelmRelease, whose tag a policy moves.
+pub(crate) const HELMRELEASE: &str = "apps/foundry-gpu-oras/helmrelease.yaml";
 
 pub(crate) fn example_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/flux-oci-models")

@@ -1,0 +1,84 @@
+//! Ctrl-C: exit 130, no file half-written, no temporary file, no edit left
+//! behind — whether it arrives while the registry is being asked or while
+//! the commit is being made.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Output};
+use std::time::{Duration, Instant};
+
+use gpuops_testkit::git;
+
+use crate::util::{HELMRELEASE, Repo, seeded_registry, text};
+
+/// Wait for `child`, failing the test (and killing it) after `limit`.
+fn wait(mut child: Child, limit: Duration) -> Output {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running {limit:?} after Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Nothing in the work tree differs from HEAD: no edit, nothing staged, no
+/// temporary file (`git status` lists untracked files too).
+fn assert_clean(repo: &Repo, commits: usize) {
+    assert_eq!(git(repo.path(), &["status", "--porcelain", "--untracked-files=all"]).trim(), "");
+    assert_eq!(repo.commits(), commits);
+}
+
+/// A registry that accepts the connection and never answers: the run is
+/// waiting on it when Ctrl-C comes, and stops at once with 130.
+#[test]
+fn ctrl_c_while_the_registry_is_asked_exits_130_and_changes_nothing() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = silent.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().collect();
+        drop(held);
+    });
+    let repo = Repo::seed(&host);
+    let before = repo.read(HELMRELEASE);
+    let child = repo.command(&["apply", ".", "--commit"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let out = wait(child, Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_eq!(repo.read(HELMRELEASE), before);
+    assert_clean(&repo, 1);
+}
+
+/// Ctrl-C while `git commit` runs (a pre-commit hook presses it, for the
+/// whole process group as a terminal does): git stops, the written file is
+/// put back, and modelbump says so and exits 130.
+#[test]
+fn ctrl_c_during_the_commit_puts_the_files_back_and_exits_130() {
+    let registry = seeded_registry();
+    let repo = Repo::seed(&registry.host());
+    let before = repo.read(HELMRELEASE);
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    std::fs::write(&hook, "#!/bin/sh\nkill -INT 0\nsleep 5\nexit 0\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let child = repo
+        .command(&["apply", ".", "--commit"])
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait(child, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("interrupted: the commit did not happen and the 1 file(s) written were put back"),
+        "{stderr}"
+    );
+    assert_eq!(repo.read(HELMRELEASE), before, "no edit left behind");
+    assert_clean(&repo, 1);
+}
