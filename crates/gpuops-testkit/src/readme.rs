@@ -1,6 +1,7 @@
 //! The README's commands, for tests that keep it from rotting: every
-//! command of its ```sh blocks, and every `$ command` block with the output
-//! printed under it.
+//! command of its ```sh blocks, every `$ command` block with the output
+//! printed under it, and every output shown after a `<!-- MARKER -->` line
+//! (an excerpt of a golden file, or of a run a test makes).
 
 use std::path::PathBuf;
 
@@ -20,20 +21,61 @@ pub struct Example {
 
 /// Fenced blocks: (language, first line of the body, body).
 fn blocks(text: &str) -> Vec<(String, usize, String)> {
+    marked_blocks(text).into_iter().map(|(_, lang, first, body)| (lang, first, body)).collect()
+}
+
+/// Fenced blocks with the `<!-- … -->` comment on the line before them,
+/// if any: (marker, language, first line of the body, body).
+fn marked_blocks(text: &str) -> Vec<(Option<String>, String, usize, String)> {
     let mut out = Vec::new();
-    let mut current: Option<(String, usize, String)> = None;
+    let mut current: Option<(Option<String>, String, usize, String)> = None;
+    let mut previous = "";
     for (i, line) in text.lines().enumerate() {
         match (&mut current, line.trim_start().strip_prefix("```")) {
-            (None, Some(lang)) => current = Some((lang.trim().to_string(), i + 2, String::new())),
+            (None, Some(lang)) => {
+                let marker = previous
+                    .trim()
+                    .strip_prefix("<!--")
+                    .and_then(|m| m.strip_suffix("-->"))
+                    .map(|m| m.trim().to_string());
+                current = Some((marker, lang.trim().to_string(), i + 2, String::new()));
+            }
             (Some(_), Some(_)) => out.extend(current.take()),
-            (Some((_, _, body)), None) => {
+            (Some((_, _, _, body)), None) => {
                 body.push_str(line);
                 body.push('\n');
             }
             (None, None) => {}
         }
+        previous = line;
     }
     out
+}
+
+/// The block after `<!-- MARKER -->`: (README line of its body, body).
+pub fn marked(text: &str, marker: &str) -> Option<(usize, String)> {
+    marked_blocks(text).into_iter().find(|(m, ..)| m.as_deref() == Some(marker)).map(|(_, _, line, body)| (line, body))
+}
+
+/// Every block after `<!-- excerpt of PATH -->`: (README line, PATH, body).
+pub fn excerpts(text: &str) -> Vec<(usize, String, String)> {
+    marked_blocks(text)
+        .into_iter()
+        .filter_map(|(m, _, line, body)| Some((line, m?.strip_prefix("excerpt of ")?.trim().to_string(), body)))
+        .collect()
+}
+
+/// `Ok` when every line of `part` occurs in `whole`, in the same order
+/// (an excerpt may skip lines, never change or reorder them); else the
+/// first line that does not.
+pub fn lines_in_order(part: &str, whole: &str) -> Result<(), String> {
+    let mut rest = whole.lines();
+    for line in part.lines() {
+        if !rest.any(|w| w == line) {
+            return Err(line.to_string());
+        }
+    }
+    Ok(())
 }
 
 /// Every command of the ```sh blocks (comments dropped, `\` continuations

@@ -1,7 +1,8 @@
 //! The README cannot rot: every command of its ```sh blocks is either run
 //! here or named with the test that runs it (which must exist), and the
 //! `$ kubectl …` examples are run by the plugins' own suites and must print
-//! exactly what the README shows.
+//! exactly what the README shows; an output quoted as `<!-- excerpt of
+//! PATH -->` is made of PATH's lines, in order.
 
 use crate::util::text;
 
@@ -110,4 +111,28 @@ fn readme_install_and_render() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stream = text(&out.stdout);
     assert!(stream.contains("kind: InferenceService") && stream.contains("nvidia.com/gpu: 2"), "{stream}");
+    // The README's excerpt of what scripts/demo.sh prints is in this render.
+    let readme = std::fs::read_to_string(gpuops_testkit::readme::path()).unwrap();
+    let (line, excerpt) =
+        gpuops_testkit::readme::marked(&readme, "excerpt of examples/llmops-overlays/expected/production.snap")
+            .expect("the README quotes the demo's render");
+    if let Err(missing) = gpuops_testkit::readme::lines_in_order(&excerpt, &stream) {
+        panic!("README.md:{line}: {missing:?} is not in the render, in that order");
+    }
+}
+
+/// Every `<!-- excerpt of PATH -->` block of the README is made of PATH's
+/// lines, in PATH's order (PATH being a golden file a test compares).
+#[test]
+fn readme_excerpts_quote_their_files() {
+    let readme = std::fs::read_to_string(gpuops_testkit::readme::path()).unwrap();
+    let excerpts = gpuops_testkit::readme::excerpts(&readme);
+    assert!(!excerpts.is_empty());
+    for (line, path, body) in excerpts {
+        let whole =
+            std::fs::read_to_string(repo().join(&path)).unwrap_or_else(|e| panic!("README.md:{line}: {path}: {e}"));
+        if let Err(missing) = gpuops_testkit::readme::lines_in_order(&body, &whole) {
+            panic!("README.md:{line}: {missing:?} is not in {path}, in that order");
+        }
+    }
 }

@@ -75,6 +75,14 @@ fn seed_003_fit_gate_enforce_fails_staging_with_the_schedulers_words() {
             assert_eq!(out.status.code(), Some(1), "{stderr}");
             assert!(out.stdout.is_empty(), "nothing rendered on failure");
             assert!(stderr.contains("fit gate (enforce): the render does not fit"), "{stderr}");
+            // The README shows these lines of this very refusal.
+            let readme = std::fs::read_to_string(gpuops_testkit::readme::path()).unwrap();
+            let (line, shown) =
+                gpuops_testkit::readme::marked(&readme, "argocd-gpuops-cmp: seed 003 staging, fit gate enforce")
+                    .expect("the README shows the refusal");
+            if let Err(missing) = gpuops_testkit::readme::lines_in_order(&shown, &stderr) {
+                panic!("README.md:{line}: {missing:?} is not in the sidecar's stderr:\n{stderr}");
+            }
             // The same problem lines gpufit prints (its reviewed snapshot), node names aside.
             for line in gpufit
                 .lines()
