@@ -70,6 +70,10 @@ pub struct ClusterArgs {
     /// Accepted for kubectl compatibility: pods of every namespace always count.
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
+    /// Only the nodes whose labels match this selector (kubectl's syntax: 'pool=h100',
+    /// 'pool in (a100,h100),!spot', 'gpu-count>4'): check or list one node pool.
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR", value_parser = cluster::LabelSelector::parse)]
+    pub selector: Option<cluster::LabelSelector>,
     /// A dump of `kubectl get nodes,pods -A -o yaml|json` instead of a live cluster.
     #[arg(long, value_name = "FILE", conflicts_with = "nodes")]
     pub cluster_file: Option<PathBuf>,
@@ -221,7 +225,20 @@ pub enum Error {
 }
 
 /// The clusters to check against, one per context for a fleet.
+/// The clusters the flags name, each with only the nodes `-l` selects.
 fn clusters(args: &ClusterArgs, scheduling: bool) -> Result<Vec<Cluster>, Error> {
+    let mut clusters = all_clusters(args, scheduling)?;
+    if let Some(selector) = &args.selector {
+        for c in &mut clusters {
+            let before = c.nodes.len();
+            c.nodes.retain(|n| selector.matches(&n.labels));
+            tracing::debug!(source = %c.source, nodes = c.nodes.len(), of = before, "nodes selected by -l");
+        }
+    }
+    Ok(clusters)
+}
+
+fn all_clusters(args: &ClusterArgs, scheduling: bool) -> Result<Vec<Cluster>, Error> {
     if let Some(spec) = &args.nodes {
         let extras = cluster::SyntheticExtras { labels: args.node_labels.clone(), taints: args.node_taints.clone() };
         return Ok(vec![cluster::synthetic_with(spec, &extras)?]);

@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 mod json;
+mod selector;
 
 pub use json::{continue_token_ahead, from_json_dump, from_json_list};
+pub use selector::LabelSelector;
 
 use crate::resources::{self, QuantityError, Resources, canonical};
 

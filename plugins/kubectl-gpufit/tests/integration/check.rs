@@ -435,3 +435,37 @@ fn readme_examples_print_what_the_readme_shows() {
         assert_eq!(text(&out.stdout), example.output, "README.md:{}: `{}`", example.line, example.command);
     }
 }
+
+/// `-l` selects nodes as `kubectl get nodes -l` does (apimachinery's
+/// selector syntax): `nodes` lists only the pool, `check` places only on
+/// it, and a selector kubectl would refuse is refused with its words.
+#[test]
+fn label_selector_scopes_nodes_and_placement() {
+    let pools = "2*8xH100-80GB[pool=train],2*1xL4[pool=serve,spot=true]";
+    let out = gpufit(&["nodes", "--nodes", pools, "-l", "pool in (serve),!spot", "--no-headers"]);
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), String::new()), "no node is both");
+    let out = gpufit(&["nodes", "--nodes", pools, "-l", "pool=serve", "--no-headers"]);
+    let names: Vec<String> =
+        text(&out.stdout).lines().map(|l| l.split_whitespace().next().unwrap().to_string()).collect();
+    assert_eq!(names, ["l4-0", "l4-1"]);
+
+    // Two GPUs per pod fit the train pool, not the 1-GPU serve pool.
+    let workload = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w, namespace: llm}\nspec:\n  replicas: 1\n  template:\n    spec:\n      tolerations: [{operator: Exists}]\n      containers:\n      - name: main\n        resources: {limits: {nvidia.com/gpu: 2}}\n";
+    let check = |selector: &str| gpufit_with_stdin(&["check", "-f", "-", "--nodes", pools, "-l", selector], workload);
+    assert_eq!(check("pool=train").status.code(), Some(0));
+    let serve = check("pool=serve");
+    assert_eq!(serve.status.code(), Some(1));
+    assert!(
+        text(&serve.stdout).contains("0/2 nodes are available: 2 Insufficient nvidia.com/gpu."),
+        "{}",
+        text(&serve.stdout)
+    );
+
+    let bad = gpufit(&["nodes", "--nodes", pools, "-l", "pool in (serve"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("unable to parse requirement: found '', expected: ',', ')' or identifier"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
