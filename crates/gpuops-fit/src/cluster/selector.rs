@@ -339,8 +339,10 @@ mod tests {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
-    /// Rows of apimachinery's selector_test.go TestSelectorMatches /
-    /// TestSelectorParse: (selector, labels, matches).
+    /// (selector, labels, matches). The first 17 rows are
+    /// TestSelectorMatches's (staging/src/k8s.io/apimachinery/pkg/labels/
+    /// selector_test.go, kubernetes/kubernetes); the rest are the set-based
+    /// forms its grammar allows, as `Requirement.Matches` decides them.
     #[test]
     fn matches_as_apimachinery_does() {
         type Case = (&'static str, &'static [(&'static str, &'static str)], bool);
@@ -379,7 +381,8 @@ mod tests {
         }
     }
 
-    /// TestSelectorParse's invalid inputs, and label validation.
+    /// Inputs the grammar or label validation refuses (of the kinds
+    /// TestSelectorParse lists as errors).
     #[test]
     fn refuses_what_apimachinery_refuses() {
         for bad in [
