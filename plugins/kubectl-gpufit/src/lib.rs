@@ -64,12 +64,11 @@ pub struct ClusterArgs {
     /// The kubeconfig user to use (overrides the context's).
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
-    /// Namespace for workloads whose manifests name none.
+    /// check: the namespace of workloads whose manifests name none (as `kubectl apply -n`);
+    /// nodes: also show what this namespace's pods use (USED(NS)). Placement always counts
+    /// every namespace's pods, as the scheduler does.
     #[arg(short = 'n', long, value_name = "NS")]
     pub namespace: Option<String>,
-    /// Accepted for kubectl compatibility: pods of every namespace always count.
-    #[arg(short = 'A', long)]
-    pub all_namespaces: bool,
     /// Only the nodes whose labels match this selector (kubectl's syntax: 'pool=h100',
     /// 'pool in (a100,h100),!spot', 'gpu-count>4'): check or list one node pool.
     #[arg(short = 'l', long = "selector", value_name = "SELECTOR", value_parser = cluster::LabelSelector::parse)]
@@ -126,6 +125,9 @@ pub struct CheckArgs {
 pub struct NodesArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Use of every namespace (the default; undoes -n).
+    #[arg(short = 'A', long, overrides_with = "namespace")]
+    pub all_namespaces: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -329,7 +331,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Nodes(args) => {
             args.output.quiet_progress();
             let clusters = clusters(&args.cluster, false)?;
-            output::print_nodes(&clusters, &args.output);
+            let namespace = args.cluster.namespace.as_deref().filter(|_| !args.all_namespaces);
+            output::print_nodes(&clusters, namespace, &args.output);
             Ok(ExitCode::Success)
         }
         Command::Model(args) => output::model(&args),

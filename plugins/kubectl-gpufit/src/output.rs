@@ -138,11 +138,19 @@ fn check_table(report: &Report, wide: bool, no_headers: bool) -> String {
     out
 }
 
-pub(crate) fn print_nodes(clusters: &[Cluster], args: &OutputArgs) {
+/// The GPU inventory; with `namespace`, also what that namespace's pods
+/// use on each node (`usedByNamespace`, table column `USED(NS)`), as
+/// `kubectl-view-allocations -n` scopes its usage.
+pub(crate) fn print_nodes(clusters: &[Cluster], namespace: Option<&str>, args: &OutputArgs) {
     let mut rows = Vec::new();
     for cluster in clusters {
         let used = gpuops_fit::schedule::usage(cluster);
-        for (node, used) in cluster.nodes.iter().zip(&used) {
+        let scoped = namespace.map(|ns| {
+            let mut only = cluster.clone();
+            only.pods.retain(|p| p.namespace == ns);
+            gpuops_fit::schedule::usage(&only)
+        });
+        for (i, (node, used)) in cluster.nodes.iter().zip(&used).enumerate() {
             let gpu = gpu_of_labels(&node.labels);
             let sharing = match (
                 node.labels.get("nvidia.com/gpu.sharing-strategy"),
@@ -156,14 +164,20 @@ pub(crate) fn print_nodes(clusters: &[Cluster], args: &OutputArgs) {
                 node.taints.iter().map(|t| format!("{}={}:{}", t.key, t.value, t.effect)).collect();
             for (resource, alloc) in node.allocatable.iter().filter(|(k, _)| is_gpu(k)) {
                 let in_use = used.requests.get(resource).copied().unwrap_or(0);
-                rows.push(json!({
+                let by_namespace = scoped.as_ref().map(|u| u[i].requests.get(resource).copied().unwrap_or(0));
+                let mut row = json!({
                     "cluster": cluster.source, "node": node.name,
                     "product": gpu.as_ref().map_or("-".to_string(), |g| g.label.clone()),
                     "memoryMiB": gpu.as_ref().map(|g| g.label_mib),
                     "cudaMemoryGiB": gpu.as_ref().map(|g| (g.total_gib * 100.0).round() / 100.0),
                     "resource": resource, "allocatable": alloc, "used": in_use, "free": alloc - in_use,
                     "sharing": sharing, "unschedulable": node.unschedulable, "taints": taints,
-                }));
+                });
+                if let (Some(ns), Some(n)) = (namespace, by_namespace) {
+                    row["namespace"] = json!(ns);
+                    row["usedByNamespace"] = json!(n);
+                }
+                rows.push(row);
             }
         }
     }
@@ -171,7 +185,10 @@ pub(crate) fn print_nodes(clusters: &[Cluster], args: &OutputArgs) {
         OutputFormat::Json | OutputFormat::Yaml => print(&render_value(&json!({"items": rows}), args.output)),
         format => {
             let wide = format == OutputFormat::Wide;
-            let mut headers = vec!["node", "product", "memory", "resource", "allocatable", "used", "free", "taints"];
+            let used_by = namespace.map(|ns| format!("used({ns})"));
+            let mut headers = vec!["node", "product", "memory", "resource", "allocatable", "used"];
+            headers.extend(used_by.as_deref());
+            headers.extend(["free", "taints"]);
             if wide {
                 headers.extend(["sharing", "cluster"]);
             }
@@ -186,16 +203,11 @@ pub(crate) fn print_nodes(clusters: &[Cluster], args: &OutputArgs) {
                 if r["unschedulable"] == true {
                     taints.insert(0, "cordoned".into());
                 }
-                let mut row = vec![
-                    s("node"),
-                    s("product"),
-                    memory,
-                    s("resource"),
-                    s("allocatable"),
-                    s("used"),
-                    s("free"),
-                    if taints.is_empty() { "-".into() } else { taints.join(",") },
-                ];
+                let mut row = vec![s("node"), s("product"), memory, s("resource"), s("allocatable"), s("used")];
+                if namespace.is_some() {
+                    row.push(s("usedByNamespace"));
+                }
+                row.extend([s("free"), if taints.is_empty() { "-".into() } else { taints.join(",") }]);
                 if wide {
                     row.push(s("sharing"));
                     row.push(s("cluster"));

@@ -241,7 +241,7 @@ fn help_speaks_as_a_kubectl_plugin() {
         "--kubeconfig",
         "--context",
         "--namespace",
-        "--all-namespaces",
+        "--selector",
         "--output",
         "--no-headers",
         "--cluster-file",
@@ -249,6 +249,8 @@ fn help_speaks_as_a_kubectl_plugin() {
     ] {
         assert!(help.contains(flag), "{flag} missing");
     }
+    let nodes = text(&gpufit(&["nodes", "--help"]).stdout);
+    assert!(nodes.contains("-A, --all-namespaces") && nodes.contains("-l, --selector <SELECTOR>"), "{nodes}");
 }
 
 #[test]
@@ -468,4 +470,37 @@ fn label_selector_scopes_nodes_and_placement() {
         "{}",
         text(&bad.stderr)
     );
+}
+
+/// `nodes -n NS` adds what that namespace's pods use (kubectl-view-allocations
+/// -n), `-A` undoes it; the free count stays the cluster's. `check` has no
+/// -A: placement always counts every namespace's pods.
+#[test]
+fn namespace_scopes_the_use_shown_by_nodes() {
+    let dump = "examples/gpu-scheduler-appset/cluster.yaml";
+    let used = |args: &[&str]| -> Vec<serde_json::Value> {
+        let out = gpufit(&[&["nodes", "--cluster-file", dump, "-o", "json"], args].concat());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["items"].as_array().unwrap().clone()
+    };
+    let ml = used(&["-n", "ml"]);
+    let node2 = ml.iter().find(|r| r["node"] == "node2").unwrap();
+    assert_eq!(
+        (&node2["used"], &node2["usedByNamespace"], &node2["free"]),
+        (&serde_json::json!(2), &serde_json::json!(2), &serde_json::json!(2))
+    );
+    let other = used(&["-n", "other"]);
+    let node2 = other.iter().find(|r| r["node"] == "node2").unwrap();
+    assert_eq!(
+        (&node2["used"], &node2["usedByNamespace"], &node2["free"]),
+        (&serde_json::json!(2), &serde_json::json!(0), &serde_json::json!(2))
+    );
+    assert!(used(&["-n", "ml", "-A"]).iter().all(|r| r.get("usedByNamespace").is_none()), "-A: every namespace");
+    let table = gpufit(&["nodes", "--cluster-file", dump, "-n", "ml"]);
+    assert!(
+        text(&table.stdout)
+            .starts_with("NODE    PRODUCT       MEMORY   RESOURCE         ALLOCATABLE   USED   USED(ML)   FREE")
+    );
+    let check = gpufit(&["check", "-A", "-f", "-"]);
+    assert_eq!(check.status.code(), Some(2));
 }
