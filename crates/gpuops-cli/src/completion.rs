@@ -43,8 +43,9 @@ pub fn script(mut cmd: Command, name: &str, shell: Shell) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Candidates a plugin knows at run time for a flag's value (contexts from
-/// the kubeconfig, GPU products from the catalog); `None` when it has none.
+/// Candidates a plugin knows at run time for a flag's value (by its long
+/// name: contexts from the kubeconfig, GPU products from the catalog) or
+/// for a positional argument (by its id: model ids); `None` when it has none.
 pub type Dynamic<'a> = &'a dyn Fn(&str) -> Option<Vec<String>>;
 
 /// Cobra-format candidates for `words` (the arguments after the plugin
@@ -104,6 +105,13 @@ pub fn complete_with(cmd: &Command, words: &[String], dynamic: Dynamic<'_>) -> S
         }
     }
     if subcommands.is_empty() {
+        // A positional argument the plugin knows values for (`model <TAB>`).
+        let positional = current.get_positionals().next().filter(|_| positionals_given(cmd, done) == 0);
+        if let Some(values) = positional.and_then(|p| dynamic(p.get_id().as_str())) {
+            lines.extend(values.into_iter().filter(|v| v.starts_with(partial)));
+            lines.push(format!(":{NO_FILE_COMPLETION}"));
+            return lines.join("\n") + "\n";
+        }
         return format!(":{DEFAULT}\n");
     }
     for sub in subcommands {
@@ -114,6 +122,32 @@ pub fn complete_with(cmd: &Command, words: &[String], dynamic: Dynamic<'_>) -> S
     }
     lines.push(format!(":{NO_FILE_COMPLETION}"));
     lines.join("\n") + "\n"
+}
+
+/// How many positional arguments `words` already give the innermost
+/// subcommand: words that are neither subcommand names, flags, nor the
+/// value of a flag that takes one (`--gpu H100`).
+fn positionals_given(cmd: &Command, words: &[String]) -> usize {
+    let mut current = cmd;
+    let mut count = 0;
+    let mut value_expected = false;
+    for word in words {
+        if value_expected {
+            value_expected = false;
+        } else if let Some(sub) = current.get_subcommands().find(|s| s.get_name() == word) {
+            current = sub;
+            count = 0;
+        } else if let Some(flag) = word.strip_prefix('-').filter(|_| !word.contains('=')) {
+            let name = flag.trim_start_matches('-');
+            value_expected = current
+                .get_arguments()
+                .find(|a| a.get_long() == Some(name) || a.get_short().is_some_and(|c| c.to_string() == name))
+                .is_some_and(|a| a.get_action().takes_values());
+        } else if !word.starts_with('-') {
+            count += 1;
+        }
+    }
+    count
 }
 
 #[cfg(test)]
@@ -147,5 +181,20 @@ mod tests {
         assert_eq!(complete(&cmd(), &words(&["check", "--filename", ""])), ":0\n", "file names: the shell's default");
         let contexts = |flag: &str| (flag == "context").then(|| vec!["prod".to_string(), "staging".to_string()]);
         assert_eq!(complete_with(&cmd(), &words(&["check", "--context", "pr"]), &contexts), "prod\n:4\n");
+    }
+
+    /// The first positional argument from the plugin (`model <TAB>`), also
+    /// after flags and their values; not once it is given.
+    #[test]
+    fn positional_values_from_the_plugin() {
+        let cmd = Command::new("kubectl-x").subcommand(
+            Command::new("model")
+                .arg(Arg::new("model").required(true))
+                .arg(Arg::new("gpu").long("gpu").action(ArgAction::Set)),
+        );
+        let models = |id: &str| (id == "model").then(|| vec!["Qwen/Qwen3-8B".to_string(), "meta-llama/x".to_string()]);
+        assert_eq!(complete_with(&cmd, &words(&["model", "Qw"]), &models), "Qwen/Qwen3-8B\n:4\n");
+        assert_eq!(complete_with(&cmd, &words(&["model", "--gpu", "H100", "me"]), &models), "meta-llama/x\n:4\n");
+        assert_eq!(complete_with(&cmd, &words(&["model", "Qwen/Qwen3-8B", ""]), &models), ":0\n");
     }
 }

@@ -347,7 +347,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Complete(args) => {
             // Contexts from the kubeconfig kubectl would read; GPU products
-            // from the catalog.
+            // and model ids from the catalog.
             let dynamic = |flag: &str| -> Option<Vec<String>> {
                 match flag {
                     "context" => gpuops_cluster::load_kubeconfig(None, std::env::var_os("KUBECONFIG").as_deref())
@@ -356,6 +356,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
                     "gpu" => Some(
                         gpuops_fit::catalog::gpu_products().iter().filter_map(|p| p.aliases.first().cloned()).collect(),
                     ),
+                    // `model <TAB>`: the catalog's model ids.
+                    "model" => Some(gpuops_fit::catalog::models().into_iter().map(|m| m.id).collect()),
                     _ => None,
                 }
             };

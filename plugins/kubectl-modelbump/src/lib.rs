@@ -246,9 +246,21 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::Success)
         }
         Command::Complete(args) => {
-            gpuops_cli::print(&gpuops_cli::completion::complete(
+            // From the GitOps tree in the current directory: its
+            // ImageUpdateAutomations for --automation, its ImageRepositories'
+            // images for `tags <TAB>`. A tree that cannot be read offers none.
+            let dynamic = |name: &str| -> Option<Vec<String>> {
+                let scan = || gpuops_gitops::scan_tree(std::path::Path::new(".")).ok();
+                match name {
+                    "automation" => Some(scan()?.automations.iter().map(|a| a.key()).collect()),
+                    "repository" => Some(scan()?.repositories.iter().map(|r| r.image.clone()).collect()),
+                    _ => None,
+                }
+            };
+            gpuops_cli::print(&gpuops_cli::completion::complete_with(
                 &<Cli as clap::CommandFactory>::command(),
                 &args.words,
+                &dynamic,
             ));
             Ok(ExitCode::Success)
         }

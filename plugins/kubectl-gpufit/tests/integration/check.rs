@@ -415,6 +415,11 @@ fn completion_for_kubectl_and_shells() {
     );
     assert!(!subcommands.contains("__complete"), "hidden: {subcommands}");
     assert!(complete(&["model", "x", "--gpu", "H1"]).contains("H100"), "GPU products from the catalog");
+    assert_eq!(
+        complete(&["model", "--gpu", "H100", "Qwen/Qwen3-235B"]),
+        "Qwen/Qwen3-235B-A22B\nQwen/Qwen3-235B-A22B-FP8\nQwen/Qwen3-235B-A22B-Instruct-2507-FP8\n:4\n",
+        "model ids from the catalog"
+    );
     for shell in ["bash", "zsh", "fish", "powershell"] {
         let out = gpufit(&["completion", shell]);
         assert!(out.status.success() && text(&out.stdout).contains("kubectl-gpufit"), "{shell}");

@@ -39,6 +39,19 @@ fn completion_for_kubectl_and_shells() {
         let out = run(&["completion", shell]);
         assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("kubectl-modelbump"), "{shell}");
     }
+    // In a GitOps tree: `tags <TAB>` offers its ImageRepositories' images,
+    // `--automation <TAB>` its ImageUpdateAutomations.
+    let repo = crate::util::Repo::seed("registry.example:5000");
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/fixtures");
+    std::fs::copy(
+        fixtures.join("image-update-automation.yaml"),
+        repo.path().join("infrastructure/image-automation/automation.yaml"),
+    )
+    .unwrap();
+    let tags = repo.run(&["__complete", "tags", "reg"]);
+    assert_eq!(String::from_utf8_lossy(&tags.stdout), "registry.example:5000/byo-models-gpu/llama-3.2-1b-cuda\n:4\n");
+    let automation = String::from_utf8(repo.run(&["__complete", "apply", "--automation", ""]).stdout).unwrap();
+    assert!(automation.starts_with("flux-system/") && automation.ends_with(":4\n"), "{automation}");
 }
 
 /// The README's seed-000 walk-through, run as written: each `$ kubectl
