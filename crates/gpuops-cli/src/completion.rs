@@ -82,26 +82,22 @@ pub fn complete_with(cmd: &Command, words: &[String], dynamic: Dynamic<'_>) -> S
     }
     let subcommands: Vec<&Command> = current.get_subcommands().filter(|s| !s.is_hide_set()).collect();
     // A flag's value (`-o <TAB>`): its possible values, if it has any.
-    if let Some(flag) = done.last().filter(|w| w.starts_with('-')) {
-        let name = flag.trim_start_matches('-');
-        if let Some(arg) = current
-            .get_arguments()
-            .find(|a| a.get_long() == Some(name) || a.get_short().is_some_and(|c| c.to_string() == name))
-        {
-            if let Some(values) = arg.get_long().and_then(dynamic) {
-                lines.extend(values.into_iter().filter(|v| v.starts_with(partial)));
-                lines.push(format!(":{NO_FILE_COMPLETION}"));
-                return lines.join("\n") + "\n";
-            }
-            let values = arg.get_possible_values();
-            if !values.is_empty() {
-                lines.extend(values.iter().map(|v| v.get_name().to_string()).filter(|v| v.starts_with(partial)));
-                lines.push(format!(":{NO_FILE_COMPLETION}"));
-                return lines.join("\n") + "\n";
-            }
-            if arg.get_action().takes_values() {
-                return format!(":{DEFAULT}\n");
-            }
+    if let Some(flag) = done.last().filter(|w| w.starts_with('-'))
+        && let Some(arg) = find_flag(current, flag)
+    {
+        if let Some(values) = arg.get_long().and_then(dynamic) {
+            lines.extend(values.into_iter().filter(|v| v.starts_with(partial)));
+            lines.push(format!(":{NO_FILE_COMPLETION}"));
+            return lines.join("\n") + "\n";
+        }
+        let values = arg.get_possible_values();
+        if !values.is_empty() {
+            lines.extend(values.iter().map(|v| v.get_name().to_string()).filter(|v| v.starts_with(partial)));
+            lines.push(format!(":{NO_FILE_COMPLETION}"));
+            return lines.join("\n") + "\n";
+        }
+        if arg.get_action().takes_values() {
+            return format!(":{DEFAULT}\n");
         }
     }
     if subcommands.is_empty() {
@@ -124,6 +120,12 @@ pub fn complete_with(cmd: &Command, words: &[String], dynamic: Dynamic<'_>) -> S
     lines.join("\n") + "\n"
 }
 
+/// The argument `-o` or `--output` names in `cmd`.
+fn find_flag<'a>(cmd: &'a Command, word: &str) -> Option<&'a clap::Arg> {
+    let name = word.trim_start_matches('-');
+    cmd.get_arguments().find(|a| a.get_long() == Some(name) || a.get_short().is_some_and(|c| c.to_string() == name))
+}
+
 /// How many positional arguments `words` already give the innermost
 /// subcommand: words that are neither subcommand names, flags, nor the
 /// value of a flag that takes one (`--gpu H100`).
@@ -137,13 +139,10 @@ fn positionals_given(cmd: &Command, words: &[String]) -> usize {
         } else if let Some(sub) = current.get_subcommands().find(|s| s.get_name() == word) {
             current = sub;
             count = 0;
-        } else if let Some(flag) = word.strip_prefix('-').filter(|_| !word.contains('=')) {
-            let name = flag.trim_start_matches('-');
-            value_expected = current
-                .get_arguments()
-                .find(|a| a.get_long() == Some(name) || a.get_short().is_some_and(|c| c.to_string() == name))
-                .is_some_and(|a| a.get_action().takes_values());
-        } else if !word.starts_with('-') {
+        } else if word.starts_with('-') {
+            value_expected =
+                !word.contains('=') && find_flag(current, word).is_some_and(|a| a.get_action().takes_values());
+        } else {
             count += 1;
         }
     }

@@ -43,7 +43,8 @@ pub fn install() {
 }
 
 /// Run `section` with Ctrl-C deferred: a SIGINT during it is only noted
-/// ([`pending`]). Without [`install`] it simply runs.
+/// ([`pending`]). Without [`install`] it simply runs. Sections do not nest:
+/// the inner one's end would re-arm the immediate exit.
 pub fn critical<T>(section: impl FnOnce() -> T) -> T {
     let Some(flags) = FLAGS.get() else { return section() };
     flags.exit_at_once.store(false, Ordering::SeqCst);

@@ -7,6 +7,7 @@ mod apiserver;
 mod capture;
 mod http;
 mod hub;
+pub mod interrupt;
 mod proxy;
 pub mod readme;
 

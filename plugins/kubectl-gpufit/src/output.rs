@@ -145,11 +145,7 @@ pub(crate) fn print_nodes(clusters: &[Cluster], namespace: Option<&str>, args: &
     let mut rows = Vec::new();
     for cluster in clusters {
         let used = gpuops_fit::schedule::usage(cluster);
-        let scoped = namespace.map(|ns| {
-            let mut only = cluster.clone();
-            only.pods.retain(|p| p.namespace == ns);
-            gpuops_fit::schedule::usage(&only)
-        });
+        let scoped = namespace.map(|ns| gpuops_fit::schedule::usage_of(cluster, |p| p.namespace == ns));
         for (i, (node, used)) in cluster.nodes.iter().zip(&used).enumerate() {
             let gpu = gpu_of_labels(&node.labels);
             let sharing = match (

@@ -59,11 +59,17 @@ pub struct GpuProduct {
     pub mig: BTreeMap<String, u64>,
 }
 
+/// `"9.0"` → `(9, 0)`; `None` for what is not a CUDA compute capability
+/// (AMD's `gfx942`).
+fn compute_capability(compute: &str) -> Option<(u32, u32)> {
+    let (major, minor) = compute.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
 impl GpuProduct {
     /// `(major, minor)` compute capability; `None` for AMD.
     pub fn compute_capability(&self) -> Option<(u32, u32)> {
-        let (major, minor) = self.compute.split_once('.')?;
-        Some((major.parse().ok()?, minor.parse().ok()?))
+        compute_capability(&self.compute)
     }
 
     /// bf16 kernels: compute capability 8.0 and up (vllm/platforms/cuda.py
@@ -146,6 +152,11 @@ impl From<&GpuProduct> for GpuInfo {
 }
 
 impl GpuInfo {
+    /// `(major, minor)` compute capability; `None` for AMD.
+    pub fn compute_capability(&self) -> Option<(u32, u32)> {
+        compute_capability(&self.compute)
+    }
+
     /// A GPU known only by its memory (`--gpu-memory 24GiB`): bf16-capable,
     /// no NVLink.
     pub fn with_memory(label: &str, total_gib: f64) -> Self {

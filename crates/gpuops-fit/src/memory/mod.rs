@@ -206,8 +206,8 @@ fn weights_per_gpu_gib(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, tp:
 /// checkpoint's 12.8. Other GPUs keep the stored size here: no calibration
 /// row says what Blackwell's FlashInfer layout adds.
 fn mxfp4_value_padding(model: &ModelShape, gpu: &GpuInfo, tp: u64) -> f64 {
-    let hopper_layout = gpu.vendor == Vendor::Nvidia
-        && gpu.compute.split('.').next().and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| (8..=9).contains(&m));
+    let hopper_layout =
+        gpu.vendor == Vendor::Nvidia && gpu.compute_capability().is_some_and(|(major, _)| (8..=9).contains(&major));
     if !hopper_layout || model.expert_width == 0 || model.hidden == 0 {
         return 1.0;
     }

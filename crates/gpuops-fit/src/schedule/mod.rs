@@ -244,9 +244,14 @@ pub struct Placement {
 /// What the bound pods use on each node, indexed like `Cluster::nodes`
 /// (pods on nodes outside the snapshot are not counted).
 pub fn usage(cluster: &Cluster) -> Vec<NodeUse> {
+    usage_of(cluster, |_| true)
+}
+
+/// [`usage`] of the bound pods `counted` accepts (one namespace's).
+pub fn usage_of(cluster: &Cluster, counted: impl Fn(&crate::cluster::BoundPod) -> bool) -> Vec<NodeUse> {
     let index = node_index(cluster);
     let mut used = vec![NodeUse::default(); cluster.nodes.len()];
-    for pod in &cluster.pods {
+    for pod in cluster.pods.iter().filter(|p| counted(p)) {
         if let Some(&i) = index.get(pod.node.as_str()) {
             used[i].add(&pod.requests);
         }

@@ -183,32 +183,23 @@ fn oci_model_artifacts_give_their_config_without_the_weights() {
 /// the Hugging Face cache holds no temporary or partial file.
 #[test]
 fn ctrl_c_while_the_hub_is_asked_exits_130_and_leaves_the_cache_clean() {
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", silent.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let held: Vec<_> = silent.incoming().collect();
-        drop(held);
-    });
+    let silent = gpuops_testkit::interrupt::SilentServer::start();
     let home = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-gpufit"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-gpufit"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home.path())
         .env("HF_HOME", home.path().join("hf"))
-        .env("HF_ENDPOINT", &endpoint)
+        .env("HF_ENDPOINT", format!("http://{}", silent.host()))
         .args(["model", "acme/llama-ish-8b", "--gpu", "L4"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(700));
-    assert!(std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
-    let start = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        assert!(start.elapsed().as_secs() < 10, "still running after Ctrl-C");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert_eq!(child.wait().unwrap().code(), Some(130));
+    gpuops_testkit::interrupt::interrupt(&child);
+    let out = gpuops_testkit::interrupt::wait_at_most(child, std::time::Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let left: Vec<_> = walkdir::WalkDir::new(home.path().join("hf"))
         .into_iter()
         .filter_map(Result::ok)

@@ -3,25 +3,12 @@
 //! the commit is being made.
 
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gpuops_testkit::git;
+use gpuops_testkit::interrupt::{SilentServer, interrupt, wait_at_most};
 
 use crate::util::{HELMRELEASE, Repo, seeded_registry, text};
-
-/// Wait for `child`, failing the test (and killing it) after `limit`.
-fn wait(mut child: Child, limit: Duration) -> Output {
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("still running {limit:?} after Ctrl-C");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
 
 /// Nothing in the work tree differs from HEAD: no edit, nothing staged, no
 /// temporary file (`git status` lists untracked files too).
@@ -34,19 +21,13 @@ fn assert_clean(repo: &Repo, commits: usize) {
 /// waiting on it when Ctrl-C comes, and stops at once with 130.
 #[test]
 fn ctrl_c_while_the_registry_is_asked_exits_130_and_changes_nothing() {
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let host = silent.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        let held: Vec<_> = silent.incoming().collect();
-        drop(held);
-    });
-    let repo = Repo::seed(&host);
+    let silent = SilentServer::start();
+    let repo = Repo::seed(silent.host());
     let before = repo.read(HELMRELEASE);
     let child = repo.command(&["apply", ".", "--commit"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(700));
-    let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
-    let out = wait(child, Duration::from_secs(10));
+    interrupt(&child);
+    let out = wait_at_most(child, Duration::from_secs(10));
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert_eq!(repo.read(HELMRELEASE), before);
     assert_clean(&repo, 1);
@@ -72,7 +53,7 @@ fn ctrl_c_during_the_commit_puts_the_files_back_and_exits_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let out = wait(child, Duration::from_secs(30));
+    let out = wait_at_most(child, Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
