@@ -72,3 +72,19 @@ pub fn complete_as_kubectl(installed: &std::path::Path, words: &[&str]) -> Resul
     }
     String::from_utf8(out.stdout).map_err(|e| e.to_string())
 }
+
+/// What a user sees once the archive is installed: `installed --help`
+/// speaks as `kubectl <name>`, and the `kubectl_complete-<name>` beside it
+/// offers `subcommand` for `kubectl <name> <TAB>` in Cobra's format.
+pub fn check_installed(installed: &std::path::Path, name: &str, subcommand: &str) -> Result<(), String> {
+    let out = std::process::Command::new(installed).arg("--help").output().map_err(|e| e.to_string())?;
+    let help = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() || !help.contains(&format!("Usage: kubectl {name} ")) {
+        return Err(format!("--help does not speak as kubectl {name}:\n{help}"));
+    }
+    let words = complete_as_kubectl(installed, &[""])?;
+    if !(words.lines().any(|l| l.starts_with(&format!("{subcommand}\t"))) && words.ends_with(":4\n")) {
+        return Err(format!("kubectl_complete-{name} does not offer {subcommand}:\n{words}"));
+    }
+    Ok(())
+}

@@ -257,3 +257,16 @@ macro_rules! assert_reviewed {
         settings.bind(|| $crate::snapshot::insta::assert_snapshot!($name, actual));
     }};
 }
+
+/// Build an image with one of the repository's `build-image.sh` scripts
+/// (`script` relative to the repository) as `tag`, through the real docker
+/// engine; panics with the script's stderr when it fails.
+pub fn build_image(script: &str, tag: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let build = Command::new("bash").arg(root.join(script)).arg(tag).output().expect("bash");
+    assert!(
+        build.status.success(),
+        "{script} (needs the docker engine: scripts/setup.sh): {}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+}

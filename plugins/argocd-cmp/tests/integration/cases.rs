@@ -334,16 +334,7 @@ fn self_check_names_the_plugin_and_the_fixes() {
 /// copied app prints exactly what the host run prints.
 #[test]
 fn the_sidecar_image_renders_like_the_host() {
-    let build = std::process::Command::new("bash")
-        .arg(repo_root().join("plugins/argocd-cmp/build-image.sh"))
-        .arg("gpuops/argocd-gpuops-cmp:test")
-        .output()
-        .expect("bash");
-    assert!(
-        build.status.success(),
-        "build-image.sh (needs the docker engine: scripts/setup.sh): {}",
-        text(&build.stderr)
-    );
+    gpuops_testkit::build_image("plugins/argocd-cmp/build-image.sh", "gpuops/argocd-gpuops-cmp:test");
     let ws = Workspace::new();
     let path = "examples/llmops-overlays/overlays/production";
     let params =

@@ -84,10 +84,7 @@ fn a_commit_that_fails_puts_the_files_back() {
     let registry = seeded_registry();
     let repo = Repo::seed(&registry.host());
     let before = repo.read(HELMRELEASE);
-    let hook = repo.path().join(".git/hooks/pre-commit");
-    std::fs::write(&hook, "#!/bin/sh\necho 'pre-commit: signing key missing' >&2\nexit 1\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hook = repo.hook("pre-commit", "#!/bin/sh\necho 'pre-commit: signing key missing' >&2\nexit 1\n");
 
     let out = repo.run(&["apply", ".", "--commit"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));

@@ -10,16 +10,7 @@ use crate::util::{Repo, seeded_registry, text};
 fn the_cronjob_image_clones_bumps_commits_and_pushes() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let image = "gpuops/modelbump:test";
-    let build = std::process::Command::new("bash")
-        .arg(root.join("plugins/kubectl-modelbump/build-image.sh"))
-        .arg(image)
-        .output()
-        .expect("bash");
-    assert!(
-        build.status.success(),
-        "build-image.sh (needs the docker engine: scripts/setup.sh): {}",
-        text(&build.stderr)
-    );
+    gpuops_testkit::build_image("plugins/kubectl-modelbump/build-image.sh", image);
 
     // The example's CronJob script, exactly.
     let cronjob =

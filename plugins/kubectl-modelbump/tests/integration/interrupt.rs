@@ -41,10 +41,7 @@ fn ctrl_c_during_the_commit_puts_the_files_back_and_exits_130() {
     let registry = seeded_registry();
     let repo = Repo::seed(&registry.host());
     let before = repo.read(HELMRELEASE);
-    let hook = repo.path().join(".git/hooks/pre-commit");
-    std::fs::write(&hook, "#!/bin/sh\nkill -INT 0\nsleep 5\nexit 0\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    repo.hook("pre-commit", "#!/bin/sh\nkill -INT 0\nsleep 5\nexit 0\n");
 
     let child = repo
         .command(&["apply", ".", "--commit"])

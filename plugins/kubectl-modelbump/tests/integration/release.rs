@@ -16,12 +16,7 @@ fn the_release_archive_installs_as_krew_would_and_answers_help() {
         work.path(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let out = std::process::Command::new(&installed).arg("--help").output().unwrap();
-    assert!(out.status.success());
-    let help = String::from_utf8_lossy(&out.stdout);
-    assert!(help.contains("Usage: kubectl modelbump "), "{help}");
-    let words = gpuops_release::complete_as_kubectl(&installed, &[""]).unwrap_or_else(|e| panic!("{e}"));
-    assert!(words.lines().any(|l| l.starts_with("apply\t")) && words.ends_with(":4\n"), "{words}");
+    gpuops_release::check_installed(&installed, "modelbump", "apply").unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// `kubectl modelbump <TAB>` through the script kubectl runs, in Cobra's

@@ -97,6 +97,15 @@ impl Repo {
         sh.output().unwrap()
     }
 
+    /// Install an executable git hook (`pre-commit`, …) running `script`.
+    pub(crate) fn hook(&self, name: &str, script: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let hook = self.path().join(".git/hooks").join(name);
+        std::fs::write(&hook, script).unwrap();
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+        hook
+    }
+
     pub(crate) fn commits(&self) -> usize {
         git(self.path(), &["rev-list", "--count", "HEAD"]).trim().parse().unwrap()
     }
