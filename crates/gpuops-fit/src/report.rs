@@ -119,10 +119,17 @@ impl WorkloadStatus {
     }
 }
 
-/// Workloads that cannot be read.
+/// Why [`check`] has no report.
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct CheckError(#[from] pub WorkloadError);
+pub enum CheckError {
+    /// Workloads that cannot be read.
+    #[error(transparent)]
+    Workload(#[from] WorkloadError),
+    /// More replicas × nodes than the placement budget allows: an error,
+    /// never a verdict (neither "fits" nor "does not fit" was decided).
+    #[error(transparent)]
+    TooLarge(#[from] schedule::TooLarge),
+}
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -442,7 +449,7 @@ fn rollout_report(
     }
     let report = |message: Option<String>, fix: Option<&str>| RolloutReport {
         surge,
-        gpus_needed: surge as i64 * gpus,
+        gpus_needed: i64::try_from(surge).unwrap_or(i64::MAX).saturating_mul(gpus),
         fits: message.is_none(),
         message,
         fix: fix.map(str::to_string),
@@ -502,9 +509,11 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
     for obj in objects {
         groups.extend(pod_groups(obj, &runtimes)?);
     }
+    // Sized before admission too: its quota check admits replica by replica.
+    schedule::budget::size(cluster, &groups, options.scheduler.budget)?;
     let wanted: Vec<u64> = groups.iter().map(|g| g.replicas).collect();
     let admission = crate::admission::admit(&mut groups, objects, cluster);
-    let placement: Placement = schedule::place(cluster, &groups, options.scheduler);
+    let placement: Placement = schedule::place(cluster, &groups, options.scheduler)?;
     let max_gpus_per_node = cluster
         .nodes
         .iter()
@@ -529,7 +538,8 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
             problems.push(Problem { kind: ProblemKind::Memory, message: m.message.clone().unwrap_or_default() });
         }
         if let Some(e) = group.engine.as_ref().filter(|e| !e.multi_node) {
-            let needed = (e.args.tensor_parallel * e.args.pipeline_parallel) as i64;
+            let needed =
+                i64::try_from(e.args.tensor_parallel.saturating_mul(e.args.pipeline_parallel)).unwrap_or(i64::MAX);
             if group.gpus() > 0 && needed > group.gpus() {
                 problems.push(Problem {
                     kind: ProblemKind::Parallelism,
@@ -573,10 +583,12 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
         .into_iter()
         .map(|resource| {
             let free = schedule::free_per_node(cluster, &placement.used, &resource);
+            // Saturating sums: a dump's `nvidia.com/gpu: 9e18` must not panic.
+            let sum = |values: &mut dyn Iterator<Item = i64>| values.fold(0i64, i64::saturating_add);
             GpuSummary {
-                allocatable: cluster.nodes.iter().filter_map(|n| n.allocatable.get(&resource)).sum(),
-                in_use_before: before.iter().filter_map(|u| u.requests.get(&resource)).sum(),
-                free_after: free.iter().map(|(_, f)| f).sum(),
+                allocatable: sum(&mut cluster.nodes.iter().filter_map(|n| n.allocatable.get(&resource).copied())),
+                in_use_before: sum(&mut before.iter().filter_map(|u| u.requests.get(&resource).copied())),
+                free_after: sum(&mut free.iter().map(|(_, f)| *f)),
                 max_free_on_one_node: free.iter().map(|(_, f)| *f).max().unwrap_or(0),
                 resource,
             }
@@ -591,8 +603,8 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
                 node: n.name.clone(),
                 resource: resource.clone(),
                 allocatable: *alloc,
-                free_before: alloc - before.requests.get(resource).copied().unwrap_or(0),
-                free_after: alloc - after.requests.get(resource).copied().unwrap_or(0),
+                free_before: alloc.saturating_sub(before.requests.get(resource).copied().unwrap_or(0)),
+                free_after: alloc.saturating_sub(after.requests.get(resource).copied().unwrap_or(0)),
             })
         })
         .collect();

@@ -316,6 +316,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
                     scheduler: schedule::Options {
                         extended_resource_toleration: args.extended_resource_toleration,
                         kube_version,
+                        ..Default::default()
                     },
                     models: models.clone(),
                 };

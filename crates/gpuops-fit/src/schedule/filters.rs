@@ -226,7 +226,7 @@ pub fn unschedulable_taint() -> Taint {
 pub fn shortages(requests: &Resources, node: &Node, used_requests: &Resources, used_pods: i64) -> Vec<Shortage> {
     let mut out = Vec::new();
     let max_pods = node.allocatable.get("pods").copied().unwrap_or(0);
-    if used_pods + 1 > max_pods {
+    if used_pods.saturating_add(1) > max_pods {
         out.push(Shortage { resource: "pods".into(), requested: 1, used: used_pods, capacity: max_pods });
     }
     // cpu, memory and ephemeral-storage first, then the scalar resources:
@@ -242,7 +242,7 @@ pub fn shortages(requests: &Resources, node: &Node, used_requests: &Resources, u
     for (name, want) in names {
         let capacity = node.allocatable.get(name).copied().unwrap_or(0);
         let used = used_requests.get(name).copied().unwrap_or(0);
-        if *want > capacity - used {
+        if *want > capacity.saturating_sub(used) {
             out.push(Shortage { resource: name.clone(), requested: *want, used, capacity });
         }
     }

@@ -88,7 +88,13 @@ pub(super) fn hint(pod: &Incoming<'_>, used: &[NodeUse], rejects: &[(usize, Reje
         ));
     }
     let free = |i: usize, name: &str| {
-        cluster.nodes[i].allocatable.get(name).copied().unwrap_or(0) - used[i].requests.get(name).copied().unwrap_or(0)
+        // Saturating: quantities from manifests and dumps reach i64::MAX.
+        cluster.nodes[i]
+            .allocatable
+            .get(name)
+            .copied()
+            .unwrap_or(0)
+            .saturating_sub(used[i].requests.get(name).copied().unwrap_or(0))
     };
     if let Some(resource) = resource {
         let want = group.requests.get(resource).copied().unwrap_or(0);
@@ -111,7 +117,12 @@ pub(super) fn hint(pod: &Incoming<'_>, used: &[NodeUse], rejects: &[(usize, Reje
                         .iter()
                         .map(|&i| {
                             if name == "pods" {
-                                cluster.nodes[i].allocatable.get("pods").copied().unwrap_or(0) - used[i].pods
+                                cluster.nodes[i]
+                                    .allocatable
+                                    .get("pods")
+                                    .copied()
+                                    .unwrap_or(0)
+                                    .saturating_sub(used[i].pods)
                             } else {
                                 free(i, name)
                             }
@@ -128,7 +139,7 @@ pub(super) fn hint(pod: &Incoming<'_>, used: &[NodeUse], rejects: &[(usize, Reje
             ));
         }
         let free_list: Vec<(usize, i64)> = eligible.iter().map(|&i| (i, free(i, resource).max(0))).collect();
-        let total: i64 = free_list.iter().map(|(_, f)| f).sum();
+        let total: i64 = free_list.iter().fold(0, |sum, (_, f)| sum.saturating_add(*f));
         let (best_node, best) = free_list
             .iter()
             .max_by_key(|(i, f)| (*f, std::cmp::Reverse(cluster.nodes[*i].name.clone())))
@@ -141,7 +152,7 @@ pub(super) fn hint(pod: &Incoming<'_>, used: &[NodeUse], rejects: &[(usize, Reje
         } else {
             format!(
                 "would fit if {} more {resource} were free on an eligible node ({total} free in all, at most {best} on one)",
-                want - best
+                want.saturating_sub(best)
             )
         });
     }

@@ -13,12 +13,14 @@ use super::cluster::Cluster;
 use super::resources::{Resources, display, is_extended};
 use super::workloads::PodGroup;
 
+pub mod budget;
 pub mod filters;
 mod hint;
 pub mod kubelet;
 pub mod pods;
 pub mod preempt;
 
+pub use budget::{Budget, TooLarge};
 pub use filters::{Reject, Shortage, fit_message};
 use filters::{affinity_matches, prefilter_node_names, shortages, tolerates, unschedulable_taint};
 use pods::{LabelCache, PodTerms};
@@ -77,25 +79,27 @@ pub struct NodeUse {
 
 impl NodeUse {
     /// Count one more pod with these requests (the key is cloned only when new).
+    /// Sums saturate: quantities come from manifests and dumps (`cpu: 9e18`),
+    /// and an overflow must not panic or wrap to "free".
     pub fn add(&mut self, requests: &Resources) {
         for (k, v) in requests {
             if let Some(slot) = self.requests.get_mut(k) {
-                *slot += v;
+                *slot = slot.saturating_add(*v);
             } else {
                 self.requests.insert(k.clone(), *v);
             }
         }
-        self.pods += 1;
+        self.pods = self.pods.saturating_add(1);
     }
 
     /// Take a pod with these requests off the node.
     pub fn remove(&mut self, requests: &Resources) {
         for (k, v) in requests {
             if let Some(slot) = self.requests.get_mut(k) {
-                *slot -= v;
+                *slot = slot.saturating_sub(*v);
             }
         }
-        self.pods -= 1;
+        self.pods = self.pods.saturating_sub(1);
     }
 }
 
@@ -107,6 +111,8 @@ pub struct Options {
     pub extended_resource_toleration: bool,
     /// Whose words the messages use.
     pub kube_version: KubeVersion,
+    /// How much placement work is allowed before [`TooLarge`].
+    pub budget: Budget,
 }
 
 /// Filters skipped when looking for a "would fit if" hint.
@@ -183,9 +189,11 @@ fn score(group: &PodGroup, node: &crate::cluster::Node, used: &NodeUse) -> i64 {
         if alloc <= 0 {
             return 0;
         }
-        let after =
-            alloc - used.requests.get(name).copied().unwrap_or(0) - group.requests.get(name).copied().unwrap_or(0);
-        after.max(0) * 100 / alloc
+        // In i128: allocatable up to i64::MAX (`memory: 1e18`) times 100.
+        let after = i128::from(alloc)
+            - i128::from(used.requests.get(name).copied().unwrap_or(0))
+            - i128::from(group.requests.get(name).copied().unwrap_or(0));
+        (after.max(0) * 100 / i128::from(alloc)) as i64
     };
     (free_fraction("cpu") + free_fraction("memory")) / 2
 }
@@ -273,8 +281,11 @@ fn postfilter_text(version: KubeVersion, preemption: &str) -> String {
     if version.minor >= 34 { format!("no new claims to deallocate, {preemption}") } else { preemption.to_string() }
 }
 
-/// Place all replicas of all groups, in order, on top of the pods already bound.
-pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Placement {
+/// Place all replicas of all groups, in order, on top of the pods already
+/// bound; [`TooLarge`] before anything is placed when that is more work
+/// than `options.budget` allows, or when preemption runs past it.
+pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Result<Placement, TooLarge> {
+    let mut meter = budget::size(cluster, groups, options.budget)?;
     let version = options.kube_version.wording();
     let mut used = usage(cluster);
     let before = used.clone();
@@ -339,7 +350,10 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Placem
                     placed[g].push(i);
                     placement.nodes.push(cluster.nodes[i].name.clone());
                 }
-                Err(rejects) => match preempt::preempt(cluster, group, &used, &rejects, &pods_by_node, &removed) {
+                Err(rejects) => match meter
+                    .preemption(cluster)
+                    .map(|()| preempt::preempt(cluster, group, &used, &rejects, &pods_by_node, &removed))?
+                {
                     Ok(p) => {
                         for &v in &p.victims {
                             removed[v] = true;
@@ -368,7 +382,7 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Placem
         }
         placements.push(placement);
     }
-    Placement { groups: placements, before, used, placed }
+    Ok(Placement { groups: placements, before, used, placed })
 }
 
 /// Replicas pinned to one node: the kubelet's answer for each.
@@ -428,7 +442,7 @@ fn pinned_hint(
     match rejection.reason.strip_prefix("OutOf") {
         Some(resource) => {
             let alloc = node.allocatable.get(resource).copied().unwrap_or(0);
-            let free = alloc - used.requests.get(resource).copied().unwrap_or(0);
+            let free = alloc.saturating_sub(used.requests.get(resource).copied().unwrap_or(0));
             let want = if resource == "pods" { 1 } else { group.requests.get(resource).copied().unwrap_or(0) };
             format!(
                 "spec.nodeName bypasses the scheduler: {pinned} has {} {resource} allocatable ({} free) and the pod asks for {}; pin it to a node with enough free, ask for less, or drop spec.nodeName",
@@ -519,7 +533,7 @@ pub fn free_per_node(cluster: &Cluster, used: &[NodeUse], resource: &str) -> Vec
         .zip(used)
         .filter_map(|(n, u)| {
             let alloc = *n.allocatable.get(resource)?;
-            Some((n.name.clone(), alloc - u.requests.get(resource).copied().unwrap_or(0)))
+            Some((n.name.clone(), alloc.saturating_sub(u.requests.get(resource).copied().unwrap_or(0))))
         })
         .collect()
 }

@@ -61,7 +61,7 @@ pub struct PodGroup {
 impl PodGroup {
     /// GPUs (any GPU-like extended resource) one pod asks for.
     pub fn gpus(&self) -> i64 {
-        self.requests.iter().filter(|(k, _)| is_gpu(k)).map(|(_, v)| v).sum()
+        self.requests.iter().filter(|(k, _)| is_gpu(k)).fold(0, |sum, (_, v)| sum.saturating_add(*v))
     }
 
     /// The GPU resource the pod asks for, if any.
@@ -263,14 +263,16 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
         let hosts = site.hosts.as_ref().and_then(|h| int_at(obj, h));
         let (replicas, role) = match &site.role {
             PodRole::RayHead => (1, "head".to_string()),
-            PodRole::RayWorker(name) => (replicas * hosts.unwrap_or(1), format!("worker group {name}")),
+            // Saturating: `replicas × numOfHosts` from a manifest may overflow;
+            // the placement budget then refuses it (schedule::budget).
+            PodRole::RayWorker(name) => (replicas.saturating_mul(hosts.unwrap_or(1)), format!("worker group {name}")),
             PodRole::LwsLeader => (replicas, "leader".to_string()),
             PodRole::LwsWorker => {
                 let size = hosts.unwrap_or(1);
                 let has_leader = obj.pointer("/spec/leaderWorkerTemplate/leaderTemplate").is_some();
-                (replicas * if has_leader { size.saturating_sub(1) } else { size }, "worker".to_string())
+                (replicas.saturating_mul(if has_leader { size.saturating_sub(1) } else { size }), "worker".to_string())
             }
-            PodRole::ReplicatedJob(name) => (replicas * hosts.unwrap_or(1), format!("job {name}")),
+            PodRole::ReplicatedJob(name) => (replicas.saturating_mul(hosts.unwrap_or(1)), format!("job {name}")),
             PodRole::LlmMain { prefill } => {
                 let has_prefill = obj.pointer("/spec/prefill").is_some();
                 (
@@ -287,7 +289,10 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
             }
             PodRole::LlmWorker { prefill } => {
                 let nodes = llm_nodes(obj, *prefill);
-                (replicas * nodes.saturating_sub(1), if *prefill { "prefill worker" } else { "worker" }.to_string())
+                (
+                    replicas.saturating_mul(nodes.saturating_sub(1)),
+                    if *prefill { "prefill worker" } else { "worker" }.to_string(),
+                )
             }
             _ => (replicas, String::new()),
         };
