@@ -118,6 +118,15 @@ impl Kustomizer {
     /// The argv of a build of `dir`, alpha plugins enabled (legacy exec
     /// plugins and KRM functions need it).
     pub fn command(&self, dir: &Path) -> Command {
+        self.command_with(dir, true)
+    }
+
+    /// The argv of a build of `dir`; `alpha_plugins` adds
+    /// `--enable-alpha-plugins`. Without it kustomize runs its builtins
+    /// only and refuses every other plugin config itself (kustomize:
+    /// api/internal/plugins/loader/loader.go, `loadAndConfigurePlugin`,
+    /// `PluginRestrictionsBuiltinsOnly`).
+    pub fn command_with(&self, dir: &Path, alpha_plugins: bool) -> Command {
         let mut command = match self {
             Kustomizer::Kubectl(program) => {
                 let mut c = Command::new(program);
@@ -130,7 +139,10 @@ impl Kustomizer {
                 c
             }
         };
-        command.arg("--enable-alpha-plugins").arg(dir);
+        if alpha_plugins {
+            command.arg("--enable-alpha-plugins");
+        }
+        command.arg(dir);
         command
     }
 

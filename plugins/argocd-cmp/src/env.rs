@@ -14,6 +14,14 @@ pub fn setting(name: &str) -> Option<String> {
     std::env::var(format!("ARGOCD_ENV_{name}")).ok().or_else(|| std::env::var(name).ok()).filter(|v| !v.is_empty())
 }
 
+/// A setting only the sidecar's operator chooses: `<NAME>` from the
+/// sidecar's own environment, never `ARGOCD_ENV_<NAME>` (an Application's
+/// `plugin.env`, which whoever edits the Application writes). For what
+/// decides which programs run.
+pub fn sidecar_setting(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
 /// One parameter as `ARGOCD_APP_PARAMETERS` carries it
 /// (argo-cd: pkg/apis/application/v1alpha1/types.go,
 /// `ApplicationSourcePluginParameter.MarshalJSON`: keys sorted, `string`

@@ -12,6 +12,7 @@
 
 pub mod announce;
 pub mod env;
+pub mod guard;
 pub mod run;
 mod selfcheck;
 
@@ -35,6 +36,8 @@ pub enum Error {
     Setting { name: &'static str, message: String },
     #[error(transparent)]
     Input(#[from] InputError),
+    #[error(transparent)]
+    Guard(#[from] guard::Refusal),
     #[error("cannot run {0}")]
     Spawn(String),
     #[error(
@@ -82,10 +85,14 @@ fn deadline() -> Result<Duration, Error> {
 
 /// kubectl's built-in kustomize by default; `GPUOPS_KUSTOMIZE` names a
 /// standalone `kustomize` binary instead, `GPUOPS_KUBECTL` another kubectl.
+/// Which program runs is the operator's choice: read from the sidecar's
+/// own environment only, never from an Application's `plugin.env`.
 pub fn kustomizer() -> Kustomizer {
-    match env::setting("GPUOPS_KUSTOMIZE") {
+    match env::sidecar_setting("GPUOPS_KUSTOMIZE") {
         Some(path) => Kustomizer::Standalone(PathBuf::from(path)),
-        None => Kustomizer::Kubectl(PathBuf::from(env::setting("GPUOPS_KUBECTL").unwrap_or_else(|| "kubectl".into()))),
+        None => Kustomizer::Kubectl(PathBuf::from(
+            env::sidecar_setting("GPUOPS_KUBECTL").unwrap_or_else(|| "kubectl".into()),
+        )),
     }
 }
 
@@ -218,10 +225,16 @@ pub fn generate(dir: &Path, stop: &run::Stop) -> Result<Rendered, Error> {
     // Render.
     let text = if has_kustomization(dir) {
         let kustomizer = kustomizer();
+        // Repository content must not choose a program to run: check every
+        // plugin config first; plugins are enabled only when one is needed.
+        let verdict = guard::check_sidecar(dir)?;
         let what = kustomizer.describe(Path::new("."));
-        let finished = run::run(kustomizer.command(Path::new(".")), &what, deadline, stop)?;
+        let command = kustomizer.command_with(Path::new("."), verdict.alpha_plugins());
+        let finished = run::run(command, &what, deadline, stop)?;
         if !finished.success {
-            return Err(Error::Kustomize { command: what, stderr: tail(&String::from_utf8_lossy(&finished.stderr)) });
+            let mut stderr = tail(&String::from_utf8_lossy(&finished.stderr));
+            stderr.extend(verdict.note().map(|note| format!("\n{note}")));
+            return Err(Error::Kustomize { command: what, stderr });
         }
         String::from_utf8_lossy(&finished.stdout).into_owned()
     } else {

@@ -15,8 +15,11 @@ Usage:
   argocd-gpuops-cmp self-check [--config-dir DIR]
                                   is the sidecar wired as Argo CD expects (default DIR /home/argocd/cmp-server/config)
 
-Settings (ARGOCD_ENV_<NAME>, else <NAME>): GPUOPS_DEADLINE (seconds, default 50),
-GPUOPS_KUSTOMIZE (a standalone kustomize), GPUOPS_KUBECTL (default kubectl).
+Settings (ARGOCD_ENV_<NAME>, else <NAME>): GPUOPS_DEADLINE (seconds, default 50).
+The sidecar's own environment only (never ARGOCD_ENV_): GPUOPS_KUSTOMIZE (a standalone
+kustomize), GPUOPS_KUBECTL (default kubectl), GPUOPS_ALLOWED_PLUGINS (group/version/Kind,...:
+plugin kinds that may run besides kustomize builtins and gpuops.dev/v1alpha1 GpuProfile/ModelTags;
+everything else a repository declares, exec and container functions included, is refused).
 ";
 
 fn print_stdout(text: &str) -> Result<(), std::io::Error> {

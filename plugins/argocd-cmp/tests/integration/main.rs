@@ -6,4 +6,5 @@
 //! the three env profiles, and reads stdout the way Argo CD does.
 
 mod cases;
+mod guard;
 mod harness;
