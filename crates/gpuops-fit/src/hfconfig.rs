@@ -4,6 +4,9 @@
 //! Hugging Face cache (`HF_HUB_CACHE`, else `HF_HOME/hub`, else
 //! `~/.cache/huggingface/hub`, laid out as huggingface_hub writes it:
 //! `models--ORG--NAME/refs/main` → `snapshots/REV/config.json`).
+//! Every name that becomes a path there — the repository id, the revision,
+//! the commit — passes huggingface_hub's own rules first, and the files
+//! read or written stay inside the cache even where it holds symlinks.
 //!
 //! Parameters are counted from the shapes the way the checkpoint stores
 //! them: embeddings (and an untied `lm_head`), per layer attention (plain,
@@ -16,6 +19,11 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::catalog::ModelShape;
+
+pub mod hubref;
+pub use hubref::{
+    HubCacheError, HubCachePaths, HubRef, HubRefError, hub_cache_paths, hub_ref, is_commit_hash, repo_folder_name,
+};
 
 /// A config that cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -73,27 +81,50 @@ pub fn hub_cache(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<Pat
     Some(base.join("huggingface").join("hub"))
 }
 
-/// `ORG/NAME` of a reference (`hf://ORG/NAME`, `ORG/NAME`, `ORG/NAME:rev`).
-fn repo_id(reference: &str) -> Option<&str> {
-    let id = reference.strip_prefix("hf://").unwrap_or(reference);
-    let id = id.split(':').next().unwrap_or(id);
-    let (org, name) = id.split_once('/')?;
-    (!org.is_empty() && !name.is_empty() && !name.contains('/') && !id.starts_with('/')).then_some(id)
-}
-
 /// The model's config from the process's hub cache (see [`hub_cache`]).
 pub fn from_hub_cache(reference: &str) -> Option<Result<ModelShape, ConfigError>> {
     from_hub_cache_in(&hub_cache(|k| std::env::var_os(k))?, reference)
 }
 
-/// The model's config from the hub cache `cache`, at the revision
-/// `refs/main` names.
+/// The model's config from the hub cache `cache`, at the commit the
+/// reference's revision names (`refs/REVISION`, `main` by default; a
+/// commit hash names its snapshot directly). `None` when the reference is
+/// not a valid hub id or the cache does not hold it; an error when the
+/// cache holds something huggingface_hub would not have written (a ref that
+/// is not a commit hash, a file that leads outside the cache).
 pub fn from_hub_cache_in(cache: &Path, reference: &str) -> Option<Result<ModelShape, ConfigError>> {
-    let id = repo_id(reference)?;
-    let repo = cache.join(format!("models--{}", id.replace('/', "--")));
-    let revision = std::fs::read_to_string(repo.join("refs").join("main")).ok()?;
-    let snapshot = repo.join("snapshots").join(revision.trim());
-    snapshot.join("config.json").is_file().then(|| load(&snapshot, id))
+    let hub_ref = hubref::hub_ref(reference)?.ok()?;
+    let repo = cache.join(hubref::repo_folder_name(hub_ref.repo_id));
+    let commit = if hubref::is_commit_hash(hub_ref.revision) {
+        hub_ref.revision.to_string()
+    } else {
+        let ref_file = repo.join("refs").join(hub_ref.revision);
+        let text = std::fs::read_to_string(&ref_file).ok()?;
+        let commit = text.trim();
+        if !hubref::is_commit_hash(commit) || !hubref::stays_inside(&repo, &ref_file) {
+            let problem = "does not hold a commit hash (40 hex digits) inside the cache; not following it";
+            return Some(Err(ConfigError::Read { path: ref_file.display().to_string(), source: invalid(problem) }));
+        }
+        commit.to_string()
+    };
+    let snapshot = repo.join("snapshots").join(&commit);
+    let config = snapshot.join("config.json");
+    if !config.is_file() {
+        return None;
+    }
+    // huggingface_hub links snapshot files to `../../blobs/ETAG`; a link
+    // anywhere else is not followed.
+    for file in [config, snapshot.join("hf_quant_config.json")] {
+        if file.exists() && !hubref::stays_inside(&repo, &file) {
+            let problem = "leads outside the Hugging Face cache; not following it";
+            return Some(Err(ConfigError::Read { path: file.display().to_string(), source: invalid(problem) }));
+        }
+    }
+    Some(load(&snapshot, hub_ref.repo_id))
+}
+
+fn invalid(message: &'static str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, message)
 }
 
 fn num(v: &Value, key: &str) -> Option<u64> {
@@ -329,12 +360,17 @@ mod tests {
     fn the_local_hub_cache_is_read_at_refs_main() {
         let dir = tempfile::tempdir().unwrap();
         let repo = dir.path().join("models--meta-llama--Llama-3.1-8B-Instruct");
+        let commit = "0e9e39f249a16976918f6564b8830bc894c89659";
         std::fs::create_dir_all(repo.join("refs")).unwrap();
-        std::fs::create_dir_all(repo.join("snapshots/0e9e39f")).unwrap();
-        std::fs::write(repo.join("refs/main"), "0e9e39f").unwrap();
-        std::fs::write(repo.join("snapshots/0e9e39f/config.json"), llama_31_8b().to_string()).unwrap();
+        std::fs::create_dir_all(repo.join("snapshots").join(commit)).unwrap();
+        std::fs::write(repo.join("refs/main"), commit).unwrap();
+        std::fs::write(repo.join("snapshots").join(commit).join("config.json"), llama_31_8b().to_string()).unwrap();
         let s = from_hub_cache_in(dir.path(), "hf://meta-llama/Llama-3.1-8B-Instruct").unwrap().unwrap();
         assert_eq!(s.layers, 32);
+        // A commit names its snapshot directly; another revision its own ref.
+        let pinned = format!("meta-llama/Llama-3.1-8B-Instruct:{commit}");
+        assert_eq!(from_hub_cache_in(dir.path(), &pinned).unwrap().unwrap().layers, 32);
+        assert!(from_hub_cache_in(dir.path(), "meta-llama/Llama-3.1-8B-Instruct:v2").is_none());
         assert!(from_hub_cache_in(dir.path(), "meta-llama/Llama-3.3-70B-Instruct").is_none());
         assert!(from_hub_cache_in(dir.path(), "/mnt/models").is_none());
         let env = |k: &str| match k {
@@ -347,5 +383,40 @@ mod tests {
             hub_cache(|k| (k == "HOME").then(|| "/root".into())),
             Some(PathBuf::from("/root/.cache/huggingface/hub"))
         );
+    }
+
+    /// A planted `refs/main` holding `../../..`, or a snapshot file that is a
+    /// symlink leading out of the cache, is not followed: the config placed
+    /// outside is never read (an error names the cache file instead).
+    #[cfg(unix)]
+    #[test]
+    fn the_hub_cache_reader_does_not_leave_the_cache() {
+        let top = tempfile::tempdir().unwrap();
+        let cache = top.path().join("hub");
+        let outside = top.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("config.json"), llama_31_8b().to_string()).unwrap();
+        let repo = cache.join("models--acme--planted");
+        std::fs::create_dir_all(repo.join("refs")).unwrap();
+        std::fs::create_dir_all(repo.join("snapshots")).unwrap();
+        std::fs::write(repo.join("refs/main"), "../../../outside").unwrap();
+        let err = from_hub_cache_in(&cache, "acme/planted").unwrap().unwrap_err().to_string();
+        assert!(err.contains("refs/main: does not hold a commit hash"), "{err}");
+        // A revision that climbs is not a revision at all.
+        assert!(from_hub_cache_in(&cache, "hf://acme/planted:../../../outside").is_none());
+        // A snapshot file linking outside the cache.
+        let commit = "1f0a6c2d9e8b7a6f5e4d3c2b1a0f9e8d7c6b5a49";
+        std::fs::write(repo.join("refs/main"), commit).unwrap();
+        std::fs::create_dir_all(repo.join("snapshots").join(commit)).unwrap();
+        let link = repo.join("snapshots").join(commit).join("config.json");
+        std::os::unix::fs::symlink(outside.join("config.json"), &link).unwrap();
+        let err = from_hub_cache_in(&cache, "acme/planted").unwrap().unwrap_err().to_string();
+        assert!(err.contains("config.json: leads outside the Hugging Face cache"), "{err}");
+        // huggingface_hub's own layout — a link into `blobs/` — is read.
+        std::fs::remove_file(&link).unwrap();
+        std::fs::create_dir_all(repo.join("blobs")).unwrap();
+        std::fs::write(repo.join("blobs/etag"), llama_31_8b().to_string()).unwrap();
+        std::os::unix::fs::symlink("../../blobs/etag", &link).unwrap();
+        assert_eq!(from_hub_cache_in(&cache, "acme/planted").unwrap().unwrap().layers, 32);
     }
 }

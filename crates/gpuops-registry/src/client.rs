@@ -10,10 +10,10 @@ use sha2::{Digest, Sha256};
 
 use gpuops_manifest::text::printable;
 
-use crate::RegistryError;
 use crate::auth::{self, Challenge, Credential};
 use crate::origin::{realm_may_receive_credentials, realm_origin, same_origin_link};
-use crate::reference::{RepositoryRef, is_oci_tag, parse_repository};
+use crate::reference::{RepositoryRef, is_oci_digest, is_oci_tag, parse_repository};
+use crate::{MAX_DOCUMENT_BYTES, RegistryError};
 
 /// Client settings; the defaults suit a CI job.
 #[derive(Debug, Clone)]
@@ -225,6 +225,9 @@ impl Client {
             let result = self.call(method, url, headers, authorization.as_deref(), body);
             let reply = match result {
                 Ok(reply) => reply,
+                Err(message) if message.too_large => {
+                    return Err(RegistryError::TooLarge { repository: name, what: shown_url(url) });
+                }
                 Err(message) => {
                     let wait = self.backoff(attempt, None);
                     if attempt < self.options.retries && self.within_budget(&mut waited, wait) {
@@ -398,6 +401,9 @@ impl Client {
                     self.backoff(attempt, Some(&reply.headers))
                 }
                 Ok(reply) => return Ok(reply),
+                Err(e) if e.too_large => {
+                    return Err(RegistryError::TooLarge { repository: name.to_string(), what: e.message });
+                }
                 Err(_)
                     if attempt < self.options.retries
                         && self.within_budget(&mut waited, self.backoff(attempt, None)) =>
@@ -447,11 +453,7 @@ impl Client {
         let mut response = response.map_err(|e| describe(&e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = if method == Method::Head {
-            Vec::new()
-        } else {
-            response.body_mut().with_config().limit(256 * 1024 * 1024).read_to_vec().map_err(|e| describe(&e))?
-        };
+        let body = if method == Method::Head { Vec::new() } else { read_document(&mut response, url)? };
         // The URL is logged without its query: a token realm's query names
         // the scope, and nothing in it is a secret, but keep the habit.
         tracing::debug!(
@@ -493,7 +495,16 @@ impl Client {
                 self.call(Method::Get, &url, &[], other.basic_header().as_deref(), None)
             }
         }
-        .map_err(|e| auth_error(format!("token request to {realm_shown} failed: {e}")))?;
+        .map_err(|e| {
+            if e.too_large {
+                RegistryError::TooLarge {
+                    repository: name.to_string(),
+                    what: format!("the token answer of {realm_shown}"),
+                }
+            } else {
+                auth_error(format!("token request to {realm_shown} failed: {e}"))
+            }
+        })?;
         if !(200..300).contains(&reply.status) {
             let detail = registry_message(&reply.body).unwrap_or_else(|| format!("HTTP {}", reply.status));
             return Err(auth_error(format!("token request to {realm_shown} refused: {detail}")));
@@ -598,6 +609,13 @@ impl Client {
         let url = format!("{}/v2/{}/manifests/{tag}", self.base_url(&repo), repo.path);
         let head = self.send(&repo, Method::Head, &url, &[("Accept", MANIFEST_TYPES)], None, false)?;
         if let Some(d) = head.headers.get("docker-content-digest").and_then(|v| v.to_str().ok()) {
+            // It is written into files when pinning: only a real digest.
+            if !is_oci_digest(d) {
+                return Err(RegistryError::Malformed {
+                    repository: repo.display(),
+                    message: format!("the Docker-Content-Digest of tag {tag} is not an OCI digest"),
+                });
+            }
             return Ok(d.to_string());
         }
         let get = self.send(&repo, Method::Get, &url, &[("Accept", MANIFEST_TYPES)], None, false)?;
@@ -605,9 +623,38 @@ impl Client {
     }
 }
 
+/// A URL for messages: without its query (tokens), escaped for terminals.
+pub(crate) fn shown_url(url: &str) -> String {
+    printable(url.split(['?', '#']).next().unwrap_or(url))
+}
+
+/// Read a whole answer, at most [`MAX_DOCUMENT_BYTES`]: a `Content-Length`
+/// over the cap is refused unread, and a body without one is read through a
+/// limited reader, so memory stays at the cap plus a buffer whatever the
+/// server sends.
+fn read_document(response: &mut ureq::http::Response<ureq::Body>, url: &str) -> Result<Vec<u8>, TransportError> {
+    use std::io::Read;
+    let too_large = || TransportError { message: shown_url(url), too_large: true };
+    let declared = response.headers().get("content-length").and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_DOCUMENT_BYTES) {
+        return Err(too_large());
+    }
+    let reader = response.body_mut().with_config().limit(u64::MAX).reader();
+    let mut body = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    reader.take(MAX_DOCUMENT_BYTES + 1).read_to_end(&mut body).map_err(|e| describe_io(&e))?;
+    if body.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(too_large());
+    }
+    Ok(body)
+}
+
+fn describe_io(error: &std::io::Error) -> TransportError {
+    TransportError::from(format!("connection error: {error}"))
+}
+
 /// A transport error in words, without URLs' query strings (tokens).
 fn describe(error: &ureq::Error) -> TransportError {
-    TransportError(match error {
+    TransportError::from(match error {
         ureq::Error::Timeout(t) => format!("timed out ({t})"),
         ureq::Error::ConnectionFailed => "connection failed".to_string(),
         ureq::Error::HostNotFound => "host not found".to_string(),
@@ -625,10 +672,21 @@ pub(crate) fn encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, QUERY_VALUE).to_string()
 }
 
-/// A request that got no HTTP answer (connection, TLS, timeout), in words.
+/// A request that got no HTTP answer (connection, TLS, timeout), in words;
+/// or an answer over [`MAX_DOCUMENT_BYTES`] (`too_large`, `message` the URL
+/// shown), which is never retried.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct TransportError(String);
+#[error("{message}")]
+pub(crate) struct TransportError {
+    pub(crate) message: String,
+    pub(crate) too_large: bool,
+}
+
+impl From<String> for TransportError {
+    fn from(message: String) -> Self {
+        Self { message, too_large: false }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -5,12 +5,14 @@
 //! `HF_TOKEN_PATH`, then `$HF_HOME/token`; `HF_HUB_OFFLINE=1` forbids the
 //! network. The token goes to the endpoint only, and only over HTTPS (or
 //! to a loopback test server): never over plain HTTP elsewhere, never to a
-//! host a redirect points at, never into a log line.
+//! host a redirect points at, never into a log line. The endpoint is judged
+//! parsed (see [`Endpoint`]): one with a `user@` part is refused outright.
 
 use std::path::{Path, PathBuf};
 
 use crate::RegistryError;
 use crate::client::{Client, Method};
+use crate::endpoint::Endpoint;
 
 /// Where and how to reach the hub.
 #[derive(Clone, Default)]
@@ -51,12 +53,32 @@ impl HubSettings {
         Self { endpoint, token, offline }
     }
 
-    /// Whether the token may go to the endpoint: HTTPS, or a loopback host.
+    /// Whether the token may go to the endpoint: HTTPS, or a loopback host,
+    /// both judged on the parsed URL.
     fn may_send_token(&self) -> bool {
-        let Some(rest) = self.endpoint.strip_prefix("http://") else { return self.endpoint.starts_with("https://") };
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        crate::reference::is_loopback_host(authority)
+        Endpoint::parse_base(&self.endpoint).is_ok_and(|e| e.may_carry_credentials())
     }
+
+    /// The parsed endpoint, or why no request may go to it. The endpoint's
+    /// text is never shown: a refused one may hold a password.
+    fn checked_endpoint(&self) -> Result<Endpoint, RegistryError> {
+        let refuse = |message: String| RegistryError::Endpoint { name: "HF_ENDPOINT".into(), message };
+        let endpoint = Endpoint::parse_base(&self.endpoint).map_err(|e| refuse(format!("the hub endpoint {e}")))?;
+        if self.token.is_some() && !endpoint.may_carry_credentials() {
+            return Err(refuse(format!(
+                "{} is plain HTTP to a host that is not loopback; HF_TOKEN goes only over HTTPS (use https://, or unset HF_TOKEN for a public mirror)",
+                endpoint.origin()
+            )));
+        }
+        Ok(endpoint)
+    }
+}
+
+/// Each `/`-separated segment of a repository id or revision becomes a URL
+/// path segment: none may be empty, `.` or `..` (which would climb out of
+/// `/{repo}/resolve/`). Callers check Hugging Face's own naming rules.
+fn url_segments_ok(text: &str) -> bool {
+    text.split('/').all(|s| !matches!(s, "" | "." | ".."))
 }
 
 /// One file of a hub repository.
@@ -76,7 +98,14 @@ impl Client {
         revision: &str,
         file: &str,
     ) -> Result<HubFile, RegistryError> {
-        let name = format!("{}/{repo_id}", hub.endpoint);
+        let endpoint = hub.checked_endpoint()?;
+        let name = format!("{}{}/{repo_id}", endpoint.origin(), endpoint.path().trim_end_matches('/'));
+        if !url_segments_ok(repo_id) || !url_segments_ok(revision) || !url_segments_ok(file) {
+            return Err(RegistryError::InvalidReference {
+                reference: gpuops_manifest::text::printable(&format!("{repo_id}:{revision}")),
+                problem: "a repository id or revision with an empty, `.` or `..` segment".into(),
+            });
+        }
         if hub.offline {
             return Err(RegistryError::Transport {
                 repository: name,
@@ -86,14 +115,8 @@ impl Client {
         let encode = |segment: &str| crate::client::encode(segment);
         let path: Vec<String> = repo_id.split('/').map(encode).collect();
         let url = format!("{}/{}/resolve/{}/{}", hub.endpoint, path.join("/"), encode(revision), encode(file));
-        let authorization = match (&hub.token, hub.may_send_token()) {
-            (Some(token), true) => Some(format!("Bearer {token}")),
-            (Some(_), false) => {
-                tracing::warn!(endpoint = %hub.endpoint, "HF_ENDPOINT is plain HTTP: not sending HF_TOKEN");
-                None
-            }
-            (None, _) => None,
-        };
+        // checked_endpoint refused a token bound for plain HTTP elsewhere.
+        let authorization = hub.token.as_ref().filter(|_| hub.may_send_token()).map(|t| format!("Bearer {t}"));
         let reply = self.retrying(&name, || self.call(Method::Get, &url, &[], authorization.as_deref(), None))?;
         match reply.status {
             200..=299 => Ok(HubFile {
@@ -154,5 +177,31 @@ mod tests {
         assert!(!plain.may_send_token(), "never over plain HTTP to another host");
         assert!(!format!("{s:?}").contains("hf_env"), "Debug hides the token");
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    /// The red team's `HF_ENDPOINT=http://[::1]@hub.evil.test:P`: the text
+    /// after `http://` starts with a loopback address, but the host is
+    /// `hub.evil.test`. Refused before any request, the token unsent and
+    /// unprinted; the same for plain HTTP to any other non-loopback host.
+    #[test]
+    fn endpoints_are_judged_parsed_and_userinfo_is_refused() {
+        let client = Client::new(crate::Options { retries: 0, ..crate::Options::default() });
+        let hub =
+            |endpoint: &str| HubSettings { endpoint: endpoint.into(), token: Some("hf_secret".into()), offline: false };
+        for (endpoint, says) in [
+            ("http://[::1]@hub.evil.test:9", "user name or password"),
+            ("https://me:pw@huggingface.co", "user name or password"),
+            ("http://127.0.0.1.nip.io:9", "plain HTTP to a host that is not loopback"),
+            ("https://h/x?token=1", "query"),
+        ] {
+            assert!(!hub(endpoint).may_send_token(), "{endpoint}");
+            let err = client.hub_file(&hub(endpoint), "acme/m", "main", "config.json").unwrap_err();
+            let shown = err.to_string();
+            assert!(matches!(err, RegistryError::Endpoint { .. }), "{endpoint}: {shown}");
+            assert!(shown.starts_with("HF_ENDPOINT: ") && shown.contains(says), "{endpoint}: {shown}");
+            assert!(!shown.contains("hf_secret") && !shown.contains("pw") && !shown.contains('\n'), "{shown}");
+        }
+        let err = client.hub_file(&hub("http://127.0.0.1:9"), "acme/..", "main", "config.json").unwrap_err();
+        assert!(matches!(err, RegistryError::InvalidReference { .. }), "{err}");
     }
 }

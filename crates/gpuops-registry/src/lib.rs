@@ -25,6 +25,7 @@
 
 mod auth;
 mod client;
+mod endpoint;
 pub mod hub;
 pub mod model;
 mod origin;
@@ -32,7 +33,19 @@ pub mod push;
 mod reference;
 
 pub use client::{Client, Options};
-pub use reference::{RepositoryRef, is_oci_tag, parse_repository};
+pub use endpoint::{Endpoint, EndpointError};
+pub use reference::{
+    ManifestRef, OciReference, RepositoryRef, is_oci_digest, is_oci_repository_path, is_oci_tag, is_registry_host,
+    parse_oci_reference, parse_repository,
+};
+
+/// The most a JSON document read from the network may weigh — hub files,
+/// manifests, indexes, tag lists, token answers, config.json blobs and
+/// config.json entries in tar layers alike. A model's config.json is a few
+/// KiB; a manifest of thousands of layers is well under 1 MiB. Past it the
+/// read stops (memory stays at the cap plus a buffer) with
+/// [`RegistryError::TooLarge`].
+pub const MAX_DOCUMENT_BYTES: u64 = 16 << 20;
 
 /// What went wrong talking to a registry. Messages name the registry and
 /// repository, never a credential.
@@ -52,4 +65,14 @@ pub enum RegistryError {
     Malformed { repository: String, message: String },
     #[error("{0:?} is not a repository reference")]
     Reference(String),
+    /// A reference refused by the OCI grammar before any request.
+    #[error("{reference}: {problem}")]
+    InvalidReference { reference: String, problem: String },
+    /// A document larger than [`MAX_DOCUMENT_BYTES`]; `what` names it (a URL
+    /// without its query, or a file in a layer).
+    #[error("{repository}: {what} is larger than {} MiB, the limit for a document read from the network; refusing to read it", MAX_DOCUMENT_BYTES >> 20)]
+    TooLarge { repository: String, what: String },
+    /// An endpoint URL refused before any request (`HF_ENDPOINT`, a token realm).
+    #[error("{name}: {message}")]
+    Endpoint { name: String, message: String },
 }

@@ -10,12 +10,11 @@ use std::io::Read;
 
 use serde_json::Value;
 
-use crate::RegistryError;
 use crate::client::{Client, MANIFEST_TYPES, Method};
+use crate::reference::{is_oci_digest, parse_oci_reference};
+use crate::{MAX_DOCUMENT_BYTES, RegistryError};
 
 const TITLE: &str = "org.opencontainers.image.title";
-/// A config.json larger than this is not a config.json.
-const MAX_CONFIG_BYTES: u64 = 16 << 20;
 
 /// What [`Client::model_config`] found.
 #[derive(Debug, Clone)]
@@ -27,21 +26,38 @@ pub struct ModelConfig {
     pub found_in: String,
 }
 
+/// The `digest` of a descriptor, refused unless it is an OCI digest: it
+/// becomes a URL path segment (`/blobs/<digest>`, `/manifests/<digest>`).
+fn checked_digest(descriptor: &Value, field: &str, shown: &str) -> Result<Option<String>, RegistryError> {
+    match descriptor.get("digest").and_then(Value::as_str) {
+        None => Ok(None),
+        Some(d) if is_oci_digest(d) => Ok(Some(d.to_string())),
+        // The registry's text is not quoted: the field is named instead.
+        Some(_) => Err(RegistryError::Malformed {
+            repository: shown.to_string(),
+            message: format!("{field}.digest is not an OCI digest (algorithm:encoded); not following it"),
+        }),
+    }
+}
+
 impl Client {
     /// Read `config.json` from the model artifact `image`
     /// (`registry/repo:tag`, `…@sha256:…`, an `oci://` prefix allowed).
+    /// The reference, and every digest the manifests name, pass the OCI
+    /// grammar before they become a URL; every document is read under
+    /// [`MAX_DOCUMENT_BYTES`].
     pub fn model_config(&self, image: &str) -> Result<ModelConfig, RegistryError> {
-        let image = image.strip_prefix("oci://").unwrap_or(image);
-        let (name, reference) = split_reference(image);
-        let repo = self.repository(name)?;
-        let base = self.base_url(&repo);
-        let malformed = |message: String| RegistryError::Malformed { repository: repo.display(), message };
+        let reference = parse_oci_reference(image)?;
+        let repo = &reference.repository;
+        let shown = reference.display();
+        let base = self.base_url(repo);
+        let malformed = |message: String| RegistryError::Malformed { repository: shown.clone(), message };
         let manifest_url = |reference: &str| format!("{base}/v2/{}/manifests/{reference}", repo.path);
         let get_json = |url: &str| -> Result<Value, RegistryError> {
-            let reply = self.send(&repo, Method::Get, url, &[("Accept", MANIFEST_TYPES)], None, false)?;
+            let reply = self.send(repo, Method::Get, url, &[("Accept", MANIFEST_TYPES)], None, false)?;
             serde_json::from_slice(&reply.body).map_err(|e| malformed(format!("manifest is not JSON: {e}")))
         };
-        let mut manifest = get_json(&manifest_url(reference))?;
+        let mut manifest = get_json(&manifest_url(reference.manifest.as_str()))?;
         // An index: the linux/amd64 image (or the only one).
         if let Some(manifests) = manifest.get("manifests").and_then(Value::as_array) {
             let platform = |m: &&Value, key: &str, want: &str| {
@@ -51,24 +67,28 @@ impl Client {
                 .iter()
                 .find(|m| platform(m, "os", "linux") && platform(m, "architecture", "amd64"))
                 .or_else(|| manifests.first())
-                .and_then(|m| m.get("digest").and_then(Value::as_str))
-                .ok_or_else(|| malformed("an index without manifests".into()))?
-                .to_string();
-            manifest = get_json(&manifest_url(&chosen))?;
+                .ok_or_else(|| malformed("an index without manifests".into()))?;
+            let digest = checked_digest(chosen, "the index's chosen manifest", &shown)?
+                .ok_or_else(|| malformed("an index entry without a digest".into()))?;
+            manifest = get_json(&manifest_url(&digest))?;
         }
         let layers = manifest.get("layers").and_then(Value::as_array).cloned().unwrap_or_default();
+        // Every digest is checked before the first blob is asked for.
+        let mut digests = Vec::with_capacity(layers.len());
+        for (index, layer) in layers.iter().enumerate() {
+            digests.push(checked_digest(layer, &format!("layers[{index}]"), &shown)?);
+        }
         let titled = |file: &str| {
-            layers.iter().find(|l| {
+            layers.iter().position(|l| {
                 l.pointer(&format!("/annotations/{}", TITLE.replace('/', "~1"))).and_then(Value::as_str) == Some(file)
             })
         };
         let blob_url = |digest: &str| format!("{base}/v2/{}/blobs/{digest}", repo.path);
-        let digest_of = |layer: &Value| layer.get("digest").and_then(Value::as_str).map(str::to_string);
-        if let Some(layer) = titled("config.json") {
-            let digest = digest_of(layer).ok_or_else(|| malformed("a layer without a digest".into()))?;
-            let config = self.send(&repo, Method::Get, &blob_url(&digest), &[], None, false)?.body;
-            let quant_config = match titled("hf_quant_config.json").and_then(digest_of) {
-                Some(d) => Some(self.send(&repo, Method::Get, &blob_url(&d), &[], None, false)?.body),
+        if let Some(index) = titled("config.json") {
+            let digest = digests[index].as_deref().ok_or_else(|| malformed("a layer without a digest".into()))?;
+            let config = self.send(repo, Method::Get, &blob_url(digest), &[], None, false)?.body;
+            let quant_config = match titled("hf_quant_config.json").and_then(|i| digests[i].as_deref()) {
+                Some(d) => Some(self.send(repo, Method::Get, &blob_url(d), &[], None, false)?.body),
                 None => None,
             };
             return Ok(ModelConfig { config, quant_config, found_in: "layer titled config.json".into() });
@@ -85,16 +105,16 @@ impl Client {
                     "layer {index} is zstd-compressed; gpuops reads gzip or plain tar layers"
                 )));
             }
-            let Some(digest) = digest_of(layer) else { continue };
-            if let Some(found) = self.scan_layer(&repo, &blob_url(&digest), index)? {
+            let Some(digest) = &digests[index] else { continue };
+            if let Some(found) = self.scan_layer(repo, &blob_url(digest), index)? {
                 return Ok(found);
             }
         }
         Err(RegistryError::Http {
-            repository: repo.display(),
+            repository: shown.clone(),
             status: 404,
             message: format!(
-                "no config.json in {image}: neither a layer titled config.json nor a file in its tar layers"
+                "no config.json in {shown}: neither a layer titled config.json nor a file in its tar layers"
             ),
         })
     }
@@ -128,8 +148,11 @@ impl Client {
             let path = entry.path().map_err(|e| transport(e.to_string()))?.into_owned();
             let depth = path.components().count();
             if path.file_name().and_then(|n| n.to_str()) == Some("config.json") && depth <= 3 {
-                if entry.size() > MAX_CONFIG_BYTES {
-                    continue;
+                if entry.size() > MAX_DOCUMENT_BYTES {
+                    return Err(RegistryError::TooLarge {
+                        repository: repo.display(),
+                        what: format!("config.json in tar layer {index}"),
+                    });
                 }
                 let mut config = Vec::new();
                 entry.read_to_end(&mut config).map_err(|e| transport(e.to_string()))?;
@@ -144,28 +167,5 @@ impl Client {
             }
         }
         Ok(None)
-    }
-}
-
-/// `name:tag` / `name@digest` → (name, reference); `latest` when neither.
-fn split_reference(image: &str) -> (&str, &str) {
-    if let Some((name, digest)) = image.split_once('@') {
-        return (name, digest);
-    }
-    match image.rsplit_once(':') {
-        Some((name, tag)) if !tag.contains('/') => (name, tag),
-        _ => (image, "latest"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_reference;
-
-    #[test]
-    fn references() {
-        assert_eq!(split_reference("reg:5000/models/qwen:1.0"), ("reg:5000/models/qwen", "1.0"));
-        assert_eq!(split_reference("reg:5000/models/qwen"), ("reg:5000/models/qwen", "latest"));
-        assert_eq!(split_reference("reg/m@sha256:ab"), ("reg/m", "sha256:ab"));
     }
 }

@@ -1,16 +1,13 @@
 //! Where a request may go and what it may carry: pagination links stay on
 //! the registry, a token realm gets the login only on the registry's site.
 
+use crate::endpoint::Endpoint;
 use crate::reference::{RepositoryRef, host_without_port, is_loopback_host};
 
-/// `scheme://authority` of a URL, for messages (never a path or query, which
-/// may carry a token).
+/// `scheme://authority` of a URL, for messages (never a userinfo, path or
+/// query, which may carry a token).
 pub(crate) fn realm_origin(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    // userinfo is dropped: it is where a URL hides a credential.
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if scheme.is_empty() { host.chars().take(80).collect() } else { format!("{scheme}://{host}") }
+    Endpoint::parse(url).map_or_else(|e| format!("a URL that {e}"), |e| e.origin())
 }
 
 /// The next page's URL if `link` stays on `base` (`scheme://host[:port]`):
@@ -21,14 +18,11 @@ pub(crate) fn realm_origin(url: &str) -> String {
 /// (distribution's registry sends `Link: </v2/<name>/tags/list?…>`,
 /// registry/handlers/tags.go.)
 pub(crate) fn same_origin_link(base: &str, link: &str) -> Option<String> {
-    if link.starts_with('/') && !link.starts_with("//") {
-        return Some(format!("{base}{link}"));
-    }
-    let (scheme, rest) = link.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let path = &rest[authority.len()..];
-    (format!("{scheme}://{authority}") == base && !authority.contains('@') && path.starts_with('/'))
-        .then(|| link.to_string())
+    let url = if link.starts_with('/') && !link.starts_with("//") { format!("{base}{link}") } else { link.to_string() };
+    // Judged parsed, as ureq will read it: the origin must be `base`'s.
+    let parsed = Endpoint::parse(&url).ok()?;
+    let base = Endpoint::parse(base).ok()?;
+    (parsed.origin() == base.origin() && parsed.path().starts_with('/')).then_some(url)
 }
 
 /// Whether a token realm may receive the login for `repo`: over HTTPS (or
@@ -37,30 +31,23 @@ pub(crate) fn same_origin_link(base: &str, link: &str) -> Option<String> {
 /// `auth.docker.io` for `registry-1.docker.io`, GitLab's `gitlab.com` for
 /// `registry.gitlab.com`). Elsewhere the token is asked for anonymously.
 pub(crate) fn realm_may_receive_credentials(repo: &RepositoryRef, realm: &str) -> bool {
-    let Some((scheme, rest)) = realm.split_once("://") else { return false };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
-        return false;
-    }
+    // Parsed: a realm with a userinfo part is refused outright.
+    let Ok(realm) = Endpoint::parse(realm) else { return false };
     let registry = repo.api_host().to_ascii_lowercase();
     let registry_host = host_without_port(&registry);
-    let realm_host = host_without_port(authority).to_ascii_lowercase();
-    let secure = match scheme {
-        "https" => true,
-        "http" => is_loopback_host(authority) && is_loopback_host(repo.api_host()),
-        _ => false,
-    };
+    let secure = realm.is_https() || (realm.is_loopback() && is_loopback_host(repo.api_host()));
     if !secure {
         return false;
     }
     // The same service (host and port as the registry is reached)…
-    if authority.eq_ignore_ascii_case(&registry) {
+    if realm.authority() == registry {
         return true;
     }
     // …or a named host of the same site, on its default port.
-    if authority.contains(':') || registry_host.parse::<std::net::IpAddr>().is_ok() {
+    if realm.has_port() || registry_host.parse::<std::net::IpAddr>().is_ok() {
         return false;
     }
+    let realm_host = realm.host();
     let parent = registry_host.split_once('.').map(|(_, p)| p).filter(|p| p.contains('.'));
     parent.is_some_and(|p| realm_host == p || realm_host.ends_with(&format!(".{p}")))
 }
@@ -109,6 +96,10 @@ mod tests {
         assert!(!realm_may_receive_credentials(&repo("127.0.0.1:5000"), "http://127.evil.example.com/token"));
         // `io` alone is not a site.
         assert!(!realm_may_receive_credentials(&repo("ghcr.io"), "https://evil.io/token"));
-        assert_eq!(realm_origin("https://user:pw@evil.example.com/token?scope=x"), "https://evil.example.com");
+        assert_eq!(realm_origin("https://evil.example.com/token?scope=x"), "https://evil.example.com");
+        let hidden = realm_origin("https://user:pw@evil.example.com/token?scope=x");
+        assert!(hidden.contains("user name or password") && !hidden.contains("pw"), "{hidden}");
+        // Judged parsed: `[::1]@` is a user name, the realm's host is remote.
+        assert!(!realm_may_receive_credentials(&repo("[::1]:5000"), "http://[::1]@evil.example.com:5000/token"));
     }
 }

@@ -146,9 +146,11 @@ fn models_outside_the_catalog_from_their_config_json_or_the_hub_cache() {
     // (A name outside the catalog, so the cache is what answers.)
     let repo = dir.path().join("hub/models--acme--mistral-like-7b");
     std::fs::create_dir_all(repo.join("refs")).unwrap();
-    std::fs::create_dir_all(repo.join("snapshots/e0bc86c")).unwrap();
-    std::fs::write(repo.join("refs/main"), "e0bc86c\n").unwrap();
-    std::fs::copy(&file, repo.join("snapshots/e0bc86c/config.json")).unwrap();
+    // (huggingface_hub writes full 40-hex commits; the reader accepts no other.)
+    let commit = "e0bc86c2b1f6a1c4f3c1ad2e37c1c3a0f1e2d3c4";
+    std::fs::create_dir_all(repo.join("snapshots").join(commit)).unwrap();
+    std::fs::write(repo.join("refs/main"), format!("{commit}\n")).unwrap();
+    std::fs::copy(&file, repo.join("snapshots").join(commit).join("config.json")).unwrap();
     let out = crate::util::gpufit_env(
         &["model", "hf://acme/mistral-like-7b", "--gpu", "L4", "-o", "json"],
         &[("HF_HOME", dir.path())],
