@@ -81,12 +81,12 @@ fn a_path_traversing_plugin_kind_is_refused_wherever_it_is_declared() {
         ("inline", "guard/inline/kustomization.yaml", "transformers config"),
     ] {
         let out = sidecar.generate(app);
-        assert_refused(&out, &[file, field, "apiVersion x/../../planted/x", "kind ../sh", "outside the plugin home"]);
         assert!(!sidecar.ran("marker"), "{app}: the planted program ran");
+        assert_refused(&out, &[file, field, "apiVersion x/../../planted/x", "kind ../sh", "outside the plugin home"]);
     }
     let out = sidecar.generate("spelled");
-    assert_refused(&out, &["guard/spelled/kustomization.yaml", "\"Transformers\"", "write transformers"]);
     assert!(!sidecar.ran("marker"), "spelled: the planted program ran");
+    assert_refused(&out, &["guard/spelled/kustomization.yaml", "\"Transformers\"", "write transformers"]);
 }
 
 /// A transformers entry that is a directory: kustomize loads its OUTPUT as
@@ -95,7 +95,9 @@ fn a_path_traversing_plugin_kind_is_refused_wherever_it_is_declared() {
 #[test]
 fn a_config_directory_that_could_rewrite_kinds_is_refused() {
     let sidecar = Sidecar::new();
+    sidecar.plant(&sidecar.tmp.join("planted/gpuprofile/GpuProfile"), "marker");
     let out = sidecar.generate("config-dir");
+    assert!(!sidecar.ran("marker"), "the patched config ran");
     assert_refused(&out, &["guard/config-dir/kustomization.yaml", "transformers entry \"configs\"", "directory"]);
     assert!(!sidecar.ran("marker"));
 }
@@ -147,10 +149,10 @@ fn a_remote_base_never_runs_a_plugin() {
 
     sidecar.ws.write("guard/remote-evil/kustomization.yaml", &format!("resources:\n- {}\n", url("evil")));
     let out = sidecar.generate("remote-evil");
+    assert!(!sidecar.ran("marker"), "the remote base's plugin ran");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("external plugins are off for this app: guard/remote-evil/kustomization.yaml"), "{stderr}");
-    assert!(!sidecar.ran("marker"), "the remote base's plugin ran");
 
     sidecar.ws.write(
         "guard/remote-gpu/kustomization.yaml",
@@ -202,9 +204,9 @@ fn an_application_does_not_choose_the_program_that_renders() {
         let mut source = Source::at("guard/base");
         source.env.insert(name.to_string(), planted.display().to_string());
         let out = sidecar.ws.generate(&source);
+        assert!(!sidecar.ran("marker"), "ARGOCD_ENV_{name} chose the program");
         assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
         assert_eq!(manifests(&out.stdout)[0]["kind"], "Deployment");
-        assert!(!sidecar.ran("marker"), "ARGOCD_ENV_{name} chose the program");
     }
     let out = sidecar.generate_with(&Source::at("guard/base"), &[("GPUOPS_KUBECTL", &planted.display().to_string())]);
     assert!(sidecar.ran("marker"), "the sidecar's own GPUOPS_KUBECTL is used: {}", text(&out.stderr));
@@ -219,11 +221,14 @@ fn an_operator_allowed_kind_runs_and_only_the_operator_can_allow_it() {
     let source = Source::at("guard/allowed");
     let refused = ["guard/allowed/label.yaml", "apiVersion example.com/v1, kind AddLabel", "GPUOPS_ALLOWED_PLUGINS"];
 
-    assert_refused(&sidecar.ws.generate(&source), &refused);
+    let out = sidecar.ws.generate(&source);
+    assert!(!sidecar.ran("allowed"), "a kind nobody allowed ran");
+    assert_refused(&out, &refused);
     let mut from_application = source.clone();
     from_application.env.insert("GPUOPS_ALLOWED_PLUGINS".into(), "example.com/v1/AddLabel".into());
-    assert_refused(&sidecar.ws.generate(&from_application), &refused);
+    let out = sidecar.ws.generate(&from_application);
     assert!(!sidecar.ran("allowed"), "an Application allowed a plugin");
+    assert_refused(&out, &refused);
 
     let out = sidecar.generate_with(&source, &[("GPUOPS_ALLOWED_PLUGINS", "example.com/v1/AddLabel")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
