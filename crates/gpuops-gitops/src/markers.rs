@@ -72,7 +72,7 @@ pub fn find_markers(text: &str) -> (Vec<Marker>, Vec<MarkerProblem>) {
         let comment_at = comment_start(line);
         let parsed = comment_at.and_then(|at| parse_marker_comment(&line[at..]));
         let content_end = comment_at.unwrap_or(line.len());
-        let has_content = !line[..content_end].trim().is_empty();
+        let has_content = !is_bare_entry(&line[..content_end]);
         let marker = match (parsed, has_content) {
             (Some(m), true) => Some(m),
             (Some((kind, value)), false) => {
@@ -90,6 +90,29 @@ pub fn find_markers(text: &str) -> (Vec<Marker>, Vec<MarkerProblem>) {
         }
     }
     (markers, problems)
+}
+
+/// Whether a line holds no node of its own: blank, or only `-` sequence
+/// indicators (`- # marker`, `- - # marker`).
+///
+/// Flux reads such a marker as a head comment of the next node, never as a
+/// setter on the empty entry: go-yaml v3 parserc.go
+/// `yaml_parser_parse_block_sequence_entry` emits the empty entry through
+/// `yaml_parser_process_empty_scalar`, an event carrying no comment, so the
+/// comment stays pending and becomes the next node's `HeadComment` (node_test.go
+/// `"- # HA1\n  - la"` puts it on `la`); kyaml fieldmeta.go `FieldMeta.Read`
+/// reads a node's LineComment and HeadComment, and image-automation-controller
+/// internal/update/filter.go `SetAllCallback.visitScalar` sets the node that
+/// carries it. With nothing after it, the marker sets nothing.
+fn is_bare_entry(content: &str) -> bool {
+    let mut rest = content.trim();
+    while let Some(after) = rest.strip_prefix('-') {
+        if !(after.is_empty() || after.starts_with([' ', '\t'])) {
+            return false;
+        }
+        rest = after.trim_start();
+    }
+    rest.is_empty()
 }
 
 fn line_offsets(text: &str) -> Vec<(usize, &str)> {
@@ -199,20 +222,22 @@ fn build(
 /// Byte range of a scalar value in `key: value`, `- value` or `- key: value`,
 /// without its quotes.
 fn scalar_span(content: &str) -> Option<(usize, usize, Quote)> {
-    let trimmed_end = content.trim_end().len();
-    let mut start = content.len() - content.trim_start().len();
-    if content[start..].starts_with("- ") {
-        start += 2;
-        start += content[start..].len() - content[start..].trim_start().len();
+    // Every offset below is into `content` cut at its trailing blanks, so
+    // no slice can start past its end (`- ` alone once did: issue 18).
+    let content = content.trim_end();
+    let trimmed_end = content.len();
+    let skip_blanks = |from: usize| trimmed_end - content[from..].trim_start().len();
+    let mut start = skip_blanks(0);
+    while content[start..].starts_with("- ") || content[start..].starts_with("-\t") {
+        start = skip_blanks(start + 2);
     }
-    if let Some(colon) = key_separator(&content[start..trimmed_end]) {
-        start += colon + 1;
-        start += content[start..].len() - content[start..].trim_start().len();
+    if let Some(colon) = key_separator(&content[start..]) {
+        start = skip_blanks(start + colon + 1);
     }
-    if start >= trimmed_end {
+    if start >= trimmed_end || &content[start..] == "-" {
         return None;
     }
-    let value = &content[start..trimmed_end];
+    let value = &content[start..];
     match value.as_bytes()[0] {
         b'"' if value.len() >= 2 && value.ends_with('"') => Some((start + 1, trimmed_end - 1, Quote::Double)),
         b'\'' if value.len() >= 2 && value.ends_with('\'') => Some((start + 1, trimmed_end - 1, Quote::Single)),
@@ -282,6 +307,46 @@ mod tests {
     fn hash_inside_quotes_is_not_a_comment() {
         let (markers, _) = find_markers("a: \"x # y\" # {\"$imagepolicy\": \"ns:p:tag\"}\n");
         assert_eq!(markers[0].value, "x # y");
+    }
+
+    /// Issue 18 (found by cargo-fuzz): a marker after a bare `- ` sliced
+    /// `content[2..1]` and panicked scan, apply and TAB completion.
+    #[test]
+    fn a_marker_on_a_bare_sequence_entry_sets_nothing_and_does_not_panic() {
+        let (markers, problems) = find_markers("- # {\"$imagepolicy\": \"ns:p\"}");
+        assert!(markers.is_empty() && problems.is_empty(), "{markers:?} {problems:?}");
+        // As go-yaml reads it: the head comment of the next node.
+        let text =
+            "list:\n- # {\"$imagepolicy\": \"ns:p:tag\"}\n  - v1.0.0\n-\t# {\"$imagepolicy\": \"ns:q\"}\n- img:1\n";
+        let (markers, problems) = find_markers(text);
+        assert!(problems.is_empty(), "{problems:?}");
+        let found: Vec<_> = markers.iter().map(|m| (m.policy.as_str(), m.line, &text[m.span.clone()])).collect();
+        assert_eq!(found, [("p", 3, "v1.0.0"), ("q", 5, "img:1")]);
+    }
+
+    #[test]
+    fn lines_without_a_scalar_are_problems_not_panics() {
+        let marker = "# {\"$imagepolicy\": \"ns:p\"}";
+        // (line before the marker, markers found, problems found)
+        for (line, found, problems_found) in [
+            ("- - ", 0, 0),
+            ("key: ", 0, 1),
+            ("- key: ", 0, 1),
+            ("'a': ", 0, 1),
+            ("\"a\": ", 0, 1),
+            ("- -x ", 1, 0),
+            ("-- ", 1, 0),
+            // An unterminated quote swallows the `#`: no comment at all.
+            ("'", 0, 0),
+            ("k: \"", 0, 0),
+        ] {
+            let text = format!("{line}{marker}\n");
+            let (markers, problems) = find_markers(&text);
+            assert_eq!((markers.len(), problems.len()), (found, problems_found), "{line:?}: {markers:?} {problems:?}");
+            for m in markers {
+                assert!(m.span.end <= text.len() && !text[m.span].contains('#'), "{line:?}");
+            }
+        }
     }
 
     #[test]
