@@ -3,8 +3,14 @@
 //! file with `X-Repo-Commit`, as huggingface.co does for non-LFS files;
 //! a gated repository answers 401 without the right `Authorization:
 //! Bearer` token, an unknown file 404 (`X-Error-Code: EntryNotFound`).
+//!
+//! For hostile-hub tests it can send another `X-Repo-Commit` (a path, say),
+//! and it answers `CONNECT` like an HTTP proxy, serving the tunnelled
+//! request itself: pointed at by `HTTP_PROXY`, it stands for any remote
+//! host (`hub.evil.test`) and records what that host would have received.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,6 +36,17 @@ pub const HUB_COMMIT: &str = "1f0a6c2d9e8b7a6f5e4d3c2b1a0f9e8d7c6b5a49";
 impl HubServer {
     /// Serve `(repo_id, file, body)`; repositories in `gated` need `token`.
     pub fn start(files: &[(&str, &str, &[u8])], gated: &[&str], token: &str) -> Self {
+        Self::answering(files, gated, token, HUB_COMMIT)
+    }
+
+    /// Serve `(repo_id, file, body)` with `commit` as every answer's
+    /// `X-Repo-Commit` (a hostile hub's `../../x` or `/abs/path`).
+    pub fn start_with_commit(files: &[(&str, &str, &[u8])], commit: &str) -> Self {
+        Self::answering(files, &[], "", commit)
+    }
+
+    fn answering(files: &[(&str, &str, &[u8])], gated: &[&str], token: &str, commit: &str) -> Self {
+        let commit: Arc<str> = Arc::from(commit);
         let mut repos: HashMap<String, Repo> = HashMap::new();
         for (repo, file, body) in files {
             let entry = repos.entry(repo.to_string()).or_insert_with(|| Repo {
@@ -50,8 +67,8 @@ impl HubServer {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let (repos, log) = (repos.clone(), log.clone());
-                std::thread::spawn(move || serve(stream, &repos, &log));
+                let (repos, log, commit) = (repos.clone(), log.clone(), commit.clone());
+                std::thread::spawn(move || serve(stream, &repos, &log, &commit));
             }
         });
         Self { port, stop, requests }
@@ -62,7 +79,8 @@ impl HubServer {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Paths asked for, with the Authorization header each carried.
+    /// Paths asked for (a `CONNECT` as `CONNECT host:port`, then the
+    /// tunnelled request's path), with the Authorization header each carried.
     pub fn requests(&self) -> Vec<(String, Option<String>)> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
@@ -75,12 +93,23 @@ impl Drop for HubServer {
     }
 }
 
-fn serve(mut stream: TcpStream, repos: &HashMap<String, Repo>, log: &Mutex<Vec<(String, Option<String>)>>) {
+fn serve(
+    mut stream: TcpStream,
+    repos: &HashMap<String, Repo>,
+    log: &Mutex<Vec<(String, Option<String>)>>,
+    commit: &str,
+) {
     let Some(head) = crate::http::read_head(&mut stream) else { return };
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
     let authorization = crate::http::header(&head, "authorization").map(str::to_string);
+    let connect = head.starts_with("CONNECT ");
     if let Ok(mut l) = log.lock() {
-        l.push((path.clone(), authorization.clone()));
+        l.push((if connect { format!("CONNECT {path}") } else { path.clone() }, authorization.clone()));
+    }
+    // A proxy tunnel: open it, then answer what comes through as the hub.
+    if connect {
+        let _ = stream.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+        return serve(stream, repos, log, commit);
     }
     // /{org}/{name}/resolve/{revision}/{file}
     let parts: Vec<&str> = path.trim_start_matches('/').splitn(5, '/').collect();
@@ -108,7 +137,7 @@ fn serve(mut stream: TcpStream, repos: &HashMap<String, Repo>, log: &Mutex<Vec<(
     let (status, headers, body): (&str, &[(&str, &str)], &[u8]) = match repo.files.get(*file) {
         Some(body) => (
             "200 OK",
-            &[("Content-Type", "application/json"), ("X-Repo-Commit", HUB_COMMIT), ("ETag", "\"gpuops-test\"")],
+            &[("Content-Type", "application/json"), ("X-Repo-Commit", commit), ("ETag", "\"gpuops-test\"")],
             body,
         ),
         None => ("404 Not Found", &[("X-Error-Code", "EntryNotFound")], b"Entry not found"),

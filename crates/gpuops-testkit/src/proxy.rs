@@ -4,8 +4,8 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What the proxy does to requests.
@@ -40,6 +40,10 @@ pub enum Fault {
     RealmAt(String),
     /// Answer tag lists with these tags (names a registry must not send).
     Tags(Vec<String>),
+    /// Answer every manifest request with this body (an OCI image manifest
+    /// a registry would refuse to store: layer digests that are paths);
+    /// forward the rest.
+    Manifest(Vec<u8>),
 }
 
 const TEST_TOKEN: &str = "anonymous-test-token";
@@ -49,6 +53,7 @@ pub struct Proxy {
     port: u16,
     stop: Arc<AtomicBool>,
     requests: Arc<AtomicUsize>,
+    targets: Arc<Mutex<Vec<String>>>,
 }
 
 impl Proxy {
@@ -57,7 +62,8 @@ impl Proxy {
         let port = listener.local_addr().expect("addr").port();
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(AtomicUsize::new(0));
-        let (stop_flag, counter) = (stop.clone(), requests.clone());
+        let targets = Arc::new(Mutex::new(Vec::new()));
+        let (stop_flag, counter, log) = (stop.clone(), requests.clone(), targets.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stop_flag.load(Ordering::SeqCst) {
@@ -65,11 +71,11 @@ impl Proxy {
                 }
                 let Ok(stream) = stream else { continue };
                 let n = counter.fetch_add(1, Ordering::SeqCst);
-                let fault = fault.clone();
-                std::thread::spawn(move || serve(stream, upstream_port, port, &fault, n));
+                let (fault, log) = (fault.clone(), log.clone());
+                std::thread::spawn(move || serve(stream, upstream_port, port, &fault, n, &log));
             }
         });
-        Self { port, stop, requests }
+        Self { port, stop, requests, targets }
     }
 
     pub fn host(&self) -> String {
@@ -79,6 +85,11 @@ impl Proxy {
     /// Requests received so far.
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
+    }
+
+    /// The request targets (`/v2/…`) received so far, in order of arrival.
+    pub fn targets(&self) -> Vec<String> {
+        self.targets.lock().map(|t| t.clone()).unwrap_or_default()
     }
 }
 
@@ -155,10 +166,20 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-fn serve(mut stream: TcpStream, upstream_port: u16, own_port: u16, fault: &Fault, index: usize) {
+fn serve(
+    mut stream: TcpStream,
+    upstream_port: u16,
+    own_port: u16,
+    fault: &Fault,
+    index: usize,
+    log: &Mutex<Vec<String>>,
+) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let Some((head, body)) = read_request(&mut stream) else { return };
     let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    if let Ok(mut l) = log.lock() {
+        l.push(target.clone());
+    }
     let is_tags = target.contains("/tags/list");
     if let Fault::Bearer { reject_credentials } = fault {
         let authorization = header(&head, "authorization").unwrap_or("");
@@ -199,6 +220,10 @@ fn serve(mut stream: TcpStream, upstream_port: u16, own_port: u16, fault: &Fault
                 &[("WWW-Authenticate", format!("Bearer realm=\"{realm}\",service=\"hostile\""))],
                 b"{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}",
             );
+        }
+        Fault::Manifest(manifest) if target.contains("/manifests/") => {
+            let media = ("Content-Type", "application/vnd.oci.image.manifest.v1+json".to_string());
+            return respond(&mut stream, "200 OK", &[media], manifest);
         }
         Fault::Tags(tags) if is_tags => {
             let body = serde_json::json!({"name": "hostile", "tags": tags}).to_string();

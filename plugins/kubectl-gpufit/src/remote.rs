@@ -8,30 +8,34 @@
 //! (`models--ORG--NAME/snapshots/COMMIT/config.json`, `refs/REVISION`),
 //! OCI configs under `$GPUOPS_CACHE_DIR` (else `$XDG_CACHE_HOME/gpuops`,
 //! else `~/.cache/gpuops`) `/model-configs/`.
+//!
+//! Nothing from the reference or the network becomes a path or a URL
+//! unchecked: hub ids, revisions and the hub's commit pass huggingface_hub's
+//! rules (gpuops_fit::hfconfig::hubref), `oci://` references and the
+//! digests their manifests name pass the OCI grammar (gpuops_registry),
+//! and cache files are named from the checked parts only.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use gpuops_fit::catalog::ModelShape;
-use gpuops_fit::hfconfig;
+use gpuops_fit::hfconfig::{self, HubRef};
 use gpuops_registry::hub::HubSettings;
 
 /// Where a reference can be fetched from.
+#[derive(Debug)]
 enum Origin<'a> {
-    Hub { repo_id: &'a str, revision: &'a str },
+    Hub(HubRef<'a>),
     Oci(&'a str),
 }
 
-fn origin(reference: &str) -> Option<Origin<'_>> {
+/// The origin of `reference`; an error for an `hf://` (or `ORG/NAME`-shaped)
+/// reference that breaks the hub's naming rules — refused before any request.
+fn origin(reference: &str) -> Option<Result<Origin<'_>, String>> {
     if let Some(image) = reference.strip_prefix("oci://") {
-        return Some(Origin::Oci(image));
+        return Some(Ok(Origin::Oci(image)));
     }
-    let id = reference.strip_prefix("hf://").unwrap_or(reference);
-    let (repo_id, revision) = id.split_once(':').unwrap_or((id, "main"));
-    let (org, name) = repo_id.split_once('/')?;
-    let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    (plain(org) && plain(name) && !reference.contains("://") || reference.starts_with("hf://"))
-        .then_some(Origin::Hub { repo_id, revision })
+    hfconfig::hub_ref(reference).map(|checked| checked.map(Origin::Hub).map_err(|e| e.to_string()))
 }
 
 /// Fetches and caches model configs; one per distinct reference per run.
@@ -71,35 +75,51 @@ impl Fetcher {
     /// when it is not a hub id or an `oci://` artifact.
     pub(crate) fn shape(&self, reference: &str) -> Option<Result<ModelShape, String>> {
         match origin(reference)? {
-            Origin::Hub { repo_id, revision } => Some(self.hub_shape(reference, repo_id, revision)),
-            Origin::Oci(image) => Some(self.registry_shape(reference, image)),
+            Err(e) => Some(Err(e)),
+            Ok(Origin::Hub(hub_ref)) => Some(self.hub_shape(reference, hub_ref)),
+            Ok(Origin::Oci(image)) => Some(self.registry_shape(reference, image)),
         }
     }
 
-    fn hub_shape(&self, reference: &str, repo_id: &str, revision: &str) -> Result<ModelShape, String> {
+    fn hub_shape(&self, reference: &str, hub_ref: HubRef<'_>) -> Result<ModelShape, String> {
+        let HubRef { repo_id, revision } = hub_ref;
         if let Some(cache) = &self.hub_cache
             && let Some(Ok(shape)) = hfconfig::from_hub_cache_in(cache, reference)
         {
             return Ok(shape);
         }
         let file = self.client.hub_file(&self.hub, repo_id, revision, "config.json").map_err(|e| e.to_string())?;
+        // huggingface_hub refuses an answer without a commit, and names its
+        // snapshot after it: a commit that is not 40 hex digits (`../..`, an
+        // absolute path) refuses the whole answer.
+        let commit = match file.commit.as_deref() {
+            Some(commit) if hfconfig::is_commit_hash(commit) => Some(commit),
+            Some(_) => return Err(hfconfig::HubCacheError::Commit { repo_id: repo_id.to_string() }.to_string()),
+            None => hfconfig::is_commit_hash(revision).then_some(revision),
+        };
         let config: serde_json::Value =
             serde_json::from_slice(&file.body).map_err(|e| format!("{reference}: config.json is not JSON: {e}"))?;
-        let shape = hfconfig::shape(repo_id, &config, None, &format!("{}/{repo_id}", self.hub.endpoint))
+        let shape = hfconfig::shape(repo_id, &config, None, &format!("{repo_id} (the hub's config.json)"))
             .map_err(|e| e.to_string())?;
-        if let Some(cache) = &self.hub_cache {
-            let commit = file.commit.as_deref().unwrap_or(revision);
-            if let Err(e) = write_hub_cache(cache, repo_id, revision, commit, &file.body) {
-                tracing::warn!(cache = %cache.display(), error = %e, "could not cache the hub's config.json");
+        match (&self.hub_cache, commit) {
+            (Some(cache), Some(commit)) => {
+                if let Err(e) = write_hub_cache(cache, &hub_ref, commit, &file.body) {
+                    tracing::warn!(cache = %cache.display(), error = %e, "could not cache the hub's config.json");
+                }
             }
+            (Some(_), None) => tracing::warn!(model = repo_id, "the hub sent no X-Repo-Commit; not caching"),
+            (None, _) => {}
         }
         tracing::info!(model = repo_id, revision, "config.json read from the hub");
         Ok(shape)
     }
 
     fn registry_shape(&self, reference: &str, image: &str) -> Result<ModelShape, String> {
-        let cached = self.oci_cache.as_ref().map(|dir| dir.join(format!("{}.json", cache_key(image))));
-        let text = match cached.as_ref().and_then(|p| std::fs::read(p).ok()) {
+        // Checked before the cache or the registry sees any part of it.
+        let checked = gpuops_registry::parse_oci_reference(image).map_err(|e| e.to_string())?;
+        let cached = self.oci_cache.as_ref().map(|dir| dir.join(format!("{}.json", checked.cache_file_stem())));
+        let small = |p: &PathBuf| std::fs::metadata(p).is_ok_and(|m| m.len() <= gpuops_registry::MAX_DOCUMENT_BYTES);
+        let text = match cached.as_ref().filter(|p| small(p)).and_then(|p| std::fs::read(p).ok()) {
             Some(text) => text,
             None => {
                 let found = self.client.model_config(image).map_err(|e| e.to_string())?;
@@ -134,17 +154,17 @@ impl Fetcher {
     }
 }
 
-/// A file name for an image reference (`reg:5000/models/qwen:1.0`).
-fn cache_key(image: &str) -> String {
-    image.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
-}
-
 /// huggingface_hub's layout: the file under `snapshots/COMMIT/`, the
-/// revision's commit in `refs/REVISION`.
-fn write_hub_cache(cache: &Path, repo_id: &str, revision: &str, commit: &str, body: &[u8]) -> std::io::Result<()> {
-    let repo = cache.join(format!("models--{}", repo_id.replace('/', "--")));
-    write_atomically(&repo.join("snapshots").join(commit).join("config.json"), body)?;
-    write_atomically(&repo.join("refs").join(revision), commit.as_bytes())
+/// revision's commit in `refs/REVISION` — at paths checked to stay inside
+/// the cache (hfconfig::hub_cache_paths).
+fn write_hub_cache(cache: &Path, hub_ref: &HubRef<'_>, commit: &str, body: &[u8]) -> std::io::Result<()> {
+    let paths = hfconfig::hub_cache_paths(cache, hub_ref, commit, "config.json")
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    write_atomically(&paths.file, body)?;
+    match &paths.reference {
+        Some(reference) => write_atomically(reference, commit.as_bytes()),
+        None => Ok(()),
+    }
 }
 
 /// Write via a temporary file and a rename: a crash leaves no half file,
@@ -154,8 +174,14 @@ fn write_atomically(path: &Path, body: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let tmp =
         dir.join(format!(".{}.tmp{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("f"), std::process::id()));
+    // `create_new`: a file (or symlink) already at the temporary name is
+    // never written through; `rename` replaces a link at `path` itself.
+    let create = || {
+        use std::io::Write;
+        std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?.write_all(body)
+    };
     let written = gpuops_cli::interrupt::critical(|| {
-        std::fs::write(&tmp, body).and_then(|()| std::fs::rename(&tmp, path)).inspect_err(|_| {
+        create().and_then(|()| std::fs::rename(&tmp, path)).inspect_err(|_| {
             let _ = std::fs::remove_file(&tmp);
         })
     });
@@ -171,13 +197,17 @@ mod tests {
     fn references_name_their_origin() {
         assert!(matches!(
             origin("hf://Qwen/Qwen3-8B"),
-            Some(Origin::Hub { repo_id: "Qwen/Qwen3-8B", revision: "main" })
+            Some(Ok(Origin::Hub(HubRef { repo_id: "Qwen/Qwen3-8B", revision: "main" })))
         ));
-        assert!(matches!(origin("acme/llm:v2"), Some(Origin::Hub { repo_id: "acme/llm", revision: "v2" })));
-        assert!(matches!(origin("oci://reg:5000/models/qwen:1.0"), Some(Origin::Oci("reg:5000/models/qwen:1.0"))));
+        assert!(matches!(origin("acme/llm:v2"), Some(Ok(Origin::Hub(HubRef { repo_id: "acme/llm", revision: "v2" })))));
+        assert!(matches!(origin("oci://reg:5000/models/qwen:1.0"), Some(Ok(Origin::Oci("reg:5000/models/qwen:1.0")))));
         assert!(origin("/mnt/models").is_none());
         assert!(origin("s3://bucket/models/llama").is_none());
         assert!(origin("pvc://models/llama").is_none());
-        assert_eq!(cache_key("reg:5000/models/qwen:1.0"), "reg_5000_models_qwen_1.0");
+        // `hf://` ids go through the same check as bare ones (the old
+        // `a && b || hf` precedence let any `hf://` text through).
+        for hostile in ["hf://../x", "hf://a/b/c", "hf://org/name:../../../../x"] {
+            assert!(matches!(origin(hostile), Some(Err(_))), "{hostile}");
+        }
     }
 }
