@@ -3,6 +3,7 @@
 //! list wire format with pagination.
 
 mod check;
+mod hostile;
 mod live;
 mod release;
 mod remote;
