@@ -128,3 +128,51 @@ fn bearer_token_flow_and_anonymous_retry_when_a_stale_login_is_refused() {
     let stale = client(Options { docker_config_dir: Some(config), ..Options::default() });
     assert_eq!(stale.list_tags(&format!("{}/public/model", strict.host())).unwrap(), ["1.0.0"]);
 }
+
+/// Issue 18, class 5: one cap on every document read from the network —
+/// a hub file, a manifest — refused past 16 MiB (not retried), with a
+/// message naming the URL and the cap; just under it is read.
+#[test]
+fn documents_past_the_cap_are_refused_without_retrying() {
+    let cap = gpuops_registry::MAX_DOCUMENT_BYTES as usize;
+    let over = vec![b' '; cap + 1];
+    let under = vec![b' '; cap];
+    let hub = gpuops_testkit::HubServer::start(
+        &[("acme/over", "config.json", &over), ("acme/under", "config.json", &under)],
+        &[],
+        "",
+    );
+    let settings = gpuops_registry::hub::HubSettings { endpoint: hub.url(), token: None, offline: false };
+    let c = client(Options::default());
+    let err = c.hub_file(&settings, "acme/over", "main", "config.json").unwrap_err();
+    assert!(matches!(err, RegistryError::TooLarge { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("/acme/over/resolve/main/config.json is larger than 16 MiB"), "{text}");
+    assert_eq!(hub.requests().len(), 1, "a document too large is not asked for again");
+    assert_eq!(c.hub_file(&settings, "acme/under", "main", "config.json").unwrap().body.len(), cap);
+
+    let registry = Registry::start();
+    let proxy = Proxy::start(registry.port(), Fault::Manifest(over));
+    let err = c.model_config(&format!("{}/models/m:1.0", proxy.host())).unwrap_err();
+    assert!(err.to_string().contains("/v2/models/m/manifests/1.0 is larger than 16 MiB"), "{err}");
+}
+
+/// Issue 18, class 8: digests a manifest names become URL segments only
+/// when they are OCI digests — in an index or a layer — checked before
+/// any blob is asked for.
+#[test]
+fn manifest_digests_that_are_paths_are_never_requested() {
+    let registry = Registry::start();
+    let index = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 1,
+            "digest": "sha256:../../../v2/_catalog", "platform": {"os": "linux", "architecture": "amd64"}}]});
+    let layers = serde_json::json!({"schemaVersion": 2, "layers": [
+        {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 1, "digest": format!("sha256:{}", "a".repeat(64))},
+        {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 1, "digest": "sha256:a/../../x"}]});
+    for (manifest, field) in [(index, "the index's chosen manifest.digest"), (layers, "layers[1].digest")] {
+        let proxy = Proxy::start(registry.port(), Fault::Manifest(manifest.to_string().into_bytes()));
+        let err = client(Options::default()).model_config(&format!("oci://{}/models/m:1.0", proxy.host())).unwrap_err();
+        assert!(err.to_string().contains(&format!("{field} is not an OCI digest")), "{err}");
+        assert_eq!(proxy.targets(), ["/v2/models/m/manifests/1.0"]);
+    }
+}
