@@ -6,8 +6,10 @@
 //!   a [`kube::Config`]; without `--kubeconfig`, every file of a
 //!   multi-file `KUBECONFIG` is merged by kubectl's rules.
 //! * [`snapshot`] lists nodes and the pods that hold capacity, `limit` +
-//!   `continue`, each page decoded straight into [`gpuops_fit::cluster`].
+//!   `continue`, each page decoded straight into [`gpuops_fit::cluster`],
+//!   each list capped in pages, objects and bytes ([`ListOptions`]).
 
+mod body;
 mod exec;
 pub use exec::ExecError;
 mod kubeconfig;
@@ -53,6 +55,15 @@ pub enum Error {
         "{server}{path}: still more after {pages} pages of {chunk} items; stopping (raise --max-pages to read further)"
     )]
     TooManyPages { server: String, path: String, pages: usize, chunk: u32 },
+    #[error(
+        "{list}: more than {max} objects in one list ({objects} read in {pages} pages); stopping (raise --max-objects to read further)"
+    )]
+    TooManyObjects { list: String, objects: usize, pages: usize, max: usize },
+    #[error(
+        "{list}: more than {max_bytes} bytes in one list ({bytes} read in {pages} pages; {} KiB per object of --max-objects {max_objects}); stopping (raise --max-objects to read further)",
+        BYTES_PER_OBJECT >> 10
+    )]
+    TooManyBytes { list: String, bytes: u64, pages: usize, max_bytes: u64, max_objects: usize },
     #[error("{server}{path}: no complete answer within {timeout:?} (--request-timeout)")]
     Deadline { server: String, path: String, timeout: std::time::Duration },
     #[error(transparent)]
@@ -97,17 +108,79 @@ pub struct ListOptions {
     /// Stop with an error after this many pages of one list: a server
     /// whose continue chain never ends must not fill memory.
     pub max_pages: usize,
+    /// Stop with an error past this many objects in one list, or past
+    /// [`BYTES_PER_OBJECT`] bytes per object of it ([`ListOptions::max_bytes`]):
+    /// pages of any size (a server may ignore `limit`) and a continue token
+    /// that changes on every page must not fill memory either.
+    pub max_objects: usize,
+}
+
+/// [`ListOptions::max_objects`] by default: twice the 150,000 pods (and 60
+/// times the 5,000 nodes) Kubernetes is tested to
+/// (kubernetes/community sig-scalability/configs-and-limits/thresholds.md;
+/// kubernetes.io docs/setup/best-practices/cluster-large: "No more than
+/// 150,000 total pods", "No more than 5,000 nodes"), so a cluster at the
+/// edge of the envelope is read whole.
+pub const DEFAULT_MAX_OBJECTS: usize = 300_000;
+
+/// Bytes a list may bring per object of its cap, on average: a pod as the
+/// API serves it (managedFields included) is a few KiB, a node with its
+/// image list up to a few tens; 8 KiB × 300,000 objects is 2.3 GiB on the
+/// wire, more than a cluster of 150,000 pods sends.
+pub const BYTES_PER_OBJECT: u64 = 8 << 10;
+
+impl ListOptions {
+    /// The byte cap of one list (and of each single answer).
+    pub fn max_bytes(&self) -> u64 {
+        (self.max_objects as u64).saturating_mul(BYTES_PER_OBJECT)
+    }
 }
 
 /// Characters a query value keeps: RFC 3986 unreserved.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// A fetched page on its way to the decoder.
-enum Page {
+struct Page {
+    /// `{server}{path}`: the list it belongs to.
+    source: String,
+    /// Its number in the list, from 1.
+    number: usize,
+    content: Content,
+}
+
+enum Content {
     /// Raw JSON, decoded on the decoder thread.
-    Raw { source: String, body: String },
+    Raw(String),
     /// Already decoded (its token could not be read ahead).
     Decoded(Cluster),
+}
+
+/// Decode pages into one cluster, counting each list's objects against
+/// `max_objects` as they arrive (the pages of one list come in a row).
+fn decode(received: std::sync::mpsc::Receiver<Page>, max_objects: usize) -> Result<Cluster, Error> {
+    let mut cluster = Cluster::default();
+    let mut counted: (String, usize) = (String::new(), 0);
+    for page in received {
+        let part = match page.content {
+            Content::Raw(body) => from_json_list(body.as_bytes(), &page.source)?.0,
+            Content::Decoded(part) => part,
+        };
+        if counted.0 != page.source {
+            counted = (page.source.clone(), 0);
+        }
+        counted.1 = counted.1.saturating_add(part.nodes.len() + part.pods.len());
+        if counted.1 > max_objects {
+            return Err(Error::TooManyObjects {
+                list: page.source,
+                objects: counted.1,
+                pages: page.number,
+                max: max_objects,
+            });
+        }
+        cluster.nodes.extend(part.nodes);
+        cluster.pods.extend(part.pods);
+    }
+    Ok(cluster)
 }
 
 /// Nodes and bound pods of the cluster `connection` points at.
@@ -124,18 +197,7 @@ pub fn snapshot(connection: &Connection, list: ListOptions) -> Result<Cluster, E
     std::thread::scope(|scope| {
         // Two pages in flight at most: memory stays at a few pages.
         let (pages, received) = std::sync::mpsc::sync_channel::<Page>(2);
-        let decoder = scope.spawn(move || -> Result<Cluster, Error> {
-            let mut cluster = Cluster::default();
-            for page in received {
-                let part = match page {
-                    Page::Raw { source, body } => from_json_list(body.as_bytes(), &source)?.0,
-                    Page::Decoded(part) => part,
-                };
-                cluster.nodes.extend(part.nodes);
-                cluster.pods.extend(part.pods);
-            }
-            Ok(cluster)
-        });
+        let decoder = scope.spawn(move || decode(received, list.max_objects));
         let fetched = runtime.block_on(fetch(connection, list, pages));
         let decoded = decoder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         // A fetch error explains a decoder that stopped early; report it first.
@@ -157,18 +219,55 @@ struct Fetched {
     priority_classes: Vec<gpuops_fit::cluster::PriorityClass>,
 }
 
-/// A GET of a small JSON document that the fit can do without: a failure
-/// (403 from RBAC, 404 from an old or odd server) is logged, not fatal.
-async fn optional_get<F, Fut>(get: &F, server: &str, path: &'static str) -> Option<String>
-where
-    F: Fn(String, &'static str) -> Fut,
-    Fut: std::future::Future<Output = Result<String, Error>>,
-{
-    match get(path.to_string(), path).await {
-        Ok(body) => Some(body),
-        Err(error) => {
-            tracing::warn!(%server, %path, %error, "not read; going on without it");
-            None
+/// GETs against one API server, each answer capped in bytes and, with
+/// `--request-timeout`, bounded by a deadline for the whole answer.
+struct Getter {
+    client: kube::Client,
+    server: String,
+    deadline: Option<std::time::Duration>,
+}
+
+impl Getter {
+    /// The answer's text, or `Ok(Err(bytes))` when it passed `limit` after
+    /// `bytes` bytes.
+    async fn get(&self, url: String, path: &str, limit: u64) -> Result<Result<String, u64>, Error> {
+        let request = http::Request::get(&url).body(Vec::new()).map_err(|source| Error::Request { url, source })?;
+        let answer = body::text(&self.client, request, limit);
+        // kube's timeouts are per read: a server dripping a byte at a time
+        // never trips them. `--request-timeout` is a deadline for the whole
+        // answer, as client-go's http.Client.Timeout is.
+        let result = match self.deadline {
+            Some(timeout) => tokio::time::timeout(timeout, answer).await.map_err(|_| Error::Deadline {
+                server: self.server.clone(),
+                path: path.to_string(),
+                timeout,
+            })?,
+            None => answer.await,
+        };
+        match result {
+            Ok(text) => Ok(Ok(text)),
+            Err(body::Failed::Over(bytes)) => Ok(Err(bytes)),
+            Err(body::Failed::Kube(source)) => {
+                Err(Error::List { server: self.server.clone(), path: path.to_string(), source })
+            }
+        }
+    }
+
+    /// A GET of a small JSON document that the fit can do without: a
+    /// failure (403 from RBAC, 404 from an old or odd server, an answer past
+    /// the byte cap) is logged, not fatal.
+    async fn optional(&self, path: &'static str, limit: u64) -> Option<String> {
+        let server = &self.server;
+        match self.get(path.to_string(), path, limit).await {
+            Ok(Ok(body)) => Some(body),
+            Ok(Err(bytes)) => {
+                tracing::warn!(%server, %path, bytes, limit, "more than the byte cap (--max-objects); going on without it");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%server, %path, %error, "not read; going on without it");
+                None
+            }
         }
     }
 }
@@ -183,74 +282,14 @@ async fn fetch(
     let config = connection.config().await?;
     let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
     let client = kube::Client::try_from(config).map_err(|source| Error::Client { server: server.clone(), source })?;
-    // kube's timeouts are per read: a server dripping a byte at a time never
-    // trips them. `--request-timeout` is a deadline for the whole answer, as
-    // client-go's http.Client.Timeout is.
-    let deadline = connection.request_timeout;
-    let get = |url: String, path: &'static str| {
-        let client = client.clone();
-        let server = server.clone();
-        async move {
-            let request = http::Request::get(&url).body(Vec::new()).map_err(|source| Error::Request { url, source })?;
-            let answer = client.request_text(request);
-            let result = match deadline {
-                Some(timeout) => tokio::time::timeout(timeout, answer).await.map_err(|_| Error::Deadline {
-                    server: server.clone(),
-                    path: path.to_string(),
-                    timeout,
-                })?,
-                None => answer.await,
-            };
-            result.map_err(|source| Error::List { server, path: path.to_string(), source })
-        }
-    };
+    let getter = Getter { client, server: server.clone(), deadline: connection.request_timeout };
     // Only pods that still hold capacity are listed.
     let phases =
         format!("&fieldSelector={}", utf8_percent_encode("status.phase!=Succeeded,status.phase!=Failed", QUERY_VALUE));
     for (path, query) in [("/api/v1/nodes", String::new()), ("/api/v1/pods", phases)] {
-        let mut token: Option<String> = None;
-        let mut tokens_seen = std::collections::HashSet::new();
-        let mut pages_read = 0usize;
-        loop {
-            if pages_read >= list.max_pages {
-                return Err(Error::TooManyPages {
-                    server,
-                    path: path.to_string(),
-                    pages: pages_read,
-                    chunk: list.chunk_size,
-                });
-            }
-            let mut url = format!("{path}?limit={}{query}", list.chunk_size);
-            if let Some(t) = &token {
-                url.push_str("&continue=");
-                url.extend(utf8_percent_encode(t, QUERY_VALUE));
-            }
-            let started = Instant::now();
-            let body = get(url, path).await?;
-            pages_read += 1;
-            let source = format!("{server}{path}");
-            let bytes = body.len();
-            let (page, next) = match continue_token_ahead(body.as_bytes()) {
-                Some(next) => (Page::Raw { source, body }, next),
-                None => {
-                    let (part, next) = from_json_list(body.as_bytes(), &source)?;
-                    (Page::Decoded(part), next)
-                }
-            };
-            tracing::debug!(%path, page = pages_read, bytes, elapsed = ?started.elapsed(), more = next.is_some(), "listed a page");
-            if pages.send(page).is_err() {
-                // The decoder stopped on an error; it reports it.
-                return Ok(Fetched { source: String::new(), version: None, priority_classes: Vec::new() });
-            }
-            if let Some(next) = &next
-                && !tokens_seen.insert(next.clone())
-            {
-                return Err(Error::RepeatedContinue { server, path: path.to_string(), page: pages_read });
-            }
-            token = next;
-            if token.is_none() {
-                break;
-            }
+        if !read_list(&getter, list, path, &query, &pages).await? {
+            // The decoder stopped on an error; it reports it.
+            return Ok(Fetched { source: String::new(), version: None, priority_classes: Vec::new() });
         }
     }
     if !list.scheduling {
@@ -262,18 +301,77 @@ async fn fetch(
     }
     // The wording of the scheduler's messages follows the server's version
     // (`/version` gitVersion, e.g. "v1.35.2").
-    let version = optional_get(&get, &server, "/version")
+    let version = getter
+        .optional("/version", list.max_bytes())
         .await
         .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
         .and_then(|info| info.get("gitVersion").and_then(serde_json::Value::as_str).map(str::to_string))
         .and_then(|v| gpuops_fit::schedule::KubeVersion::parse(&v).ok());
-    let priority_classes = match optional_get(&get, &server, "/apis/scheduling.k8s.io/v1/priorityclasses").await {
-        Some(body) => {
-            from_json_list(body.as_bytes(), &format!("{server}/apis/scheduling.k8s.io/v1/priorityclasses"))?
-                .0
-                .priority_classes
-        }
+    let classes = "/apis/scheduling.k8s.io/v1/priorityclasses";
+    let priority_classes = match getter.optional(classes, list.max_bytes()).await {
+        Some(body) => from_json_list(body.as_bytes(), &format!("{server}{classes}"))?.0.priority_classes,
         None => Vec::new(),
     };
     Ok(Fetched { source: connection.context.clone().unwrap_or(server), version, priority_classes })
+}
+
+/// Every page of one list into `pages`, stopping with an error past
+/// `max_pages`, at a repeated continue token, or past the list's byte cap
+/// (the object cap is the decoder's). `false` when the decoder has stopped.
+async fn read_list(
+    getter: &Getter,
+    list: ListOptions,
+    path: &'static str,
+    query: &str,
+    pages: &std::sync::mpsc::SyncSender<Page>,
+) -> Result<bool, Error> {
+    let server = &getter.server;
+    let source = format!("{server}{path}");
+    let mut token: Option<String> = None;
+    let mut tokens_seen = std::collections::HashSet::new();
+    let (mut pages_read, mut bytes_read) = (0usize, 0u64);
+    loop {
+        if pages_read >= list.max_pages {
+            let (server, path, pages, chunk) = (server.clone(), path.to_string(), pages_read, list.chunk_size);
+            return Err(Error::TooManyPages { server, path, pages, chunk });
+        }
+        let mut url = format!("{path}?limit={}{query}", list.chunk_size);
+        if let Some(t) = &token {
+            url.push_str("&continue=");
+            url.extend(utf8_percent_encode(t, QUERY_VALUE));
+        }
+        let started = Instant::now();
+        // What is left of the list's byte cap bounds this page too.
+        let answer = getter.get(url, path, list.max_bytes().saturating_sub(bytes_read)).await?;
+        pages_read += 1;
+        let body = answer.map_err(|over| Error::TooManyBytes {
+            list: source.clone(),
+            bytes: bytes_read.saturating_add(over),
+            pages: pages_read,
+            max_bytes: list.max_bytes(),
+            max_objects: list.max_objects,
+        })?;
+        bytes_read += body.len() as u64;
+        let bytes = body.len();
+        let (content, next) = match continue_token_ahead(body.as_bytes()) {
+            Some(next) => (Content::Raw(body), next),
+            None => {
+                let (part, next) = from_json_list(body.as_bytes(), &source)?;
+                (Content::Decoded(part), next)
+            }
+        };
+        tracing::debug!(%path, page = pages_read, bytes, elapsed = ?started.elapsed(), more = next.is_some(), "listed a page");
+        if pages.send(Page { source: source.clone(), number: pages_read, content }).is_err() {
+            return Ok(false);
+        }
+        if let Some(next) = &next
+            && !tokens_seen.insert(next.clone())
+        {
+            return Err(Error::RepeatedContinue { server: server.clone(), path: path.to_string(), page: pages_read });
+        }
+        token = next;
+        if token.is_none() {
+            return Ok(true);
+        }
+    }
 }

@@ -31,6 +31,12 @@ pub enum Misbehave {
     RepeatContinue,
     /// Every node page carries a new `continue` token, forever.
     EndlessContinue,
+    /// Every node page is full (`limit` nodes, the served ones over and
+    /// over, each named anew) and carries a new `continue` token, forever.
+    EndlessFullPages,
+    /// The node list is one page that never ends: items are written until
+    /// the client hangs up (a server ignoring `limit`).
+    EndlessPage,
     /// Node lists are sent one byte every 200 ms (each read is quick, the
     /// whole answer never is).
     Drip,
@@ -207,7 +213,8 @@ fn serve(
         }
     };
     if path == "/api/v1/nodes" && data.misbehave != Misbehave::None {
-        return misbehave(&mut stream, data, counter);
+        let limit = param("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(500);
+        return misbehave(&mut stream, data, counter, limit);
     }
     let start = match param("continue") {
         None => 0,
@@ -246,11 +253,45 @@ fn serve(
     respond(&mut stream, "200 OK", &body);
 }
 
-fn misbehave(stream: &mut TcpStream, data: &Data, counter: &AtomicUsize) {
+/// The served nodes over and over, each renamed `<name>-<n>` so that every
+/// item is a distinct node.
+fn renamed_node(data: &Data, n: usize) -> String {
+    let Some(template) = data.nodes.get(n % data.nodes.len().max(1)) else { return "{}".to_string() };
+    let mut node: Value = serde_json::from_str(template).unwrap_or(Value::Null);
+    if let Some(name) = node.pointer_mut("/metadata/name") {
+        *name = Value::String(format!("{}-{n}", name.as_str().unwrap_or("node")));
+    }
+    node.to_string()
+}
+
+fn misbehave(stream: &mut TcpStream, data: &Data, counter: &AtomicUsize, limit: usize) {
+    use std::io::Write as _;
     let token = match data.misbehave {
         Misbehave::RepeatContinue => "c2FtZS10b2tlbg==".to_string(),
         _ => encode_token(counter.fetch_add(1, Ordering::SeqCst)),
     };
+    if data.misbehave == Misbehave::EndlessPage {
+        // A Content-Length no answer reaches: the client must stop on its own.
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1099511627776\r\n\r\n{\"kind\":\"NodeList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"4242\"},\"items\":[";
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut *stream);
+        let mut ok = out.write_all(head.as_bytes()).is_ok();
+        let mut n = 0usize;
+        while ok {
+            let sep = if n == 0 { "" } else { "," };
+            ok = out.write_all(format!("{sep}{}", renamed_node(data, n)).as_bytes()).is_ok();
+            n += 1;
+        }
+        return;
+    }
+    if data.misbehave == Misbehave::EndlessFullPages {
+        let start = counter.fetch_add(limit, Ordering::SeqCst);
+        let items: Vec<String> = (start..start + limit).map(|n| renamed_node(data, n)).collect();
+        let body = format!(
+            "{{\"kind\":\"NodeList\",\"apiVersion\":\"v1\",\"metadata\":{{\"resourceVersion\":\"4242\",\"continue\":\"{token}\",\"remainingItemCount\":1000000}},\"items\":[{}]}}",
+            items.join(",")
+        );
+        return respond(stream, "200 OK", &body);
+    }
     let first = data.nodes.first().map_or("", String::as_str);
     let body = format!(
         "{{\"kind\":\"NodeList\",\"apiVersion\":\"v1\",\"metadata\":{{\"resourceVersion\":\"4242\",\"continue\":\"{token}\"}},\"items\":[{first}]}}"
@@ -258,7 +299,6 @@ fn misbehave(stream: &mut TcpStream, data: &Data, counter: &AtomicUsize) {
     if data.misbehave != Misbehave::Drip {
         return respond(stream, "200 OK", &body);
     }
-    use std::io::Write as _;
     let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
     if stream.write_all(head.as_bytes()).is_err() {
         return;

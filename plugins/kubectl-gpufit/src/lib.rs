@@ -99,6 +99,11 @@ pub struct ClusterArgs {
     /// Stop with an error after this many pages of one list (a continue chain that never ends).
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_pages: u32,
+    /// Stop with an error past this many objects in one list (nodes, pods) or in a
+    /// --cluster-file, or past 8 KiB per object of it in bytes; raise it for a
+    /// cluster beyond 300,000 pods.
+    #[arg(long, value_name = "N", default_value_t = gpuops_cluster::DEFAULT_MAX_OBJECTS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_objects: usize,
 }
 
 #[derive(Debug, Args)]
@@ -213,6 +218,11 @@ pub enum Error {
     Live(#[from] gpuops_cluster::Error),
     #[error(transparent)]
     Check(#[from] CheckError),
+    #[error(
+        "{}: more than {max} {what} in a cluster dump ({found}); stopping (raise --max-objects to read further)",
+        path.display()
+    )]
+    DumpTooLarge { path: PathBuf, what: &'static str, found: u64, max: u64 },
     #[error("{}: no Node objects (dump with `kubectl get nodes,pods -A -o {format}`)", path.display())]
     NoNodes { path: PathBuf, format: &'static str },
     #[error("no workloads: pass -f FILE|DIR|- or -k DIR")]
@@ -240,17 +250,39 @@ fn clusters(args: &ClusterArgs, scheduling: bool) -> Result<Vec<Cluster>, Error>
     Ok(clusters)
 }
 
+fn list_options(args: &ClusterArgs, scheduling: bool) -> gpuops_cluster::ListOptions {
+    gpuops_cluster::ListOptions {
+        chunk_size: args.chunk_size,
+        scheduling,
+        max_pages: args.max_pages as usize,
+        max_objects: args.max_objects,
+    }
+}
+
 fn all_clusters(args: &ClusterArgs, scheduling: bool) -> Result<Vec<Cluster>, Error> {
     if let Some(spec) = &args.nodes {
         let extras = cluster::SyntheticExtras { labels: args.node_labels.clone(), taints: args.node_taints.clone() };
         return Ok(vec![cluster::synthetic_with(spec, &extras)?]);
     }
     if let Some(file) = &args.cluster_file {
+        let list = list_options(args, scheduling);
+        // The live lists' caps, for the dump's size before it is read and
+        // its objects after (nodes and pods together).
+        let too_large = |what, found, max| Error::DumpTooLarge { path: file.clone(), what, found, max };
+        if let Ok(size) = std::fs::metadata(file).map(|m| m.len())
+            && size > list.max_bytes()
+        {
+            return Err(too_large("bytes", size, list.max_bytes()));
+        }
         let bytes = input::read_bytes(file)?;
         let started = std::time::Instant::now();
         let is_json = cluster::is_json_dump(&bytes);
         let c = cluster::from_dump(&bytes, &file.display().to_string())?;
         tracing::debug!(file = %file.display(), nodes = c.nodes.len(), pods = c.pods.len(), elapsed = ?started.elapsed(), "cluster dump read");
+        let objects = (c.nodes.len() + c.pods.len()) as u64;
+        if objects > list.max_objects as u64 {
+            return Err(too_large("objects", objects, list.max_objects as u64));
+        }
         if c.nodes.is_empty() {
             return Err(Error::NoNodes { path: file.clone(), format: if is_json { "json" } else { "yaml" } });
         }
@@ -258,8 +290,7 @@ fn all_clusters(args: &ClusterArgs, scheduling: bool) -> Result<Vec<Cluster>, Er
     }
     let contexts: Vec<Option<String>> =
         if args.contexts.is_empty() { vec![None] } else { args.contexts.iter().cloned().map(Some).collect() };
-    let list =
-        gpuops_cluster::ListOptions { chunk_size: args.chunk_size, scheduling, max_pages: args.max_pages as usize };
+    let list = list_options(args, scheduling);
     contexts
         .into_iter()
         .map(|context| {
