@@ -15,6 +15,8 @@ use gpuops_manifest::imageref::ImageRef;
 use gpuops_manifest::locator;
 use gpuops_manifest::resources::is_gpu;
 
+use crate::root::Repo;
+
 /// Every parameter the plugin reads.
 pub const KNOWN: &[&str] = &[
     "gpu-count",
@@ -46,16 +48,18 @@ pub(crate) fn kustomization_in(dir: &Path) -> Option<PathBuf> {
 }
 
 /// YAML files of a directory, following a kustomization's local
-/// `resources` and `components` (remote ones are skipped).
-fn manifest_files(dir: &Path, seen: &mut Vec<PathBuf>, out: &mut Vec<PathBuf>) {
+/// `resources` and `components` (remote ones are skipped). Nothing outside
+/// `repo` is read: an entry leaving it (`../../../other-repo`, an absolute
+/// path, a symbolic link out) is skipped, as is a linked file pointing out.
+fn manifest_files(repo: &Repo, dir: &Path, seen: &mut Vec<PathBuf>, out: &mut Vec<PathBuf>) {
     let Ok(canonical) = dir.canonicalize() else { return };
-    if seen.contains(&canonical) || seen.len() > 64 {
+    if !canonical.starts_with(repo.root()) || seen.contains(&canonical) || seen.len() > 64 {
         return;
     }
     seen.push(canonical);
-    let Some(kustomization) = kustomization_in(dir) else {
+    let Some(kustomization) = kustomization_in(dir).filter(|k| repo.contains(k)) else {
         if let Ok(files) = gpuops_manifest::walk::files(dir, |p| gpuops_manifest::walk::is_manifest(p, true)) {
-            out.extend(files);
+            out.extend(files.into_iter().filter(|f| repo.contains(f)));
         }
         return;
     };
@@ -67,9 +71,9 @@ fn manifest_files(dir: &Path, seen: &mut Vec<PathBuf>, out: &mut Vec<PathBuf>) {
             if entry.contains("://") || entry.starts_with("github.com/") {
                 continue;
             }
-            let path = dir.join(entry);
+            let Ok(path) = repo.resolve(dir, entry) else { continue };
             if path.is_dir() {
-                manifest_files(&path, seen, out);
+                manifest_files(repo, &path, seen, out);
             } else if path.is_file() {
                 out.push(path);
             }
@@ -77,10 +81,10 @@ fn manifest_files(dir: &Path, seen: &mut Vec<PathBuf>, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Models/images and GPU counts in the app directory.
-pub fn detect(dir: &Path) -> Detected {
+/// Models/images and GPU counts in the app directory (files in `repo` only).
+pub fn detect(dir: &Path, repo: &Repo) -> Detected {
     let mut files = Vec::new();
-    manifest_files(dir, &mut Vec::new(), &mut files);
+    manifest_files(repo, dir, &mut Vec::new(), &mut files);
     let mut detected = Detected::default();
     for file in files {
         let Ok(text) = std::fs::read_to_string(&file) else { continue };
@@ -126,8 +130,8 @@ fn string(name: &str, title: &str, tooltip: &str, default: &str) -> Value {
 }
 
 /// The announcements, every value a string.
-pub fn announcements(dir: &Path) -> Value {
-    let detected = detect(dir);
+pub fn announcements(dir: &Path, repo: &Repo) -> Value {
+    let detected = detect(dir, repo);
     let per_workload: Vec<String> = detected.gpus.iter().map(|(w, n)| format!("{w}: {n}")).collect();
     let current_count = detected.gpus.values().next().cloned().unwrap_or_default();
     json!([

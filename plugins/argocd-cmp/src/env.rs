@@ -1,7 +1,14 @@
 //! What Argo CD hands a plugin: settings in the environment and the
 //! Application's parameters (`../shared/reference/argocd-cmp.md` §2).
+//!
+//! The environment is read with `vars_os`, never `vars`: `std::env::vars`
+//! panics on a variable that is not UTF-8, and the panic message would
+//! carry that variable's value into Argo CD's UI and cache. [`Env`] is
+//! built from any iterator of pairs, so it is pure and can be fuzzed;
+//! variables the plugin does not read are dropped unseen.
 
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 
 use serde::Deserialize;
 
@@ -9,7 +16,8 @@ use crate::Error;
 
 /// A setting: `ARGOCD_ENV_<NAME>` (the Application's `plugin.env`, which
 /// Argo CD prefixes) first, then `<NAME>` from the sidecar's own
-/// environment — the order argocd-lovely-plugin and AVP use.
+/// environment — the order argocd-lovely-plugin and AVP use. A value that
+/// is not UTF-8 counts as unset here; [`Env::setting`] reports it instead.
 pub fn setting(name: &str) -> Option<String> {
     std::env::var(format!("ARGOCD_ENV_{name}")).ok().or_else(|| std::env::var(name).ok()).filter(|v| !v.is_empty())
 }
@@ -20,6 +28,75 @@ pub fn setting(name: &str) -> Option<String> {
 /// decides which programs run.
 pub fn sidecar_setting(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Plain variables the plugin reads (besides `ARGOCD_ENV_*` and `PARAM_*`).
+const READ: &[&str] = &["ARGOCD_APP_PARAMETERS", "ARGOCD_APP_SOURCE_PATH", "KUBE_VERSION", "GPUOPS_DEADLINE"];
+
+/// The variables the plugin reads, captured once; values stay `OsString`
+/// until read, so a non-UTF-8 value fails only where it is used, and the
+/// error names the variable, never its value.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    vars: BTreeMap<String, OsString>,
+}
+
+impl Env {
+    /// Keep the variables the plugin may read; names that are not UTF-8
+    /// cannot be one of them and are skipped.
+    pub fn from_vars_os(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
+        let vars = vars
+            .into_iter()
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value)))
+            .filter(|(name, _)| {
+                READ.contains(&name.as_str()) || name.starts_with("ARGOCD_ENV_") || name.starts_with("PARAM_")
+            })
+            .collect();
+        Env { vars }
+    }
+
+    /// The process's own environment.
+    pub fn current() -> Self {
+        Self::from_vars_os(std::env::vars_os())
+    }
+
+    /// A variable's value as text; `Err` naming it when it is not UTF-8.
+    pub fn text(&self, name: &str) -> Result<Option<&str>, Error> {
+        self.vars.get(name).map(|value| utf8(name, value)).transpose()
+    }
+
+    /// [`setting`] over this environment: `ARGOCD_ENV_<NAME>`, then `<NAME>`;
+    /// empty counts as unset.
+    pub fn setting(&self, name: &str) -> Result<Option<&str>, Error> {
+        let prefixed = self.text(&format!("ARGOCD_ENV_{name}"))?.filter(|v| !v.is_empty());
+        match prefixed {
+            Some(value) => Ok(Some(value)),
+            None => Ok(self.text(name)?.filter(|v| !v.is_empty())),
+        }
+    }
+
+    /// The Application's parameters: `ARGOCD_APP_PARAMETERS`, which Argo CD
+    /// always sets when the Application has a `plugin:` block (`null` for
+    /// none); else the `PARAM_*` variables (string parameters only: their
+    /// names are upper-cased and escaped, so `gpu-count` is `PARAM_GPU_COUNT`).
+    pub fn parameters(&self) -> Result<Parameters, Error> {
+        if let Some(json) = self.text("ARGOCD_APP_PARAMETERS")? {
+            return Parameters::from_json(json);
+        }
+        let mut out = BTreeMap::new();
+        for known in crate::announce::KNOWN {
+            if let Some(value) = self.text(&format!("PARAM_{}", escape(known)))? {
+                let parameter =
+                    Parameter { name: known.to_string(), string: Some(value.to_string()), ..Default::default() };
+                out.insert(known.to_string(), parameter);
+            }
+        }
+        Ok(Parameters(out))
+    }
+}
+
+fn utf8<'a>(name: &str, value: &'a OsStr) -> Result<&'a str, Error> {
+    value.to_str().ok_or_else(|| Error::Environment(format!("{name} is not valid UTF-8 (its value is not shown)")))
 }
 
 /// One parameter as `ARGOCD_APP_PARAMETERS` carries it
@@ -43,15 +120,16 @@ pub struct Parameter {
 pub struct Parameters(pub BTreeMap<String, Parameter>);
 
 impl Parameters {
-    /// From `ARGOCD_APP_PARAMETERS`, which Argo CD always sets when the
-    /// Application has a `plugin:` block (`null` for none); else from the
-    /// `PARAM_*` variables (string parameters only: their names are
-    /// upper-cased and escaped, so `gpu-count` is `PARAM_GPU_COUNT`).
+    /// From this process's environment; see [`Env::parameters`].
     pub fn from_env() -> Result<Self, Error> {
-        match std::env::var("ARGOCD_APP_PARAMETERS") {
-            Ok(json) => Self::from_json(&json),
-            Err(_) => Ok(Self::from_param_vars(std::env::vars())),
-        }
+        Env::current().parameters()
+    }
+
+    /// From any environment, as `std::env::vars_os` yields it: the entry
+    /// point for fuzzing. Never panics; a variable the plugin reads that is
+    /// not UTF-8 is an `Err` naming it.
+    pub fn from_vars_os(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Result<Self, Error> {
+        Env::from_vars_os(vars).parameters()
     }
 
     pub fn from_json(json: &str) -> Result<Self, Error> {
@@ -65,21 +143,6 @@ impl Parameters {
             out.insert(p.name.clone(), p);
         }
         Ok(Parameters(out))
-    }
-
-    /// `PARAM_<ESC(name)>` for every known string parameter.
-    pub fn from_param_vars(vars: impl IntoIterator<Item = (String, String)>) -> Self {
-        let vars: BTreeMap<String, String> = vars.into_iter().collect();
-        let mut out = BTreeMap::new();
-        for known in crate::announce::KNOWN {
-            if let Some(value) = vars.get(&format!("PARAM_{}", escape(known))) {
-                out.insert(
-                    known.to_string(),
-                    Parameter { name: known.to_string(), string: Some(value.clone()), ..Default::default() },
-                );
-            }
-        }
-        Parameters(out)
     }
 
     /// A string parameter's value (empty counts as unset).
@@ -124,8 +187,28 @@ mod tests {
         for bad in ["{", r#"{"name":"x"}"#, r#"[{"name":"x","string":2}]"#, r#"[{"string":"2"}]"#] {
             assert!(Parameters::from_json(bad).is_err(), "{bad}");
         }
-        let vars = [("PARAM_GPU_COUNT".to_string(), "4".to_string()), ("PARAM_OTHER".into(), "x".into())];
-        assert_eq!(Parameters::from_param_vars(vars).string("gpu-count"), Some("4"));
+        let vars = [("PARAM_GPU_COUNT".into(), "4".into()), ("PARAM_OTHER".into(), "x".into())];
+        assert_eq!(Parameters::from_vars_os(vars).unwrap().string("gpu-count"), Some("4"));
         assert_eq!(escape("image.tag"), "IMAGE_TAG");
+    }
+
+    /// Not UTF-8 where the plugin reads: an error naming the variable,
+    /// without its bytes; anywhere else: ignored.
+    #[test]
+    fn non_utf8_values_are_named_never_shown_and_unread_ones_ignored() {
+        use std::os::unix::ffi::OsStringExt as _;
+        let bad = || OsString::from_vec(b"secret\xff\xfevalue".to_vec());
+        for name in ["ARGOCD_APP_PARAMETERS", "PARAM_GPU_COUNT"] {
+            let err = Parameters::from_vars_os([(name.into(), bad())]).unwrap_err().to_string();
+            assert!(err.contains(name) && !err.contains("secret") && !err.contains('\n'), "{err}");
+        }
+        let env = Env::from_vars_os([
+            ("ARGOCD_ENV_GPUOPS_DEADLINE".into(), bad()),
+            ("UNREAD".into(), bad()),
+            (bad(), "x".into()),
+            ("PARAM_GPU_COUNT".into(), "2".into()),
+        ]);
+        assert!(env.setting("GPUOPS_DEADLINE").unwrap_err().to_string().contains("ARGOCD_ENV_GPUOPS_DEADLINE"));
+        assert_eq!(env.parameters().unwrap().string("gpu-count"), Some("2"));
     }
 }

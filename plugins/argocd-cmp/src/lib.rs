@@ -12,7 +12,10 @@
 
 pub mod announce;
 pub mod env;
+mod gate;
 pub mod guard;
+pub mod render;
+pub mod root;
 pub mod run;
 mod selfcheck;
 
@@ -21,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use gpuops_manifest::input::{self, InputError, Kustomizer};
+use gpuops_manifest::input::{InputError, Kustomizer};
 
 pub use selfcheck::self_check;
 
@@ -32,6 +35,9 @@ pub use selfcheck::self_check;
 pub enum Error {
     #[error("{0}")]
     Parameters(String),
+    /// A variable the plugin reads is unusable (named, its value never shown).
+    #[error("environment: {0}")]
+    Environment(String),
     #[error("setting {name}: {message}")]
     Setting { name: &'static str, message: String },
     #[error(transparent)]
@@ -69,9 +75,9 @@ pub const EXIT_USAGE: u8 = 2;
 
 const DEFAULT_DEADLINE: Duration = Duration::from_secs(50);
 
-fn deadline() -> Result<Duration, Error> {
-    let Some(text) = env::setting("GPUOPS_DEADLINE") else { return Ok(DEFAULT_DEADLINE) };
-    let seconds = text.strip_suffix('s').unwrap_or(&text);
+fn deadline(env: &env::Env) -> Result<Duration, Error> {
+    let Some(text) = env.setting("GPUOPS_DEADLINE")? else { return Ok(DEFAULT_DEADLINE) };
+    let seconds = text.strip_suffix('s').unwrap_or(text);
     seconds
         .parse::<f64>()
         .ok()
@@ -156,55 +162,23 @@ fn inject_configs(params: &env::Parameters) -> Result<Vec<gpuops_inject::InjectC
         .collect()
 }
 
-/// The cluster the fit gate checks against.
-fn capacity(dir: &Path, spec: &str) -> Result<gpuops_fit::cluster::Cluster, Error> {
-    let path = dir.join(spec);
-    if !path.is_file() {
-        if spec.contains(['/', '\\']) || spec.ends_with(".yaml") || spec.ends_with(".json") || spec.ends_with(".yml") {
-            return Err(Error::Capacity(format!("{spec}: no such file in the app directory")));
-        }
-        return gpuops_fit::cluster::synthetic(spec).map_err(|e| Error::Capacity(e.to_string()));
-    }
-    let bytes = input::read_bytes(&path)?;
-    let cluster = gpuops_fit::cluster::from_dump(&bytes, spec).map_err(|e| Error::Capacity(e.to_string()))?;
-    if cluster.nodes.is_empty() {
-        return Err(Error::Capacity(format!("{spec}: no Node objects")));
-    }
-    Ok(cluster)
-}
-
-/// The fit gate's mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Gate {
-    Off,
-    Warn,
-    Enforce,
-}
-
-fn gate(params: &env::Parameters) -> Result<Gate, Error> {
-    match params.string("fit-gate").unwrap_or("off") {
-        "off" => Ok(Gate::Off),
-        "warn" => Ok(Gate::Warn),
-        "enforce" => Ok(Gate::Enforce),
-        other => Err(Error::Parameters(format!("parameter fit-gate: {other:?} is not off, warn or enforce"))),
-    }
-}
-
 /// What `generate` prints on stdout and, for `warn`, on stderr.
 pub struct Rendered {
-    pub stdout: String,
+    pub output: render::Output,
     pub warnings: String,
 }
 
-/// `generate` in `dir`.
-pub fn generate(dir: &Path, stop: &run::Stop) -> Result<Rendered, Error> {
+/// `generate` in `dir`, with the environment Argo CD gave (`env`), until
+/// the deadline passes or `stop` is set: every step checks both, and an
+/// interrupted render prints nothing.
+pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered, Error> {
     let started = Instant::now();
-    let deadline = started + deadline()?;
-    let params = env::Parameters::from_env()?;
+    let budget = run::Budget::new(started + deadline(env)?, stop.clone());
+    let params = env.parameters()?;
     if let Some(unknown) = params.unknown().first() {
         return Err(Error::Parameters(format!("unknown parameter {unknown:?}; known: {}", announce::KNOWN.join(", "))));
     }
-    let gate = gate(&params)?;
+    let gate = gate::gate(&params)?;
     let allow_empty = match params.string("allow-empty").unwrap_or("false") {
         "true" => true,
         "false" => false,
@@ -214,100 +188,62 @@ pub fn generate(dir: &Path, stop: &run::Stop) -> Result<Rendered, Error> {
     };
     // The fit gate words its messages as this version of the scheduler
     // does; Argo CD passes the destination's version as KUBE_VERSION.
-    let kube_version = match params.string("kube-version").map(str::to_string).or_else(|| env::setting("KUBE_VERSION"))
-    {
-        Some(version) => gpuops_fit::schedule::KubeVersion::parse(&version)
-            .map_err(|problem| Error::Parameters(format!("parameter kube-version: {problem}")))?,
-        None => gpuops_fit::schedule::KubeVersion::default(),
-    };
+    let kube_version =
+        match params.string("kube-version").map_or_else(|| env.setting("KUBE_VERSION"), |v| Ok(Some(v)))? {
+            Some(version) => gpuops_fit::schedule::KubeVersion::parse(version)
+                .map_err(|problem| Error::Parameters(format!("parameter kube-version: {problem}")))?,
+            None => gpuops_fit::schedule::KubeVersion::default(),
+        };
     let configs = inject_configs(&params)?;
 
+    let repo = root::Repo::of(dir, env.text("ARGOCD_APP_SOURCE_PATH")?);
+    // The cluster is read first: a bad capacity fails before any work.
+    let cluster = match (gate, params.string("capacity")) {
+        (gate::Gate::Off, _) => None,
+        (_, Some(spec)) => Some(gate::capacity(dir, &repo, spec)?),
+        (_, None) => {
+            return Err(Error::Capacity(
+                "required when fit-gate is warn or enforce (a file in the app, or pools like 2*8xH100-80GB)".into(),
+            ));
+        }
+    };
+    let steps = render::Steps { configs: &configs, gate: cluster.is_some(), budget: &budget };
+
     // Render.
-    let text = if has_kustomization(dir) {
+    let (output, objects) = if has_kustomization(dir) {
         let kustomizer = kustomizer();
         // Repository content must not choose a program to run: check every
         // plugin config first; plugins are enabled only when one is needed.
         let verdict = guard::check_sidecar(dir)?;
         let what = kustomizer.describe(Path::new("."));
         let command = kustomizer.command_with(Path::new("."), verdict.alpha_plugins());
-        let finished = run::run(command, &what, deadline, stop)?;
+        let finished = run::run(command, &what, &budget)?;
         if !finished.success {
             let mut stderr = tail(&String::from_utf8_lossy(&finished.stderr));
             stderr.extend(verdict.note().map(|note| format!("\n{note}")));
             return Err(Error::Kustomize { command: what, stderr });
         }
-        String::from_utf8_lossy(&finished.stdout).into_owned()
+        render::kustomized(finished.stdout, &steps)?
     } else {
-        // A plain directory of YAML, as Argo CD's directory source reads it.
-        let objects = input::read_path(dir)?;
-        stream(&objects)
+        render::plain_directory(dir, &steps)?
     };
 
-    let needs_objects = !configs.is_empty() || gate != Gate::Off;
-    let mut stdout = text;
+    let verdict = match cluster {
+        Some(cluster) => gate::check(cluster, objects, kube_version, &budget)?,
+        None => gate::Verdict::Fits,
+    };
     let mut warnings = String::new();
-    if needs_objects {
-        let mut objects: Vec<Value> = gpuops_manifest::yaml::parse_stream(&stdout, "the render")
-            .map_err(|e| Error::Input(e.into()))?
-            .into_iter()
-            .map(|d| d.value)
-            .collect();
-        let mut changed = false;
-        for config in &configs {
-            let outcome = gpuops_inject::transform(config, &mut objects);
-            if outcome.failed() {
-                let errors: Vec<&str> = outcome
-                    .results
-                    .iter()
-                    .filter(|r| r.severity == gpuops_manifest::krm::Severity::Error)
-                    .map(|r| r.message.as_str())
-                    .collect();
-                return Err(Error::Inject(errors.join("; ")));
-            }
-            changed |= outcome.changed.iter().any(|c| *c);
+    if let gate::Verdict::DoesNotFit { cluster, explanation } = verdict {
+        if gate == gate::Gate::Enforce {
+            return Err(Error::DoesNotFit { cluster, explanation });
         }
-        if changed {
-            stdout = stream(&objects);
-        }
-        if gate != Gate::Off {
-            let Some(spec) = params.string("capacity") else {
-                return Err(Error::Capacity(
-                    "required when fit-gate is warn or enforce (a file in the app, or pools like 2*8xH100-80GB)".into(),
-                ));
-            };
-            let cluster = capacity(dir, spec)?;
-            let flat = input::flatten_lists(objects);
-            let options = gpuops_fit::report::CheckOptions {
-                scheduler: gpuops_fit::schedule::Options { kube_version, ..Default::default() },
-                ..Default::default()
-            };
-            let report =
-                gpuops_fit::report::check(&cluster, &flat, options).map_err(|e| Error::Inject(e.to_string()))?;
-            if !report.fits {
-                let explanation = report.explain().trim_start_matches('\n').to_string();
-                if gate == Gate::Enforce {
-                    return Err(Error::DoesNotFit { cluster: cluster.source, explanation });
-                }
-                warnings = format!("fit gate (warn): the render does not fit {}:\n{explanation}", cluster.source);
-            }
-        }
+        warnings = format!("fit gate (warn): the render does not fit {cluster}:\n{explanation}");
     }
-    if stdout.trim().is_empty() && !allow_empty {
+    if output.is_blank() && !allow_empty {
         return Err(Error::Empty);
     }
-    Ok(Rendered { stdout, warnings })
-}
-
-/// A YAML stream of `objects`, in order, `---` between documents.
-fn stream(objects: &[Value]) -> String {
-    let mut out = String::new();
-    for (i, obj) in objects.iter().enumerate() {
-        if i > 0 {
-            out.push_str("---\n");
-        }
-        gpuops_manifest::yaml::write_document(&mut out, obj);
-    }
-    out
+    budget.check("the render")?;
+    Ok(Rendered { output, warnings })
 }
 
 /// The last lines of a tool's stderr: the error is at the end, and Argo CD
@@ -318,9 +254,11 @@ fn tail(stderr: &str) -> String {
     keep.iter().map(|l| format!("  {}", l.chars().take(400).collect::<String>())).collect::<Vec<_>>().join("\n")
 }
 
-/// `parameters` in `dir`: the announcements as a JSON array.
-pub fn parameters(dir: &Path) -> String {
-    let mut text = announce::announcements(dir).to_string();
+/// `parameters` in `dir`: the announcements as a JSON array, from files
+/// in the repository only.
+pub fn parameters(dir: &Path, env: &env::Env) -> Result<String, Error> {
+    let repo = root::Repo::of(dir, env.text("ARGOCD_APP_SOURCE_PATH")?);
+    let mut text = announce::announcements(dir, &repo).to_string();
     text.push('\n');
-    text
+    Ok(text)
 }

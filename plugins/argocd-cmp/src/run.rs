@@ -1,18 +1,32 @@
-//! Running kustomize under a deadline, as a process group we can end.
+//! Running kustomize under a deadline, and every step after it under the
+//! same deadline and stop flag.
 //!
-//! Argo CD gives a render one gRPC deadline (60 s by default) and, when it
-//! expires, SIGTERMs the plugin's process group and SIGKILLs it 5 s later
-//! (argo-cd: cmpserver/plugin/plugin.go, `runCommand`). We end earlier and
-//! cleanly: our own deadline (50 s by default), and on SIGTERM we end the
-//! kustomize child's group ourselves and exit with a message, well inside 5 s.
+//! Argo CD gives a render one gRPC deadline (60 s by default); when it
+//! expires, argocd-cmp-server's `exec.CommandContext` SIGKILLs the plugin
+//! at once and SIGTERMs the rest of its process group, SIGKILL 5 s later
+//! (argo-cd v3.5: cmpserver/plugin/plugin.go `runCommand`, ~87 and
+//! ~116–129). We end earlier and cleanly: our own deadline (50 s by
+//! default), and on SIGTERM we end kustomize's group ourselves and exit
+//! non-zero with a message, well inside 5 s.
+//!
+//! A descendant that leaves kustomize's process group (`setsid`) would
+//! outlive a group kill and could hold kustomize's stdout open forever. So
+//! the pipes are read by threads we never wait for past the deadline, and
+//! the sidecar makes itself a child subreaper ([`become_subreaper`]):
+//! orphans reparent to it, and after kustomize every remaining child is
+//! killed and reaped ([`sweep_children`]), whatever group or session it
+//! moved to.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use std::os::unix::process::CommandExt as _;
+
+use rustix::process::{Pid, Signal};
 
 use crate::Error;
 
@@ -35,6 +49,56 @@ impl Stop {
     }
 }
 
+/// How often a wait looks at the stop flag.
+const TICK: Duration = Duration::from_millis(20);
+
+/// The render's deadline and stop flag, checked by every step.
+#[derive(Clone)]
+pub struct Budget {
+    pub deadline: Instant,
+    pub stop: Stop,
+}
+
+impl Budget {
+    pub fn new(deadline: Instant, stop: Stop) -> Self {
+        Budget { deadline, stop }
+    }
+
+    /// `Err` naming `what` once SIGTERM arrived or the deadline passed.
+    pub fn check(&self, what: &str) -> Result<(), Error> {
+        if self.stop.requested() {
+            Err(Error::Terminated(what.to_string()))
+        } else if Instant::now() >= self.deadline {
+            Err(Error::Deadline(what.to_string()))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Wait for a worker's answer while the budget lasts; a worker still
+    /// busy then is abandoned (the process is about to exit).
+    pub fn wait<T>(&self, what: &str, answer: &Receiver<Result<T, Error>>) -> Result<T, Error> {
+        loop {
+            self.check(what)?;
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            match answer.recv_timeout(left.min(TICK)) {
+                Ok(result) => return result,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(Error::Spawn(format!("{what}: the worker ended without an answer")));
+                }
+            }
+        }
+    }
+}
+
+/// Make this process the reaper of its orphaned descendants
+/// (`PR_SET_CHILD_SUBREAPER`), so none escapes [`sweep_children`]. For the
+/// binary to call once; a failure leaves only the process-group kill.
+pub fn become_subreaper() -> std::io::Result<()> {
+    rustix::process::set_child_subreaper(Some(rustix::process::getpid())).map_err(Into::into)
+}
+
 /// What a finished child printed.
 pub struct Finished {
     pub success: bool,
@@ -42,74 +106,149 @@ pub struct Finished {
     pub stderr: Vec<u8>,
 }
 
-/// Run `command` in its own process group until it exits, `deadline`
-/// passes, or `stop` is requested; in the last two cases the whole group is
-/// sent SIGTERM, then SIGKILL after a grace period, and reaped.
-///
-/// A waiter thread blocks in `wait()` and reports the exit at once, so a
-/// render is not delayed by polling; the signal flag is looked at every
-/// 50 ms while kustomize runs.
-pub fn run(mut command: Command, what: &str, deadline: Instant, stop: &Stop) -> Result<Finished, Error> {
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
-    let mut child = command.spawn().map_err(|e| Error::Spawn(format!("{what}: {e}")))?;
-    let group = rustix::process::Pid::from_child(&child);
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
-    let (exited, exit) = std::sync::mpsc::channel();
-    let waiter = std::thread::spawn(move || {
-        let status = child.wait();
-        let _ = exited.send(());
-        status
-    });
-    let reaped = |waiter: std::thread::JoinHandle<std::io::Result<std::process::ExitStatus>>| {
-        waiter.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    };
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match exit.recv_timeout(left.min(Duration::from_millis(50))) {
-            Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-        }
-        let why = if stop.requested() {
-            Some("terminated (SIGTERM)")
-        } else if Instant::now() >= deadline {
-            Some("deadline")
-        } else {
-            None
-        };
-        if let Some(why) = why {
-            end_group(group, &exit);
-            let _ = reaped(waiter);
-            // The pipes close with the group; the readers finish.
-            let _ = stdout.join();
-            let _ = stderr.join();
-            return Err(if why == "deadline" {
-                Error::Deadline(what.to_string())
-            } else {
-                Error::Terminated(what.to_string())
-            });
-        }
-    }
-    let status = reaped(waiter).map_err(|e| Error::Spawn(format!("{what}: {e}")))?;
-    Ok(Finished {
-        success: status.success(),
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    })
+/// The most kustomize may print: a ManifestResponse larger than Argo CD's
+/// gRPC message limit (`ARGOCD_GRPC_MAX_SIZE_MB`, default 100 MiB;
+/// argo-cd: cmpserver/apiclient/clientset.go) cannot be delivered anyway.
+pub const MAX_RENDER: usize = 100 << 20;
+/// The end of kustomize's stderr that is kept (its error is at the end).
+const STDERR_KEPT: usize = 64 << 10;
+
+enum Pipe {
+    Out(Result<Vec<u8>, usize>),
+    Err(Vec<u8>),
 }
 
-/// SIGTERM the group, give the leader 2 s to exit (`exit` hears of it),
-/// then SIGKILL whatever is left of the group.
-fn end_group(group: rustix::process::Pid, exit: &std::sync::mpsc::Receiver<()>) {
-    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::TERM);
-    // Whether the leader went or not, children of the group may linger.
-    let _ = exit.recv_timeout(Duration::from_secs(2));
-    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+/// Read `pipe` to its end on a thread of its own; `Err(n)` when it passed
+/// `cap` bytes (reading stops there). The thread is never joined: a pipe
+/// a stray descendant holds open must not hold the render.
+fn drain(
+    mut pipe: impl Read + Send + 'static,
+    cap: usize,
+    keep_tail: bool,
+    tell: impl FnOnce(Result<Vec<u8>, usize>) + Send + 'static,
+) {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let mut chunk = vec![0u8; 64 << 10];
+        loop {
+            match pipe.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    bytes.extend_from_slice(&chunk[..n]);
+                    if bytes.len() > cap {
+                        if !keep_tail {
+                            return tell(Err(bytes.len()));
+                        }
+                        bytes.drain(..bytes.len() - cap);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        tell(Ok(bytes));
+    });
+}
+
+/// Run `command` in its own process group until it exits and its pipes
+/// close, the budget runs out, or it prints more than [`MAX_RENDER`]. On
+/// every path the group and any escaped descendant are ended and reaped.
+pub fn run(mut command: Command, what: &str, budget: &Budget) -> Result<Finished, Error> {
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let mut child = command.spawn().map_err(|e| Error::Spawn(format!("{what}: {e}")))?;
+    let (sender, pipes) = std::sync::mpsc::channel();
+    let (out, err) = (child.stdout.take(), child.stderr.take());
+    if let (Some(out), Some(err)) = (out, err) {
+        let tell = sender.clone();
+        drain(out, MAX_RENDER, false, move |r| drop(tell.send(Pipe::Out(r))));
+        drain(err, STDERR_KEPT, true, move |r| drop(sender.send(Pipe::Err(r.unwrap_or_default()))));
+    }
+    let result = collect(&mut child, what, budget, &pipes);
+    if result.is_err() {
+        end_group(&mut child);
+    }
+    let status = child.wait();
+    sweep_children();
+    let (stdout, stderr) = result?;
+    let status = status.map_err(|e| Error::Spawn(format!("{what}: {e}")))?;
+    Ok(Finished { success: status.success(), stdout, stderr })
+}
+
+/// Wait for the child's exit and both pipes' ends, within the budget.
+fn collect(
+    child: &mut Child,
+    what: &str,
+    budget: &Budget,
+    pipes: &Receiver<Pipe>,
+) -> Result<(Vec<u8>, Vec<u8>), Error> {
+    let (mut stdout, mut stderr, mut exited) = (None, None, false);
+    while !(exited && stdout.is_some() && stderr.is_some()) {
+        budget.check(what)?;
+        let left = budget.deadline.saturating_duration_since(Instant::now());
+        match pipes.recv_timeout(left.min(TICK)) {
+            Ok(Pipe::Out(Ok(bytes))) => stdout = Some(bytes),
+            Ok(Pipe::Out(Err(_))) => {
+                return Err(Error::Spawn(format!(
+                    "{what}: the render is larger than {} MiB, Argo CD's message limit",
+                    MAX_RENDER >> 20
+                )));
+            }
+            Ok(Pipe::Err(bytes)) => stderr = Some(bytes),
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
+        }
+        exited = exited || child.try_wait().map_err(|e| Error::Spawn(format!("{what}: {e}")))?.is_some();
+    }
+    Ok((stdout.unwrap_or_default(), stderr.unwrap_or_default()))
+}
+
+/// SIGTERM the group, give the leader 1 s to exit, then SIGKILL whatever
+/// is left of the group.
+fn end_group(child: &mut Child) {
+    let group = Pid::from_child(child);
+    let _ = rustix::process::kill_process_group(group, Signal::TERM);
+    let until = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < until && matches!(child.try_wait(), Ok(None)) {
+        std::thread::sleep(TICK);
+    }
+    let _ = rustix::process::kill_process_group(group, Signal::KILL);
+}
+
+/// SIGKILL and reap every child this process still has — kustomize's
+/// descendants that left its group and were reparented here — until none
+/// is left (their own children reparent here as they die). Only when this
+/// process is a subreaper: otherwise its children are not ours to end
+/// (a test harness, a library caller).
+pub fn sweep_children() {
+    if !rustix::process::child_subreaper().is_ok_and(|p| p.is_some()) {
+        return;
+    }
+    let me = rustix::process::getpid();
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until {
+        let children = children_of(me);
+        if children.is_empty() {
+            return;
+        }
+        for pid in children {
+            // Still our unreaped child, so the pid cannot have been reused.
+            let _ = rustix::process::kill_process(pid, Signal::KILL);
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+        }
+    }
+}
+
+/// Processes whose parent is `parent`, from /proc (`PPid` is the 4th field
+/// of `/proc/<pid>/stat`, after the parenthesised command name).
+fn children_of(parent: Pid) -> Vec<Pid> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let after_name = &stat[stat.rfind(')')? + 1..];
+            let ppid: i32 = after_name.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == parent.as_raw_nonzero().get()).then(|| Pid::from_raw(pid)).flatten()
+        })
+        .collect()
 }

@@ -1,0 +1,93 @@
+//! The fit gate: its mode, the cluster it checks against, and the check
+//! itself under the render's deadline and stop flag.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::root::{Outside, Repo};
+use crate::run::Budget;
+use crate::{Error, env};
+
+/// The fit gate's mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gate {
+    Off,
+    Warn,
+    Enforce,
+}
+
+pub(crate) fn gate(params: &env::Parameters) -> Result<Gate, Error> {
+    match params.string("fit-gate").unwrap_or("off") {
+        "off" => Ok(Gate::Off),
+        "warn" => Ok(Gate::Warn),
+        "enforce" => Ok(Gate::Enforce),
+        other => Err(Error::Parameters(format!("parameter fit-gate: {other:?} is not off, warn or enforce"))),
+    }
+}
+
+fn looks_like_a_file(spec: &str) -> bool {
+    spec.contains(['/', '\\']) || [".yaml", ".yml", ".json"].iter().any(|e| spec.ends_with(e))
+}
+
+/// The cluster the fit gate checks against: a dump file in the repository
+/// (relative to the app), or synthetic pools (`2*8xH100-80GB`). A file
+/// outside the repository is refused before it is opened, so its content
+/// can never reach a message.
+pub(crate) fn capacity(dir: &Path, repo: &Repo, spec: &str) -> Result<gpuops_fit::cluster::Cluster, Error> {
+    let shown = gpuops_manifest::text::printable(spec);
+    let path = match repo.resolve(dir, spec) {
+        Ok(path) if path.is_file() => path,
+        Ok(_) | Err(Outside::Missing(_)) if !looks_like_a_file(spec) => {
+            return gpuops_fit::cluster::synthetic(spec).map_err(|e| Error::Capacity(e.to_string()));
+        }
+        Ok(_) => return Err(Error::Capacity(format!("\"{shown}\" is not a file"))),
+        Err(outside) => return Err(Error::Capacity(outside.to_string())),
+    };
+    let bytes = gpuops_manifest::input::read_bytes(&path)?;
+    let cluster = gpuops_fit::cluster::from_dump(&bytes, &shown).map_err(|e| Error::Capacity(e.to_string()))?;
+    if cluster.nodes.is_empty() {
+        return Err(Error::Capacity(format!("{shown}: no Node objects")));
+    }
+    Ok(cluster)
+}
+
+/// What the gate said, when it did not simply pass.
+pub(crate) enum Verdict {
+    Fits,
+    DoesNotFit { cluster: String, explanation: String },
+}
+
+/// Run the check on its own thread and wait for it only while the budget
+/// lasts: past the deadline or on SIGTERM the render ends at once (the
+/// process exits with the thread still working), instead of after a
+/// placement that may take seconds.
+pub(crate) fn check(
+    cluster: gpuops_fit::cluster::Cluster,
+    objects: Vec<Value>,
+    kube_version: gpuops_fit::schedule::KubeVersion,
+    budget: &Budget,
+) -> Result<Verdict, Error> {
+    budget.check("the fit gate")?;
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let options = gpuops_fit::report::CheckOptions {
+            scheduler: gpuops_fit::schedule::Options { kube_version, ..Default::default() },
+            ..Default::default()
+        };
+        let report = gpuops_fit::report::check(&cluster, &objects, options);
+        let verdict = report.map(|report| {
+            if report.fits {
+                Verdict::Fits
+            } else {
+                let explanation = report.explain().trim_start_matches('\n').to_string();
+                Verdict::DoesNotFit { cluster: cluster.source.clone(), explanation }
+            }
+        });
+        // The receiver is gone when the render already ended.
+        let _ = sender.send(verdict.map_err(|e| Error::Inject(e.to_string())));
+    });
+    let verdict = budget.wait("the fit gate", &receiver)?;
+    budget.check("the fit gate")?;
+    Ok(verdict)
+}

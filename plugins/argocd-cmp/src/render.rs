@@ -1,0 +1,211 @@
+//! From kustomize's output (or a plain directory) to what `generate`
+//! prints, holding the render once.
+//!
+//! kustomize's stdout is kept as one buffer and never copied: documents are
+//! parsed in batches, transformed, and dropped; an untouched document is
+//! printed straight from the buffer, byte for byte, a changed one
+//! re-emitted (as the function's own `write_stream` does). Only the
+//! objects the fit gate can read are kept, and only when it runs.
+//! Measured with `cargo run -p gpuops-bench --release --bin bench-cmp-memory`.
+
+use std::io::Write;
+use std::ops::Range;
+use std::path::Path;
+
+use serde_json::Value;
+
+use gpuops_inject::InjectConfig;
+use gpuops_manifest::yaml::{self, RawDocument};
+
+use crate::Error;
+use crate::run::Budget;
+
+/// One printed document.
+enum Piece {
+    /// Bytes of the input, as read.
+    Original(Range<usize>),
+    /// A document written anew.
+    Emitted(String),
+}
+
+/// What `generate` prints: the input, with some documents replaced.
+pub struct Output {
+    input: String,
+    /// `None`: the input as it is.
+    pieces: Option<Vec<Piece>>,
+}
+
+impl Output {
+    fn piece<'a>(&'a self, piece: &'a Piece) -> &'a str {
+        match piece {
+            Piece::Original(range) => &self.input[range.clone()],
+            Piece::Emitted(text) => text,
+        }
+    }
+
+    /// Whether nothing but blanks would be printed.
+    pub fn is_blank(&self) -> bool {
+        match &self.pieces {
+            None => self.input.trim().is_empty(),
+            Some(pieces) => pieces.iter().all(|p| self.piece(p).trim().is_empty()),
+        }
+    }
+
+    /// Write the stream: `---` between documents, each ending in a newline.
+    pub fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let Some(pieces) = &self.pieces else { return out.write_all(self.input.as_bytes()) };
+        for (i, piece) in pieces.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b"---\n")?;
+            }
+            let text = self.piece(piece);
+            out.write_all(text.as_bytes())?;
+            if !text.ends_with('\n') {
+                out.write_all(b"\n")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What happens to each document after kustomize.
+pub(crate) struct Steps<'a> {
+    pub configs: &'a [InjectConfig],
+    /// Keep what the fit gate reads.
+    pub gate: bool,
+    pub budget: &'a Budget,
+}
+
+/// Documents parsed at a time: enough for every core (`parse_many`), few
+/// enough that their values stay a small fraction of the render.
+const BATCH: usize = 1024;
+
+/// Kinds the fit gate never reads (gpuops-fit reads workloads, serving
+/// runtimes, PriorityClass, LimitRange, RuntimeClass, ResourceQuota,
+/// Kueue's objects and namespaces): they are not kept for it.
+const NOT_FOR_THE_GATE: &[&str] = &[
+    "ConfigMap",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Ingress",
+    "NetworkPolicy",
+    "CustomResourceDefinition",
+    "PersistentVolumeClaim",
+    "PersistentVolume",
+    "StorageClass",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "HorizontalPodAutoscaler",
+];
+
+fn gate_reads_kind(kind: &str) -> bool {
+    !NOT_FOR_THE_GATE.contains(&kind)
+}
+
+impl Steps<'_> {
+    fn wanted(&self, text: &str) -> bool {
+        self.configs.iter().any(|c| c.may_change(text))
+            || (self.gate && yaml::header_of(text).is_none_or(|(_, kind)| gate_reads_kind(kind)))
+    }
+
+    /// Apply every config that may change `value`; whether one did.
+    fn transform(&self, text: &str, value: &mut Value) -> Result<bool, Error> {
+        let mut changed = false;
+        for config in self.configs.iter().filter(|c| c.may_change(text)) {
+            let outcome = gpuops_inject::transform(config, std::slice::from_mut(value));
+            if outcome.failed() {
+                let errors: Vec<&str> = outcome
+                    .results
+                    .iter()
+                    .filter(|r| r.severity == gpuops_manifest::krm::Severity::Error)
+                    .map(|r| r.message.as_str())
+                    .collect();
+                return Err(Error::Inject(errors.join("; ")));
+            }
+            changed |= outcome.changed.iter().any(|c| *c);
+        }
+        Ok(changed)
+    }
+
+    /// Keep `value` (a List's items one by one) when the gate reads it.
+    fn keep(&self, value: Value, kept: &mut Vec<Value>) {
+        if !self.gate || value.is_null() {
+            return;
+        }
+        let reads = |v: &Value| gate_reads_kind(v.get("kind").and_then(Value::as_str).unwrap_or(""));
+        kept.extend(gpuops_manifest::input::flatten_lists(vec![value]).into_iter().filter(reads));
+    }
+}
+
+/// kustomize's stdout, processed. Returns the output and the objects kept
+/// for the gate.
+pub(crate) fn kustomized(bytes: Vec<u8>, steps: &Steps<'_>) -> Result<(Output, Vec<Value>), Error> {
+    // Valid UTF-8 (kustomize prints nothing else) is taken over, not copied.
+    let input = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    if steps.configs.is_empty() && !steps.gate {
+        return Ok((Output { input, pieces: None }, Vec::new()));
+    }
+    let raw = yaml::split_documents(&input);
+    let (mut pieces, mut kept, mut any_changed) = (Vec::with_capacity(raw.len()), Vec::new(), false);
+    let wanted = |text: &str| steps.wanted(text);
+    for batch in raw.chunks(BATCH) {
+        steps.budget.check("reading the render")?;
+        let values = yaml::parse_many(batch, "the render", &wanted).map_err(|e| Error::Input(e.into()))?;
+        steps.budget.check("reading the render")?;
+        for (doc, mut value) in batch.iter().zip(values) {
+            let changed = !value.is_null() && steps.transform(doc.text, &mut value)?;
+            pieces.push(if changed { Piece::Emitted(emit(doc, &value)) } else { original(&input, doc) });
+            any_changed |= changed;
+            steps.keep(value, &mut kept);
+        }
+    }
+    drop(raw);
+    // Nothing changed: print kustomize's bytes exactly, separators included.
+    let pieces = any_changed.then_some(pieces);
+    Ok((Output { input, pieces }, kept))
+}
+
+fn original(input: &str, doc: &RawDocument<'_>) -> Piece {
+    // `doc.text` is a slice of `input`: its offset is the distance between them.
+    let start = doc.text.as_ptr() as usize - input.as_ptr() as usize;
+    Piece::Original(start..start + doc.text.len())
+}
+
+fn emit(doc: &RawDocument<'_>, value: &Value) -> String {
+    let mut emitted = String::new();
+    yaml::write_document(&mut emitted, value);
+    yaml::restore_octal_forms(doc.text, &emitted)
+}
+
+/// A plain directory of YAML, as Argo CD's directory source reads it:
+/// every document re-emitted, file by file, so only one file's text and
+/// values are held besides the output.
+pub(crate) fn plain_directory(dir: &Path, steps: &Steps<'_>) -> Result<(Output, Vec<Value>), Error> {
+    let files = gpuops_manifest::walk::files(dir, |p| gpuops_manifest::walk::is_manifest(p, true))
+        .map_err(|e| Error::Input(e.into()))?;
+    let (mut pieces, mut kept) = (Vec::new(), Vec::new());
+    for file in files {
+        steps.budget.check("reading the app directory")?;
+        let text = std::fs::read_to_string(&file)
+            .map_err(|source| Error::Input(gpuops_manifest::input::InputError::Read { path: file.clone(), source }))?;
+        let name = file.strip_prefix(dir).unwrap_or(&file).display().to_string();
+        let raw = yaml::split_documents(&text);
+        for batch in raw.chunks(BATCH) {
+            let values = yaml::parse_many(batch, &name, &|_| true).map_err(|e| Error::Input(e.into()))?;
+            for (doc, mut value) in batch.iter().zip(values).filter(|(_, v)| !v.is_null()) {
+                steps.transform(doc.text, &mut value)?;
+                let mut emitted = String::new();
+                yaml::write_document(&mut emitted, &value);
+                pieces.push(Piece::Emitted(emitted));
+                steps.keep(value, &mut kept);
+            }
+            steps.budget.check("reading the app directory")?;
+        }
+    }
+    Ok((Output { input: String::new(), pieces: Some(pieces) }, kept))
+}
