@@ -20,7 +20,9 @@ use serde_json::Value;
 
 use crate::catalog::ModelShape;
 
+mod document;
 pub mod hubref;
+pub use document::MAX_CONFIG_VALUES;
 pub use hubref::{
     HubCacheError, HubCachePaths, HubRef, HubRefError, hub_cache_paths, hub_ref, is_commit_hash, repo_folder_name,
 };
@@ -42,12 +44,26 @@ pub enum ConfigError {
     },
     #[error("{path}: {field} is missing; not a transformer config.json")]
     Missing { path: String, field: &'static str },
+    #[error("{path}: holds more than {MAX_CONFIG_VALUES} values; not a model's config.json")]
+    TooManyValues { path: String },
 }
 
 fn read_json(path: &Path) -> Result<Value, ConfigError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
-    serde_json::from_str(&text).map_err(|source| ConfigError::Json { path: shown, source })
+    let text = std::fs::read(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+    parse_config(&text, &shown)
+}
+
+/// Parse a config.json (`source` names it in errors) into a `Value`, with
+/// at most [`MAX_CONFIG_VALUES`] values: a padded config from the network
+/// costs memory in proportion to what a config holds, not to its padding.
+pub fn parse_config(text: &[u8], source: &str) -> Result<Value, ConfigError> {
+    document::parse(text).map_err(|e| match e {
+        document::ParseError::Json(source_error) => {
+            ConfigError::Json { path: source.to_string(), source: source_error }
+        }
+        document::ParseError::TooManyValues => ConfigError::TooManyValues { path: source.to_string() },
+    })
 }
 
 /// Read `config.json` from a file or a model directory (with its

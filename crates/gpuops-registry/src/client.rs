@@ -640,11 +640,14 @@ fn read_document(response: &mut ureq::http::Response<ureq::Body>, url: &str) -> 
         return Err(too_large());
     }
     let reader = response.body_mut().with_config().limit(u64::MAX).reader();
-    let mut body = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    // Reserved up front (address space; pages become memory as they fill),
+    // so the growth of a body without a length never copies it.
+    let mut body = Vec::with_capacity(declared.unwrap_or(MAX_DOCUMENT_BYTES + 1) as usize);
     reader.take(MAX_DOCUMENT_BYTES + 1).read_to_end(&mut body).map_err(|e| describe_io(&e))?;
     if body.len() as u64 > MAX_DOCUMENT_BYTES {
         return Err(too_large());
     }
+    body.shrink_to_fit();
     Ok(body)
 }
 

@@ -97,10 +97,9 @@ impl Fetcher {
             Some(_) => return Err(hfconfig::HubCacheError::Commit { repo_id: repo_id.to_string() }.to_string()),
             None => hfconfig::is_commit_hash(revision).then_some(revision),
         };
-        let config: serde_json::Value =
-            serde_json::from_slice(&file.body).map_err(|e| format!("{reference}: config.json is not JSON: {e}"))?;
-        let shape = hfconfig::shape(repo_id, &config, None, &format!("{repo_id} (the hub's config.json)"))
-            .map_err(|e| e.to_string())?;
+        let source = format!("{repo_id} (the hub's config.json)");
+        let config = hfconfig::parse_config(&file.body, &source).map_err(|e| e.to_string())?;
+        let shape = hfconfig::shape(repo_id, &config, None, &source).map_err(|e| e.to_string())?;
         match (&self.hub_cache, commit) {
             (Some(cache), Some(commit)) => {
                 if let Err(e) = write_hub_cache(cache, &hub_ref, commit, &file.body) {
@@ -132,9 +131,9 @@ impl Fetcher {
                 found.config
             }
         };
-        let config: serde_json::Value =
-            serde_json::from_slice(&text).map_err(|e| format!("{reference}: config.json is not JSON: {e}"))?;
-        hfconfig::shape(reference, &config, None, reference).map_err(|e| e.to_string())
+        let source = format!("{} (the artifact's config.json)", checked.display());
+        let config = hfconfig::parse_config(&text, &source).map_err(|e| e.to_string())?;
+        hfconfig::shape(reference, &config, None, &source).map_err(|e| e.to_string())
     }
 
     /// Shapes for all of `references` that can be fetched; failures as

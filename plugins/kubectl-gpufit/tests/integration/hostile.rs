@@ -24,10 +24,14 @@ fn config() -> Vec<u8> {
 /// `serde_json::Value` every zero takes 32 bytes, so reading it whole
 /// costs well over a GiB.
 fn config_of_47_mib() -> Vec<u8> {
+    config_padded_to(47 << 20)
+}
+
+fn config_padded_to(bytes: usize) -> Vec<u8> {
     let mut body = config();
     body.pop(); // the closing brace
     body.extend_from_slice(b",\"padding\":[0");
-    body.extend(std::iter::repeat_n(*b",0", (47 << 20) / 2).flatten());
+    body.extend(std::iter::repeat_n(*b",0", (bytes - body.len() - 3) / 2).flatten());
     body.extend_from_slice(b"]}");
     body
 }
@@ -157,11 +161,15 @@ fn a_userinfo_endpoint_is_refused_and_the_token_goes_nowhere() {
 
 /// Class 5: a 47 MiB config.json from the hub. Read whole, it took
 /// gigabytes; now the read stops at 16 MiB with a message naming the URL,
-/// and the run fits in a 256 MiB data limit.
+/// and the run fits in a 256 MiB data limit. One just under the cap,
+/// padded with 7 million zeros (a GiB as `serde_json::Value`s), stops at
+/// the config parser's budget of values, in the same limit.
 #[test]
 fn a_47_mib_config_json_from_the_hub_is_refused_in_bounded_memory() {
     let huge = config_of_47_mib();
-    let hub = HubServer::start(&[("acme/huge", "config.json", &huge)], &[], "");
+    let padded = config_padded_to(15 << 20);
+    let hub =
+        HubServer::start(&[("acme/huge", "config.json", &huge), ("acme/padded", "config.json", &padded)], &[], "");
     let home = tempfile::tempdir().unwrap();
     let endpoint = hub.url();
     let out = gpufit_within(
@@ -175,6 +183,18 @@ fn a_47_mib_config_json_from_the_hub_is_refused_in_bounded_memory() {
         stderr.contains(
             "/acme/huge/resolve/main/config.json is larger than 16 MiB, the limit for a document read from the network"
         ),
+        "{stderr}"
+    );
+    let out = gpufit_within(
+        256,
+        &["model", "acme/padded", "--gpu", "L4"],
+        &[("HF_ENDPOINT", p(&endpoint)), ("HF_HOME", home.path())],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr
+            .contains("acme/padded (the hub's config.json): holds more than 200000 values; not a model's config.json"),
         "{stderr}"
     );
     assert_eq!(files_under(home.path()), Vec::<PathBuf>::new(), "nothing cached");
