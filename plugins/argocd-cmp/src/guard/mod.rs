@@ -180,4 +180,18 @@ mod tests {
         std::fs::create_dir(root.join(".git")).unwrap();
         assert_eq!(repository_root(&app, None), root);
     }
+
+    /// A chain of bases longer than the bound is refused, not walked to
+    /// its end (nor to a stack overflow).
+    #[test]
+    fn a_chain_of_kustomizations_is_bounded() {
+        let tmp = tempfile::tempdir().unwrap();
+        for i in 0..1100 {
+            let dir = tmp.path().join(format!("b{i}"));
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("kustomization.yaml"), format!("resources:\n- ../b{}\n", i + 1)).unwrap();
+        }
+        let err = check(&tmp.path().join("b0"), tmp.path(), &Policy::default()).unwrap_err();
+        assert!(err.to_string().contains("more than 500 kustomizations reached"), "{err}");
+    }
 }

@@ -28,7 +28,7 @@ const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml
 const PATH_FIELDS: [&str; 3] = ["resources", "bases", "components"];
 const PLUGIN_FIELDS: [&str; 3] = ["transformers", "generators", "validators"];
 /// Bounds on the work a repository can ask for.
-const MAX_KUSTOMIZATIONS: usize = 1000;
+const MAX_KUSTOMIZATIONS: usize = 500;
 const MAX_FILE_BYTES: u64 = 8 << 20;
 const MAX_TOTAL_BYTES: u64 = 256 << 20;
 
@@ -52,7 +52,7 @@ struct Walker<'a> {
 /// One kustomization file's fields that matter here.
 #[derive(Default)]
 struct Fields {
-    paths: Vec<String>,
+    paths: Vec<(&'static str, String)>,
     plugins: Vec<(&'static str, String)>,
     /// Keys other than apiVersion, kind and resources (a config directory
     /// may use none of them).
@@ -106,8 +106,8 @@ impl Walker<'_> {
         }
         for file in Self::kustomization_files(dir) {
             let fields = self.fields(&file)?;
-            for entry in &fields.paths {
-                match self.local(dir, &file, "resources", entry)? {
+            for (field, entry) in &fields.paths {
+                match self.local(dir, &file, field, entry)? {
                     Some(path) if path.is_dir() => self.kustomization_dir(&path)?,
                     _ => {}
                 }
@@ -159,7 +159,7 @@ impl Walker<'_> {
             if fields.others || !fields.plugins.is_empty() {
                 return Err(refuse());
             }
-            for resource in &fields.paths {
+            for (_, resource) in &fields.paths {
                 let target = path.join(resource);
                 if looks_remote(resource) || !target.is_file() {
                     return Err(refuse());
@@ -236,7 +236,7 @@ impl Walker<'_> {
                 match field {
                     Some(f) if PATH_FIELDS.contains(&f) => {
                         fields.others |= f != "resources";
-                        fields.paths.extend(strings());
+                        fields.paths.extend(strings().map(|s| (f, s)));
                     }
                     Some(f) if PLUGIN_FIELDS.contains(&f) => {
                         fields.plugins.extend(strings().map(|s| (f, s)));

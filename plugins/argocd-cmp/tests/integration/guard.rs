@@ -10,6 +10,8 @@ use std::process::Output;
 
 use crate::harness::{Plugin, Profile, Source, Workspace, manifests, repo_root, text};
 
+mod git_http;
+
 /// A workspace holding the guard fixtures under `guard/`, and a planted
 /// executable outside the repository.
 struct Sidecar {
@@ -124,11 +126,10 @@ fn exec_and_container_functions_are_refused() {
 }
 
 /// A remote base carrying the traversing transformer, served by real git
-/// (`file://`: kustomize v5.5 clones only ssh, https, http and file URLs,
-/// api/internal/git/repospec.go `validateScheme`, so a `git daemon`'s
-/// `git://` is not an option). Plugins stay off, kustomize refuses the
-/// config itself, and the error says why; with a local GpuProfile as well
-/// the app is refused before kustomize runs. A plain remote base renders.
+/// over HTTP on loopback (see `git_http`). Plugins stay off, kustomize
+/// refuses the config itself, and the error says why; with a local
+/// GpuProfile as well the app is refused before kustomize runs. A plain
+/// remote base renders.
 #[test]
 fn a_remote_base_never_runs_a_plugin() {
     let sidecar = Sidecar::new();
@@ -145,7 +146,11 @@ fn a_remote_base_never_runs_a_plugin() {
     gpuops_testkit::git(&remote, &["init", "-q", "-b", "main"]);
     gpuops_testkit::git(&remote, &["add", "."]);
     gpuops_testkit::git(&remote, &["commit", "-q", "-m", "remote bases"]);
-    let url = |dir: &str| format!("file://{}//{dir}?ref=main", remote.display());
+    let served = sidecar.tmp.join("served");
+    std::fs::create_dir(&served).unwrap();
+    gpuops_testkit::git(&served, &["clone", "-q", "--bare", remote.to_str().unwrap(), "remote.git"]);
+    let port = git_http::serve(&served);
+    let url = |dir: &str| format!("http://127.0.0.1:{port}/remote.git//{dir}?ref=main");
 
     sidecar.ws.write("guard/remote-evil/kustomization.yaml", &format!("resources:\n- {}\n", url("evil")));
     let out = sidecar.generate("remote-evil");
@@ -164,7 +169,7 @@ fn a_remote_base_never_runs_a_plugin() {
         &out,
         &[
             "guard/remote-gpu/gpu.yaml: declares gpuops.dev/v1alpha1/GpuProfile",
-            "remote resource file://",
+            "remote resource http://127.0.0.1:",
             "parameters",
         ],
     );
@@ -237,4 +242,32 @@ fn an_operator_allowed_kind_runs_and_only_the_operator_can_allow_it() {
 
     let out = sidecar.generate_with(&source, &[("GPUOPS_ALLOWED_PLUGINS", "x/../../planted/sh")]);
     assert_refused(&out, &["setting GPUOPS_ALLOWED_PLUGINS", "not group/version/Kind"]);
+}
+
+/// A base outside the repository (`../..` past its root, or a symlink out
+/// of it) is not followed: what it declares was never checked.
+#[test]
+fn a_base_outside_the_repository_is_refused() {
+    let sidecar = Sidecar::new();
+    let outside = sidecar.tmp.join("outside");
+    let fixtures = repo_root().join("plugins/argocd-cmp/tests/fixtures/guard");
+    gpuops_testkit::copy_tree(&fixtures.join("base"), &outside);
+    std::fs::copy(fixtures.join("traversal/traversal.yaml"), outside.join("traversal.yaml")).unwrap();
+    std::fs::write(
+        outside.join("kustomization.yaml"),
+        "resources:\n- deployment.yaml\ntransformers:\n- traversal.yaml\n",
+    )
+    .unwrap();
+    // guard/escape is <tmp>/_cmp_server/<id>/guard/escape.
+    sidecar.ws.write("guard/escape/kustomization.yaml", "resources:\n- ../../../../outside\n");
+    let out = sidecar.generate("escape");
+    assert!(!sidecar.ran("marker"), "a base outside the repository ran a plugin");
+    assert_refused(&out, &["guard/escape/kustomization.yaml", "\"../../../../outside\" leaves the repository"]);
+
+    std::fs::create_dir_all(sidecar.ws.root.join("guard/linked")).unwrap();
+    std::os::unix::fs::symlink(&outside, sidecar.ws.root.join("guard/linked/base")).unwrap();
+    sidecar.ws.write("guard/linked/kustomization.yaml", "resources:\n- base\n");
+    let out = sidecar.generate("linked");
+    assert!(!sidecar.ran("marker"), "a symlinked base outside the repository ran a plugin");
+    assert_refused(&out, &["guard/linked/kustomization.yaml", "\"base\" leaves the repository"]);
 }
