@@ -35,7 +35,12 @@ impl Client {
         let location = start.headers.get("location").and_then(|v| v.to_str().ok()).ok_or_else(|| {
             RegistryError::Malformed { repository: repo.display(), message: "blob upload without Location".into() }
         })?;
-        let location = if location.starts_with("http") { location.to_string() } else { format!("{base}{location}") };
+        // The upload goes with the login: only to this registry (a path, or
+        // an absolute URL on the same origin, judged parsed).
+        let location = crate::origin::same_origin_link(&base, location).ok_or_else(|| RegistryError::Malformed {
+            repository: repo.display(),
+            message: format!("the blob upload Location is not on {base}; not sending the blob there"),
+        })?;
         let separator = if location.contains('?') { '&' } else { '?' };
         let url = format!("{location}{separator}digest={}", crate::client::encode(&digest));
         self.send(&repo, Method::Put, &url, &[("Content-Type", "application/octet-stream")], Some(data), true)?;
