@@ -10,10 +10,11 @@ use sha2::{Digest, Sha256};
 
 use gpuops_manifest::text::printable;
 
+use crate::RegistryError;
 use crate::auth::{self, Challenge, Credential};
 use crate::origin::{realm_may_receive_credentials, realm_origin, same_origin_link};
 use crate::reference::{RepositoryRef, is_oci_digest, is_oci_tag, parse_repository};
-use crate::{MAX_DOCUMENT_BYTES, RegistryError};
+pub(crate) use crate::transport::{Method, Reply, TransportError, encode, shown_url};
 
 /// Client settings; the defaults suit a CI job.
 #[derive(Debug, Clone)]
@@ -59,7 +60,7 @@ impl Default for Options {
 
 /// A blocking registry client; share it across threads.
 pub struct Client {
-    agent: ureq::Agent,
+    pub(crate) agent: ureq::Agent,
     options: Options,
     state: Mutex<HashMap<String, HostState>>,
 }
@@ -71,21 +72,6 @@ struct HostState {
     tokens: HashMap<String, String>,
     /// The registry asked for Basic auth.
     basic: bool,
-}
-
-/// A fully read answer.
-pub(crate) struct Reply {
-    pub(crate) status: u16,
-    pub(crate) headers: ureq::http::HeaderMap,
-    pub(crate) body: Vec<u8>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Method {
-    Get,
-    Head,
-    Post,
-    Put,
 }
 
 /// Registry errors arrive as `{"errors": [{"code", "message"}]}`.
@@ -423,46 +409,6 @@ impl Client {
         }
     }
 
-    pub(crate) fn call(
-        &self,
-        method: Method,
-        url: &str,
-        headers: &[(&str, &str)],
-        authorization: Option<&str>,
-        body: Option<&[u8]>,
-    ) -> Result<Reply, TransportError> {
-        macro_rules! with_headers {
-            ($req:expr) => {{
-                let mut req = $req;
-                for (k, v) in headers {
-                    req = req.header(*k, *v);
-                }
-                if let Some(a) = authorization {
-                    req = req.header("Authorization", a);
-                }
-                req
-            }};
-        }
-        let started = std::time::Instant::now();
-        let response = match method {
-            Method::Get => with_headers!(self.agent.get(url)).call(),
-            Method::Head => with_headers!(self.agent.head(url)).call(),
-            Method::Post => with_headers!(self.agent.post(url)).send(body.unwrap_or_default()),
-            Method::Put => with_headers!(self.agent.put(url)).send(body.unwrap_or_default()),
-        };
-        let mut response = response.map_err(|e| describe(&e))?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = if method == Method::Head { Vec::new() } else { read_document(&mut response, url)? };
-        // The URL is logged without its query: a token realm's query names
-        // the scope, and nothing in it is a secret, but keep the habit.
-        tracing::debug!(
-            method = ?method, url = url.split('?').next().unwrap_or(url), status,
-            bytes = body.len(), elapsed = ?started.elapsed(), authorized = authorization.is_some(), "registry request"
-        );
-        Ok(Reply { status, headers, body })
-    }
-
     fn fetch_token(
         &self,
         name: &str,
@@ -620,74 +566,6 @@ impl Client {
         }
         let get = self.send(&repo, Method::Get, &url, &[("Accept", MANIFEST_TYPES)], None, false)?;
         Ok(format!("sha256:{:x}", Sha256::digest(&get.body)))
-    }
-}
-
-/// A URL for messages: without its query (tokens), escaped for terminals.
-pub(crate) fn shown_url(url: &str) -> String {
-    printable(url.split(['?', '#']).next().unwrap_or(url))
-}
-
-/// Read a whole answer, at most [`MAX_DOCUMENT_BYTES`]: a `Content-Length`
-/// over the cap is refused unread, and a body without one is read through a
-/// limited reader, so memory stays at the cap plus a buffer whatever the
-/// server sends.
-fn read_document(response: &mut ureq::http::Response<ureq::Body>, url: &str) -> Result<Vec<u8>, TransportError> {
-    use std::io::Read;
-    let too_large = || TransportError { message: shown_url(url), too_large: true };
-    let declared = response.headers().get("content-length").and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_DOCUMENT_BYTES) {
-        return Err(too_large());
-    }
-    let reader = response.body_mut().with_config().limit(u64::MAX).reader();
-    // Reserved up front (address space; pages become memory as they fill),
-    // so the growth of a body without a length never copies it.
-    let mut body = Vec::with_capacity(declared.unwrap_or(MAX_DOCUMENT_BYTES + 1) as usize);
-    reader.take(MAX_DOCUMENT_BYTES + 1).read_to_end(&mut body).map_err(|e| describe_io(&e))?;
-    if body.len() as u64 > MAX_DOCUMENT_BYTES {
-        return Err(too_large());
-    }
-    body.shrink_to_fit();
-    Ok(body)
-}
-
-fn describe_io(error: &std::io::Error) -> TransportError {
-    TransportError::from(format!("connection error: {error}"))
-}
-
-/// A transport error in words, without URLs' query strings (tokens).
-fn describe(error: &ureq::Error) -> TransportError {
-    TransportError::from(match error {
-        ureq::Error::Timeout(t) => format!("timed out ({t})"),
-        ureq::Error::ConnectionFailed => "connection failed".to_string(),
-        ureq::Error::HostNotFound => "host not found".to_string(),
-        ureq::Error::Io(e) => format!("connection error: {e}"),
-        other => other.to_string(),
-    })
-}
-
-/// Characters a query value keeps: RFC 3986 unreserved.
-const QUERY_VALUE: &percent_encoding::AsciiSet =
-    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-
-/// Percent-encode a query value.
-pub(crate) fn encode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, QUERY_VALUE).to_string()
-}
-
-/// A request that got no HTTP answer (connection, TLS, timeout), in words;
-/// or an answer over [`MAX_DOCUMENT_BYTES`] (`too_large`, `message` the URL
-/// shown), which is never retried.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub(crate) struct TransportError {
-    pub(crate) message: String,
-    pub(crate) too_large: bool,
-}
-
-impl From<String> for TransportError {
-    fn from(message: String) -> Self {
-        Self { message, too_large: false }
     }
 }
 

@@ -31,6 +31,7 @@ pub mod model;
 mod origin;
 pub mod push;
 mod reference;
+mod transport;
 
 pub use client::{Client, Options};
 pub use endpoint::{Endpoint, EndpointError};
