@@ -64,6 +64,11 @@ pub enum Error {
         BYTES_PER_OBJECT >> 10
     )]
     TooManyBytes { list: String, bytes: u64, pages: usize, max_bytes: u64, max_objects: usize },
+    #[error(
+        "{list}: page {page} has more than {max_bytes} bytes ({} KiB per item of --chunk-size {chunk}); stopping",
+        PAGE_BYTES_PER_ITEM >> 10
+    )]
+    PageTooLarge { list: String, page: usize, max_bytes: u64, chunk: u32 },
     #[error("{server}{path}: no complete answer within {timeout:?} (--request-timeout)")]
     Deadline { server: String, path: String, timeout: std::time::Duration },
     #[error(transparent)]
@@ -129,10 +134,24 @@ pub const DEFAULT_MAX_OBJECTS: usize = 300_000;
 /// wire, more than a cluster of 150,000 pods sends.
 pub const BYTES_PER_OBJECT: u64 = 8 << 10;
 
+/// Bytes one page may have per item it may hold (`limit`): the list's cap
+/// alone would let a single page (a server ignoring `limit`) take gigabytes
+/// before any of it is decoded. 128 KiB is half the API server's limit on
+/// one object's annotations (256 KiB, apimachinery
+/// pkg/api/validation/objectmeta.go `TotalAnnotationSizeLimitB`), and far
+/// more than a node or pod averages; 62.5 MiB per page at the default
+/// chunk of 500.
+pub const PAGE_BYTES_PER_ITEM: u64 = 128 << 10;
+
 impl ListOptions {
-    /// The byte cap of one list (and of each single answer).
+    /// The byte cap of one list.
     pub fn max_bytes(&self) -> u64 {
         (self.max_objects as u64).saturating_mul(BYTES_PER_OBJECT)
+    }
+
+    /// The byte cap of one page (and of each other answer).
+    pub fn max_page_bytes(&self) -> u64 {
+        u64::from(self.chunk_size.max(1)).saturating_mul(PAGE_BYTES_PER_ITEM).min(self.max_bytes())
     }
 }
 
@@ -302,13 +321,13 @@ async fn fetch(
     // The wording of the scheduler's messages follows the server's version
     // (`/version` gitVersion, e.g. "v1.35.2").
     let version = getter
-        .optional("/version", list.max_bytes())
+        .optional("/version", list.max_page_bytes())
         .await
         .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
         .and_then(|info| info.get("gitVersion").and_then(serde_json::Value::as_str).map(str::to_string))
         .and_then(|v| gpuops_fit::schedule::KubeVersion::parse(&v).ok());
     let classes = "/apis/scheduling.k8s.io/v1/priorityclasses";
-    let priority_classes = match getter.optional(classes, list.max_bytes()).await {
+    let priority_classes = match getter.optional(classes, list.max_page_bytes()).await {
         Some(body) => from_json_list(body.as_bytes(), &format!("{server}{classes}"))?.0.priority_classes,
         None => Vec::new(),
     };
@@ -341,15 +360,23 @@ async fn read_list(
             url.extend(utf8_percent_encode(t, QUERY_VALUE));
         }
         let started = Instant::now();
-        // What is left of the list's byte cap bounds this page too.
-        let answer = getter.get(url, path, list.max_bytes().saturating_sub(bytes_read)).await?;
+        // A page has the page cap, or what is left of the list's if less.
+        let left = list.max_bytes().saturating_sub(bytes_read);
+        let answer = getter.get(url, path, left.min(list.max_page_bytes())).await?;
         pages_read += 1;
-        let body = answer.map_err(|over| Error::TooManyBytes {
-            list: source.clone(),
-            bytes: bytes_read.saturating_add(over),
-            pages: pages_read,
-            max_bytes: list.max_bytes(),
-            max_objects: list.max_objects,
+        let body = answer.map_err(|over| {
+            if left > list.max_page_bytes() {
+                let (max_bytes, chunk) = (list.max_page_bytes(), list.chunk_size);
+                Error::PageTooLarge { list: source.clone(), page: pages_read, max_bytes, chunk }
+            } else {
+                Error::TooManyBytes {
+                    list: source.clone(),
+                    bytes: bytes_read.saturating_add(over),
+                    pages: pages_read,
+                    max_bytes: list.max_bytes(),
+                    max_objects: list.max_objects,
+                }
+            }
         })?;
         bytes_read += body.len() as u64;
         let bytes = body.len();

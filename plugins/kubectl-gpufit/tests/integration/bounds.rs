@@ -126,6 +126,20 @@ fn one_endless_page_stops_at_the_byte_cap() {
     let stderr = out.stderr.trim_end();
     assert!(stderr.starts_with(&prefix) && stderr.ends_with(suffix), "{stderr}");
     assert!(out.peak_kib < 256 << 10, "memory stays bounded: {} KiB", out.peak_kib);
+
+    // At the default --max-objects the list may bring 2.3 GiB, but no one
+    // page more than 128 KiB per item it may hold.
+    let args = ["nodes", "--kubeconfig", kubeconfig.to_str().unwrap(), "--chunk-size", "100"];
+    let out = gpufit_measured(&args, Duration::from_secs(60));
+    assert_eq!(out.code, Some(2), "{:?} {}", out.elapsed, out.stderr);
+    assert_eq!(
+        out.stderr.trim_end(),
+        format!(
+            "error: {}/api/v1/nodes: page 1 has more than 13107200 bytes (128 KiB per item of --chunk-size 100); stopping",
+            server.url()
+        )
+    );
+    assert!(out.peak_kib < 256 << 10, "memory stays bounded: {} KiB", out.peak_kib);
 }
 
 /// The same cap holds for a dump given with --cluster-file.
