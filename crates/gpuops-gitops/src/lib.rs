@@ -76,7 +76,7 @@ pub fn scan_tree(root: &Path) -> Result<Scan, ScanError> {
             std::fs::read_to_string(&path).map_err(|source| ScanError { path: path.display().to_string(), source })?;
         scan.files_scanned += 1;
         let shown = relative(base, &path);
-        tracing::debug!(file = %shown, bytes = text.len(), "reading file");
+        tracing::debug!(file = %gpuops_manifest::text::printable(&shown), bytes = text.len(), "reading file");
         scan_text(&mut scan, &shown, &text);
     }
     Ok(scan)

@@ -8,7 +8,7 @@ use gpuops_manifest::imageref::ImageRef;
 
 use crate::automation;
 use crate::git::{self, GitError};
-use crate::output::{self, Row, RowStatus};
+use crate::output::{self, Row, RowStatus, printable};
 use crate::resolve::{self, PolicyKey, Resolution};
 use crate::{ApplyArgs, Error, ExitCode, ScanArgs, WriteArgs};
 
@@ -90,8 +90,10 @@ pub(crate) fn plan(
                 }
                 Err(Unresolved::Skip(message)) => {
                     output::eprint_line(&format!(
-                        "warning: {}:{}: {message}; skipped, as Flux skips it (--strict makes this an error)",
-                        row.file, row.line
+                        "warning: {}:{}: {}; skipped, as Flux skips it (--strict makes this an error)",
+                        printable(&row.file),
+                        row.line,
+                        printable(&message)
                     ));
                     row.status = RowStatus::Skipped;
                     (row, None)
@@ -161,7 +163,7 @@ pub(crate) fn apply(args: &ApplyArgs) -> Result<ExitCode, Error> {
                 scan.references.iter().partition(|r| automation::covers(a, &update_dir, &base.join(&r.source.path)));
             for r in outside {
                 tracing::info!(
-                    file = %r.source.path, line = r.source.line, automation = %a.key(),
+                    file = %printable(&r.source.path), line = r.source.line, automation = %printable(&a.key()),
                     path = a.update_path.as_deref().unwrap_or(""), "outside the ImageUpdateAutomation's spec.update.path; left as it is"
                 );
             }
@@ -204,8 +206,8 @@ fn writable_target(path: &Path, boundary: &Path) -> Result<PathBuf, Error> {
     if !boundary.canonicalize().is_ok_and(|b| target.starts_with(b)) {
         return Err(unwritable(format!(
             "a symlink to {} outside {}; not writing through it",
-            target.display(),
-            boundary.display()
+            printable(&target.to_string_lossy()),
+            printable(&boundary.to_string_lossy())
         )));
     }
     if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
@@ -255,7 +257,9 @@ pub(crate) fn write(
 ) -> Result<ExitCode, Error> {
     let errors: Vec<String> = planned
         .iter()
-        .filter_map(|(row, _)| row.error.as_ref().map(|e| format!("{}:{}: {e}", row.file, row.line)))
+        .filter_map(|(row, _)| {
+            row.error.as_ref().map(|e| format!("{}:{}: {}", printable(&row.file), row.line, printable(e)))
+        })
         .collect();
     if !errors.is_empty() {
         return Err(Error::ReferencesFailed(errors));
@@ -265,7 +269,16 @@ pub(crate) fn write(
     for (row, e) in &planned {
         if let Some(e) = e {
             per_file.entry(row.file.clone()).or_default().push(e.clone());
-            changes.push(format!("{}:{} {}: {} -> {}", row.file, row.line, row.policy, row.current, row.new_value));
+            // Printed and committed: every part escaped, so a newline in a
+            // file name cannot forge a line of output or of the message.
+            changes.push(format!(
+                "{}:{} {}: {} -> {}",
+                printable(&row.file),
+                row.line,
+                printable(&row.policy),
+                printable(&row.current),
+                printable(&row.new_value)
+            ));
         }
     }
     // Build and verify every new file before touching any.
@@ -273,14 +286,16 @@ pub(crate) fn write(
     for (file, edits) in &per_file {
         let path = base.join(file);
         let before = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
-        let after = edit::splice(file, &before, edits)?;
-        edit::verify(file, &before, &after, edits)?;
+        // The name only labels messages here.
+        let shown = printable(file);
+        let after = edit::splice(&shown, &before, edits)?;
+        edit::verify(&shown, &before, &after, edits)?;
         outputs.push((path, file.clone(), before, after));
     }
     if args.dry_run {
         let mut diff = String::new();
         for (_, file, before, after) in &outputs {
-            diff.push_str(&edit::unified_diff(file, before, after));
+            diff.push_str(&edit::unified_diff(&printable(file), before, after));
         }
         output::print(&diff);
         return Ok(ExitCode::answer(outputs.is_empty()));

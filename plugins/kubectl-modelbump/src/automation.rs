@@ -16,6 +16,14 @@ use gpuops_gitops::template::{self, Data};
 use gpuops_gitops::{ImageUpdateAutomation, Scan};
 
 use crate::Error;
+use crate::output::{printable, safe_lines};
+
+/// A string from the repository as the template sees it: escaped, so a
+/// file or object name with a newline cannot forge a line or a trailer of
+/// the commit message.
+fn text(s: &str) -> Data {
+    Data::str(printable(s))
+}
 
 /// Flux's message when an automation has no template.
 const DEFAULT_MESSAGE: &str = "Update from image update automation";
@@ -24,19 +32,18 @@ const DEFAULT_MESSAGE: &str = "Update from image update automation";
 /// (`namespace/name` or `name`), else the only one in the tree.
 pub(crate) fn choose<'a>(scan: &'a Scan, wanted: Option<&str>) -> Result<Option<&'a ImageUpdateAutomation>, Error> {
     match wanted {
-        Some(want) => scan
-            .automations
-            .iter()
-            .find(|a| a.key() == want || a.name == want)
-            .map(Some)
-            .ok_or_else(|| Error::Usage(format!("no ImageUpdateAutomation {want} in the scanned tree"))),
+        Some(want) => {
+            scan.automations.iter().find(|a| a.key() == want || a.name == want).map(Some).ok_or_else(|| {
+                Error::Usage(format!("no ImageUpdateAutomation {} in the scanned tree", printable(want)))
+            })
+        }
         None => match scan.automations.as_slice() {
             [] => Ok(None),
             [one] => Ok(Some(one)),
             several => Err(Error::Usage(format!(
                 "{} ImageUpdateAutomations in the tree ({}); choose one with --automation NAMESPACE/NAME",
                 several.len(),
-                several.iter().map(ImageUpdateAutomation::key).collect::<Vec<_>>().join(", ")
+                printable(&several.iter().map(ImageUpdateAutomation::key).collect::<Vec<_>>().join(", "))
             ))),
         },
     }
@@ -112,12 +119,15 @@ impl ObjectId {
             // Field names sort as Go's fmtsort compares the struct: APIVersion,
             // Kind, Name, Namespace.
             fields: BTreeMap::from([
-                ("APIVersion".into(), Data::str(&self.api_version)),
-                ("Kind".into(), Data::str(&self.kind)),
-                ("Name".into(), Data::str(&self.name)),
-                ("Namespace".into(), Data::str(&self.namespace)),
+                ("APIVersion".into(), text(&self.api_version)),
+                ("Kind".into(), text(&self.kind)),
+                ("Name".into(), text(&self.name)),
+                ("Namespace".into(), text(&self.namespace)),
             ]),
-            display: format!("{{{{{} {}}} {{{} {}}}}}", self.api_version, self.kind, self.name, self.namespace),
+            display: printable(&format!(
+                "{{{{{} {}}} {{{} {}}}}}",
+                self.api_version, self.kind, self.name, self.namespace
+            )),
         }
     }
 }
@@ -125,11 +135,11 @@ impl ObjectId {
 fn change_data(c: &Change) -> Data {
     Data::Struct {
         fields: BTreeMap::from([
-            ("OldValue".into(), Data::str(&c.old)),
-            ("NewValue".into(), Data::str(&c.new)),
-            ("Setter".into(), Data::str(&c.setter)),
+            ("OldValue".into(), text(&c.old)),
+            ("NewValue".into(), text(&c.new)),
+            ("Setter".into(), text(&c.setter)),
         ]),
-        display: format!("{{{} {} {}}}", c.old, c.new, c.setter),
+        display: printable(&format!("{{{} {} {}}}", c.old, c.new, c.setter)),
     }
 }
 
@@ -148,7 +158,7 @@ pub(crate) fn message(automation: &ImageUpdateAutomation, changes: &[Change]) ->
     }
     let object_map =
         |m: BTreeMap<ObjectId, Vec<Data>>| Data::Map(m.into_iter().map(|(k, v)| (k.data(), Data::List(v))).collect());
-    let file_changes = Data::Map(files.into_iter().map(|(f, objs)| (Data::str(f), object_map(objs))).collect());
+    let file_changes = Data::Map(files.into_iter().map(|(f, objs)| (text(&f), object_map(objs))).collect());
     let namespace = automation.namespace.clone().unwrap_or_default();
     let data = Data::Struct {
         fields: BTreeMap::from([
@@ -156,10 +166,10 @@ pub(crate) fn message(automation: &ImageUpdateAutomation, changes: &[Change]) ->
                 "AutomationObject".into(),
                 Data::Struct {
                     fields: BTreeMap::from([
-                        ("Name".into(), Data::str(&automation.name)),
-                        ("Namespace".into(), Data::str(&namespace)),
+                        ("Name".into(), text(&automation.name)),
+                        ("Namespace".into(), text(&namespace)),
                     ]),
-                    display: automation.key(),
+                    display: printable(&automation.key()),
                 },
             ),
             (
@@ -173,15 +183,14 @@ pub(crate) fn message(automation: &ImageUpdateAutomation, changes: &[Change]) ->
                     display: String::new(),
                 },
             ),
-            (
-                "Values".into(),
-                Data::Map(automation.message_values.iter().map(|(k, v)| (Data::str(k), Data::str(v))).collect()),
-            ),
+            ("Values".into(), Data::Map(automation.message_values.iter().map(|(k, v)| (text(k), text(v))).collect())),
         ]),
         display: String::new(),
     };
     let source = automation.message_template.as_deref().filter(|t| !t.is_empty()).unwrap_or(DEFAULT_MESSAGE);
-    template::render(source, &data).map_err(|e| {
+    // The template's own text may hold control characters too; its lines
+    // and tabs are kept.
+    template::render(source, &data).map(|m| safe_lines(&m)).map_err(|e| {
         // Flux's own words for the fields it removed (source.go
         // RemovedTemplateFieldError).
         let e = if e.0.contains("can't evaluate field Updated") {
@@ -189,12 +198,12 @@ pub(crate) fn message(automation: &ImageUpdateAutomation, changes: &[Change]) ->
         } else if e.0.contains("can't evaluate field ImageResult") {
             "template uses removed '.Changed.ImageResult' field. Please use '.Changed.FileChanges' or '.Changed.Objects' instead. See: https://fluxcd.io/flux/components/image/imageupdateautomations/#message-template".to_string()
         } else {
-            e.to_string()
+            printable(&e.to_string())
         };
         Error::Usage(format!(
             "ImageUpdateAutomation {} ({}:{}): {e}; nothing was changed",
-            automation.key(),
-            automation.source.path,
+            printable(&automation.key()),
+            printable(&automation.source.path),
             automation.source.line
         ))
     })

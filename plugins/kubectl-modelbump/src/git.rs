@@ -1,7 +1,10 @@
 //! The few git operations modelbump needs, through the real git CLI.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+
+use crate::output::printable;
 
 /// A git step that failed.
 #[derive(Debug, thiserror::Error)]
@@ -13,18 +16,34 @@ pub enum GitError {
     Failed { command: String, stderr: String },
     #[error("{0:?} is not a valid branch name")]
     InvalidBranch(String),
-    #[error("refusing to commit: the working tree has uncommitted changes ({}); commit or stash them first", .0.join(", "))]
+    #[error("refusing to commit: the working tree has uncommitted changes ({}); commit or stash them first", printable(&.0.join(", ")))]
     Dirty(Vec<String>),
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
+    git_with_input(dir, args, None)
+}
+
+/// Run git, writing `input` (if any) to its stdin.
+fn git_with_input(dir: &Path, args: &[&str], input: Option<&str>) -> Result<String, GitError> {
     let started = std::time::Instant::now();
-    let out = Command::new("git").arg("-C").arg(dir).args(args).output().map_err(GitError::Spawn)?;
-    tracing::debug!(command = %args.join(" "), status = %out.status, elapsed = ?started.elapsed(), "git");
+    let mut command = Command::new("git");
+    command.arg("-C").arg(dir).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
+    let mut child = command.spawn().map_err(GitError::Spawn)?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        // git reads all of it before committing; a write error shows as
+        // git's own failure below.
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    let out = child.wait_with_output().map_err(GitError::Spawn)?;
+    // Arguments name files of the repository: escaped for the log and errors.
+    let shown = printable(&args.join(" "));
+    tracing::debug!(command = %shown, status = %out.status, elapsed = ?started.elapsed(), "git");
     if !out.status.success() {
         return Err(GitError::Failed {
-            command: args.join(" "),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            command: shown,
+            stderr: printable(String::from_utf8_lossy(&out.stderr).trim()),
         });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -73,10 +92,12 @@ pub(crate) fn commit(
     } else {
         commit.push("commit".into());
     }
-    commit.extend(["--quiet".into(), "-m".into(), message.to_string(), "--".into()]);
+    // The message on stdin (`-F -`), not in argv: no length limit of the
+    // command line, and nothing of it in `ps` or in the argument log.
+    commit.extend(["--quiet".into(), "-F".into(), "-".into(), "--".into()]);
     commit.extend(paths.iter().cloned());
     let commit: Vec<&str> = commit.iter().map(String::as_str).collect();
-    if let Err(e) = git(root, &commit) {
+    if let Err(e) = git_with_input(root, &commit, Some(message)) {
         // A hook or signing refused the commit: unstage what `add` staged,
         // so the caller's rollback of the files leaves the index as it was.
         let mut reset = vec!["reset", "--quiet", "--"];

@@ -16,6 +16,12 @@ use clap::{Args, Parser, Subcommand};
 pub use gpuops_cli::OutputArgs;
 
 pub use gpuops_cli::{ExitCode, Verbosity};
+pub use output::safe_lines;
+
+/// A path from the repository, for a message.
+fn shown(path: &std::path::Path) -> String {
+    output::printable(&path.to_string_lossy())
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -195,7 +201,7 @@ pub enum Error {
     Registry(#[from] gpuops_registry::RegistryError),
     #[error(transparent)]
     Git(#[from] git::GitError),
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}", shown(path))]
     Read {
         path: PathBuf,
         #[source]
@@ -209,7 +215,7 @@ pub enum Error {
         #[source]
         source: git::GitError,
     },
-    #[error("{}: {reason}; nothing was changed", path.display())]
+    #[error("{}: {reason}; nothing was changed", shown(path))]
     Unwritable { path: PathBuf, reason: String },
     #[error(
         "committed {sha} locally, but the push failed: {source}; the commit stays (run `git push` once the remote accepts it; a new run sees the files up to date)"
@@ -251,9 +257,14 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             // images for `tags <TAB>`. A tree that cannot be read offers none.
             let dynamic = |name: &str| -> Option<Vec<String>> {
                 let scan = || gpuops_gitops::scan_tree(std::path::Path::new(".")).ok();
+                // A name holding a control character or a newline would
+                // forge candidates in the shell: not offered.
+                let offer = |names: Vec<String>| -> Vec<String> {
+                    names.into_iter().filter(|n| output::printable(n) == *n).collect()
+                };
                 match name {
-                    "automation" => Some(scan()?.automations.iter().map(|a| a.key()).collect()),
-                    "repository" => Some(scan()?.repositories.iter().map(|r| r.image.clone()).collect()),
+                    "automation" => Some(offer(scan()?.automations.iter().map(|a| a.key()).collect())),
+                    "repository" => Some(offer(scan()?.repositories.iter().map(|r| r.image.clone()).collect())),
                     _ => None,
                 }
             };

@@ -2,7 +2,7 @@
 #![allow(clippy::print_stderr)]
 
 use clap::Parser;
-use kubectl_modelbump::{Cli, ExitCode};
+use kubectl_modelbump::{Cli, ExitCode, safe_lines};
 
 fn main() -> std::process::ExitCode {
     gpuops_cli::interrupt::install();
@@ -10,12 +10,14 @@ fn main() -> std::process::ExitCode {
     gpuops_cli::init_logging(cli.verbosity);
     match kubectl_modelbump::run(cli) {
         Ok(code) => code.into(),
+        // Untrusted parts are escaped where messages are made; this keeps
+        // any control character that slipped through off the terminal.
         Err(error @ kubectl_modelbump::Error::Interrupted(_)) => {
-            eprintln!("{error}");
+            eprintln!("{}", safe_lines(&error.to_string()));
             ExitCode::Interrupted.into()
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", safe_lines(&error.to_string()));
             ExitCode::Error.into()
         }
     }

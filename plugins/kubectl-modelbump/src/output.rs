@@ -9,6 +9,22 @@ use serde_json::json;
 use crate::{Error, ExitCode, OutputArgs, TagsArgs};
 
 pub(crate) use gpuops_cli::print;
+/// Text from the repository (file names, object and policy names, scalar
+/// values) made safe for one line: control characters, newlines and bidi
+/// controls escaped, as registry text already is.
+pub(crate) use gpuops_manifest::text::printable;
+
+/// Text of several lines made safe to print or commit: each line as
+/// [`printable`] escapes it, tabs kept. For what the tool composes itself
+/// (an error listing several failures, a rendered commit message); every
+/// untrusted part inside it is escaped with [`printable`] first, so a
+/// newline in a file name cannot forge a line here.
+pub fn safe_lines(text: &str) -> String {
+    text.split('\n')
+        .map(|line| line.split('\t').map(printable).collect::<Vec<_>>().join("\t"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
 /// Where a reference stands (`update`, `up-to-date`, `error` in JSON).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -81,7 +97,9 @@ pub(crate) fn print_rows(rows: &[Row], args: &OutputArgs) {
                     let status = cells.pop().unwrap_or_default();
                     cells.extend([r.marker.clone(), r.field.clone(), r.image.clone(), r.new_value.clone(), status]);
                 }
-                table.push(cells);
+                // Every cell can come from the repository; `-o json` has
+                // JSON's own escaping instead.
+                table.push(cells.iter().map(|c| printable(c)).collect());
             }
             if wide {
                 table.headers = ["FILE", "POLICY", "CURRENT", "LATEST", "MARKER", "FIELD", "IMAGE", "NEW", "STATUS"]

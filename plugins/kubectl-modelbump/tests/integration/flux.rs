@@ -150,7 +150,9 @@ fn an_image_update_automation_sets_path_message_author_and_push_branch() {
     let repo = Repo::seed(&registry.host());
     let automation = std::fs::read_to_string(fixtures.join("image-update-automation.yaml"))
         .unwrap()
-        .replace("{{ range $filename, $_ := .Changed.FileChanges -}}", "{{ range .Updated.Images -}}");
+        // Still declaring $filename: Go's parser refuses a variable it has
+        // not seen (parse.go useVar) before the field is ever evaluated.
+        .replace("{{ range $filename, $_ := .Changed.FileChanges -}}", "{{ range $filename, $_ := .Updated.Images -}}");
     std::fs::write(repo.path().join("infrastructure/image-automation/automation.yaml"), automation).unwrap();
     gpuops_testkit::git(repo.path(), &["add", "."]);
     gpuops_testkit::git(repo.path(), &["commit", "--quiet", "-m", "automation"]);

@@ -5,6 +5,7 @@ mod apply;
 mod faults;
 mod flux;
 mod hostile;
+mod hostile_repo;
 mod image;
 mod interrupt;
 mod release;
