@@ -164,6 +164,9 @@ fn an_empty_render_is_refused_unless_allowed() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
+/// The sidecar runs the hanging kind only when its operator allows it.
+const ALLOW_HANG: (&str, &str) = ("GPUOPS_ALLOWED_PLUGINS", "example.com/v1/Hang");
+
 /// A kustomization whose transformer (a legacy exec plugin) hangs.
 fn hanging_app(ws: &Workspace, marker: &str) -> Source {
     use std::os::unix::fs::PermissionsExt;
@@ -196,7 +199,11 @@ fn the_deadline_ends_kustomize_and_its_children() {
     let mut source = hanging_app(&ws, &marker);
     source.env.insert("GPUOPS_DEADLINE".into(), "1".into());
     let started = Instant::now();
-    let out = ws.generate(&source);
+    let out = ws
+        .command(&Plugin::load().generate, &source, Profile::Generate)
+        .env(ALLOW_HANG.0, ALLOW_HANG.1)
+        .output()
+        .unwrap();
     let elapsed = started.elapsed();
     assert_eq!(out.status.code(), Some(1));
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
@@ -209,7 +216,11 @@ fn sigterm_mid_build_exits_within_five_seconds_and_leaves_no_child() {
     let ws = Workspace::new();
     let marker = format!("60.{}2", std::process::id());
     let source = hanging_app(&ws, &marker);
-    let child = ws.command(&Plugin::load().generate, &source, Profile::Generate).spawn().unwrap();
+    let child = ws
+        .command(&Plugin::load().generate, &source, Profile::Generate)
+        .env(ALLOW_HANG.0, ALLOW_HANG.1)
+        .spawn()
+        .unwrap();
     let appeared = Instant::now();
     while processes_with(&marker) == 0 && appeared.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(50));
