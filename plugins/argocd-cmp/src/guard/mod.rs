@@ -151,15 +151,16 @@ pub fn repository_root(dir: &Path, source_path: Option<&str>) -> PathBuf {
 }
 
 /// [`check`] with the sidecar's inputs: its own `GPUOPS_ALLOWED_PLUGINS`
-/// (never `ARGOCD_ENV_…`, which an Application sets) and Argo CD's
-/// `ARGOCD_APP_SOURCE_PATH`.
+/// (never `ARGOCD_ENV_…`, which an Application sets) and the render's
+/// repository root as the rest of the sidecar sees it ([`crate::root::Repo`]:
+/// argocd-cmp-server's `_cmp_server/<uuid>`, else [`repository_root`]).
 pub fn check_sidecar(dir: &Path) -> Result<Verdict, Refusal> {
     let policy = match crate::env::sidecar_setting("GPUOPS_ALLOWED_PLUGINS") {
         Some(list) => Policy::parse(&list).map_err(Refusal::Setting)?,
         None => Policy::default(),
     };
     let source = std::env::var("ARGOCD_APP_SOURCE_PATH").ok();
-    check(dir, &repository_root(dir, source.as_deref()), &policy)
+    check(dir, crate::root::Repo::of(dir, source.as_deref()).root(), &policy)
 }
 
 #[cfg(test)]
