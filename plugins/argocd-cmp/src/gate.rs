@@ -85,7 +85,7 @@ pub(crate) fn check(
             }
         });
         // The receiver is gone when the render already ended.
-        let _ = sender.send(verdict.map_err(|e| Error::Inject(e.to_string())));
+        let _ = sender.send(verdict.map_err(|e| Error::Gate(e.to_string())));
     });
     let verdict = budget.wait("the fit gate", &receiver)?;
     budget.check("the fit gate")?;

@@ -62,6 +62,8 @@ pub enum Error {
     Empty,
     #[error("parameter capacity: {0}")]
     Capacity(String),
+    #[error("fit gate: {0}")]
+    Gate(String),
     #[error("fit gate (enforce): the render does not fit {cluster}:\n{explanation}")]
     DoesNotFit { cluster: String, explanation: String },
     #[error("writing the render: {0}")]

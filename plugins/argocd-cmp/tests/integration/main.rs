@@ -8,3 +8,4 @@
 mod cases;
 mod guard;
 mod harness;
+mod runtime;
