@@ -14,14 +14,6 @@ use serde::Deserialize;
 
 use crate::Error;
 
-/// A setting: `ARGOCD_ENV_<NAME>` (the Application's `plugin.env`, which
-/// Argo CD prefixes) first, then `<NAME>` from the sidecar's own
-/// environment — the order argocd-lovely-plugin and AVP use. A value that
-/// is not UTF-8 counts as unset here; [`Env::setting`] reports it instead.
-pub fn setting(name: &str) -> Option<String> {
-    std::env::var(format!("ARGOCD_ENV_{name}")).ok().or_else(|| std::env::var(name).ok()).filter(|v| !v.is_empty())
-}
-
 /// A setting only the sidecar's operator chooses: `<NAME>` from the
 /// sidecar's own environment, never `ARGOCD_ENV_<NAME>` (an Application's
 /// `plugin.env`, which whoever edits the Application writes). For what
@@ -65,8 +57,10 @@ impl Env {
         self.vars.get(name).map(|value| utf8(name, value)).transpose()
     }
 
-    /// [`setting`] over this environment: `ARGOCD_ENV_<NAME>`, then `<NAME>`;
-    /// empty counts as unset.
+    /// A setting: `ARGOCD_ENV_<NAME>` (the Application's `plugin.env`,
+    /// which Argo CD prefixes) first, then `<NAME>` from the sidecar's own
+    /// environment — the order argocd-lovely-plugin and AVP use; empty
+    /// counts as unset.
     pub fn setting(&self, name: &str) -> Result<Option<&str>, Error> {
         let prefixed = self.text(&format!("ARGOCD_ENV_{name}"))?.filter(|v| !v.is_empty());
         match prefixed {

@@ -158,6 +158,8 @@ pub(crate) fn kustomized(bytes: Vec<u8>, steps: &Steps<'_>) -> Result<(Output, V
         let values = yaml::parse_many(batch, "the render", &wanted).map_err(|e| Error::Input(e.into()))?;
         steps.budget.check("reading the render")?;
         for (doc, mut value) in batch.iter().zip(values) {
+            // A large batch takes a while to transform: look at the budget per document.
+            steps.budget.check("reading the render")?;
             let changed = !value.is_null() && steps.transform(doc.text, &mut value)?;
             pieces.push(if changed { Piece::Emitted(emit(doc, &value)) } else { original(&input, doc) });
             any_changed |= changed;
@@ -198,6 +200,7 @@ pub(crate) fn plain_directory(dir: &Path, steps: &Steps<'_>) -> Result<(Output, 
         for batch in raw.chunks(BATCH) {
             let values = yaml::parse_many(batch, &name, &|_| true).map_err(|e| Error::Input(e.into()))?;
             for (doc, mut value) in batch.iter().zip(values).filter(|(_, v)| !v.is_null()) {
+                steps.budget.check("reading the app directory")?;
                 steps.transform(doc.text, &mut value)?;
                 let mut emitted = String::new();
                 yaml::write_document(&mut emitted, &value);
