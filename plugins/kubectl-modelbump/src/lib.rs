@@ -191,9 +191,10 @@ pub struct PromoteArgs {
 /// Errors that end a command (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error(transparent)]
+    // Both name a file of the repository, as read from the disk.
+    #[error("{}", output::printable(&.0.to_string()))]
     Scan(#[from] gpuops_gitops::ScanError),
-    #[error(transparent)]
+    #[error("{}", output::printable(&.0.to_string()))]
     Edit(#[from] gpuops_gitops::edit::EditError),
     #[error(transparent)]
     Policy(#[from] gpuops_gitops::policy::PolicyError),

@@ -94,6 +94,7 @@ fn names_from_the_repository_reach_the_terminal_and_the_commit_escaped() {
     let json: serde_json::Value = serde_json::from_slice(&repo.run(&["scan", "-o", "json"]).stdout).unwrap();
     let files: Vec<&str> = json["items"].as_array().unwrap().iter().filter_map(|i| i["file"].as_str()).collect();
     assert!(files.contains(&format!("apps/foundry-gpu-oras/{EVIL}").as_str()), "{files:?}");
+    clean("scan -o yaml", &text(&repo.run(&["scan", "-o", "yaml"]).stdout));
 
     let dry = repo.run(&["apply", "--dry-run"]);
     assert_eq!(dry.status.code(), Some(1), "{}", text(&dry.stderr));
@@ -159,4 +160,17 @@ fn commit_templates_that_nest_without_end_are_refused_quickly() {
         assert_eq!(git(repo.path(), &["status", "--porcelain"]), "", "no file may change");
         assert!(took < Duration::from_secs(30), "{expected}: took {took:?}");
     }
+}
+
+#[test]
+fn a_file_that_cannot_be_read_is_named_escaped_on_one_line() {
+    let repo = Repo::seed("127.0.0.1:1");
+    // Not UTF-8: the scan stops at it and names it.
+    std::fs::write(repo.path().join("apps").join(EVIL), b"tag: \xff\xfe\n").unwrap();
+    let out = repo.run(&["scan"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    clean("scan error", &stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("evil\\u{1b}[2J\\nFAKE: line.yaml"), "{stderr}");
 }
