@@ -174,3 +174,21 @@ fn a_file_that_cannot_be_read_is_named_escaped_on_one_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("evil\\u{1b}[2J\\nFAKE: line.yaml"), "{stderr}");
 }
+
+/// The message reaches git on stdin (`commit -F -`): one argument of argv
+/// holds at most 128 KiB on Linux (MAX_ARG_STRLEN), `-m` failed past it.
+#[test]
+fn a_long_commit_message_goes_to_git_whole() {
+    let registry = seeded_registry();
+    let repo = evil_repo(&registry.host(), true);
+    let line = format!("{}\n", "x".repeat(999));
+    with_template(
+        &repo,
+        &format!("long\n\n{{{{range $.Values}}}}{{{{range $.Values}}}}{line}{{{{end}}}}{{{{end}}}}"),
+        20,
+    );
+    let out = repo.run(&["apply", "--commit"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let message = git(repo.path(), &["log", "-1", "--format=%B"]);
+    assert_eq!(message.matches(&line).count(), 400, "{} bytes", message.len());
+}
