@@ -161,7 +161,7 @@ pub(crate) fn kustomized(bytes: Vec<u8>, steps: &Steps<'_>) -> Result<(Output, V
             // A large batch takes a while to transform: look at the budget per document.
             steps.budget.check("reading the render")?;
             let changed = !value.is_null() && steps.transform(doc.text, &mut value)?;
-            pieces.push(if changed { Piece::Emitted(emit(doc, &value)) } else { original(&input, doc) });
+            pieces.push(if changed { Piece::Emitted(emit(doc.text, &value)) } else { original(&input, doc) });
             any_changed |= changed;
             steps.keep(value, &mut kept);
         }
@@ -178,10 +178,14 @@ fn original(input: &str, doc: &RawDocument<'_>) -> Piece {
     Piece::Original(start..start + doc.text.len())
 }
 
-fn emit(doc: &RawDocument<'_>, value: &Value) -> String {
+/// `value` as a document, in a string of its own size: a string grown by
+/// doubling holds up to twice its text, and the output holds them all.
+fn emit(original: &str, value: &Value) -> String {
     let mut emitted = String::new();
     yaml::write_document(&mut emitted, value);
-    yaml::restore_octal_forms(doc.text, &emitted)
+    let mut emitted = yaml::restore_octal_forms(original, &emitted);
+    emitted.shrink_to_fit();
+    emitted
 }
 
 /// A plain directory of YAML, as Argo CD's directory source reads it:
@@ -202,9 +206,7 @@ pub(crate) fn plain_directory(dir: &Path, steps: &Steps<'_>) -> Result<(Output, 
             for (doc, mut value) in batch.iter().zip(values).filter(|(_, v)| !v.is_null()) {
                 steps.budget.check("reading the app directory")?;
                 steps.transform(doc.text, &mut value)?;
-                let mut emitted = String::new();
-                yaml::write_document(&mut emitted, &value);
-                pieces.push(Piece::Emitted(emitted));
+                pieces.push(Piece::Emitted(emit(doc.text, &value)));
                 steps.keep(value, &mut kept);
             }
             steps.budget.check("reading the app directory")?;
