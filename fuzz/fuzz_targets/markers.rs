@@ -1,8 +1,11 @@
 //! Any text (bytes read as UTF-8, lossily, as a file could hold them):
 //! `find_markers` must not panic, and every marker it returns must point
-//! at a scalar of that text on the line it names.
+//! at a scalar of that text on the line it names. `promote`'s reader of
+//! kustomize `images:` / `ModelTags` entries reads the same files: its
+//! spans must lie inside the text too.
 #![no_main]
 
+use gpuops_gitops::entries::find_entries;
 use gpuops_gitops::markers::{Quote, find_markers, render};
 use libfuzzer_sys::fuzz_target;
 
@@ -22,5 +25,11 @@ fuzz_target!(|data: &[u8]| {
     }
     for p in &problems {
         assert!((1..=lines).contains(&p.line));
+    }
+    for entry in find_entries(&text, "fuzz.yaml") {
+        for located in [&entry.new_name, &entry.new_tag, &entry.digest].into_iter().flatten() {
+            let at = text.get(located.span.clone()).expect("an entry's span lies inside the text");
+            assert_eq!(at, located.value, "a located value is what the file holds");
+        }
     }
 });
