@@ -214,3 +214,59 @@ pub(crate) fn plain_directory(dir: &Path, steps: &Steps<'_>) -> Result<(Output, 
     }
     Ok((Output { input: String::new(), pieces: Some(pieces) }, kept))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget() -> Budget {
+        Budget::new(std::time::Instant::now() + std::time::Duration::from_secs(60), crate::run::Stop::default())
+    }
+
+    fn printed(output: &Output) -> String {
+        let mut bytes = Vec::new();
+        output.write_to(&mut bytes).unwrap();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    /// A document the parameters change is re-emitted; every other one is
+    /// printed from kustomize's bytes, comments and quoting kept.
+    #[test]
+    fn untouched_documents_stay_byte_for_byte() {
+        let config = gpuops_inject::decode(&serde_json::json!({"apiVersion": "gpuops.dev/v1alpha1",
+            "kind": "GpuProfile", "metadata": {"name": "p"}, "spec": {"gpu": {"count": 2}}}))
+        .unwrap()
+        .unwrap();
+        let untouched = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}  # kept\ndata: {a: 'x'}\n";
+        let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: c, image: i, resources: {limits: {nvidia.com/gpu: 1}}}\n";
+        let input = format!("{untouched}---\n{deployment}");
+        let budget = budget();
+        let steps = Steps { configs: std::slice::from_ref(&config), gate: true, budget: &budget };
+        let (output, kept) = kustomized(input.clone().into_bytes(), &steps).unwrap();
+        let text = printed(&output);
+        assert!(text.starts_with(&format!("{untouched}---\n")), "{text}");
+        assert!(text.contains("nvidia.com/gpu: 2"), "{text}");
+        // The gate keeps the Deployment (changed), not the ConfigMap.
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0]["kind"], "Deployment");
+        // Nothing to change: the input exactly, separators included.
+        let steps = Steps { configs: &[], gate: true, budget: &budget };
+        let (output, _) = kustomized(format!("---\n{untouched}").into_bytes(), &steps).unwrap();
+        assert_eq!(printed(&output), format!("---\n{untouched}"));
+        assert!(!output.is_blank());
+    }
+
+    #[test]
+    fn a_stopped_budget_ends_the_reading() {
+        let stop = crate::run::Stop::default();
+        let budget = Budget::new(std::time::Instant::now() + std::time::Duration::from_secs(60), stop.clone());
+        let config = gpuops_inject::decode(&serde_json::json!({"apiVersion": "gpuops.dev/v1alpha1",
+            "kind": "GpuProfile", "metadata": {"name": "p"}, "spec": {"gpu": {"count": 2}}}))
+        .unwrap()
+        .unwrap();
+        let steps = Steps { configs: std::slice::from_ref(&config), gate: false, budget: &budget };
+        stop.request();
+        let err = kustomized(b"apiVersion: v1\nkind: ConfigMap\n".to_vec(), &steps).err().unwrap();
+        assert!(err.to_string().starts_with("reading the render: stopped by SIGTERM"), "{err}");
+    }
+}

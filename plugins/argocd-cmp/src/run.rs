@@ -47,6 +47,11 @@ impl Stop {
     pub fn requested(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// What SIGTERM does, for callers that stop a render themselves.
+    pub fn request(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// How often a wait looks at the stop flag.
