@@ -242,7 +242,7 @@ mod tests {
         let input = format!("{untouched}---\n{deployment}");
         let budget = budget();
         let steps = Steps { configs: std::slice::from_ref(&config), gate: true, budget: &budget };
-        let (output, kept) = kustomized(input.clone().into_bytes(), &steps).unwrap();
+        let (output, kept) = kustomized(input.into_bytes(), &steps).unwrap();
         let text = printed(&output);
         assert!(text.starts_with(&format!("{untouched}---\n")), "{text}");
         assert!(text.contains("nvidia.com/gpu: 2"), "{text}");
