@@ -23,7 +23,8 @@ pub fn sidecar_setting(name: &str) -> Option<String> {
 }
 
 /// Plain variables the plugin reads (besides `ARGOCD_ENV_*` and `PARAM_*`).
-const READ: &[&str] = &["ARGOCD_APP_PARAMETERS", "ARGOCD_APP_SOURCE_PATH", "KUBE_VERSION", "GPUOPS_DEADLINE"];
+const READ: &[&str] =
+    &["ARGOCD_APP_PARAMETERS", "ARGOCD_APP_SOURCE_PATH", "ARGOCD_GRPC_MAX_SIZE_MB", "KUBE_VERSION", "GPUOPS_DEADLINE"];
 
 /// The variables the plugin reads, captured once; values stay `OsString`
 /// until read, so a non-UTF-8 value fails only where it is used, and the

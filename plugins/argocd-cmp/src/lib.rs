@@ -47,6 +47,10 @@ pub enum Error {
     #[error("cannot run {0}")]
     Spawn(String),
     #[error(
+        "{command}: stopped: the render is larger than {mib} MiB, Argo CD's message limit (ARGOCD_GRPC_MAX_SIZE_MB)"
+    )]
+    TooLarge { command: String, mib: usize },
+    #[error(
         "{0}: stopped at the plugin's deadline (GPUOPS_DEADLINE, default 50s, below Argo CD's 60 s); raise both, or split the app"
     )]
     Deadline(String),
@@ -209,6 +213,7 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
             ));
         }
     };
+    let max_render = run::max_render(env.text("ARGOCD_GRPC_MAX_SIZE_MB")?)?;
     let steps = render::Steps { configs: &configs, gate: cluster.is_some(), budget: &budget };
 
     // Render.
@@ -219,7 +224,7 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
         let verdict = guard::check_sidecar(dir)?;
         let what = kustomizer.describe(Path::new("."));
         let command = kustomizer.command_with(Path::new("."), verdict.alpha_plugins());
-        let finished = run::run(command, &what, &budget)?;
+        let finished = run::run(command, &what, &budget, max_render)?;
         if !finished.success {
             let mut stderr = tail(&String::from_utf8_lossy(&finished.stderr));
             stderr.extend(verdict.note().map(|note| format!("\n{note}")));

@@ -112,9 +112,17 @@ pub struct Finished {
 }
 
 /// The most kustomize may print: a ManifestResponse larger than Argo CD's
-/// gRPC message limit (`ARGOCD_GRPC_MAX_SIZE_MB`, default 100 MiB;
-/// argo-cd: cmpserver/apiclient/clientset.go) cannot be delivered anyway.
-pub const MAX_RENDER: usize = 100 << 20;
+/// gRPC message limit cannot be delivered anyway. argocd-cmp-server reads
+/// `ARGOCD_GRPC_MAX_SIZE_MB` (default 100) from the sidecar's environment
+/// (argo-cd: cmpserver/apiclient/clientset.go, `MaxGRPCMessageSize`), and
+/// the plugin inherits it; an Application cannot set it (its variables
+/// arrive prefixed `ARGOCD_ENV_`).
+pub fn max_render(setting: Option<&str>) -> Result<usize, Error> {
+    let Some(text) = setting.filter(|t| !t.is_empty()) else { return Ok(100 << 20) };
+    text.trim().parse::<usize>().ok().filter(|mib| (1..=1 << 20).contains(mib)).map(|mib| mib << 20).ok_or_else(|| {
+        Error::Setting { name: "ARGOCD_GRPC_MAX_SIZE_MB", message: format!("{:?} is not a whole number of MiB", text) }
+    })
+}
 /// The end of kustomize's stderr that is kept (its error is at the end).
 const STDERR_KEPT: usize = 64 << 10;
 
@@ -156,19 +164,19 @@ fn drain(
 }
 
 /// Run `command` in its own process group until it exits and its pipes
-/// close, the budget runs out, or it prints more than [`MAX_RENDER`]. On
-/// every path the group and any escaped descendant are ended and reaped.
-pub fn run(mut command: Command, what: &str, budget: &Budget) -> Result<Finished, Error> {
+/// close, the budget runs out, or it prints more than `max_render` bytes.
+/// On every path the group and any escaped descendant are ended and reaped.
+pub fn run(mut command: Command, what: &str, budget: &Budget, max_render: usize) -> Result<Finished, Error> {
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let mut child = command.spawn().map_err(|e| Error::Spawn(format!("{what}: {e}")))?;
     let (sender, pipes) = std::sync::mpsc::channel();
     let (out, err) = (child.stdout.take(), child.stderr.take());
     if let (Some(out), Some(err)) = (out, err) {
         let tell = sender.clone();
-        drain(out, MAX_RENDER, false, move |r| drop(tell.send(Pipe::Out(r))));
+        drain(out, max_render, false, move |r| drop(tell.send(Pipe::Out(r))));
         drain(err, STDERR_KEPT, true, move |r| drop(sender.send(Pipe::Err(r.unwrap_or_default()))));
     }
-    let result = collect(&mut child, what, budget, &pipes);
+    let result = collect(&mut child, what, budget, &pipes, max_render);
     if result.is_err() {
         end_group(&mut child);
     }
@@ -185,6 +193,7 @@ fn collect(
     what: &str,
     budget: &Budget,
     pipes: &Receiver<Pipe>,
+    max_render: usize,
 ) -> Result<(Vec<u8>, Vec<u8>), Error> {
     let (mut stdout, mut stderr, mut exited) = (None, None, false);
     while !(exited && stdout.is_some() && stderr.is_some()) {
@@ -192,12 +201,7 @@ fn collect(
         let left = budget.deadline.saturating_duration_since(Instant::now());
         match pipes.recv_timeout(left.min(TICK)) {
             Ok(Pipe::Out(Ok(bytes))) => stdout = Some(bytes),
-            Ok(Pipe::Out(Err(_))) => {
-                return Err(Error::Spawn(format!(
-                    "{what}: the render is larger than {} MiB, Argo CD's message limit",
-                    MAX_RENDER >> 20
-                )));
-            }
+            Ok(Pipe::Out(Err(_))) => return Err(Error::TooLarge { command: what.to_string(), mib: max_render >> 20 }),
             Ok(Pipe::Err(bytes)) => stderr = Some(bytes),
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
         }

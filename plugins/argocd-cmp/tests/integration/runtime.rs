@@ -276,3 +276,16 @@ fn an_environment_that_is_not_utf8_is_named_never_shown() {
     let stderr = one_line_error(&out);
     assert!(stderr.contains("ARGOCD_APP_SOURCE_PATH") && !stderr.contains("leaked-value"), "{stderr}");
 }
+
+/// kustomize printing more than Argo CD could deliver (the sidecar's
+/// `ARGOCD_GRPC_MAX_SIZE_MB`, 4 here): reading stops at the limit and
+/// kustomize is ended, instead of the sidecar holding all of it.
+#[test]
+fn a_render_larger_than_argo_cds_message_limit_is_stopped() {
+    let ws = Workspace::new();
+    let kustomize = stand_in(&ws, "kustomize-flood", "yes 'a: b' | head -c 20000000\n");
+    let source = kustomized_app(&ws, "apps/flood");
+    let out = generate_with(&ws, &source, &kustomize).env("ARGOCD_GRPC_MAX_SIZE_MB", "4").output().unwrap();
+    let stderr = one_line_error(&out);
+    assert!(stderr.contains("stopped: the render is larger than 4 MiB"), "{stderr}");
+}
