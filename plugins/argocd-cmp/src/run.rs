@@ -120,7 +120,7 @@ pub struct Finished {
 pub fn max_render(setting: Option<&str>) -> Result<usize, Error> {
     let Some(text) = setting.filter(|t| !t.is_empty()) else { return Ok(100 << 20) };
     text.trim().parse::<usize>().ok().filter(|mib| (1..=1 << 20).contains(mib)).map(|mib| mib << 20).ok_or_else(|| {
-        Error::Setting { name: "ARGOCD_GRPC_MAX_SIZE_MB", message: format!("{:?} is not a whole number of MiB", text) }
+        Error::Setting { name: "ARGOCD_GRPC_MAX_SIZE_MB", message: format!("{text:?} is not a whole number of MiB") }
     })
 }
 /// The end of kustomize's stderr that is kept (its error is at the end).
