@@ -5,17 +5,17 @@
 //! expires, argocd-cmp-server's `exec.CommandContext` SIGKILLs the plugin
 //! at once and SIGTERMs the rest of its process group, SIGKILL 5 s later
 //! (argo-cd v3.5: cmpserver/plugin/plugin.go `runCommand`, ~87 and
-//! ~116–129). We end earlier and cleanly: our own deadline (50 s by
-//! default), and on SIGTERM we end kustomize's group ourselves and exit
+//! ~116–129). So kustomize stays in the plugin's process group, where
+//! that kill reaches it. We end earlier and cleanly: our own deadline
+//! (50 s by default), and on SIGTERM we end kustomize ourselves and exit
 //! non-zero with a message, well inside 5 s.
 //!
-//! A descendant that leaves kustomize's process group (`setsid`) would
-//! outlive a group kill and could hold kustomize's stdout open forever. So
-//! the pipes are read by threads we never wait for past the deadline, and
-//! the sidecar makes itself a child subreaper ([`become_subreaper`]):
-//! orphans reparent to it, and after kustomize every remaining child is
-//! killed and reaped ([`sweep_children`]), whatever group or session it
-//! moved to.
+//! A descendant that leaves the process group (`setsid`) would outlive a
+//! group kill and could hold kustomize's stdout open forever. So the pipes
+//! are read by threads we never wait for past the deadline, and the
+//! sidecar makes itself a child subreaper ([`become_subreaper`]): orphans
+//! reparent to it, and after kustomize every remaining child is killed and
+//! reaped ([`sweep_children`]), whatever group or session it moved to.
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
@@ -23,8 +23,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
-
-use std::os::unix::process::CommandExt as _;
 
 use rustix::process::{Pid, Signal};
 
@@ -163,11 +161,11 @@ fn drain(
     });
 }
 
-/// Run `command` in its own process group until it exits and its pipes
-/// close, the budget runs out, or it prints more than `max_render` bytes.
-/// On every path the group and any escaped descendant are ended and reaped.
+/// Run `command` until it exits and its pipes close, the budget runs out,
+/// or it prints more than `max_render` bytes. On every path it and every
+/// descendant reparented here are ended and reaped.
 pub fn run(mut command: Command, what: &str, budget: &Budget, max_render: usize) -> Result<Finished, Error> {
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().map_err(|e| Error::Spawn(format!("{what}: {e}")))?;
     let (sender, pipes) = std::sync::mpsc::channel();
     let (out, err) = (child.stdout.take(), child.stderr.take());
@@ -178,7 +176,7 @@ pub fn run(mut command: Command, what: &str, budget: &Budget, max_render: usize)
     }
     let result = collect(&mut child, what, budget, &pipes, max_render);
     if result.is_err() {
-        end_group(&mut child);
+        end(&mut child);
     }
     let status = child.wait();
     sweep_children();
@@ -210,21 +208,24 @@ fn collect(
     Ok((stdout.unwrap_or_default(), stderr.unwrap_or_default()))
 }
 
-/// SIGTERM the group, give the leader 1 s to exit, then SIGKILL whatever
-/// is left of the group.
-fn end_group(child: &mut Child) {
-    let group = Pid::from_child(child);
-    let _ = rustix::process::kill_process_group(group, Signal::TERM);
-    let until = Instant::now() + Duration::from_secs(1);
-    while Instant::now() < until && matches!(child.try_wait(), Ok(None)) {
-        std::thread::sleep(TICK);
+/// SIGTERM the child, give it 1 s to exit (kustomize ends its plugins),
+/// then SIGKILL it. Its own children reparent here and are swept.
+fn end(child: &mut Child) {
+    // Only while not yet reaped: until then its pid cannot be reused.
+    if matches!(child.try_wait(), Ok(None)) {
+        let _ = rustix::process::kill_process(Pid::from_child(child), Signal::TERM);
+        let until = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < until && matches!(child.try_wait(), Ok(None)) {
+            std::thread::sleep(TICK);
+        }
     }
-    let _ = rustix::process::kill_process_group(group, Signal::KILL);
+    // std's kill does nothing once the child is reaped.
+    let _ = child.kill();
 }
 
 /// SIGKILL and reap every child this process still has — kustomize's
-/// descendants that left its group and were reparented here — until none
-/// is left (their own children reparent here as they die). Only when this
+/// descendants, reparented here when their parent died — until none is
+/// left (their own children reparent here as they die). Only when this
 /// process is a subreaper: otherwise its children are not ours to end
 /// (a test harness, a library caller).
 pub fn sweep_children() {

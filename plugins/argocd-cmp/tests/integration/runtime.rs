@@ -289,3 +289,32 @@ fn a_render_larger_than_argo_cds_message_limit_is_stopped() {
     let stderr = one_line_error(&out);
     assert!(stderr.contains("stopped: the render is larger than 4 MiB"), "{stderr}");
 }
+
+/// Argo CD's own deadline: argocd-cmp-server starts the plugin in a process
+/// group of its own (`Setpgid`), SIGKILLs the plugin and SIGTERMs that
+/// group (argo-cd v3.5 cmpserver/plugin/plugin.go `runCommand`). kustomize
+/// is in that group, so it ends too instead of running on.
+#[test]
+fn argo_cds_deadline_kill_reaches_kustomize() {
+    use std::os::unix::process::CommandExt as _;
+    let ws = Workspace::new();
+    let marker = format!("30.{}4", std::process::id());
+    let kustomize = stand_in(&ws, "kustomize-hangs", &format!("exec sleep {marker}\n"));
+    let source = kustomized_app(&ws, "apps/hang");
+    let mut cmd = generate_with(&ws, &source, &kustomize);
+    let mut child = cmd.process_group(0).spawn().unwrap();
+    let started = Instant::now();
+    while processes_with(&marker) == 0 && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(processes_with(&marker), 1, "kustomize started");
+    let plugin = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(plugin, rustix::process::Signal::KILL).unwrap();
+    let _ = rustix::process::kill_process_group(plugin, rustix::process::Signal::TERM);
+    child.wait().unwrap();
+    let ended = Instant::now();
+    while processes_with(&marker) > 0 && ended.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(processes_with(&marker), 0, "kustomize outlived the plugin's process group");
+}
