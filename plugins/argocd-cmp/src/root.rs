@@ -13,8 +13,9 @@
 //! `--plugin-use-manifest-generate-paths` the tarball holds only a
 //! subdirectory of the repository (reposerver/repository/repository.go
 //! `runConfigManagementPluginSidecars` → `getApplicationRootPath`), and
-//! `.git` is absent when `reposerver.plugin.tar.exclusions` drops it
-//! (util/io/files/tar.go `tgzFile` keeps only an empty `.git` for `.git/*`).
+//! `.git` is emptied or absent when `reposerver.plugin.tar.exclusions`
+//! names it (util/io/files/tar.go `tgzFile`: `.git/*` skips its content but
+//! still sends the directory; `.git` skips it), so it may mark nothing.
 //!
 //! Paths are resolved after symlinks (`canonicalize`), so `..`, absolute
 //! paths and links pointing out are all caught by one prefix check.
