@@ -201,7 +201,9 @@ fn collect(
             Ok(Pipe::Out(Ok(bytes))) => stdout = Some(bytes),
             Ok(Pipe::Out(Err(_))) => return Err(Error::TooLarge { command: what.to_string(), mib: max_render >> 20 }),
             Ok(Pipe::Err(bytes)) => stderr = Some(bytes),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
+            Err(RecvTimeoutError::Timeout) => {}
+            // Both pipes told, the child not yet gone: wait for it without spinning.
+            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(Duration::from_millis(1)),
         }
         exited = exited || child.try_wait().map_err(|e| Error::Spawn(format!("{what}: {e}")))?.is_some();
     }
