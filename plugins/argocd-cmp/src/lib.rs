@@ -258,7 +258,12 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
 fn tail(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.trim().lines().collect();
     let keep = &lines[lines.len().saturating_sub(20)..];
-    keep.iter().map(|l| format!("  {}", l.chars().take(400).collect::<String>())).collect::<Vec<_>>().join("\n")
+    // kustomize quotes repository content (file names, field values):
+    // escaped, so `argocd app get` in a terminal runs none of its escapes.
+    keep.iter()
+        .map(|l| format!("  {}", gpuops_manifest::text::printable(&l.chars().take(400).collect::<String>())))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `parameters` in `dir`: the announcements as a JSON array, from files

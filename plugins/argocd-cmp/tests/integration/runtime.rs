@@ -318,3 +318,16 @@ fn argo_cds_deadline_kill_reaches_kustomize() {
     }
     assert_eq!(processes_with(&marker), 0, "kustomize outlived the plugin's process group");
 }
+
+/// kustomize's error quotes repository content; a terminal escape in it
+/// reaches `argocd app get` escaped, not as a command to the terminal.
+#[test]
+fn kustomize_errors_are_escaped_for_terminals() {
+    let ws = Workspace::new();
+    let kustomize = stand_in(&ws, "kustomize-fails", "printf 'Error: bad file \\033]0;owned\\007\\n' >&2\nexit 1\n");
+    let out = generate_with(&ws, &kustomized_app(&ws, "apps/fails"), &kustomize).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{7}'), "{stderr:?}");
+    assert!(stderr.contains("bad file \\u{1b}]0;owned"), "{stderr:?}");
+}
