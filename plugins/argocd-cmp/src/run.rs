@@ -97,7 +97,8 @@ impl Budget {
 
 /// Make this process the reaper of its orphaned descendants
 /// (`PR_SET_CHILD_SUBREAPER`), so none escapes [`sweep_children`]. For the
-/// binary to call once; a failure leaves only the process-group kill.
+/// binary to call once; without it, only kustomize itself is ended by us
+/// (and its process group by Argo CD).
 pub fn become_subreaper() -> std::io::Result<()> {
     rustix::process::set_child_subreaper(Some(rustix::process::getpid())).map_err(Into::into)
 }
@@ -121,6 +122,7 @@ pub fn max_render(setting: Option<&str>) -> Result<usize, Error> {
         Error::Setting { name: "ARGOCD_GRPC_MAX_SIZE_MB", message: format!("{text:?} is not a whole number of MiB") }
     })
 }
+
 /// The end of kustomize's stderr that is kept (its error is at the end).
 const STDERR_KEPT: usize = 64 << 10;
 
