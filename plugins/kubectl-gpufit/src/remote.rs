@@ -145,7 +145,13 @@ impl Fetcher {
                 Some(Ok(shape)) => {
                     out.insert(reference, shape);
                 }
-                Some(Err(e)) => crate::output::eprint_line(&format!("warning: {reference}: {e}")),
+                // The reference is manifest text and the error may carry the
+                // hub's or registry's words: one line, escaped for the terminal.
+                Some(Err(e)) => crate::output::eprint_line(&format!(
+                    "warning: {}: {}",
+                    gpuops_manifest::text::printable(&reference),
+                    gpuops_manifest::text::printable(&e.to_string())
+                )),
                 None => {}
             }
         }
