@@ -58,8 +58,11 @@ impl Table {
         Self { headers: headers.iter().map(|h| h.to_ascii_uppercase()).collect(), rows: Vec::new() }
     }
 
+    /// Cells carry names from manifests, repositories and registries: a
+    /// control character (ESC, a newline) or bidi override is escaped here, so no cell can
+    /// drive the terminal or forge a row, whatever the caller forgot.
     pub fn push(&mut self, row: Vec<String>) {
-        self.rows.push(row);
+        self.rows.push(row.iter().map(|cell| gpuops_manifest::text::printable(cell)).collect());
     }
 
     pub fn render(&self, no_headers: bool) -> String {
@@ -142,6 +145,16 @@ mod tests {
         t.push(vec!["longer".into(), "update".into()]);
         assert_eq!(t.render(false), "NAME     STATUS\na        ok\nlonger   update\n");
         assert_eq!(t.render(true), "a        ok\nlonger   update\n");
+    }
+
+    #[test]
+    fn a_cell_cannot_drive_the_terminal_or_forge_a_row() {
+        let mut t = Table::new(&["workload", "status"]);
+        t.push(vec!["Deployment/ml/evil\u{1b}[2J\nFAKE".into(), "fits".into()]);
+        let text = t.render(true);
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert_eq!(text.lines().count(), 1, "{text:?}");
+        assert_eq!(text, "Deployment/ml/evil\\u{1b}[2J\\nFAKE   fits\n");
     }
 
     #[test]
