@@ -4,7 +4,6 @@
 //! prints) and LICENSE at the top level, as krew extracts them (no
 //! `files:` needed).
 
-use std::io::Read;
 use std::path::Path;
 
 /// Write `out` (`….tar.gz`) with `binary` (as `bin_name`), its completion
@@ -40,21 +39,16 @@ pub fn pack(out: &Path, binary: &Path, bin_name: &str, license: &Path) -> std::i
     tar.into_inner()?.finish()?.sync_all()
 }
 
-/// The entry names of a `.tar.gz` archive.
-pub fn list(path: &Path, data: &[u8]) -> Result<Vec<String>, String> {
-    let err = |e: std::io::Error| format!("{}: {e}", path.display());
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(data));
-    let mut names = Vec::new();
-    for entry in archive.entries().map_err(err)? {
-        let entry = entry.map_err(err)?;
-        names.push(entry.path().map_err(err)?.to_string_lossy().into_owned());
-    }
-    Ok(names)
-}
-
-/// Extract a `.tar.gz` into `dir` (for tests that run what krew would install).
-pub fn extract(archive: &Path, dir: &Path) -> std::io::Result<()> {
-    let mut data = Vec::new();
-    std::fs::File::open(archive)?.read_to_end(&mut data)?;
-    tar::Archive::new(flate2::read::GzDecoder::new(data.as_slice())).unpack(dir)
+/// Write `out` (`….zip`, the Windows archive) with `binary` (as
+/// `bin_name`, e.g. `kubectl-x.exe`) and `license` at the top level. The
+/// binary is not run (it is built for another system), so no completion
+/// script: kubectl's `kubectl_complete-*` lookup is a Unix shell script.
+pub fn pack_zip(out: &Path, binary: &Path, bin_name: &str, license: &Path) -> std::io::Result<()> {
+    let entries = [
+        (bin_name.to_string(), std::fs::read(binary)?, 0o755),
+        ("LICENSE".to_string(), std::fs::read(license)?, 0o644),
+    ];
+    let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
+    crate::zip::write(&mut file, &entries)?;
+    file.into_inner().map_err(|e| e.into_error())?.sync_all()
 }

@@ -7,11 +7,16 @@
 //! * [`template`] renders the krew-release-bot templates in
 //!   `krew-manifests/` (`{{ .TagName }}`, `{{addURIAndSha "…" .TagName}}`)
 //!   against archives on disk, as the bot does against a GitHub release.
-//! * [`archive`] packs a binary and the LICENSE into the release archive.
+//! * [`archive`] packs a binary and the LICENSE into the release archive
+//!   (`.tar.gz`, or `.zip` for Windows, [`zip`]).
+//! * [`install`] installs an archive into a krew root with krew's own
+//!   rules (extraction, `files:` moves, `bin`, licence).
 
 pub mod archive;
+pub mod install;
 pub mod krew;
 pub mod template;
+pub mod zip;
 
 /// Lower-case hex sha256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
@@ -22,8 +27,9 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// What a release of plugin `name` would be, made from `binary` and checked
 /// as krew-index checks it: pack the archive for this machine's platform,
 /// render `krew-manifests/NAME.yaml` against it, validate the manifest,
-/// check the archive's sha256, `bin` and licence, and extract it as krew
-/// does. Returns the extracted executable. `root` is the repository.
+/// and install the archive into a krew root under `work` with krew's rules
+/// (sha256, extraction, `files:`, `bin`, licence). Returns the installed
+/// executable in the krew store. `root` is the repository.
 pub fn release_roundtrip(
     name: &str,
     binary: &std::path::Path,
@@ -38,14 +44,13 @@ pub fn release_roundtrip(
     let template_text =
         std::fs::read_to_string(root.join("krew-manifests").join(format!("{name}.yaml"))).map_err(|e| e.to_string())?;
     let rendered = template::render(&template_text, tag, work);
-    let plugin = krew::validate(&format!("{name}.yaml"), &rendered.text).map_err(|e| e.join("\n"))?;
+    let plugin = krew::validate(&format!("{name}.yaml"), &rendered.text).map_err(|e| e.join("\n"))?.plugin;
     let [platform] = plugin.spec.platforms.as_slice() else {
         return Err(format!("expected the one platform built here, got {}", plugin.spec.platforms.len()));
     };
-    krew::check_archive(platform, &archive_path)?;
-    let installed = work.join("installed");
-    archive::extract(&archive_path, &installed).map_err(|e| e.to_string())?;
-    Ok(installed.join(&platform.bin))
+    let installed = install::install_file(&work.join("krew"), name, &plugin.spec.version, platform, &archive_path)
+        .map_err(|e| format!("{archive_name}: {e}"))?;
+    Ok(installed.dir.join(&platform.bin))
 }
 
 /// Run the `kubectl_complete-<name>` script an archive installed beside
