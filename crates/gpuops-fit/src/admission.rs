@@ -85,9 +85,15 @@ pub fn admit(groups: &mut [PodGroup], objects: &[Value], cluster: &Cluster) -> A
 /// `defaultRequest` (which the API defaults to `default`) missing requests,
 /// for every container of the pod in the LimitRange's namespace.
 fn apply_limit_ranges(g: &mut PodGroup, ranges: &[&Value]) {
-    let mine = ranges
+    let mut mine = ranges
         .iter()
-        .filter(|r| r.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default") == g.namespace);
+        .filter(|r| r.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default") == g.namespace)
+        .peekable();
+    if mine.peek().is_none() {
+        return;
+    }
+    // The group keeps its containers as text (workloads::PodGroup::containers).
+    let mut spec = g.pod_spec();
     let mut changed = false;
     for range in mine {
         for item in range.pointer("/spec/limits").and_then(Value::as_array).into_iter().flatten() {
@@ -103,7 +109,7 @@ fn apply_limit_ranges(g: &mut PodGroup, ranges: &[&Value]) {
             }
             let request = (!merged.is_empty()).then_some(&merged);
             for key in ["containers", "initContainers"] {
-                let Some(list) = g.spec.get_mut(key).and_then(Value::as_array_mut) else { continue };
+                let Some(list) = spec.get_mut(key).and_then(Value::as_array_mut) else { continue };
                 for c in list {
                     let Some(c) = c.as_object_mut() else { continue };
                     let resources = c.entry("resources").or_insert_with(|| Value::Object(Default::default()));
@@ -124,8 +130,11 @@ fn apply_limit_ranges(g: &mut PodGroup, ranges: &[&Value]) {
             }
         }
     }
-    if changed && let Ok(requests) = crate::resources::pod_requests(&g.spec) {
-        g.requests = requests;
+    if changed {
+        if let Ok(requests) = crate::resources::pod_requests(&spec) {
+            g.requests = requests;
+        }
+        g.set_pod_spec(spec);
     }
 }
 

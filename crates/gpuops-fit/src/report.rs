@@ -1,7 +1,6 @@
 //! `gpufit check`: placement, rollout and memory verdicts for every workload.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -11,6 +10,10 @@ use super::cluster::Cluster;
 use super::memory::{self, MemoryFit};
 use super::schedule::{self, Placement};
 use super::workloads::{Engine, PodGroup, WorkloadError, pod_groups};
+
+mod explain;
+mod inputs;
+pub use inputs::Inputs;
 
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
@@ -243,68 +246,6 @@ impl Report {
     pub fn unchecked(&self) -> bool {
         self.workloads.iter().any(WorkloadReport::memory_unchecked)
     }
-
-    /// Why each workload that does not fit does not, with hints and fixes,
-    /// as `kubectl gpufit check` prints it below its table (and the Argo CD
-    /// plugin's fit gate prints it on stderr): a block per workload, each
-    /// starting with an empty line.
-    pub fn explain(&self) -> String {
-        self.explain_with(false)
-    }
-
-    /// [`Report::explain`], with each workload's whole event (`-o wide`).
-    pub fn explain_with(&self, events: bool) -> String {
-        let report = self;
-        let mut out = String::new();
-        for w in report.workloads.iter().filter(|w| {
-            !w.problems.is_empty() || !w.warnings.is_empty() || !w.preempts.is_empty() || w.memory_unchecked()
-        }) {
-            out.push('\n');
-            let _ = writeln!(
-                out,
-                "{}{}:",
-                w.workload,
-                if w.role.is_empty() { String::new() } else { format!(" [{}]", w.role) }
-            );
-            for p in &w.problems {
-                let _ = writeln!(out, "  {p}");
-            }
-            if events && let Some(e) = &w.event {
-                let _ = writeln!(out, "  event: {e}");
-            }
-            if let Some(h) = &w.hint {
-                let _ = writeln!(out, "  hint: {h}");
-            }
-            if !w.preempts.is_empty() {
-                let _ = writeln!(out, "  preempts: {}", w.preempts.join(", "));
-            }
-            for warning in &w.warnings {
-                let _ = writeln!(out, "  warning: {warning}");
-            }
-            if w.memory_unchecked()
-                && let Some(m) = w.memory.as_ref().and_then(|m| m.message.as_ref())
-            {
-                let _ = writeln!(out, "  memory unchecked: {m}");
-            }
-            if let Some(fix) = w.rollout.as_ref().and_then(|r| r.fix.as_ref()) {
-                let _ = writeln!(out, "  fix: {fix}");
-            }
-            if let Some(tp) = w.memory.as_ref().and_then(|m| m.smallest_tp) {
-                let gpu =
-                    w.memory.as_ref().and_then(|m| m.fit.as_ref()).map_or(String::new(), |f| format!(" {}", f.gpu));
-                let nodes = if tp > report.max_gpus_per_node {
-                    format!("; no node here has {tp} GPUs (at most {})", report.max_gpus_per_node)
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(
-                    out,
-                    "  fix: --tensor-parallel-size {tp} with {tp}{gpu} GPUs per pod is the smallest that fits{nodes}"
-                );
-            }
-        }
-        out
-    }
 }
 
 /// Apply `gpuops.dev/model-*` annotation overrides to a catalog shape, or
@@ -504,32 +445,102 @@ fn serving_runtimes(objects: &[Value]) -> BTreeMap<String, Value> {
 
 /// Check every workload in `objects` against `cluster`.
 pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Result<Report, CheckError> {
-    let runtimes = serving_runtimes(objects);
-    let mut groups = Vec::new();
+    let mut inputs = Inputs::new();
     for obj in objects {
-        groups.extend(pod_groups(obj, &runtimes)?);
+        inputs.push(obj);
     }
-    // Sized before admission too: its quota check admits replica by replica.
-    schedule::budget::size(cluster, &groups, options.scheduler.budget)?;
-    let wanted: Vec<u64> = groups.iter().map(|g| g.replicas).collect();
-    let admission = crate::admission::admit(&mut groups, objects, cluster);
-    let placement: Placement = schedule::place(cluster, &groups, options.scheduler)?;
-    let max_gpus_per_node = cluster
+    check_inputs(cluster, inputs, options)
+}
+
+/// [`check`] of objects gathered one at a time ([`Inputs::push`]).
+pub fn check_inputs(cluster: &Cluster, inputs: Inputs, options: CheckOptions) -> Result<Report, CheckError> {
+    let mut workloads = Vec::new();
+    let summary = check_each(cluster, inputs, options, |w| workloads.push(w))?;
+    let Summary { cluster, nodes, max_gpus_per_node, fits, gpus, nodes_after } = summary;
+    Ok(Report { cluster, nodes, max_gpus_per_node, fits, workloads, gpus, nodes_after })
+}
+
+/// A [`Report`] without its workloads: what [`check_each`] returns once it
+/// has handed each workload to its caller.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub cluster: String,
+    pub nodes: usize,
+    pub max_gpus_per_node: u64,
+    /// Every workload fits.
+    pub fits: bool,
+    pub gpus: Vec<GpuSummary>,
+    pub nodes_after: Vec<NodeAfter>,
+}
+
+/// The most GPUs any one node of `cluster` has ([`Report::max_gpus_per_node`]).
+pub fn max_gpus_per_node(cluster: &Cluster) -> u64 {
+    cluster
         .nodes
         .iter()
         .map(|n| n.allocatable.iter().filter(|(k, _)| super::workloads::is_gpu(k)).map(|(_, v)| *v).max().unwrap_or(0))
         .max()
-        .unwrap_or(0) as u64;
-    let mut workloads = Vec::new();
-    for (index, (group, placed)) in groups.iter().zip(&placement.groups).enumerate() {
+        .unwrap_or(0) as u64
+}
+
+/// [`check_inputs`], handing each workload's report to `each` in order
+/// instead of keeping them all: a caller that only needs the explanation
+/// (the Argo CD plugin's fit gate) holds one report at a time.
+pub fn check_each(
+    cluster: &Cluster,
+    inputs: Inputs,
+    options: CheckOptions,
+    mut each: impl FnMut(WorkloadReport),
+) -> Result<Summary, CheckError> {
+    let inputs::Gathered { mut groups, policy } = inputs.finish()?;
+    // Sized before admission too: its quota check admits replica by replica.
+    schedule::budget::size(cluster, &groups, options.scheduler.budget)?;
+    let wanted: Vec<u64> = groups.iter().map(|g| g.replicas).collect();
+    let admission = crate::admission::admit(&mut groups, &policy, cluster);
+    drop(policy);
+    let placement: Placement = schedule::place(cluster, &groups, options.scheduler)?;
+    let max_gpus_per_node = max_gpus_per_node(cluster);
+    let mut fits = true;
+    let checked = Checked { cluster, groups: &groups, placement: &placement, options: &options, max_gpus_per_node };
+    for (index, (refused, wanted)) in admission.refused.iter().zip(wanted).enumerate() {
+        let report = checked.workload(index, refused.as_ref(), wanted);
+        fits &= report.fits;
+        each(report);
+    }
+    let (gpus, nodes_after) = gpu_summary(cluster, &placement);
+    Ok(Summary {
+        cluster: cluster.source.clone(),
+        nodes: cluster.nodes.len(),
+        max_gpus_per_node,
+        fits,
+        gpus,
+        nodes_after,
+    })
+}
+
+/// What every workload's report is made from.
+struct Checked<'a> {
+    cluster: &'a Cluster,
+    groups: &'a [PodGroup],
+    placement: &'a Placement,
+    options: &'a CheckOptions,
+    max_gpus_per_node: u64,
+}
+
+impl Checked<'_> {
+    /// The report of `groups[index]`: admission's refusal, placement,
+    /// rollout, memory and parallelism.
+    fn workload(&self, index: usize, refused: Option<&String>, wanted: u64) -> WorkloadReport {
+        let Checked { cluster, groups, placement, options, max_gpus_per_node } = *self;
+        let (group, placed) = (&groups[index], &placement.groups[index]);
         let mut problems = Vec::new();
-        if let Some(m) = &admission.refused[index] {
+        if let Some(m) = refused {
             problems.push(Problem { kind: ProblemKind::Placement, message: m.clone() });
         }
         if let Some(m) = &placed.message {
             problems.push(Problem { kind: ProblemKind::Placement, message: m.clone() });
         }
-        let rollout = rollout_report(cluster, &groups, index, &placement, options.scheduler);
+        let rollout = rollout_report(cluster, groups, index, placement, options.scheduler);
         if let Some(r) = rollout.as_ref().filter(|r| !r.fits) {
             problems.push(Problem { kind: ProblemKind::Rollout, message: r.message.clone().unwrap_or_default() });
         }
@@ -552,10 +563,10 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
         }
         // Every problem blocks, except rollout ones under --ignore-rollout.
         let fits = problems.iter().all(|p| options.ignore_rollout && p.kind == ProblemKind::Rollout);
-        workloads.push(WorkloadReport {
+        WorkloadReport {
             workload: group.workload.clone(),
             role: group.role.clone(),
-            replicas: if group.per_node { placed.wanted } else { wanted[index] },
+            replicas: if group.per_node { placed.wanted } else { wanted },
             placed: placed.nodes.len() as u64,
             gpus_per_pod: group.gpus(),
             gpu_resource: group.gpu_resource().map(str::to_string),
@@ -569,8 +580,12 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
             rollout,
             memory,
             problems,
-        });
+        }
     }
+}
+
+/// Per GPU resource and per node, what is free before and after.
+fn gpu_summary(cluster: &Cluster, placement: &Placement) -> (Vec<GpuSummary>, Vec<NodeAfter>) {
     let before = &placement.before;
     let mut resources: Vec<String> = cluster
         .nodes
@@ -608,15 +623,7 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
             })
         })
         .collect();
-    Ok(Report {
-        cluster: cluster.source.clone(),
-        nodes: cluster.nodes.len(),
-        max_gpus_per_node,
-        fits: workloads.iter().all(|w| w.fits),
-        workloads,
-        gpus,
-        nodes_after,
-    })
+    (gpus, nodes_after)
 }
 
 #[cfg(test)]

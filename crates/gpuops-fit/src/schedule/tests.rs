@@ -35,6 +35,7 @@ fn group(gpus: i64, replicas: u64, spec: Value) -> PodGroup {
         replicas,
         per_node: false,
         spec,
+        containers: Box::default(),
         requests: Resources::from([("cpu".into(), 1000), ("nvidia.com/gpu".into(), gpus)]),
         rollout: Rollout::default(),
         engine: None,

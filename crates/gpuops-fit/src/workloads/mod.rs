@@ -13,6 +13,7 @@ pub use gpuops_manifest::resources::is_gpu;
 pub use gpuops_manifest::rollout::Rollout;
 use gpuops_manifest::vllm;
 
+mod fields;
 mod operators;
 use operators::{llm_engine, llm_nodes, ray_serve_llm, unresolved, vllm_runtime};
 
@@ -37,7 +38,16 @@ pub struct PodGroup {
     pub replicas: u64,
     /// DaemonSet: one pod per node that passes the filters.
     pub per_node: bool,
+    /// The pod spec's scheduling fields (see `fields::scheduling_fields`):
+    /// what admission and the scheduler read, not the containers (see
+    /// `containers`) nor their args, env or probes (the engine holds what
+    /// the memory model reads).
     pub spec: Value,
+    /// The pod's `containers` and `initContainers` (their `resources` and
+    /// `restartPolicy`) as compact JSON text, `{"containers": [...]}`,
+    /// empty when it has none: `requests` holds what they ask for, and
+    /// only LimitRange defaulting reads them again ([`PodGroup::pod_spec`]).
+    pub containers: Box<str>,
     pub requests: Resources,
     pub rollout: Rollout,
     pub engine: Option<Engine>,
@@ -73,6 +83,23 @@ impl PodGroup {
     /// scheduler, decides.
     pub fn pinned_node(&self) -> Option<&str> {
         self.spec.get("nodeName").and_then(Value::as_str).filter(|n| !n.is_empty())
+    }
+
+    /// The scheduling fields with the containers put back: what
+    /// `resources::pod_requests` reads.
+    pub fn pod_spec(&self) -> Value {
+        let mut spec = self.spec.clone();
+        let lists: serde_json::Map<String, Value> = serde_json::from_str(&self.containers).unwrap_or_default();
+        if let Some(map) = spec.as_object_mut() {
+            map.extend(lists);
+        }
+        spec
+    }
+
+    /// Keep `spec`'s containers (after LimitRange defaulting) as the
+    /// group's containers, and the rest as its scheduling fields.
+    pub fn set_pod_spec(&mut self, spec: Value) {
+        (self.spec, self.containers) = fields::scheduling_fields(spec);
     }
 
     pub fn label(&self) -> String {
@@ -377,12 +404,14 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
         let namespace = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string();
         let preemption_never = spec.get("preemptionPolicy").and_then(Value::as_str) == Some("Never");
         let warnings = unmodelled_gpu_requests(&spec, &annotations);
+        let (spec, containers) = fields::scheduling_fields(spec);
         groups.push(PodGroup {
             workload: subject.clone(),
             role,
             replicas,
             per_node: site.replicas == Replicas::PerNode,
             spec,
+            containers,
             requests,
             rollout,
             engine,

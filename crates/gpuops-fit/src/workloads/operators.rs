@@ -51,6 +51,7 @@ fn empty_group(obj: &Value, subject: &str) -> PodGroup {
         replicas: 0,
         per_node: false,
         spec: Value::Null,
+        containers: Box::default(),
         requests: Resources::new(),
         rollout: Rollout::default(),
         engine: None,
@@ -91,6 +92,7 @@ pub(super) fn vllm_runtime(obj: &Value, subject: &str) -> Result<PodGroup, crate
     }
     let spec = serde_json::json!({"containers": containers});
     let requests = pod_requests(&spec)?;
+    let (spec, containers) = super::fields::scheduling_fields(spec);
     let model = text("/spec/model/modelURL").unwrap_or_default();
     let engine = (!model.is_empty()).then(|| Engine {
         model,
@@ -107,7 +109,7 @@ pub(super) fn vllm_runtime(obj: &Value, subject: &str) -> Result<PodGroup, crate
     let recreate = text("/spec/deploymentConfig/deploymentStrategy").as_deref() == Some("Recreate");
     let rollout =
         if recreate { Rollout::default() } else { gpuops_manifest::rollout::resolve_fenceposts(None, None, replicas) };
-    Ok(PodGroup { replicas, spec, requests, rollout, engine, ..empty_group(obj, subject) })
+    Ok(PodGroup { replicas, spec, containers, requests, rollout, engine, ..empty_group(obj, subject) })
 }
 
 /// The model a RayService's Serve applications run (`serveConfigV2`):

@@ -1,0 +1,184 @@
+//! What [`super::check`] reads, gathered one object at a time: each
+//! workload becomes its pod groups as it arrives and its object can be
+//! dropped, so a caller streaming a large render (the Argo CD plugin's fit
+//! gate) never holds every object as a `Value` (about 13x its YAML text).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::workloads::{PodGroup, WorkloadError, pod_groups};
+use gpuops_manifest::locator::{self, PodRole};
+
+/// Kinds read whole after the workloads are read: admission's
+/// (`admission::admit`: PriorityClass, LimitRange, RuntimeClass,
+/// ResourceQuota) and Kueue's (`kueue::admit`: LocalQueue, ClusterQueue,
+/// ResourceFlavor). Both select them by `kind` alone, as here.
+const POLICY_KINDS: &[&str] =
+    &["PriorityClass", "LimitRange", "RuntimeClass", "ResourceQuota", "LocalQueue", "ClusterQueue", "ResourceFlavor"];
+
+/// One object's place in the order the workloads are reported in.
+enum Entry {
+    Groups(Vec<PodGroup>),
+    /// A KServe predictor: its engine comes from a ServingRuntime that may
+    /// come later in the stream, so it is read at [`Inputs::finish`].
+    Later(Value),
+    /// The first object that cannot be read: `check` fails with it, unless
+    /// a predictor before it fails first.
+    Failed(WorkloadError),
+}
+
+/// The objects of a render, pushed one by one in the render's order.
+#[derive(Default)]
+pub struct Inputs {
+    entries: Vec<Entry>,
+    /// ServingRuntime / ClusterServingRuntime by name, the last one winning.
+    runtimes: BTreeMap<String, Value>,
+    policy: Vec<Value>,
+    failed: bool,
+}
+
+/// What [`Inputs::finish`] hands `check`.
+pub(super) struct Gathered {
+    pub groups: Vec<PodGroup>,
+    /// The policy objects, in the render's order.
+    pub policy: Vec<Value>,
+}
+
+fn is_runtime(kind: &str) -> bool {
+    matches!(kind, "ServingRuntime" | "ClusterServingRuntime")
+}
+
+impl Inputs {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Read one object of the render; the caller may drop it afterwards.
+    pub fn push(&mut self, object: &Value) {
+        if self.failed {
+            // `check` fails with an earlier object: nothing later is read.
+            return;
+        }
+        let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
+        if is_runtime(kind)
+            && let Some(name) = object.pointer("/metadata/name").and_then(Value::as_str)
+        {
+            self.runtimes.insert(name.to_string(), object.clone());
+        }
+        if POLICY_KINDS.contains(&kind) {
+            self.policy.push(object.clone());
+        }
+        if locator::pod_sites(object).iter().any(|s| s.role == PodRole::Predictor) {
+            self.entries.push(Entry::Later(object.clone()));
+            return;
+        }
+        // No predictor: its groups do not depend on the runtimes.
+        match pod_groups(object, &BTreeMap::new()) {
+            Ok(groups) if groups.is_empty() => {}
+            Ok(mut groups) => {
+                // Usually one group in a vector grown for four.
+                groups.shrink_to_fit();
+                self.entries.push(Entry::Groups(groups));
+            }
+            Err(e) => {
+                self.entries.push(Entry::Failed(e));
+                self.failed = true;
+            }
+        }
+    }
+
+    /// The pod groups read so far, in order (predictors are read at the end).
+    pub fn groups(&self) -> impl Iterator<Item = &PodGroup> {
+        self.entries.iter().flat_map(|e| match e {
+            Entry::Groups(g) => g.as_slice(),
+            Entry::Later(_) | Entry::Failed(_) => &[],
+        })
+    }
+
+    /// Every pod group in the render's order, or the first object's error.
+    pub(super) fn finish(self) -> Result<Gathered, WorkloadError> {
+        // Sized once: a vector grown by doubling holds up to twice its groups.
+        let known: usize = self.entries.iter().map(|e| if let Entry::Groups(g) = e { g.len() } else { 1 }).sum();
+        let mut groups = Vec::with_capacity(known);
+        for entry in self.entries {
+            match entry {
+                Entry::Groups(g) => groups.extend(g),
+                Entry::Later(object) => groups.extend(pod_groups(&object, &self.runtimes)?),
+                Entry::Failed(e) => return Err(e),
+            }
+        }
+        Ok(Gathered { groups, policy: self.policy })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::{CheckOptions, check, check_each, check_inputs};
+    use super::*;
+    use crate::cluster::synthetic;
+
+    fn runtime() -> Value {
+        json!({"apiVersion": "serving.kserve.io/v1alpha1", "kind": "ServingRuntime", "metadata": {"name": "vllm"},
+            "spec": {"containers": [{"name": "kserve-container", "image": "vllm/vllm-openai", "args": ["--max-model-len=8192"]}]}})
+    }
+
+    fn isvc(gpus: Value) -> Value {
+        json!({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService", "metadata": {"name": "q", "namespace": "llm"},
+            "spec": {"predictor": {"model": {"runtime": "vllm", "modelFormat": {"name": "vLLM"},
+                "storageUri": "hf://Qwen/Qwen2.5-7B-Instruct", "resources": {"limits": {"nvidia.com/gpu": gpus}}}}}})
+    }
+
+    fn deployment(name: &str, replicas: Value, gpus: u64) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "llm"},
+            "spec": {"replicas": replicas, "strategy": {"type": "Recreate"}, "template": {"spec": {"containers": [
+                {"name": "c", "resources": {"limits": {"nvidia.com/gpu": gpus}}}]}}}})
+    }
+
+    /// Pushed one at a time, an InferenceService before its ServingRuntime
+    /// still reads the runtime's vLLM args, and stays in its place.
+    #[test]
+    fn an_inference_service_before_its_runtime_reads_it() {
+        let mut inputs = Inputs::new();
+        for object in [deployment("a", json!(1), 1), isvc(json!(1)), deployment("b", json!(1), 1), runtime()] {
+            inputs.push(&object);
+        }
+        let report = check_inputs(&synthetic("1*8xH100-80GB").unwrap(), inputs, CheckOptions::default()).unwrap();
+        let names: Vec<&str> = report.workloads.iter().map(|w| w.workload.as_str()).collect();
+        assert_eq!(names, ["Deployment/llm/a", "InferenceService/llm/q", "Deployment/llm/b"]);
+        let memory = report.workloads[1].memory.as_ref().unwrap();
+        assert_eq!(memory.fit.as_ref().unwrap().max_model_len, 8192, "{memory:?}");
+    }
+
+    /// The first object that cannot be read is the error, an
+    /// InferenceService read at the end included.
+    #[test]
+    fn the_first_unreadable_object_is_the_error() {
+        let objects = [isvc(json!("-1")), deployment("bad", json!(-3), 1), runtime()];
+        let err = check(&synthetic("1*8xH100-80GB").unwrap(), &objects, CheckOptions::default()).unwrap_err();
+        assert!(err.to_string().starts_with("InferenceService/llm/q: "), "{err}");
+    }
+
+    /// Workload by workload, `check_each` says what `check` says: the same
+    /// explanation, block by block, and the same verdict.
+    #[test]
+    fn check_each_explains_what_check_reports() {
+        let cluster = synthetic("1*8xH100-80GB").unwrap();
+        let objects = [deployment("fits", json!(2), 2), deployment("big", json!(1), 16), isvc(json!(1)), runtime()];
+        let report = check(&cluster, &objects, CheckOptions::default()).unwrap();
+        let mut inputs = Inputs::new();
+        objects.iter().for_each(|o| inputs.push(o));
+        let (mut text, mut count) = (String::new(), 0);
+        let summary = check_each(&cluster, inputs, CheckOptions::default(), |w| {
+            w.explain_into(&mut text, super::super::max_gpus_per_node(&cluster), false);
+            count += 1;
+        })
+        .unwrap();
+        assert!(!report.fits && !summary.fits);
+        assert_eq!(count, report.workloads.len());
+        assert!(text.contains("Deployment/llm/big:\n  0/1 nodes are available"), "{text}");
+        assert_eq!(text, report.explain());
+    }
+}
