@@ -85,10 +85,15 @@ const LICENSE: (&str, u8, &[u8], u32) = ("LICENSE", b'0', b"Apache-2.0", 0o644);
 fn archives_krew_installs() {
     let flat = tar_gz(&[("kubectl-x", b'0', EXE, 0o755), LICENSE]);
     ok(&flat, &platform("kubectl-x", None, &flat));
-    let dotted = tar_gz(&[("./", b'5', b"", 0o755), ("./kubectl-x", b'0', EXE, 0o755), ("./LICENSE", b'0', b"l", 0o644)]);
+    let dotted =
+        tar_gz(&[("./", b'5', b"", 0o755), ("./kubectl-x", b'0', EXE, 0o755), ("./LICENSE", b'0', b"l", 0o644)]);
     ok(&dotted, &platform("kubectl-x", None, &dotted));
     ok(&dotted, &platform("./kubectl-x", None, &dotted));
-    let folder = tar_gz(&[("dist/", b'5', b"", 0o755), ("dist/kubectl-x", b'0', EXE, 0o755), ("dist/LICENSE", b'0', b"l", 0o644)]);
+    let folder = tar_gz(&[
+        ("dist/", b'5', b"", 0o755),
+        ("dist/kubectl-x", b'0', EXE, 0o755),
+        ("dist/LICENSE", b'0', b"l", 0o644),
+    ]);
     ok(&folder, &platform("dist/kubectl-x", None, &folder));
     ok(&folder, &platform("kubectl-x", Some(&[("dist/kubectl-x", "."), ("dist/LICENSE", ".")]), &folder));
     ok(&folder, &platform("bin/kubectl-x", Some(&[("dist/*", "bin")]), &folder));
@@ -133,7 +138,11 @@ fn archives_krew_refuses() {
     refused(&flat, &platform("kubectl-x", Some(&[("*.exe", ".")]), &flat), "files[0].from \"*.exe\" matches nothing");
     refused(&flat, &platform("kubectl-x", Some(&[("[", ".")]), &flat), "is not a valid glob pattern");
     refused(&flat, &platform("kubectl-x", Some(&[("../krew-temp-move", ".")]), &flat), "files[0] moves a file outside");
-    refused(&flat, &platform("../../../../bin/sh", None, &flat), "bin \"../../../../bin/sh\" is outside the install directory");
+    refused(
+        &flat,
+        &platform("../../../../bin/sh", None, &flat),
+        "bin \"../../../../bin/sh\" is outside the install directory",
+    );
     refused(&flat, &platform("kubectl-y", None, &flat), "bin \"kubectl-y\" is not in the installed files");
     let mut wrong = platform("kubectl-x", None, &flat);
     wrong.sha256 = "0".repeat(64);

@@ -126,12 +126,12 @@ pub struct Validated {
     pub warnings: Vec<String>,
 }
 
-/// `text` shown in a one-line message: at most 64 characters, anything
+/// `text` shown in a one-line message: at most 160 characters, anything
 /// but printable ASCII escaped (no terminal control, no bidi override).
 pub fn shown(text: &str) -> String {
     let mut out = String::from("\"");
     for (i, c) in text.chars().enumerate() {
-        if i == 64 {
+        if i == 160 {
             out.push('…');
             break;
         }
