@@ -54,10 +54,17 @@ RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --locked
     -p kubectl-modelbump -p kubectl-gpufit --target "$target"
 bin_dir="$target_dir/$target/release"
 check_static "$bin_dir/kubectl-modelbump" "$bin_dir/kubectl-gpufit"
+echo "dist: static binaries in $bin_dir"
 dist="${GPUOPS_DIST:-}"
 if [[ -z "$dist" ]]; then
     cargo build --quiet --release --locked -p gpuops-release --bin gpuops-dist
     dist="$target_dir/release/gpuops-dist"
+fi
+# Only ever a directory this script made (or an empty one): OUT_DIR is
+# replaced, so refuse one holding anything but a previous dist's files.
+if [[ -d "$out" ]] && find "$out" -mindepth 1 -maxdepth 1 ! -name 'kubectl-*' ! -name krew ! -name checksums.txt | grep -q .; then
+    echo "dist: $out holds files dist.sh did not make; refusing to replace it" >&2
+    exit 1
 fi
 rm -rf "$out"
 "$dist" "$tag" "$target" "$bin_dir" "$out"

@@ -13,7 +13,7 @@
 //! and validate-krew-manifest's licence check on the result (main.go:182-206).
 
 mod extract;
-pub mod paths;
+mod paths;
 
 use std::path::{Path, PathBuf};
 

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 /// filepath.Clean (Unix).
-pub fn clean(path: &str) -> String {
+pub(super) fn clean(path: &str) -> String {
     if path.is_empty() {
         return ".".into();
     }
@@ -31,7 +31,7 @@ pub fn clean(path: &str) -> String {
 }
 
 /// filepath.Join: the non-empty parts joined by `/`, cleaned.
-pub fn join(base: &str, rest: &str) -> String {
+pub(super) fn join(base: &str, rest: &str) -> String {
     match (base.is_empty(), rest.is_empty()) {
         (true, true) => String::new(),
         (true, false) => clean(rest),
@@ -41,7 +41,7 @@ pub fn join(base: &str, rest: &str) -> String {
 }
 
 /// filepath.Base.
-pub fn base(path: &str) -> String {
+pub(super) fn base(path: &str) -> String {
     let trimmed = path.trim_end_matches('/');
     if trimmed.is_empty() {
         return if path.is_empty() { ".".into() } else { "/".into() };
@@ -50,7 +50,7 @@ pub fn base(path: &str) -> String {
 }
 
 /// filepath.Dir.
-pub fn dir(path: &str) -> String {
+pub(super) fn dir(path: &str) -> String {
     match path.rfind('/') {
         Some(i) => clean(&path[..=i]),
         None => ".".into(),
@@ -60,7 +60,7 @@ pub fn dir(path: &str) -> String {
 /// pathutil.IsSubPath for two absolute, clean paths: `filepath.Rel(base,
 /// sub)` does not start with `..` — a name like `..x` inside `base` counts
 /// as outside, as in krew.
-pub fn is_sub_path(base_path: &str, sub: &str) -> bool {
+pub(super) fn is_sub_path(base_path: &str, sub: &str) -> bool {
     let rel = if sub == base_path {
         ".".to_string()
     } else if base_path == "/" {
@@ -73,13 +73,13 @@ pub fn is_sub_path(base_path: &str, sub: &str) -> bool {
     !rel.starts_with("..")
 }
 
-pub fn as_str(path: &Path) -> String {
+pub(super) fn as_str(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
 /// path/filepath `Match`: `*`, `?`, `[...]` (ranges, `^` negation) and `\`
 /// escapes, never across `/`. `Err` is Go's ErrBadPattern.
-pub fn matches(pattern: &str, name: &str) -> Result<bool, ()> {
+pub(super) fn matches(pattern: &str, name: &str) -> Result<bool, ()> {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     match_at(&p, &n)
@@ -168,7 +168,7 @@ fn check_pattern(p: &[char]) -> Result<(), ()> {
 /// filepath.Glob: the paths matching `pattern` (absolute, clean), sorted
 /// per directory as Go reads them; a pattern without meta characters is
 /// returned when it exists (`Lstat`).
-pub fn glob(pattern: &str) -> Result<Vec<String>, ()> {
+pub(super) fn glob(pattern: &str) -> Result<Vec<String>, ()> {
     if !pattern.contains(['*', '?', '[', '\\']) {
         return Ok(if Path::new(pattern).symlink_metadata().is_ok() { vec![pattern.to_string()] } else { vec![] });
     }

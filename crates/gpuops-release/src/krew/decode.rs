@@ -114,7 +114,7 @@ fn normalise(value: Value, shape: &Shape, path: &str, unknown: &mut Vec<String>)
                     .or_else(|| fields.iter().find(|(f, _)| f.eq_ignore_ascii_case(&k)));
                 match known {
                     None => {
-                        unknown.push(format!("warning: {}: unknown field, krew ignores it", shown(&field(path, &k))))
+                        unknown.push(format!("warning: {}: unknown field, krew ignores it", shown(&field(path, &k))));
                     }
                     Some(_) if v.is_null() => {}
                     Some((f, s)) => {

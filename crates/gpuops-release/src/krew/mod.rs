@@ -8,9 +8,9 @@
 //!   a string field becomes that string ([`decode`]);
 //! * pkg/index/types.go: `metadata` is a full `metav1.ObjectMeta` (labels,
 //!   annotations, `creationTimestamp: null`);
-//! * [`rules`]: internal/index/validation/validate.go;
-//! * [`semver`]: internal/installation/semver + apimachinery `ParseSemantic`;
-//! * [`selector`]: apimachinery `LabelSelectorAsSelector`;
+//! * [`rules`], internal/index/validation/validate.go;
+//! * [`semver`], internal/installation/semver + apimachinery `ParseSemantic`;
+//! * [`selector`], apimachinery `LabelSelectorAsSelector`;
 //! * cmd/validate-krew-manifest/main.go: the `.yaml` extension (:73-77),
 //!   every platform matching a supported pair (:88-92), no pair matched
 //!   twice (:117-131); its install step is [`crate::install`].
