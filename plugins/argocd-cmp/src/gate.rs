@@ -3,8 +3,6 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
 use crate::root::{Outside, Repo};
 use crate::run::Budget;
 use crate::{Error, env};
@@ -64,7 +62,7 @@ pub(crate) enum Verdict {
 /// placement that may take seconds.
 pub(crate) fn check(
     cluster: gpuops_fit::cluster::Cluster,
-    objects: Vec<Value>,
+    inputs: gpuops_fit::report::Inputs,
     kube_version: gpuops_fit::schedule::KubeVersion,
     budget: &Budget,
 ) -> Result<Verdict, Error> {
@@ -75,12 +73,19 @@ pub(crate) fn check(
             scheduler: gpuops_fit::schedule::Options { kube_version, ..Default::default() },
             ..Default::default()
         };
-        let report = gpuops_fit::report::check(&cluster, &objects, options);
-        let verdict = report.map(|report| {
-            if report.fits {
+        // Each workload's report is explained and dropped as it comes: the
+        // gate holds the text, never every report (a render of tens of
+        // thousands of workloads stays within the sidecar's memory).
+        let (max_gpus, mut explanation) = (gpuops_fit::report::max_gpus_per_node(&cluster), String::new());
+        let explain = |w: gpuops_fit::report::WorkloadReport| w.explain_into(&mut explanation, max_gpus, false);
+        let summary = gpuops_fit::report::check_each(&cluster, inputs, options, explain);
+        let verdict = summary.map(|summary| {
+            if summary.fits {
                 Verdict::Fits
             } else {
-                let explanation = report.explain().trim_start_matches('\n').to_string();
+                // The first block's empty line, removed in place (no copy).
+                let blank = explanation.len() - explanation.trim_start_matches('\n').len();
+                explanation.drain(..blank);
                 Verdict::DoesNotFit { cluster: cluster.source.clone(), explanation }
             }
         });

@@ -4,8 +4,10 @@
 //! kustomize's stdout is kept as one buffer and never copied: documents are
 //! parsed in batches, transformed, and dropped; an untouched document is
 //! printed straight from the buffer, byte for byte, a changed one
-//! re-emitted (as the function's own `write_stream` does). Only the
-//! objects the fit gate can read are kept, and only when it runs.
+//! re-emitted (as the function's own `write_stream` does). When the fit
+//! gate runs, each object it can read is handed to gpuops-fit's
+//! [`Inputs`] as it is parsed (its pod groups kept, the object dropped),
+//! so no more than a batch of documents is ever held as values.
 //! Measured with `cargo run -p gpuops-bench --release --bin bench-cmp-memory`.
 
 use std::io::Write;
@@ -14,6 +16,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use gpuops_fit::report::Inputs;
 use gpuops_inject::InjectConfig;
 use gpuops_manifest::yaml::{self, RawDocument};
 
@@ -132,26 +135,29 @@ impl Steps<'_> {
         Ok(changed)
     }
 
-    /// Keep `value` (a List's items one by one) when the gate reads it.
-    fn keep(&self, value: Value, kept: &mut Vec<Value>) {
+    /// Hand `value` (a List's items one by one) to the gate when it reads
+    /// it; the value is dropped here either way.
+    fn keep(&self, value: Value, kept: &mut Inputs) {
         if !self.gate || value.is_null() {
             return;
         }
-        let reads = |v: &Value| gate_reads_kind(v.get("kind").and_then(Value::as_str).unwrap_or(""));
-        kept.extend(gpuops_manifest::input::flatten_lists(vec![value]).into_iter().filter(reads));
+        let reads = |v: &&Value| gate_reads_kind(v.get("kind").and_then(Value::as_str).unwrap_or(""));
+        for object in gpuops_manifest::input::flatten_lists(vec![value]).iter().filter(reads) {
+            kept.push(object);
+        }
     }
 }
 
-/// kustomize's stdout, processed. Returns the output and the objects kept
-/// for the gate.
-pub(crate) fn kustomized(bytes: Vec<u8>, steps: &Steps<'_>) -> Result<(Output, Vec<Value>), Error> {
+/// kustomize's stdout, processed. Returns the output and what the gate
+/// reads.
+pub(crate) fn kustomized(bytes: Vec<u8>, steps: &Steps<'_>) -> Result<(Output, Inputs), Error> {
     // Valid UTF-8 (kustomize prints nothing else) is taken over, not copied.
     let input = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     if steps.configs.is_empty() && !steps.gate {
-        return Ok((Output { input, pieces: None }, Vec::new()));
+        return Ok((Output { input, pieces: None }, Inputs::new()));
     }
     let raw = yaml::split_documents(&input);
-    let (mut pieces, mut kept, mut any_changed) = (Vec::with_capacity(raw.len()), Vec::new(), false);
+    let (mut pieces, mut kept, mut any_changed) = (Vec::with_capacity(raw.len()), Inputs::new(), false);
     let wanted = |text: &str| steps.wanted(text);
     for batch in raw.chunks(BATCH) {
         steps.budget.check("reading the render")?;
@@ -191,10 +197,10 @@ fn emit(original: &str, value: &Value) -> String {
 /// A plain directory of YAML, as Argo CD's directory source reads it:
 /// every document re-emitted, file by file, so only one file's text and
 /// values are held besides the output.
-pub(crate) fn plain_directory(dir: &Path, steps: &Steps<'_>) -> Result<(Output, Vec<Value>), Error> {
+pub(crate) fn plain_directory(dir: &Path, steps: &Steps<'_>) -> Result<(Output, Inputs), Error> {
     let files = gpuops_manifest::walk::files(dir, |p| gpuops_manifest::walk::is_manifest(p, true))
         .map_err(|e| Error::Input(e.into()))?;
-    let (mut pieces, mut kept) = (Vec::new(), Vec::new());
+    let (mut pieces, mut kept) = (Vec::new(), Inputs::new());
     for file in files {
         steps.budget.check("reading the app directory")?;
         let text = std::fs::read_to_string(&file)
@@ -246,14 +252,31 @@ mod tests {
         let text = printed(&output);
         assert!(text.starts_with(&format!("{untouched}---\n")), "{text}");
         assert!(text.contains("nvidia.com/gpu: 2"), "{text}");
-        // The gate keeps the Deployment (changed), not the ConfigMap.
-        assert_eq!(kept.len(), 1);
-        assert_eq!(kept[0]["kind"], "Deployment");
+        // The gate reads the Deployment as changed (2 GPUs), not the ConfigMap.
+        let groups: Vec<_> = kept.groups().map(|g| (g.workload.as_str(), g.gpus())).collect();
+        assert_eq!(groups, [("Deployment/d", 2)]);
         // Nothing to change: the input exactly, separators included.
         let steps = Steps { configs: &[], gate: true, budget: &budget };
         let (output, _) = kustomized(format!("---\n{untouched}").into_bytes(), &steps).unwrap();
         assert_eq!(printed(&output), format!("---\n{untouched}"));
         assert!(!output.is_blank());
+    }
+
+    /// What the gate keeps of a document is its pod groups, not the
+    /// document: a 1 MB env value is printed, not held a second time.
+    #[test]
+    fn the_gate_keeps_pod_groups_not_documents() {
+        let payload = "x".repeat(1 << 20);
+        let deployment = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d, namespace: llm}}\nspec:\n  template:\n    spec:\n      nodeSelector: {{pool: h100}}\n      containers:\n      - name: c\n        image: i\n        env: [{{name: BIG, value: {payload}}}]\n        resources: {{limits: {{nvidia.com/gpu: 1}}}}\n"
+        );
+        let budget = budget();
+        let steps = Steps { configs: &[], gate: true, budget: &budget };
+        let (output, kept) = kustomized(deployment.clone().into_bytes(), &steps).unwrap();
+        assert_eq!(printed(&output), deployment);
+        let group = kept.groups().next().unwrap();
+        assert_eq!(group.spec, serde_json::json!({"nodeSelector": {"pool": "h100"}}));
+        assert_eq!(&*group.containers, r#"{"containers":[{"resources":{"limits":{"nvidia.com/gpu":1}}}]}"#);
     }
 
     #[test]
