@@ -6,6 +6,8 @@ pub mod entries;
 pub mod flux;
 pub mod markers;
 pub mod policy;
+pub mod scope;
+pub mod selector;
 pub mod template;
 
 use std::path::{Path, PathBuf};
@@ -38,7 +40,27 @@ pub struct Scan {
     pub automations: Vec<flux::ImageUpdateAutomation>,
     pub references: Vec<Reference>,
     pub problems: Vec<Problem>,
+    /// Files holding a marker that cannot be parsed: Flux records them as
+    /// problem files and updates the rest (image-automation-controller
+    /// internal/update/filereader.go `ScreeningLocalReader.Read`,
+    /// `ProblemFiles`). Skipped with a warning; `--strict` makes them errors.
+    pub problem_files: Vec<Problem>,
+    /// `metadata.labels` of the `Namespace` objects in the tree, for
+    /// `ImageRepository.spec.accessFrom`.
+    pub namespace_labels: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
     pub files_scanned: usize,
+}
+
+/// Untrusted text for a one-line message: escaped and cut to 80 characters.
+pub(crate) fn printable_short(s: &str) -> String {
+    let p = gpuops_manifest::text::printable(s);
+    if p.chars().count() > 80 { format!("{}…", p.chars().take(80).collect::<String>()) } else { p }
+}
+
+/// The marker tokens Flux screens files for (filereader.go `Token`), and ours.
+fn holds_marker_token(bytes: &[u8]) -> bool {
+    let has = |t: &[u8]| bytes.windows(t.len()).any(|w| w == t);
+    has(b"$imagepolicy") || has(b"$modelpolicy")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,10 +94,23 @@ pub fn scan_tree(root: &Path) -> Result<Scan, ScanError> {
     let mut scan = Scan { root: root.to_path_buf(), ..Scan::default() };
     let base = if root.is_file() { root.parent().unwrap_or(Path::new("")) } else { root };
     for path in yaml_files(root)? {
-        let text =
-            std::fs::read_to_string(&path).map_err(|source| ScanError { path: path.display().to_string(), source })?;
+        let bytes = std::fs::read(&path).map_err(|source| ScanError { path: path.display().to_string(), source })?;
         scan.files_scanned += 1;
         let shown = relative(base, &path);
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            // kyaml cannot read it either: a problem file when it holds a
+            // marker (filereader.go), an error as before when not.
+            Err(e) if holds_marker_token(e.as_bytes()) => {
+                let message = "not UTF-8 text; its markers cannot be read".to_string();
+                scan.problem_files.push(Problem { source: Source { path: shown, line: 0 }, message });
+                continue;
+            }
+            Err(e) => {
+                let source = std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error());
+                return Err(ScanError { path: path.display().to_string(), source });
+            }
+        };
         tracing::debug!(file = %gpuops_manifest::text::printable(&shown), bytes = text.len(), "reading file");
         scan_text(&mut scan, &shown, &text);
     }
@@ -85,23 +120,35 @@ pub fn scan_tree(root: &Path) -> Result<Scan, ScanError> {
 /// Add what one file holds to `scan`.
 pub fn scan_text(scan: &mut Scan, path: &str, text: &str) {
     let (found, problems) = markers::find_markers(text);
+    let has_flux = text.contains(flux::FLUX_IMAGE_GROUP);
+    let has_markers = !found.is_empty() || !problems.is_empty();
+    if !has_markers && !has_flux && !text.contains("Namespace") {
+        return;
+    }
+    let docs = match yaml::parse_stream(text, path) {
+        Ok(docs) => docs,
+        Err(e) if has_markers => {
+            // filereader.go: "we can record this file as problematic, and continue".
+            scan.problem_files.push(Problem { source: Source { path: path.to_string(), line: 0 }, message: e.message });
+            return;
+        }
+        Err(e) if has_flux => {
+            scan.problems.push(Problem { source: Source { path: path.to_string(), line: 0 }, message: e.message });
+            return;
+        }
+        Err(_) => return,
+    };
     for marker in found {
         scan.references.push(Reference { source: Source { path: path.to_string(), line: marker.line }, marker });
     }
     for p in problems {
         scan.problems.push(Problem { source: Source { path: path.to_string(), line: p.line }, message: p.message });
     }
-    if !text.contains(flux::FLUX_IMAGE_GROUP) {
-        return;
-    }
-    let docs = match yaml::parse_stream(text, path) {
-        Ok(docs) => docs,
-        Err(e) => {
-            scan.problems.push(Problem { source: Source { path: path.to_string(), line: 0 }, message: e.message });
-            return;
-        }
-    };
     for doc in docs {
+        if let Some((name, labels)) = flux::namespace_labels(&doc.value) {
+            scan.namespace_labels.insert(name, labels);
+            continue;
+        }
         let source = Source { path: path.to_string(), line: doc.first_line };
         match flux::read_object(&doc.value, source.clone()) {
             Some(Ok(flux::FluxObject::Repository(r))) => scan.repositories.push(r),
@@ -292,7 +339,7 @@ mod tests {
 
     #[test]
     fn flux_objects_of_both_api_versions_resolve() {
-        let text = "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImageRepository\nmetadata: {name: r, namespace: flux-system}\nspec:\n  image: ghcr.io/acme/m\n  exclusionList: ['^dev-']\n---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata: {name: p, namespace: flux-system}\nspec:\n  imageRepositoryRef: {name: r}\n  filterTags: {pattern: '^main-(?P<ts>[0-9]+)$', extract: '$ts'}\n  policy:\n    numerical: {order: asc}\n  digestReflectionPolicy: Always\n---\napiVersion: image.toolkit.fluxcd.io/v1alpha1\nkind: ImagePolicy\nmetadata: {name: old}\nspec: {}\n";
+        let text = "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImageRepository\nmetadata: {name: r, namespace: flux-system}\nspec:\n  image: ghcr.io/acme/m\n  exclusionList: ['^dev-']\n---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata: {name: p, namespace: flux-system}\nspec:\n  imageRepositoryRef: {name: r}\n  filterTags: {pattern: '^main-(?P<ts>[0-9]+)$', extract: '$ts'}\n  policy:\n    numerical: {order: asc}\n  digestReflectionPolicy: Always\n  interval: 5m\n---\napiVersion: image.toolkit.fluxcd.io/v1alpha1\nkind: ImagePolicy\nmetadata: {name: old}\nspec: {}\n";
         let mut scan = Scan::default();
         scan_text(&mut scan, "flux.yaml", text);
         assert_eq!((scan.repositories.len(), scan.policies.len(), scan.problems.len()), (1, 1, 0));
