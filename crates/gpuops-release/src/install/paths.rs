@@ -188,3 +188,53 @@ pub(super) fn glob(pattern: &str) -> Result<Vec<String>, ()> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows of Go's path/filepath path_test.go `cleantests` and
+    /// match_test.go `matchTests` (the ones without Windows semantics).
+    #[test]
+    fn go_clean_and_match_rows() {
+        for (input, want) in [
+            ("", "."),
+            ("abc/./def", "abc/def"),
+            ("./abc", "abc"),
+            ("abc/../../def", "../def"),
+            ("/../abc", "/abc"),
+            ("abc//def//ghi", "abc/def/ghi"),
+            ("abc/", "abc"),
+            ("/", "/"),
+            ("../../abc", "../../abc"),
+        ] {
+            assert_eq!(clean(input), want, "{input:?}");
+        }
+        for (pattern, name, want) in [
+            ("abc", "abc", Ok(true)),
+            ("*", "abc", Ok(true)),
+            ("*c", "abc", Ok(true)),
+            ("a*", "ab/c", Ok(false)),
+            ("a*/b", "abc/b", Ok(true)),
+            ("a*b?c*x", "abxbbxdbxebxczzx", Ok(true)),
+            ("ab[c]", "abc", Ok(true)),
+            ("ab[b-d]", "abc", Ok(true)),
+            ("ab[^c]", "abc", Ok(false)),
+            ("ab[^e-g]", "abc", Ok(true)),
+            ("a\\*b", "a*b", Ok(true)),
+            ("a\\*b", "ab", Ok(false)),
+            ("a?b", "a☺b", Ok(true)),
+            ("a[^a]b", "a☺b", Ok(true)),
+            ("*.sh", ".hidden.sh", Ok(true)),
+            ("[", "a", Err(())),
+            ("[^", "a", Err(())),
+            ("a[", "ab", Err(())),
+            ("*x", "xxx", Ok(true)),
+        ] {
+            assert_eq!(matches(pattern, name), want, "{pattern:?} {name:?}");
+        }
+        // krew pathutil_test.go `TestIsSubPath`-style: `..x` counts as outside.
+        assert!(is_sub_path("/a/b", "/a/b/c") && is_sub_path("/a/b", "/a/b"));
+        assert!(!is_sub_path("/a/b", "/a/bc") && !is_sub_path("/a/b", "/a") && !is_sub_path("/a/b", "/a/b/..x"));
+    }
+}
