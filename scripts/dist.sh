@@ -62,7 +62,7 @@ if [[ -z "$dist" ]]; then
 fi
 # Only ever a directory this script made (or an empty one): OUT_DIR is
 # replaced, so refuse one holding anything but a previous dist's files.
-if [[ -d "$out" ]] && find "$out" -mindepth 1 -maxdepth 1 ! -name 'kubectl-*' ! -name krew ! -name checksums.txt | grep -q .; then
+if [[ -d "$out" ]] && find "$out" -mindepth 1 -maxdepth 1 ! -name 'kubectl-*' ! -name krew ! -name checksums.txt ! -name '.krew-check-*' | grep -q .; then
     echo "dist: $out holds files dist.sh did not make; refusing to replace it" >&2
     exit 1
 fi

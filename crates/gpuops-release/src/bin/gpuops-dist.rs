@@ -131,9 +131,8 @@ fn validate_one(path: &str, archive: Option<&(PathBuf, (String, String))>) -> (V
             valid.warnings,
         );
     };
-    let near = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    // A fresh krew root in the temp folder (absolute, as krew's installer needs).
     let result = scratch_root(&std::env::temp_dir(), "validate").and_then(|root| {
-        let root = if root.is_absolute() { root } else { near.join(root) };
         let r = install::install_file(&root, &valid.plugin.metadata.name, &valid.plugin.spec.version, platform, file);
         let _ = std::fs::remove_dir_all(&root);
         r.map_err(|e| {
