@@ -17,8 +17,11 @@ pub struct Scope<'a> {
 /// Why a marker gets no value from its policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unusable {
-    /// Flux would not apply this policy here (not in the tree, another
-    /// namespace, not selected): the marker is left as it is.
+    /// No such ImagePolicy in the tree: Flux leaves the marker (a warning
+    /// here; `--strict` makes it an error).
+    Missing(String),
+    /// Flux would not apply this policy here (another namespace, not
+    /// selected): the marker belongs to some other automation.
     NotApplied(String),
     /// The policy or its repository is suspended: Flux's value is frozen
     /// where modelbump cannot see it, so the marker is left as it is.
@@ -69,7 +72,7 @@ impl Scan {
     ) -> Result<(&ImagePolicy, &ImageRepository), Unusable> {
         let shown = |s: &str| crate::printable_short(s);
         let (p, r) = self.resolve(namespace, policy).map_err(|e| match e {
-            ResolveError::NoPolicy { .. } => Unusable::NotApplied(e.to_string()),
+            ResolveError::NoPolicy { .. } => Unusable::Missing(e.to_string()),
             ResolveError::NoRepository { .. } => Unusable::NotReady(e.to_string()),
         })?;
         let key = format!("{}/{}", shown(namespace), shown(policy));

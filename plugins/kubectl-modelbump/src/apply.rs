@@ -9,8 +9,9 @@ use gpuops_manifest::imageref::ImageRef;
 use crate::automation;
 use crate::git::{self, GitError};
 use crate::output::{self, Row, RowStatus, printable};
-use crate::resolve::{self, PolicyKey, Resolution};
+use crate::resolve::{self, Failure, PolicyKey, Resolution};
 use crate::{ApplyArgs, Error, ExitCode, ScanArgs, WriteArgs};
+use gpuops_gitops::scope::{Scope, Unusable};
 
 /// The directory paths in a scan are relative to.
 pub(crate) fn base_of(path: &Path) -> PathBuf {
@@ -41,6 +42,15 @@ pub(crate) enum Unresolved {
     /// does not have (image-automation-controller applies only the
     /// policies it lists; other markers stay as they are).
     Skip(String),
+    /// Not this automation's policy (another namespace, not selected): left
+    /// as it is, said at `-v`.
+    NotApplied(String),
+    /// Suspended: left as it is, with a line saying so.
+    Suspended(String),
+    /// A failure Flux isolates (a policy without a latest tag, a policy
+    /// that would not be ready, a problem file): a warning, the rest
+    /// proceed, and the exit code says "partial".
+    Partial(String),
 }
 
 impl From<String> for Unresolved {
@@ -88,13 +98,29 @@ pub(crate) fn plan(
                     row.error = Some(message);
                     (row, None)
                 }
-                Err(Unresolved::Skip(message)) => {
-                    output::eprint_line(&format!(
-                        "warning: {}:{}: {}; skipped, as Flux skips it (--strict makes this an error)",
-                        printable(&row.file),
-                        row.line,
-                        printable(&message)
-                    ));
+                Err(other) => {
+                    let place = format!("{}:{}", printable(&row.file), row.line);
+                    match other {
+                        Unresolved::Skip(m) => output::eprint_line(&format!(
+                            "warning: {place}: {}; skipped, as Flux skips it (--strict makes this an error)",
+                            printable(&m)
+                        )),
+                        Unresolved::Partial(m) => {
+                            output::eprint_line(&format!(
+                                "warning: {place}: {}; skipped, as Flux skips it, the rest proceed (--strict makes this an error)",
+                                printable(&m)
+                            ));
+                            row.error = Some(m);
+                        }
+                        Unresolved::Suspended(m) => output::eprint_line(&format!(
+                            "{place}: {}; left as it is, as Flux leaves it (--ignore-suspend updates it)",
+                            printable(&m)
+                        )),
+                        Unresolved::NotApplied(m) => {
+                            tracing::info!(place = %place, reason = %printable(&m), "left as it is");
+                        }
+                        Unresolved::Error(_) => unreachable!("handled above"),
+                    }
                     row.status = RowStatus::Skipped;
                     (row, None)
                 }
@@ -104,79 +130,121 @@ pub(crate) fn plan(
 }
 
 fn from_registry<'a>(
-    scan: &'a Scan,
     resolutions: &'a BTreeMap<PolicyKey, Resolution>,
     strict: bool,
 ) -> impl FnMut(&Reference) -> Result<(Option<Latest>, String), Unresolved> + 'a {
     move |r: &Reference| {
-        if !strict
-            && let Err(missing @ gitops::ResolveError::NoPolicy { .. }) =
-                scan.resolve(&r.marker.namespace, &r.marker.policy)
-        {
-            return Err(Unresolved::Skip(missing.to_string()));
-        }
         let key = (r.marker.namespace.clone(), r.marker.policy.clone());
-        let latest = resolutions.get(&key).cloned().unwrap_or_else(|| Err("not resolved".into()))?;
+        let latest = match resolutions.get(&key) {
+            Some(Ok(latest)) => latest.clone(),
+            None => return Err(Unresolved::Error("not resolved".into())),
+            Some(Err(failure)) => {
+                return Err(match failure.clone() {
+                    Failure::Error(m) => Unresolved::Error(m),
+                    Failure::Unusable(Unusable::Suspended(m)) => Unresolved::Suspended(m),
+                    Failure::Unusable(Unusable::NotApplied(m)) => Unresolved::NotApplied(m),
+                    Failure::Unusable(Unusable::Missing(m)) if !strict => Unresolved::Skip(m),
+                    Failure::Unusable(Unusable::NotReady(m)) | Failure::NoTag(m) if !strict => Unresolved::Partial(m),
+                    Failure::Unusable(Unusable::Missing(m) | Unusable::NotReady(m)) | Failure::NoTag(m) => {
+                        Unresolved::Error(m)
+                    }
+                });
+            }
+        };
         let new = gitops::new_value(&r.marker, &latest).map_err(|e| e.to_string())?;
         Ok((Some(latest), new))
     }
 }
 
-fn problem_rows(scan: &Scan) -> Vec<Row> {
-    scan.problems
-        .iter()
-        .map(|p| Row {
-            file: p.source.path.clone(),
-            line: p.source.line,
-            status: RowStatus::Error,
-            error: Some(p.message.clone()),
-            ..Row::default()
-        })
-        .collect()
+/// Rows for what the scan could not use: errors, and files with a marker
+/// that cannot be parsed — skipped with a warning unless `strict`.
+fn problem_rows(scan: &Scan, strict: bool) -> Vec<Row> {
+    let row = |p: &gitops::Problem, status| Row {
+        file: p.source.path.clone(),
+        line: p.source.line,
+        status,
+        error: Some(p.message.clone()),
+        ..Row::default()
+    };
+    let mut rows: Vec<Row> = scan.problems.iter().map(|p| row(p, RowStatus::Error)).collect();
+    for p in &scan.problem_files {
+        if !strict {
+            output::eprint_line(&format!(
+                "warning: {}: cannot be parsed ({}); its markers are skipped, as Flux skips the file, the rest proceed (--strict makes this an error)",
+                printable(&p.source.path),
+                printable(&p.message)
+            ));
+        }
+        rows.push(row(p, if strict { RowStatus::Error } else { RowStatus::Skipped }));
+    }
+    rows
+}
+
+/// Some reference was skipped for a failure Flux isolates.
+fn partial(rows: impl IntoIterator<Item = impl std::borrow::Borrow<Row>>) -> bool {
+    rows.into_iter().any(|r| {
+        let r = r.borrow();
+        r.status == RowStatus::Skipped && r.error.is_some()
+    })
+}
+
+/// The exit code of a run that went through: "partial" (3) when a failure
+/// was isolated.
+fn finished(code: ExitCode, partial: bool) -> ExitCode {
+    if code == ExitCode::Success && partial { ExitCode::Unchecked } else { code }
 }
 
 pub(crate) fn scan(args: &ScanArgs) -> Result<ExitCode, Error> {
     args.output.quiet_progress();
     let scan = gitops::scan_tree(&args.path)?;
-    let client = args.registry.client();
-    let resolutions =
-        resolve::resolve(&scan, &scan.references, &client, args.registry.concurrency as usize, args.registry.digest);
-    let mut rows: Vec<Row> = plan(&scan.references, from_registry(&scan, &resolutions, args.strict))
-        .into_iter()
-        .map(|(row, _)| row)
-        .collect();
-    rows.extend(problem_rows(&scan));
+    let clients = resolve::Clients::new(args.registry.options(), &scan);
+    let scope = Scope { automation: None, ignore_suspend: args.ignore_suspend };
+    let workers = args.registry.concurrency as usize;
+    let resolutions = resolve::resolve(&scan, scope, &scan.references, &clients, workers, args.registry.digest);
+    let mut rows: Vec<Row> =
+        plan(&scan.references, from_registry(&resolutions, args.strict)).into_iter().map(|(row, _)| row).collect();
+    rows.extend(problem_rows(&scan, args.strict));
     output::print_rows(&rows, &args.output);
-    Ok(if rows.iter().any(|r| r.status == RowStatus::Error) { ExitCode::Error } else { ExitCode::Success })
+    if rows.iter().any(|r| r.status == RowStatus::Error) {
+        return Ok(ExitCode::Error);
+    }
+    Ok(finished(ExitCode::Success, partial(&rows)))
 }
 
 pub(crate) fn apply(args: &ApplyArgs) -> Result<ExitCode, Error> {
     let scan = gitops::scan_tree(&args.path)?;
     let base = base_of(&args.path);
     let automation = automation::choose(&scan, args.automation.as_deref())?;
-    // Flux updates only the files under the automation's spec.update.path.
-    let references: Vec<Reference> = match automation {
-        Some(a) => {
-            let root = git::toplevel(&base).unwrap_or_else(|_| base.clone());
-            let update_dir = automation::update_dir(a, &root);
-            let (inside, outside): (Vec<&Reference>, Vec<&Reference>) =
-                scan.references.iter().partition(|r| automation::covers(a, &update_dir, &base.join(&r.source.path)));
-            for r in outside {
-                tracing::info!(
-                    file = %printable(&r.source.path), line = r.source.line, automation = %printable(&a.key()),
-                    path = a.update_path.as_deref().unwrap_or(""), "outside the ImageUpdateAutomation's spec.update.path; left as it is"
-                );
-            }
-            inside.into_iter().cloned().collect()
+    if let Some(a) = automation {
+        // imageupdateautomation_controller.go `Reconcile`: a suspended
+        // automation returns before anything; an invalid policySelector
+        // stalls it (`getPolicies`, InvalidPolicySelector).
+        if a.suspend && !args.ignore_suspend {
+            output::eprint_line(&format!(
+                "ImageUpdateAutomation {} is suspended (spec.suspend: true); nothing was changed, as Flux changes nothing (--ignore-suspend runs it)",
+                printable(&a.key())
+            ));
+            return Ok(ExitCode::Success);
         }
-        None => scan.references.clone(),
-    };
-    let client = args.registry.client();
-    let resolutions =
-        resolve::resolve(&scan, &references, &client, args.registry.concurrency as usize, args.registry.digest);
-    let mut planned = plan(&references, from_registry(&scan, &resolutions, args.strict));
-    planned.extend(problem_rows(&scan).into_iter().map(|r| (r, None)));
-    write(&base, planned, &args.write, automation)
+        if let Some(Err(e)) = &a.policy_selector {
+            return Err(Error::Usage(format!(
+                "ImageUpdateAutomation {} ({}:{}): failed to parse policy selector: {}; stalled, as Flux stalls it (InvalidPolicySelector); nothing was changed",
+                printable(&a.key()),
+                printable(&a.source.path),
+                a.source.line,
+                printable(&e.to_string())
+            )));
+        }
+    }
+    let references = automation::in_update_path(&scan, automation, &base);
+    let clients = resolve::Clients::new(args.registry.options(), &scan);
+    let scope = Scope { automation, ignore_suspend: args.ignore_suspend };
+    let workers = args.registry.concurrency as usize;
+    let resolutions = resolve::resolve(&scan, scope, &references, &clients, workers, args.registry.digest);
+    let mut planned = plan(&references, from_registry(&resolutions, args.strict));
+    planned.extend(problem_rows(&scan, args.strict).into_iter().map(|r| (r, None)));
+    let partial = partial(planned.iter().map(|(r, _)| r));
+    write(&base, planned, &args.write, automation).map(|code| finished(code, partial))
 }
 
 /// The tag (and digest) a marked scalar currently holds for `image`.
@@ -257,6 +325,7 @@ pub(crate) fn write(
 ) -> Result<ExitCode, Error> {
     let errors: Vec<String> = planned
         .iter()
+        .filter(|(row, _)| row.status == RowStatus::Error)
         .filter_map(|(row, _)| {
             row.error.as_ref().map(|e| format!("{}:{}: {}", printable(&row.file), row.line, printable(e)))
         })

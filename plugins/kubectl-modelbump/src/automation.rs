@@ -49,6 +49,27 @@ pub(crate) fn choose<'a>(scan: &'a Scan, wanted: Option<&str>) -> Result<Option<
     }
 }
 
+/// The references Flux would update: under the automation's
+/// `spec.update.path` (all of them without an automation).
+pub(crate) fn in_update_path(
+    scan: &Scan,
+    automation: Option<&ImageUpdateAutomation>,
+    base: &Path,
+) -> Vec<gpuops_gitops::Reference> {
+    let Some(a) = automation else { return scan.references.clone() };
+    let root = crate::git::toplevel(base).unwrap_or_else(|_| base.to_path_buf());
+    let update_dir = update_dir(a, &root);
+    let (inside, outside): (Vec<_>, Vec<_>) =
+        scan.references.iter().partition(|r| covers(a, &update_dir, &base.join(&r.source.path)));
+    for r in outside {
+        tracing::info!(
+            file = %printable(&r.source.path), line = r.source.line, automation = %printable(&a.key()),
+            path = a.update_path.as_deref().unwrap_or(""), "outside the ImageUpdateAutomation's spec.update.path; left as it is"
+        );
+    }
+    inside.into_iter().cloned().collect()
+}
+
 /// Whether `file` lies under the automation's `spec.update.path` (relative
 /// to the repository root, `./clusters/prod`; no path = everything).
 /// `update_dir` is [`update_dir`]'s answer, computed once by the caller.

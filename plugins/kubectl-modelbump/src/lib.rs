@@ -83,14 +83,18 @@ pub struct RegistryArgs {
 }
 
 impl RegistryArgs {
-    fn client(&self) -> gpuops_registry::Client {
-        gpuops_registry::Client::new(gpuops_registry::Options {
+    fn options(&self) -> gpuops_registry::Options {
+        gpuops_registry::Options {
             insecure_registries: self.insecure_registries.clone(),
             timeout: self.request_timeout,
             retries: self.retries,
             max_pages: self.max_tag_pages,
             ..gpuops_registry::Options::default()
-        })
+        }
+    }
+
+    fn client(&self) -> gpuops_registry::Client {
+        gpuops_registry::Client::new(self.options())
     }
 }
 
@@ -99,9 +103,15 @@ pub struct ScanArgs {
     /// Directory (or file) to scan.
     #[arg(default_value = ".")]
     pub path: PathBuf,
-    /// A marker whose ImagePolicy is not in the tree is an error (default: skipped with a warning, as Flux does).
+    /// All or nothing: a marker whose ImagePolicy is not in the tree, a policy no tag satisfies or that
+    /// Flux would not make ready (access denied), and a file with a marker that cannot be parsed are
+    /// errors (default: skipped with a warning, as Flux skips them; the rest proceed, exit 3).
     #[arg(long)]
     pub strict: bool,
+    /// Update through spec.suspend: true on the ImageUpdateAutomation, ImagePolicy or ImageRepository
+    /// (default: left as they are, as Flux leaves them).
+    #[arg(long)]
+    pub ignore_suspend: bool,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -135,9 +145,15 @@ pub struct ApplyArgs {
     /// Directory (or file) to scan and rewrite.
     #[arg(default_value = ".")]
     pub path: PathBuf,
-    /// A marker whose ImagePolicy is not in the tree is an error (default: skipped with a warning, as Flux does).
+    /// All or nothing: a marker whose ImagePolicy is not in the tree, a policy no tag satisfies or that
+    /// Flux would not make ready (access denied), and a file with a marker that cannot be parsed are
+    /// errors (default: skipped with a warning, as Flux skips them; the rest proceed, exit 3).
     #[arg(long)]
     pub strict: bool,
+    /// Update through spec.suspend: true on the ImageUpdateAutomation, ImagePolicy or ImageRepository
+    /// (default: left as they are, as Flux leaves them).
+    #[arg(long)]
+    pub ignore_suspend: bool,
     /// The ImageUpdateAutomation (NAMESPACE/NAME) whose spec.update.path, commit message, author
     /// and push branch apply; needed only when the tree holds several.
     #[arg(long, value_name = "NAMESPACE/NAME")]
