@@ -4,6 +4,7 @@
 mod apply;
 mod faults;
 mod flux;
+mod flux_scope;
 mod hostile;
 mod hostile_repo;
 mod image;
