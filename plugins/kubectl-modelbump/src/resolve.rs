@@ -202,3 +202,33 @@ pub(crate) fn resolve(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ImageRepository.spec.insecure: true` = plain HTTP to that registry
+    /// only, and without docker's credentials unless it is loopback.
+    #[test]
+    fn insecure_repositories_get_plain_http_without_credentials() {
+        let mut scan = Scan::default();
+        let repo = |name: &str, image: &str, insecure: bool| {
+            format!(
+                "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata: {{name: {name}}}\nspec: {{image: {image}, insecure: {insecure}}}\n---\n"
+            )
+        };
+        let text = repo("lan", "reg.lan:5000/m", true)
+            + &repo("local", "127.0.0.1:5000/m", true)
+            + &repo("hub", "ghcr.io/a/m", false);
+        gpuops_gitops::scan_text(&mut scan, "f.yaml", &text);
+        assert_eq!(scan.repositories.len(), 3);
+        let clients = Clients::new(Options::default(), &scan);
+        let lan = clients.for_image("reg.lan:5000/m").options();
+        assert_eq!(lan.insecure_registries, ["reg.lan:5000"], "plain HTTP to that host");
+        assert!(!lan.use_docker_config, "no credentials over plain HTTP");
+        for other in ["127.0.0.1:5000/m", "ghcr.io/a/m", "reg.lan:5001/m"] {
+            let o = clients.for_image(other).options();
+            assert!(o.use_docker_config && o.insecure_registries.is_empty(), "{other}");
+        }
+    }
+}
