@@ -13,9 +13,10 @@
 //! do not fit the 8-GPU node): the fit gate held every object as a Value
 //! and a clone of each pod spec, 1027 MiB (25.7x); with gpuops-fit's
 //! `Inputs` (pod groups as objects are parsed, scheduling fields only) and
-//! `check_each` (each workload explained and dropped), 192 MiB (4.8x):
-//! the render (44 MiB), the pod groups (~80 MiB), placement (~20 MiB) and
-//! the explanation printed on stderr (24 MiB).
+//! `check_each` (each workload explained and dropped), 171 MiB (4.3x):
+//! the render (44 MiB), the pod groups (~60 MiB: labels and requests are
+//! BTreeMaps, ~0.5 KiB each), placement (~20 MiB) and the explanation
+//! printed on stderr (24 MiB).
 #![allow(clippy::print_stdout)]
 #![allow(unsafe_code)] // wait4 for the child's own rusage
 

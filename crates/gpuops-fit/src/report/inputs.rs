@@ -17,25 +17,22 @@ use gpuops_manifest::locator::{self, PodRole};
 const POLICY_KINDS: &[&str] =
     &["PriorityClass", "LimitRange", "RuntimeClass", "ResourceQuota", "LocalQueue", "ClusterQueue", "ResourceFlavor"];
 
-/// One object's place in the order the workloads are reported in.
-enum Entry {
-    Groups(Vec<PodGroup>),
-    /// A KServe predictor: its engine comes from a ServingRuntime that may
-    /// come later in the stream, so it is read at [`Inputs::finish`].
-    Later(Value),
-    /// The first object that cannot be read: `check` fails with it, unless
-    /// a predictor before it fails first.
-    Failed(WorkloadError),
-}
-
 /// The objects of a render, pushed one by one in the render's order.
 #[derive(Default)]
 pub struct Inputs {
-    entries: Vec<Entry>,
+    /// The pod groups read so far, in one vector: a vector per object
+    /// would hold each group twice over once they are gathered.
+    groups: Vec<PodGroup>,
+    /// KServe predictors, with how many groups came before them: their
+    /// engine comes from a ServingRuntime that may come later in the
+    /// stream, so they are read at [`Inputs::finish`].
+    later: Vec<(usize, Value)>,
+    /// The first object that cannot be read: `check` fails with it, unless
+    /// a predictor before it fails first.
+    failed: Option<WorkloadError>,
     /// ServingRuntime / ClusterServingRuntime by name, the last one winning.
     runtimes: BTreeMap<String, Value>,
     policy: Vec<Value>,
-    failed: bool,
 }
 
 /// What [`Inputs::finish`] hands `check`.
@@ -56,7 +53,7 @@ impl Inputs {
 
     /// Read one object of the render; the caller may drop it afterwards.
     pub fn push(&mut self, object: &Value) {
-        if self.failed {
+        if self.failed.is_some() {
             // `check` fails with an earlier object: nothing later is read.
             return;
         }
@@ -70,45 +67,45 @@ impl Inputs {
             self.policy.push(object.clone());
         }
         if locator::pod_sites(object).iter().any(|s| s.role == PodRole::Predictor) {
-            self.entries.push(Entry::Later(object.clone()));
+            self.later.push((self.groups.len(), object.clone()));
             return;
         }
         // No predictor: its groups do not depend on the runtimes.
         match pod_groups(object, &BTreeMap::new()) {
-            Ok(groups) if groups.is_empty() => {}
-            Ok(mut groups) => {
-                // Usually one group in a vector grown for four.
-                groups.shrink_to_fit();
-                self.entries.push(Entry::Groups(groups));
-            }
-            Err(e) => {
-                self.entries.push(Entry::Failed(e));
-                self.failed = true;
-            }
+            Ok(groups) => self.groups.extend(groups),
+            Err(e) => self.failed = Some(e),
         }
     }
 
     /// The pod groups read so far, in order (predictors are read at the end).
     pub fn groups(&self) -> impl Iterator<Item = &PodGroup> {
-        self.entries.iter().flat_map(|e| match e {
-            Entry::Groups(g) => g.as_slice(),
-            Entry::Later(_) | Entry::Failed(_) => &[],
-        })
+        self.groups.iter()
     }
 
     /// Every pod group in the render's order, or the first object's error.
     pub(super) fn finish(self) -> Result<Gathered, WorkloadError> {
-        // Sized once: a vector grown by doubling holds up to twice its groups.
-        let known: usize = self.entries.iter().map(|e| if let Entry::Groups(g) = e { g.len() } else { 1 }).sum();
-        let mut groups = Vec::with_capacity(known);
-        for entry in self.entries {
-            match entry {
-                Entry::Groups(g) => groups.extend(g),
-                Entry::Later(object) => groups.extend(pod_groups(&object, &self.runtimes)?),
-                Entry::Failed(e) => return Err(e),
-            }
+        let Inputs { mut groups, later, failed, runtimes, policy } = self;
+        // Every predictor was pushed before the failed object, if any.
+        let mut read = Vec::with_capacity(later.len());
+        for (at, object) in later {
+            read.push((at, pod_groups(&object, &runtimes)?));
         }
-        Ok(Gathered { groups, policy: self.policy })
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if !read.is_empty() {
+            let mut rest = std::mem::take(&mut groups).into_iter();
+            groups.reserve(rest.len() + read.iter().map(|(_, g)| g.len()).sum::<usize>());
+            let mut placed = 0;
+            for (at, predictor) in read {
+                groups.extend(rest.by_ref().take(at - placed));
+                placed = at;
+                groups.extend(predictor);
+            }
+            groups.extend(rest);
+        }
+        groups.shrink_to_fit();
+        Ok(Gathered { groups, policy })
     }
 }
 
@@ -142,12 +139,14 @@ mod tests {
     #[test]
     fn an_inference_service_before_its_runtime_reads_it() {
         let mut inputs = Inputs::new();
-        for object in [deployment("a", json!(1), 1), isvc(json!(1)), deployment("b", json!(1), 1), runtime()] {
+        let mut last = isvc(json!(1));
+        last["metadata"]["name"] = json!("r");
+        for object in [deployment("a", json!(1), 1), isvc(json!(1)), deployment("b", json!(1), 1), runtime(), last] {
             inputs.push(&object);
         }
         let report = check_inputs(&synthetic("1*8xH100-80GB").unwrap(), inputs, CheckOptions::default()).unwrap();
         let names: Vec<&str> = report.workloads.iter().map(|w| w.workload.as_str()).collect();
-        assert_eq!(names, ["Deployment/llm/a", "InferenceService/llm/q", "Deployment/llm/b"]);
+        assert_eq!(names, ["Deployment/llm/a", "InferenceService/llm/q", "Deployment/llm/b", "InferenceService/llm/r"]);
         let memory = report.workloads[1].memory.as_ref().unwrap();
         assert_eq!(memory.fit.as_ref().unwrap().max_model_len, 8192, "{memory:?}");
     }
