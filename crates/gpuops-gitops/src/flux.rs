@@ -330,8 +330,10 @@ mod tests {
     const POLICY: &str = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata: {name: p}\nspec:\n  imageRepositoryRef: {name: r}\n  policy: {semver: {range: '>=1'}}\n";
 
     /// The CEL rules of api/v1/imagepolicy_types.go, as the reflector's
-    /// internal/controller/imagepolicy_controller_test.go exercises them
-    /// (digestReflectionPolicy Always needs interval; interval only with Always).
+    /// internal/controller/imagepolicy_controller_test.go
+    /// `TestImagePolicyReconciler_apiServerValidation` (interval without
+    /// Always; Always without interval; both set is accepted) and
+    /// `TestImagePolicyReconciler_intervalNotConfigured` exercise them.
     #[test]
     fn image_policy_cel_rules_refuse_with_flux_wording() {
         let e = read(&format!("{POLICY}  digestReflectionPolicy: Always\n")).unwrap_err();

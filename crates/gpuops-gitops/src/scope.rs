@@ -167,6 +167,13 @@ mod tests {
             e.unwrap_err(),
             "access denied: 'default/r' can't be accessed due to ACL labels mismatch on namespace 'test6'"
         );
+        // image-reflector-controller imagepolicy_controller_test.go
+        // `TestImagePolicyReconciler_getImageRepository`: "repo in different
+        // namespace, multiple ACL namespace selectors, authorized" / "... unauthorized".
+        let two = |a: &[(&str, &str)], b: &[(&str, &str)]| repo(Some(vec![labels(a), labels(b)]));
+        let apps = ns("apps", &[("tenant", "b")]);
+        assert!(has_access("apps", &two(&[("tenant", "a")], &[("tenant", "b")]), "default", &apps).is_ok());
+        assert!(has_access("apps", &two(&[("tenant", "a")], &[("tenant", "c")]), "default", &apps).is_err());
         // The label Kubernetes puts on every namespace.
         let by_name = acl(Some(&[("kubernetes.io/metadata.name", "apps")]));
         assert!(has_access("apps", &repo(by_name), "default", &BTreeMap::new()).is_ok());

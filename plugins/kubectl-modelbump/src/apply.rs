@@ -59,6 +59,31 @@ impl From<String> for Unresolved {
     }
 }
 
+/// Say why a reference is left as it is; the message a partial skip keeps
+/// in its row.
+fn report_skip(place: &str, skipped: Unresolved) -> Option<String> {
+    match skipped {
+        Unresolved::Skip(m) => output::eprint_line(&format!(
+            "warning: {place}: {}; skipped, as Flux skips it (--strict makes this an error)",
+            printable(&m)
+        )),
+        Unresolved::Partial(m) => {
+            output::eprint_line(&format!(
+                "warning: {place}: {}; skipped, as Flux skips it, the rest proceed (--strict makes this an error)",
+                printable(&m)
+            ));
+            return Some(m);
+        }
+        Unresolved::Suspended(m) => output::eprint_line(&format!(
+            "{place}: {}; left as it is, as Flux leaves it (--ignore-suspend updates it)",
+            printable(&m)
+        )),
+        Unresolved::NotApplied(m) => tracing::info!(place = %place, reason = %printable(&m), "left as it is"),
+        Unresolved::Error(m) => return Some(m),
+    }
+    None
+}
+
 /// One row per reference, with its edit when it changes.
 pub(crate) fn plan(
     references: &[Reference],
@@ -98,30 +123,9 @@ pub(crate) fn plan(
                     row.error = Some(message);
                     (row, None)
                 }
-                Err(other) => {
-                    let place = format!("{}:{}", printable(&row.file), row.line);
-                    match other {
-                        Unresolved::Skip(m) => output::eprint_line(&format!(
-                            "warning: {place}: {}; skipped, as Flux skips it (--strict makes this an error)",
-                            printable(&m)
-                        )),
-                        Unresolved::Partial(m) => {
-                            output::eprint_line(&format!(
-                                "warning: {place}: {}; skipped, as Flux skips it, the rest proceed (--strict makes this an error)",
-                                printable(&m)
-                            ));
-                            row.error = Some(m);
-                        }
-                        Unresolved::Suspended(m) => output::eprint_line(&format!(
-                            "{place}: {}; left as it is, as Flux leaves it (--ignore-suspend updates it)",
-                            printable(&m)
-                        )),
-                        Unresolved::NotApplied(m) => {
-                            tracing::info!(place = %place, reason = %printable(&m), "left as it is");
-                        }
-                        Unresolved::Error(_) => unreachable!("handled above"),
-                    }
+                Err(skipped) => {
                     row.status = RowStatus::Skipped;
+                    row.error = report_skip(&format!("{}:{}", printable(&row.file), row.line), skipped);
                     (row, None)
                 }
             }

@@ -258,7 +258,11 @@ fn a_policy_without_a_tag_and_a_broken_file_are_skipped_and_the_rest_proceed() {
 
 /// image-reflector-controller imagepolicy_controller.go: with
 /// `IfNotPresent` the digest is fetched only when the tag changes (or none
-/// is held); `Always` re-resolves; `Never` pins none.
+/// is held); `Always` re-resolves; `Never` pins none. Rows of
+/// imagepolicy_controller_test.go `TestImagePolicyReconciler_digestReflection`:
+/// "'IfNotPresent' policy only sets digest once", "'IfNotPresent' policy
+/// updates digest when new tag is selected", "'Always' policy always updates
+/// digest", "'Never' policy leaves digest empty".
 #[test]
 fn if_not_present_keeps_the_digest_already_in_git() {
     let registry = seeded_registry();
