@@ -92,10 +92,6 @@ impl RegistryArgs {
             ..gpuops_registry::Options::default()
         }
     }
-
-    fn client(&self) -> gpuops_registry::Client {
-        gpuops_registry::Client::new(self.options())
-    }
 }
 
 #[derive(Debug, Args)]

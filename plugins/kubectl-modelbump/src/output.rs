@@ -126,7 +126,9 @@ pub(crate) fn tags(args: &TagsArgs) -> Result<ExitCode, Error> {
     if let Some(pattern) = &args.filter {
         policy = policy.with_filter(pattern, args.extract.as_deref())?;
     }
-    let client = args.registry.client();
+    // No credentials over plain HTTP to an --insecure-registry host (resolve::Clients).
+    let clients = crate::resolve::Clients::new(args.registry.options(), &gpuops_gitops::Scan::default());
+    let client = clients.for_image(&args.repository);
     let mut tags = client.list_tags(&args.repository)?;
     tags.sort();
     let verdicts = policy.evaluate(&tags)?;
