@@ -331,3 +331,29 @@ fn kustomize_errors_are_escaped_for_terminals() {
     assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{7}'), "{stderr:?}");
     assert!(stderr.contains("bad file \\u{1b}]0;owned"), "{stderr:?}");
 }
+
+/// A render where thousands of workloads do not fit: the gate's message
+/// (which Argo CD shows and caches) names the first ones and counts the
+/// rest, instead of growing with the render (24 MiB of explanation on a
+/// 40 MiB render was most of what the sidecar held).
+#[test]
+fn the_fit_gates_explanation_is_capped_and_counts_the_rest() {
+    let ws = Workspace::new();
+    let mut render = String::new();
+    for i in 0..2000 {
+        render.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: m-{i}, namespace: ml}}\nspec:\n  strategy: {{type: Recreate}}\n  template:\n    spec:\n      containers:\n      - name: c\n        image: registry.example.com/m:1\n        resources: {{limits: {{nvidia.com/gpu: 1}}}}\n"
+        ));
+    }
+    ws.write("apps/many/deployments.yaml", &render);
+    let out = ws.generate(
+        &Source::at("apps/many").with(parameters(&[("fit-gate", json!("enforce")), ("capacity", json!("1*1xL4"))])),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(stderr.contains("Deployment/ml/m-1:"), "the first that do not fit are named: {stderr}");
+    assert!(!stderr.contains("Deployment/ml/m-1999:"), "the last is counted, not shown");
+    assert!(stderr.contains("more workload(s) with problems, not shown"), "{stderr}");
+    assert!(stderr.len() < 70 * 1024, "{} bytes of explanation", stderr.len());
+}
