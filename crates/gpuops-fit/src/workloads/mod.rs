@@ -239,7 +239,10 @@ pub struct WorkloadError {
 }
 
 /// `Kind/namespace/name`; an object with only `generateName` is named
-/// `prefix*` (the API server appends five random characters).
+/// `prefix*` (the API server appends five random characters). A manifest
+/// file is not validated by an API server: control characters in these
+/// names are escaped here, once, so no report line (gpufit's, the Argo CD
+/// gate's) can drive a terminal or forge a line.
 fn subject_of(obj: &Value) -> String {
     let mut reference = gpuops_manifest::krm::ResourceRef::of(obj);
     if reference.name.is_empty()
@@ -247,7 +250,7 @@ fn subject_of(obj: &Value) -> String {
     {
         reference.name = format!("{prefix}*");
     }
-    reference.to_string()
+    gpuops_manifest::text::printable(&reference.to_string())
 }
 
 /// Ways of asking for GPUs that the fit does not model.

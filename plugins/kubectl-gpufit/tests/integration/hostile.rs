@@ -284,3 +284,25 @@ fn a_layer_digest_that_is_a_path_is_never_requested() {
     assert!(stderr.contains("layers[0].digest is not an OCI digest (algorithm:encoded); not following it"), "{stderr}");
     assert!(!stderr.contains("_catalog"), "the registry's text is not quoted: {stderr}");
 }
+
+/// A manifest file is not validated by an API server: a workload name with
+/// ESC and a newline reaches neither the terminal nor a forged line, in the
+/// table or in the explanation (issue 18, class 9).
+#[test]
+fn names_from_a_manifest_are_escaped_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("evil.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: \"evil\\e[2Jname\\nFAKE: forged\"\n  namespace: ml\nspec:\n  replicas: 2\n  template:\n    spec:\n      containers:\n      - name: c\n        image: registry.example.com/m:1\n        resources: {limits: {nvidia.com/gpu: 1}}\n",
+    )
+    .unwrap();
+    let out = crate::util::gpufit(&["check", "-f", file.to_str().unwrap(), "--nodes", "1*1xL4"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_ne!(out.status.code(), Some(0), "two 1-GPU pods on one L4 do not fit: {stdout}{stderr}");
+    for output in [&stdout, &stderr] {
+        assert!(!output.contains('\u{1b}'), "raw ESC reached the terminal: {output:?}");
+        assert!(!output.lines().any(|l| l.starts_with("FAKE")), "a forged line: {output}");
+    }
+    assert!(stdout.contains("Deployment/ml/evil\\u{1b}[2Jname\\nFAKE: forged"), "{stdout}");
+}
