@@ -6,7 +6,11 @@
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 host="$(rustc -vV | sed -n 's/^host: //p')"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
-bin="$root/target/$host/release"
+# cargo builds into CARGO_TARGET_DIR when it is set (relative to where cargo
+# runs, which is $root here).
+target_dir="${CARGO_TARGET_DIR:-target}"
+[[ "$target_dir" = /* ]] || target_dir="$root/$target_dir"
+bin="$target_dir/$host/release"
 
 # Every image's packages, always built together: one cargo invocation with
 # one feature set, so the second and third image builds find everything up
