@@ -144,11 +144,21 @@ impl Client {
         let host = state.entry(repo.host.clone()).or_default();
         host.credential
             .get_or_insert_with(|| {
-                if self.options.use_docker_config {
-                    auth::lookup(repo.credential_key(), self.options.docker_config_dir.as_deref())
-                } else {
-                    Credential::Anonymous
+                if !self.options.use_docker_config {
+                    return Credential::Anonymous;
                 }
+                // A registry named insecure is reached over plain HTTP, where
+                // anyone on the path reads a Basic login or a token: the login
+                // goes in the clear only to a loopback host (the rule the hub's
+                // token and token realms follow too).
+                if !repo.is_loopback() && self.base_url(repo).starts_with("http://") {
+                    tracing::warn!(
+                        registry = %printable(&repo.host),
+                        "plain HTTP to a host that is not loopback: not sending the login from docker's config"
+                    );
+                    return Credential::Anonymous;
+                }
+                auth::lookup(repo.credential_key(), self.options.docker_config_dir.as_deref())
             })
             .clone()
     }
@@ -617,5 +627,25 @@ mod tests {
         assert_eq!(url("reg.lan:5000/m"), "http://reg.lan:5000");
         assert_eq!(url("ghcr.io/a/b"), "https://ghcr.io");
         assert_eq!(url("nginx"), "https://registry-1.docker.io");
+    }
+
+    #[test]
+    fn a_login_goes_over_plain_http_only_to_loopback() {
+        let config = tempfile::tempdir().unwrap();
+        // base64("u:secret")
+        let auths = r#"{"auths":{"reg.lan:5000":{"auth":"dTpzZWNyZXQ="},"localhost:5000":{"auth":"dTpzZWNyZXQ="}}}"#;
+        std::fs::write(config.path().join("config.json"), auths).unwrap();
+        let options = |insecure: Vec<String>| Options {
+            insecure_registries: insecure,
+            docker_config_dir: Some(config.path().to_path_buf()),
+            ..Options::default()
+        };
+        let insecure = Client::new(options(vec!["reg.lan:5000".into()]));
+        let credential = |c: &Client, i: &str| c.credential(&parse_repository(i).unwrap());
+        // (Credential has no Debug on purpose: a login must not reach a log.)
+        assert!(credential(&insecure, "reg.lan:5000/m") == Credential::Anonymous, "never in the clear to reg.lan");
+        assert!(credential(&insecure, "localhost:5000/m") != Credential::Anonymous, "loopback keeps its login");
+        let secure = Client::new(options(vec![]));
+        assert!(credential(&secure, "reg.lan:5000/m") != Credential::Anonymous, "over HTTPS the login goes");
     }
 }
