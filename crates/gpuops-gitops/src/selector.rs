@@ -175,22 +175,37 @@ mod tests {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
-    /// Rows of apimachinery pkg/apis/meta/v1/helpers_test.go
-    /// `TestLabelSelectorAsSelector`: empty selector = everything;
-    /// matchLabels + In expression; an unknown operator is an error.
+    /// The rows of apimachinery staging/src/k8s.io/apimachinery/pkg/apis/meta/v1/
+    /// helpers_test.go `TestLabelSelectorAsSelector` (read at kubernetes
+    /// 01aa0f3), each as what the selector then matches: `{}` is
+    /// everything; matchLabels `foo=bar`; matchExpressions `baz in
+    /// (norf,qux)`; both together; `Exists` with values is an error. (The
+    /// `nil` row, "nothing", does not arise: Flux reads an absent
+    /// policySelector as every policy of the namespace.) An unknown
+    /// operator is an error too (helpers.go, the `default:` arm).
     #[test]
     fn label_selector_as_selector_rows() {
-        let everything = LabelSelector::from_json(&json!({}), "s").unwrap();
+        let selector = |v: Value| LabelSelector::from_json(&v, "s");
+        let everything = selector(json!({})).unwrap();
         assert!(everything.matches(&labels(&[])) && everything.matches(&labels(&[("a", "b")])));
-        let s = LabelSelector::from_json(
-            &json!({"matchLabels": {"foo": "bar"}, "matchExpressions": [{"key": "baz", "operator": "In", "values": ["qux", "norf"]}]}),
-            "s",
-        )
+        let foo_bar = selector(json!({"matchLabels": {"foo": "bar"}})).unwrap();
+        assert!(foo_bar.matches(&labels(&[("foo", "bar")])) && !foo_bar.matches(&labels(&[("foo", "baz")])));
+        let baz_in =
+            selector(json!({"matchExpressions": [{"key": "baz", "operator": "In", "values": ["qux", "norf"]}]}))
+                .unwrap();
+        assert!(baz_in.matches(&labels(&[("baz", "norf")])) && baz_in.matches(&labels(&[("baz", "qux")])));
+        assert!(!baz_in.matches(&labels(&[("baz", "other")])) && !baz_in.matches(&labels(&[])));
+        let both = selector(json!({"matchLabels": {"foo": "bar"},
+            "matchExpressions": [{"key": "baz", "operator": "In", "values": ["qux", "norf"]}]}))
         .unwrap();
-        assert!(s.matches(&labels(&[("foo", "bar"), ("baz", "norf")])));
-        assert!(!s.matches(&labels(&[("foo", "bar"), ("baz", "other")])));
-        assert!(!s.matches(&labels(&[("baz", "qux")])));
-        let e = LabelSelector::from_json(&json!({"matchExpressions": [{"key": "baz", "operator": "foo"}]}), "s");
+        assert!(both.matches(&labels(&[("foo", "bar"), ("baz", "norf")])));
+        assert!(!both.matches(&labels(&[("foo", "bar"), ("baz", "other")])));
+        assert!(!both.matches(&labels(&[("baz", "qux")])));
+        assert!(
+            selector(json!({"matchExpressions": [{"key": "baz", "operator": "Exists", "values": ["qux", "norf"]}]}))
+                .is_err()
+        );
+        let e = selector(json!({"matchExpressions": [{"key": "baz", "operator": "foo"}]}));
         assert!(e.unwrap_err().0.contains("is not a valid label selector operator"));
     }
 
