@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Plugin, Profile, Source, Workspace, manifests, parameters, repo_root, text};
+use crate::harness::{Plugin, Profile, Source, Workspace, manifests, parameters, processes_with, repo_root, text};
 
 fn applications(file: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
@@ -180,16 +180,6 @@ fn hanging_app(ws: &Workspace, marker: &str) -> Source {
     ws.write("apps/hang/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
     ws.write("apps/hang/hang.yaml", "apiVersion: example.com/v1\nkind: Hang\nmetadata: {name: h}\n");
     Source::at("apps/hang")
-}
-
-/// Processes whose command line carries `marker` (the hanging plugin's).
-fn processes_with(marker: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .filter(|c| String::from_utf8_lossy(c).contains(marker))
-        .count()
 }
 
 #[test]

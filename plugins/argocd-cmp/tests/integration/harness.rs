@@ -273,3 +273,14 @@ pub(crate) fn parameters(list: &[(&str, Value)]) -> Value {
             .collect(),
     )
 }
+
+/// Processes whose command line carries `marker` (a unique number a test's
+/// stand-in puts in its argv): what is left running after a render.
+pub(crate) fn processes_with(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|c| String::from_utf8_lossy(c).contains(marker))
+        .count()
+}

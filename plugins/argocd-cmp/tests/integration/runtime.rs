@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Plugin, Profile, Source, Workspace, parameters, text};
+use crate::harness::{Plugin, Profile, Source, Workspace, parameters, processes_with, text};
 
 /// The directory holding `_cmp_server/` (argocd-cmp-server's work dir):
 /// other requests' checkouts live beside this one there.
@@ -122,16 +122,6 @@ fn generate_with(ws: &Workspace, source: &Source, kustomize: &Path) -> Command {
     cmd
 }
 
-/// Processes whose command line carries `marker`.
-fn processes_with(marker: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .filter(|c| String::from_utf8_lossy(c).contains(marker))
-        .count()
-}
-
 /// A descendant of kustomize that starts a session of its own keeps the
 /// output pipe open; the render still ends at its deadline, and the
 /// descendant with it.
@@ -186,6 +176,16 @@ fn terminate_after_kustomize(child: Child, done: &Path) -> (Output, Duration) {
     (out, sent.elapsed())
 }
 
+/// An interrupted render: exit 1, nothing on stdout, `why` on stderr, and
+/// within 2 s of the signal or of the start (1 s deadline).
+fn assert_stopped(out: &Output, why: &str, after: Duration) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing printed when stopped");
+    assert!(stderr.contains(why), "{stderr}");
+    assert!(after < Duration::from_secs(2), "ended after {after:?}");
+}
+
 #[test]
 fn sigterm_during_the_fit_gate_prints_nothing() {
     let ws = Workspace::new();
@@ -193,11 +193,7 @@ fn sigterm_during_the_fit_gate_prints_nothing() {
     let (source, kustomize) = slow_gate(&ws, "apps/gate", &done);
     let child = generate_with(&ws, &source, &kustomize).spawn().unwrap();
     let (out, after) = terminate_after_kustomize(child, &done);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(out.stdout.is_empty(), "nothing printed after SIGTERM");
-    assert!(stderr.contains("the fit gate: stopped by SIGTERM"), "{stderr}");
-    assert!(after < Duration::from_secs(2), "{after:?}");
+    assert_stopped(&out, "the fit gate: stopped by SIGTERM", after);
 }
 
 #[test]
@@ -208,12 +204,7 @@ fn the_deadline_covers_the_fit_gate() {
     source.env.insert("GPUOPS_DEADLINE".into(), "1".into());
     let started = Instant::now();
     let out = generate_with(&ws, &source, &kustomize).output().unwrap();
-    let elapsed = started.elapsed();
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(out.stdout.is_empty());
-    assert!(stderr.contains("the fit gate: stopped at the plugin's deadline"), "{stderr}");
-    assert!(elapsed < Duration::from_secs(2), "deadline 1 s, ended after {elapsed:?}");
+    assert_stopped(&out, "the fit gate: stopped at the plugin's deadline", started.elapsed());
 }
 
 /// Parameters applied to a large render (8,000 Deployments): SIGTERM while
@@ -235,11 +226,7 @@ fn sigterm_while_parameters_apply_prints_nothing() {
     let source = kustomized_app(&ws, "apps/large").with(parameters(&[("gpu-count", json!("2"))]));
     let child = generate_with(&ws, &source, &kustomize).spawn().unwrap();
     let (out, after) = terminate_after_kustomize(child, &done);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(out.stdout.is_empty(), "nothing printed after SIGTERM");
-    assert!(stderr.contains("reading the render: stopped by SIGTERM"), "{stderr}");
-    assert!(after < Duration::from_secs(2), "{after:?}");
+    assert_stopped(&out, "reading the render: stopped by SIGTERM", after);
 }
 
 /// A variable the plugin reads that is not UTF-8 is a one-line error
