@@ -17,21 +17,65 @@ use gpuops_manifest::resources::is_gpu;
 
 use crate::root::Repo;
 
-/// Every parameter the plugin reads.
-pub const KNOWN: &[&str] = &[
-    "gpu-count",
-    "gpu-resource",
-    "gpu-product",
-    "model-tags",
-    "selector-kinds",
-    "selector-names",
-    "selector-namespaces",
-    "selector-labels",
-    "fit-gate",
-    "capacity",
-    "kube-version",
-    "allow-empty",
+/// How Argo CD carries a parameter: its `collectionType` in the
+/// announcement and the one field of `ARGOCD_APP_PARAMETERS` it may set
+/// (argo-cd pkg/apis/application/v1alpha1/types.go,
+/// `ApplicationSourcePluginParameter` and its `MarshalJSON`: `string`,
+/// `map` or `array`, each present only when set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    String,
+    Array,
+    Map,
+}
+
+impl Collection {
+    /// The field name, as Argo CD writes it.
+    pub fn field(self) -> &'static str {
+        match self {
+            Collection::String => "string",
+            Collection::Array => "array",
+            Collection::Map => "map",
+        }
+    }
+
+    /// "a string", "an array", "a map".
+    pub fn article(self) -> &'static str {
+        match self {
+            Collection::String => "a string",
+            Collection::Array => "an array",
+            Collection::Map => "a map",
+        }
+    }
+}
+
+/// Every parameter the plugin reads and its shape: one table for the
+/// announcement and for checking what an Application sends, so the two
+/// cannot drift.
+pub const PARAMETERS: &[(&str, Collection)] = &[
+    ("gpu-count", Collection::String),
+    ("gpu-resource", Collection::String),
+    ("gpu-product", Collection::String),
+    ("model-tags", Collection::Map),
+    ("selector-kinds", Collection::Array),
+    ("selector-names", Collection::Array),
+    ("selector-namespaces", Collection::Array),
+    ("selector-labels", Collection::Map),
+    ("fit-gate", Collection::String),
+    ("capacity", Collection::String),
+    ("kube-version", Collection::String),
+    ("allow-empty", Collection::String),
 ];
+
+/// The declared shape of a parameter; `None` for a name the plugin does not read.
+pub fn collection(name: &str) -> Option<Collection> {
+    PARAMETERS.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+}
+
+/// Every parameter name, in table order.
+pub fn known() -> impl Iterator<Item = &'static str> {
+    PARAMETERS.iter().map(|(n, _)| *n)
+}
 
 /// What the app directory holds today.
 #[derive(Debug, Default)]
@@ -125,8 +169,15 @@ pub fn detect(dir: &Path, repo: &Repo) -> Detected {
     detected
 }
 
+/// One announcement; `collectionType` and the default's field come from
+/// [`PARAMETERS`].
+fn announce(name: &str, title: &str, tooltip: &str, default: Value) -> Value {
+    let field = collection(name).expect("every announced parameter is in PARAMETERS").field();
+    json!({"name": name, "title": title, "tooltip": tooltip, "collectionType": field, field: default})
+}
+
 fn string(name: &str, title: &str, tooltip: &str, default: &str) -> Value {
-    json!({"name": name, "title": title, "tooltip": tooltip, "collectionType": "string", "string": default})
+    announce(name, title, tooltip, json!(default))
 }
 
 /// The announcements, every value a string.
@@ -135,20 +186,68 @@ pub fn announcements(dir: &Path, repo: &Repo) -> Value {
     let per_workload: Vec<String> = detected.gpus.iter().map(|(w, n)| format!("{w}: {n}")).collect();
     let current_count = detected.gpus.values().next().cloned().unwrap_or_default();
     json!([
-        string("gpu-count", "GPUs per pod", &format!(
-            "Set the GPU count of every selected workload (0 removes GPU requests; auto: the smallest count at which its model fits gpu-product). Now: {}",
-            if per_workload.is_empty() { "no GPU workload found".to_string() } else { per_workload.join(", ") }
-        ), &current_count),
-        string("gpu-resource", "GPU resource", "Extended resource to request (nvidia.com/gpu, nvidia.com/mig-1g.10gb, amd.com/gpu)", "nvidia.com/gpu"),
-        string("gpu-product", "GPU product", "nodeSelector nvidia.com/gpu.product (e.g. NVIDIA-H100-80GB-HBM3); empty: any", ""),
-        {"name": "model-tags", "title": "Model tags", "collectionType": "map",
-         "tooltip": "Repository → tag to deploy (ModelTags); the defaults are the tags in the app today",
-         "map": detected.tags},
-        {"name": "selector-kinds", "title": "Only these kinds", "collectionType": "array", "tooltip": "Workload kinds the GPU settings apply to; empty: all", "array": []},
-        {"name": "selector-names", "title": "Only these names", "collectionType": "array", "tooltip": "Workload names (globs) the GPU settings apply to; empty: all", "array": []},
-        string("fit-gate", "Fit gate", "off | warn | enforce: check that the render fits `capacity` the way the scheduler would", "off"),
-        string("capacity", "Capacity", "A node-pool/cluster dump file in the repo (relative to the app) or pools like 2*8xH100-80GB", ""),
-        string("kube-version", "Kubernetes version", "Version whose scheduler messages to use; default: KUBE_VERSION from Argo CD", ""),
-        string("allow-empty", "Allow empty output", "true lets an empty render through (with prune it deletes every resource)", "false"),
+        string(
+            "gpu-count",
+            "GPUs per pod",
+            &format!(
+                "Set the GPU count of every selected workload (0 removes GPU requests; auto: the smallest count at which its model fits gpu-product). Now: {}",
+                if per_workload.is_empty() { "no GPU workload found".to_string() } else { per_workload.join(", ") }
+            ),
+            &current_count
+        ),
+        string(
+            "gpu-resource",
+            "GPU resource",
+            "Extended resource to request (nvidia.com/gpu, nvidia.com/mig-1g.10gb, amd.com/gpu)",
+            "nvidia.com/gpu"
+        ),
+        string(
+            "gpu-product",
+            "GPU product",
+            "nodeSelector nvidia.com/gpu.product (e.g. NVIDIA-H100-80GB-HBM3); empty: any",
+            ""
+        ),
+        announce(
+            "model-tags",
+            "Model tags",
+            "Repository → tag to deploy (ModelTags); the defaults are the tags in the app today",
+            json!(detected.tags)
+        ),
+        announce(
+            "selector-kinds",
+            "Only these kinds",
+            "Workload kinds the GPU settings apply to; empty: all",
+            json!([])
+        ),
+        announce(
+            "selector-names",
+            "Only these names",
+            "Workload names (globs) the GPU settings apply to; empty: all",
+            json!([])
+        ),
+        string(
+            "fit-gate",
+            "Fit gate",
+            "off | warn | enforce: check that the render fits `capacity` the way the scheduler would",
+            "off"
+        ),
+        string(
+            "capacity",
+            "Capacity",
+            "A node-pool/cluster dump file in the repo (relative to the app) or pools like 2*8xH100-80GB",
+            ""
+        ),
+        string(
+            "kube-version",
+            "Kubernetes version",
+            "Version whose scheduler messages to use; default: KUBE_VERSION from Argo CD",
+            ""
+        ),
+        string(
+            "allow-empty",
+            "Allow empty output",
+            "true lets an empty render through (with prune it deletes every resource)",
+            "false"
+        ),
     ])
 }

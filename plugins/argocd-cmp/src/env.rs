@@ -13,6 +13,7 @@ use std::ffi::{OsStr, OsString};
 use serde::Deserialize;
 
 use crate::Error;
+use crate::announce::Collection;
 
 /// A setting only the sidecar's operator chooses: `<NAME>` from the
 /// sidecar's own environment, never `ARGOCD_ENV_<NAME>` (an Application's
@@ -21,6 +22,16 @@ use crate::Error;
 pub fn sidecar_setting(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
+
+/// Settings an Application may set through its `plugin.env` (which Argo
+/// CD hands us as `ARGOCD_ENV_<NAME>`): they change how long or in which
+/// wording we render, never what runs.
+pub const PER_APP: &[&str] = &["GPUOPS_DEADLINE", "KUBE_VERSION"];
+
+/// Settings that choose what the sidecar executes: the sidecar's own
+/// environment only ([`sidecar_setting`]); as `ARGOCD_ENV_<NAME>` they
+/// would be silently ignored, so they are refused.
+pub const SIDECAR_ONLY: &[&str] = &["GPUOPS_KUSTOMIZE", "GPUOPS_KUBECTL", "GPUOPS_ALLOWED_PLUGINS"];
 
 /// Plain variables the plugin reads (besides `ARGOCD_ENV_*` and `PARAM_*`).
 const READ: &[&str] =
@@ -70,6 +81,48 @@ impl Env {
         }
     }
 
+    /// The Application's `plugin.env` names, checked. A name that means a
+    /// gpuops setting but is not one we read from there (double-prefixed,
+    /// sidecar-only, misspelt `GPUOPS_*`) is an error: a warning on the
+    /// stderr of a successful render is never shown by Argo CD, so the
+    /// setting would be ignored without a word. Any other unknown name is
+    /// probably meant for another tool: a warning (returned), no failure.
+    /// Names only: values are never read or shown.
+    pub fn check_app_env(&self) -> Result<Vec<String>, Error> {
+        let mut warnings = Vec::new();
+        for name in self.vars.keys() {
+            let Some(app_name) = name.strip_prefix("ARGOCD_ENV_") else { continue };
+            let shown = gpuops_manifest::text::printable(&name.chars().take(100).collect::<String>());
+            let mut inner = app_name;
+            while let Some(rest) = inner.strip_prefix("ARGOCD_ENV_") {
+                inner = rest;
+            }
+            let ours = PER_APP.contains(&inner) || inner.starts_with("GPUOPS_");
+            if inner != app_name {
+                let message = format!(
+                    "{shown}: Argo CD adds the ARGOCD_ENV_ prefix itself; name it {} in the Application's plugin.env",
+                    gpuops_manifest::text::printable(inner)
+                );
+                if ours {
+                    return Err(Error::Environment(message));
+                }
+                warnings.push(format!("warning: environment {message}"));
+            } else if SIDECAR_ONLY.contains(&app_name) {
+                return Err(Error::Environment(format!(
+                    "{shown}: {app_name} chooses what the sidecar runs, so only the sidecar's own environment sets it, never an Application's plugin.env; remove it there"
+                )));
+            } else if app_name.starts_with("GPUOPS_") && !PER_APP.contains(&app_name) {
+                return Err(Error::Environment(format!(
+                    "{shown}: not a gpuops setting; an Application's plugin.env may set {}",
+                    PER_APP.join(", ")
+                )));
+            } else if !PER_APP.contains(&app_name) {
+                warnings.push(format!("warning: environment {shown}: not a gpuops setting; ignored"));
+            }
+        }
+        Ok(warnings)
+    }
+
     /// The Application's parameters: `ARGOCD_APP_PARAMETERS`, which Argo CD
     /// always sets when the Application has a `plugin:` block (`null` for
     /// none); else the `PARAM_*` variables (string parameters only: their
@@ -79,7 +132,10 @@ impl Env {
             return Parameters::from_json(json);
         }
         let mut out = BTreeMap::new();
-        for known in crate::announce::KNOWN {
+        // PARAM_<NAME> carries only string parameters; an array or map is
+        // spread over PARAM_<NAME>_<KEY>, which this fallback does not read.
+        let strings = crate::announce::PARAMETERS.iter().filter(|(_, c)| *c == Collection::String);
+        for (known, _) in strings {
             if let Some(value) = self.text(&format!("PARAM_{}", escape(known)))? {
                 let parameter =
                     Parameter { name: known.to_string(), string: Some(value.to_string()), ..Default::default() };
@@ -135,9 +191,55 @@ impl Parameters {
             if p.name.is_empty() {
                 return Err(Error::Parameters("ARGOCD_APP_PARAMETERS: a parameter has no name".into()));
             }
+            // Argo CD passes the list as the Application holds it, so a name
+            // given twice reaches us twice; which one "wins" is nobody's choice.
+            if out.contains_key(&p.name) {
+                return Err(Error::Parameters(format!(
+                    "parameter {}: given twice in ARGOCD_APP_PARAMETERS; give it once",
+                    shown(&p.name)
+                )));
+            }
             out.insert(p.name.clone(), p);
         }
         Ok(Parameters(out))
+    }
+
+    /// Every parameter is one the plugin reads, carrying its declared
+    /// collection (announce::PARAMETERS) and no other: `selector-kinds`
+    /// sent as a string must not silently mean "every kind".
+    pub fn check(&self) -> Result<(), Error> {
+        if let Some(unknown) = self.unknown().first() {
+            let known: Vec<&str> = crate::announce::known().collect();
+            return Err(Error::Parameters(format!(
+                "unknown parameter {:?}; known: {}",
+                shown(unknown),
+                known.join(", ")
+            )));
+        }
+        for p in self.0.values() {
+            let Some(declared) = crate::announce::collection(&p.name) else { continue };
+            let mut got = Vec::new();
+            if p.string.is_some() {
+                got.push(Collection::String);
+            }
+            if p.array.is_some() {
+                got.push(Collection::Array);
+            }
+            if p.map.is_some() {
+                got.push(Collection::Map);
+            }
+            if got.iter().any(|c| *c != declared) {
+                let got: Vec<&str> = got.iter().map(|c| c.article()).collect();
+                return Err(Error::Parameters(format!(
+                    "parameter {}: got {}, must be {} (Argo CD's {}:)",
+                    p.name,
+                    got.join(" and "),
+                    declared.article(),
+                    declared.field()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// A string parameter's value (empty counts as unset).
@@ -155,8 +257,13 @@ impl Parameters {
 
     /// Names that are not parameters of this plugin.
     pub fn unknown(&self) -> Vec<&str> {
-        self.0.keys().map(String::as_str).filter(|n| !crate::announce::KNOWN.contains(n)).collect()
+        self.0.keys().map(String::as_str).filter(|n| crate::announce::collection(n).is_none()).collect()
     }
+}
+
+/// A name from the Application, safe for a terminal and one line.
+fn shown(name: &str) -> String {
+    gpuops_manifest::text::printable(&name.chars().take(100).collect::<String>())
 }
 
 /// Argo CD's `ESC`: upper-case, every character outside `[A-Z0-9_]` → `_`.

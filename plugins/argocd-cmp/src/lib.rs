@@ -180,10 +180,9 @@ pub struct Rendered {
 pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered, Error> {
     let started = Instant::now();
     let budget = run::Budget::new(started + deadline(env)?, stop.clone());
+    let env_warnings = env.check_app_env()?;
     let params = env.parameters()?;
-    if let Some(unknown) = params.unknown().first() {
-        return Err(Error::Parameters(format!("unknown parameter {unknown:?}; known: {}", announce::KNOWN.join(", "))));
-    }
+    params.check()?;
     let gate = gate::gate(&params)?;
     let allow_empty = match params.string("allow-empty").unwrap_or("false") {
         "true" => true,
@@ -206,7 +205,7 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
     // The cluster is read first: a bad capacity fails before any work.
     let cluster = match (gate, params.string("capacity")) {
         (gate::Gate::Off, _) => None,
-        (_, Some(spec)) => Some(gate::capacity(dir, &repo, spec)?),
+        (_, Some(spec)) => Some(as_capacity(gate::capacity(dir, &repo, spec))?),
         (_, None) => {
             return Err(Error::Capacity(
                 "required when fit-gate is warn or enforce (a file in the app, or pools like 2*8xH100-80GB)".into(),
@@ -239,18 +238,38 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
         Some(cluster) => gate::check(cluster, objects, kube_version, &budget)?,
         None => gate::Verdict::Fits,
     };
-    let mut warnings = String::new();
+    let mut warnings = env_warnings.iter().map(|w| format!("{w}\n")).collect::<String>();
     if let gate::Verdict::DoesNotFit { cluster, explanation } = verdict {
         if gate == gate::Gate::Enforce {
             return Err(Error::DoesNotFit { cluster, explanation });
         }
-        warnings = format!("fit gate (warn): the render does not fit {cluster}:\n{explanation}");
+        warnings.push_str(&format!("fit gate (warn): the render does not fit {cluster}:\n{explanation}"));
     }
-    if output.is_blank() && !allow_empty {
+    if output.is_empty() && !allow_empty {
         return Err(Error::Empty);
     }
     budget.check("the render")?;
     Ok(Rendered { output, warnings })
+}
+
+/// gpuops-fit words synthetic pools as kubectl-gpufit's `--nodes` flag;
+/// here they are the `capacity` parameter, and a message naming a flag the
+/// sidecar does not have sends the reader looking for it.
+fn as_capacity(cluster: Result<gpuops_fit::cluster::Cluster, Error>) -> Result<gpuops_fit::cluster::Cluster, Error> {
+    match cluster {
+        Ok(mut cluster) => {
+            if let Some(pools) = cluster.source.strip_prefix("--nodes ") {
+                cluster.source = format!("capacity {pools}");
+            }
+            Ok(cluster)
+        }
+        Err(Error::Capacity(message)) => Err(Error::Capacity(match message.strip_prefix("--nodes ") {
+            Some("describes no node") => "the pools describe no node".into(),
+            Some(rest) => rest.to_string(),
+            None => message,
+        })),
+        Err(other) => Err(other),
+    }
 }
 
 /// The last lines of a tool's stderr: the error is at the end, and Argo CD

@@ -70,45 +70,133 @@ fn generate(cwd: &std::path::Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// What the command line asks for. Argo CD runs `generate` and
+/// `parameters` with no further argument (plugin.yaml); anything else there
+/// is a person at a terminal, who must get help or a usage error, never a
+/// render of the working directory.
+#[derive(Debug, PartialEq, Eq)]
+enum Call {
+    Generate,
+    Parameters,
+    SelfCheck(String),
+    Help(&'static str),
+    Version,
+    Usage(String),
+}
+
+const GENERATE_HELP: &str = "\
+Usage: argocd-gpuops-cmp generate
+  Render the app directory (the working directory) as Argo CD's sidecar does:
+  kustomize with gpuops, the Application's parameters (ARGOCD_APP_PARAMETERS),
+  the fit gate. Takes no options; settings come from the environment.
+";
+
+const PARAMETERS_HELP: &str = "\
+Usage: argocd-gpuops-cmp parameters
+  Print the parameter announcements of the app directory (the working
+  directory) for the Argo CD UI, as JSON. Takes no options.
+";
+
+const DEFAULT_CONFIG_DIR: &str = "/home/argocd/cmp-server/config";
+
+fn parse(args: &[String]) -> Call {
+    let is_help = |a: &str| matches!(a, "-h" | "--help" | "help");
+    let rest = args.get(1..).unwrap_or_default();
+    let unexpected = |command: &str| {
+        let shown = gpuops_manifest::text::printable(&rest[0].chars().take(60).collect::<String>());
+        Call::Usage(format!("{command}: unexpected argument {shown:?} (it takes none; see {command} --help)"))
+    };
+    match args.first().map(String::as_str) {
+        Some(command @ ("generate" | "parameters")) => {
+            let help = if command == "generate" { GENERATE_HELP } else { PARAMETERS_HELP };
+            match rest {
+                [] if command == "generate" => Call::Generate,
+                [] => Call::Parameters,
+                _ if rest.iter().any(|a| is_help(a)) => Call::Help(help),
+                _ => unexpected(command),
+            }
+        }
+        Some("self-check") => match rest {
+            [] => Call::SelfCheck(DEFAULT_CONFIG_DIR.into()),
+            [flag, dir] if flag == "--config-dir" => Call::SelfCheck(dir.clone()),
+            _ if rest.iter().any(|a| is_help(a)) => Call::Help(USAGE),
+            _ => Call::Usage("self-check: takes only --config-dir DIR".into()),
+        },
+        Some(a) if is_help(a) => Call::Help(USAGE),
+        Some("-V" | "--version") => Call::Version,
+        Some(other) => {
+            let shown = gpuops_manifest::text::printable(&other.chars().take(60).collect::<String>());
+            Call::Usage(format!("unknown command {shown:?}"))
+        }
+        None => Call::Usage("a command is required".into()),
+    }
+}
+
+fn parameters(cwd: &std::path::Path) -> ExitCode {
+    match argocd_gpuops_cmp::parameters(cwd, &Env::current())
+        .map_err(|e| e.to_string())
+        .and_then(|text| print_stdout(|out| out.write_all(text.as_bytes())).map_err(|e| e.to_string()))
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("argocd-gpuops-cmp: {e}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     quiet_panics();
     // args_os: `args` panics on an argument that is not UTF-8.
     let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
     let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
-    match args.first().map(String::as_str) {
-        Some("generate") => generate(&cwd),
-        Some("parameters") => {
-            match argocd_gpuops_cmp::parameters(&cwd, &Env::current())
-                .map_err(|e| e.to_string())
-                .and_then(|text| print_stdout(|out| out.write_all(text.as_bytes())).map_err(|e| e.to_string()))
-            {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("argocd-gpuops-cmp: {e}");
-                    ExitCode::from(EXIT_FAILURE)
-                }
-            }
-        }
-        Some("self-check") => {
-            let dir = match args.get(1).map(String::as_str) {
-                Some("--config-dir") => args.get(2).map_or("/home/argocd/cmp-server/config", String::as_str),
-                _ => "/home/argocd/cmp-server/config",
-            };
-            let (report, ok) = argocd_gpuops_cmp::self_check(std::path::Path::new(dir));
+    match parse(&args) {
+        Call::Generate => generate(&cwd),
+        Call::Parameters => parameters(&cwd),
+        Call::SelfCheck(dir) => {
+            let (report, ok) = argocd_gpuops_cmp::self_check(std::path::Path::new(&dir));
             print!("{report}");
             if ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILURE) }
         }
-        Some("-h" | "--help" | "help") => {
-            print!("{USAGE}");
+        Call::Help(text) => {
+            print!("{text}");
             ExitCode::SUCCESS
         }
-        Some("-V" | "--version") => {
+        Call::Version => {
             println!("argocd-gpuops-cmp {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        _ => {
-            eprint!("{USAGE}");
+        Call::Usage(problem) => {
+            eprint!("argocd-gpuops-cmp: {problem}\n\n{USAGE}");
             ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(args: &[&str]) -> Call {
+        parse(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn only_the_bare_commands_render() {
+        assert_eq!(call(&["generate"]), Call::Generate);
+        assert_eq!(call(&["parameters"]), Call::Parameters);
+        assert_eq!(call(&["generate", "--help"]), Call::Help(GENERATE_HELP));
+        assert_eq!(call(&["parameters", "-h"]), Call::Help(PARAMETERS_HELP));
+        assert_eq!(call(&["self-check", "--config-dir", "/x"]), Call::SelfCheck("/x".into()));
+        for bad in [
+            &["generate", "--nodes"][..],
+            &["generate", "extra"],
+            &["parameters", "--x"],
+            &["self-check", "x"],
+            &["x"],
+            &[],
+        ] {
+            assert!(matches!(call(bad), Call::Usage(_)), "{bad:?}");
         }
     }
 }

@@ -36,6 +36,9 @@ pub struct Output {
     input: String,
     /// `None`: the input as it is.
     pieces: Option<Vec<Piece>>,
+    /// Whether at least one object is printed, `kind: *List` items counted
+    /// one by one (an empty List is no object: Argo CD expands it to none).
+    objects: bool,
 }
 
 impl Output {
@@ -46,12 +49,11 @@ impl Output {
         }
     }
 
-    /// Whether nothing but blanks would be printed.
-    pub fn is_blank(&self) -> bool {
-        match &self.pieces {
-            None => self.input.trim().is_empty(),
-            Some(pieces) => pieces.iter().all(|p| self.piece(p).trim().is_empty()),
-        }
+    /// Whether no object would be printed (blanks, `null` documents and
+    /// empty Lists only): what Argo CD, with `prune: true`, reads as
+    /// "delete everything".
+    pub fn is_empty(&self) -> bool {
+        !self.objects
     }
 
     /// Write the stream: `---` between documents, each ending in a newline.
@@ -110,6 +112,37 @@ fn gate_reads_kind(kind: &str) -> bool {
     !NOT_FOR_THE_GATE.contains(&kind)
 }
 
+/// Objects one document holds as Argo CD counts them: the repo-server
+/// expands `kind: List` / `*List` into its items before syncing
+/// (argo-cd reposerver/repository/repository.go, `GenerateManifests`:
+/// `obj.IsList()` → `EachListItem`, a List with `items: null` dropped;
+/// ../shared/reference/argocd-cmp.md §3; the same rule as
+/// gpuops_manifest::input::flatten_lists).
+fn objects_in(value: &Value) -> usize {
+    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+    match value.get("items").and_then(Value::as_array) {
+        _ if value.is_null() => 0,
+        Some(items) if kind.ends_with("List") => items.iter().filter(|i| !i.is_null()).count(),
+        _ => 1,
+    }
+}
+
+/// Whether kustomize's output holds an object. Stops at the first one; a
+/// document is parsed only when its header does not already say it is
+/// one (a List, flow style, blank), so a normal render parses nothing here.
+fn holds_an_object(raw: &[RawDocument<'_>]) -> Result<bool, Error> {
+    for doc in raw {
+        if yaml::header_of(doc.text).is_some_and(|(_, kind)| !kind.ends_with("List")) {
+            return Ok(true);
+        }
+        let value = yaml::parse_document(doc.text, "the render", doc.first_line).map_err(|e| Error::Input(e.into()))?;
+        if objects_in(&value) > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 impl Steps<'_> {
     fn wanted(&self, text: &str) -> bool {
         self.configs.iter().any(|c| c.may_change(text))
@@ -153,10 +186,12 @@ impl Steps<'_> {
 pub(crate) fn kustomized(bytes: Vec<u8>, steps: &Steps<'_>) -> Result<(Output, Inputs), Error> {
     // Valid UTF-8 (kustomize prints nothing else) is taken over, not copied.
     let input = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    if steps.configs.is_empty() && !steps.gate {
-        return Ok((Output { input, pieces: None }, Inputs::new()));
-    }
     let raw = yaml::split_documents(&input);
+    let objects = holds_an_object(&raw)?;
+    if steps.configs.is_empty() && !steps.gate {
+        drop(raw);
+        return Ok((Output { input, pieces: None, objects }, Inputs::new()));
+    }
     let (mut pieces, mut kept, mut any_changed) = (Vec::with_capacity(raw.len()), Inputs::new(), false);
     let wanted = |text: &str| steps.wanted(text);
     for batch in raw.chunks(BATCH) {
@@ -175,7 +210,7 @@ pub(crate) fn kustomized(bytes: Vec<u8>, steps: &Steps<'_>) -> Result<(Output, I
     drop(raw);
     // Nothing changed: print kustomize's bytes exactly, separators included.
     let pieces = any_changed.then_some(pieces);
-    Ok((Output { input, pieces }, kept))
+    Ok((Output { input, pieces, objects }, kept))
 }
 
 fn original(input: &str, doc: &RawDocument<'_>) -> Piece {
@@ -200,7 +235,7 @@ fn emit(original: &str, value: &Value) -> String {
 pub(crate) fn plain_directory(dir: &Path, steps: &Steps<'_>) -> Result<(Output, Inputs), Error> {
     let files = gpuops_manifest::walk::files(dir, |p| gpuops_manifest::walk::is_manifest(p, true))
         .map_err(|e| Error::Input(e.into()))?;
-    let (mut pieces, mut kept) = (Vec::new(), Inputs::new());
+    let (mut pieces, mut kept, mut objects) = (Vec::new(), Inputs::new(), 0);
     for file in files {
         steps.budget.check("reading the app directory")?;
         let text = std::fs::read_to_string(&file)
@@ -212,13 +247,14 @@ pub(crate) fn plain_directory(dir: &Path, steps: &Steps<'_>) -> Result<(Output, 
             for (doc, mut value) in batch.iter().zip(values).filter(|(_, v)| !v.is_null()) {
                 steps.budget.check("reading the app directory")?;
                 steps.transform(doc.text, &mut value)?;
+                objects += objects_in(&value);
                 pieces.push(Piece::Emitted(emit(doc.text, &value)));
                 steps.keep(value, &mut kept);
             }
             steps.budget.check("reading the app directory")?;
         }
     }
-    Ok((Output { input: String::new(), pieces: Some(pieces) }, kept))
+    Ok((Output { input: String::new(), pieces: Some(pieces), objects: objects > 0 }, kept))
 }
 
 #[cfg(test)]
@@ -259,7 +295,7 @@ mod tests {
         let steps = Steps { configs: &[], gate: true, budget: &budget };
         let (output, _) = kustomized(format!("---\n{untouched}").into_bytes(), &steps).unwrap();
         assert_eq!(printed(&output), format!("---\n{untouched}"));
-        assert!(!output.is_blank());
+        assert!(!output.is_empty());
     }
 
     /// What the gate keeps of a document is its pod groups, not the

@@ -210,8 +210,9 @@ fn an_application_does_not_choose_the_program_that_renders() {
         source.env.insert(name.to_string(), planted.display().to_string());
         let out = sidecar.ws.generate(&source);
         assert!(!sidecar.ran("marker"), "ARGOCD_ENV_{name} chose the program");
-        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
-        assert_eq!(manifests(&out.stdout)[0]["kind"], "Deployment");
+        // Refused, not silently ignored (issue 22): the Application's author
+        // learns that plugin.env cannot set it.
+        assert_refused(&out, &[&format!("environment: ARGOCD_ENV_{name}: {name} chooses what the sidecar runs")]);
     }
     let out = sidecar.generate_with(&Source::at("guard/base"), &[("GPUOPS_KUBECTL", &planted.display().to_string())]);
     assert!(sidecar.ran("marker"), "the sidecar's own GPUOPS_KUBECTL is used: {}", text(&out.stderr));
@@ -233,7 +234,7 @@ fn an_operator_allowed_kind_runs_and_only_the_operator_can_allow_it() {
     from_application.env.insert("GPUOPS_ALLOWED_PLUGINS".into(), "example.com/v1/AddLabel".into());
     let out = sidecar.ws.generate(&from_application);
     assert!(!sidecar.ran("allowed"), "an Application allowed a plugin");
-    assert_refused(&out, &refused);
+    assert_refused(&out, &["ARGOCD_ENV_GPUOPS_ALLOWED_PLUGINS", "only the sidecar's own environment sets it"]);
 
     let out = sidecar.generate_with(&source, &[("GPUOPS_ALLOWED_PLUGINS", "example.com/v1/AddLabel")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -9,3 +9,4 @@ mod cases;
 mod guard;
 mod harness;
 mod runtime;
+mod strict;
