@@ -294,6 +294,28 @@ mod tests {
         assert_eq!(escape("image.tag"), "IMAGE_TAG");
     }
 
+    /// Shape from announce::PARAMETERS; a duplicate is refused before it
+    /// can overwrite; a parameter with no value field at all is unset.
+    #[test]
+    fn shapes_duplicates_and_app_env_names() {
+        let err = |json: &str| Parameters::from_json(json).and_then(|p| p.check()).unwrap_err().to_string();
+        assert_eq!(
+            err(r#"[{"name":"selector-kinds","string":"Deployment"}]"#),
+            "parameter selector-kinds: got a string, must be an array (Argo CD's array:)"
+        );
+        assert!(
+            err(r#"[{"name":"a\u001b[2J","string":"1"},{"name":"a\u001b[2J","string":"2"}]"#).contains("given twice")
+        );
+        assert!(!err(r#"[{"name":"x\u001b[2J","string":"1"}]"#).contains('\u{1b}'));
+        Parameters::from_json(r#"[{"name":"model-tags"},{"name":"gpu-count","string":"1"}]"#).unwrap().check().unwrap();
+        let env = |name: &str| Env::from_vars_os([(name.into(), "v".into())]).check_app_env();
+        assert!(env("ARGOCD_ENV_ARGOCD_ENV_ARGOCD_ENV_KUBE_VERSION").is_err());
+        assert!(env("ARGOCD_ENV_GPUOPS_KUBECTL").is_err());
+        assert_eq!(env("ARGOCD_ENV_GPUOPS_DEADLINE").unwrap(), Vec::<String>::new());
+        assert_eq!(env("ARGOCD_ENV_ARGOCD_ENV_FOO").unwrap().len(), 1);
+        assert_eq!(env("GPUOPS_KUBECTL").unwrap(), Vec::<String>::new());
+    }
+
     /// Not UTF-8 where the plugin reads: an error naming the variable,
     /// without its bytes; anywhere else: ignored.
     #[test]
