@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use gpuops_manifest::labels::{is_label_value, is_qualified_name};
 use serde_json::Value;
 
 /// selection.Operator, as LabelSelectorAsSelector maps it.
@@ -32,43 +33,6 @@ pub struct LabelSelector {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct SelectorError(pub String);
-
-/// `[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`, at most 63 characters
-/// (validation.go `qualifiedNameFmt`, `qualifiedNameMaxLength`).
-fn name_part(s: &str) -> bool {
-    let b = s.as_bytes();
-    let edge = |c: &u8| c.is_ascii_alphanumeric();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.first().is_some_and(edge)
-        && b.last().is_some_and(edge)
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-}
-
-/// validation.go `IsDNS1123Subdomain`: lowercase labels joined by dots, ≤ 253.
-fn dns_subdomain(s: &str) -> bool {
-    s.len() <= 253
-        && s.split('.').all(|l| {
-            let b = l.as_bytes();
-            !b.is_empty()
-                && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-                && b[0] != b'-'
-                && b[b.len() - 1] != b'-'
-        })
-}
-
-/// selector.go `validateLabelKey` → validation.go `IsQualifiedName`.
-fn valid_key(key: &str) -> bool {
-    match key.split_once('/') {
-        Some((prefix, name)) => dns_subdomain(prefix) && name_part(name),
-        None => name_part(key),
-    }
-}
-
-/// validation.go `IsValidLabelValue`: empty, or a name part.
-fn valid_value(value: &str) -> bool {
-    value.is_empty() || name_part(value)
-}
 
 impl LabelSelector {
     /// metav1.LabelSelectorAsSelector over the JSON of a LabelSelector.
@@ -124,7 +88,7 @@ impl LabelSelector {
             }
         }
         for (key, op) in &requirements {
-            if !valid_key(key) {
+            if !is_qualified_name(key) {
                 return Err(bad(format!(
                     "key {:?} is not a valid label key (a qualified name: [prefix/]name, name at most 63 characters)",
                     crate::printable_short(key)
@@ -135,7 +99,7 @@ impl LabelSelector {
                 Op::In(v) | Op::NotIn(v) => v,
                 Op::Exists | Op::DoesNotExist => &[],
             };
-            if let Some(v) = values.iter().find(|v| !valid_value(v)) {
+            if let Some(v) = values.iter().find(|v| !is_label_value(v)) {
                 return Err(bad(format!(
                     "value {:?} of key {:?} is not a valid label value (at most 63 characters: alphanumerics, '-', '_', '.')",
                     crate::printable_short(v),

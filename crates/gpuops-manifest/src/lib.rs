@@ -16,6 +16,7 @@
 pub mod imageref;
 pub mod input;
 pub mod krm;
+pub mod labels;
 pub mod locator;
 pub mod path;
 pub mod quantity;

@@ -124,30 +124,9 @@ fn lex(text: &str) -> Result<Vec<Token>, String> {
     }
 }
 
-/// A DNS-1123 label-ish name part (`[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`,
-/// at most 63): apimachinery validation `IsQualifiedName` / `IsValidLabelValue`.
-fn qualified_name_part(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !name.is_empty()
-        && name.len() <= 63
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
+/// selector.go `validateLabelKey`: validation.go `IsQualifiedName`.
 fn validate_key(key: &str) -> Result<(), String> {
-    let (prefix, name) = key.rsplit_once('/').map_or((None, key), |(p, n)| (Some(p), n));
-    let prefix_ok = prefix.is_none_or(|p| {
-        !p.is_empty()
-            && p.len() <= 253
-            && p.split('.').all(|part| {
-                !part.is_empty()
-                    && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                    && !part.starts_with('-')
-                    && !part.ends_with('-')
-            })
-    });
-    if prefix_ok && qualified_name_part(name) {
+    if gpuops_manifest::labels::is_qualified_name(key) {
         Ok(())
     } else {
         Err(format!(
@@ -157,7 +136,7 @@ fn validate_key(key: &str) -> Result<(), String> {
 }
 
 fn validate_value(key: &str, value: &str) -> Result<(), String> {
-    if value.is_empty() || qualified_name_part(value) {
+    if gpuops_manifest::labels::is_label_value(value) {
         Ok(())
     } else {
         Err(format!(

@@ -5,20 +5,10 @@
 //! validate-krew-manifest/main.go:220-231 `selectorMatchesOSArch`) treats a
 //! selector that does not convert as matching nothing.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
+// validation.go `IsValidLabelValue`, as NewRequirement checks each value.
+use gpuops_manifest::labels::is_label_value;
 
 use super::{Requirement, Selector};
-
-/// k8s.io/apimachinery pkg/util/validation/validation.go `IsValidLabelValue`
-/// (`labelValueFmt`, 63 characters at most).
-static LABEL_VALUE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$").expect("valid regex"));
-
-fn valid_label_value(v: &str) -> bool {
-    v.len() <= 63 && LABEL_VALUE.is_match(v)
-}
 
 /// Why `LabelSelectorAsSelector` refuses the selector; keys are checked by
 /// krew's own `validateSelector` before this (only `os` and `arch`, both
@@ -26,7 +16,7 @@ fn valid_label_value(v: &str) -> bool {
 pub fn as_selector_error(sel: &Selector) -> Option<String> {
     for (k, v) in sel.match_labels.iter().flatten() {
         // helpers.go:43: NewRequirement(k, Equals, [v]) → one valid value.
-        if !valid_label_value(v) {
+        if !is_label_value(v) {
             return Some(format!("matchLabels.{k} is not a valid label value"));
         }
     }
@@ -48,7 +38,7 @@ pub fn as_selector_error(sel: &Selector) -> Option<String> {
             _ => return Some(format!("{at}.operator is not In, NotIn, Exists or DoesNotExist")),
         }
         // selector.go:195-199.
-        if !values.iter().all(|v| valid_label_value(v)) {
+        if !values.iter().all(|v| is_label_value(v)) {
             return Some(format!("{at}.values holds an invalid label value"));
         }
     }

@@ -42,14 +42,9 @@ impl PluginKind {
     /// it: each part one component of `[a-z0-9.-]` (group), `[a-z0-9]`
     /// (version), `[A-Za-z0-9]` (Kind), no empty part and no `.`/`..`.
     pub fn is_valid(&self) -> bool {
-        let group_ok = !self.group.is_empty()
-            && self.group.len() <= 253
-            && self.group.split('.').all(|label| {
-                !label.is_empty()
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            });
+        // kustomize takes the group as one path component: a DNS-1123
+        // subdomain has no `/` and no `..` (dots only between labels).
+        let group_ok = gpuops_manifest::labels::is_dns1123_subdomain(&self.group);
         let version_ok = !self.version.is_empty()
             && self.version.len() <= 63
             && self.version.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
