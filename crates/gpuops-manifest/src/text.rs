@@ -17,6 +17,15 @@ pub fn printable(text: &str) -> String {
     out
 }
 
+/// The first `max_chars` characters of `text`, made [`printable`]: for a
+/// one-line message quoting something a user or a repository sent.
+pub fn printable_prefix(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => printable(&text[..end]),
+        None => printable(text),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -27,5 +36,7 @@ mod tests {
         assert_eq!(printable("\u{1b}[2Jgone"), "\\u{1b}[2Jgone");
         assert_eq!(printable("v1\u{202e}gnp.exe"), "v1\\u{202e}gnp.exe");
         assert_eq!(printable("a\nb\r"), "a\\nb\\r");
+        assert_eq!(printable_prefix("\u{1b}[2Jgone", 3), "\\u{1b}[2");
+        assert_eq!(printable_prefix("rā", 5), "rā");
     }
 }

@@ -332,7 +332,7 @@ impl Client {
                 }
                 status => {
                     let detail = registry_message(&reply.body).unwrap_or_else(|| {
-                        printable(&String::from_utf8_lossy(&reply.body).trim().chars().take(200).collect::<String>())
+                        gpuops_manifest::text::printable_prefix(String::from_utf8_lossy(&reply.body).trim(), 200)
                     });
                     let what = match status {
                         404 => "not found".to_string(),

@@ -92,7 +92,7 @@ impl Env {
         let mut warnings = Vec::new();
         for name in self.vars.keys() {
             let Some(app_name) = name.strip_prefix("ARGOCD_ENV_") else { continue };
-            let shown = gpuops_manifest::text::printable(&name.chars().take(100).collect::<String>());
+            let shown = shown(name);
             let mut inner = app_name;
             while let Some(rest) = inner.strip_prefix("ARGOCD_ENV_") {
                 inner = rest;
@@ -263,7 +263,7 @@ impl Parameters {
 
 /// A name from the Application, safe for a terminal and one line.
 fn shown(name: &str) -> String {
-    gpuops_manifest::text::printable(&name.chars().take(100).collect::<String>())
+    gpuops_manifest::text::printable_prefix(name, 100)
 }
 
 /// Argo CD's `ESC`: upper-case, every character outside `[A-Z0-9_]` → `_`.

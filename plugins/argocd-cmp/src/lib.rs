@@ -279,10 +279,7 @@ fn tail(stderr: &str) -> String {
     let keep = &lines[lines.len().saturating_sub(20)..];
     // kustomize quotes repository content (file names, field values):
     // escaped, so `argocd app get` in a terminal runs none of its escapes.
-    keep.iter()
-        .map(|l| format!("  {}", gpuops_manifest::text::printable(&l.chars().take(400).collect::<String>())))
-        .collect::<Vec<_>>()
-        .join("\n")
+    keep.iter().map(|l| format!("  {}", gpuops_manifest::text::printable_prefix(l, 400))).collect::<Vec<_>>().join("\n")
 }
 
 /// `parameters` in `dir`: the announcements as a JSON array, from files

@@ -103,7 +103,7 @@ fn parse(args: &[String]) -> Call {
     let is_help = |a: &str| matches!(a, "-h" | "--help" | "help");
     let rest = args.get(1..).unwrap_or_default();
     let unexpected = |command: &str| {
-        let shown = gpuops_manifest::text::printable(&rest[0].chars().take(60).collect::<String>());
+        let shown = gpuops_manifest::text::printable_prefix(&rest[0], 60);
         Call::Usage(format!("{command}: unexpected argument {shown:?} (it takes none; see {command} --help)"))
     };
     match args.first().map(String::as_str) {
@@ -125,7 +125,7 @@ fn parse(args: &[String]) -> Call {
         Some(a) if is_help(a) => Call::Help(USAGE),
         Some("-V" | "--version") => Call::Version,
         Some(other) => {
-            let shown = gpuops_manifest::text::printable(&other.chars().take(60).collect::<String>());
+            let shown = gpuops_manifest::text::printable_prefix(other, 60);
             Call::Usage(format!("unknown command {shown:?}"))
         }
         None => Call::Usage("a command is required".into()),
