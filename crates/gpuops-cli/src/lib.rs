@@ -3,13 +3,17 @@
 //! Ctrl-C.
 
 pub mod completion;
+mod document;
 mod exit;
 pub mod interrupt;
 mod logging;
+mod printer;
 pub mod progress;
 
+pub use document::{API_VERSION, Document, DocumentError, Kind};
 pub use exit::ExitCode;
 pub use logging::{Verbosity, init_logging};
+pub use printer::{Delivered, Printer, WriteError, emit, emit_to};
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -97,7 +101,14 @@ impl Table {
     }
 }
 
-/// Write to stdout; a closed pipe (`| head`) is the reader's choice, not an error.
+/// Write to stdout, ignoring every error.
+///
+/// Being replaced: it swallows every write error, not only a closed pipe,
+/// so a truncated `-o json` (a full disk, a closed file) exits 0. Use
+/// [`emit`] or a [`Printer`], which return the error (EPIPE alone is
+/// [`Delivered::ReaderGone`], a clean exit). Kept, not `#[deprecated]`,
+/// while the plugins move over: a deprecation warning would fail their
+/// `-D warnings` builds mid-migration.
 pub fn print(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
