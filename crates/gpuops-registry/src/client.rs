@@ -14,6 +14,7 @@ use crate::RegistryError;
 use crate::auth::{self, Challenge, Credential};
 use crate::origin::{realm_may_receive_credentials, realm_origin, same_origin_link};
 use crate::reference::{RepositoryRef, is_oci_digest, is_oci_tag, parse_repository};
+use crate::transport;
 pub(crate) use crate::transport::{Method, Reply, TransportError, encode, shown_url};
 
 /// Client settings; the defaults suit a CI job.
@@ -110,6 +111,20 @@ fn next_link(headers: &ureq::http::HeaderMap) -> Option<String> {
 }
 
 pub(crate) const MANIFEST_TYPES: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
+
+impl Client {
+    /// One exchange through this client's agent ([`transport::call`]).
+    pub(crate) fn call(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        authorization: Option<&str>,
+        body: Option<&[u8]>,
+    ) -> Result<Reply, TransportError> {
+        transport::call(&self.agent, method, url, headers, authorization, body)
+    }
+}
 
 impl Client {
     pub fn new(options: Options) -> Self {

@@ -1,12 +1,11 @@
 //! One HTTP exchange: a request sent, its answer read under the document
 //! cap ([`MAX_DOCUMENT_BYTES`]), transport failures put in words without
 //! URLs' queries. Retries, auth and the registry protocol are
-//! [`Client::send`]'s.
+//! [`Client::send`](crate::client::Client::send)'s.
 
 use gpuops_manifest::text::printable;
 
 use crate::MAX_DOCUMENT_BYTES;
-use crate::client::Client;
 
 /// A fully read answer.
 pub(crate) struct Reply {
@@ -23,46 +22,47 @@ pub(crate) enum Method {
     Put,
 }
 
-impl Client {
-    pub(crate) fn call(
-        &self,
-        method: Method,
-        url: &str,
-        headers: &[(&str, &str)],
-        authorization: Option<&str>,
-        body: Option<&[u8]>,
-    ) -> Result<Reply, TransportError> {
-        macro_rules! with_headers {
-            ($req:expr) => {{
-                let mut req = $req;
-                for (k, v) in headers {
-                    req = req.header(*k, *v);
-                }
-                if let Some(a) = authorization {
-                    req = req.header("Authorization", a);
-                }
-                req
-            }};
-        }
-        let started = std::time::Instant::now();
-        let response = match method {
-            Method::Get => with_headers!(self.agent.get(url)).call(),
-            Method::Head => with_headers!(self.agent.head(url)).call(),
-            Method::Post => with_headers!(self.agent.post(url)).send(body.unwrap_or_default()),
-            Method::Put => with_headers!(self.agent.put(url)).send(body.unwrap_or_default()),
-        };
-        let mut response = response.map_err(|e| describe(&e))?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = if method == Method::Head { Vec::new() } else { read_document(&mut response, url)? };
-        // The URL is logged without its query: a token realm's query names
-        // the scope, and nothing in it is a secret, but keep the habit.
-        tracing::debug!(
-            method = ?method, url = url.split('?').next().unwrap_or(url), status,
-            bytes = body.len(), elapsed = ?started.elapsed(), authorized = authorization.is_some(), "registry request"
-        );
-        Ok(Reply { status, headers, body })
+/// Send one request through `agent` and read its answer. A free function
+/// over the agent, not a `Client` method: the client builds on the
+/// transport, never the other way round (the module-cycle check).
+pub(crate) fn call(
+    agent: &ureq::Agent,
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    authorization: Option<&str>,
+    body: Option<&[u8]>,
+) -> Result<Reply, TransportError> {
+    macro_rules! with_headers {
+        ($req:expr) => {{
+            let mut req = $req;
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            if let Some(a) = authorization {
+                req = req.header("Authorization", a);
+            }
+            req
+        }};
     }
+    let started = std::time::Instant::now();
+    let response = match method {
+        Method::Get => with_headers!(agent.get(url)).call(),
+        Method::Head => with_headers!(agent.head(url)).call(),
+        Method::Post => with_headers!(agent.post(url)).send(body.unwrap_or_default()),
+        Method::Put => with_headers!(agent.put(url)).send(body.unwrap_or_default()),
+    };
+    let mut response = response.map_err(|e| describe(&e))?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = if method == Method::Head { Vec::new() } else { read_document(&mut response, url)? };
+    // The URL is logged without its query: a token realm's query names
+    // the scope, and nothing in it is a secret, but keep the habit.
+    tracing::debug!(
+        method = ?method, url = url.split('?').next().unwrap_or(url), status,
+        bytes = body.len(), elapsed = ?started.elapsed(), authorized = authorization.is_some(), "registry request"
+    );
+    Ok(Reply { status, headers, body })
 }
 
 /// A URL for messages: without its query (tokens), escaped for terminals.
