@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # Style first: a formatting or lint failure is reported before the long run.
 cargo fmt --all --check
+# Inside a library crate every arrow points down too: no two top-level
+# modules use each other (CONTRIBUTING.md, "Layering").
+bash scripts/check-module-cycles.sh --self-test
+bash scripts/check-module-cycles.sh
 cargo clippy --workspace --all-targets --locked -- -D warnings
 bash krm-functions/gpuops-inject/build-image.sh
 log="$(mktemp)"
