@@ -1,6 +1,7 @@
 //! A GitOps repository as modelbump sees it: Flux image objects, setter
 //! markers, and the edits that bring markers up to date.
 
+pub mod bump;
 pub mod edit;
 pub mod entries;
 pub mod flux;

@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 /// Which marker convention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum MarkerKind {
     /// `$imagepolicy`: the whole scalar is replaced.
     Flux,
@@ -17,14 +17,36 @@ pub enum MarkerKind {
     Model,
 }
 
+impl MarkerKind {
+    /// The marker's key without the `$`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MarkerKind::Flux => "imagepolicy",
+            MarkerKind::Model => "modelpolicy",
+        }
+    }
+}
+
 /// What part of the policy's result a marker wants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Field {
     /// `name:tag[@digest]` (Flux bare), or the reference in place (gpuops bare).
     Ref,
     Tag,
     Name,
     Digest,
+}
+
+impl Field {
+    /// The setter's suffix (`tag`, `name`, `digest`); `ref` for the bare form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Ref => "ref",
+            Field::Tag => "tag",
+            Field::Name => "name",
+            Field::Digest => "digest",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

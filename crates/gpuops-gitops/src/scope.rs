@@ -31,6 +31,16 @@ pub enum Unusable {
     NotReady(String),
 }
 
+/// A cross-namespace reference that fluxcd/pkg runtime/acl refuses, in its
+/// words (acl.go `HasAccessToRef`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessDenied {
+    #[error("access denied: {reference} can't be accessed due to missing ACL labels on 'accessFrom'")]
+    MissingAcl { reference: String },
+    #[error("access denied: {reference} can't be accessed due to ACL labels mismatch on namespace '{namespace}'")]
+    LabelsMismatch { reference: String, namespace: String },
+}
+
 /// fluxcd/pkg runtime/acl/acl.go `Authorization.HasAccessToRef`: the same
 /// namespace always; else the repository's `accessFrom` must be set and one
 /// of its namespace selectors (matchLabels) must match the labels of the
@@ -42,24 +52,21 @@ pub fn has_access(
     repository: &ImageRepository,
     repository_namespace: &str,
     namespace_labels: &BTreeMap<String, BTreeMap<String, String>>,
-) -> Result<(), String> {
+) -> Result<(), AccessDenied> {
     if repository_namespace.is_empty() || policy_namespace == repository_namespace {
         return Ok(());
     }
     let shown = crate::printable_short;
     let reference = format!("'{}/{}'", shown(repository_namespace), shown(&repository.name));
     let Some(selectors) = &repository.access_from else {
-        return Err(format!("access denied: {reference} can't be accessed due to missing ACL labels on 'accessFrom'"));
+        return Err(AccessDenied::MissingAcl { reference });
     };
     let mut labels = namespace_labels.get(policy_namespace).cloned().unwrap_or_default();
     labels.insert("kubernetes.io/metadata.name".into(), policy_namespace.to_string());
     if selectors.iter().any(|s| LabelSelector::from_labels(s).matches(&labels)) {
         return Ok(());
     }
-    Err(format!(
-        "access denied: {reference} can't be accessed due to ACL labels mismatch on namespace '{}'",
-        shown(policy_namespace)
-    ))
+    Err(AccessDenied::LabelsMismatch { reference, namespace: shown(policy_namespace) })
 }
 
 impl Scan {
@@ -151,7 +158,10 @@ mod tests {
         );
         // "When in different namespace with nil ACL it denies access"
         let e = has_access("test2", &repo(None), "default", &ns("test2", &[])).unwrap_err();
-        assert_eq!(e, "access denied: 'default/r' can't be accessed due to missing ACL labels on 'accessFrom'");
+        assert_eq!(
+            e.to_string(),
+            "access denied: 'default/r' can't be accessed due to missing ACL labels on 'accessFrom'"
+        );
         // "When in different namespace with empty ACL it denies access"
         assert!(has_access("test3", &repo(Some(vec![])), "default", &ns("test3", &[])).is_err());
         // "When in different namespace with empty match labels it grants access"
@@ -164,7 +174,7 @@ mod tests {
         // "When in different namespace with mismatching labels it denies access"
         let e = has_access("test6", &repo(acl(Some(&[("tenant", "b")]))), "default", &ns("test6", &[("tenant", "a")]));
         assert_eq!(
-            e.unwrap_err(),
+            e.unwrap_err().to_string(),
             "access denied: 'default/r' can't be accessed due to ACL labels mismatch on namespace 'test6'"
         );
         // image-reflector-controller imagepolicy_controller_test.go
