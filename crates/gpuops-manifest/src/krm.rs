@@ -28,9 +28,17 @@ pub struct ResourceRef {
 impl ResourceRef {
     /// The reference of an item (missing fields become empty strings).
     pub fn of(obj: &Value) -> Self {
-        let s = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
-        let namespace = obj.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string);
-        Self { api_version: s("/apiVersion"), kind: s("/kind"), name: s("/metadata/name"), namespace }
+        // `get`, not `pointer`: a pointer allocates each of its segments, and
+        // this runs for every object a function reports on.
+        let metadata = obj.get("metadata");
+        let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
+        let namespace = metadata.and_then(|m| m.get("namespace")).and_then(Value::as_str).map(str::to_string);
+        Self {
+            api_version: s(obj.get("apiVersion")),
+            kind: s(obj.get("kind")),
+            name: s(metadata.and_then(|m| m.get("name"))),
+            namespace,
+        }
     }
 }
 
@@ -96,9 +104,8 @@ impl KrmResult {
     /// annotated it) to the result.
     pub fn on(mut self, obj: &Value) -> Self {
         self.resource_ref = Some(ResourceRef::of(obj));
-        let annotation = |key: &str| {
-            obj.pointer("/metadata/annotations").and_then(|a| a.get(key)).and_then(Value::as_str).map(str::to_string)
-        };
+        let annotations = obj.get("metadata").and_then(|m| m.get("annotations"));
+        let annotation = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str).map(str::to_string);
         if let Some(path) =
             annotation("internal.config.kubernetes.io/path").or_else(|| annotation("config.kubernetes.io/path"))
         {
@@ -400,17 +407,7 @@ impl ResourceList {
         } else {
             out.push_str("items:\n");
         }
-        for (i, item) in self.items.iter().enumerate() {
-            match self.item_texts.as_ref().and_then(|t| t.get(i)) {
-                Some(text) if !changed.get(i).copied().unwrap_or(true) => write_original_item(&mut out, text),
-                Some(text) => {
-                    let mut emitted = String::new();
-                    yaml::write_sequence_item(&mut emitted, item);
-                    out.push_str(&yaml::restore_octal_forms(text, &emitted));
-                }
-                None => yaml::write_sequence_item(&mut out, item),
-            }
-        }
+        self.write_yaml_items(&mut out, changed);
         if let Some(config) = &self.function_config {
             yaml::write_entry(&mut out, "functionConfig", config);
         }
@@ -421,6 +418,55 @@ impl ResourceList {
             yaml::write_entry(&mut out, key, value);
         }
         out
+    }
+
+    /// The `items:` entries, on all cores when there are many: re-emitting
+    /// the objects a function changed is the largest cost after parsing
+    /// (each part is written on its own, then joined in order).
+    fn write_yaml_items(&self, out: &mut String, changed: &[bool]) {
+        const MIN_PER_THREAD: usize = 256;
+        let count = self.items.len();
+        let threads = std::thread::available_parallelism().map_or(1, usize::from).min(count / MIN_PER_THREAD).max(1);
+        let chunk = count.div_ceil(threads).max(1);
+        let write_part = |out: &mut String, from: usize| {
+            for i in from..(from + chunk).min(count) {
+                self.write_yaml_item(out, i, changed);
+            }
+        };
+        std::thread::scope(|scope| {
+            let rest: Vec<_> = (chunk..count)
+                .step_by(chunk)
+                .map(|from| {
+                    scope.spawn(move || {
+                        let mut part = String::with_capacity(self.text_len(from..(from + chunk).min(count)));
+                        write_part(&mut part, from);
+                        part
+                    })
+                })
+                .collect();
+            write_part(out, 0);
+            for handle in rest {
+                out.push_str(&handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            }
+        });
+    }
+
+    /// About how long the items in `range` will be once written.
+    fn text_len(&self, range: std::ops::Range<usize>) -> usize {
+        self.item_texts.as_ref().and_then(|t| t.get(range)).map_or(0, |t| t.iter().map(|s| s.len() + 64).sum())
+    }
+
+    fn write_yaml_item(&self, out: &mut String, i: usize, changed: &[bool]) {
+        let item = &self.items[i];
+        match self.item_texts.as_ref().and_then(|t| t.get(i)) {
+            Some(text) if !changed.get(i).copied().unwrap_or(true) => write_original_item(out, text),
+            Some(text) if yaml::may_hold_octal_forms(text) => {
+                let mut emitted = String::new();
+                yaml::write_sequence_item(&mut emitted, item);
+                out.push_str(&yaml::restore_octal_forms(text, &emitted));
+            }
+            _ => yaml::write_sequence_item(out, item),
+        }
     }
 }
 

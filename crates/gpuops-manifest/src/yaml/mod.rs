@@ -9,7 +9,10 @@ mod budget;
 mod emit;
 mod stream;
 
-pub use emit::{is_plain_safe, restore_octal_forms, to_yaml_string, write_document, write_entry, write_sequence_item};
+pub use emit::{
+    is_plain_safe, may_hold_octal_forms, restore_octal_forms, to_yaml_string, write_document, write_entry,
+    write_sequence_item,
+};
 pub use stream::{
     Document, RawDocument, Wanted, header_of, parse_document, parse_many, parse_stream, parse_stream_filtered,
     split_documents,
