@@ -1,292 +1,65 @@
 //! `kubectl modelbump`: find model/image references in a GitOps repository,
 //! ask OCI registries for the newest tag each policy allows, and rewrite the
 //! files in place — only the changed characters — then optionally commit.
+//!
+//! The transaction (resolve → plan → write/commit/push with rollback) is
+//! `gpuops_gitops::bump`; this crate holds the flags ([`cli`]), what each
+//! command gathers and hands to the library (`commands`), the real
+//! registry and git behind the library's traits (`registry`, `git`), and
+//! the printing (`render`).
 
-mod apply;
-mod automation;
+mod cli;
+mod commands;
 mod git;
-mod output;
-mod promote;
-mod resolve;
+mod registry;
+mod render;
 
-use std::path::PathBuf;
-use std::time::Duration;
+pub use cli::{ApplyArgs, Cli, Command, PromoteArgs, RegistryArgs, ScanArgs, TagsArgs, WriteArgs};
+pub use gpuops_cli::{ExitCode, OutputArgs, Verbosity};
+pub use gpuops_gitops::bump::safe_lines;
 
-use clap::{Args, Parser, Subcommand};
-pub use gpuops_cli::OutputArgs;
+use gpuops_gitops::bump::BumpError;
 
-pub use gpuops_cli::{ExitCode, Verbosity};
-pub use output::safe_lines;
-
-/// A path from the repository, for a message.
-fn shown(path: &std::path::Path) -> String {
-    output::printable(&path.to_string_lossy())
-}
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "kubectl modelbump",
-    bin_name = "kubectl modelbump",
-    version,
-    about = "Bump model and image tags in a GitOps repository to the newest tag each policy allows",
-    long_about = "Bump model and image tags in a GitOps repository to the newest tag each policy allows.\n\n\
-        References are scalars marked with Flux setter comments, # {\"$imagepolicy\": \"NS:POLICY[:tag|:name|:digest]\"} \
-        (the whole scalar is replaced), or gpuops markers, # {\"$modelpolicy\": \"NS:POLICY[:tag|:digest]\"} (only the \
-        reference inside the scalar is replaced, so oci:// URIs keep their scheme, port and quotes). Policies are the \
-        Flux ImagePolicy and ImageRepository objects (image.toolkit.fluxcd.io v1, v1beta2) found in the scanned tree.",
-    after_help = "Examples:\n  kubectl modelbump scan .\n  kubectl modelbump apply . --dry-run\n  kubectl modelbump apply . --commit --push\n  kubectl modelbump tags ghcr.io/acme/models/qwen --semver '>=1.0.0'\n  kubectl modelbump promote --from overlays/dev --to overlays/staging --commit"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-    #[command(flatten)]
-    pub verbosity: Verbosity,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// List every reference with its policy, current and newest allowed value.
-    Scan(ScanArgs),
-    /// Rewrite references to the newest allowed value (surgically, atomically per file).
-    Apply(ApplyArgs),
-    /// List a repository's tags and show which one a policy picks.
-    Tags(TagsArgs),
-    /// Copy the references resolved in one directory (environment) into another.
-    Promote(PromoteArgs),
-    /// Print a shell completion script (bash, zsh, fish, powershell, or kubectl for `kubectl modelbump <TAB>`).
-    Completion(gpuops_cli::CompletionArgs),
-    /// Cobra-style completion candidates, for kubectl_complete-modelbump.
-    #[command(name = "__complete", hide = true)]
-    Complete(gpuops_cli::CompleteArgs),
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct RegistryArgs {
-    /// Reach this registry (host[:port]) over plain HTTP (loopback hosts always are). Repeatable.
-    #[arg(long = "insecure-registry", value_name = "HOST")]
-    pub insecure_registries: Vec<String>,
-    /// Timeout of each registry request (e.g. 30s, 2m).
-    #[arg(long, default_value = "30s", value_parser = gpuops_cli::parse_duration)]
-    pub request_timeout: Duration,
-    /// Retries of a request that failed with 429, 5xx or a transport error.
-    #[arg(long, default_value_t = 3)]
-    pub retries: u32,
-    /// Registries asked at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub concurrency: u32,
-    /// Stop (with an error) after this many pages of tags per repository.
-    #[arg(long, default_value_t = 100)]
-    pub max_tag_pages: usize,
-    /// Pin references to the manifest digest (tag@sha256:…), whatever the policy says.
-    #[arg(long)]
-    pub digest: bool,
-}
-
-impl RegistryArgs {
-    fn options(&self) -> gpuops_registry::Options {
-        gpuops_registry::Options {
-            insecure_registries: self.insecure_registries.clone(),
-            timeout: self.request_timeout,
-            retries: self.retries,
-            max_pages: self.max_tag_pages,
-            ..gpuops_registry::Options::default()
-        }
-    }
-}
-
-#[derive(Debug, Args)]
-pub struct ScanArgs {
-    /// Directory (or file) to scan.
-    #[arg(default_value = ".")]
-    pub path: PathBuf,
-    /// All or nothing: a marker whose ImagePolicy is not in the tree, a policy no tag satisfies or that
-    /// Flux would not make ready (access denied), and a file with a marker that cannot be parsed are
-    /// errors (default: skipped with a warning, as Flux skips them; the rest proceed, exit 3).
-    #[arg(long)]
-    pub strict: bool,
-    /// Update through spec.suspend: true on the ImageUpdateAutomation, ImagePolicy or ImageRepository
-    /// (default: left as they are, as Flux leaves them).
-    #[arg(long)]
-    pub ignore_suspend: bool,
-    #[command(flatten)]
-    pub output: OutputArgs,
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct WriteArgs {
-    /// Print a unified diff and change nothing; exit 1 if something would change, 0 if not.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Commit the changed files (refuses a tree with uncommitted changes to tracked files).
-    #[arg(long)]
-    pub commit: bool,
-    /// Commit message; {count} and {changes} are replaced.
-    #[arg(long, value_name = "TMPL", requires = "commit")]
-    pub message: Option<String>,
-    /// Create this branch and commit there.
-    #[arg(long, value_name = "NAME", requires = "commit")]
-    pub branch: Option<String>,
-    /// Push the commit (to --remote).
-    #[arg(long, requires = "commit")]
-    pub push: bool,
-    /// Remote to push to.
-    #[arg(long, default_value = "origin")]
-    pub remote: String,
-}
-
-#[derive(Debug, Args)]
-pub struct ApplyArgs {
-    /// Directory (or file) to scan and rewrite.
-    #[arg(default_value = ".")]
-    pub path: PathBuf,
-    /// All or nothing: a marker whose ImagePolicy is not in the tree, a policy no tag satisfies or that
-    /// Flux would not make ready (access denied), and a file with a marker that cannot be parsed are
-    /// errors (default: skipped with a warning, as Flux skips them; the rest proceed, exit 3).
-    #[arg(long)]
-    pub strict: bool,
-    /// Update through spec.suspend: true on the ImageUpdateAutomation, ImagePolicy or ImageRepository
-    /// (default: left as they are, as Flux leaves them).
-    #[arg(long)]
-    pub ignore_suspend: bool,
-    /// The ImageUpdateAutomation (NAMESPACE/NAME) whose spec.update.path, commit message, author
-    /// and push branch apply; needed only when the tree holds several.
-    #[arg(long, value_name = "NAMESPACE/NAME")]
-    pub automation: Option<String>,
-    #[command(flatten)]
-    pub write: WriteArgs,
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct TagsArgs {
-    /// Repository, e.g. ghcr.io/acme/models/qwen (no tag).
-    pub repository: String,
-    /// Semver range (Flux / Masterminds syntax), e.g. '>=1.0.0' or '^1.x-0'.
-    #[arg(long, group = "policy")]
-    pub semver: Option<String>,
-    /// Numerical order: asc picks the highest number, desc the lowest.
-    #[arg(long, group = "policy", value_name = "asc|desc")]
-    pub numerical: Option<String>,
-    /// Alphabetical order: asc picks the last string, desc the first.
-    #[arg(long, group = "policy", value_name = "asc|desc")]
-    pub alphabetical: Option<String>,
-    /// Keep only tags matching this regular expression (filterTags.pattern).
-    #[arg(long)]
-    pub filter: Option<String>,
-    /// Compare this expansion of the filter's match ($name, ${name}, $1) instead of the tag.
-    #[arg(long, requires = "filter")]
-    pub extract: Option<String>,
-    #[command(flatten)]
-    pub output: OutputArgs,
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct PromoteArgs {
-    /// Directory whose references are the source (e.g. overlays/dev).
-    #[arg(long)]
-    pub from: PathBuf,
-    /// Directory whose references are rewritten (e.g. overlays/staging).
-    #[arg(long)]
-    pub to: PathBuf,
-    /// Where the Flux ImagePolicy/ImageRepository objects are (default: the git top level of --to, else .).
-    #[arg(long)]
-    pub policies: Option<PathBuf>,
-    #[command(flatten)]
-    pub write: WriteArgs,
-}
-
-/// Errors that end a command (exit 2).
+/// Errors that end a command (exit 2; 130 when interrupted).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    // Both name a file of the repository, as read from the disk.
-    #[error("{}", output::printable(&.0.to_string()))]
-    Scan(#[from] gpuops_gitops::ScanError),
-    #[error("{}", output::printable(&.0.to_string()))]
-    Edit(#[from] gpuops_gitops::edit::EditError),
+    #[error(transparent)]
+    Bump(#[from] BumpError),
     #[error(transparent)]
     Policy(#[from] gpuops_gitops::policy::PolicyError),
     #[error(transparent)]
-    Registry(#[from] gpuops_registry::RegistryError),
+    Registry(#[from] gpuops_gitops::bump::TagSourceError),
+    /// The output could not be written whole (a reader that went away is
+    /// not an error).
     #[error(transparent)]
-    Git(#[from] git::GitError),
-    #[error("{}: {source}", shown(path))]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("nothing was changed; {} reference(s) failed:\n  {}", .0.len(), .0.join("\n  "))]
-    ReferencesFailed(Vec<String>),
-    #[error("the commit failed, so the {files} file(s) written were put back as they were: {source}")]
-    CommitFailed {
-        files: usize,
-        #[source]
-        source: git::GitError,
-    },
-    #[error("{}: {reason}; nothing was changed", shown(path))]
-    Unwritable { path: PathBuf, reason: String },
-    #[error(
-        "committed {sha} locally, but the push failed: {source}; the commit stays (run `git push` once the remote accepts it; a new run sees the files up to date)"
-    )]
-    PushFailed {
-        sha: String,
-        #[source]
-        source: git::GitError,
-    },
-    #[error(
-        "HEAD is detached (no branch to push); pass --branch NAME to commit onto a new branch and push that; nothing was changed"
-    )]
-    DetachedHead,
+    Output(#[from] gpuops_cli::WriteError),
+    #[error(transparent)]
+    Document(#[from] gpuops_cli::DocumentError),
     #[error("{0}")]
     Usage(String),
-    /// Ctrl-C during the writes, the commit or the push.
-    #[error("interrupted: {0}")]
-    Interrupted(String),
+}
+
+impl Error {
+    /// Ctrl-C stopped the command (exit 130, no `error:` prefix).
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, Error::Bump(BumpError::Interrupted(_)))
+    }
+}
+
+impl From<gpuops_gitops::ScanError> for Error {
+    fn from(e: gpuops_gitops::ScanError) -> Self {
+        Error::Bump(e.into())
+    }
 }
 
 /// Run a parsed command; returns the exit code.
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
-        Command::Scan(args) => apply::scan(&args),
-        Command::Apply(args) => apply::apply(&args),
-        Command::Tags(args) => output::tags(&args),
-        Command::Promote(args) => promote::promote(&args),
-        Command::Completion(args) => {
-            gpuops_cli::print(&gpuops_cli::completion::script(
-                <Cli as clap::CommandFactory>::command(),
-                "modelbump",
-                args.shell,
-            ));
-            Ok(ExitCode::Success)
-        }
-        Command::Complete(args) => {
-            // From the GitOps tree in the current directory: its
-            // ImageUpdateAutomations for --automation, its ImageRepositories'
-            // images for `tags <TAB>`. A tree that cannot be read offers none.
-            let dynamic = |name: &str| -> Option<Vec<String>> {
-                let scan = || gpuops_gitops::scan_tree(std::path::Path::new(".")).ok();
-                // A name holding a control character or a newline would
-                // forge candidates in the shell: not offered.
-                let offer = |names: Vec<String>| -> Vec<String> {
-                    names.into_iter().filter(|n| output::printable(n) == *n).collect()
-                };
-                match name {
-                    "automation" => Some(offer(scan()?.automations.iter().map(|a| a.key()).collect())),
-                    "repository" => Some(offer(scan()?.repositories.iter().map(|r| r.image.clone()).collect())),
-                    _ => None,
-                }
-            };
-            gpuops_cli::print(&gpuops_cli::completion::complete_with(
-                &<Cli as clap::CommandFactory>::command(),
-                &args.words,
-                &dynamic,
-            ));
-            Ok(ExitCode::Success)
-        }
+        Command::Scan(args) => commands::scan(&args),
+        Command::Apply(args) => commands::apply(&args),
+        Command::Tags(args) => commands::tags(&args),
+        Command::Promote(args) => commands::promote(&args),
+        Command::Completion(args) => commands::completion(&args),
+        Command::Complete(args) => commands::complete(&args),
     }
 }

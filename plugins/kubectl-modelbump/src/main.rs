@@ -1,4 +1,4 @@
-//! `kubectl modelbump`: see the library for everything but printing.
+//! `kubectl modelbump`: see the library for everything but the exit.
 #![allow(clippy::print_stderr)]
 
 use clap::Parser;
@@ -12,7 +12,7 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code.into(),
         // Untrusted parts are escaped where messages are made; this keeps
         // any control character that slipped through off the terminal.
-        Err(error @ kubectl_modelbump::Error::Interrupted(_)) => {
+        Err(error) if error.is_interrupted() => {
             eprintln!("{}", safe_lines(&error.to_string()));
             ExitCode::Interrupted.into()
         }

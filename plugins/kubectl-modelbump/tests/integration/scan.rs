@@ -48,6 +48,27 @@ fn tags_shows_what_the_policy_picks() {
     let out = repo.run(&["tags", &image, "--semver", "^2.x-0", "-o", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["latest"], "v2.1.0-rc.1");
+    // Every document names its schema, as `scan`'s always did.
+    assert_eq!((&json["apiVersion"], &json["kind"]), (&"gpuops.dev/v1alpha1".into(), &"TagList".into()));
+    let out = repo.run(&["tags", &image, "-o", "yaml"]);
+    assert!(text(&out.stdout).starts_with("apiVersion: gpuops.dev/v1alpha1\nkind: TagList\n"), "{}", text(&out.stdout));
+}
+
+/// A `-o json` that cannot be written whole (a full disk) exits 2 with the
+/// reason; it used to exit 0 with a truncated document. A reader that
+/// closes the pipe (`| head`) is not an error.
+#[test]
+fn a_truncated_document_is_an_error_and_a_closed_pipe_is_not() {
+    let repo = Repo::seed("127.0.0.1:1");
+    std::fs::create_dir(repo.path().join("empty")).unwrap();
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = repo.command(&["scan", "empty", "-o", "json"]).stdout(full).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).starts_with("error: writing the output: "), "{}", text(&out.stderr));
+
+    let mut child = repo.command(&["completion", "bash"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
 }
 
 #[test]

@@ -1,0 +1,197 @@
+//! Flags and arguments: what the user can ask for, nothing else.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use gpuops_cli::{OutputArgs, Verbosity};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl modelbump",
+    bin_name = "kubectl modelbump",
+    version,
+    about = "Bump model and image tags in a GitOps repository to the newest tag each policy allows",
+    long_about = "Bump model and image tags in a GitOps repository to the newest tag each policy allows.\n\n\
+        References are scalars marked with Flux setter comments, # {\"$imagepolicy\": \"NS:POLICY[:tag|:name|:digest]\"} \
+        (the whole scalar is replaced), or gpuops markers, # {\"$modelpolicy\": \"NS:POLICY[:tag|:digest]\"} (only the \
+        reference inside the scalar is replaced, so oci:// URIs keep their scheme, port and quotes). Policies are the \
+        Flux ImagePolicy and ImageRepository objects (image.toolkit.fluxcd.io v1, v1beta2) found in the scanned tree.",
+    after_help = "Examples:\n  kubectl modelbump scan .\n  kubectl modelbump apply . --dry-run\n  kubectl modelbump apply . --commit --push\n  kubectl modelbump tags ghcr.io/acme/models/qwen --semver '>=1.0.0'\n  kubectl modelbump promote --from overlays/dev --to overlays/staging --commit"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every reference with its policy, current and newest allowed value.
+    Scan(ScanArgs),
+    /// Rewrite references to the newest allowed value (surgically, atomically per file).
+    Apply(ApplyArgs),
+    /// List a repository's tags and show which one a policy picks.
+    Tags(TagsArgs),
+    /// Copy the references resolved in one directory (environment) into another.
+    Promote(PromoteArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, or kubectl for `kubectl modelbump <TAB>`).
+    Completion(gpuops_cli::CompletionArgs),
+    /// Cobra-style completion candidates, for kubectl_complete-modelbump.
+    #[command(name = "__complete", hide = true)]
+    Complete(gpuops_cli::CompleteArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RegistryArgs {
+    /// Reach this registry (host[:port]) over plain HTTP (loopback hosts always are). Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+    /// Timeout of each registry request (e.g. 30s, 2m).
+    #[arg(long, default_value = "30s", value_parser = gpuops_cli::parse_duration)]
+    pub request_timeout: Duration,
+    /// Retries of a request that failed with 429, 5xx or a transport error.
+    #[arg(long, default_value_t = 3)]
+    pub retries: u32,
+    /// Registries asked at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: u32,
+    /// Stop (with an error) after this many pages of tags per repository.
+    #[arg(long, default_value_t = 100)]
+    pub max_tag_pages: usize,
+    /// Pin references to the manifest digest (tag@sha256:…), whatever the policy says.
+    #[arg(long)]
+    pub digest: bool,
+}
+
+impl RegistryArgs {
+    pub(crate) fn options(&self) -> gpuops_registry::Options {
+        gpuops_registry::Options {
+            insecure_registries: self.insecure_registries.clone(),
+            timeout: self.request_timeout,
+            retries: self.retries,
+            max_pages: self.max_tag_pages,
+            ..gpuops_registry::Options::default()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Directory (or file) to scan.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// All or nothing: a marker whose ImagePolicy is not in the tree, a policy no tag satisfies or that
+    /// Flux would not make ready (access denied), and a file with a marker that cannot be parsed are
+    /// errors (default: skipped with a warning, as Flux skips them; the rest proceed, exit 3).
+    #[arg(long)]
+    pub strict: bool,
+    /// Update through spec.suspend: true on the ImageUpdateAutomation, ImagePolicy or ImageRepository
+    /// (default: left as they are, as Flux leaves them).
+    #[arg(long)]
+    pub ignore_suspend: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WriteArgs {
+    /// Print a unified diff and change nothing; exit 1 if something would change, 0 if not.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Commit the changed files (refuses a tree with uncommitted changes to tracked files).
+    #[arg(long)]
+    pub commit: bool,
+    /// Commit message; {count} and {changes} are replaced.
+    #[arg(long, value_name = "TMPL", requires = "commit")]
+    pub message: Option<String>,
+    /// Create this branch and commit there.
+    #[arg(long, value_name = "NAME", requires = "commit")]
+    pub branch: Option<String>,
+    /// Push the commit (to --remote).
+    #[arg(long, requires = "commit")]
+    pub push: bool,
+    /// Remote to push to.
+    #[arg(long, default_value = "origin")]
+    pub remote: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Directory (or file) to scan and rewrite.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// All or nothing: a marker whose ImagePolicy is not in the tree, a policy no tag satisfies or that
+    /// Flux would not make ready (access denied), and a file with a marker that cannot be parsed are
+    /// errors (default: skipped with a warning, as Flux skips them; the rest proceed, exit 3).
+    #[arg(long)]
+    pub strict: bool,
+    /// Update through spec.suspend: true on the ImageUpdateAutomation, ImagePolicy or ImageRepository
+    /// (default: left as they are, as Flux leaves them).
+    #[arg(long)]
+    pub ignore_suspend: bool,
+    /// The ImageUpdateAutomation (NAMESPACE/NAME) whose spec.update.path, commit message, author
+    /// and push branch apply; needed only when the tree holds several.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub automation: Option<String>,
+    #[command(flatten)]
+    pub write: WriteArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TagsArgs {
+    /// Repository, e.g. ghcr.io/acme/models/qwen (no tag).
+    pub repository: String,
+    /// Semver range (Flux / Masterminds syntax), e.g. '>=1.0.0' or '^1.x-0'.
+    #[arg(long, group = "policy")]
+    pub semver: Option<String>,
+    /// Numerical order: asc picks the highest number, desc the lowest.
+    #[arg(long, group = "policy", value_name = "asc|desc")]
+    pub numerical: Option<String>,
+    /// Alphabetical order: asc picks the last string, desc the first.
+    #[arg(long, group = "policy", value_name = "asc|desc")]
+    pub alphabetical: Option<String>,
+    /// Keep only tags matching this regular expression (filterTags.pattern).
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Compare this expansion of the filter's match ($name, ${name}, $1) instead of the tag.
+    #[arg(long, requires = "filter")]
+    pub extract: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// Directory whose references are the source (e.g. overlays/dev).
+    #[arg(long)]
+    pub from: PathBuf,
+    /// Directory whose references are rewritten (e.g. overlays/staging).
+    #[arg(long)]
+    pub to: PathBuf,
+    /// Where the Flux ImagePolicy/ImageRepository objects are (default: the git top level of --to, else .).
+    #[arg(long)]
+    pub policies: Option<PathBuf>,
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+impl WriteArgs {
+    /// What the transaction does after the writes.
+    pub(crate) fn commit_options(&self) -> gpuops_gitops::bump::CommitOptions {
+        gpuops_gitops::bump::CommitOptions {
+            commit: self.commit,
+            message: self.message.clone(),
+            branch: self.branch.clone(),
+            push: self.push,
+            remote: self.remote.clone(),
+        }
+    }
+}
