@@ -16,7 +16,7 @@ use gpuops_manifest::text::printable;
 
 use super::plan::Setter;
 use super::safe_lines;
-use crate::template::{self, Data};
+use crate::template::{self, Data, TemplateError};
 use crate::{ImageUpdateAutomation, Reference, Scan};
 
 /// An automation that cannot be used.
@@ -211,17 +211,15 @@ fn change_data(c: &FluxChange) -> Data {
 
 /// Flux's own words for the fields it removed (source.go
 /// `RemovedTemplateFieldError`).
-fn removed_field(message: &str) -> Option<&'static str> {
-    if message.contains("can't evaluate field Updated") {
-        Some(
+fn removed_field(error: &TemplateError) -> Option<&'static str> {
+    match error {
+        TemplateError::NoField { field } if field == "Updated" => Some(
             "template uses removed '.Updated' field. Please use '.Changed' instead. See: https://fluxcd.io/flux/components/image/imageupdateautomations/#message-template",
-        )
-    } else if message.contains("can't evaluate field ImageResult") {
-        Some(
+        ),
+        TemplateError::NoField { field } if field == "ImageResult" => Some(
             "template uses removed '.Changed.ImageResult' field. Please use '.Changed.FileChanges' or '.Changed.Objects' instead. See: https://fluxcd.io/flux/components/image/imageupdateautomations/#message-template",
-        )
-    } else {
-        None
+        ),
+        _ => None,
     }
 }
 
@@ -276,6 +274,6 @@ pub fn message(automation: &ImageUpdateAutomation, changes: &[FluxChange]) -> Re
         automation: automation.key(),
         path: automation.source.path.clone(),
         line: automation.source.line,
-        reason: removed_field(&e.0).map_or_else(|| printable(&e.to_string()), str::to_string),
+        reason: removed_field(&e).map_or_else(|| printable(&e.to_string()), str::to_string),
     })
 }

@@ -194,16 +194,13 @@ impl Lookups {
     pub fn resolve(self, source: &dyn TagSource, workers: usize) -> BTreeMap<PolicyKey, Resolution> {
         let Self { targets, mut settled } = self;
         let images = targets.iter().map(|t| t.image.clone()).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>();
-        let listed: BTreeMap<String, Result<Vec<String>, String>> = images
-            .iter()
-            .cloned()
-            .zip(parallel(&images, workers, |image| source.list_tags(image).map_err(|e| e.to_string())))
-            .collect();
+        let listed: BTreeMap<String, Result<Vec<String>, TagSourceError>> =
+            images.iter().cloned().zip(parallel(&images, workers, |image| source.list_tags(image))).collect();
         let picked: Vec<(Target, Result<String, Failure>)> = targets
             .into_iter()
             .map(|t| {
                 let tag = match &listed[&t.image] {
-                    Err(e) => Err(Failure::Error(e.clone())),
+                    Err(e) => Err(Failure::Error(e.to_string())),
                     Ok(tags) => pick(&t, tags.clone()),
                 };
                 (t, tag)

@@ -382,3 +382,27 @@ fn setters_print_as_flux_writes_them() {
     assert_eq!(setter(Field::Digest).to_string(), "ns:p:digest");
     assert_eq!(setter(Field::Name).policy_key().to_string(), "ns/p");
 }
+
+/// A template on a field Flux removed gets Flux's own message (source.go
+/// `RemovedTemplateFieldError`), decided on the typed error, and nothing
+/// is written.
+#[test]
+fn a_removed_template_field_gets_flux_s_message() {
+    let tree = Tree::new();
+    for (field, message) in [
+        ("{{ .Updated }}", "template uses removed '.Updated' field. Please use '.Changed' instead."),
+        ("{{ .Changed.ImageResult }}", "template uses removed '.Changed.ImageResult' field."),
+    ] {
+        let text = format!(
+            "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImageUpdateAutomation\nmetadata: {{name: u, namespace: flux-system}}\nspec:\n  git:\n    commit:\n      messageTemplate: '{field}'\n"
+        );
+        let mut scan = Scan::default();
+        crate::scan_text(&mut scan, "automation.yaml", &text);
+        let a = automation::choose(&scan, None).unwrap();
+        let err = tree.prepared().begin(&FakeGit::new(tree.path()), &commit_options(false), a).unwrap_err();
+        assert!(matches!(err, BumpError::Automation(AutomationError::Template { .. })), "{err}");
+        assert!(err.to_string().contains(message), "{err}");
+        assert!(err.to_string().ends_with("; nothing was changed"), "{err}");
+    }
+    assert!(tree.untouched());
+}

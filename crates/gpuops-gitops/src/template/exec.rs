@@ -168,7 +168,7 @@ impl<'a> Machine<'a, '_> {
         match value {
             Data::Struct { fields, .. } => match fields.get(field) {
                 Some(v) => Ok(v),
-                None => fail(format!("can't evaluate field {field}")),
+                None => Err(TemplateError::NoField { field: field.to_string() }),
             },
             Data::Map(entries) => {
                 // Every entry compared is a step: a lookup in a huge map

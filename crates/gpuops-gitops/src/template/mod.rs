@@ -107,11 +107,17 @@ impl Data {
 
 /// Why a template could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("commit message template: {0}")]
-pub struct TemplateError(pub String);
+pub enum TemplateError {
+    /// A struct has no such field (Go's text/template: "can't evaluate
+    /// field X in type Y"); Flux names the fields it removed.
+    #[error("commit message template: can't evaluate field {field}")]
+    NoField { field: String },
+    #[error("commit message template: {0}")]
+    Invalid(String),
+}
 
 fn fail<T>(message: impl Into<String>) -> Result<T, TemplateError> {
-    Err(TemplateError(message.into()))
+    Err(TemplateError::Invalid(message.into()))
 }
 
 /// What a template may cost.
@@ -235,11 +241,11 @@ mod tests {
         assert_eq!(render(t, &data()).unwrap(), "b=prod!");
         let t =
             "{{ range $k, $v := .Values }}{{ $k }}{{ else }}none{{ end }}|{{ range .Nope }}x{{ else }}none{{ end }}";
-        assert!(render(t, &data()).unwrap_err().0.contains("can't evaluate field Nope"));
+        assert!(render(t, &data()).unwrap_err().to_string().contains("can't evaluate field Nope"));
         let t = "{{ range $k, $v := .Values }}{{ $k }}={{ $v }}{{ else }}none{{ end }}";
         assert_eq!(render(t, &data()).unwrap(), "env=prod");
         assert!(render("{{ range .Values }}{{ else if .X }}{{ end }}", &data()).is_err());
-        assert!(render("{{ $x }}", &data()).unwrap_err().0.contains("undefined variable \"$x\""));
+        assert!(render("{{ $x }}", &data()).unwrap_err().to_string().contains("undefined variable \"$x\""));
     }
 
     /// Issue 18: 30,000 nested `{{if}}` overflowed the stack (the parser,
