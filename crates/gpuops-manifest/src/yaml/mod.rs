@@ -7,6 +7,7 @@
 
 mod budget;
 mod emit;
+mod simple;
 mod stream;
 
 pub use emit::{

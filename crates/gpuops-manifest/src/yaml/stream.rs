@@ -80,6 +80,11 @@ pub fn parse_document(text: &str, source_name: &str, first_line: usize) -> Resul
             return Ok(value);
         }
     }
+    // Most documents are plain block YAML that the fast reader answers for
+    // (with the value serde-saphyr would build); the rest go to serde-saphyr.
+    if let Some(value) = super::simple::parse(text) {
+        return Ok(value);
+    }
     // `0755` is octal 493 to every Kubernetes tool (sigs.k8s.io/yaml reads
     // YAML 1.1; go-yaml v3, kustomize's and kpt's, keeps 1.1 octals "because
     // most parsers still use the old format"): read it as they do.
