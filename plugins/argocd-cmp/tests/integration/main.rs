@@ -8,5 +8,6 @@
 mod cases;
 mod guard;
 mod harness;
+mod messages;
 mod runtime;
 mod strict;

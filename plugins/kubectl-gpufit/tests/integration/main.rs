@@ -4,6 +4,7 @@
 
 mod bounds;
 mod check;
+mod help;
 mod hostile;
 mod live;
 mod release;
