@@ -13,12 +13,12 @@
 
 use serde_json::{Map, Value};
 
-use super::emit::is_plain_safe;
+use super::emit::{find_pair, is_plain_safe};
 
 /// The document's value, or `None` when the document is outside this
 /// reader's subset (parse it with serde-saphyr then).
 pub(crate) fn parse(text: &str) -> Option<Value> {
-    if text.contains(['\t', '\r']) || text.starts_with('\u{feff}') {
+    if text.contains('\t') || text.contains('\r') || text.starts_with('\u{feff}') {
         return None;
     }
     let mut lines = Vec::with_capacity(text.len() / 24);
@@ -131,11 +131,11 @@ impl<'a> Reader<'a> {
 /// `key: rest` or `key:` with a plain key that reads as the same string
 /// everywhere; `rest` may hold a comment.
 fn key_of(content: &str) -> Option<(&str, &str)> {
-    let (key, rest) = match content.find(": ") {
+    let (key, rest) = match find_pair(content, b':', b' ') {
         Some(at) => (&content[..at], content[at + 2..].trim_start_matches(' ')),
         None => (content.strip_suffix(':')?, ""),
     };
-    (is_plain_safe(key) && !key.contains(" #") && key != "<<").then_some((key, rest))
+    (is_plain_safe(key) && key != "<<").then_some((key, rest))
 }
 
 /// A one-line value: a flow collection, a quoted or a plain scalar, with an
@@ -145,9 +145,9 @@ fn inline_value(text: &str) -> Option<Value> {
     let value = match text.as_bytes()[0] {
         b'{' | b'[' | b'"' | b'\'' => flow.value()?,
         _ => {
-            let end = text.find(" #").unwrap_or(text.len());
+            let end = find_pair(text, b' ', b'#').unwrap_or(text.len());
             let scalar = text[..end].trim_end_matches(' ');
-            if scalar.contains(": ") || scalar.ends_with(':') {
+            if find_pair(scalar, b':', b' ').is_some() || scalar.ends_with(':') {
                 return None;
             }
             flow.at = text.len();
@@ -204,11 +204,11 @@ impl Flow<'_> {
             b'"' => self.double_quoted().map(Value::String),
             _ => {
                 let start = self.at;
-                while self.text.get(self.at).is_some_and(|b| !b",[]{}".contains(b)) {
+                while self.text.get(self.at).is_some_and(|b| !matches!(b, b',' | b'[' | b']' | b'{' | b'}')) {
                     self.at += 1;
                 }
                 let scalar = std::str::from_utf8(&self.text[start..self.at]).ok()?.trim_end_matches(' ');
-                if scalar.is_empty() || scalar.contains(": ") || scalar.contains(" #") || scalar.ends_with(':') {
+                if scalar.is_empty() {
                     return None;
                 }
                 plain(scalar)
@@ -249,7 +249,7 @@ impl Flow<'_> {
         loop {
             self.skip_spaces();
             let start = self.at;
-            while self.text.get(self.at).is_some_and(|&b| b != b':' && !b",[]{}".contains(&b)) {
+            while self.text.get(self.at).is_some_and(|b| !matches!(b, b':' | b',' | b'[' | b']' | b'{' | b'}')) {
                 self.at += 1;
             }
             let key = std::str::from_utf8(&self.text[start..self.at]).ok()?.trim_end_matches(' ');
@@ -257,7 +257,7 @@ impl Flow<'_> {
             if self.text.get(self.at) != Some(&b':') || self.text.get(self.at + 1) != Some(&b' ') {
                 return None;
             }
-            if !is_plain_safe(key) || key == "<<" || key.contains(" #") {
+            if !is_plain_safe(key) || key == "<<" {
                 return None;
             }
             self.at += 2;
