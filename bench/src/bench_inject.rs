@@ -2,7 +2,11 @@
 //! numbers; run with `scripts/bench.sh inject`.
 //!
 //! 1. A 10,000-object (~10 MB) ResourceList through the release binary:
-//!    wall time and peak RSS (target < 0.5 s, < 200 MB).
+//!    wall time and peak RSS (target < 0.2 s, < 200 MB). With a peer binary
+//!    (`bench-inject OURS ROUNDS resource-list PEER`, e.g. the function built
+//!    from an older commit in its own worktree and target dir), the two run
+//!    alternately on the same input and print side by side: median and
+//!    spread of wall and CPU time, and the median of the per-round ratios.
 //! 2. `kubectl kustomize --enable-alpha-plugins` on 2,000 Deployments, side
 //!    by side: a pass-through legacy plugin (`exec cat`), gpuops-inject as a
 //!    legacy plugin (ModelTags, then GpuProfile), and kustomize's builtin
@@ -21,9 +25,13 @@ fn main() {
     let binary = args.first().map_or_else(|| PathBuf::from("target/release/gpuops-inject"), PathBuf::from);
     let rounds: usize = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(5);
     let which = args.get(2).map_or("all", String::as_str);
+    let peer = args.get(3).map(PathBuf::from);
     assert!(binary.exists(), "{} missing: cargo build --release -p gpuops-inject-function", binary.display());
     if which == "all" || which == "resource-list" {
-        resource_list_bench(&binary, rounds);
+        match &peer {
+            Some(peer) => resource_list_against(&binary, peer, rounds),
+            None => resource_list_bench(&binary, rounds),
+        }
     }
     if which == "all" || which == "kustomize" {
         kustomize_bench(&binary, rounds.min(3));
@@ -104,13 +112,81 @@ fn resource_list_bench(binary: &Path, rounds: usize) {
             output_len = out.stdout.len();
         }
         println!(
-            "resource-list {label:<10} 10000 objects, {:.1} MB in, {:.1} MB out: median {:>4} ms over {rounds} runs (target < 500 ms)",
+            "resource-list {label:<10} 10000 objects, {:.1} MB in, {:.1} MB out: median {:>4} ms over {rounds} runs (target < 200 ms)",
             input.len() as f64 / 1e6,
             output_len as f64 / 1e6,
             median(samples).as_millis()
         );
     }
     println!("resource-list peak RSS of any run: {:.0} MiB (target < 200 MiB)", children_peak_rss_mib());
+}
+
+/// CPU time (user + system) of the children waited for so far.
+fn children_cpu() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct we own; RUSAGE_CHILDREN is valid.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// One run of `binary` on `input`: (wall, CPU, output bytes).
+fn run_once(binary: &Path, input: &str) -> (Duration, Duration, usize) {
+    let cpu_before = children_cpu();
+    let start = Instant::now();
+    let mut child = Command::new(binary)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn gpuops-inject");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let feed = input.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(feed.as_bytes()));
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("join").expect("write stdin");
+    let wall = start.elapsed();
+    assert!(out.status.success(), "{} failed", binary.display());
+    (wall, children_cpu() - cpu_before, out.stdout.len())
+}
+
+/// `min / median / max` in milliseconds.
+fn spread(samples: &[Duration]) -> String {
+    let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    ms.sort_by(f64::total_cmp);
+    format!("{:>5.0} ms (min {:.0}, max {:.0})", ms[ms.len() / 2], ms[0], ms[ms.len() - 1])
+}
+
+/// The 10,000-object ResourceList through `ours` and `peer` alternately.
+fn resource_list_against(ours: &Path, peer: &Path, rounds: usize) {
+    assert!(peer.exists(), "{} missing", peer.display());
+    let items = resource_list(10_000);
+    println!("resource-list, 10000 objects, {rounds} alternating rounds (peer {})", peer.display());
+    for (label, config) in [("GpuProfile", GPU_CONFIG), ("ModelTags", TAGS_CONFIG)] {
+        let input = format!("{items}{config}");
+        let (mut walls, mut cpus) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
+        let mut ratios = Vec::new();
+        for round in 0..rounds {
+            // Alternate which goes first, so drift hits both alike.
+            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            let mut wall = [Duration::ZERO; 2];
+            for who in order {
+                let (w, c, _) = run_once(if who == 0 { peer } else { ours }, &input);
+                wall[who] = w;
+                walls[who].push(w);
+                cpus[who].push(c);
+            }
+            ratios.push(wall[1].as_secs_f64() / wall[0].as_secs_f64());
+        }
+        ratios.sort_by(f64::total_cmp);
+        for (who, name) in [(0, "peer"), (1, "ours")] {
+            println!("  {label:<10} {name}: wall {}  cpu {}", spread(&walls[who]), spread(&cpus[who]));
+        }
+        println!("  {label:<10} ours / peer, median of per-round wall ratios: {:.2}x", ratios[ratios.len() / 2]);
+    }
 }
 
 fn kustomize_bench(binary: &Path, rounds: usize) {
