@@ -1,5 +1,6 @@
 //! A GitOps repository as modelbump sees it: Flux image objects, setter
-//! markers, and the edits that bring markers up to date.
+//! markers, and the edits that bring markers up to date — planned,
+//! written, committed and pushed all-or-nothing by [`bump`].
 
 pub mod bump;
 pub mod edit;

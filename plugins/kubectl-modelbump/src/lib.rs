@@ -46,6 +46,12 @@ impl Error {
     }
 }
 
+impl From<gpuops_gitops::bump::AutomationError> for Error {
+    fn from(e: gpuops_gitops::bump::AutomationError) -> Self {
+        Error::Bump(e.into())
+    }
+}
+
 impl From<gpuops_gitops::ScanError> for Error {
     fn from(e: gpuops_gitops::ScanError) -> Self {
         Error::Bump(e.into())

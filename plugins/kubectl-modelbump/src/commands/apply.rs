@@ -12,7 +12,7 @@ use crate::{ApplyArgs, Error, ExitCode};
 pub(crate) fn apply(args: &ApplyArgs) -> Result<ExitCode, Error> {
     let scan = gpuops_gitops::scan_tree(&args.path)?;
     let base = base_of(&args.path);
-    let chosen = automation::choose(&scan, args.automation.as_deref()).map_err(gpuops_gitops::bump::BumpError::from)?;
+    let chosen = automation::choose(&scan, args.automation.as_deref())?;
     if let Some(a) = chosen {
         // imageupdateautomation_controller.go `Reconcile`: a suspended
         // automation returns before anything; an invalid policySelector
@@ -24,7 +24,7 @@ pub(crate) fn apply(args: &ApplyArgs) -> Result<ExitCode, Error> {
             ));
             return Ok(ExitCode::Success);
         }
-        automation::check_selector(a).map_err(gpuops_gitops::bump::BumpError::from)?;
+        automation::check_selector(a)?;
     }
     // spec.update.path is relative to the repository's top level.
     let root = match chosen {
