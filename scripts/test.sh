@@ -14,6 +14,9 @@ cargo fmt --all --check
 bash scripts/check-module-cycles.sh --self-test
 bash scripts/check-module-cycles.sh
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The API docs build without a rustdoc warning (broken or private intra-doc
+# links, bad HTML, bare URLs): only here, so doc-tests keep their own flags.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked
 bash krm-functions/gpuops-inject/build-image.sh
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
