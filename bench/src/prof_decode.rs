@@ -13,9 +13,9 @@ fn main() {
     let mut times: Vec<(Duration, Duration)> = Vec::new();
     for _ in 0..rounds {
         let started = Instant::now();
-        let cluster = gpuops_fit::cluster::from_json_dump(&bytes, &path).expect("decode");
+        let cluster = gpuops_schedule::cluster::from_json_dump(&bytes, &path).expect("decode");
         let decoded = started.elapsed();
-        let usage = gpuops_fit::schedule::usage(&cluster);
+        let usage = gpuops_schedule::scheduler::usage(&cluster);
         assert_eq!(usage.len(), cluster.nodes.len());
         times.push((decoded, started.elapsed() - decoded));
     }

@@ -6,7 +6,7 @@
 //!   a [`kube::Config`]; without `--kubeconfig`, every file of a
 //!   multi-file `KUBECONFIG` is merged by kubectl's rules.
 //! * [`snapshot`] lists nodes and the pods that hold capacity, `limit` +
-//!   `continue`, each page decoded straight into [`gpuops_fit::cluster`],
+//!   `continue`, each page decoded straight into [`gpuops_schedule::cluster`],
 //!   each list capped in pages, objects and bytes ([`ListOptions`]).
 
 mod body;
@@ -16,7 +16,7 @@ mod kubeconfig;
 
 use std::time::Instant;
 
-use gpuops_fit::cluster::{Cluster, ClusterError, continue_token_ahead, from_json_list};
+use gpuops_schedule::cluster::{Cluster, ClusterError, continue_token_ahead, from_json_list};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 pub use kubeconfig::{Connection, KubeconfigError, load_kubeconfig};
@@ -234,8 +234,8 @@ pub fn snapshot(connection: &Connection, list: ListOptions) -> Result<Cluster, E
 struct Fetched {
     /// The snapshot's name (context or server).
     source: String,
-    version: Option<gpuops_fit::schedule::KubeVersion>,
-    priority_classes: Vec<gpuops_fit::cluster::PriorityClass>,
+    version: Option<gpuops_schedule::cluster::KubeVersion>,
+    priority_classes: Vec<gpuops_schedule::cluster::PriorityClass>,
 }
 
 /// GETs against one API server, each answer capped in bytes and, with
@@ -325,7 +325,7 @@ async fn fetch(
         .await
         .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
         .and_then(|info| info.get("gitVersion").and_then(serde_json::Value::as_str).map(str::to_string))
-        .and_then(|v| gpuops_fit::schedule::KubeVersion::parse(&v).ok());
+        .and_then(|v| gpuops_schedule::cluster::KubeVersion::parse(&v).ok());
     let classes = "/apis/scheduling.k8s.io/v1/priorityclasses";
     let priority_classes = match getter.optional(classes, list.max_page_bytes()).await {
         Some(body) => from_json_list(body.as_bytes(), &format!("{server}{classes}"))?.0.priority_classes,

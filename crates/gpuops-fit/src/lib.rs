@@ -1,13 +1,11 @@
-//! Will GPU workloads fit a cluster: scheduler filters, placement, rollout
-//! surge and the vLLM memory model.
+//! Will GPU workloads fit a cluster: workloads read into pod groups
+//! ([`workloads`]), then the check ([`report`]) that combines the
+//! scheduler simulation (`gpuops-schedule`) with vLLM's memory accounting
+//! (`gpuops-model`).
+//!
+//! A pure function of its inputs: no environment, no current directory, no
+//! network. The binaries resolve models first (`gpuops_model::resolve`)
+//! and pass the shapes in, so one input gives one verdict anywhere.
 
-pub mod admission;
-pub mod catalog;
-pub mod cluster;
-pub mod hfconfig;
-pub mod kueue;
-pub mod memory;
 pub mod report;
-pub mod resources;
-pub mod schedule;
 pub mod workloads;

@@ -1,15 +1,13 @@
 //! `gpufit check`: placement, rollout and memory verdicts for every workload.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 use serde_json::Value;
 
-use super::catalog::{ModelShape, find_model};
-use super::cluster::Cluster;
-use super::memory::MemoryFit;
-use super::schedule::{self, Placement};
-use super::workloads::{PodGroup, WorkloadError, pod_groups};
+use crate::workloads::{PodGroup, WorkloadError};
+use gpuops_model::memory::MemoryFit;
+use gpuops_model::resolve::Models;
+use gpuops_schedule::cluster::Cluster;
+use gpuops_schedule::scheduler::{self, Placement};
 
 mod explain;
 mod inputs;
@@ -21,11 +19,11 @@ use memory_check::memory_report;
 pub struct CheckOptions {
     /// Do not count rollout surge problems as "does not fit".
     pub ignore_rollout: bool,
-    pub scheduler: schedule::Options,
-    /// Model shapes the caller fetched (hub, OCI registry), by the
-    /// reference the workloads use; consulted after the catalog and the
-    /// local Hugging Face cache.
-    pub models: BTreeMap<String, ModelShape>,
+    pub scheduler: scheduler::Options,
+    /// The models' shapes as the caller's resolver found them
+    /// (`gpuops_model::resolve::Resolver::resolve_all` over
+    /// [`Inputs::model_requests`]): the check itself looks nowhere else.
+    pub models: Models,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -133,7 +131,7 @@ pub enum CheckError {
     /// More replicas × nodes than the placement budget allows: an error,
     /// never a verdict (neither "fits" nor "does not fit" was decided).
     #[error(transparent)]
-    TooLarge(#[from] schedule::TooLarge),
+    TooLarge(#[from] scheduler::TooLarge),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,7 +167,7 @@ pub struct WorkloadReport {
     /// scheduler's FailedScheduling text with its preemption part, or the
     /// kubelet's rejection.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub event: Option<schedule::Event>,
+    pub event: Option<scheduler::Event>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     /// Pods the scheduler evicts to place it (`namespace/name`).
@@ -255,7 +253,7 @@ fn rollout_report(
     groups: &[PodGroup],
     index: usize,
     placement: &Placement,
-    options: schedule::Options,
+    options: scheduler::Options,
 ) -> Option<RolloutReport> {
     let group = &groups[index];
     let r = group.rollout;
@@ -272,7 +270,7 @@ fn rollout_report(
         message,
         fix: fix.map(str::to_string),
     };
-    match schedule::place_surge(cluster, groups, index, placement, surge, options) {
+    match scheduler::place_surge(cluster, groups, index, placement, surge, options) {
         Ok(()) => Some(report(None, None)),
         Err(why) => {
             let fix = if group.workload.starts_with("InferenceService/") {
@@ -292,32 +290,12 @@ fn rollout_report(
     }
 }
 
-/// The models the vLLM workloads in `objects` serve that neither the
-/// catalog nor the local Hugging Face cache knows: what a caller with
-/// network access may fetch before [`check`] (one request per model).
-pub fn unknown_models(objects: &[Value]) -> Result<std::collections::BTreeSet<String>, CheckError> {
-    let runtimes = serving_runtimes(objects);
-    let mut out = std::collections::BTreeSet::new();
-    for obj in objects {
-        for group in pod_groups(obj, &runtimes)? {
-            if let Some(engine) = group.engine
-                && !std::path::Path::new(&engine.model).join("config.json").is_file()
-                && find_model(&engine.model).is_none()
-                && crate::hfconfig::from_hub_cache(&engine.model).is_none_or(|r| r.is_err())
-            {
-                out.insert(engine.model);
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn serving_runtimes(objects: &[Value]) -> BTreeMap<String, Value> {
-    objects
-        .iter()
-        .filter(|o| matches!(o.get("kind").and_then(Value::as_str), Some("ServingRuntime" | "ClusterServingRuntime")))
-        .filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?.to_string(), o.clone())))
-        .collect()
+/// The models the workloads in `objects` serve ([`Inputs::model_requests`]):
+/// what a caller resolves into [`CheckOptions::models`] before [`check`].
+pub fn model_requests(objects: &[Value]) -> Vec<gpuops_model::resolve::ModelRequest> {
+    let mut inputs = Inputs::new();
+    objects.iter().for_each(|o| inputs.push(o));
+    inputs.model_requests()
 }
 
 /// Check every workload in `objects` against `cluster`.
@@ -355,7 +333,7 @@ pub fn max_gpus_per_node(cluster: &Cluster) -> u64 {
     cluster
         .nodes
         .iter()
-        .map(|n| n.allocatable.iter().filter(|(k, _)| super::workloads::is_gpu(k)).map(|(_, v)| *v).max().unwrap_or(0))
+        .map(|n| n.allocatable.iter().filter(|(k, _)| crate::workloads::is_gpu(k)).map(|(_, v)| *v).max().unwrap_or(0))
         .max()
         .unwrap_or(0) as u64
 }
@@ -371,11 +349,11 @@ pub fn check_each(
 ) -> Result<Summary, CheckError> {
     let inputs::Gathered { mut groups, policy } = inputs.finish()?;
     // Sized before admission too: its quota check admits replica by replica.
-    schedule::budget::size(cluster, &groups, options.scheduler.budget)?;
+    scheduler::budget::size(cluster, &groups, options.scheduler.budget)?;
     let wanted: Vec<u64> = groups.iter().map(|g| g.replicas).collect();
-    let admission = crate::admission::admit(&mut groups, &policy, cluster);
+    let admission = gpuops_schedule::admission::admit(&mut groups, &policy, cluster);
     drop(policy);
-    let placement: Placement = schedule::place(cluster, &groups, options.scheduler)?;
+    let placement: Placement = scheduler::place(cluster, &groups, options.scheduler)?;
     let max_gpus_per_node = max_gpus_per_node(cluster);
     let mut fits = true;
     let checked = Checked { cluster, groups: &groups, placement: &placement, options: &options, max_gpus_per_node };
@@ -467,14 +445,14 @@ fn gpu_summary(cluster: &Cluster, placement: &Placement) -> (Vec<GpuSummary>, Ve
     let mut resources: Vec<String> = cluster
         .nodes
         .iter()
-        .flat_map(|n| n.allocatable.keys().filter(|k| super::workloads::is_gpu(k)).cloned())
+        .flat_map(|n| n.allocatable.keys().filter(|k| crate::workloads::is_gpu(k)).cloned())
         .collect();
     resources.sort();
     resources.dedup();
     let gpus = resources
         .into_iter()
         .map(|resource| {
-            let free = schedule::free_per_node(cluster, &placement.used, &resource);
+            let free = scheduler::free_per_node(cluster, &placement.used, &resource);
             // Saturating sums: a dump's `nvidia.com/gpu: 9e18` must not panic.
             let sum = |values: &mut dyn Iterator<Item = i64>| values.fold(0i64, i64::saturating_add);
             GpuSummary {
@@ -491,7 +469,7 @@ fn gpu_summary(cluster: &Cluster, placement: &Placement) -> (Vec<GpuSummary>, Ve
         .iter()
         .zip(before.iter().zip(&placement.used))
         .flat_map(|(n, (before, after))| {
-            n.allocatable.iter().filter(|(k, _)| super::workloads::is_gpu(k)).map(move |(resource, alloc)| NodeAfter {
+            n.allocatable.iter().filter(|(k, _)| crate::workloads::is_gpu(k)).map(move |(resource, alloc)| NodeAfter {
                 node: n.name.clone(),
                 resource: resource.clone(),
                 allocatable: *alloc,
@@ -506,7 +484,7 @@ fn gpu_summary(cluster: &Cluster, placement: &Placement) -> (Vec<GpuSummary>, Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::synthetic;
+    use gpuops_schedule::cluster::synthetic;
     use serde_json::json;
 
     fn deployment(annotations: Value, max_len: &str) -> Value {

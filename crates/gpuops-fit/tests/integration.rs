@@ -39,7 +39,8 @@ fn inject_and_fit_agree_on_every_surge_and_unavailable_combination() {
                     "spec": {"gpu": {"count": 1}, "strategy": "auto", "tensorParallel": "off"}});
                 let config = gpuops_inject::decode(&profile).unwrap().unwrap();
                 let mut items = vec![deployment.clone()];
-                let outcome = gpuops_inject::transform(&config, &mut items);
+                let outcome =
+                    gpuops_inject::transform(&config, &mut items, &gpuops_model::resolve::Resolver::catalog());
                 let recreated = items[0].pointer("/spec/strategy/type") == Some(&json!("Recreate"));
                 let saved: Option<u64> = outcome.results.iter().find_map(|r| {
                     let m = r.message.split("would need ").nth(1)?;
@@ -47,7 +48,7 @@ fn inject_and_fit_agree_on_every_surge_and_unavailable_combination() {
                 });
 
                 // fit, on nodes with exactly `replicas` GPUs: no spare one.
-                let cluster = gpuops_fit::cluster::synthetic(&format!("{replicas}*1xH100-80GB")).unwrap();
+                let cluster = gpuops_schedule::cluster::synthetic(&format!("{replicas}*1xH100-80GB")).unwrap();
                 let report = gpuops_fit::report::check(&cluster, &[deployment], Default::default()).unwrap();
                 let rollout = report.workloads[0].rollout.as_ref();
                 let blocked = rollout.is_some_and(|r| !r.fits);
@@ -69,6 +70,3 @@ mod real_world;
 
 #[path = "integration/scheduler_table.rs"]
 mod scheduler_table;
-
-#[path = "integration/calibration.rs"]
-mod calibration;

@@ -359,7 +359,7 @@ fn validate_gpu(spec: &GpuProfileSpec) -> Result<(), Invalid> {
         }
         if gpu.count == GpuCount::Auto {
             let product = gpu.product.as_deref().unwrap_or_default();
-            if gpuops_fit::catalog::gpu_product(product).is_none() {
+            if gpuops_model::catalog::gpu_product(product).is_none() {
                 return Err((
                     "spec.gpu.product".into(),
                     if product.is_empty() {

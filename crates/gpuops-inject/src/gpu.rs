@@ -1,5 +1,6 @@
 //! Applying a `GpuProfile` to one workload.
 
+use gpuops_model::resolve::Resolver;
 use serde_json::{Map, Value, json};
 
 use super::config::{GpuCount, GpuProfileSpec, GpuSpec, StrategyMode, TensorParallelMode};
@@ -34,7 +35,12 @@ fn without_metadata<T>(obj: &mut Value, f: impl FnOnce(&Value) -> T) -> T {
 }
 
 /// Apply the profile to one object.
-pub(crate) fn apply(spec: &GpuProfileSpec, obj: &mut Value, results: &mut Vec<KrmResult>) -> Applied {
+pub(crate) fn apply(
+    spec: &GpuProfileSpec,
+    obj: &mut Value,
+    results: &mut Vec<KrmResult>,
+    models: &Resolver<'_>,
+) -> Applied {
     let before = without_metadata(obj, Value::clone);
     let subject = Subject::of(obj);
     // The GPU spec as applied (`count: auto` resolved for this workload).
@@ -56,7 +62,7 @@ pub(crate) fn apply(spec: &GpuProfileSpec, obj: &mut Value, results: &mut Vec<Kr
         if let Some(configured) = &spec.gpu {
             let gpu = match configured.count {
                 GpuCount::Fixed(_) => configured.clone(),
-                GpuCount::Auto => match auto_count(configured, obj, site, &slot, &subject, results) {
+                GpuCount::Auto => match auto_count(configured, obj, site, &slot, &subject, results, models) {
                     Some(n) => GpuSpec { count: GpuCount::Fixed(n), ..configured.clone() },
                     None => continue,
                 },
@@ -122,8 +128,9 @@ fn auto_count(
     slot: &ContainerSlot,
     subject: &Subject,
     results: &mut Vec<KrmResult>,
+    models: &Resolver<'_>,
 ) -> Option<u32> {
-    use gpuops_fit::{catalog, hfconfig, memory, workloads};
+    use gpuops_model::{catalog, container, hfconfig, memory, resolve};
     let mut fail = |message: String| {
         results.push(KrmResult::new(Severity::Error, message).about(subject).at(
             "spec.gpu.count",
@@ -142,35 +149,34 @@ fn auto_count(
     if !vllm::is_vllm(container) {
         return fail(format!("count: auto needs a vLLM container to size; {} is not one", slot.path));
     }
-    let annotations: std::collections::BTreeMap<String, String> = obj
-        .pointer("/metadata/annotations")
-        .and_then(Value::as_object)
-        .map(|a| a.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
-        .unwrap_or_default();
-    let Some(reference) = workloads::model_reference(container, &annotations) else {
+    // The object's and the pod template's annotations, as gpufit's check reads them.
+    let annotations = container::annotations_of(obj, site.metadata.as_ref().and_then(|m| m.get(obj)));
+    let Some(reference) = container::model_reference(container, &annotations) else {
         return fail(
             "count: auto: no model to size (no --model, `vllm serve MODEL`, storageUri or gpuops.dev/model)".into(),
         );
     };
-    let shape = match &gpu.model_config {
+    let args = container::engine_args(container, &annotations);
+    let found = match &gpu.model_config {
         Some(path) => match hfconfig::load(std::path::Path::new(path), &reference) {
-            Ok(shape) => shape,
+            Ok(shape) => Some(shape),
             Err(e) => return fail(format!("count: auto: spec.gpu.modelConfig: {e}")),
         },
-        None => match catalog::find_model(&reference)
-            .or_else(|| hfconfig::from_hub_cache(&reference).and_then(Result::ok))
-        {
-            Some(shape) => shape,
-            None => {
-                return fail(format!(
-                    "count: auto: {reference} is not in gpuops' model catalog; set spec.gpu.modelConfig to its config.json (a path this function can read), or a fixed spec.gpu.count"
-                ));
-            }
+        None => match models.lookup(&reference) {
+            Some(Ok(found)) => Some(found.shape),
+            Some(Err(e)) => return fail(format!("count: auto: {reference}: {e}")),
+            None => None,
         },
+    };
+    let overrides: std::collections::BTreeMap<String, String> =
+        annotations.into_iter().filter(|(k, _)| k.starts_with("gpuops.dev/model-")).collect();
+    let Some(shape) = resolve::annotated(found.as_ref(), &reference, &overrides, args.max_model_len) else {
+        return fail(format!(
+            "count: auto: {reference} is not in gpuops' model catalog; set spec.gpu.modelConfig to its config.json (a path this function can read), the annotations gpuops.dev/model-params, -layers, -kv-heads, -head-dim, or a fixed spec.gpu.count"
+        ));
     };
     let product = gpu.product.as_deref().unwrap_or_default();
     let info: catalog::GpuInfo = catalog::gpu_product(product)?.into();
-    let args = workloads::engine_args(container, &annotations);
     let pipeline = args.pipeline_parallel.max(1);
     let max = u64::from(gpu.max_count.unwrap_or(8));
     let mut last = None;

@@ -7,6 +7,7 @@ mod install;
 mod selector;
 mod tags;
 
+use gpuops_model::resolve::Resolver;
 use serde_json::Value;
 
 pub use config::{ConfigError, InjectConfig, decode};
@@ -30,10 +31,12 @@ impl Outcome {
     }
 }
 
-/// Apply a decoded configuration to `items` in place.
-pub fn transform(config: &InjectConfig, items: &mut [Value]) -> Outcome {
+/// Apply a decoded configuration to `items` in place. `count: auto` sizes
+/// models through `models` (`gpuops_model::resolve`: the binary builds it
+/// from its environment; [`Resolver::catalog`] knows the catalog alone).
+pub fn transform(config: &InjectConfig, items: &mut [Value], models: &Resolver<'_>) -> Outcome {
     let started = std::time::Instant::now();
-    let outcome = transform_items(config, items);
+    let outcome = transform_items(config, items, models);
     tracing::debug!(
         config = %config.object, items = items.len(), changed = outcome.changed.iter().filter(|c| **c).count(),
         elapsed = ?started.elapsed(), "transformed"
@@ -41,7 +44,7 @@ pub fn transform(config: &InjectConfig, items: &mut [Value]) -> Outcome {
     outcome
 }
 
-fn transform_items(config: &InjectConfig, items: &mut [Value]) -> Outcome {
+fn transform_items(config: &InjectConfig, items: &mut [Value], models: &Resolver<'_>) -> Outcome {
     let mut outcome = Outcome { results: Vec::new(), changed: vec![false; items.len()] };
     if let Some(spec) = &config.gpu {
         let (mut selected, mut changed) = (0usize, 0usize);
@@ -52,7 +55,7 @@ fn transform_items(config: &InjectConfig, items: &mut [Value]) -> Outcome {
                 continue;
             }
             selected += 1;
-            let applied = gpu::apply(spec, item, &mut outcome.results);
+            let applied = gpu::apply(spec, item, &mut outcome.results, models);
             if applied.changed {
                 changed += 1;
                 outcome.changed[i] = true;
@@ -123,7 +126,7 @@ pub struct FunctionRun {
 /// Run as a KRM function: `ResourceList` text in, `ResourceList` text out.
 /// An input that is not a ResourceList at all is an `Err`: there is nothing
 /// to echo back.
-pub fn run_resource_list(input: &str) -> Result<FunctionRun, krm::ReadError> {
+pub fn run_resource_list(input: &str, models: &Resolver<'_>) -> Result<FunctionRun, krm::ReadError> {
     let mut list = ResourceList::read_filtered(input, "<stdin>", |config| {
         let config = config.and_then(|c| decode(c).ok().flatten());
         move |text: &str| config.as_ref().is_none_or(|c| c.may_change(text))
@@ -150,7 +153,7 @@ pub fn run_resource_list(input: &str) -> Result<FunctionRun, krm::ReadError> {
             vec![r]
         }
         Some(Ok(Some(config))) => {
-            let outcome = transform(&config, &mut list.items);
+            let outcome = transform(&config, &mut list.items, models);
             if outcome.failed() {
                 // On error every item goes back as it came.
                 if list.item_texts.is_none() {
@@ -181,7 +184,12 @@ pub enum PluginError {
 /// Run as a kustomize legacy exec plugin: `config_text` is the plugin
 /// config, `stream` the resources. Objects the function does not change are
 /// written back exactly as read.
-pub fn run_plugin(config_text: &str, config_name: &str, stream: &str) -> Result<(String, Vec<KrmResult>), PluginError> {
+pub fn run_plugin(
+    config_text: &str,
+    config_name: &str,
+    stream: &str,
+    models: &Resolver<'_>,
+) -> Result<(String, Vec<KrmResult>), PluginError> {
     let config_docs = yaml::parse_stream(config_text, config_name)?;
     let [config_doc] = config_docs.as_slice() else {
         return Err(PluginError::Failed(format!(
@@ -194,7 +202,7 @@ pub fn run_plugin(config_text: &str, config_name: &str, stream: &str) -> Result<
     };
     let docs = yaml::parse_stream_filtered(stream, "<stdin>", &|text| config.may_change(text))?;
     let mut items: Vec<Value> = docs.iter().map(|d| d.value.clone()).collect();
-    let outcome = transform(&config, &mut items);
+    let outcome = transform(&config, &mut items, models);
     if outcome.failed() {
         let lines: Vec<String> =
             outcome.results.iter().filter(|r| r.severity == Severity::Error).map(KrmResult::to_line).collect();

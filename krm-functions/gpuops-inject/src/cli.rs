@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use gpuops_inject::{self as inject, PLUGIN_GROUP_VERSION};
 use gpuops_manifest::krm::Severity;
+use gpuops_model::resolve::Resolver;
 
 const USAGE: &str = "\
 gpuops-inject: inject GPU resources and model tags into Kubernetes manifests.
@@ -53,6 +54,16 @@ fn write_stdout(text: &str) -> u8 {
     }
 }
 
+/// Where `count: auto` looks for a model, as gpufit does: a model
+/// directory under the working directory (kustomize runs the function in
+/// the kustomization's), the catalog, then the Hugging Face cache this
+/// process's environment names (`HF_HUB_CACHE`, `HF_HOME`, ...).
+fn models() -> Resolver<'static> {
+    let root = std::env::current_dir().ok();
+    let cache = gpuops_model::hfconfig::hub_cache(|k| std::env::var_os(k));
+    Resolver::offline(root.as_deref(), cache.as_deref())
+}
+
 pub(crate) fn krm_function() -> u8 {
     let input = match read_stdin() {
         Ok(text) => text,
@@ -61,7 +72,7 @@ pub(crate) fn krm_function() -> u8 {
             return 1;
         }
     };
-    match inject::run_resource_list(&input) {
+    match inject::run_resource_list(&input, &models()) {
         Ok(run) => {
             // Results also go to stderr: kustomize ignores `results`, and
             // shows stderr to the user.
@@ -93,7 +104,7 @@ pub(crate) fn legacy_plugin(config_file: &str) -> u8 {
             return 1;
         }
     };
-    match inject::run_plugin(&config, config_file, &stream) {
+    match inject::run_plugin(&config, config_file, &stream, &models()) {
         Ok((output, results)) => {
             for r in results.iter().filter(|r| r.severity == Severity::Warning) {
                 eprintln!("{}", r.to_line());

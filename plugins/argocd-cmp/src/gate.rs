@@ -32,18 +32,18 @@ fn looks_like_a_file(spec: &str) -> bool {
 /// (relative to the app), or synthetic pools (`2*8xH100-80GB`). A file
 /// outside the repository is refused before it is opened, so its content
 /// can never reach a message.
-pub(crate) fn capacity(dir: &Path, repo: &Repo, spec: &str) -> Result<gpuops_fit::cluster::Cluster, Error> {
+pub(crate) fn capacity(dir: &Path, repo: &Repo, spec: &str) -> Result<gpuops_schedule::cluster::Cluster, Error> {
     let shown = gpuops_manifest::text::printable(spec);
     let path = match repo.resolve(dir, spec) {
         Ok(path) if path.is_file() => path,
         Ok(_) | Err(Outside::Missing(_)) if !looks_like_a_file(spec) => {
-            return gpuops_fit::cluster::synthetic(spec).map_err(|e| Error::Capacity(e.to_string()));
+            return gpuops_schedule::cluster::synthetic(spec).map_err(|e| Error::Capacity(e.to_string()));
         }
         Ok(_) => return Err(Error::Capacity(format!("\"{shown}\" is not a file"))),
         Err(outside) => return Err(Error::Capacity(outside.to_string())),
     };
     let bytes = gpuops_manifest::input::read_bytes(&path)?;
-    let cluster = gpuops_fit::cluster::from_dump(&bytes, &shown).map_err(|e| Error::Capacity(e.to_string()))?;
+    let cluster = gpuops_schedule::cluster::from_dump(&bytes, &shown).map_err(|e| Error::Capacity(e.to_string()))?;
     if cluster.nodes.is_empty() {
         return Err(Error::Capacity(format!("{shown}: no Node objects")));
     }
@@ -61,16 +61,23 @@ pub(crate) enum Verdict {
 /// process exits with the thread still working), instead of after a
 /// placement that may take seconds.
 pub(crate) fn check(
-    cluster: gpuops_fit::cluster::Cluster,
+    cluster: gpuops_schedule::cluster::Cluster,
     inputs: gpuops_fit::report::Inputs,
-    kube_version: gpuops_fit::schedule::KubeVersion,
+    kube_version: gpuops_schedule::cluster::KubeVersion,
     budget: &Budget,
 ) -> Result<Verdict, Error> {
     budget.check("the fit gate")?;
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // Models are sized the way gpufit sizes them: a model directory in
+        // the app, the catalog, then the sidecar's Hugging Face cache (an
+        // Application cannot point it elsewhere: its env is ARGOCD_ENV_-prefixed).
+        let root = std::env::current_dir().ok();
+        let cache = gpuops_model::hfconfig::hub_cache(|k| std::env::var_os(k));
+        let resolver = gpuops_model::resolve::Resolver::offline(root.as_deref(), cache.as_deref());
         let options = gpuops_fit::report::CheckOptions {
-            scheduler: gpuops_fit::schedule::Options { kube_version, ..Default::default() },
+            scheduler: gpuops_schedule::scheduler::Options { kube_version, ..Default::default() },
+            models: resolver.resolve_all(&inputs.model_requests()),
             ..Default::default()
         };
         // Each workload's report is explained and dropped as it comes: the

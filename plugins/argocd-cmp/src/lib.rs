@@ -195,9 +195,9 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
     // does; Argo CD passes the destination's version as KUBE_VERSION.
     let kube_version =
         match params.string("kube-version").map_or_else(|| env.setting("KUBE_VERSION"), |v| Ok(Some(v)))? {
-            Some(version) => gpuops_fit::schedule::KubeVersion::parse(version)
+            Some(version) => gpuops_schedule::cluster::KubeVersion::parse(version)
                 .map_err(|problem| Error::Parameters(format!("parameter kube-version: {problem}")))?,
-            None => gpuops_fit::schedule::KubeVersion::default(),
+            None => gpuops_schedule::cluster::KubeVersion::default(),
         };
     let configs = inject_configs(&params)?;
 
@@ -213,7 +213,12 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
         }
     };
     let max_render = run::max_render(env.text("ARGOCD_GRPC_MAX_SIZE_MB")?)?;
-    let steps = render::Steps { configs: &configs, gate: cluster.is_some(), budget: &budget };
+    // `count: auto` sizes models as the fit gate and gpufit do: the app's
+    // model directories, the catalog, the sidecar's Hugging Face cache.
+    let root = std::env::current_dir().ok();
+    let cache = gpuops_model::hfconfig::hub_cache(|k| std::env::var_os(k));
+    let models = gpuops_model::resolve::Resolver::offline(root.as_deref(), cache.as_deref());
+    let steps = render::Steps { configs: &configs, gate: cluster.is_some(), budget: &budget, models: &models };
 
     // Render.
     let (output, objects) = if has_kustomization(dir) {
@@ -255,7 +260,9 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
 /// gpuops-fit words synthetic pools as kubectl-gpufit's `--nodes` flag;
 /// here they are the `capacity` parameter, and a message naming a flag the
 /// sidecar does not have sends the reader looking for it.
-fn as_capacity(cluster: Result<gpuops_fit::cluster::Cluster, Error>) -> Result<gpuops_fit::cluster::Cluster, Error> {
+fn as_capacity(
+    cluster: Result<gpuops_schedule::cluster::Cluster, Error>,
+) -> Result<gpuops_schedule::cluster::Cluster, Error> {
     match cluster {
         Ok(mut cluster) => {
             if let Some(pools) = cluster.source.strip_prefix("--nodes ") {

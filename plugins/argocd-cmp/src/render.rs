@@ -19,6 +19,7 @@ use serde_json::Value;
 use gpuops_fit::report::Inputs;
 use gpuops_inject::InjectConfig;
 use gpuops_manifest::yaml::{self, RawDocument};
+use gpuops_model::resolve::Resolver;
 
 use crate::Error;
 use crate::run::Budget;
@@ -79,6 +80,8 @@ pub(crate) struct Steps<'a> {
     /// Keep what the fit gate reads.
     pub gate: bool,
     pub budget: &'a Budget,
+    /// Where `count: auto` sizes models (`gpuops_model::resolve`).
+    pub models: &'a Resolver<'a>,
 }
 
 /// Documents parsed at a time: enough for every core (`parse_many`), few
@@ -153,7 +156,7 @@ impl Steps<'_> {
     fn transform(&self, text: &str, value: &mut Value) -> Result<bool, Error> {
         let mut changed = false;
         for config in self.configs.iter().filter(|c| c.may_change(text)) {
-            let outcome = gpuops_inject::transform(config, std::slice::from_mut(value));
+            let outcome = gpuops_inject::transform(config, std::slice::from_mut(value), self.models);
             if outcome.failed() {
                 let errors: Vec<&str> = outcome
                     .results
@@ -283,7 +286,8 @@ mod tests {
         let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: c, image: i, resources: {limits: {nvidia.com/gpu: 1}}}\n";
         let input = format!("{untouched}---\n{deployment}");
         let budget = budget();
-        let steps = Steps { configs: std::slice::from_ref(&config), gate: true, budget: &budget };
+        let steps =
+            Steps { configs: std::slice::from_ref(&config), gate: true, budget: &budget, models: &Resolver::catalog() };
         let (output, kept) = kustomized(input.into_bytes(), &steps).unwrap();
         let text = printed(&output);
         assert!(text.starts_with(&format!("{untouched}---\n")), "{text}");
@@ -292,7 +296,7 @@ mod tests {
         let groups: Vec<_> = kept.groups().map(|g| (g.workload.as_str(), g.gpus())).collect();
         assert_eq!(groups, [("Deployment/d", 2)]);
         // Nothing to change: the input exactly, separators included.
-        let steps = Steps { configs: &[], gate: true, budget: &budget };
+        let steps = Steps { configs: &[], gate: true, budget: &budget, models: &Resolver::catalog() };
         let (output, _) = kustomized(format!("---\n{untouched}").into_bytes(), &steps).unwrap();
         assert_eq!(printed(&output), format!("---\n{untouched}"));
         assert!(!output.is_empty());
@@ -307,7 +311,7 @@ mod tests {
             "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d, namespace: llm}}\nspec:\n  template:\n    spec:\n      nodeSelector: {{pool: h100}}\n      containers:\n      - name: c\n        image: i\n        env: [{{name: BIG, value: {payload}}}]\n        resources: {{limits: {{nvidia.com/gpu: 1}}}}\n"
         );
         let budget = budget();
-        let steps = Steps { configs: &[], gate: true, budget: &budget };
+        let steps = Steps { configs: &[], gate: true, budget: &budget, models: &Resolver::catalog() };
         let (output, kept) = kustomized(deployment.clone().into_bytes(), &steps).unwrap();
         assert_eq!(printed(&output), deployment);
         let group = kept.groups().next().unwrap();
@@ -323,7 +327,12 @@ mod tests {
             "kind": "GpuProfile", "metadata": {"name": "p"}, "spec": {"gpu": {"count": 2}}}))
         .unwrap()
         .unwrap();
-        let steps = Steps { configs: std::slice::from_ref(&config), gate: false, budget: &budget };
+        let steps = Steps {
+            configs: std::slice::from_ref(&config),
+            gate: false,
+            budget: &budget,
+            models: &Resolver::catalog(),
+        };
         stop.request();
         let err = kustomized(b"apiVersion: v1\nkind: ConfigMap\n".to_vec(), &steps).err().unwrap();
         assert!(err.to_string().starts_with("reading the render: stopped by SIGTERM"), "{err}");

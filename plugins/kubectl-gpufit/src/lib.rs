@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 pub use gpuops_cli::{ExitCode, OutputArgs, Verbosity};
-use gpuops_fit::cluster::{self, Cluster, ClusterError};
 use gpuops_fit::report::{self, CheckError, CheckOptions};
-use gpuops_fit::schedule;
 use gpuops_manifest::input::{self, InputError, Kustomizer};
+use gpuops_model::resolve::Resolver;
+use gpuops_schedule::cluster::{self, Cluster, ClusterError};
+use gpuops_schedule::scheduler as schedule;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -233,7 +234,7 @@ pub enum Error {
     #[error("local GPUs: {0}")]
     Local(String),
     #[error(transparent)]
-    ModelConfig(#[from] gpuops_fit::hfconfig::ConfigError),
+    ModelConfig(#[from] gpuops_model::hfconfig::ConfigError),
 }
 
 /// The clusters to check against, one per context for a fleet.
@@ -308,6 +309,15 @@ fn all_clusters(args: &ClusterArgs, scheduling: bool) -> Result<Vec<Cluster>, Er
         .collect()
 }
 
+/// The sources gpufit sizes models from, in order: a model directory
+/// under the working directory, the catalog, the local Hugging Face cache
+/// (`HF_HUB_CACHE`, `HF_HOME`, ...), then the hub and OCI registries.
+pub(crate) fn resolver() -> Resolver<'static> {
+    let root = std::env::current_dir().ok();
+    let cache = gpuops_model::hfconfig::hub_cache(|k| std::env::var_os(k));
+    Resolver::offline(root.as_deref(), cache.as_deref()).then(remote::Fetcher::from_env())
+}
+
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Check(args) => {
@@ -326,17 +336,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             if let Some(ns) = &args.cluster.namespace {
                 input::default_namespace(&mut objects, ns);
             }
-            // Models outside the catalog and the local cache: one fetch each.
-            let unknown = report::unknown_models(&objects)?;
-            let models = if unknown.is_empty() {
-                Default::default()
-            } else {
-                let _progress = gpuops_cli::progress::Progress::spinner(&format!(
-                    "fetching the config of {} model(s) from the hub or registry",
-                    unknown.len()
-                ));
-                remote::Fetcher::from_env().shapes(unknown)
-            };
+            // Every model through the one resolver, before any check: the
+            // check itself looks nowhere (one input, one verdict anywhere).
+            let models = resolver().resolve_all(&report::model_requests(&objects));
             let mut all_fit = true;
             let mut unchecked = false;
             let mut reports = Vec::new();
@@ -386,10 +388,13 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
                         .ok()
                         .map(|k| k.contexts.into_iter().map(|c| c.name).collect()),
                     "gpu" => Some(
-                        gpuops_fit::catalog::gpu_products().iter().filter_map(|p| p.aliases.first().cloned()).collect(),
+                        gpuops_model::catalog::gpu_products()
+                            .iter()
+                            .filter_map(|p| p.aliases.first().cloned())
+                            .collect(),
                     ),
                     // `model <TAB>`: the catalog's model ids.
-                    "model" => Some(gpuops_fit::catalog::models().into_iter().map(|m| m.id).collect()),
+                    "model" => Some(gpuops_model::catalog::models().into_iter().map(|m| m.id).collect()),
                     _ => None,
                 }
             };

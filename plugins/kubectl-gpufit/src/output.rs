@@ -2,12 +2,14 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // the plugin's output edge
 
 use gpuops_cli::{OutputFormat, Table, render_value};
-use gpuops_fit::catalog::{GpuInfo, MemorySource, find_model, gpu_of_labels, gpu_product, gpu_products, mig_slice};
-use gpuops_fit::cluster::Cluster;
-use gpuops_fit::memory::{self, EngineArgs, Entrypoint, Generation, MemoryFit, parse_max_model_len, parse_memory_gib};
 use gpuops_fit::report::{MemoryReport, MemoryStatus, Report};
-use gpuops_fit::resources::display;
 use gpuops_fit::workloads::is_gpu;
+use gpuops_model::catalog::{GpuInfo, MemorySource, find_model, gpu_of_labels, gpu_product, gpu_products, mig_slice};
+use gpuops_model::memory::{
+    self, EngineArgs, Entrypoint, Generation, MemoryFit, parse_kv_cache_bytes, parse_max_model_len, parse_memory_gib,
+};
+use gpuops_schedule::cluster::Cluster;
+use gpuops_schedule::resources::display;
 use serde_json::json;
 
 use crate::{Error, ExitCode, ModelArgs, OutputArgs};
@@ -144,8 +146,8 @@ fn check_table(report: &Report, wide: bool, no_headers: bool) -> String {
 pub(crate) fn print_nodes(clusters: &[Cluster], namespace: Option<&str>, args: &OutputArgs) {
     let mut rows = Vec::new();
     for cluster in clusters {
-        let used = gpuops_fit::schedule::usage(cluster);
-        let scoped = namespace.map(|ns| gpuops_fit::schedule::usage_of(cluster, |p| p.namespace == ns));
+        let used = gpuops_schedule::scheduler::usage(cluster);
+        let scoped = namespace.map(|ns| gpuops_schedule::scheduler::usage_of(cluster, |p| p.namespace == ns));
         for (i, (node, used)) in cluster.nodes.iter().zip(&used).enumerate() {
             let gpu = gpu_of_labels(&node.labels);
             let sharing = match (
@@ -221,6 +223,7 @@ fn memory_text(f: &MemoryFit, smallest: Option<u64>) -> String {
         MemorySource::NodeLabel => "estimated from the node's memory label",
         MemorySource::Flag => "from --gpu-memory",
         MemorySource::Mig => "MIG slice",
+        MemorySource::Mps => "an MPS share of the GPU",
     };
     let graphs = if f.cuda_graph_in_budget { "in the budget" } else { "captured after the KV cache, outside it" };
     let context = if f.max_context == u64::MAX {
@@ -264,8 +267,8 @@ fn unknown_model(args: &ModelArgs) -> Error {
     Error::Usage(format!(
         "{} is neither in the catalog ({} models) nor in the local Hugging Face cache ({}); pass its config.json with --model-config FILE|DIR",
         args.model,
-        gpuops_fit::catalog::catalog_models().len(),
-        gpuops_fit::hfconfig::hub_cache(|k| std::env::var_os(k))
+        gpuops_model::catalog::catalog_models().len(),
+        gpuops_model::hfconfig::hub_cache(|k| std::env::var_os(k))
             .map_or_else(|| "unset".to_string(), |p| p.display().to_string()),
     ))
 }
@@ -304,22 +307,15 @@ fn model_gpu(args: &ModelArgs) -> Result<GpuInfo, Error> {
 }
 
 pub(crate) fn model(args: &ModelArgs) -> Result<ExitCode, Error> {
-    let local_dir = std::path::Path::new(&args.model).join("config.json").is_file();
     let shape = match &args.model_config {
-        Some(path) => gpuops_fit::hfconfig::load(path, &args.model)?,
-        None if local_dir => gpuops_fit::hfconfig::load(std::path::Path::new(&args.model), &args.model)?,
-        None => match find_model(&args.model) {
-            Some(shape) => shape,
-            None => match gpuops_fit::hfconfig::from_hub_cache(&args.model).transpose()? {
-                Some(shape) => shape,
-                None => match crate::remote::Fetcher::from_env().shape(&args.model) {
-                    Some(Ok(shape)) => shape,
-                    Some(Err(e)) => {
-                        return Err(Error::Usage(format!("{e}; or pass its config.json with --model-config FILE|DIR")));
-                    }
-                    None => return Err(unknown_model(args)),
-                },
-            },
+        Some(path) => gpuops_model::hfconfig::load(path, &args.model)?,
+        // The same chain `check` uses: a directory, the catalog, the cache, the network.
+        None => match crate::resolver().lookup(&args.model) {
+            Some(Ok(found)) => found.shape,
+            Some(Err(e)) => {
+                return Err(Error::Usage(format!("{e}; or pass its config.json with --model-config FILE|DIR")));
+            }
+            None => return Err(unknown_model(args)),
         },
     };
     let gpu = model_gpu(args)?;
@@ -337,12 +333,9 @@ pub(crate) fn model(args: &ModelArgs) -> Result<ExitCode, Error> {
         None => None,
     };
     let kv_cache_memory_bytes = match &args.kv_cache_memory_bytes {
-        Some(text) => Some(
-            gpuops_fit::memory::parse_memory_gib(text)
-                .map(|gib| (gib * (1u64 << 30) as f64) as u64)
-                .or_else(|| text.parse().ok())
-                .ok_or_else(|| Error::Usage(format!("--kv-cache-memory-bytes {text:?} is not a size")))?,
-        ),
+        Some(text) => Some(parse_kv_cache_bytes(text).ok_or_else(|| {
+            Error::Usage(format!("--kv-cache-memory-bytes {text:?} is not a size in bytes (8589934592, 8Gi, 8GiB)"))
+        })?),
         None => None,
     };
     let engine = EngineArgs {

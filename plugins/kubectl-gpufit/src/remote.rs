@@ -6,20 +6,20 @@
 //! second run — or a second workload with the same model — asks nobody:
 //! hub files in the Hugging Face cache layout huggingface_hub itself reads
 //! (`models--ORG--NAME/snapshots/COMMIT/config.json`, `refs/REVISION`),
-//! OCI configs under `$GPUOPS_CACHE_DIR` (else `$XDG_CACHE_HOME/gpuops`,
+//! OCI configs (and `hf_quant_config.json`) under `$GPUOPS_CACHE_DIR` (else `$XDG_CACHE_HOME/gpuops`,
 //! else `~/.cache/gpuops`) `/model-configs/`.
 //!
 //! Nothing from the reference or the network becomes a path or a URL
 //! unchecked: hub ids, revisions and the hub's commit pass huggingface_hub's
-//! rules (gpuops_fit::hfconfig::hubref), `oci://` references and the
+//! rules (gpuops_model::hfconfig::hubref), `oci://` references and the
 //! digests their manifests name pass the OCI grammar (gpuops_registry),
 //! and cache files are named from the checked parts only.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gpuops_fit::catalog::ModelShape;
-use gpuops_fit::hfconfig::{self, HubRef};
+use gpuops_model::catalog::ModelShape;
+use gpuops_model::hfconfig::{self, HubRef};
+use gpuops_model::resolve::{ModelSource, ResolveError};
 use gpuops_registry::hub::HubSettings;
 
 /// Where a reference can be fetched from.
@@ -71,16 +71,6 @@ impl Fetcher {
         }
     }
 
-    /// The shape of `reference`, fetched or from the disk cache; `None`
-    /// when it is not a hub id or an `oci://` artifact.
-    pub(crate) fn shape(&self, reference: &str) -> Option<Result<ModelShape, String>> {
-        match origin(reference)? {
-            Err(e) => Some(Err(e)),
-            Ok(Origin::Hub(hub_ref)) => Some(self.hub_shape(reference, hub_ref)),
-            Ok(Origin::Oci(image)) => Some(self.registry_shape(reference, image)),
-        }
-    }
-
     fn hub_shape(&self, reference: &str, hub_ref: HubRef<'_>) -> Result<ModelShape, String> {
         let HubRef { repo_id, revision } = hub_ref;
         if let Some(cache) = &self.hub_cache
@@ -116,46 +106,70 @@ impl Fetcher {
     fn registry_shape(&self, reference: &str, image: &str) -> Result<ModelShape, String> {
         // Checked before the cache or the registry sees any part of it.
         let checked = gpuops_registry::parse_oci_reference(image).map_err(|e| e.to_string())?;
-        let cached = self.oci_cache.as_ref().map(|dir| dir.join(format!("{}.json", checked.cache_file_stem())));
+        // `STEM.config.json`, and `STEM.hf_quant_config.json` written first
+        // when the artifact has one: a cached config is only ever complete.
+        let cached =
+            |file: &str| self.oci_cache.as_ref().map(|dir| dir.join(format!("{}.{file}", checked.cache_file_stem())));
+        let (config_path, quant_path) = (cached("config.json"), cached("hf_quant_config.json"));
         let small = |p: &PathBuf| std::fs::metadata(p).is_ok_and(|m| m.len() <= gpuops_registry::MAX_DOCUMENT_BYTES);
-        let text = match cached.as_ref().filter(|p| small(p)).and_then(|p| std::fs::read(p).ok()) {
-            Some(text) => text,
+        let read = |p: &Option<PathBuf>| p.as_ref().filter(|p| small(p)).and_then(|p| std::fs::read(p).ok());
+        let (text, quant) = match read(&config_path) {
+            Some(text) => (text, read(&quant_path)),
             None => {
                 let found = self.client.model_config(image).map_err(|e| e.to_string())?;
                 tracing::info!(image, found_in = %found.found_in, "config.json read from the registry");
-                if let Some(path) = &cached
-                    && let Err(e) = write_atomically(path, &found.config)
+                let written = match (&quant_path, &found.quant_config) {
+                    (Some(path), Some(quant)) => write_atomically(path, quant),
+                    _ => Ok(()),
+                };
+                if let Some(path) = &config_path
+                    && let Err(e) = written.and_then(|()| write_atomically(path, &found.config))
                 {
                     tracing::warn!(cache = %path.display(), error = %e, "could not cache the artifact's config.json");
                 }
-                found.config
+                (found.config, found.quant_config)
             }
         };
         let source = format!("{} (the artifact's config.json)", checked.display());
         let config = hfconfig::parse_config(&text, &source).map_err(|e| e.to_string())?;
-        hfconfig::shape(reference, &config, None, &source).map_err(|e| e.to_string())
+        // ModelOpt checkpoints say their quantization only there.
+        let modelopt = match &quant {
+            Some(q) => Some(
+                hfconfig::parse_config(q, &format!("{} (the artifact's hf_quant_config.json)", checked.display()))
+                    .map_err(|e| e.to_string())?,
+            ),
+            None => None,
+        };
+        hfconfig::shape(reference, &config, modelopt.as_ref(), &source).map_err(|e| e.to_string())
+    }
+}
+
+/// The hub and OCI registries as the resolver's last sources
+/// (`gpuops_model::resolve`): asked only about models no local source knows
+/// and no annotations describe.
+impl ModelSource for Fetcher {
+    fn name(&self) -> String {
+        "the Hugging Face hub or the OCI registry".to_string()
     }
 
-    /// Shapes for all of `references` that can be fetched; failures as
-    /// warnings (the model is then reported as unknown, with exit 3).
-    pub(crate) fn shapes(&self, references: impl IntoIterator<Item = String>) -> BTreeMap<String, ModelShape> {
-        let mut out = BTreeMap::new();
-        for reference in references {
-            match self.shape(&reference) {
-                Some(Ok(shape)) => {
-                    out.insert(reference, shape);
-                }
-                // The reference is manifest text and the error may carry the
-                // hub's or registry's words: one line, escaped for the terminal.
-                Some(Err(e)) => crate::output::eprint_line(&format!(
-                    "warning: {}: {}",
-                    gpuops_manifest::text::printable(&reference),
-                    gpuops_manifest::text::printable(&e.to_string())
-                )),
-                None => {}
-            }
-        }
-        out
+    fn remote(&self) -> bool {
+        true
+    }
+
+    fn lookup(&self, reference: &str) -> Option<Result<ModelShape, ResolveError>> {
+        let origin = origin(reference)?;
+        let _progress = gpuops_cli::progress::Progress::spinner(&format!(
+            "fetching the config of {} from the hub or registry",
+            gpuops_manifest::text::printable(reference)
+        ));
+        let shape = match origin {
+            Err(e) => Err(e),
+            Ok(Origin::Hub(hub_ref)) => self.hub_shape(reference, hub_ref),
+            Ok(Origin::Oci(image)) => self.registry_shape(reference, image),
+        };
+        // The reference is manifest text and the error may carry the hub's
+        // or registry's words: one line, escaped for the terminal.
+        Some(shape.map_err(|e| ResolveError::Remote(gpuops_manifest::text::printable(&e))))
     }
 }
 

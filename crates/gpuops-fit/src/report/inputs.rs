@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::workloads::{PodGroup, WorkloadError, pod_groups};
 use gpuops_manifest::locator::{self, PodRole};
+use gpuops_model::resolve::ModelRequest;
 
 /// Kinds read whole after the workloads are read: admission's
 /// (`admission::admit`: PriorityClass, LimitRange, RuntimeClass,
@@ -82,6 +83,23 @@ impl Inputs {
         self.groups.iter()
     }
 
+    /// The models the workloads read so far serve, each once, with the
+    /// annotations of the first workload that names it: what the caller
+    /// resolves before the check. A predictor is read against the runtimes
+    /// seen so far (the check reads it again at the end).
+    pub fn model_requests(&self) -> Vec<ModelRequest> {
+        let predictors = self.later.iter().filter_map(|(_, object)| pod_groups(object, &self.runtimes).ok()).flatten();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut requests = Vec::new();
+        let engines = self.groups.iter().filter_map(|g| g.engine.clone()).chain(predictors.filter_map(|g| g.engine));
+        for engine in engines {
+            if seen.insert(engine.model.clone()) {
+                requests.push(ModelRequest { reference: engine.model, overrides: engine.overrides });
+            }
+        }
+        requests
+    }
+
     /// Every pod group in the render's order, or the first object's error.
     pub(super) fn finish(self) -> Result<Gathered, WorkloadError> {
         let Inputs { mut groups, later, failed, runtimes, policy } = self;
@@ -115,7 +133,7 @@ mod tests {
 
     use super::super::{CheckOptions, check, check_each, check_inputs};
     use super::*;
-    use crate::cluster::synthetic;
+    use gpuops_schedule::cluster::synthetic;
 
     fn runtime() -> Value {
         json!({"apiVersion": "serving.kserve.io/v1alpha1", "kind": "ServingRuntime", "metadata": {"name": "vllm"},
@@ -144,7 +162,10 @@ mod tests {
         for object in [deployment("a", json!(1), 1), isvc(json!(1)), deployment("b", json!(1), 1), runtime(), last] {
             inputs.push(&object);
         }
-        let report = check_inputs(&synthetic("1*8xH100-80GB").unwrap(), inputs, CheckOptions::default()).unwrap();
+        // The models are resolved before the check, as every caller does.
+        let models = gpuops_model::resolve::Resolver::catalog().resolve_all(&inputs.model_requests());
+        let options = CheckOptions { models, ..CheckOptions::default() };
+        let report = check_inputs(&synthetic("1*8xH100-80GB").unwrap(), inputs, options).unwrap();
         let names: Vec<&str> = report.workloads.iter().map(|w| w.workload.as_str()).collect();
         assert_eq!(names, ["Deployment/llm/a", "InferenceService/llm/q", "Deployment/llm/b", "InferenceService/llm/r"]);
         let memory = report.workloads[1].memory.as_ref().unwrap();

@@ -1,6 +1,6 @@
-//! The memory verdict of one workload: the model's shape (a directory in
-//! the repository, the catalog, the Hugging Face cache, what the caller
-//! fetched, `gpuops.dev/model-*` annotations), the GPU it lands on, and
+//! The memory verdict of one workload: the model's shape (what the
+//! caller's resolver found, `gpuops_model::resolve`, corrected by the
+//! workload's `gpuops.dev/model-*` annotations), the GPU it lands on, and
 //! vLLM's memory model.
 
 use std::collections::BTreeMap;
@@ -8,79 +8,53 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{MemoryReport, MemoryStatus};
-use crate::catalog::{GpuInfo, ModelShape, find_model, gpu_of_labels};
-use crate::cluster::Cluster;
-use crate::memory;
-use crate::workloads::{Engine, PodGroup};
+use crate::workloads::PodGroup;
+use gpuops_model::catalog::{GpuInfo, gpu_of_labels, mig_slice, mps_share};
+use gpuops_model::memory;
+use gpuops_model::resolve::{self, Models, ResolveError};
+use gpuops_schedule::cluster::{Cluster, Node};
 
-/// Apply `gpuops.dev/model-*` annotation overrides to a catalog shape, or
-/// build a shape from them alone.
-fn model_shape(engine: &Engine, fetched: &BTreeMap<String, ModelShape>) -> Option<ModelShape> {
-    let o = &engine.overrides;
-    let number = |k: &str| {
-        o.get(&format!("gpuops.dev/model-{k}")).and_then(|v| v.trim_end_matches(['B', 'b']).parse::<f64>().ok())
-    };
-    // A model directory in the repository, the catalog, the model's own
-    // config.json in the local Hugging Face cache, what the caller fetched
-    // (hub, registry), then annotations alone.
-    let cached = || crate::hfconfig::from_hub_cache(&engine.model).and_then(Result::ok);
-    // A model directory in the repository (`--model ./models/acme-13b`).
-    let local = || {
-        let dir = std::path::Path::new(&engine.model);
-        dir.join("config.json").is_file().then(|| crate::hfconfig::load(dir, &engine.model).ok()).flatten()
-    };
-    let mut shape = local()
-        .or_else(|| find_model(&engine.model))
-        .or_else(cached)
-        .or_else(|| fetched.get(&engine.model).cloned())
-        .or_else(|| {
-            Some(ModelShape::from_counts(
-                &engine.model,
-                number("params")?,
-                number("layers")? as u64,
-                number("kv-heads")? as u64,
-                number("head-dim")? as u64,
-                engine.args.max_model_len?,
-            ))
-        })?;
-    if let Some(v) = number("params") {
-        shape.params_b = v;
-    }
-    if let Some(v) = number("layers") {
-        shape.layers = v as u64;
-    }
-    if let Some(v) = number("kv-heads") {
-        shape.kv_heads = v as u64;
-    }
-    if let Some(v) = number("head-dim") {
-        shape.head_dim = v as u64;
-    }
-    Some(shape)
-}
-
+/// The GPU the group's pods get: a node they were placed on, else the
+/// product their nodeSelector names, else any node with the resource —
+/// then the share of it one pod holds ([`share`]).
 fn gpu_for(cluster: &Cluster, group: &PodGroup, nodes: &[String]) -> Option<GpuInfo> {
-    let by_name = |name: &str| cluster.nodes.iter().find(|n| n.name == name).and_then(|n| gpu_of_labels(&n.labels));
-    if let Some(gpu) = nodes.iter().find_map(|n| by_name(n)) {
+    let resource = group.gpu_resource()?;
+    let on = |node: &Node| Some(share(gpu_of_labels(&node.labels)?, resource, &node.labels));
+    if let Some(gpu) = nodes.iter().find_map(|n| cluster.nodes.iter().find(|node| node.name == *n).and_then(on)) {
         return Some(gpu);
     }
     if let Some(product) = group.spec.pointer("/nodeSelector/nvidia.com~1gpu.product").and_then(Value::as_str) {
-        let labels = BTreeMap::from([("nvidia.com/gpu.product".to_string(), product.to_string())]);
         if let Some(gpu) = cluster
             .nodes
             .iter()
-            .find(|n| n.labels.get("nvidia.com/gpu.product").map(String::as_str) == Some(product))
-            .and_then(|n| gpu_of_labels(&n.labels))
+            .filter(|n| n.labels.get("nvidia.com/gpu.product").map(String::as_str) == Some(product))
+            .find_map(on)
         {
             return Some(gpu);
         }
-        return gpu_of_labels(&labels);
+        let labels = BTreeMap::from([("nvidia.com/gpu.product".to_string(), product.to_string())]);
+        return Some(share(gpu_of_labels(&labels)?, resource, &labels));
     }
-    let resource = group.gpu_resource()?;
-    cluster
-        .nodes
-        .iter()
-        .filter(|n| n.allocatable.get(resource).is_some_and(|v| *v > 0))
-        .find_map(|n| gpu_of_labels(&n.labels))
+    cluster.nodes.iter().filter(|n| n.allocatable.get(resource).is_some_and(|v| *v > 0)).find_map(on)
+}
+
+/// What one unit of `resource` is on a node with `gpu`: a MIG slice when
+/// the resource names a profile (the device plugin's mixed strategy,
+/// `nvidia.com/mig-1g.10gb`: the node's product label stays the whole
+/// GPU's), an equal part of the memory when the device plugin shares each
+/// GPU through MPS (k8s-device-plugin README, "With CUDA MPS": replicas
+/// each get `1/replicas` of the memory, `nvidia.com/gpu.sharing-strategy:
+/// mps`, `nvidia.com/gpu.replicas`), else the whole GPU — time-slicing
+/// gives every replica the whole memory, shared with no isolation.
+fn share(gpu: GpuInfo, resource: &str, labels: &BTreeMap<String, String>) -> GpuInfo {
+    if let Some(profile) = resource.strip_prefix("nvidia.com/mig-") {
+        return mig_slice(&gpu, profile).unwrap_or(gpu);
+    }
+    let replicas = labels.get("nvidia.com/gpu.replicas").and_then(|r| r.parse::<u64>().ok()).filter(|r| *r > 1);
+    match (labels.get("nvidia.com/gpu.sharing-strategy").map(String::as_str), replicas) {
+        (Some("mps"), Some(replicas)) => mps_share(&gpu, replicas),
+        _ => gpu,
+    }
 }
 
 pub(super) fn memory_report(
@@ -88,7 +62,7 @@ pub(super) fn memory_report(
     group: &PodGroup,
     nodes: &[String],
     max_gpus_per_node: u64,
-    fetched: &BTreeMap<String, ModelShape>,
+    models: &Models,
 ) -> Option<MemoryReport> {
     let engine = group.engine.as_ref()?;
     let mut report = MemoryReport {
@@ -98,26 +72,17 @@ pub(super) fn memory_report(
         smallest_tp: None,
         message: None,
     };
-    let Some(shape) = model_shape(engine, fetched) else {
+    let found = models.get(&engine.model).map(|f| &f.shape);
+    let Some(shape) = resolve::annotated(found, &engine.model, &engine.overrides, engine.args.max_model_len) else {
         report.status = MemoryStatus::UnknownModel;
-        // Say exactly what is missing: the annotations not set, or the config.
-        let missing: Vec<String> = ["params", "layers", "kv-heads", "head-dim"]
-            .iter()
-            .filter(|k| !engine.overrides.contains_key(&format!("gpuops.dev/model-{k}")))
-            .map(|k| format!("gpuops.dev/model-{k}"))
-            .collect();
-        let how = if missing.len() == 4 {
-            format!(
-                "put its config.json in the Hugging Face cache ({}), or set the annotations gpuops.dev/model-params, -layers, -kv-heads, -head-dim",
-                crate::hfconfig::hub_cache(|k| std::env::var_os(k))
-                    .map_or_else(|| "HF_HOME".to_string(), |p| p.display().to_string())
-            )
-        } else if missing.is_empty() {
-            "the annotations describe it, but a --max-model-len is needed in the args".to_string()
-        } else {
-            format!("set the missing annotation(s) {}", missing.join(", "))
-        };
-        report.message = Some(format!("{} is not in the catalog: {how}", engine.model));
+        let supply = || resolve::what_to_supply(&engine.model, &engine.overrides, models.hub_cache());
+        report.message = Some(match models.error(&engine.model) {
+            // What the user wrote is broken: that is the thing to fix.
+            Some(error @ ResolveError::Config(_)) => error.to_string(),
+            // The network could not say: what to supply, and why it was needed.
+            Some(error @ ResolveError::Remote(_)) => format!("{} (fetching it: {error})", supply()),
+            None => supply(),
+        });
         return Some(report);
     };
     let Some(gpu) = gpu_for(cluster, group, nodes) else {

@@ -5,107 +5,17 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::memory::{EngineArgs, Entrypoint, Generation, parse_max_model_len};
-use super::resources::{QuantityError, Resources, pod_requests};
 use gpuops_manifest::locator::{self, PodRole, Replicas};
 use gpuops_manifest::path::FieldPath;
 pub use gpuops_manifest::resources::is_gpu;
 pub use gpuops_manifest::rollout::Rollout;
 use gpuops_manifest::vllm;
+use gpuops_model::container::{annotations_of, engine_args, model_reference};
+pub use gpuops_schedule::group::{Engine, PodGroup};
+use gpuops_schedule::resources::{QuantityError, pod_requests};
 
-mod fields;
 mod operators;
 use operators::{llm_engine, llm_nodes, ray_serve_llm, unresolved, vllm_runtime};
-
-/// The model a pod serves and how.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Engine {
-    pub model: String,
-    pub args: EngineArgs,
-    /// `gpuops.dev/model-*` annotations overriding the catalog.
-    pub overrides: BTreeMap<String, String>,
-    /// TP spans several pods (Ray, LeaderWorkerSet): per-pod GPU checks do not apply.
-    pub multi_node: bool,
-}
-
-/// Identical pods to place.
-#[derive(Debug, Clone)]
-pub struct PodGroup {
-    /// `Kind/namespace/name`.
-    pub workload: String,
-    /// Which pods of the workload (`worker group gpu`, `head`), empty for the only one.
-    pub role: String,
-    pub replicas: u64,
-    /// DaemonSet: one pod per node that passes the filters.
-    pub per_node: bool,
-    /// The pod spec's scheduling fields (see `fields::scheduling_fields`):
-    /// what admission and the scheduler read, not the containers (see
-    /// `containers`) nor their args, env or probes (the engine holds what
-    /// the memory model reads).
-    pub spec: Value,
-    /// The pod's `containers` and `initContainers` (their `resources` and
-    /// `restartPolicy`) as compact JSON text, `{"containers": [...]}`,
-    /// empty when it has none: `requests` holds what they ask for, and
-    /// only LimitRange defaulting reads them again ([`PodGroup::pod_spec`]).
-    pub containers: Box<str>,
-    pub requests: Resources,
-    pub rollout: Rollout,
-    pub engine: Option<Engine>,
-    /// The namespace the pods are created in (`default` when the manifest
-    /// names none).
-    pub namespace: String,
-    /// The pod template's labels (what pod affinity and spread match).
-    pub labels: BTreeMap<String, String>,
-    /// The pod's priority, resolved from `priorityClassName` (or the
-    /// global default class) by [`resolve_priority`].
-    pub priority: i32,
-    /// `preemptionPolicy: Never` (the pod's or its class's).
-    pub preemption_never: bool,
-    /// GPUs requested in a way the fit does not model (DRA claims,
-    /// fractional-GPU annotations): said, never silently counted as 0.
-    pub warnings: Vec<String>,
-    /// The Kueue LocalQueue the workload is sent to (`kueue.x-k8s.io/queue-name`).
-    pub queue: Option<String>,
-}
-
-impl PodGroup {
-    /// GPUs (any GPU-like extended resource) one pod asks for.
-    pub fn gpus(&self) -> i64 {
-        self.requests.iter().filter(|(k, _)| is_gpu(k)).fold(0, |sum, (_, v)| sum.saturating_add(*v))
-    }
-
-    /// The GPU resource the pod asks for, if any.
-    pub fn gpu_resource(&self) -> Option<&str> {
-        self.requests.keys().find(|k| is_gpu(k)).map(String::as_str)
-    }
-
-    /// The node `spec.nodeName` pins the pods to: the kubelet, not the
-    /// scheduler, decides.
-    pub fn pinned_node(&self) -> Option<&str> {
-        self.spec.get("nodeName").and_then(Value::as_str).filter(|n| !n.is_empty())
-    }
-
-    /// The scheduling fields with the containers put back: what
-    /// `resources::pod_requests` reads.
-    pub fn pod_spec(&self) -> Value {
-        let mut spec = self.spec.clone();
-        let lists: serde_json::Map<String, Value> = serde_json::from_str(&self.containers).unwrap_or_default();
-        if let Some(map) = spec.as_object_mut() {
-            map.extend(lists);
-        }
-        spec
-    }
-
-    /// Keep `spec`'s containers (after LimitRange defaulting) as the
-    /// group's containers, and the rest as its scheduling fields.
-    pub fn set_pod_spec(&mut self, spec: Value) {
-        (self.spec, self.containers) = fields::scheduling_fields(spec);
-    }
-
-    pub fn label(&self) -> String {
-        if self.role.is_empty() { self.workload.clone() } else { format!("{} ({})", self.workload, self.role) }
-    }
-}
 
 fn int_at(obj: &Value, path: &FieldPath) -> Option<u64> {
     path.get(obj).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
@@ -142,92 +52,6 @@ fn engine_of(
     Some(Engine { model, args, overrides, multi_node })
 }
 
-/// The model a vLLM container serves: the `gpuops.dev/model` annotation,
-/// else `--model` / `vllm serve MODEL`, else — when that is a local path
-/// such as KServe's `/mnt/models` — the `storageUri` it was downloaded from.
-pub fn model_reference(container: &Value, annotations: &BTreeMap<String, String>) -> Option<String> {
-    let flag = |names: &[&str]| vllm::get_flag(container, names);
-    let storage = container.get("storageUri").and_then(Value::as_str).map(str::to_string);
-    let named = flag(&["--model"]).or_else(|| positional_model(container));
-    match (annotations.get("gpuops.dev/model").cloned(), named, storage) {
-        (Some(a), _, _) => Some(a),
-        (None, Some(path), Some(uri)) if path.starts_with('/') => Some(uri),
-        (None, Some(n), _) => Some(n),
-        (None, None, Some(uri)) => Some(uri),
-        (None, None, None) => None,
-    }
-}
-
-/// The vLLM engine arguments of a container (its `command`/`args`, env and
-/// image), as gpufit and the function's `count: auto` both read them.
-pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) -> EngineArgs {
-    let flag = |names: &[&str]| vllm::get_flag(container, names);
-    let number = |names: &[&str], default: u64| flag(names).and_then(|v| v.parse().ok()).unwrap_or(default);
-    let optional = |names: &[&str]| flag(names).and_then(|v| v.parse::<u64>().ok());
-    let env = |name: &str| {
-        container.get("env").and_then(Value::as_array).and_then(|env| {
-            env.iter()
-                .find(|e| e.get("name").and_then(Value::as_str) == Some(name))?
-                .get("value")?
-                .as_str()
-                .map(str::to_string)
-        })
-    };
-    let use_v1 = env("VLLM_USE_V1");
-    let image = container.get("image").and_then(Value::as_str).unwrap_or("");
-    EngineArgs {
-        tensor_parallel: number(vllm::TENSOR_PARALLEL, 1),
-        pipeline_parallel: number(vllm::PIPELINE_PARALLEL, 1),
-        max_model_len: flag(&["--max-model-len", "--max_model_len"]).and_then(|v| parse_max_model_len(&v)),
-        gpu_memory_utilization: flag(&["--gpu-memory-utilization", "--gpu_memory_utilization"])
-            .and_then(|v| v.parse().ok()),
-        dtype: flag(&["--dtype"]).unwrap_or_else(|| "auto".into()),
-        quantization: flag(&["--quantization", "-q"]),
-        kv_cache_dtype: flag(&["--kv-cache-dtype", "--kv_cache_dtype"]).unwrap_or_else(|| "auto".into()),
-        max_num_seqs: optional(&["--max-num-seqs", "--max_num_seqs"]),
-        max_num_batched_tokens: optional(&["--max-num-batched-tokens", "--max_num_batched_tokens"]),
-        enforce_eager: vllm::has_flag(container, &["--enforce-eager", "--enforce_eager"]),
-        kv_cache_memory_bytes: flag(&["--kv-cache-memory-bytes", "--kv_cache_memory_bytes", "--kv-cache-memory"])
-            .and_then(|v| gpuops_manifest::quantity::parse_quantity(&v))
-            .map(|bytes| bytes as u64),
-        cpu_offload_gb: flag(&["--cpu-offload-gb", "--cpu_offload_gb"]).and_then(|v| v.parse().ok()).unwrap_or(0.0),
-        engine: annotations
-            .get("gpuops.dev/vllm-version")
-            .and_then(|v| Generation::parse(v))
-            .or_else(|| Generation::from_image(image, use_v1.as_deref())),
-        entrypoint: Entrypoint::Server,
-    }
-}
-
-/// `vllm serve MODEL …`: the word after `serve`, in args or a shell script.
-fn positional_model(container: &Value) -> Option<String> {
-    let words: Vec<String> = ["command", "args"]
-        .iter()
-        .filter_map(|k| container.get(*k).and_then(Value::as_array))
-        .flatten()
-        .filter_map(Value::as_str)
-        .flat_map(|s| s.split_whitespace().map(str::to_string).collect::<Vec<_>>())
-        .collect();
-    let at = words.iter().position(|w| w == "serve")?;
-    words.get(at + 1).filter(|w| !w.starts_with('-')).cloned()
-}
-
-fn annotations_of(obj: &Value, site_metadata: Option<&Value>) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for meta in [obj.get("metadata"), site_metadata] {
-        if let Some(Value::Object(a)) = meta.and_then(|m| m.get("annotations")) {
-            for (k, v) in a {
-                if let Some(s) = v.as_str() {
-                    out.insert(k.clone(), s.to_string());
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The pod groups of one object. `runtimes` maps ServingRuntime names to
-/// their objects, so an InferenceService sees its runtime's vLLM args.
 /// A workload whose resources cannot be read.
 #[derive(Debug, thiserror::Error)]
 #[error("{subject}: {source}")]
@@ -235,7 +59,7 @@ pub struct WorkloadError {
     /// `Kind/namespace/name`.
     pub subject: String,
     #[source]
-    pub source: super::resources::QuantityError,
+    pub source: gpuops_schedule::resources::QuantityError,
 }
 
 /// `Kind/namespace/name`; an object with only `generateName` is named
@@ -274,6 +98,8 @@ fn unmodelled_gpu_requests(spec: &Value, annotations: &BTreeMap<String, String>)
     out
 }
 
+/// The pod groups of one object. `runtimes` maps ServingRuntime names to
+/// their objects, so an InferenceService sees its runtime's vLLM args.
 pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec<PodGroup>, WorkloadError> {
     let subject = subject_of(obj);
     let mut groups = Vec::new();
@@ -407,7 +233,7 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
         let namespace = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string();
         let preemption_never = spec.get("preemptionPolicy").and_then(Value::as_str) == Some("Never");
         let warnings = unmodelled_gpu_requests(&spec, &annotations);
-        let (spec, containers) = fields::scheduling_fields(spec);
+        let (spec, containers) = gpuops_schedule::group::scheduling_fields(spec);
         groups.push(PodGroup {
             workload: subject.clone(),
             role,
@@ -453,7 +279,7 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
 
 fn queue_of(obj: &Value) -> Option<String> {
     obj.pointer("/metadata/labels")
-        .and_then(|l| l.get(crate::kueue::QUEUE_LABEL))
+        .and_then(|l| l.get(gpuops_schedule::kueue::QUEUE_LABEL))
         .and_then(Value::as_str)
         .map(str::to_string)
 }

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{Engine, PodGroup, Rollout, queue_of};
-use crate::memory::EngineArgs;
-use crate::resources::{Resources, pod_requests};
+use gpuops_model::memory::EngineArgs;
+use gpuops_schedule::resources::{Resources, pod_requests};
 
 /// Nodes per LLMInferenceService replica: data / dataLocal for data
 /// parallelism, else pipeline (the LeaderWorkerSet size the controller
@@ -68,7 +68,7 @@ fn empty_group(obj: &Value, subject: &str) -> PodGroup {
 /// no pod spec, but `deploymentConfig` (replicas, resources cpu/memory/gpu,
 /// a sidecar) and the engine settings in `model` and `vllmConfig`, which
 /// the operator turns into a Deployment of one vLLM container.
-pub(super) fn vllm_runtime(obj: &Value, subject: &str) -> Result<PodGroup, crate::resources::QuantityError> {
+pub(super) fn vllm_runtime(obj: &Value, subject: &str) -> Result<PodGroup, gpuops_schedule::resources::QuantityError> {
     let at = |p: &str| obj.pointer(p);
     let text =
         |p: &str| at(p).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_f64().map(|f| f.to_string())));
@@ -92,7 +92,7 @@ pub(super) fn vllm_runtime(obj: &Value, subject: &str) -> Result<PodGroup, crate
     }
     let spec = serde_json::json!({"containers": containers});
     let requests = pod_requests(&spec)?;
-    let (spec, containers) = super::fields::scheduling_fields(spec);
+    let (spec, containers) = gpuops_schedule::group::scheduling_fields(spec);
     let model = text("/spec/model/modelURL").unwrap_or_default();
     let engine = (!model.is_empty()).then(|| Engine {
         model,

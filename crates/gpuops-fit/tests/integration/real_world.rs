@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 
-use gpuops_fit::cluster::synthetic;
-use gpuops_fit::report::{CheckOptions, Report, WorkloadReport, check};
+use gpuops_fit::report::{CheckOptions, Report, WorkloadReport, check, model_requests};
+use gpuops_model::resolve::Resolver;
+use gpuops_schedule::cluster::synthetic;
 
 fn fixture(name: &str) -> Vec<serde_json::Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-world").join(name);
@@ -13,7 +14,9 @@ fn fixture(name: &str) -> Vec<serde_json::Value> {
 }
 
 fn run(name: &str, nodes: &str) -> Report {
-    check(&synthetic(nodes).unwrap(), &fixture(name), CheckOptions::default()).unwrap()
+    let objects = fixture(name);
+    let models = Resolver::catalog().resolve_all(&model_requests(&objects));
+    check(&synthetic(nodes).unwrap(), &objects, CheckOptions { models, ..CheckOptions::default() }).unwrap()
 }
 
 fn workload<'a>(report: &'a Report, role: &str) -> &'a WorkloadReport {

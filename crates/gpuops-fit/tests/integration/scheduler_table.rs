@@ -3,8 +3,8 @@
 //! nodes,pods,priorityclasses,resourcequotas -A -o json`, read as JSON and
 //! as YAML (both readers must give the same verdict).
 
-use gpuops_fit::cluster::from_dump;
 use gpuops_fit::report::{CheckOptions, check};
+use gpuops_schedule::cluster::from_dump;
 use serde_json::{Value, json};
 
 fn node(name: &str, allocatable: Option<Value>, extra: Value) -> Value {

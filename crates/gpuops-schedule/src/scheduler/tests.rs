@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::cluster::{BoundPod, Node, PodLabels, Taint};
-use crate::workloads::{PodGroup, Rollout};
+use crate::group::PodGroup;
+use gpuops_manifest::rollout::Rollout;
 
 fn node(name: &str, gpus: i64, taint: Option<(&str, &str)>) -> Node {
     Node {

@@ -576,7 +576,7 @@ mod tests {
             let parallel = from_json_dump_parallel(text.as_bytes(), "dump").unwrap().unwrap();
             let (one_pass, _) = from_json_list(text.as_bytes(), "dump").unwrap();
             let gpus = |c: &Cluster| {
-                crate::schedule::usage(c).iter().map(|u| u.requests["nvidia.com/gpu"]).collect::<Vec<_>>()
+                crate::scheduler::usage(c).iter().map(|u| u.requests["nvidia.com/gpu"]).collect::<Vec<_>>()
             };
             assert_eq!((parallel.nodes.len(), parallel.pods.len()), (7, 40));
             assert_eq!(gpus(&parallel), gpus(&one_pass));

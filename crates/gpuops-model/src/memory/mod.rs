@@ -106,6 +106,19 @@ pub fn parse_memory_gib(text: &str) -> Option<f64> {
     (gib > 0.0).then_some(gib)
 }
 
+/// `--kv-cache-memory-bytes` as gpufit reads it wherever it appears (a
+/// manifest's args, `gpufit model`'s flag): bytes. A plain number is bytes,
+/// as vLLM reads the flag (`CacheConfig.kv_cache_memory_bytes`, an int);
+/// a Kubernetes quantity (`8Gi`, `8G`) or a size with a byte unit (`8GiB`,
+/// `8GB`, `512MiB`) is converted. `None` for anything else.
+pub fn parse_kv_cache_bytes(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let quantity =
+        text.strip_suffix(['B', 'b']).filter(|t| t.ends_with(|c: char| c.is_ascii_alphabetic())).unwrap_or(text);
+    let bytes = gpuops_manifest::quantity::parse_quantity(quantity)?;
+    (bytes >= 1.0 && bytes < u64::MAX as f64).then_some(bytes as u64)
+}
+
 /// What one GPU of a TP×PP group holds (the busiest pipeline stage).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -389,6 +402,20 @@ mod tests {
 
     fn fit(model: &str, gpu_name: &str, tp: u64, len: Option<u64>) -> MemoryFit {
         fit_with(model, gpu_name, EngineArgs { tensor_parallel: tp, max_model_len: len, ..EngineArgs::default() })
+    }
+
+    /// One reading of the flag for a manifest and for `gpufit model`: a
+    /// plain number is bytes (it was GiB in `model`), units convert.
+    #[test]
+    fn kv_cache_memory_is_bytes_everywhere() {
+        assert_eq!(parse_kv_cache_bytes("8589934592"), Some(8 << 30));
+        assert_eq!(parse_kv_cache_bytes("8Gi"), Some(8 << 30));
+        assert_eq!(parse_kv_cache_bytes("8GiB"), Some(8 << 30));
+        assert_eq!(parse_kv_cache_bytes("8G"), Some(8_000_000_000));
+        assert_eq!(parse_kv_cache_bytes("8GB"), Some(8_000_000_000));
+        assert_eq!(parse_kv_cache_bytes("512MiB"), Some(512 << 20));
+        assert_eq!(parse_kv_cache_bytes("lots"), None);
+        assert_eq!(parse_kv_cache_bytes("0"), None);
     }
 
     #[test]

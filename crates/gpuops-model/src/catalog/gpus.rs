@@ -118,6 +118,8 @@ pub enum MemorySource {
     Flag,
     /// A MIG instance's slice.
     Mig,
+    /// An equal part of a GPU the device plugin shares through CUDA MPS.
+    Mps,
 }
 
 /// A GPU as the memory model sees it.
@@ -187,6 +189,20 @@ pub fn mig_slice(gpu: &GpuInfo, profile: &str) -> Option<GpuInfo> {
         memory_source: MemorySource::Mig,
         ..gpu.clone()
     })
+}
+
+/// One of `replicas` equal parts of `gpu`, as the NVIDIA device plugin
+/// shares a GPU through CUDA MPS (k8s-device-plugin README, "With CUDA
+/// MPS": each replica is limited to `1/replicas` of the device's memory).
+pub fn mps_share(gpu: &GpuInfo, replicas: u64) -> GpuInfo {
+    let replicas = replicas.max(1);
+    GpuInfo {
+        label: format!("{} MPS 1/{replicas}", gpu.label),
+        label_mib: gpu.label_mib / replicas,
+        total_gib: gpu.total_gib / replicas as f64,
+        memory_source: MemorySource::Mps,
+        ..gpu.clone()
+    }
 }
 
 /// The GPU of a node from its labels: GPU Feature Discovery's

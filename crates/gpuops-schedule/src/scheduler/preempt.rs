@@ -13,7 +13,7 @@
 use super::NodeUse;
 use super::filters::{Reject, shortages};
 use crate::cluster::Cluster;
-use crate::workloads::PodGroup;
+use crate::group::PodGroup;
 
 /// Where the pod goes, and whom it evicts (indices into `Cluster::pods`).
 #[derive(Debug, Clone, PartialEq, Eq)]

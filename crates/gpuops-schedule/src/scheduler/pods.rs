@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::filters::{Reject, affinity_matches};
 use crate::cluster::{Cluster, Node, strings};
-use crate::workloads::PodGroup;
+use crate::group::PodGroup;
 
 /// A `metav1.LabelSelector` (matchLabels and matchExpressions; an empty
 /// selector matches everything, a missing one nothing).

@@ -10,7 +10,9 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use gpus::{GpuInfo, GpuProduct, MemorySource, Vendor, gpu_of_labels, gpu_product, gpu_products, mig_slice};
+pub use gpus::{
+    GpuInfo, GpuProduct, MemorySource, Vendor, gpu_of_labels, gpu_product, gpu_products, mig_slice, mps_share,
+};
 
 /// A model's shape, from its `config.json` (see [`crate::hfconfig::shape`]).
 #[derive(Debug, Clone, PartialEq)]

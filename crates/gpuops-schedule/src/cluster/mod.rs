@@ -12,9 +12,11 @@ use serde_json::Value;
 
 mod json;
 mod selector;
+mod version;
 
 pub use json::{continue_token_ahead, from_json_dump, from_json_list};
 pub use selector::LabelSelector;
+pub use version::{KubeVersion, KubeVersionError};
 
 use crate::resources::{self, QuantityError, Resources, canonical};
 
@@ -212,7 +214,7 @@ pub struct Cluster {
     /// PriorityClasses of the cluster (from a dump or the API).
     pub priority_classes: Vec<PriorityClass>,
     /// The server's version, when it said (live clusters).
-    pub version: Option<crate::schedule::KubeVersion>,
+    pub version: Option<crate::cluster::KubeVersion>,
     /// ResourceQuotas (from a dump).
     pub quotas: Vec<Quota>,
 }
@@ -326,7 +328,13 @@ fn gpu_family(major: u32, minor: u32) -> &'static str {
 
 /// The labels GPU Feature Discovery puts on a node with `gpus` of `gpu`
 /// (NVIDIA/k8s-device-plugin docs/gpu-feature-discovery).
-fn gfd_labels(set: &mut impl FnMut(&str, String), gpu: &crate::catalog::GpuProduct, major: u32, minor: u32, gpus: i64) {
+fn gfd_labels(
+    set: &mut impl FnMut(&str, String),
+    gpu: &gpuops_model::catalog::GpuProduct,
+    major: u32,
+    minor: u32,
+    gpus: i64,
+) {
     let mig_capable = !gpu.mig.is_empty();
     set("nvidia.com/gpu.present", "true".into());
     set("nvidia.com/gpu.product", gpu.label.clone());
@@ -350,7 +358,7 @@ fn gfd_labels(set: &mut impl FnMut(&str, String), gpu: &crate::catalog::GpuProdu
 /// The labels the ROCm node labeller puts on an AMD GPU node
 /// (ROCm/k8s-device-plugin: `amd.com/gpu.product-name=AMD_Instinct_MI300X_OAM`,
 /// `amd.com/gpu.vram=192G`, `amd.com/gpu.family=AI`).
-fn rocm_labels(set: &mut impl FnMut(&str, String), gpu: &crate::catalog::GpuProduct) {
+fn rocm_labels(set: &mut impl FnMut(&str, String), gpu: &gpuops_model::catalog::GpuProduct) {
     set("amd.com/gpu.product-name", gpu.label.clone());
     set("amd.com/gpu.vram", format!("{}G", gpu.label_mib / 1024));
     set("amd.com/gpu.family", if gpu.label.contains("Instinct") { "AI" } else { "NV" }.into());
@@ -474,9 +482,11 @@ pub fn synthetic_with(spec: &str, extras: &SyntheticExtras) -> Result<Cluster, C
             .filter(|g| *g <= MAX_GPUS_PER_NODE)
             .ok_or_else(|| bad(format!("{gpus:?} is not a GPU count (0 to {MAX_GPUS_PER_NODE} per node)")))?
             .into();
-        let gpu = crate::catalog::gpu_product(product.trim()).ok_or_else(|| {
-            let known: Vec<&str> =
-                crate::catalog::gpu_products().iter().filter_map(|p| p.aliases.first().map(String::as_str)).collect();
+        let gpu = gpuops_model::catalog::gpu_product(product.trim()).ok_or_else(|| {
+            let known: Vec<&str> = gpuops_model::catalog::gpu_products()
+                .iter()
+                .filter_map(|p| p.aliases.first().map(String::as_str))
+                .collect();
             bad(format!("unknown GPU product {product:?}; known: {}", known.join(", ")))
         })?;
         let prefix = gpu.aliases.first().unwrap_or(&gpu.label).to_ascii_lowercase();
@@ -578,7 +588,7 @@ mod tests {
         let flat = gpuops_manifest::input::flatten_lists(objects.as_array().unwrap().clone());
         let c = Cluster::from_objects("dump", &flat).unwrap();
         assert_eq!(c.nodes.len(), 1);
-        let gpus = |c: &Cluster| crate::schedule::usage(c)[0].requests["nvidia.com/gpu"];
+        let gpus = |c: &Cluster| crate::scheduler::usage(c)[0].requests["nvidia.com/gpu"];
         assert_eq!(gpus(&c), 2, "running + terminating count; succeeded and unbound do not");
 
         // The fast JSON path reads the same.

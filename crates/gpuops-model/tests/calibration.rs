@@ -1,13 +1,13 @@
 //! The memory model against what vLLM measured: every row of
 //! `fixtures/vllm-calibration.json` (public startup logs) is replayed and
-//! the accuracy table printed (`cargo test -p gpuops-fit --test integration
-//! calibration -- --nocapture`). The targets are the issue's: weights
+//! the accuracy table printed (`cargo test -p gpuops-model --test calibration
+//! -- --nocapture`). The targets are the issue's: weights
 //! median |error| ≤ 1 %, KV-cache tokens median ≤ 3 % and worst ≤ 15 %,
 //! and the started/refused verdict right on every row.
 #![allow(clippy::print_stdout)] // the accuracy table is the output
 
-use gpuops_fit::catalog::{GpuInfo, find_model, gpu_product};
-use gpuops_fit::memory::{self, EngineArgs, Entrypoint, Generation};
+use gpuops_model::catalog::{GpuInfo, find_model, gpu_product};
+use gpuops_model::memory::{self, EngineArgs, Entrypoint, Generation};
 use serde_json::Value;
 
 struct Outcome {
@@ -85,7 +85,7 @@ fn replay(row: &Value) -> Outcome {
 
 #[test]
 fn the_memory_model_matches_public_vllm_logs() {
-    let file: Value = serde_json::from_str(include_str!("../fixtures/vllm-calibration.json")).unwrap();
+    let file: Value = serde_json::from_str(include_str!("fixtures/vllm-calibration.json")).unwrap();
     let rows = file["rows"].as_array().unwrap();
     let sources: std::collections::BTreeSet<String> = rows
         .iter()

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::cluster::{Cluster, PriorityClass, Quota, of_kind};
+use crate::group::PodGroup;
 use crate::resources::{Resources, display};
-use crate::workloads::PodGroup;
 
 /// Admission's answer for each group: a refusal message, and how many of
 /// its replicas get created (the rest are refused by quota).
@@ -319,79 +319,4 @@ fn resolve_priority(groups: &mut [PodGroup], classes: &[PriorityClass]) -> Vec<(
         }
     }
     refused
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cluster::BoundPod;
-    use serde_json::json;
-
-    fn deployment(replicas: u64, extra: Value) -> Value {
-        let mut spec = json!({"containers": [{"name": "vllm", "resources": {"limits": {"nvidia.com/gpu": 2}}}]});
-        if let (Some(s), Value::Object(e)) = (spec.as_object_mut(), extra) {
-            s.extend(e);
-        }
-        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "qwen", "namespace": "llm"},
-            "spec": {"replicas": replicas, "template": {"spec": spec}}})
-    }
-
-    #[test]
-    fn quota_refuses_replicas_with_the_api_servers_words() {
-        let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "gpu-quota", "namespace": "llm"},
-            "spec": {"hard": {"requests.nvidia.com/gpu": "8"}}});
-        let objects = vec![deployment(3, json!({})), quota];
-        let mut cluster = Cluster::default();
-        cluster.pods.push(BoundPod {
-            namespace: "llm".into(),
-            name: "old".into(),
-            node: "n".into(),
-            requests: Resources::from([("nvidia.com/gpu".into(), 4)]),
-            priority: 0,
-            labels: Default::default(),
-        });
-        let mut groups = crate::workloads::pod_groups(&objects[0], &BTreeMap::new()).unwrap();
-        let a = admit(&mut groups, &objects, &cluster);
-        assert_eq!(groups[0].replicas, 2, "4 used + 2 × 2 = 8; the third replica is refused");
-        assert_eq!(
-            a.refused[0].as_deref(),
-            Some(
-                "Error creating: pods \"qwen-…\" is forbidden: exceeded quota: gpu-quota, requested: requests.nvidia.com/gpu=2, used: requests.nvidia.com/gpu=8, limited: requests.nvidia.com/gpu=8 (2 of 3 replica(s) admitted)"
-            )
-        );
-    }
-
-    #[test]
-    fn limit_range_defaults_fill_in_missing_requests() {
-        let objects = vec![
-            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "qwen", "namespace": "llm"},
-                "spec": {"template": {"spec": {"containers": [{"name": "vllm", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}}),
-            json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "defaults", "namespace": "llm"},
-                "spec": {"limits": [{"type": "Container", "default": {"cpu": "8", "memory": "64Gi"}, "defaultRequest": {"cpu": "4"}}]}}),
-        ];
-        let mut groups = crate::workloads::pod_groups(&objects[0], &BTreeMap::new()).unwrap();
-        admit(&mut groups, &objects, &Cluster::default());
-        // cpu from defaultRequest; memory's request defaults from the defaulted limit.
-        assert_eq!((groups[0].requests["cpu"], groups[0].requests["memory"]), (4000, 64 << 30));
-        assert_eq!(groups[0].requests["nvidia.com/gpu"], 1);
-    }
-
-    #[test]
-    fn priority_classes_and_runtime_class_overhead() {
-        let objects = vec![
-            deployment(1, json!({"priorityClassName": "inference", "runtimeClassName": "nvidia"})),
-            json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "inference"}, "value": 1000, "preemptionPolicy": "Never"}),
-            json!({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "nvidia"}, "handler": "nvidia",
-                "overhead": {"podFixed": {"cpu": "250m"}}, "scheduling": {"nodeSelector": {"nvidia.com/gpu.present": "true"}}}),
-        ];
-        let mut groups = crate::workloads::pod_groups(&objects[0], &BTreeMap::new()).unwrap();
-        admit(&mut groups, &objects, &Cluster::default());
-        assert_eq!((groups[0].priority, groups[0].preemption_never), (1000, true));
-        assert_eq!(groups[0].requests.get("cpu"), Some(&250));
-        assert_eq!(groups[0].spec.pointer("/nodeSelector/nvidia.com~1gpu.present"), Some(&json!("true")));
-        let unknown = vec![deployment(1, json!({"priorityClassName": "missing"}))];
-        let mut groups = crate::workloads::pod_groups(&unknown[0], &BTreeMap::new()).unwrap();
-        let a = admit(&mut groups, &unknown, &Cluster::default());
-        assert!(a.refused[0].as_deref().unwrap().contains("no PriorityClass with name missing was found"));
-    }
 }

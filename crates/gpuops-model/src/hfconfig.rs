@@ -97,11 +97,6 @@ pub fn hub_cache(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<Pat
     Some(base.join("huggingface").join("hub"))
 }
 
-/// The model's config from the process's hub cache (see [`hub_cache`]).
-pub fn from_hub_cache(reference: &str) -> Option<Result<ModelShape, ConfigError>> {
-    from_hub_cache_in(&hub_cache(|k| std::env::var_os(k))?, reference)
-}
-
 /// The model's config from the hub cache `cache`, at the commit the
 /// reference's revision names (`refs/REVISION`, `main` by default; a
 /// commit hash names its snapshot directly). `None` when the reference is

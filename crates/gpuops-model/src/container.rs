@@ -1,0 +1,97 @@
+//! What a vLLM container says about the model it serves: the model
+//! reference and the engine arguments, read from its `command`/`args`,
+//! env and image, and the workload's annotations. gpufit's check and the
+//! function's `count: auto` read containers through here alike.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::memory::{EngineArgs, Entrypoint, Generation, parse_max_model_len};
+use gpuops_manifest::vllm;
+
+/// The model a vLLM container serves: the `gpuops.dev/model` annotation,
+/// else `--model` / `vllm serve MODEL`, else — when that is a local path
+/// such as KServe's `/mnt/models` — the `storageUri` it was downloaded from.
+pub fn model_reference(container: &Value, annotations: &BTreeMap<String, String>) -> Option<String> {
+    let flag = |names: &[&str]| vllm::get_flag(container, names);
+    let storage = container.get("storageUri").and_then(Value::as_str).map(str::to_string);
+    let named = flag(&["--model"]).or_else(|| positional_model(container));
+    match (annotations.get("gpuops.dev/model").cloned(), named, storage) {
+        (Some(a), _, _) => Some(a),
+        (None, Some(path), Some(uri)) if path.starts_with('/') => Some(uri),
+        (None, Some(n), _) => Some(n),
+        (None, None, Some(uri)) => Some(uri),
+        (None, None, None) => None,
+    }
+}
+
+/// The vLLM engine arguments of a container (its `command`/`args`, env and
+/// image), as gpufit and the function's `count: auto` both read them.
+pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) -> EngineArgs {
+    let flag = |names: &[&str]| vllm::get_flag(container, names);
+    let number = |names: &[&str], default: u64| flag(names).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let optional = |names: &[&str]| flag(names).and_then(|v| v.parse::<u64>().ok());
+    let env = |name: &str| {
+        container.get("env").and_then(Value::as_array).and_then(|env| {
+            env.iter()
+                .find(|e| e.get("name").and_then(Value::as_str) == Some(name))?
+                .get("value")?
+                .as_str()
+                .map(str::to_string)
+        })
+    };
+    let use_v1 = env("VLLM_USE_V1");
+    let image = container.get("image").and_then(Value::as_str).unwrap_or("");
+    EngineArgs {
+        tensor_parallel: number(vllm::TENSOR_PARALLEL, 1),
+        pipeline_parallel: number(vllm::PIPELINE_PARALLEL, 1),
+        max_model_len: flag(&["--max-model-len", "--max_model_len"]).and_then(|v| parse_max_model_len(&v)),
+        gpu_memory_utilization: flag(&["--gpu-memory-utilization", "--gpu_memory_utilization"])
+            .and_then(|v| v.parse().ok()),
+        dtype: flag(&["--dtype"]).unwrap_or_else(|| "auto".into()),
+        quantization: flag(&["--quantization", "-q"]),
+        kv_cache_dtype: flag(&["--kv-cache-dtype", "--kv_cache_dtype"]).unwrap_or_else(|| "auto".into()),
+        max_num_seqs: optional(&["--max-num-seqs", "--max_num_seqs"]),
+        max_num_batched_tokens: optional(&["--max-num-batched-tokens", "--max_num_batched_tokens"]),
+        enforce_eager: vllm::has_flag(container, &["--enforce-eager", "--enforce_eager"]),
+        kv_cache_memory_bytes: flag(&["--kv-cache-memory-bytes", "--kv_cache_memory_bytes", "--kv-cache-memory"])
+            .and_then(|v| crate::memory::parse_kv_cache_bytes(&v)),
+        cpu_offload_gb: flag(&["--cpu-offload-gb", "--cpu_offload_gb"]).and_then(|v| v.parse().ok()).unwrap_or(0.0),
+        engine: annotations
+            .get("gpuops.dev/vllm-version")
+            .and_then(|v| Generation::parse(v))
+            .or_else(|| Generation::from_image(image, use_v1.as_deref())),
+        entrypoint: Entrypoint::Server,
+    }
+}
+
+/// `vllm serve MODEL …`: the word after `serve`, in args or a shell script.
+fn positional_model(container: &Value) -> Option<String> {
+    let words: Vec<String> = ["command", "args"]
+        .iter()
+        .filter_map(|k| container.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .flat_map(|s| s.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    let at = words.iter().position(|w| w == "serve")?;
+    words.get(at + 1).filter(|w| !w.starts_with('-')).cloned()
+}
+
+/// A workload's annotations: the object's, then its pod template's
+/// (`site_metadata`), the template winning — what gpufit's check and the
+/// function's `count: auto` both read.
+pub fn annotations_of(obj: &Value, site_metadata: Option<&Value>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for meta in [obj.get("metadata"), site_metadata] {
+        if let Some(Value::Object(a)) = meta.and_then(|m| m.get("annotations")) {
+            for (k, v) in a {
+                if let Some(s) = v.as_str() {
+                    out.insert(k.clone(), s.to_string());
+                }
+            }
+        }
+    }
+    out
+}
