@@ -7,7 +7,7 @@
 //! and runs the plugin in `<uuid>/<appRelPath>`. Its siblings are other
 //! requests' checkouts, readable by the same uid. The root is that
 //! `_cmp_server/<uuid>` directory; outside argocd-cmp-server (a run by
-//! hand, another wrapper) it is [`crate::guard::repository_root`] (the app
+//! hand, another wrapper) it is [`repository_root`] (the app
 //! dir less `ARGOCD_APP_SOURCE_PATH`, else the nearest `.git`, else the app
 //! dir). Neither the source path nor `.git` alone would do there: with
 //! `--plugin-use-manifest-generate-paths` the tarball holds only a
@@ -56,7 +56,7 @@ impl Repo {
             dir.ancestors().find(|a| a.parent().and_then(Path::file_name).is_some_and(|n| n == CMP_WORK_DIR_NAME));
         let root = match request {
             Some(request) => request.to_path_buf(),
-            None => crate::guard::repository_root(&dir, source_path),
+            None => repository_root(&dir, source_path),
         };
         Repo { root }
     }
@@ -112,9 +112,41 @@ fn lexically_inside(path: &Path, root: &Path) -> bool {
     folded.starts_with(root)
 }
 
+/// The repository root of an app directory: `dir` with Argo CD's
+/// `ARGOCD_APP_SOURCE_PATH` (the app's path inside the repository) taken
+/// off its end; else the nearest ancestor holding `.git`; else `dir`.
+/// Here, not in the guard: the guard reads the root, it does not define it.
+pub fn repository_root(dir: &Path, source_path: Option<&str>) -> PathBuf {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    if let Some(source) = source_path {
+        let parts: Vec<&str> = source.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+        let tail: Vec<String> =
+            dir.components().rev().take(parts.len()).map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        if !parts.contains(&"..") && tail.iter().rev().eq(parts.iter()) {
+            return dir.ancestors().nth(parts.len()).unwrap_or(&dir).to_path_buf();
+        }
+    }
+    dir.ancestors().find(|a| a.join(".git").exists()).unwrap_or(&dir).to_path_buf()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_root_is_the_app_dir_less_its_source_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let app = tmp.path().join("repo/apps/prod");
+        std::fs::create_dir_all(&app).unwrap();
+        let root = tmp.path().canonicalize().unwrap().join("repo");
+        assert_eq!(repository_root(&app, Some("apps/prod")), root);
+        assert_eq!(repository_root(&app, Some("./apps/prod/")), root);
+        // A path that does not end the directory: no boundary above it.
+        assert_eq!(repository_root(&app, Some("other/prod")), root.join("apps/prod"));
+        assert_eq!(repository_root(&app, Some("../prod")), root.join("apps/prod"));
+        std::fs::create_dir(root.join(".git")).unwrap();
+        assert_eq!(repository_root(&app, None), root);
+    }
 
     #[test]
     fn paths_resolve_inside_the_repository_only() {

@@ -134,26 +134,11 @@ pub fn check(app: &Path, root: &Path, policy: &Policy) -> Result<Verdict, Refusa
     Ok(verdict)
 }
 
-/// The repository root of an app directory: `dir` with Argo CD's
-/// `ARGOCD_APP_SOURCE_PATH` (the app's path inside the repository) taken
-/// off its end; else the nearest ancestor holding `.git`; else `dir`.
-pub fn repository_root(dir: &Path, source_path: Option<&str>) -> PathBuf {
-    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    if let Some(source) = source_path {
-        let parts: Vec<&str> = source.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
-        let tail: Vec<String> =
-            dir.components().rev().take(parts.len()).map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-        if !parts.contains(&"..") && tail.iter().rev().eq(parts.iter()) {
-            return dir.ancestors().nth(parts.len()).unwrap_or(&dir).to_path_buf();
-        }
-    }
-    dir.ancestors().find(|a| a.join(".git").exists()).unwrap_or(&dir).to_path_buf()
-}
-
 /// [`check`] with the sidecar's inputs: its own `GPUOPS_ALLOWED_PLUGINS`
 /// (never `ARGOCD_ENV_…`, which an Application sets) and the render's
 /// repository root as the rest of the sidecar sees it ([`crate::root::Repo`]:
-/// argocd-cmp-server's `_cmp_server/<uuid>`, else [`repository_root`]).
+/// argocd-cmp-server's `_cmp_server/<uuid>`, else
+/// [`crate::root::repository_root`]).
 pub fn check_sidecar(dir: &Path) -> Result<Verdict, Refusal> {
     let policy = match crate::env::sidecar_setting("GPUOPS_ALLOWED_PLUGINS") {
         Some(list) => Policy::parse(&list).map_err(Refusal::Setting)?,
@@ -166,21 +151,6 @@ pub fn check_sidecar(dir: &Path) -> Result<Verdict, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_root_is_the_app_dir_less_its_source_path() {
-        let tmp = tempfile::tempdir().unwrap();
-        let app = tmp.path().join("repo/apps/prod");
-        std::fs::create_dir_all(&app).unwrap();
-        let root = tmp.path().canonicalize().unwrap().join("repo");
-        assert_eq!(repository_root(&app, Some("apps/prod")), root);
-        assert_eq!(repository_root(&app, Some("./apps/prod/")), root);
-        // A path that does not end the directory: no boundary above it.
-        assert_eq!(repository_root(&app, Some("other/prod")), root.join("apps/prod"));
-        assert_eq!(repository_root(&app, Some("../prod")), root.join("apps/prod"));
-        std::fs::create_dir(root.join(".git")).unwrap();
-        assert_eq!(repository_root(&app, None), root);
-    }
 
     /// A chain of bases longer than the bound is refused, not walked to
     /// its end (nor to a stack overflow).
