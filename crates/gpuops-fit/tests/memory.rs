@@ -1,0 +1,70 @@
+//! The memory verdict of `check` against what one pod really gets of a
+//! GPU, the same figure `gpufit model` uses: a MIG slice under the device
+//! plugin's mixed strategy, an MPS share, the whole GPU otherwise.
+
+use gpuops_fit::report::{CheckOptions, MemoryStatus, Report, check, model_requests};
+use gpuops_model::catalog::{GpuInfo, gpu_product, mig_slice};
+use gpuops_model::resolve::Resolver;
+use gpuops_schedule::cluster::{Cluster, from_dump};
+use serde_json::{Value, json};
+
+/// One node as `kubectl get node -o json` shows it.
+fn node(labels: Value, allocatable: Value) -> Cluster {
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gpu-0", "labels": labels},
+            "status": {"allocatable": allocatable}}]});
+    from_dump(list.to_string().as_bytes(), "cluster.json").unwrap()
+}
+
+fn vllm(model: &str, resource: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "llm", "namespace": "ml"},
+        "spec": {"strategy": {"type": "Recreate"}, "template": {"spec": {"containers": [{"name": "vllm",
+            "image": "vllm/vllm-openai:v0.8.5", "args": ["--model", model, "--max-model-len", "8192"],
+            "resources": {"limits": {resource: 1}}}]}}}})
+}
+
+fn run(cluster: &Cluster, workload: Value) -> Report {
+    let objects = [workload];
+    let models = Resolver::catalog().resolve_all(&model_requests(&objects));
+    check(cluster, &objects, CheckOptions { models, ..CheckOptions::default() }).unwrap()
+}
+
+/// A 32B AWQ model asks for one `nvidia.com/mig-1g.10gb` on an H100 node
+/// (mixed strategy: the node's product label is the whole GPU's). The pod
+/// gets a 10 GB slice, and the weights alone are bigger: before, `check`
+/// sized it against the whole 80 GB and said it fits.
+#[test]
+fn a_mig_slice_is_sized_as_the_slice_as_model_mig_does() {
+    let cluster = node(
+        json!({"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/mig.strategy": "mixed"}),
+        json!({"cpu": "64", "memory": "512Gi", "pods": "110", "nvidia.com/mig-1g.10gb": "7"}),
+    );
+    let report = run(&cluster, vllm("Qwen/Qwen2.5-32B-Instruct-AWQ", "nvidia.com/mig-1g.10gb"));
+    let memory = report.workloads[0].memory.as_ref().unwrap();
+    assert_eq!(memory.status, MemoryStatus::DoesNotFit, "{memory:?}");
+    let fit = memory.fit.as_ref().unwrap();
+    // Exactly the GPU `gpufit model --gpu H100-80GB --mig 1g.10gb` sizes against.
+    let slice = mig_slice(&GpuInfo::from(gpu_product("H100-80GB").unwrap()), "1g.10gb").unwrap();
+    assert_eq!((fit.gpu.as_str(), fit.gpu_memory_gib), (slice.label.as_str(), slice.total_gib));
+    assert!(!report.fits);
+}
+
+/// The device plugin's MPS sharing gives each of 4 replicas a quarter of
+/// an L4: a 7B model in 16-bit does not fit there, though it fits the
+/// whole L4 (time-slicing: no memory limit per replica).
+#[test]
+fn an_mps_share_is_a_part_of_the_gpu_time_slicing_is_all_of_it() {
+    let labels = |strategy: &str| {
+        json!({"nvidia.com/gpu.product": "NVIDIA-L4", "nvidia.com/gpu.replicas": "4",
+            "nvidia.com/gpu.sharing-strategy": strategy})
+    };
+    let allocatable = json!({"cpu": "32", "memory": "128Gi", "pods": "110", "nvidia.com/gpu": "4"});
+    let shared = run(&node(labels("mps"), allocatable.clone()), vllm("Qwen/Qwen2.5-7B-Instruct", "nvidia.com/gpu"));
+    let memory = shared.workloads[0].memory.as_ref().unwrap();
+    assert_eq!(memory.status, MemoryStatus::DoesNotFit, "{memory:?}");
+    let whole = GpuInfo::from(gpu_product("L4").unwrap()).total_gib;
+    assert!((memory.fit.as_ref().unwrap().gpu_memory_gib - whole / 4.0).abs() < 1e-9);
+    let sliced = run(&node(labels("time-slicing"), allocatable), vllm("Qwen/Qwen2.5-7B-Instruct", "nvidia.com/gpu"));
+    let memory = sliced.workloads[0].memory.as_ref().unwrap();
+    assert_eq!((memory.status, memory.fit.as_ref().unwrap().gpu_memory_gib), (MemoryStatus::Fits, whole));
+}
