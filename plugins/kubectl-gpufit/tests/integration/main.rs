@@ -4,6 +4,7 @@
 
 mod bounds;
 mod check;
+mod env;
 mod help;
 mod hostile;
 mod live;
