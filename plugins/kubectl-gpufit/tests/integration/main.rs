@@ -8,6 +8,7 @@ mod env;
 mod help;
 mod hostile;
 mod live;
+mod modelopt;
 mod release;
 mod remote;
 mod util;
