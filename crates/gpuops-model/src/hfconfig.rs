@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::catalog::ModelShape;
+use crate::shape::ModelShape;
 
 mod document;
 pub mod hubref;

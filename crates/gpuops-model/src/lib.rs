@@ -15,3 +15,4 @@ pub mod container;
 pub mod hfconfig;
 pub mod memory;
 pub mod resolve;
+pub mod shape;

@@ -10,80 +10,10 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use serde_json::Value;
 
+pub use crate::shape::ModelShape;
 pub use gpus::{
     GpuInfo, GpuProduct, MemorySource, Vendor, gpu_of_labels, gpu_product, gpu_products, mig_slice, mps_share,
 };
-
-/// A model's shape, from its `config.json` (see [`crate::hfconfig::shape`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelShape {
-    /// Hugging Face id.
-    pub id: String,
-    pub layers: u64,
-    pub heads: Option<u64>,
-    pub kv_heads: u64,
-    pub head_dim: u64,
-    /// Parameters (billions), all of them (vision tower included).
-    pub params_b: f64,
-    /// Embedding + lm_head parameters (billions): they stay 16-bit under quantization.
-    pub embedding_b: f64,
-    /// Routed and shared expert parameters (billions); what MXFP4 checkpoints quantize.
-    pub expert_b: f64,
-    /// One expert's MLP width (`moe_intermediate_size`, else
-    /// `intermediate_size`); 0 for a dense model. Sizes the padded MXFP4
-    /// expert tensors.
-    pub expert_width: u64,
-    pub max_position: u64,
-    pub vision: bool,
-    /// MLA (DeepSeek V2/V3): the width of the one latent cached per token
-    /// and layer (`kv_lora_rank + qk_rope_head_dim`), not split by TP.
-    pub mla_latent: Option<u64>,
-    /// Bytes per weight of the checkpoint's own quantization
-    /// (`quantization_config`), when it has one.
-    pub checkpoint_bytes: Option<f64>,
-    /// Whether the checkpoint's quantization covers only the experts (MXFP4).
-    pub experts_only_quantized: bool,
-    pub hidden: u64,
-    pub vocab: u64,
-    /// The MLP width one token passes through (dense `intermediate_size`, or
-    /// the routed experts it picks plus shared ones): sizes the activations.
-    pub ffn_active: u64,
-    /// Sliding-window (or chunked local) attention: the window, and how many
-    /// of the layers use it (Mistral v0.1: all; Gemma 2: half; Gemma 3: 5 of 6).
-    pub sliding_window: Option<u64>,
-    pub sliding_layers: u64,
-    pub moe: bool,
-}
-
-impl ModelShape {
-    /// A shape from the four numbers a user can annotate (no config.json).
-    pub fn from_counts(id: &str, params_b: f64, layers: u64, kv_heads: u64, head_dim: u64, max_position: u64) -> Self {
-        Self {
-            id: id.to_string(),
-            layers,
-            heads: None,
-            kv_heads,
-            head_dim,
-            params_b,
-            embedding_b: 0.0,
-            expert_b: 0.0,
-            expert_width: 0,
-            max_position,
-            vision: false,
-            mla_latent: None,
-            checkpoint_bytes: None,
-            experts_only_quantized: false,
-            // Activations scale with width; a dense model of this size has
-            // about this hidden size (Llama: 8B ↔ 4096, 70B ↔ 8192).
-            hidden: (kv_heads * head_dim * 4).max(1024),
-            vocab: 128_000,
-            ffn_active: (kv_heads * head_dim * 14).max(4096),
-            sliding_window: None,
-            sliding_layers: 0,
-            moe: false,
-        }
-    }
-}
 
 #[derive(Deserialize)]
 struct ModelEntry {
