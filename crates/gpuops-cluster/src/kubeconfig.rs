@@ -49,6 +49,11 @@ pub struct Connection {
     pub user: Option<String>,
     /// `--request-timeout`: connect and read timeout of each request.
     pub request_timeout: Option<Duration>,
+    /// `$KUBECONFIG` as the binary read it: the chain of files when
+    /// `--kubeconfig` is not given.
+    pub env_kubeconfig: Option<std::ffi::OsString>,
+    /// `$HOME`, for `~/.kube/config` when neither is set.
+    pub home: Option<PathBuf>,
 }
 
 impl Connection {
@@ -59,7 +64,8 @@ impl Connection {
 
     /// The client configuration, as kubectl would build it from the same flags and environment.
     pub async fn config(&self) -> Result<kube::Config, KubeconfigError> {
-        let kubeconfig = load_kubeconfig(self.kubeconfig.as_deref(), std::env::var_os("KUBECONFIG").as_deref())?;
+        let kubeconfig =
+            load_kubeconfig(self.kubeconfig.as_deref(), self.env_kubeconfig.as_deref(), self.home.as_deref())?;
         let options =
             KubeConfigOptions { context: self.context.clone(), cluster: self.cluster.clone(), user: self.user.clone() };
         let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
@@ -100,7 +106,11 @@ impl Connection {
 /// * the first file to set a map key (a cluster, user or context name) or a
 ///   value (`current-context`) wins, and a later file never changes it
 ///   ([`Kubeconfig::merge`] implements exactly that rule).
-pub fn load_kubeconfig(explicit: Option<&Path>, env: Option<&std::ffi::OsStr>) -> Result<Kubeconfig, KubeconfigError> {
+pub fn load_kubeconfig(
+    explicit: Option<&Path>,
+    env: Option<&std::ffi::OsStr>,
+    home: Option<&Path>,
+) -> Result<Kubeconfig, KubeconfigError> {
     if let Some(path) = explicit {
         if !path.exists() {
             return Err(KubeconfigError::Missing { path: path.to_path_buf() });
@@ -117,7 +127,7 @@ pub fn load_kubeconfig(explicit: Option<&Path>, env: Option<&std::ffi::OsStr>) -
                 }
             }
         }
-        None => chain.extend(home_kubeconfig()),
+        None => chain.extend(home.filter(|h| !h.as_os_str().is_empty()).map(|h| h.join(".kube").join("config"))),
     }
     let mut merged: Option<Kubeconfig> = None;
     for path in chain {
@@ -134,10 +144,6 @@ pub fn load_kubeconfig(explicit: Option<&Path>, env: Option<&std::ffi::OsStr>) -
         });
     }
     merged.ok_or(KubeconfigError::NotFound)
-}
-
-fn home_kubeconfig() -> Option<PathBuf> {
-    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|home| PathBuf::from(home).join(".kube").join("config"))
 }
 
 #[cfg(test)]
@@ -159,7 +165,7 @@ mod tests {
         let (a, b) = (file(dir.path(), "a", A), file(dir.path(), "b", B));
         let missing = dir.path().join("missing");
         let list = std::env::join_paths([missing.clone(), a.clone(), b.clone(), a.clone()]).unwrap();
-        let merged = load_kubeconfig(None, Some(&list)).unwrap();
+        let merged = load_kubeconfig(None, Some(&list), None).unwrap();
         assert_eq!(merged.current_context.as_deref(), Some("a"), "the first file to set current-context wins");
         let server = |name: &str| {
             merged.clusters.iter().find(|c| c.name == name).and_then(|c| c.cluster.as_ref()?.server.clone())
@@ -170,16 +176,16 @@ mod tests {
         assert_eq!(merged.auth_infos.len(), 1, "a user named in two files comes from the first only");
 
         // An explicit --kubeconfig is the only file, and must exist.
-        assert_eq!(load_kubeconfig(Some(&b), Some(&list)).unwrap().current_context.as_deref(), Some("b"));
-        let err = load_kubeconfig(Some(&missing), None).unwrap_err();
+        assert_eq!(load_kubeconfig(Some(&b), Some(&list), None).unwrap().current_context.as_deref(), Some("b"));
+        let err = load_kubeconfig(Some(&missing), None, None).unwrap_err();
         assert!(err.to_string().contains("no such file"), "{err}");
         // A chain of only missing files is no kubeconfig at all.
         let none = std::env::join_paths([missing]).unwrap();
-        assert!(matches!(load_kubeconfig(None, Some(&none)), Err(KubeconfigError::NotFound)));
+        assert!(matches!(load_kubeconfig(None, Some(&none), None), Err(KubeconfigError::NotFound)));
         // A malformed file in the chain is an error naming it.
         let bad = file(dir.path(), "bad", "clusters: [\n");
         let chain = std::env::join_paths([a, bad.clone()]).unwrap();
-        let err = load_kubeconfig(None, Some(&chain)).unwrap_err();
+        let err = load_kubeconfig(None, Some(&chain), None).unwrap_err();
         assert!(err.to_string().contains(&bad.display().to_string()), "{err}");
     }
 }

@@ -1,17 +1,20 @@
 //! `gpuops-inject install-plugin`: put the binary where kustomize looks for
 //! legacy exec plugins.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::{env, fs, io};
+use std::{fs, io};
 
 /// `(lowercase kind dir, Kind)` of each plugin kind the binary serves.
 pub const PLUGIN_KINDS: &[(&str, &str)] = &[("gpuprofile", "GpuProfile"), ("modeltags", "ModelTags")];
 pub const PLUGIN_GROUP_VERSION: &str = "gpuops.dev/v1alpha1";
 
 /// kustomize's plugin home: `$KUSTOMIZE_PLUGIN_HOME`, else
-/// `$XDG_CONFIG_HOME/kustomize/plugin`, else `$HOME/.config/kustomize/plugin`.
-pub fn default_plugin_home() -> Option<PathBuf> {
-    let non_empty = |k: &str| env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+/// `$XDG_CONFIG_HOME/kustomize/plugin`, else `$HOME/.config/kustomize/plugin`
+/// (kustomize api/konfig/plugins.go `DefaultAbsPluginHome`), from `env`
+/// (the binary passes its environment).
+pub fn default_plugin_home(env: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    let non_empty = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     non_empty("KUSTOMIZE_PLUGIN_HOME")
         .or_else(|| non_empty("XDG_CONFIG_HOME").map(|x| x.join("kustomize/plugin")))
         .or_else(|| non_empty("HOME").map(|h| h.join(".config/kustomize/plugin")))

@@ -67,10 +67,11 @@ pub fn complete_as_kubectl(installed: &std::path::Path, words: &[&str]) -> Resul
     if mode & 0o111 == 0 {
         return Err(format!("{} is not executable", script.display()));
     }
-    let path = std::env::join_paths(
-        std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )
-    .map_err(|e| e.to_string())?;
+    // The installed directory first, then the system's own directories: a
+    // library reads no environment, and the script needs only `sh` and the
+    // plugin beside it.
+    let system = ["/usr/local/bin", "/usr/bin", "/bin"].map(std::path::PathBuf::from);
+    let path = std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(system)).map_err(|e| e.to_string())?;
     let out = std::process::Command::new(&script).args(words).env("PATH", path).output().map_err(|e| e.to_string())?;
     if !out.status.success() {
         return Err(format!("{} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr)));

@@ -120,7 +120,7 @@ pub(crate) fn legacy_plugin(config_file: &str) -> u8 {
 
 pub(crate) fn install(args: &[String]) -> u8 {
     let dir = match args {
-        [] => inject::default_plugin_home(),
+        [] => inject::default_plugin_home(|k| std::env::var_os(k)),
         [flag, dir] if flag == "--dir" => Some(PathBuf::from(dir)),
         [flag] if flag.starts_with("--dir=") => Some(PathBuf::from(&flag["--dir=".len()..])),
         _ => {
