@@ -1,8 +1,10 @@
 //! Peak memory of `argocd-gpuops-cmp generate` on a 40 MiB render, beside
 //! the render's size. Prints numbers; not part of the test suite.
 //!
-//!   cargo run -p gpuops-bench --release --bin bench-cmp-memory -- \
-//!       [target/release/argocd-gpuops-cmp] [OLD-BINARY] [MiB]
+//! ```text
+//! cargo run -p gpuops-bench --release --bin bench-cmp-memory -- \
+//!     [target/release/argocd-gpuops-cmp] [OLD-BINARY] [MiB]
+//! ```
 //!
 //! kustomize is stood in for by `cat` of a pre-built render (the sidecar's
 //! own `GPUOPS_KUSTOMIZE`), so the peak is the sidecar's, not kustomize's:

@@ -1,6 +1,9 @@
 //! Decode a cluster dump in process, several times, and print the times:
 //! the loop to run under `perf record` when the snapshot reader is tuned.
-//!   cargo run --release -p gpuops-bench --bin prof-decode -- cluster.json [ROUNDS]
+//!
+//! ```text
+//! cargo run --release -p gpuops-bench --bin prof-decode -- cluster.json [ROUNDS]
+//! ```
 #![allow(clippy::print_stdout)]
 
 use std::time::{Duration, Instant};

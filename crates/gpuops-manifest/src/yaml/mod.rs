@@ -2,7 +2,7 @@
 //!
 //! Reading goes through `serde-saphyr` into `serde_json::Value` with
 //! `preserve_order`, so key order survives a round trip. Writing uses our own
-//! emitter ([`emit`]) because what kustomize users expect is kyaml's layout:
+//! emitter (`emit`) because what kustomize users expect is kyaml's layout:
 //! two-space indentation and sequences not indented under their key.
 
 mod budget;

@@ -3,7 +3,7 @@
 //! (internal/installation/install.go `install`, :93-130):
 //!
 //! 1. verify the sha256 (internal/download/verifier.go), unpack into a
-//!    staging directory ([`extract`]);
+//!    staging directory (`extract`);
 //! 2. apply `files:` — default `[{from: "*", to: "."}]` (install.go:132-137)
 //!    — moving into a fresh directory, then that directory to
 //!    `store/<name>/<version>` (move.go `moveToInstallDir`, :154-186);

@@ -5,7 +5,7 @@
 //!   sigs.k8s.io/yaml `Unmarshal` (YAML → JSON → encoding/json): unknown
 //!   fields are ignored (reported here as warnings), keys match fields
 //!   case-insensitively, `null` leaves a field unset, and a scalar meant for
-//!   a string field becomes that string ([`decode`]);
+//!   a string field becomes that string (`decode`);
 //! * pkg/index/types.go: `metadata` is a full `metav1.ObjectMeta` (labels,
 //!   annotations, `creationTimestamp: null`);
 //! * [`rules`], internal/index/validation/validate.go;
