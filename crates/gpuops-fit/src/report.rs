@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::workloads::{PodGroup, WorkloadError};
+use crate::workloads::{PodGroup, Role, WorkloadError, WorkloadKind, WorkloadRef};
 use gpuops_model::memory::MemoryFit;
 use gpuops_model::resolve::Models;
 use gpuops_schedule::cluster::Cluster;
@@ -151,9 +151,11 @@ pub struct MemoryReport {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadReport {
-    pub workload: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub role: String,
+    /// `Kind/namespace/name` in JSON.
+    pub workload: WorkloadRef,
+    /// Which pods of the workload, none when it has one kind of pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
     pub replicas: u64,
     pub placed: u64,
     pub gpus_per_pod: i64,
@@ -273,12 +275,14 @@ fn rollout_report(
     match scheduler::place_surge(cluster, groups, index, placement, surge, options) {
         Ok(()) => Some(report(None, None)),
         Err(why) => {
-            let fix = if group.workload.starts_with("InferenceService/") {
-                "use RawDeployment with spec.predictor.deploymentStrategy.type: Recreate (or rollingUpdate maxSurge: 0, maxUnavailable: 1)"
-            } else if group.workload.starts_with("RayService/") {
-                "disable the zero-downtime upgrade (ENABLE_ZERO_DOWNTIME=false or upgradeStrategy type None) or keep spare GPUs for a second cluster"
-            } else {
-                "set spec.strategy.type: Recreate, or rollingUpdate maxSurge: 0 with maxUnavailable: 1"
+            let fix = match group.workload.kind {
+                WorkloadKind::InferenceService => {
+                    "use RawDeployment with spec.predictor.deploymentStrategy.type: Recreate (or rollingUpdate maxSurge: 0, maxUnavailable: 1)"
+                }
+                WorkloadKind::RayService => {
+                    "disable the zero-downtime upgrade (ENABLE_ZERO_DOWNTIME=false or upgradeStrategy type None) or keep spare GPUs for a second cluster"
+                }
+                _ => "set spec.strategy.type: Recreate, or rollingUpdate maxSurge: 0 with maxUnavailable: 1",
             };
             Some(report(
                 Some(format!(

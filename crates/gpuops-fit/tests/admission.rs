@@ -76,3 +76,38 @@ fn priority_classes_and_runtime_class_overhead() {
     let a = admit(&mut groups, &unknown, &Cluster::default());
     assert!(a.refused[0].as_deref().unwrap().contains("no PriorityClass with name missing was found"));
 }
+
+/// Two Jobs of one `generateName` in one render (an evaluation pipeline's
+/// `kubectl create -f` of two runs) are both named `Job/ml/eval-*`: the one
+/// whose PriorityClass does not exist is refused, the other is not. Matched
+/// back by name, the refusal went to the first Job and the second ran.
+#[test]
+fn a_priority_refusal_goes_to_its_own_group_when_two_share_a_name() {
+    let job = |class: &str| {
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"generateName": "eval-", "namespace": "ml"},
+            "spec": {"template": {"spec": {"priorityClassName": class, "restartPolicy": "Never",
+                "containers": [{"name": "e", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}})
+    };
+    let objects = vec![
+        job("batch"),
+        job("nightly"),
+        json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "batch"}, "value": 100}),
+    ];
+    let mut groups: Vec<_> =
+        objects[..2].iter().flat_map(|o| gpuops_fit::workloads::pod_groups(o, &BTreeMap::new()).unwrap()).collect();
+    assert_eq!(groups[0].label(), groups[1].label());
+    let a = admit(&mut groups, &objects, &Cluster::default());
+    assert_eq!(a.refused[0], None, "the Job of an existing class is created");
+    assert_eq!((groups[0].replicas, groups[0].priority), (1, 100));
+    assert_eq!(
+        a.refused[1].as_deref(),
+        Some("pods \"eval-*\" is forbidden: no PriorityClass with name nightly was found")
+    );
+    assert_eq!(groups[1].replicas, 0);
+
+    // What `gpufit check` reports.
+    let cluster = gpuops_schedule::cluster::synthetic("1*8xH100-80GB").unwrap();
+    let report = gpuops_fit::report::check(&cluster, &objects, Default::default()).unwrap();
+    let fits: Vec<bool> = report.workloads.iter().map(|w| w.fits).collect();
+    assert_eq!(fits, [true, false]);
+}

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::cluster::{Cluster, PriorityClass, Quota, of_kind};
-use crate::group::PodGroup;
+use crate::group::{PodGroup, WorkloadKind};
 use crate::resources::{Resources, display};
 
 /// Admission's answer for each group: a refusal message, and how many of
@@ -35,12 +35,12 @@ pub fn admit(groups: &mut [PodGroup], objects: &[Value], cluster: &Cluster) -> A
         apply_limit_ranges(g, &limit_ranges);
     }
     let mut refused: Vec<Option<String>> = vec![None; groups.len()];
-    for (label, message) in resolve_priority(groups, &classes) {
-        if let Some(i) = groups.iter().position(|g| g.label() == label) {
-            // The API server refuses every pod of it.
-            groups[i].replicas = 0;
-            refused[i] = Some(message);
-        }
+    // By index, not by name: two groups may show the same name (two Jobs
+    // of one `generateName`), and each is refused for its own class.
+    for (i, message) in resolve_priority(groups, &classes) {
+        // The API server refuses every pod of it.
+        groups[i].replicas = 0;
+        refused[i] = Some(message);
     }
     let runtime_classes: BTreeMap<&str, &Value> =
         of_kind(objects, "RuntimeClass").filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?, o))).collect();
@@ -233,9 +233,11 @@ fn apply_quotas(g: &mut PodGroup, quotas: &mut [Quota]) -> Option<String> {
     if mine.is_empty() {
         return None;
     }
-    let pod_name = match g.workload.split('/').next() {
-        Some("Pod") => g.workload.rsplit('/').next().unwrap_or("").to_string(),
-        _ => format!("{}-…", g.workload.rsplit('/').next().unwrap_or("")),
+    // A Pod is created under its own name; a controller's pods under
+    // generated names starting with the workload's.
+    let pod_name = match g.workload.kind {
+        WorkloadKind::Pod => g.workload.name.clone(),
+        _ => format!("{}-…", g.workload.name),
     };
     for admitted in 0..g.replicas {
         for &q in &mine {
@@ -286,15 +288,15 @@ fn apply_quotas(g: &mut PodGroup, quotas: &mut [Quota]) -> Option<String> {
 /// value and preemption policy; no name takes the `globalDefault` class
 /// (0 without one); the two built-in system classes always exist. An
 /// unknown name makes the API server refuse the pod: returned as
-/// `(workload, message)`.
-fn resolve_priority(groups: &mut [PodGroup], classes: &[PriorityClass]) -> Vec<(String, String)> {
+/// `(index of the group, message)`.
+fn resolve_priority(groups: &mut [PodGroup], classes: &[PriorityClass]) -> Vec<(usize, String)> {
     let builtin = |name: &str| match name {
         "system-cluster-critical" => Some(2_000_000_000),
         "system-node-critical" => Some(2_000_001_000),
         _ => None,
     };
     let mut refused = Vec::new();
-    for g in groups {
+    for (i, g) in groups.iter_mut().enumerate() {
         let name = g.spec.get("priorityClassName").and_then(Value::as_str).filter(|n| !n.is_empty());
         let class = match name {
             Some(n) => classes.iter().find(|c| c.name == n),
@@ -308,11 +310,8 @@ fn resolve_priority(groups: &mut [PodGroup], classes: &[PriorityClass]) -> Vec<(
             (Some(n), None) => match builtin(n) {
                 Some(v) => g.priority = v,
                 None => refused.push((
-                    g.label(),
-                    format!(
-                        "pods \"{}\" is forbidden: no PriorityClass with name {n} was found",
-                        g.workload.rsplit('/').next().unwrap_or("")
-                    ),
+                    i,
+                    format!("pods \"{}\" is forbidden: no PriorityClass with name {n} was found", g.workload.name),
                 )),
             },
             (None, None) => g.priority = 0,

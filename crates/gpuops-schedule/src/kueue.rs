@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::cluster::{of_kind, strings};
-use crate::group::PodGroup;
+use crate::group::{PodGroup, Role, WorkloadRef};
 use crate::resources::{Resources, canonical, display};
 
 /// The label that sends a workload to a LocalQueue.
@@ -85,9 +85,10 @@ fn cluster_queue(obj: &Value) -> ClusterQueue {
 /// Kueue's pod set name for a group: `main` for a Job, the Ray roles for
 /// Ray workloads.
 fn pod_set(group: &PodGroup) -> String {
-    match group.role.as_str() {
-        "" => "main".to_string(),
-        role => role.strip_prefix("worker group ").unwrap_or(role).to_string(),
+    match &group.role {
+        None => "main".to_string(),
+        Some(Role::RayWorkerGroup(name)) => name.clone(),
+        Some(role) => role.to_string(),
     }
 }
 
@@ -118,7 +119,7 @@ pub fn admit(groups: &mut [PodGroup], objects: &[Value]) -> (Vec<Option<String>>
     let known = !local.is_empty() || !queues.is_empty();
     // (cluster queue, flavor, resource) → in use.
     let mut used: BTreeMap<(String, String, String), i64> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
+    let mut order: Vec<WorkloadRef> = Vec::new();
     for g in groups.iter() {
         if g.queue.is_some() && !order.contains(&g.workload) {
             order.push(g.workload.clone());

@@ -293,8 +293,8 @@ mod tests {
         assert!(text.starts_with(&format!("{untouched}---\n")), "{text}");
         assert!(text.contains("nvidia.com/gpu: 2"), "{text}");
         // The gate reads the Deployment as changed (2 GPUs), not the ConfigMap.
-        let groups: Vec<_> = kept.groups().map(|g| (g.workload.as_str(), g.gpus())).collect();
-        assert_eq!(groups, [("Deployment/d", 2)]);
+        let groups: Vec<_> = kept.groups().map(|g| (g.workload.to_string(), g.gpus())).collect();
+        assert_eq!(groups, [("Deployment/d".to_string(), 2)]);
         // Nothing to change: the input exactly, separators included.
         let steps = Steps { configs: &[], gate: true, budget: &budget, models: &Resolver::catalog() };
         let (output, _) = kustomized(format!("---\n{untouched}").into_bytes(), &steps).unwrap();

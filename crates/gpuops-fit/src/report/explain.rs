@@ -40,12 +40,10 @@ impl WorkloadReport {
             return;
         }
         out.push('\n');
-        let _ = writeln!(
-            out,
-            "{}{}:",
-            w.workload,
-            if w.role.is_empty() { String::new() } else { format!(" [{}]", w.role) }
-        );
+        let _ = match &w.role {
+            None => writeln!(out, "{}:", w.workload),
+            Some(role) => writeln!(out, "{} [{role}]:", w.workload),
+        };
         for p in &w.problems {
             let _ = writeln!(out, "  {p}");
         }

@@ -166,7 +166,7 @@ mod tests {
         let models = gpuops_model::resolve::Resolver::catalog().resolve_all(&inputs.model_requests());
         let options = CheckOptions { models, ..CheckOptions::default() };
         let report = check_inputs(&synthetic("1*8xH100-80GB").unwrap(), inputs, options).unwrap();
-        let names: Vec<&str> = report.workloads.iter().map(|w| w.workload.as_str()).collect();
+        let names: Vec<String> = report.workloads.iter().map(|w| w.workload.to_string()).collect();
         assert_eq!(names, ["Deployment/llm/a", "InferenceService/llm/q", "Deployment/llm/b", "InferenceService/llm/r"]);
         let memory = report.workloads[1].memory.as_ref().unwrap();
         assert_eq!(memory.fit.as_ref().unwrap().max_model_len, 8192, "{memory:?}");

@@ -11,7 +11,7 @@ pub use gpuops_manifest::resources::is_gpu;
 pub use gpuops_manifest::rollout::Rollout;
 use gpuops_manifest::vllm;
 use gpuops_model::container::{annotations_of, engine_args, model_reference};
-pub use gpuops_schedule::group::{Engine, PodGroup};
+pub use gpuops_schedule::group::{Engine, PodGroup, Role, WorkloadKind, WorkloadRef};
 use gpuops_schedule::resources::{QuantityError, pod_requests};
 
 mod operators;
@@ -56,8 +56,7 @@ fn engine_of(
 #[derive(Debug, thiserror::Error)]
 #[error("{subject}: {source}")]
 pub struct WorkloadError {
-    /// `Kind/namespace/name`.
-    pub subject: String,
+    pub subject: WorkloadRef,
     #[source]
     pub source: gpuops_schedule::resources::QuantityError,
 }
@@ -67,14 +66,19 @@ pub struct WorkloadError {
 /// file is not validated by an API server: control characters in these
 /// names are escaped here, once, so no report line (gpufit's, the Argo CD
 /// gate's) can drive a terminal or forge a line.
-fn subject_of(obj: &Value) -> String {
+fn subject_of(obj: &Value) -> WorkloadRef {
     let mut reference = gpuops_manifest::krm::ResourceRef::of(obj);
     if reference.name.is_empty()
         && let Some(prefix) = obj.pointer("/metadata/generateName").and_then(Value::as_str)
     {
         reference.name = format!("{prefix}*");
     }
-    gpuops_manifest::text::printable(&reference.to_string())
+    let printable = gpuops_manifest::text::printable;
+    WorkloadRef {
+        kind: WorkloadKind::from(printable(&reference.kind).as_str()),
+        namespace: reference.namespace.as_deref().map(printable),
+        name: printable(&reference.name),
+    }
 }
 
 /// Ways of asking for GPUs that the fit does not model.
@@ -118,39 +122,40 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
         };
         let hosts = site.hosts.as_ref().and_then(|h| int_at(obj, h));
         let (replicas, role) = match &site.role {
-            PodRole::RayHead => (1, "head".to_string()),
+            PodRole::RayHead => (1, Some(Role::RayHead)),
             // Saturating: `replicas × numOfHosts` from a manifest may overflow;
             // the placement budget then refuses it (schedule::budget).
-            PodRole::RayWorker(name) => (replicas.saturating_mul(hosts.unwrap_or(1)), format!("worker group {name}")),
-            PodRole::LwsLeader => (replicas, "leader".to_string()),
+            PodRole::RayWorker(name) => {
+                (replicas.saturating_mul(hosts.unwrap_or(1)), Some(Role::RayWorkerGroup(name.clone())))
+            }
+            PodRole::LwsLeader => (replicas, Some(Role::Leader)),
             PodRole::LwsWorker => {
                 let size = hosts.unwrap_or(1);
                 let has_leader = obj.pointer("/spec/leaderWorkerTemplate/leaderTemplate").is_some();
-                (replicas.saturating_mul(if has_leader { size.saturating_sub(1) } else { size }), "worker".to_string())
+                (replicas.saturating_mul(if has_leader { size.saturating_sub(1) } else { size }), Some(Role::Worker))
             }
-            PodRole::ReplicatedJob(name) => (replicas.saturating_mul(hosts.unwrap_or(1)), format!("job {name}")),
+            PodRole::ReplicatedJob(name) => {
+                (replicas.saturating_mul(hosts.unwrap_or(1)), Some(Role::Job(name.clone())))
+            }
             PodRole::LlmMain { prefill } => {
                 let has_prefill = obj.pointer("/spec/prefill").is_some();
-                (
-                    replicas,
-                    if *prefill {
-                        "prefill"
-                    } else if has_prefill {
-                        "decode"
-                    } else {
-                        ""
-                    }
-                    .to_string(),
-                )
+                let role = if *prefill {
+                    Some(Role::Prefill)
+                } else if has_prefill {
+                    Some(Role::Decode)
+                } else {
+                    None
+                };
+                (replicas, role)
             }
             PodRole::LlmWorker { prefill } => {
                 let nodes = llm_nodes(obj, *prefill);
                 (
                     replicas.saturating_mul(nodes.saturating_sub(1)),
-                    if *prefill { "prefill worker" } else { "worker" }.to_string(),
+                    Some(if *prefill { Role::PrefillWorker } else { Role::Worker }),
                 )
             }
-            _ => (replicas, String::new()),
+            _ => (replicas, None),
         };
         let mut spec = site.spec.get(obj).cloned().unwrap_or(Value::Null);
         let site_metadata = site.metadata.as_ref().and_then(|m| m.get(obj));
@@ -315,7 +320,7 @@ mod tests {
                 "args": ["--model", "Qwen/Qwen2.5-32B-Instruct", "--tensor-parallel-size=2", "--max-model-len", "16k"],
                 "resources": {"limits": {"nvidia.com/gpu": 2}}}]}}}});
         let g = &pod_groups(&d, &BTreeMap::new()).unwrap()[0];
-        assert_eq!((g.replicas, g.gpus(), g.workload.as_str()), (2, 2, "Deployment/llm/qwen"));
+        assert_eq!((g.replicas, g.gpus(), g.workload.to_string()), (2, 2, "Deployment/llm/qwen".to_string()));
         assert_eq!(g.rollout, Rollout { surge: 1, max_unavailable: 0 });
         let e = g.engine.as_ref().unwrap();
         assert_eq!(
@@ -365,7 +370,7 @@ mod tests {
         assert_eq!((g.replicas, g.gpus()), (2, 1));
         let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"generateName": "eval-", "namespace": "ml"},
             "spec": {"template": {"spec": {"containers": [{"name": "e", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}});
-        assert_eq!(pod_groups(&job, &BTreeMap::new()).unwrap()[0].workload, "Job/ml/eval-*");
+        assert_eq!(pod_groups(&job, &BTreeMap::new()).unwrap()[0].workload.to_string(), "Job/ml/eval-*");
         // KubeRay ray-operator/config/samples/ray-cronjob.sample.yaml: jobTemplate is a RayJob spec.
         let cron = json!({"apiVersion": "ray.io/v1", "kind": "RayCronJob", "metadata": {"name": "nightly"}, "spec": {
             "schedule": "0 2 * * *", "jobTemplate": {"entrypoint": "python eval.py", "rayClusterSpec": {
@@ -384,6 +389,7 @@ mod tests {
                 {"name": "w", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}]}});
         let groups = pod_groups(&rc, &BTreeMap::new()).unwrap();
         assert_eq!(groups.len(), 2);
-        assert_eq!((groups[1].replicas, groups[1].gpus(), groups[1].role.as_str()), (6, 1, "worker group gpu"));
+        assert_eq!((groups[1].replicas, groups[1].gpus()), (6, 1));
+        assert_eq!(groups[1].role, Some(Role::RayWorkerGroup("gpu".into())));
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Engine, PodGroup, Rollout, queue_of};
+use super::{Engine, PodGroup, Rollout, WorkloadRef, queue_of};
 use gpuops_model::memory::EngineArgs;
 use gpuops_schedule::resources::{Resources, pod_requests};
 
@@ -39,15 +39,15 @@ pub(super) fn llm_engine(obj: &Value, prefill: bool, multi_node: bool) -> Option
 }
 
 /// A workload gpufit cannot read pods from: no pods, and a warning saying so.
-pub(super) fn unresolved(obj: &Value, subject: &str, why: &str) -> PodGroup {
+pub(super) fn unresolved(obj: &Value, subject: &WorkloadRef, why: &str) -> PodGroup {
     PodGroup { warnings: vec![why.to_string()], ..empty_group(obj, subject) }
 }
 
 /// A group of `obj` with no pods yet.
-fn empty_group(obj: &Value, subject: &str) -> PodGroup {
+fn empty_group(obj: &Value, subject: &WorkloadRef) -> PodGroup {
     PodGroup {
-        workload: subject.to_string(),
-        role: String::new(),
+        workload: subject.clone(),
+        role: None,
         replicas: 0,
         per_node: false,
         spec: Value::Null,
@@ -68,7 +68,10 @@ fn empty_group(obj: &Value, subject: &str) -> PodGroup {
 /// no pod spec, but `deploymentConfig` (replicas, resources cpu/memory/gpu,
 /// a sidecar) and the engine settings in `model` and `vllmConfig`, which
 /// the operator turns into a Deployment of one vLLM container.
-pub(super) fn vllm_runtime(obj: &Value, subject: &str) -> Result<PodGroup, gpuops_schedule::resources::QuantityError> {
+pub(super) fn vllm_runtime(
+    obj: &Value,
+    subject: &WorkloadRef,
+) -> Result<PodGroup, gpuops_schedule::resources::QuantityError> {
     let at = |p: &str| obj.pointer(p);
     let text =
         |p: &str| at(p).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_f64().map(|f| f.to_string())));

@@ -20,7 +20,8 @@ fn run(name: &str, nodes: &str) -> Report {
 }
 
 fn workload<'a>(report: &'a Report, role: &str) -> &'a WorkloadReport {
-    report.workloads.iter().find(|w| w.role == role).unwrap_or_else(|| panic!("no role {role:?}: {report:#?}"))
+    let shown = |w: &&WorkloadReport| w.role.as_ref().map(ToString::to_string).unwrap_or_default();
+    report.workloads.iter().find(|w| shown(w) == role).unwrap_or_else(|| panic!("no role {role:?}: {report:#?}"))
 }
 
 #[test]
@@ -79,7 +80,7 @@ fn kai_fractional_gpus_and_dra_claims_are_said_not_counted_silently() {
 fn production_stack_vllm_runtime_is_a_deployment_of_its_resources() {
     let report = run("production-stack-vllmruntime.yaml", "2*1xL4");
     let w = &report.workloads[0];
-    assert_eq!(w.workload, "VLLMRuntime/vllmruntime-sample");
+    assert_eq!(w.workload.to_string(), "VLLMRuntime/vllmruntime-sample");
     assert_eq!((w.replicas, w.placed, w.gpus_per_pod), (2, 2, 1));
     assert!(w.rollout.is_none(), "deploymentStrategy: Recreate has no surge");
     let memory = w.memory.as_ref().unwrap();

@@ -14,7 +14,9 @@ use gpuops_manifest::rollout::Rollout;
 use gpuops_model::memory::EngineArgs;
 
 mod fields;
+mod reference;
 pub use fields::scheduling_fields;
+pub use reference::{Role, WorkloadKind, WorkloadRef};
 
 /// The model a pod serves and how.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,10 +32,9 @@ pub struct Engine {
 /// Identical pods to place.
 #[derive(Debug, Clone)]
 pub struct PodGroup {
-    /// `Kind/namespace/name`.
-    pub workload: String,
-    /// Which pods of the workload (`worker group gpu`, `head`), empty for the only one.
-    pub role: String,
+    pub workload: WorkloadRef,
+    /// Which pods of the workload (`worker group gpu`, `head`), none for the only one.
+    pub role: Option<Role>,
     pub replicas: u64,
     /// DaemonSet: one pod per node that passes the filters.
     pub per_node: bool,
@@ -101,7 +102,11 @@ impl PodGroup {
         (self.spec, self.containers) = fields::scheduling_fields(spec);
     }
 
+    /// `Kind/namespace/name (role)`, for messages.
     pub fn label(&self) -> String {
-        if self.role.is_empty() { self.workload.clone() } else { format!("{} ({})", self.workload, self.role) }
+        match &self.role {
+            None => self.workload.to_string(),
+            Some(role) => format!("{} ({role})", self.workload),
+        }
     }
 }

@@ -31,8 +31,8 @@ fn node(name: &str, gpus: i64, taint: Option<(&str, &str)>) -> Node {
 
 fn group(gpus: i64, replicas: u64, spec: Value) -> PodGroup {
     PodGroup {
-        workload: "Deployment/ns/x".into(),
-        role: String::new(),
+        workload: crate::group::WorkloadRef::new("Deployment", Some("ns"), "x"),
+        role: None,
         replicas,
         per_node: false,
         spec,
