@@ -1,5 +1,8 @@
 //! Credentials from docker's config.json and the bearer-token exchange.
 
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
 use base64::Engine;
 
 /// What to send for a registry.
@@ -48,14 +51,20 @@ impl Credential {
     }
 }
 
-/// Look the registry up in docker's config (`dir/config.json`, else
-/// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`), including
-/// credential helpers and stores.
-pub(crate) fn lookup(key: &str, dir: Option<&std::path::Path>) -> Credential {
-    let dir = dir
-        .map(std::path::Path::to_path_buf)
-        .or_else(|| std::env::var_os("DOCKER_CONFIG").map(Into::into))
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".docker")));
+/// Where docker keeps `config.json`, as the docker CLI finds it
+/// (docker/cli cli/config/config.go `Dir`: `$DOCKER_CONFIG` when set and
+/// not empty, else `$HOME/.docker`), with the environment read through
+/// `env`: the binary passes `std::env::var_os` and fills
+/// [`crate::Options::docker_config_dir`] with the answer; the library reads
+/// no variable itself.
+pub fn docker_config_dir(env: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    let set = |key: &str| env(key).filter(|v| !v.is_empty());
+    set("DOCKER_CONFIG").map(PathBuf::from).or_else(|| set("HOME").map(|h| PathBuf::from(h).join(".docker")))
+}
+
+/// Look the registry up in docker's config (`dir/config.json`; no
+/// directory, no credentials), including credential helpers and stores.
+pub(crate) fn lookup(key: &str, dir: Option<&Path>) -> Credential {
     let Some(file) = dir.and_then(|d| std::fs::File::open(d.join("config.json")).ok()) else {
         return Credential::Anonymous;
     };
@@ -154,5 +163,17 @@ mod tests {
         let c = Credential::Basic { username: "u".into(), password: "hunter2".into() };
         assert!(!format!("{c:?}").contains("hunter2"));
         assert!(!format!("{:?}", Credential::Identity("tok".into())).contains("tok"));
+    }
+
+    #[test]
+    fn the_docker_config_dir_is_found_as_the_docker_cli_finds_it() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))
+        };
+        let both = env(&[("DOCKER_CONFIG", "/etc/docker-ci"), ("HOME", "/home/me")]);
+        assert_eq!(docker_config_dir(both), Some(PathBuf::from("/etc/docker-ci")));
+        let empty = env(&[("DOCKER_CONFIG", ""), ("HOME", "/home/me")]);
+        assert_eq!(docker_config_dir(empty), Some(PathBuf::from("/home/me/.docker")));
+        assert_eq!(docker_config_dir(env(&[])), None);
     }
 }

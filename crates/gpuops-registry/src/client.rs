@@ -38,7 +38,9 @@ pub struct Options {
     pub max_total_wait: Duration,
     /// Read docker's config.json for credentials.
     pub use_docker_config: bool,
-    /// Directory of docker's config.json (default `$DOCKER_CONFIG`, then `~/.docker`).
+    /// Directory of docker's config.json: the binary fills it with
+    /// [`crate::docker_config_dir`]; none reads no config (the library reads
+    /// no environment, so `Options::default()` is anonymous everywhere).
     pub docker_config_dir: Option<std::path::PathBuf>,
 }
 
@@ -57,6 +59,18 @@ impl Default for Options {
             docker_config_dir: None,
         }
     }
+}
+
+/// How the client reaches a registry, and so whether a login may travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// HTTPS with verified certificates.
+    Https,
+    /// Plain HTTP to a loopback host: nobody on a path to read a login.
+    Loopback,
+    /// Plain HTTP to a host the user names insecure: a login would be read
+    /// by anyone on the path, so none is sent.
+    Insecure,
 }
 
 /// A blocking registry client; share it across threads.
@@ -149,9 +163,24 @@ impl Client {
         parse_repository(image).ok_or_else(|| RegistryError::Reference(image.to_string()))
     }
 
+    /// How `repo`'s registry is reached: plain HTTP only for loopback hosts
+    /// and hosts the user names insecure.
+    pub(crate) fn access(&self, repo: &RepositoryRef) -> Access {
+        if repo.is_loopback() {
+            Access::Loopback
+        } else if self.options.insecure_registries.contains(&repo.host) {
+            Access::Insecure
+        } else {
+            Access::Https
+        }
+    }
+
     pub(crate) fn base_url(&self, repo: &RepositoryRef) -> String {
-        let plain = repo.is_loopback() || self.options.insecure_registries.contains(&repo.host);
-        format!("{}://{}", if plain { "http" } else { "https" }, repo.api_host())
+        let scheme = match self.access(repo) {
+            Access::Https => "https",
+            Access::Loopback | Access::Insecure => "http",
+        };
+        format!("{scheme}://{}", repo.api_host())
     }
 
     fn credential(&self, repo: &RepositoryRef) -> Credential {
@@ -166,7 +195,7 @@ impl Client {
                 // anyone on the path reads a Basic login or a token: the login
                 // goes in the clear only to a loopback host (the rule the hub's
                 // token and token realms follow too).
-                if !repo.is_loopback() && self.base_url(repo).starts_with("http://") {
+                if self.access(repo) == Access::Insecure {
                     tracing::warn!(
                         registry = %printable(&repo.host),
                         "plain HTTP to a host that is not loopback: not sending the login from docker's config"
@@ -662,5 +691,42 @@ mod tests {
         assert!(credential(&insecure, "localhost:5000/m") != Credential::Anonymous, "loopback keeps its login");
         let secure = Client::new(options(vec![]));
         assert!(credential(&secure, "reg.lan:5000/m") != Credential::Anonymous, "over HTTPS the login goes");
+        assert_eq!(insecure.access(&parse_repository("reg.lan:5000/m").unwrap()), Access::Insecure);
+        assert_eq!(secure.access(&parse_repository("reg.lan:5000/m").unwrap()), Access::Https);
+        assert_eq!(secure.access(&parse_repository("localhost:5000/m").unwrap()), Access::Loopback);
+    }
+
+    /// The login of a docker config the caller does not name is not read:
+    /// `$DOCKER_CONFIG` and `$HOME` are the binary's to read
+    /// ([`crate::docker_config_dir`]). Run in a child process of this test
+    /// binary, so that setting the variables races no other test.
+    #[test]
+    fn a_library_call_never_reads_docker_config() {
+        let config = tempfile::tempdir().unwrap();
+        let docker = config.path().join(".docker");
+        std::fs::create_dir_all(&docker).unwrap();
+        // base64("u:secret")
+        std::fs::write(docker.join("config.json"), r#"{"auths":{"reg.example":{"auth":"dTpzZWNyZXQ="}}}"#).unwrap();
+        let child = "client::tests::credentials_with_docker_config_in_the_environment";
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", child, "--ignored", "--test-threads=1"])
+            .env("DOCKER_CONFIG", &docker)
+            .env("HOME", config.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && text.contains("1 passed"), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    #[test]
+    #[ignore = "run by a_library_call_never_reads_docker_config, with DOCKER_CONFIG and HOME set"]
+    #[allow(clippy::disallowed_methods, reason = "stands in for the binary, which reads the environment")]
+    fn credentials_with_docker_config_in_the_environment() {
+        let repo = parse_repository("reg.example/m").unwrap();
+        let defaults = Client::new(Options::default());
+        assert!(defaults.credential(&repo) == Credential::Anonymous, "Options::default() reads no docker config");
+        let dir = crate::docker_config_dir(|k| std::env::var_os(k));
+        let named = Client::new(Options { docker_config_dir: dir, ..Options::default() });
+        assert!(named.credential(&repo) != Credential::Anonymous, "the directory the binary found has the login");
     }
 }

@@ -6,8 +6,8 @@
 //! * tags are paginated (`n`, then `Link: <…>; rel="next"`) until the
 //!   registry stops sending `Link` or a page brings nothing new (distribution
 //!   2.x ignores `n`), with a page cap;
-//! * auth: docker `config.json` (`$DOCKER_CONFIG`; auths, credHelpers,
-//!   credsStore), then the anonymous bearer-token flow; a `denied` with
+//! * auth: docker `config.json` from the directory the caller names
+//!   ([`docker_config_dir`] finds docker's; auths, credHelpers, credsStore), then the anonymous bearer-token flow; a `denied` with
 //!   credentials is retried anonymously (public repositories, stale logins);
 //! * 429 and 5xx, timeouts and cut connections are retried with exponential
 //!   backoff, honouring `Retry-After`;
@@ -33,6 +33,7 @@ pub mod push;
 mod reference;
 mod transport;
 
+pub use auth::docker_config_dir;
 pub use client::{Client, Options};
 pub use endpoint::{Endpoint, EndpointError};
 pub use reference::{

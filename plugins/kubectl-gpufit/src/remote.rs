@@ -64,7 +64,10 @@ impl Fetcher {
             .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache/gpuops")))
             .map(|d| d.join("model-configs"));
         Self {
-            client: gpuops_registry::Client::new(gpuops_registry::Options::default()),
+            client: gpuops_registry::Client::new(gpuops_registry::Options {
+                docker_config_dir: gpuops_registry::docker_config_dir(|k| std::env::var_os(k)),
+                ..gpuops_registry::Options::default()
+            }),
             hub: HubSettings::from_env(env, hf_home.as_deref()),
             hub_cache: hfconfig::hub_cache(|k| std::env::var_os(k)),
             oci_cache,

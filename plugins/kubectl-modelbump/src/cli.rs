@@ -72,6 +72,7 @@ impl RegistryArgs {
             timeout: self.request_timeout,
             retries: self.retries,
             max_pages: self.max_tag_pages,
+            docker_config_dir: gpuops_registry::docker_config_dir(|k| std::env::var_os(k)),
             ..gpuops_registry::Options::default()
         }
     }
