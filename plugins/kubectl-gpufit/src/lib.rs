@@ -8,7 +8,7 @@
 //! (`commands`), the network model source the resolver is given
 //! (`remote`), and the printing (`render`).
 
-pub mod cli;
+mod cli;
 mod commands;
 mod remote;
 mod render;
@@ -30,8 +30,10 @@ pub enum Error {
     Snapshot(#[from] ClusterError),
     #[error(transparent)]
     Live(#[from] gpuops_cluster::Error),
+    /// Boxed: the check's errors carry workload references, and every
+    /// command returns this type (clippy::result_large_err).
     #[error(transparent)]
-    Check(#[from] CheckError),
+    Check(Box<CheckError>),
     #[error(
         "{}: more than {max} {what} in a cluster dump ({found}); stopping (raise --max-objects to read further)",
         path.display()
@@ -54,6 +56,12 @@ pub enum Error {
     Output(#[from] gpuops_cli::WriteError),
     #[error(transparent)]
     Document(#[from] gpuops_cli::DocumentError),
+}
+
+impl From<CheckError> for Error {
+    fn from(e: CheckError) -> Self {
+        Error::Check(Box::new(e))
+    }
 }
 
 /// Run a parsed command; returns the exit code.

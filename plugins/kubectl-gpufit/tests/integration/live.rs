@@ -78,6 +78,22 @@ fn a_fleet_check_covers_every_context() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("# edge") && stdout.contains("# core"), "{stdout}");
     assert!(stdout.contains("0/1 nodes are available: 1 Insufficient nvidia.com/gpu."), "{stdout}");
+
+    // A fleet's document: one FitReport payload per context, in the order asked.
+    let out = gpufit(&[&args[..], &["-o", "json"]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let fleet: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (fleet["apiVersion"].as_str(), fleet["kind"].as_str()),
+        (Some("gpuops.dev/v1alpha1"), Some("FitReportList"))
+    );
+    let fits: Vec<(&str, bool)> = fleet["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["cluster"].as_str().unwrap(), r["fits"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(fits, [("edge", false), ("core", true)]);
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod help;
 mod hostile;
 mod live;
 mod modelopt;
+mod output;
 mod release;
 mod remote;
 mod util;

@@ -20,6 +20,16 @@ pub(crate) fn gpufit_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
 }
 
 fn gpufit_full(args: &[&str], stdin: &str, env: &[(&str, &Path)]) -> Output {
+    gpufit_into(args, stdin, env, Stdio::piped())
+}
+
+/// `kubectl-gpufit ARGS` writing its stdout to `stdout` (a full device, a
+/// pipe nobody reads): the returned output has stderr only.
+pub(crate) fn gpufit_to(args: &[&str], stdout: impl Into<Stdio>) -> Output {
+    gpufit_into(args, "", &[], stdout.into())
+}
+
+fn gpufit_into(args: &[&str], stdin: &str, env: &[(&str, &Path)], stdout: Stdio) -> Output {
     let home = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-gpufit"))
         .env_clear()
@@ -29,7 +39,7 @@ fn gpufit_full(args: &[&str], stdin: &str, env: &[(&str, &Path)]) -> Output {
         .current_dir(repo_root())
         .args(args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

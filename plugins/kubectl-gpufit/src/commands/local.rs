@@ -1,20 +1,9 @@
 //! `kubectl gpufit local`: this machine's GPUs through NVML, behind a trait
 //! so everything but the library call is testable without a GPU.
 
-use gpuops_cli::{OutputFormat, Table, render_value};
-use serde::Serialize;
-
-use crate::{Error, ExitCode, LocalArgs, output};
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct LocalGpu {
-    pub(crate) index: u32,
-    pub(crate) name: String,
-    pub(crate) memory_total_mib: u64,
-    pub(crate) memory_used_mib: u64,
-    pub(crate) compute: String,
-}
+use crate::cli::LocalArgs;
+use crate::render::{self, LocalGpu};
+use crate::{Error, ExitCode};
 
 /// Where local GPU facts come from.
 pub(crate) trait LocalGpus {
@@ -59,37 +48,22 @@ impl LocalGpus for Nvml {
     }
 }
 
+/// The devices `source` reports, printed; a source that cannot say (no
+/// driver) is one line on stderr and exit 2.
 pub(crate) fn report(source: &dyn LocalGpus, args: &LocalArgs) -> Result<ExitCode, Error> {
     match source.devices() {
         Err(message) => {
-            output::eprint_line(&format!("error: {message}"));
+            render::eprint_line(&format!("error: {message}"));
             Ok(ExitCode::Error)
         }
         Ok(devices) => {
-            match args.output.output {
-                OutputFormat::Json | OutputFormat::Yaml => {
-                    output::print(&render_value(&serde_json::json!({"gpus": devices}), args.output.output));
-                }
-                _ => {
-                    let mut t = Table::new(&["index", "name", "memory", "used", "compute"]);
-                    for d in &devices {
-                        t.push(vec![
-                            d.index.to_string(),
-                            d.name.clone(),
-                            format!("{}Mi", d.memory_total_mib),
-                            format!("{}Mi", d.memory_used_mib),
-                            d.compute.clone(),
-                        ]);
-                    }
-                    output::print(&t.render(args.output.no_headers));
-                }
-            }
+            render::emit(&render::local(&devices, &args.output)?)?;
             Ok(ExitCode::Success)
         }
     }
 }
 
-pub(crate) fn run(args: &LocalArgs) -> Result<ExitCode, Error> {
+pub(crate) fn local(args: &LocalArgs) -> Result<ExitCode, Error> {
     report(&Nvml, args)
 }
 
@@ -106,7 +80,7 @@ mod tests {
     }
 
     fn args() -> LocalArgs {
-        LocalArgs { output: crate::OutputArgs { output: OutputFormat::Table, no_headers: false } }
+        LocalArgs { output: gpuops_cli::OutputArgs { output: gpuops_cli::OutputFormat::Table, no_headers: false } }
     }
 
     #[test]

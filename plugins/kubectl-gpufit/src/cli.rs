@@ -1,0 +1,200 @@
+//! The flags: clap's types for every subcommand, and nothing that runs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use gpuops_cli::{OutputArgs, Verbosity};
+use gpuops_schedule::cluster;
+use gpuops_schedule::scheduler as schedule;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl gpufit",
+    bin_name = "kubectl gpufit",
+    version,
+    about = "Will these GPU workloads fit this cluster — and if not, exactly why",
+    after_help = "Examples:\n  kubectl gpufit check -k overlays/prod --context prod\n  kubectl gpufit check -f deploy.yaml --nodes '2*8xH100-80GB,8xL4'\n  kubectl get nodes,pods -A -o yaml > cluster.yaml && kubectl gpufit check -f app/ --cluster-file cluster.yaml\n  kubectl gpufit nodes\n  kubectl gpufit model Qwen/Qwen2.5-32B-Instruct --gpu L40S --tp 2\n\nExit codes: 0 everything fits, 1 something does not fit, 2 usage or input error, 3 everything checked fits but a model or GPU is unknown."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Place every replica of the given workloads and check rollouts and GPU memory.
+    Check(CheckArgs),
+    /// GPU inventory per node: product, memory, allocatable, used, free.
+    Nodes(NodesArgs),
+    /// The GPU memory calculator alone (weights + KV cache at a TP size).
+    Model(ModelArgs),
+    /// GPUs of this machine, through NVML.
+    Local(LocalArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, or kubectl for `kubectl gpufit <TAB>`).
+    Completion(gpuops_cli::CompletionArgs),
+    /// Cobra-style completion candidates, for kubectl_complete-gpufit.
+    #[command(name = "__complete", hide = true)]
+    Complete(gpuops_cli::CompleteArgs),
+}
+
+/// Where the cluster comes from: a live API server (kubectl flags), a dump,
+/// or synthetic nodes.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Path to the kubeconfig file (only this file; default: every file in $KUBECONFIG, merged as kubectl does, else ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context; repeat to check a fleet (each context in turn).
+    #[arg(long = "context", value_name = "NAME")]
+    pub contexts: Vec<String>,
+    /// The kubeconfig cluster to use (overrides the context's).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// The kubeconfig user to use (overrides the context's).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// check: the namespace of workloads whose manifests name none (as `kubectl apply -n`);
+    /// nodes: also show what this namespace's pods use (USED(NS)). Placement always counts
+    /// every namespace's pods, as the scheduler does.
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Only the nodes whose labels match this selector (kubectl's syntax: 'pool=h100',
+    /// 'pool in (a100,h100),!spot', 'gpu-count>4'): check or list one node pool.
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR", value_parser = cluster::LabelSelector::parse)]
+    pub selector: Option<cluster::LabelSelector>,
+    /// A dump of `kubectl get nodes,pods -A -o yaml|json` instead of a live cluster.
+    #[arg(long, value_name = "FILE", conflicts_with = "nodes")]
+    pub cluster_file: Option<PathBuf>,
+    /// Synthetic nodes for planning: [NODES*]GPUSxPRODUCT[LABEL=VALUE,taint=KEY=VALUE:EFFECT],...
+    /// e.g. '2*8xH100-80GB,8xL4[cloud.google.com/gke-accelerator=nvidia-l4]'.
+    #[arg(long, value_name = "POOLS")]
+    pub nodes: Option<String>,
+    /// A label for every --nodes node (KEY=VALUE; repeatable).
+    #[arg(long = "node-label", value_name = "KEY=VALUE", requires = "nodes", value_parser = cluster::parse_label)]
+    pub node_labels: Vec<(String, String)>,
+    /// A taint for every --nodes node (KEY[=VALUE]:EFFECT, as `kubectl taint` writes it; repeatable).
+    #[arg(long = "node-taint", value_name = "KEY[=VALUE]:EFFECT", requires = "nodes", value_parser = cluster::parse_taint)]
+    pub node_taints: Vec<cluster::Taint>,
+    /// The Kubernetes version whose messages to print (1.31 to 1.35); default: the live
+    /// server's (/version), else the newest.
+    #[arg(long, value_name = "VERSION", value_parser = schedule::KubeVersion::parse)]
+    pub kube_version: Option<schedule::KubeVersion>,
+    /// Items per page when listing nodes and pods (kubectl's --chunk-size).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub chunk_size: u32,
+    /// Deadline of each API request, whole answer included (e.g. 30s; 0 = none).
+    #[arg(long, default_value = "30s", value_parser = gpuops_cli::parse_duration)]
+    pub request_timeout: Duration,
+    /// Stop with an error after this many pages of one list (a continue chain that never ends).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_pages: u32,
+    /// Stop with an error past this many objects in one list (nodes, pods) or in a
+    /// --cluster-file, or past 8 KiB per object of it in bytes; raise it for a
+    /// cluster beyond 300,000 pods.
+    #[arg(long, value_name = "N", default_value_t = gpuops_cluster::DEFAULT_MAX_OBJECTS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_objects: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Manifests: a file, a directory, or - for stdin (YAML/JSON streams and Lists). Repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+    /// A kustomization directory, built with `kubectl kustomize --enable-alpha-plugins`.
+    #[arg(short = 'k', long = "kustomize", value_name = "DIR")]
+    pub kustomize: Vec<PathBuf>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Report rollout surge problems but do not count them as "does not fit".
+    #[arg(long)]
+    pub ignore_rollout: bool,
+    /// Emulate the ExtendedResourceToleration admission plugin (GKE, AKS).
+    #[arg(long)]
+    pub extended_resource_toleration: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NodesArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Use of every namespace (the default; undoes -n).
+    #[arg(short = 'A', long, overrides_with = "namespace")]
+    pub all_namespaces: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Model id (e.g. Qwen/Qwen2.5-32B-Instruct) or a reference containing it.
+    pub model: String,
+    /// The model's Hugging Face config.json, or its directory (with hf_quant_config.json);
+    /// default: the catalog, then the local Hugging Face cache (HF_HUB_CACHE, HF_HOME).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub model_config: Option<PathBuf>,
+    /// GPU product (e.g. H100-80GB, L40S, RTX-4090, MI300X, or a node's product label).
+    #[arg(long, required_unless_present = "gpu_memory")]
+    pub gpu: Option<String>,
+    /// The GPU's memory as CUDA reports it (24GiB, 80GB, 81559MiB), for a GPU the
+    /// catalog does not know, or to override the catalog's figure.
+    #[arg(long, value_name = "SIZE")]
+    pub gpu_memory: Option<String>,
+    /// A MIG profile of --gpu (3g.40gb): size the model against that slice.
+    #[arg(long, value_name = "PROFILE", requires = "gpu")]
+    pub mig: Option<String>,
+    /// Tensor-parallel size (vLLM's --tensor-parallel-size), at least 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub tp: u64,
+    /// Pipeline-parallel size (vLLM's --pipeline-parallel-size), at least 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub pp: u64,
+    /// Context length (32768, 32k, 128K); default: the model's maximum.
+    #[arg(long)]
+    pub max_model_len: Option<String>,
+    /// Fraction of GPU memory vLLM may use, 0 < u ≤ 1; default: the engine's (0.92 from
+    /// vLLM 0.21, 0.9 before).
+    #[arg(long, value_parser = parse_utilization)]
+    pub gpu_memory_utilization: Option<f64>,
+    #[arg(long, default_value = "auto")]
+    pub dtype: String,
+    #[arg(long)]
+    pub quantization: Option<String>,
+    #[arg(long, default_value = "auto")]
+    pub kv_cache_dtype: String,
+    /// The vLLM version whose memory accounting to use (0.6.4, v0.10.1), or a
+    /// generation: v0, v1 (0.8-0.20), v1-graphs (0.21+, the default).
+    #[arg(long, value_name = "VERSION")]
+    pub engine: Option<String>,
+    #[arg(long)]
+    pub max_num_seqs: Option<u64>,
+    #[arg(long)]
+    pub max_num_batched_tokens: Option<u64>,
+    /// No CUDA graphs (their memory leaves the budget).
+    #[arg(long)]
+    pub enforce_eager: bool,
+    /// A fixed KV-cache size per GPU (bytes, or 8GiB), instead of what the utilization leaves.
+    #[arg(long, value_name = "SIZE", alias = "kv-cache-memory")]
+    pub kv_cache_memory_bytes: Option<String>,
+    /// GiB of weights per GPU kept in CPU memory.
+    #[arg(long, default_value_t = 0.0)]
+    pub cpu_offload_gb: f64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `--gpu-memory-utilization`: vLLM accepts 0 < u ≤ 1 (vllm/config/cache.py).
+fn parse_utilization(text: &str) -> Result<f64, String> {
+    let value: f64 = text.parse().map_err(|_| format!("{text:?} is not a number"))?;
+    if value > 0.0 && value <= 1.0 { Ok(value) } else { Err(format!("must be within (0, 1], got {value}")) }
+}
+
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+}

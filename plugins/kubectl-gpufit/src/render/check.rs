@@ -1,0 +1,134 @@
+//! `check`: one report per cluster, as a table (wide: with each
+//! workload's nodes and the free GPUs per node after placement) or as a
+//! `FitReport` / `FitReportList` document.
+
+use gpuops_cli::{Kind, OutputArgs, OutputFormat, Table};
+use gpuops_fit::report::{MemoryReport, MemoryStatus, Report};
+use gpuops_model::catalog::find_model;
+
+use super::{Items, document, is_document};
+use crate::Error;
+
+/// The answer of `check`: one cluster's report, or a fleet's, in the order
+/// the contexts were given.
+pub(crate) fn check(reports: &[Report], args: &OutputArgs) -> Result<String, Error> {
+    if is_document(args.output) {
+        return match reports {
+            [one] => document(Kind::FitReport, one, args.output),
+            fleet => document(Kind::FitReportList, Items { items: fleet }, args.output),
+        };
+    }
+    let mut out = String::new();
+    for (i, report) in reports.iter().enumerate() {
+        if reports.len() > 1 {
+            out.push_str(&format!("{}# {}\n", if i > 0 { "\n" } else { "" }, report.cluster));
+        }
+        out.push_str(&check_table(report, args.output == OutputFormat::Wide, args.no_headers));
+    }
+    Ok(out)
+}
+
+fn short_model(id: &str) -> String {
+    find_model(id).map_or_else(
+        || id.rsplit('/').next().unwrap_or(id).to_string(),
+        |m| m.id.rsplit('/').next().unwrap_or(&m.id).trim_end_matches("-Instruct").to_string(),
+    )
+}
+
+fn memory_cell(m: Option<&MemoryReport>) -> (String, String) {
+    let Some(m) = m else { return (String::new(), String::new()) };
+    let model = match &m.fit {
+        Some(f) => format!(
+            "{} TP{}{}",
+            short_model(&f.model),
+            f.tensor_parallel,
+            if f.pipeline_parallel > 1 { format!(" PP{}", f.pipeline_parallel) } else { String::new() }
+        ),
+        None => short_model(&m.reference),
+    };
+    let memory = match (m.status, &m.fit) {
+        (MemoryStatus::Fits, Some(f)) => {
+            format!("ok: {} ctx max, {} asked", tokens(f.max_context), tokens(f.max_model_len))
+        }
+        (MemoryStatus::DoesNotFit, Some(f)) if f.kv_budget_gib <= 0.0 => "weights do not fit".to_string(),
+        (MemoryStatus::DoesNotFit, Some(f)) if !f.tp_valid => "TP invalid".to_string(),
+        (MemoryStatus::DoesNotFit, Some(f)) if !f.dtype_supported => "dtype unsupported".to_string(),
+        (MemoryStatus::DoesNotFit, Some(f)) => {
+            format!("no: {} ctx max, {} asked", tokens(f.max_context), tokens(f.max_model_len))
+        }
+        (other, _) => other.as_str().to_string(),
+    };
+    (model, memory)
+}
+
+fn tokens(n: u64) -> String {
+    if n >= 1000 { format!("{}k", n / 1000) } else { n.to_string() }
+}
+
+fn check_table(report: &Report, wide: bool, no_headers: bool) -> String {
+    let mut headers = vec!["workload", "pods", "gpus/pod", "placed", "model", "memory", "status"];
+    if wide {
+        headers.extend(["nodes", "rollout"]);
+    }
+    let mut t = Table::new(&headers);
+    for w in &report.workloads {
+        let name = match &w.role {
+            None => w.workload.to_string(),
+            Some(role) => format!("{} [{role}]", w.workload),
+        };
+        let (model, memory) = memory_cell(w.memory.as_ref());
+        let mut row = vec![
+            name,
+            w.replicas.to_string(),
+            w.gpus_per_pod.to_string(),
+            format!("{}/{}", w.placed, w.replicas),
+            model,
+            memory,
+            w.status().as_str().to_string(),
+        ];
+        if wide {
+            let mut nodes: Vec<String> = Vec::new();
+            for n in &w.nodes {
+                match nodes.last_mut() {
+                    Some(last) if last.split('×').next() == Some(n.as_str()) || last == n => {
+                        let count = last.split('×').nth(1).and_then(|c| c.parse::<u32>().ok()).unwrap_or(1) + 1;
+                        *last = format!("{n}×{count}");
+                    }
+                    _ => nodes.push(n.clone()),
+                }
+            }
+            let rollout = match &w.rollout {
+                None => "-".to_string(),
+                Some(r) if r.fits => format!("surge {} ok", r.surge),
+                Some(r) => format!("surge {} blocked", r.surge),
+            };
+            row.push(if nodes.is_empty() { "-".into() } else { nodes.join(",") });
+            row.push(rollout);
+        }
+        t.push(row);
+    }
+    let mut out = t.render(no_headers);
+    out.push_str(&report.explain_with(wide));
+    if wide {
+        out.push('\n');
+        let mut t = Table::new(&["node", "resource", "allocatable", "free before", "free after"]);
+        for n in &report.nodes_after {
+            t.push(vec![
+                n.node.clone(),
+                n.resource.clone(),
+                n.allocatable.to_string(),
+                n.free_before.to_string(),
+                n.free_after.to_string(),
+            ]);
+        }
+        out.push_str(&t.render(no_headers));
+    }
+    out.push('\n');
+    for g in &report.gpus {
+        out.push_str(&format!(
+            "{}: {} allocatable on {} node(s), {} in use before, {} free after placement, at most {} on one node\n",
+            g.resource, g.allocatable, report.nodes, g.in_use_before, g.free_after, g.max_free_on_one_node
+        ));
+    }
+    out
+}

@@ -1,0 +1,166 @@
+//! `nodes`: the GPU inventory, one row per node and GPU resource — the
+//! same typed rows drawn as the table and serialized as `NodeList` items.
+
+use gpuops_cli::{Kind, OutputArgs, OutputFormat, Table};
+use gpuops_schedule::resources::display;
+use serde::Serialize;
+
+use super::{Items, document, is_document};
+use crate::Error;
+
+/// One node's one GPU resource. The field names are the `-o json` names
+/// `nodes` printed before it had types (docs/output.md, `NodeList`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct NodeRow {
+    pub(crate) cluster: String,
+    pub(crate) node: String,
+    /// The product label, `-` for a GPU the catalog does not know.
+    pub(crate) product: String,
+    /// The product's memory as its label says it (`null` when unknown).
+    #[serde(rename = "memoryMiB")]
+    pub(crate) memory_mib: Option<u64>,
+    /// What CUDA reports of it, in GiB to two places (`null` when unknown).
+    #[serde(rename = "cudaMemoryGiB")]
+    pub(crate) cuda_memory_gib: Option<f64>,
+    pub(crate) resource: String,
+    pub(crate) allocatable: i64,
+    pub(crate) used: i64,
+    pub(crate) free: i64,
+    /// `STRATEGY xREPLICAS` (time-slicing, MPS), `xREPLICAS`, or `-`.
+    pub(crate) sharing: String,
+    pub(crate) unschedulable: bool,
+    /// `KEY=VALUE:EFFECT`, as `kubectl taint` writes them.
+    pub(crate) taints: Vec<String>,
+    /// With `-n NS`: what that namespace's pods use of the resource.
+    #[serde(flatten)]
+    pub(crate) namespace: Option<NamespaceUse>,
+}
+
+/// What one namespace's pods use on a node (`nodes -n NS`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct NamespaceUse {
+    pub(crate) namespace: String,
+    pub(crate) used_by_namespace: i64,
+}
+
+/// The inventory as a table (wide: with sharing and cluster) or a
+/// `NodeList` document; `namespace` adds the `USED(NS)` column.
+pub(crate) fn nodes(rows: &[NodeRow], namespace: Option<&str>, args: &OutputArgs) -> Result<String, Error> {
+    if is_document(args.output) {
+        return document(Kind::NodeList, Items { items: rows }, args.output);
+    }
+    let wide = args.output == OutputFormat::Wide;
+    let used_by = namespace.map(|ns| format!("used({ns})"));
+    let mut headers = vec!["node", "product", "memory", "resource", "allocatable", "used"];
+    headers.extend(used_by.as_deref());
+    headers.extend(["free", "taints"]);
+    if wide {
+        headers.extend(["sharing", "cluster"]);
+    }
+    let mut table = Table::new(&headers);
+    for r in rows {
+        let memory = r.memory_mib.map_or_else(|| "-".to_string(), |m| display("memory", (m as i64) << 20));
+        let cordoned = r.unschedulable.then(|| "cordoned".to_string());
+        let taints: Vec<String> = cordoned.into_iter().chain(r.taints.iter().cloned()).collect();
+        let mut cells = vec![
+            r.node.clone(),
+            r.product.clone(),
+            memory,
+            r.resource.clone(),
+            r.allocatable.to_string(),
+            r.used.to_string(),
+        ];
+        if namespace.is_some() {
+            cells.push(r.namespace.as_ref().map_or_else(|| "-".to_string(), |n| n.used_by_namespace.to_string()));
+        }
+        cells.extend([r.free.to_string(), if taints.is_empty() { "-".into() } else { taints.join(",") }]);
+        if wide {
+            cells.push(r.sharing.clone());
+            cells.push(r.cluster.clone());
+        }
+        table.push(cells);
+    }
+    Ok(table.render(args.no_headers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(namespace: Option<NamespaceUse>) -> NodeRow {
+        NodeRow {
+            cluster: "dump.yaml".into(),
+            node: "gpu-0".into(),
+            product: "-".into(),
+            memory_mib: None,
+            cuda_memory_gib: None,
+            resource: "nvidia.com/gpu".into(),
+            allocatable: 4,
+            used: 3,
+            free: 1,
+            sharing: "x4".into(),
+            unschedulable: true,
+            taints: vec!["gpu=yes:NoSchedule".into()],
+            namespace,
+        }
+    }
+
+    fn args(output: OutputFormat) -> OutputArgs {
+        OutputArgs { output, no_headers: false }
+    }
+
+    /// The fields and their order are what `nodes -o json` printed from
+    /// `json!` rows; an unknown product's memory is `null`, the namespace's
+    /// fields come only with `-n`.
+    #[test]
+    fn rows_serialize_with_the_documented_names() {
+        let json = nodes(&[row(None)], None, &args(OutputFormat::Json)).unwrap();
+        assert_eq!(
+            json,
+            r#"{
+  "apiVersion": "gpuops.dev/v1alpha1",
+  "kind": "NodeList",
+  "items": [
+    {
+      "cluster": "dump.yaml",
+      "node": "gpu-0",
+      "product": "-",
+      "memoryMiB": null,
+      "cudaMemoryGiB": null,
+      "resource": "nvidia.com/gpu",
+      "allocatable": 4,
+      "used": 3,
+      "free": 1,
+      "sharing": "x4",
+      "unschedulable": true,
+      "taints": [
+        "gpu=yes:NoSchedule"
+      ]
+    }
+  ]
+}
+"#
+        );
+        let scoped = row(Some(NamespaceUse { namespace: "ml".into(), used_by_namespace: 2 }));
+        let value: serde_json::Value =
+            serde_json::from_str(&nodes(&[scoped], Some("ml"), &args(OutputFormat::Json)).unwrap()).unwrap();
+        assert_eq!(
+            (value["items"][0]["namespace"].as_str(), value["items"][0]["usedByNamespace"].as_i64()),
+            (Some("ml"), Some(2))
+        );
+    }
+
+    /// The table draws the same row: a cordoned node says so first.
+    #[test]
+    fn the_table_draws_the_same_rows() {
+        let scoped = row(Some(NamespaceUse { namespace: "ml".into(), used_by_namespace: 2 }));
+        let table = nodes(&[scoped], Some("ml"), &args(OutputFormat::Wide)).unwrap();
+        assert_eq!(
+            table,
+            "NODE    PRODUCT   MEMORY   RESOURCE         ALLOCATABLE   USED   USED(ML)   FREE   TAINTS                        SHARING   CLUSTER\n\
+             gpu-0   -         -        nvidia.com/gpu   4             3      2          1      cordoned,gpu=yes:NoSchedule   x4        dump.yaml\n"
+        );
+    }
+}
