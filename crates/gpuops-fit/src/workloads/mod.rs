@@ -56,7 +56,8 @@ fn engine_of(
 #[derive(Debug, thiserror::Error)]
 #[error("{subject}: {source}")]
 pub struct WorkloadError {
-    pub subject: WorkloadRef,
+    /// Boxed: a check's error stays a pointer wide.
+    pub subject: Box<WorkloadRef>,
     #[source]
     pub source: gpuops_schedule::resources::QuantityError,
 }
@@ -112,7 +113,7 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
             Replicas::Field { path, default } => match path.get(obj) {
                 None | Some(Value::Null) => *default,
                 Some(value) => int_at(obj, path).ok_or_else(|| WorkloadError {
-                    subject: subject.clone(),
+                    subject: Box::new(subject.clone()),
                     source: QuantityError::NotACount { field: path.to_string(), value: value.to_string() },
                 })?,
             },
@@ -215,7 +216,8 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
         {
             engine = llm_engine(obj, prefill, multi_node);
         }
-        let requests = pod_requests(&spec).map_err(|source| WorkloadError { subject: subject.clone(), source })?;
+        let requests =
+            pod_requests(&spec).map_err(|source| WorkloadError { subject: Box::new(subject.clone()), source })?;
         let rollout = match site.role {
             PodRole::Pod | PodRole::Predictor => Rollout::of(obj, replicas),
             // A Deployment (or LeaderWorkerSet) with the workload's rolloutStrategy.
@@ -275,7 +277,9 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
             )]);
         }
         ("production-stack.vllm.ai", "VLLMRuntime") => {
-            return vllm_runtime(obj, &subject).map(|g| vec![g]).map_err(|source| WorkloadError { subject, source });
+            return vllm_runtime(obj, &subject)
+                .map(|g| vec![g])
+                .map_err(|source| WorkloadError { subject: Box::new(subject), source });
         }
         _ => {}
     }
