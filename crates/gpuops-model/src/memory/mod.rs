@@ -16,11 +16,13 @@
 //! - vLLM refuses to start when one request of `max_model_len` tokens does
 //!   not fit (vllm/v1/core/kv_cache_utils.py `_check_enough_kv_cache_memory`).
 
+mod dtype;
 pub mod engine;
 pub mod overhead;
 
 use serde::Serialize;
 
+pub use dtype::{Dtype, KvCacheDtype, Quantization};
 pub use engine::{Entrypoint, Generation};
 
 use super::catalog::{GpuInfo, MemorySource, ModelShape, Vendor};
@@ -37,11 +39,14 @@ pub struct EngineArgs {
     pub pipeline_parallel: u64,
     pub max_model_len: Option<u64>,
     pub gpu_memory_utilization: Option<f64>,
-    /// `--dtype`: auto (the checkpoint's 16-bit type), bfloat16, float16/half, float32.
+    /// `--dtype` as written: auto (the checkpoint's 16-bit type), bfloat16,
+    /// float16/half, float32; read through [`Dtype::parse`].
     pub dtype: String,
-    /// `--quantization`: fp8, awq, gptq, … (weights).
+    /// `--quantization` as written: fp8, awq, gptq, … (weights); read
+    /// through [`Quantization::parse`].
     pub quantization: Option<String>,
-    /// `--kv-cache-dtype`: auto or fp8*.
+    /// `--kv-cache-dtype` as written: auto or fp8*; read through
+    /// [`KvCacheDtype::parse`].
     pub kv_cache_dtype: String,
     pub max_num_seqs: Option<u64>,
     pub max_num_batched_tokens: Option<u64>,
@@ -170,16 +175,9 @@ fn weight_bytes_per_param(model: &ModelShape, args: &EngineArgs) -> (f64, bool) 
     {
         return (bytes, true);
     }
-    match args.quantization.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        Some(q) if q.starts_with("fp8") || q == "int8" || q.contains("w8a8") || q == "modelopt" => (1.0, true),
-        Some(q) if q.contains("awq") || q.contains("gptq") || q.contains("int4") || q.contains("bitsandbytes") => {
-            (0.52, true)
-        }
-        Some(q) if q.contains("mxfp4") || q.contains("fp4") => (0.5625, true),
-        _ => match args.dtype.as_str() {
-            "float32" | "fp32" => (4.0, false),
-            _ => (2.0, false),
-        },
+    match args.quantization.as_deref().map(Quantization::parse).and_then(|q| q.bytes_per_weight()) {
+        Some(bytes) => (bytes, true),
+        None => (Dtype::parse(&args.dtype).bytes() as f64, false),
     }
 }
 
@@ -262,12 +260,11 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     };
 
     let (_, quantized) = weight_bytes_per_param(model, args);
-    let kv_bytes: u64 = if args.kv_cache_dtype.starts_with("fp8") {
-        1
-    } else if matches!(args.dtype.as_str(), "float32" | "fp32") && !quantized {
-        4
-    } else {
-        2
+    let kv_bytes: u64 = match KvCacheDtype::parse(&args.kv_cache_dtype) {
+        KvCacheDtype::Fp8 => 1,
+        // A quantized model computes (and caches) in 16 bits.
+        KvCacheDtype::Auto | KvCacheDtype::Other(_) if quantized => 2,
+        KvCacheDtype::Auto | KvCacheDtype::Other(_) => Dtype::parse(&args.dtype).bytes(),
     };
     let stage_layers = model.layers.div_ceil(pp);
     let per_layer = match model.mla_latent {
@@ -304,7 +301,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     };
 
     let tp_valid = model.heads.is_none_or(|h| h % tp == 0);
-    let wants_bf16 = matches!(args.dtype.as_str(), "auto" | "bfloat16" | "bf16");
+    let wants_bf16 = Dtype::parse(&args.dtype).wants_bf16();
     let dtype_supported = !wants_bf16 || gpu.bf16;
     let mut problems = Vec::new();
     if !(utilization > 0.0 && utilization <= 1.0) {

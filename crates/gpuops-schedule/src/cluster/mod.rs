@@ -71,7 +71,67 @@ pub struct Taint {
     #[serde(default)]
     pub value: String,
     #[serde(default)]
-    pub effect: String,
+    pub effect: TaintEffect,
+}
+
+/// A taint's effect (k8s.io/api core/v1 types.go `TaintEffect`). The API
+/// server admits only the three named here; a hand-written dump may hold
+/// anything, kept as written: no filter acts on it, as the scheduler acts
+/// on none it does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaintEffect {
+    NoSchedule,
+    PreferNoSchedule,
+    NoExecute,
+    /// Any other text (empty when the taint names no effect).
+    Other(String),
+}
+
+impl TaintEffect {
+    pub fn as_str(&self) -> &str {
+        match self {
+            TaintEffect::NoSchedule => "NoSchedule",
+            TaintEffect::PreferNoSchedule => "PreferNoSchedule",
+            TaintEffect::NoExecute => "NoExecute",
+            TaintEffect::Other(text) => text,
+        }
+    }
+
+    /// The filter keeps pods off the node (helper.DoNotScheduleTaintsFilterFunc:
+    /// NoSchedule and NoExecute).
+    pub fn blocks_scheduling(&self) -> bool {
+        matches!(self, TaintEffect::NoSchedule | TaintEffect::NoExecute)
+    }
+}
+
+impl Default for TaintEffect {
+    fn default() -> Self {
+        TaintEffect::Other(String::new())
+    }
+}
+
+impl From<&str> for TaintEffect {
+    fn from(text: &str) -> Self {
+        match text {
+            "NoSchedule" => TaintEffect::NoSchedule,
+            "PreferNoSchedule" => TaintEffect::PreferNoSchedule,
+            "NoExecute" => TaintEffect::NoExecute,
+            other => TaintEffect::Other(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for TaintEffect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TaintEffect {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text: std::borrow::Cow<'de, str> = serde::Deserialize::deserialize(deserializer)?;
+        Ok(TaintEffect::from(text.as_ref()))
+    }
 }
 
 impl Taint {
@@ -385,14 +445,15 @@ pub fn parse_label(text: &str) -> Result<(String, String), String> {
 /// `KEY[=VALUE]:EFFECT` as `kubectl taint` writes it.
 pub fn parse_taint(text: &str) -> Result<Taint, String> {
     let (kv, effect) = text.rsplit_once(':').ok_or_else(|| format!("{text:?} is not KEY[=VALUE]:EFFECT"))?;
-    if !matches!(effect, "NoSchedule" | "PreferNoSchedule" | "NoExecute") {
+    let effect = TaintEffect::from(effect);
+    if let TaintEffect::Other(_) = effect {
         return Err(format!("{text:?}: the effect must be NoSchedule, PreferNoSchedule or NoExecute"));
     }
     let (key, value) = kv.split_once('=').unwrap_or((kv, ""));
     if key.is_empty() {
         return Err(format!("{text:?} has no key"));
     }
-    Ok(Taint { key: key.to_string(), value: value.to_string(), effect: effect.to_string() })
+    Ok(Taint { key: key.to_string(), value: value.to_string(), effect })
 }
 
 /// Pools separated by commas outside `[…]`.
@@ -571,7 +632,7 @@ mod tests {
         .unwrap();
         assert_eq!(custom.nodes.len(), 3);
         assert_eq!(custom.nodes[0].labels["cloud.google.com/gke-accelerator"], "nvidia-h100-80gb");
-        assert_eq!(custom.nodes[0].taints[0].effect, "NoSchedule");
+        assert_eq!(custom.nodes[0].taints[0].effect, TaintEffect::NoSchedule);
         assert!(custom.nodes[2].taints.is_empty(), "options belong to their pool");
         assert!(synthetic("8xH100[taint=x:Sometimes]").is_err());
     }

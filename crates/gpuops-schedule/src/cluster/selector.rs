@@ -1,27 +1,11 @@
 //! kubectl's `-l/--selector` for nodes: the label-selector syntax of
 //! k8s.io/apimachinery/pkg/labels/selector.go (`Parse`, its lexer and
-//! parser, and `Requirement.Matches`), so `kubectl gpufit nodes -l
+//! parser; `Requirement.Matches` is [`crate::requirement`]'s), so `kubectl gpufit nodes -l
 //! 'pool in (a100,h100),!spot'` selects what `kubectl get nodes -l …` does.
 
 use std::collections::BTreeMap;
 
-/// One requirement of a selector (selection.Operator).
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Operator {
-    In,
-    NotIn,
-    Exists,
-    DoesNotExist,
-    GreaterThan,
-    LessThan,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Requirement {
-    key: String,
-    operator: Operator,
-    values: Vec<String>,
-}
+use crate::requirement::{Operator, Requirement};
 
 /// A parsed `-l` selector; empty matches every node (labels.Everything).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -285,24 +269,10 @@ impl LabelSelector {
         Ok(LabelSelector { requirements })
     }
 
-    /// selector.go `Requirement.Matches`, for every requirement.
+    /// selector.go `Requirement.Matches` ([`Requirement::matches`]), for
+    /// every requirement.
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.requirements.iter().all(|r| {
-            let value = labels.get(&r.key);
-            let number = |v: &str| v.parse::<i64>().ok();
-            match r.operator {
-                Operator::In => value.is_some_and(|v| r.values.contains(v)),
-                Operator::NotIn => value.is_none_or(|v| !r.values.contains(v)),
-                Operator::Exists => value.is_some(),
-                Operator::DoesNotExist => value.is_none(),
-                Operator::GreaterThan | Operator::LessThan => {
-                    let (Some(have), Some(want)) = (value.and_then(|v| number(v)), number(&r.values[0])) else {
-                        return false;
-                    };
-                    if r.operator == Operator::GreaterThan { have > want } else { have < want }
-                }
-            }
-        })
+        self.requirements.iter().all(|r| r.matches(labels))
     }
 
     pub fn is_empty(&self) -> bool {

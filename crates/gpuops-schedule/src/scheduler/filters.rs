@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::KubeVersion;
-use crate::cluster::{Node, Taint};
+use crate::cluster::{Node, Taint, TaintEffect};
+use crate::requirement::Operator;
 use crate::resources::Resources;
 
 /// One resource a node is short of, as NodeResourcesFit's
@@ -131,31 +132,24 @@ pub fn tolerates(tolerations: &[Value], taint: &Taint) -> bool {
     tolerations.iter().any(|t| {
         let s = |k: &str| t.get(k).and_then(Value::as_str).unwrap_or("");
         let exists = s("operator") == "Exists";
-        let effect_ok = s("effect").is_empty() || s("effect") == taint.effect;
+        let effect_ok = s("effect").is_empty() || s("effect") == taint.effect.as_str();
         let key_ok = s("key").is_empty() && exists || s("key") == taint.key;
         let value_ok = exists || s("value") == taint.value;
         effect_ok && key_ok && value_ok
     })
 }
 
-fn expression_matches(expr: &Value, value_of: impl Fn(&str) -> Option<String>) -> bool {
+/// A `NodeSelectorRequirement` (`matchExpressions` or `matchFields` of a
+/// node selector term) against the value `value_of` gives its key.
+fn expression_matches<'a>(expr: &Value, value_of: impl Fn(&str) -> Option<&'a str>) -> bool {
     let key = expr.get("key").and_then(Value::as_str).unwrap_or("");
     let values: Vec<&str> = expr
         .get("values")
         .and_then(Value::as_array)
         .map(|v| v.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let label = value_of(key);
-    let number = |s: &str| s.parse::<i64>().ok();
-    match expr.get("operator").and_then(Value::as_str).unwrap_or("") {
-        "In" => label.is_some_and(|l| values.contains(&l.as_str())),
-        "NotIn" => label.is_none_or(|l| !values.contains(&l.as_str())),
-        "Exists" => label.is_some(),
-        "DoesNotExist" => label.is_none(),
-        "Gt" => label.and_then(|l| number(&l)).zip(values.first().and_then(|v| number(v))).is_some_and(|(l, v)| l > v),
-        "Lt" => label.and_then(|l| number(&l)).zip(values.first().and_then(|v| number(v))).is_some_and(|(l, v)| l < v),
-        _ => false,
-    }
+    let operator = Operator::of_node_selector(expr.get("operator").and_then(Value::as_str).unwrap_or(""));
+    operator.matches(&values, value_of(key))
 }
 
 fn required_terms(spec: &Value) -> Option<&[Value]> {
@@ -181,8 +175,8 @@ pub fn affinity_matches(spec: &Value, node: &Node) -> bool {
         let list = |k: &str| term.get(k).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
         let (exprs, fields) = (list("matchExpressions"), list("matchFields"));
         (!exprs.is_empty() || !fields.is_empty())
-            && exprs.iter().all(|e| expression_matches(e, |k| node.labels.get(k).cloned()))
-            && fields.iter().all(|e| expression_matches(e, |k| (k == "metadata.name").then(|| node.name.clone())))
+            && exprs.iter().all(|e| expression_matches(e, |k| node.labels.get(k).map(String::as_str)))
+            && fields.iter().all(|e| expression_matches(e, |k| (k == "metadata.name").then_some(node.name.as_str())))
     })
 }
 
@@ -198,7 +192,8 @@ pub fn prefilter_node_names(spec: &Value) -> Option<std::collections::BTreeSet<S
         let mut in_term: Option<std::collections::BTreeSet<String>> = None;
         for field in term.get("matchFields").and_then(Value::as_array).into_iter().flatten() {
             if field.get("key").and_then(Value::as_str) == Some("metadata.name")
-                && field.get("operator").and_then(Value::as_str) == Some("In")
+                && Operator::of_node_selector(field.get("operator").and_then(Value::as_str).unwrap_or(""))
+                    == Operator::In
             {
                 let values: std::collections::BTreeSet<String> =
                     crate::cluster::strings(field.get("values")).into_iter().collect();
@@ -215,7 +210,7 @@ pub fn prefilter_node_names(spec: &Value) -> Option<std::collections::BTreeSet<S
 
 /// The taint a cordoned node behaves as if it had.
 pub fn unschedulable_taint() -> Taint {
-    Taint { key: "node.kubernetes.io/unschedulable".into(), value: String::new(), effect: "NoSchedule".into() }
+    Taint { key: "node.kubernetes.io/unschedulable".into(), value: String::new(), effect: TaintEffect::NoSchedule }
 }
 
 /// NodeResourcesFit (pkg/scheduler/framework/plugins/noderesources/fit.go
@@ -256,7 +251,7 @@ mod tests {
 
     #[test]
     fn taint_wording_follows_the_version() {
-        let taint = Taint { key: "nvidia.com/gpu".into(), value: "present".into(), effect: "NoSchedule".into() };
+        let taint = Taint { key: "nvidia.com/gpu".into(), value: "present".into(), effect: TaintEffect::NoSchedule };
         let r = [Reject::Taint(taint)];
         assert_eq!(
             fit_message(1, &r, KubeVersion { minor: 35 }),

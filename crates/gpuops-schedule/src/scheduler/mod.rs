@@ -120,9 +120,7 @@ fn filter(pod: &Incoming<'_>, index: usize, used: &NodeUse, skip: Skip) -> Resul
             return Err(Reject::Unschedulable);
         }
         // TaintToleration: NoSchedule and NoExecute (helper.DoNotScheduleTaintsFilterFunc).
-        if let Some(t) =
-            node.taints.iter().find(|t| (t.effect == "NoSchedule" || t.effect == "NoExecute") && !tolerated(t))
-        {
+        if let Some(t) = node.taints.iter().find(|t| t.effect.blocks_scheduling() && !tolerated(t)) {
             return Err(Reject::Taint(t.clone()));
         }
     }
@@ -378,7 +376,7 @@ fn place_pinned(
                     rejection.status_message()
                 ));
                 placement.event = Some(Event {
-                    reason: rejection.reason.clone(),
+                    reason: rejection.reason.to_string(),
                     from: "kubelet".into(),
                     message: rejection.message.clone(),
                 });
@@ -396,8 +394,9 @@ fn pinned_hint(
     rejection: &kubelet::Rejection,
 ) -> String {
     let pinned = &node.name;
-    match rejection.reason.strip_prefix("OutOf") {
-        Some(resource) => {
+    match &rejection.reason {
+        kubelet::RejectionReason::OutOf(resource) => {
+            let resource = resource.as_str();
             let alloc = node.allocatable.get(resource).copied().unwrap_or(0);
             let free = alloc.saturating_sub(used.requests.get(resource).copied().unwrap_or(0));
             let want = if resource == "pods" { 1 } else { group.requests.get(resource).copied().unwrap_or(0) };
@@ -408,10 +407,9 @@ fn pinned_hint(
                 display(resource, want)
             )
         }
-        None => format!(
-            "spec.nodeName bypasses the scheduler, but not the kubelet's {} check on {pinned}",
-            rejection.reason
-        ),
+        reason @ (kubelet::RejectionReason::NodeAffinity | kubelet::RejectionReason::TaintToleration) => {
+            format!("spec.nodeName bypasses the scheduler, but not the kubelet's {reason} check on {pinned}")
+        }
     }
 }
 

@@ -19,13 +19,14 @@ use serde_json::Value;
 use super::filters::{Reject, affinity_matches};
 use crate::cluster::{Cluster, Node, strings};
 use crate::group::PodGroup;
+use crate::requirement::Requirement;
 
 /// A `metav1.LabelSelector` (matchLabels and matchExpressions; an empty
 /// selector matches everything, a missing one nothing).
 #[derive(Debug, Clone)]
 pub struct Selector {
     labels: Vec<(String, String)>,
-    expressions: Vec<(String, String, Vec<String>)>,
+    expressions: Vec<Requirement>,
 }
 
 impl Selector {
@@ -39,30 +40,13 @@ impl Selector {
         let expressions = v
             .get("matchExpressions")
             .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .map(|e| {
-                        let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-                        (s("key"), s("operator"), strings(e.get("values")))
-                    })
-                    .collect()
-            })
+            .map(|list| list.iter().map(Requirement::of_label_selector).collect())
             .unwrap_or_default();
         Some(Selector { labels, expressions })
     }
 
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
-            && self.expressions.iter().all(|(k, op, values)| {
-                let l = labels.get(k);
-                match op.as_str() {
-                    "In" => l.is_some_and(|l| values.contains(l)),
-                    "NotIn" => l.is_none_or(|l| !values.contains(l)),
-                    "Exists" => l.is_some(),
-                    "DoesNotExist" => l.is_none(),
-                    _ => false,
-                }
-            })
+        self.labels.iter().all(|(k, v)| labels.get(k) == Some(v)) && self.expressions.iter().all(|r| r.matches(labels))
     }
 }
 

@@ -17,7 +17,9 @@ fn node(name: &str, gpus: i64, taint: Option<(&str, &str)>) -> Node {
             ("kubernetes.io/hostname".into(), name.into()),
         ]),
         taints: taint
-            .map(|(k, v)| vec![Taint { key: k.into(), value: v.into(), effect: "NoSchedule".into() }])
+            .map(|(k, v)| {
+                vec![Taint { key: k.into(), value: v.into(), effect: crate::cluster::TaintEffect::NoSchedule }]
+            })
             .unwrap_or_default(),
         unschedulable: false,
         allocatable: Resources::from([
