@@ -1,5 +1,8 @@
-//! The client against a real `docker-registry` on 127.0.0.1, directly and
-//! through fault-injecting and paginating proxies.
+//! gpuops-registry's client against a real `docker-registry` on 127.0.0.1,
+//! directly and through fault-injecting and paginating proxies. Here, in
+//! the integration binary of the plugin that asks registries for tags, so
+//! that `cargo test -p gpuops-registry` stays hermetic (no process, no
+//! socket beyond loopback fakes in its unit tests).
 
 use std::time::{Duration, Instant};
 
