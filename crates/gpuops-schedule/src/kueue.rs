@@ -130,7 +130,7 @@ pub fn admit(groups: &mut [PodGroup], objects: &[Value]) -> (Vec<Option<String>>
         let first = &groups[members[0]];
         let queue = first.queue.clone().unwrap_or_default();
         let key = (first.namespace.clone(), queue.clone());
-        let verdict: Result<Vec<(usize, String)>, String> = match local.get(&key) {
+        let verdict: Result<Vec<(usize, String)>, Suspended> = match local.get(&key) {
             None if !known => {
                 for &i in &members {
                     warned[i] = Some(format!(
@@ -139,9 +139,9 @@ pub fn admit(groups: &mut [PodGroup], objects: &[Value]) -> (Vec<Option<String>>
                 }
                 continue;
             }
-            None => Err(format!("LocalQueue {}/{queue} doesn't exist", key.0)),
+            None => Err(Suspended::NoLocalQueue { namespace: key.0.clone(), name: queue.clone() }),
             Some(cq_name) => match queues.get(cq_name) {
-                None => Err(format!("ClusterQueue {cq_name} doesn't exist")),
+                None => Err(Suspended::NoClusterQueue(cq_name.clone())),
                 Some(cq) => assign(groups, &members, cq_name, cq, &queues, &used),
             },
         };
@@ -170,6 +170,21 @@ pub fn admit(groups: &mut [PodGroup], objects: &[Value]) -> (Vec<Option<String>>
     (refused, warned)
 }
 
+/// Why Kueue keeps a workload suspended, in the words of its
+/// `QuotaReserved` condition.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Suspended {
+    #[error("LocalQueue {namespace}/{name} doesn't exist")]
+    NoLocalQueue { namespace: String, name: String },
+    #[error("ClusterQueue {0} doesn't exist")]
+    NoClusterQueue(String),
+    /// No flavor of the queue has room for a pod set: the first flavor's
+    /// reasons (kubernetes-sigs/kueue
+    /// pkg/scheduler/flavorassigner/flavorassigner.go `Assignment.Message`).
+    #[error("couldn't assign flavors to pod set {pod_set}: {}", reasons.join(", "))]
+    NoFlavor { pod_set: String, reasons: Vec<String> },
+}
+
 /// A flavor for every pod set, or the first reason none fits.
 fn assign(
     groups: &[PodGroup],
@@ -178,7 +193,7 @@ fn assign(
     cq: &ClusterQueue,
     queues: &BTreeMap<String, ClusterQueue>,
     used: &BTreeMap<(String, String, String), i64>,
-) -> Result<Vec<(usize, String)>, String> {
+) -> Result<Vec<(usize, String)>, Suspended> {
     let use_of =
         |q: &str, f: &str, r: &str| used.get(&(q.to_string(), f.to_string(), r.to_string())).copied().unwrap_or(0);
     // The other queues of the cohort lend what they do not use.
@@ -252,7 +267,7 @@ fn assign(
                 out.push((i, f));
             }
             (None, Some(reasons)) => {
-                return Err(format!("couldn't assign flavors to pod set {}: {}", pod_set(g), reasons.join(", ")));
+                return Err(Suspended::NoFlavor { pod_set: pod_set(g), reasons });
             }
             // Nothing the queue covers: Kueue admits it without a flavor.
             (None, None) => {}

@@ -232,7 +232,7 @@ fn node_index(cluster: &Cluster) -> std::collections::HashMap<&str, usize> {
 /// (pkg/scheduler/framework/plugins/dynamicresources/dynamicresources.go
 /// `PostFilter`; as in the events of 1.34/1.35 clusters: "… taint {…}. no
 /// new claims to deallocate, preemption: 0/1 nodes are available: …").
-fn postfilter_text(version: KubeVersion, preemption: &str) -> String {
+fn postfilter_text(version: KubeVersion, preemption: &preempt::NoPreemption) -> String {
     if version.minor >= 34 { format!("no new claims to deallocate, {preemption}") } else { preemption.to_string() }
 }
 
@@ -436,9 +436,24 @@ fn choose(pod: &Incoming<'_>, used: &[NodeUse]) -> Result<usize, Vec<(usize, Rej
     best.map(|(_, i)| i).ok_or(rejects)
 }
 
+/// Why a surge pod of a rolling update does not fit, in the words of
+/// whoever refuses it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SurgeRefused {
+    /// `spec.nodeName` names a node the cluster does not have.
+    #[error("node {0} is not in the cluster")]
+    NoSuchNode(String),
+    /// The kubelet of the pinned node rejects it.
+    #[error("the kubelet on {node} rejects it: {}", rejection.status_message())]
+    Kubelet { node: String, rejection: kubelet::Rejection },
+    /// The scheduler finds no node: its FailedScheduling message.
+    #[error("{0}")]
+    Unschedulable(String),
+}
+
 /// Surge pods of a rolling update of `groups[index]`, placed after every
-/// replica of `placement`: where they would go, or the scheduler's message
-/// for the first that does not fit.
+/// replica of `placement`: where they would go, or why the first that
+/// does not fit does not.
 pub fn place_surge(
     cluster: &Cluster,
     groups: &[PodGroup],
@@ -446,17 +461,17 @@ pub fn place_surge(
     placement: &Placement,
     surge: u64,
     options: Options,
-) -> Result<(), String> {
+) -> Result<(), SurgeRefused> {
     let group = &groups[index];
     let version = options.kube_version.wording();
     let mut used = placement.used.clone();
     if let Some(pinned) = group.pinned_node() {
         let Some(i) = cluster.nodes.iter().position(|n| n.name == pinned) else {
-            return Err(format!("node {pinned} is not in the cluster"));
+            return Err(SurgeRefused::NoSuchNode(pinned.to_string()));
         };
         for _ in 0..surge {
             kubelet::admit(&group.spec, &group.requests, &cluster.nodes[i], &used[i])
-                .map_err(|r| format!("the kubelet on {pinned} rejects it: {}", r.status_message()))?;
+                .map_err(|rejection| SurgeRefused::Kubelet { node: pinned.to_string(), rejection })?;
             commit(&mut used[i], group);
         }
         return Ok(());
@@ -473,7 +488,7 @@ pub fn place_surge(
             }
             Err(rejects) => {
                 let only: Vec<Reject> = rejects.into_iter().map(|(_, r)| r).collect();
-                return Err(fit_message(cluster.nodes.len(), &only, version));
+                return Err(SurgeRefused::Unschedulable(fit_message(cluster.nodes.len(), &only, version)));
             }
         }
     }

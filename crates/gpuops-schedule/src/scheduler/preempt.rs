@@ -25,8 +25,20 @@ pub struct Preemption {
 const NOT_HELPFUL: &str = "Preemption is not helpful for scheduling";
 const NO_VICTIMS: &str = "No preemption victims found for incoming pod";
 
-/// Preempt for one pod of `group`, or the PostFilter's message
-/// (`preemption: …`) saying why not.
+/// Why the PostFilter preempts nothing, in its words (`preemption: …`,
+/// pkg/scheduler/framework/preemption/preemption.go `Preempt`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoPreemption {
+    /// `preemptionPolicy: Never` (PodEligibleToPreemptOthers).
+    #[error("preemption: not eligible due to preemptionPolicy=Never.")]
+    Never,
+    /// No node has victims that make room: each reason with its count of
+    /// nodes (`1 No preemption victims found for incoming pod`), sorted.
+    #[error("preemption: 0/{nodes} nodes are available: {}.", reasons.join(", "))]
+    NoCandidate { nodes: usize, reasons: Vec<String> },
+}
+
+/// Preempt for one pod of `group`, or why not.
 pub fn preempt(
     cluster: &Cluster,
     group: &PodGroup,
@@ -34,10 +46,10 @@ pub fn preempt(
     rejects: &[(usize, Reject)],
     pods_by_node: &[Vec<usize>],
     removed: &[bool],
-) -> Result<Preemption, String> {
+) -> Result<Preemption, NoPreemption> {
     // PodEligibleToPreemptOthers
     if group.preemption_never {
-        return Err("preemption: not eligible due to preemptionPolicy=Never.".into());
+        return Err(NoPreemption::Never);
     }
     let mut histogram: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     let mut candidates: Vec<(i32, i64, usize, usize, Vec<usize>)> = Vec::new();
@@ -88,7 +100,7 @@ pub fn preempt(
     if let Some((_, _, _, node, victims)) = candidates.into_iter().min_by_key(|c| (c.0, c.1, c.2, c.3)) {
         return Ok(Preemption { node, victims });
     }
-    let mut parts: Vec<String> = histogram.into_iter().map(|(r, n)| format!("{n} {r}")).collect();
-    parts.sort();
-    Err(format!("preemption: 0/{} nodes are available: {}.", cluster.nodes.len(), parts.join(", ")))
+    let mut reasons: Vec<String> = histogram.into_iter().map(|(r, n)| format!("{n} {r}")).collect();
+    reasons.sort();
+    Err(NoPreemption::NoCandidate { nodes: cluster.nodes.len(), reasons })
 }
