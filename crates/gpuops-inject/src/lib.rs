@@ -44,27 +44,85 @@ pub fn transform(config: &InjectConfig, items: &mut [Value], models: &Resolver<'
     outcome
 }
 
+/// What the `GpuProfile` pass over a run of items found, in item order.
+#[derive(Default)]
+struct GpuPass {
+    selected: usize,
+    changed: usize,
+    recreated: Vec<String>,
+    saved_gpus: u64,
+    results: Vec<KrmResult>,
+}
+
+impl GpuPass {
+    /// `later`'s items came after this pass's: results keep item order.
+    fn then(mut self, later: GpuPass) -> GpuPass {
+        self.selected += later.selected;
+        self.changed += later.changed;
+        self.recreated.extend(later.recreated);
+        self.saved_gpus += later.saved_gpus;
+        self.results.extend(later.results);
+        self
+    }
+}
+
+/// Items below which one thread does the whole pass: starting threads
+/// costs more than a few hundred workloads take.
+const PARALLEL_FROM: usize = 512;
+
+/// Apply the profile to every selected workload. Each workload is changed
+/// on its own, so a large list is cut into one run of items per core and
+/// the runs' findings are joined in item order: the output, the results
+/// and their order are those of one pass.
+fn gpu_pass(
+    spec: &config::GpuProfileSpec,
+    items: &mut [Value],
+    changed: &mut [bool],
+    models: &Resolver<'_>,
+) -> GpuPass {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if items.len() < PARALLEL_FROM || cores == 1 {
+        return gpu_run(spec, items, changed, models);
+    }
+    let per = items.len().div_ceil(cores);
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = items
+            .chunks_mut(per)
+            .zip(changed.chunks_mut(per))
+            .map(|(items, changed)| scope.spawn(move || gpu_run(spec, items, changed, models)))
+            .collect();
+        runs.into_iter()
+            .map(|run| run.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .fold(GpuPass::default(), GpuPass::then)
+    })
+}
+
+fn gpu_run(spec: &config::GpuProfileSpec, items: &mut [Value], changed: &mut [bool], models: &Resolver<'_>) -> GpuPass {
+    let mut pass = GpuPass::default();
+    for (item, changed) in items.iter_mut().zip(changed.iter_mut()) {
+        if !locator::is_workload(item) || !selector::matches(&spec.selector, item) {
+            continue;
+        }
+        pass.selected += 1;
+        let applied = gpu::apply(spec, item, &mut pass.results, models);
+        if applied.changed {
+            pass.changed += 1;
+            *changed = true;
+        }
+        if let Some(gpus) = applied.recreate_saved_gpus {
+            pass.saved_gpus += gpus;
+            pass.recreated.push(krm::ResourceRef::of(item).to_string());
+        }
+    }
+    pass
+}
+
 fn transform_items(config: &InjectConfig, items: &mut [Value], models: &Resolver<'_>) -> Outcome {
     let mut outcome = Outcome { results: Vec::new(), changed: vec![false; items.len()] };
     if let Some(spec) = &config.gpu {
-        let (mut selected, mut changed) = (0usize, 0usize);
-        let mut recreated: Vec<String> = Vec::new();
-        let mut saved_gpus = 0u64;
-        for (i, item) in items.iter_mut().enumerate() {
-            if !locator::is_workload(item) || !selector::matches(&spec.selector, item) {
-                continue;
-            }
-            selected += 1;
-            let applied = gpu::apply(spec, item, &mut outcome.results, models);
-            if applied.changed {
-                changed += 1;
-                outcome.changed[i] = true;
-            }
-            if let Some(gpus) = applied.recreate_saved_gpus {
-                saved_gpus += gpus;
-                recreated.push(krm::ResourceRef::of(item).to_string());
-            }
-        }
+        let GpuPass { selected, changed, recreated, saved_gpus, results } =
+            gpu_pass(spec, items, &mut outcome.changed, models);
+        outcome.results.extend(results);
         if !recreated.is_empty() {
             // One summary, not one result per object: a fleet-wide profile
             // would otherwise bury real warnings.
@@ -230,4 +288,50 @@ pub fn write_stream(docs: &[Document], items: &[Value], changed: &[bool]) -> Str
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// Workloads of every shape the pass meets — changed, already right,
+    /// not selected, without a container, not a workload — well past the
+    /// size where it is cut into runs per core.
+    fn fleet() -> Vec<Value> {
+        (0..2_000)
+            .map(|i| match i % 5 {
+                0 => json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("c{i}")}}),
+                1 => json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": format!("d{i}"), "namespace": "ml"},
+                    "spec": {"replicas": 2, "template": {"spec": {"containers": []}}}}),
+                _ => json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": format!("d{i}"), "namespace": "ml"},
+                    "spec": {"replicas": i % 3 + 1, "template": {"spec": {"containers": [{"name": "vllm",
+                        "image": "vllm/vllm-openai:v0.10.1", "args": ["--model=Qwen/Qwen2.5-7B-Instruct"],
+                        "resources": {"limits": {"nvidia.com/gpu": i % 4}}}]}}}}),
+            })
+            .collect()
+    }
+
+    /// Cut into runs per core or not, the items, the changed flags, the
+    /// results and their order are the same.
+    #[test]
+    fn a_large_list_gives_what_one_pass_gives() {
+        let profile = json!({"apiVersion": "gpuops.dev/v1alpha1", "kind": "GpuProfile", "metadata": {"name": "p"},
+            "spec": {"gpu": {"count": 2, "product": "NVIDIA-L40S"}, "strategy": "auto"}});
+        let spec = config::decode(&profile).unwrap().unwrap().gpu.unwrap();
+        let models = Resolver::catalog();
+        let (mut one, mut cut) = (fleet(), fleet());
+        let (mut one_changed, mut cut_changed) = (vec![false; one.len()], vec![false; cut.len()]);
+        let single = gpu_run(&spec, &mut one, &mut one_changed, &models);
+        let parallel = gpu_pass(&spec, &mut cut, &mut cut_changed, &models);
+        assert!(cut.len() >= PARALLEL_FROM);
+        assert_eq!((one, one_changed), (cut, cut_changed));
+        assert_eq!(
+            (single.selected, single.changed, single.saved_gpus),
+            (parallel.selected, parallel.changed, parallel.saved_gpus)
+        );
+        assert!(parallel.changed > 0 && !parallel.results.is_empty(), "the fleet exercises changes and results");
+        assert_eq!((single.recreated, single.results), (parallel.recreated, parallel.results));
+    }
 }
