@@ -87,22 +87,12 @@ fn check_table(report: &Report, wide: bool, no_headers: bool) -> String {
             w.status().as_str().to_string(),
         ];
         if wide {
-            let mut nodes: Vec<String> = Vec::new();
-            for n in &w.nodes {
-                match nodes.last_mut() {
-                    Some(last) if last.split('×').next() == Some(n.as_str()) || last == n => {
-                        let count = last.split('×').nth(1).and_then(|c| c.parse::<u32>().ok()).unwrap_or(1) + 1;
-                        *last = format!("{n}×{count}");
-                    }
-                    _ => nodes.push(n.clone()),
-                }
-            }
             let rollout = match &w.rollout {
                 None => "-".to_string(),
                 Some(r) if r.fits => format!("surge {} ok", r.surge),
                 Some(r) => format!("surge {} blocked", r.surge),
             };
-            row.push(if nodes.is_empty() { "-".into() } else { nodes.join(",") });
+            row.push(nodes_cell(&w.nodes));
             row.push(rollout);
         }
         t.push(row);
@@ -131,4 +121,32 @@ fn check_table(report: &Report, wide: bool, no_headers: bool) -> String {
         ));
     }
     out
+}
+
+/// The nodes a workload's pods landed on, a run of one node as
+/// `NODE×COUNT` (`gpu-0×3,gpu-1`); `-` when none was placed.
+fn nodes_cell(placed: &[String]) -> String {
+    let mut nodes: Vec<String> = Vec::new();
+    for n in placed {
+        match nodes.last_mut() {
+            Some(last) if last.split('×').next() == Some(n.as_str()) || last == n => {
+                let count = last.split('×').nth(1).and_then(|c| c.parse::<u32>().ok()).unwrap_or(1) + 1;
+                *last = format!("{n}×{count}");
+            }
+            _ => nodes.push(n.clone()),
+        }
+    }
+    if nodes.is_empty() { "-".into() } else { nodes.join(",") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nodes_cell;
+
+    #[test]
+    fn runs_of_one_node_are_counted() {
+        let placed = ["gpu-0", "gpu-0", "gpu-0", "gpu-1", "gpu-0"].map(String::from);
+        assert_eq!(nodes_cell(&placed), "gpu-0×3,gpu-1,gpu-0");
+        assert_eq!(nodes_cell(&[]), "-");
+    }
 }
