@@ -1,5 +1,9 @@
 //! What Argo CD hands a plugin: settings in the environment and the
-//! Application's parameters (`../shared/reference/argocd-cmp.md` §2).
+//! Application's parameters (argo-cd reposerver/repository/repository.go:
+//! `newEnv` the build variables, `getPluginEnvs` `KUBE_*`,
+//! `getPluginParamEnvs` `plugin.env` as `ARGOCD_ENV_<name>`; the parameters
+//! as `ARGOCD_APP_PARAMETERS` JSON; cmpserver/plugin/plugin.go adds them
+//! after the sidecar's own environment).
 //!
 //! The environment is read with `vars_os`, never `vars`: `std::env::vars`
 //! panics on a variable that is not UTF-8, and the panic message would

@@ -7,8 +7,11 @@
 //! * `parameters` prints the announcements for the UI's Parameters tab.
 //! * `self-check` says whether the sidecar is wired the way Argo CD expects.
 //!
-//! The contract followed is `../shared/reference/argocd-cmp.md` (argo-cd
-//! v3.5 code where its docs disagree).
+//! The contract followed is argo-cd v3.5's code, where its docs disagree
+//! too: `cmpserver/plugin/plugin.go` (how the command runs, its deadline
+//! and process group), `cmpserver/plugin/config.go` (`plugin.yaml`),
+//! `reposerver/repository/repository.go` (what the repo-server hands the
+//! sidecar and does with its output).
 
 pub mod announce;
 pub mod env;

@@ -119,7 +119,7 @@ fn gate_reads_kind(kind: &str) -> bool {
 /// expands `kind: List` / `*List` into its items before syncing
 /// (argo-cd reposerver/repository/repository.go, `GenerateManifests`:
 /// `obj.IsList()` → `EachListItem`, a List with `items: null` dropped;
-/// ../shared/reference/argocd-cmp.md §3; the same rule as
+/// the same rule as
 /// gpuops_manifest::input::flatten_lists).
 fn objects_in(value: &Value) -> usize {
     let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");

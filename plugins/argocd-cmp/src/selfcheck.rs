@@ -95,7 +95,8 @@ pub fn self_check(config_dir: &Path) -> (String, bool) {
         format!("kustomize: {} ({})", kustomizer.describe(Path::new("DIR")), version.as_deref().unwrap_or("not found")),
         "copy kubectl into the image (or a standalone kustomize, and set GPUOPS_KUSTOMIZE to its path)",
     );
-    let home = gpuops_inject::default_plugin_home(|k| std::env::var_os(k)).unwrap_or_else(|| PathBuf::from("<no plugin home>"));
+    let home = gpuops_inject::default_plugin_home(|k| std::env::var_os(k))
+        .unwrap_or_else(|| PathBuf::from("<no plugin home>"));
     let function = home.join("gpuops.dev/v1alpha1/gpuprofile/GpuProfile");
     line(
         function.is_file(),

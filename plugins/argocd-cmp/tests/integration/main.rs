@@ -1,5 +1,5 @@
 //! A contract harness that behaves like argocd-cmp-server (argo-cd v3.5,
-//! `../shared/reference/argocd-cmp.md`): it reads `plugin.yaml`, copies the
+//! cmpserver/plugin/plugin.go and config.go): it reads `plugin.yaml`, copies the
 //! repository into a fresh `_cmp_server/<uuid>/` (files 0644, dirs 0755, as
 //! `preserveFileMode: false` extracts them), runs the declared command
 //! exactly (argv = command[1:] ++ args) with cwd = the app path and one of
