@@ -9,6 +9,7 @@ mod hostile;
 mod hostile_repo;
 mod image;
 mod interrupt;
+mod messages;
 mod registry_client;
 mod release;
 mod scan;
