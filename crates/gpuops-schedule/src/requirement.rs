@@ -96,7 +96,7 @@ impl Requirement {
         Requirement {
             key: text("key").to_string(),
             operator: Operator::of_label_selector(text("operator")),
-            values: crate::cluster::strings(expression.get("values")),
+            values: strings(expression.get("values")),
         }
     }
 
@@ -104,6 +104,14 @@ impl Requirement {
     pub fn matches(&self, labels: &std::collections::BTreeMap<String, String>) -> bool {
         self.operator.matches(&self.values, labels.get(&self.key).map(String::as_str))
     }
+}
+
+/// The strings of a JSON array (`values`, `namespaces`, `coveredResources`);
+/// empty when absent, non-strings skipped.
+pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

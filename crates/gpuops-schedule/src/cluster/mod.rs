@@ -279,13 +279,8 @@ pub struct Cluster {
     pub quotas: Vec<Quota>,
 }
 
-/// The strings of a JSON array (`values`, `namespaces`, `coveredResources`);
-/// empty when absent, non-strings skipped.
-pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
-}
+// Lives with the requirement matcher, which reads `values` lists too.
+pub(crate) use crate::requirement::strings;
 
 /// The objects of `kind` among `objects`.
 pub(crate) fn of_kind<'a>(objects: &'a [Value], kind: &'static str) -> impl Iterator<Item = &'a Value> {
