@@ -40,7 +40,7 @@ const CONTAINER_FIELDS: &[&str] = &["resources", "restartPolicy"];
 
 /// `spec` with only the fields read after the group is built, each map
 /// and list allocated at its size (the parser's grow as they are read),
-/// and its containers apart: see [`split`].
+/// and its containers apart: see `split`.
 pub fn scheduling_fields(spec: Value) -> (Value, Box<str>) {
     let Value::Object(map) = spec else { return (spec, Box::default()) };
     let (mut kept, mut lists) = (Vec::new(), serde_json::Map::new());

@@ -57,7 +57,7 @@ pub struct PodGroup {
     /// The pod template's labels (what pod affinity and spread match).
     pub labels: BTreeMap<String, String>,
     /// The pod's priority, resolved from `priorityClassName` (or the
-    /// global default class) by [`resolve_priority`].
+    /// global default class) by [`crate::admission::admit`].
     pub priority: i32,
     /// `preemptionPolicy: Never` (the pod's or its class's).
     pub preemption_never: bool,
