@@ -4,7 +4,7 @@
 //!
 //! The answers come from the libraries (`gpuops_fit` for the check,
 //! `gpuops_schedule` for clusters, `gpuops_model` for memory); this crate
-//! holds the flags ([`cli`]), what each command gathers and hands to them
+//! holds the flags (`cli`), what each command gathers and hands to them
 //! (`commands`), the network model source the resolver is given
 //! (`remote`), and the printing (`render`).
 

@@ -3,7 +3,7 @@
 //! files in place — only the changed characters — then optionally commit.
 //!
 //! The transaction (resolve → plan → write/commit/push with rollback) is
-//! `gpuops_gitops::bump`; this crate holds the flags ([`cli`]), what each
+//! `gpuops_gitops::bump`; this crate holds the flags (`cli`), what each
 //! command gathers and hands to the library (`commands`), the real
 //! registry and git behind the library's traits (`registry`, `git`), and
 //! the printing (`render`).

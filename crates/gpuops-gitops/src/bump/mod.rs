@@ -8,7 +8,7 @@
 //!   [`Setter`], or a kustomize/`ModelTags` entry) and the [`Decision`] made
 //!   for it (an [`edit::Edit`](crate::edit::Edit), up to date, skipped,
 //!   failed).
-//! * [`write`]: every new file built and verified before any is touched
+//! * [`write`](mod@write): every new file built and verified before any is touched
 //!   ([`prepare`]), the git checks ([`Prepared::begin`]), then the writes,
 //!   the commit and the push ([`Transaction::run`]) through the [`Git`]
 //!   trait (the real `git` runs in the plugin; fakes in tests).
