@@ -28,6 +28,7 @@ mod client;
 mod endpoint;
 pub mod hub;
 pub mod model;
+pub mod models;
 mod origin;
 pub mod push;
 mod reference;

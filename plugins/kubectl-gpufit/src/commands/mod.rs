@@ -25,5 +25,5 @@ use crate::remote;
 fn resolver() -> Resolver<'static> {
     let root = std::env::current_dir().ok();
     let cache = gpuops_model::hfconfig::hub_cache(|k| std::env::var_os(k));
-    Resolver::offline(root.as_deref(), cache.as_deref()).then(remote::Fetcher::from_env())
+    Resolver::offline(root.as_deref(), cache.as_deref()).then(remote::from_env())
 }
