@@ -68,3 +68,18 @@ fn an_mps_share_is_a_part_of_the_gpu_time_slicing_is_all_of_it() {
     let memory = sliced.workloads[0].memory.as_ref().unwrap();
     assert_eq!((memory.status, memory.fit.as_ref().unwrap().gpu_memory_gib), (MemoryStatus::Fits, whole));
 }
+
+/// A MIG resource whose profile the catalog cannot size is unchecked, not
+/// sized as the whole GPU.
+#[test]
+fn an_unknown_mig_profile_is_unchecked() {
+    let cluster = node(
+        json!({"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/mig.strategy": "mixed"}),
+        json!({"cpu": "64", "memory": "512Gi", "pods": "110", "nvidia.com/mig-7g.custom": "1"}),
+    );
+    let report = run(&cluster, vllm("Qwen/Qwen2.5-7B-Instruct", "nvidia.com/mig-7g.custom"));
+    let memory = report.workloads[0].memory.as_ref().unwrap();
+    assert_eq!(memory.status, MemoryStatus::UnknownGpu, "{memory:?}");
+    assert!(memory.fit.is_none());
+    assert!(memory.message.as_deref().unwrap().contains("the MIG profile 7g.custom is not one gpuops can size"));
+}

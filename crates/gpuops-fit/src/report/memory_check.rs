@@ -18,8 +18,10 @@ use gpuops_schedule::cluster::{Cluster, Node};
 /// product their nodeSelector names, else any node with the resource —
 /// then the share of it one pod holds ([`share`]).
 fn gpu_for(cluster: &Cluster, group: &PodGroup, nodes: &[String]) -> Option<GpuInfo> {
-    let resource = group.gpu_resource()?;
-    let on = |node: &Node| Some(share(gpu_of_labels(&node.labels)?, resource, &node.labels));
+    // None for a pod whose GPUs come another way (a DRA claim): the whole
+    // GPU of the node it lands on, as before.
+    let resource = group.gpu_resource();
+    let on = |node: &Node| share(gpu_of_labels(&node.labels)?, resource, &node.labels);
     if let Some(gpu) = nodes.iter().find_map(|n| cluster.nodes.iter().find(|node| node.name == *n).and_then(on)) {
         return Some(gpu);
     }
@@ -33,8 +35,9 @@ fn gpu_for(cluster: &Cluster, group: &PodGroup, nodes: &[String]) -> Option<GpuI
             return Some(gpu);
         }
         let labels = BTreeMap::from([("nvidia.com/gpu.product".to_string(), product.to_string())]);
-        return Some(share(gpu_of_labels(&labels)?, resource, &labels));
+        return share(gpu_of_labels(&labels)?, resource, &labels);
     }
+    let resource = resource?;
     cluster.nodes.iter().filter(|n| n.allocatable.get(resource).is_some_and(|v| *v > 0)).find_map(on)
 }
 
@@ -45,16 +48,17 @@ fn gpu_for(cluster: &Cluster, group: &PodGroup, nodes: &[String]) -> Option<GpuI
 /// GPU through MPS (k8s-device-plugin README, "With CUDA MPS": replicas
 /// each get `1/replicas` of the memory, `nvidia.com/gpu.sharing-strategy:
 /// mps`, `nvidia.com/gpu.replicas`), else the whole GPU — time-slicing
-/// gives every replica the whole memory, shared with no isolation.
-fn share(gpu: GpuInfo, resource: &str, labels: &BTreeMap<String, String>) -> GpuInfo {
-    if let Some(profile) = resource.strip_prefix("nvidia.com/mig-") {
-        return mig_slice(&gpu, profile).unwrap_or(gpu);
+/// gives every replica the whole memory, shared with no isolation. `None`
+/// for a MIG profile the catalog cannot size: unchecked, not the whole GPU.
+fn share(gpu: GpuInfo, resource: Option<&str>, labels: &BTreeMap<String, String>) -> Option<GpuInfo> {
+    if let Some(profile) = resource.and_then(|r| r.strip_prefix("nvidia.com/mig-")) {
+        return mig_slice(&gpu, profile);
     }
     let replicas = labels.get("nvidia.com/gpu.replicas").and_then(|r| r.parse::<u64>().ok()).filter(|r| *r > 1);
-    match (labels.get("nvidia.com/gpu.sharing-strategy").map(String::as_str), replicas) {
+    Some(match (labels.get("nvidia.com/gpu.sharing-strategy").map(String::as_str), replicas) {
         (Some("mps"), Some(replicas)) => mps_share(&gpu, replicas),
         _ => gpu,
-    }
+    })
 }
 
 pub(super) fn memory_report(
@@ -87,8 +91,15 @@ pub(super) fn memory_report(
     };
     let Some(gpu) = gpu_for(cluster, group, nodes) else {
         report.status = MemoryStatus::UnknownGpu;
-        report.message =
-            Some("no node with GPU Feature Discovery labels (nvidia.com/gpu.product) to size the model against".into());
+        report.message = Some(match group.gpu_resource().and_then(|r| r.strip_prefix("nvidia.com/mig-")) {
+            Some(profile) => format!(
+                "the MIG profile {} is not one gpuops can size (the catalog's profiles, or a name like 3g.40gb)",
+                gpuops_manifest::text::printable(profile)
+            ),
+            None => {
+                "no node with GPU Feature Discovery labels (nvidia.com/gpu.product) to size the model against".into()
+            }
+        });
         return Some(report);
     };
     let fit = memory::evaluate(&shape, &gpu, &engine.args);
