@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::workloads::{PodGroup, Role, WorkloadError, WorkloadKind, WorkloadRef};
+use crate::workloads::{Engine, PodGroup, Role, WorkloadError, WorkloadKind, WorkloadRef};
 use gpuops_model::memory::MemoryFit;
 use gpuops_model::resolve::Models;
 use gpuops_schedule::cluster::Cluster;
@@ -351,7 +351,7 @@ pub fn check_each(
     options: CheckOptions,
     mut each: impl FnMut(WorkloadReport),
 ) -> Result<Summary, CheckError> {
-    let inputs::Gathered { mut groups, policy } = inputs.finish()?;
+    let inputs::Gathered { mut groups, engines, policy } = inputs.finish()?;
     // Sized before admission too: its quota check admits replica by replica.
     scheduler::budget::size(cluster, &groups, options.scheduler.budget)?;
     let wanted: Vec<u64> = groups.iter().map(|g| g.replicas).collect();
@@ -360,7 +360,14 @@ pub fn check_each(
     let placement: Placement = scheduler::place(cluster, &groups, options.scheduler)?;
     let max_gpus_per_node = max_gpus_per_node(cluster);
     let mut fits = true;
-    let checked = Checked { cluster, groups: &groups, placement: &placement, options: &options, max_gpus_per_node };
+    let checked = Checked {
+        cluster,
+        groups: &groups,
+        engines: &engines,
+        placement: &placement,
+        options: &options,
+        max_gpus_per_node,
+    };
     for (index, (refused, wanted)) in admission.refused.iter().zip(wanted).enumerate() {
         let report = checked.workload(index, refused.as_ref(), wanted);
         fits &= report.fits;
@@ -381,6 +388,8 @@ pub fn check_each(
 struct Checked<'a> {
     cluster: &'a Cluster,
     groups: &'a [PodGroup],
+    /// The engine of each group, indexed like `groups`.
+    engines: &'a [Option<Engine>],
     placement: &'a Placement,
     options: &'a CheckOptions,
     max_gpus_per_node: u64,
@@ -390,7 +399,7 @@ impl Checked<'_> {
     /// The report of `groups[index]`: admission's refusal, placement,
     /// rollout, memory and parallelism.
     fn workload(&self, index: usize, refused: Option<&String>, wanted: u64) -> WorkloadReport {
-        let Checked { cluster, groups, placement, options, max_gpus_per_node } = *self;
+        let Checked { cluster, groups, engines, placement, options, max_gpus_per_node } = *self;
         let (group, placed) = (&groups[index], &placement.groups[index]);
         let mut problems = Vec::new();
         if let Some(m) = refused {
@@ -403,11 +412,12 @@ impl Checked<'_> {
         if let Some(r) = rollout.as_ref().filter(|r| !r.fits) {
             problems.push(Problem { kind: ProblemKind::Rollout, message: r.message.clone().unwrap_or_default() });
         }
-        let memory = memory_report(cluster, group, &placed.nodes, max_gpus_per_node, &options.models);
+        let engine = engines[index].as_ref();
+        let memory = memory_report(cluster, group, engine, &placed.nodes, max_gpus_per_node, &options.models);
         if let Some(m) = memory.as_ref().filter(|m| m.status == MemoryStatus::DoesNotFit) {
             problems.push(Problem { kind: ProblemKind::Memory, message: m.message.clone().unwrap_or_default() });
         }
-        if let Some(e) = group.engine.as_ref().filter(|e| !e.multi_node) {
+        if let Some(e) = engine.filter(|e| !e.multi_node) {
             let needed =
                 i64::try_from(e.args.tensor_parallel.saturating_mul(e.args.pipeline_parallel)).unwrap_or(i64::MAX);
             if group.gpus() > 0 && needed > group.gpus() {

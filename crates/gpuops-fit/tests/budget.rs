@@ -50,7 +50,11 @@ fn a_billion_replicas_are_too_large_to_simulate_not_an_abort() {
     // Replicas × nodes is what counts: 200,000 replicas are fine on one
     // node, not on 800.
     let within = Budget { checks: 200_000, replicas: 1_000_000 };
-    let groups = gpuops_fit::workloads::pod_groups(&deployment(200_000, json!({}), None), &Default::default()).unwrap();
+    let groups = gpuops_fit::workloads::pod_groups(&deployment(200_000, json!({}), None), &Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|w| w.group)
+        .collect::<Vec<_>>();
     assert!(size(&dump(1, "1e9", "1Ti"), &groups, within).is_ok());
     assert!(matches!(size(&dump(800, "110", "1Ti"), &groups, within), Err(TooLarge::Placement { nodes: 800, .. })));
 }

@@ -33,7 +33,11 @@ fn setup(nominal: u64, cohort_peer: Option<u64>) -> Vec<Value> {
 }
 
 fn groups(objects: &[Value]) -> Vec<PodGroup> {
-    objects.iter().flat_map(|o| gpuops_fit::workloads::pod_groups(o, &BTreeMap::new()).unwrap()).collect()
+    objects
+        .iter()
+        .flat_map(|o| gpuops_fit::workloads::pod_groups(o, &BTreeMap::new()).unwrap())
+        .map(|w| w.group)
+        .collect()
 }
 
 #[test]

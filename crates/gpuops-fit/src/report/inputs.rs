@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::workloads::{PodGroup, WorkloadError, pod_groups};
+use crate::workloads::{Engine, PodGroup, Workload, WorkloadError, pod_groups};
 use gpuops_manifest::locator::{self, PodRole};
 use gpuops_model::resolve::ModelRequest;
 
@@ -23,7 +23,7 @@ const POLICY_KINDS: &[&str] =
 pub struct Inputs {
     /// The pod groups read so far, in one vector: a vector per object
     /// would hold each group twice over once they are gathered.
-    groups: Vec<PodGroup>,
+    groups: Vec<Workload>,
     /// KServe predictors, with how many groups came before them: their
     /// engine comes from a ServingRuntime that may come later in the
     /// stream, so they are read at [`Inputs::finish`].
@@ -39,6 +39,8 @@ pub struct Inputs {
 /// What [`Inputs::finish`] hands `check`.
 pub(super) struct Gathered {
     pub groups: Vec<PodGroup>,
+    /// The engine of each group, indexed like `groups`.
+    pub engines: Vec<Option<Engine>>,
     /// The policy objects, in the render's order.
     pub policy: Vec<Value>,
 }
@@ -80,7 +82,7 @@ impl Inputs {
 
     /// The pod groups read so far, in order (predictors are read at the end).
     pub fn groups(&self) -> impl Iterator<Item = &PodGroup> {
-        self.groups.iter()
+        self.groups.iter().map(|w| &w.group)
     }
 
     /// The models the workloads read so far serve, each once, with the
@@ -91,7 +93,7 @@ impl Inputs {
         let predictors = self.later.iter().filter_map(|(_, object)| pod_groups(object, &self.runtimes).ok()).flatten();
         let mut seen = std::collections::BTreeSet::new();
         let mut requests = Vec::new();
-        let engines = self.groups.iter().filter_map(|g| g.engine.clone()).chain(predictors.filter_map(|g| g.engine));
+        let engines = self.groups.iter().filter_map(|w| w.engine.clone()).chain(predictors.filter_map(|w| w.engine));
         for engine in engines {
             if seen.insert(engine.model.clone()) {
                 requests.push(ModelRequest { reference: engine.model, overrides: engine.overrides });
@@ -122,8 +124,10 @@ impl Inputs {
             }
             groups.extend(rest);
         }
-        groups.shrink_to_fit();
-        Ok(Gathered { groups, policy })
+        // Split for the scheduling library, which reads groups only.
+        let (groups, engines): (Vec<PodGroup>, Vec<Option<Engine>>) =
+            groups.into_iter().map(|w| (w.group, w.engine)).unzip();
+        Ok(Gathered { groups, engines, policy })
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{MemoryReport, MemoryStatus};
-use crate::workloads::PodGroup;
+use crate::workloads::{Engine, PodGroup};
 use gpuops_model::catalog::{GpuInfo, gpu_of_labels, mig_slice, mps_share};
 use gpuops_model::memory;
 use gpuops_model::resolve::{self, Models, ResolveError};
@@ -64,11 +64,12 @@ fn share(gpu: GpuInfo, resource: Option<&str>, labels: &BTreeMap<String, String>
 pub(super) fn memory_report(
     cluster: &Cluster,
     group: &PodGroup,
+    engine: Option<&Engine>,
     nodes: &[String],
     max_gpus_per_node: u64,
     models: &Models,
 ) -> Option<MemoryReport> {
-    let engine = group.engine.as_ref()?;
+    let engine = engine?;
     let mut report = MemoryReport {
         reference: engine.model.clone(),
         status: MemoryStatus::UnknownModel,

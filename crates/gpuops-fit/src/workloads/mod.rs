@@ -11,7 +11,41 @@ pub use gpuops_manifest::resources::is_gpu;
 pub use gpuops_manifest::rollout::Rollout;
 use gpuops_manifest::vllm;
 use gpuops_model::container::{annotations_of, engine_args, model_reference};
-pub use gpuops_schedule::group::{Engine, PodGroup, Role, WorkloadKind, WorkloadRef};
+use gpuops_model::memory::EngineArgs;
+pub use gpuops_schedule::group::{PodGroup, Role, WorkloadKind, WorkloadRef};
+
+/// The model a pod serves and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Engine {
+    pub model: String,
+    pub args: EngineArgs,
+    /// `gpuops.dev/model-*` annotations overriding the catalog.
+    pub overrides: BTreeMap<String, String>,
+    /// TP spans several pods (Ray, LeaderWorkerSet): per-pod GPU checks do not apply.
+    pub multi_node: bool,
+}
+
+/// A group of identical pods to place (`gpuops_schedule` reads it) and the
+/// engine they run (the memory check reads it): kept together here so the
+/// scheduling library knows nothing of models.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub group: PodGroup,
+    pub engine: Option<Engine>,
+}
+
+impl std::ops::Deref for Workload {
+    type Target = PodGroup;
+    fn deref(&self) -> &PodGroup {
+        &self.group
+    }
+}
+
+impl std::ops::DerefMut for Workload {
+    fn deref_mut(&mut self) -> &mut PodGroup {
+        &mut self.group
+    }
+}
 use gpuops_schedule::resources::{QuantityError, pod_requests};
 
 mod operators;
@@ -105,7 +139,7 @@ fn unmodelled_gpu_requests(spec: &Value, annotations: &BTreeMap<String, String>)
 
 /// The pod groups of one object. `runtimes` maps ServingRuntime names to
 /// their objects, so an InferenceService sees its runtime's vLLM args.
-pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec<PodGroup>, WorkloadError> {
+pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec<Workload>, WorkloadError> {
     let subject = subject_of(obj);
     let mut groups = Vec::new();
     for site in locator::pod_sites(obj) {
@@ -241,7 +275,7 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
         let preemption_never = spec.get("preemptionPolicy").and_then(Value::as_str) == Some("Never");
         let warnings = unmodelled_gpu_requests(&spec, &annotations);
         let (spec, containers) = gpuops_schedule::group::scheduling_fields(spec);
-        groups.push(PodGroup {
+        let group = PodGroup {
             workload: subject.clone(),
             role,
             replicas,
@@ -250,14 +284,14 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
             containers,
             requests,
             rollout,
-            engine,
             namespace,
             labels,
             priority: 0,
             preemption_never,
             warnings,
             queue: queue_of(obj),
-        });
+        };
+        groups.push(Workload { group, engine });
     }
     // A RayService upgrade brings up a whole second cluster.
     if locator::kind(obj) == "RayService" && locator::api_group(obj) == "ray.io" {
@@ -270,11 +304,14 @@ pub fn pod_groups(obj: &Value, runtimes: &BTreeMap<String, Value>) -> Result<Vec
         ("serving.kserve.io", "LLMInferenceService") if obj.pointer("/spec/template").is_none() => {
             // The pod comes from LLMInferenceServiceConfig objects (baseRefs,
             // or the default kserve-config-llm-template).
-            return Ok(vec![unresolved(
-                obj,
-                &subject,
-                "its pod template comes from LLMInferenceServiceConfig (spec.baseRefs or kserve-config-llm-template), which gpufit does not resolve: add spec.template with the containers' resources to check it",
-            )]);
+            return Ok(vec![Workload {
+                engine: None,
+                group: unresolved(
+                    obj,
+                    &subject,
+                    "its pod template comes from LLMInferenceServiceConfig (spec.baseRefs or kserve-config-llm-template), which gpufit does not resolve: add spec.template with the containers' resources to check it",
+                ),
+            }]);
         }
         ("production-stack.vllm.ai", "VLLMRuntime") => {
             return vllm_runtime(obj, &subject)

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Engine, PodGroup, Rollout, WorkloadRef, queue_of};
+use super::{Engine, PodGroup, Rollout, Workload, WorkloadRef, queue_of};
 use gpuops_model::memory::EngineArgs;
 use gpuops_schedule::resources::{Resources, pod_requests};
 
@@ -54,7 +54,6 @@ fn empty_group(obj: &Value, subject: &WorkloadRef) -> PodGroup {
         containers: Box::default(),
         requests: Resources::new(),
         rollout: Rollout::default(),
-        engine: None,
         namespace: obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string(),
         labels: BTreeMap::new(),
         priority: 0,
@@ -71,7 +70,7 @@ fn empty_group(obj: &Value, subject: &WorkloadRef) -> PodGroup {
 pub(super) fn vllm_runtime(
     obj: &Value,
     subject: &WorkloadRef,
-) -> Result<PodGroup, gpuops_schedule::resources::QuantityError> {
+) -> Result<Workload, gpuops_schedule::resources::QuantityError> {
     let at = |p: &str| obj.pointer(p);
     let text =
         |p: &str| at(p).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_f64().map(|f| f.to_string())));
@@ -112,7 +111,10 @@ pub(super) fn vllm_runtime(
     let recreate = text("/spec/deploymentConfig/deploymentStrategy").as_deref() == Some("Recreate");
     let rollout =
         if recreate { Rollout::default() } else { gpuops_manifest::rollout::resolve_fenceposts(None, None, replicas) };
-    Ok(PodGroup { replicas, spec, containers, requests, rollout, engine, ..empty_group(obj, subject) })
+    Ok(Workload {
+        group: PodGroup { replicas, spec, containers, requests, rollout, ..empty_group(obj, subject) },
+        engine,
+    })
 }
 
 /// The model a RayService's Serve applications run (`serveConfigV2`):
@@ -124,7 +126,7 @@ pub(super) fn vllm_runtime(
 /// ray-service.vllm.yaml: `runtime_env.env_vars` `MODEL_ID`,
 /// `TENSOR_PARALLELISM`, `PIPELINE_PARALLELISM`). The first one found is
 /// the engine of the GPU worker groups that have none.
-pub(super) fn ray_serve_llm(obj: &Value, groups: &mut [PodGroup]) {
+pub(super) fn ray_serve_llm(obj: &Value, groups: &mut [Workload]) {
     let Some(text) = obj.pointer("/spec/serveConfigV2").and_then(Value::as_str) else { return };
     let Ok(docs) = gpuops_manifest::yaml::parse_stream(text, "serveConfigV2") else { return };
     let apps: Vec<Value> = docs

@@ -1,8 +1,8 @@
 //! The pods to place: one [`PodGroup`] per set of identical pods a
 //! workload creates, holding what admission, the scheduler and the kubelet
-//! read (the scheduling fields, the requests, the priority) and the
-//! [`Engine`] the memory check sizes. `gpuops-fit` reads workloads into
-//! groups; everything here only reads them.
+//! read (the scheduling fields, the requests, the priority). `gpuops-fit`
+//! reads workloads into groups, with the engine each serves beside them;
+//! everything here only reads them.
 
 use std::collections::BTreeMap;
 
@@ -11,23 +11,11 @@ use serde_json::Value;
 use crate::resources::Resources;
 use gpuops_manifest::resources::is_gpu;
 use gpuops_manifest::rollout::Rollout;
-use gpuops_model::memory::EngineArgs;
 
 mod fields;
 mod reference;
 pub use fields::scheduling_fields;
 pub use reference::{Role, WorkloadKind, WorkloadRef};
-
-/// The model a pod serves and how.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Engine {
-    pub model: String,
-    pub args: EngineArgs,
-    /// `gpuops.dev/model-*` annotations overriding the catalog.
-    pub overrides: BTreeMap<String, String>,
-    /// TP spans several pods (Ray, LeaderWorkerSet): per-pod GPU checks do not apply.
-    pub multi_node: bool,
-}
 
 /// Identical pods to place.
 #[derive(Debug, Clone)]
@@ -40,8 +28,8 @@ pub struct PodGroup {
     pub per_node: bool,
     /// The pod spec's scheduling fields (see `fields::scheduling_fields`):
     /// what admission and the scheduler read, not the containers (see
-    /// `containers`) nor their args, env or probes (the engine holds what
-    /// the memory model reads).
+    /// `containers`) nor their args, env or probes (the engine `gpuops-fit`
+    /// keeps beside the group holds what the memory model reads).
     pub spec: Value,
     /// The pod's `containers` and `initContainers` (their `resources` and
     /// `restartPolicy`) as compact JSON text, `{"containers": [...]}`,
@@ -50,7 +38,6 @@ pub struct PodGroup {
     pub containers: Box<str>,
     pub requests: Resources,
     pub rollout: Rollout,
-    pub engine: Option<Engine>,
     /// The namespace the pods are created in (`default` when the manifest
     /// names none).
     pub namespace: String,

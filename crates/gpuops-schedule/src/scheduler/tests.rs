@@ -41,7 +41,6 @@ fn group(gpus: i64, replicas: u64, spec: Value) -> PodGroup {
         containers: Box::default(),
         requests: Resources::from([("cpu".into(), 1000), ("nvidia.com/gpu".into(), gpus)]),
         rollout: Rollout::default(),
-        engine: None,
         namespace: "ns".into(),
         labels: BTreeMap::from([("app".into(), "x".into())]),
         priority: 0,
