@@ -7,5 +7,6 @@
 //! network. The binaries resolve models first (`gpuops_model::resolve`)
 //! and pass the shapes in, so one input gives one verdict anywhere.
 
+pub mod pools;
 pub mod report;
 pub mod workloads;

@@ -498,7 +498,7 @@ fn gpu_summary(cluster: &Cluster, placement: &Placement) -> (Vec<GpuSummary>, Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gpuops_schedule::cluster::synthetic;
+    use crate::pools::synthetic;
     use serde_json::json;
 
     fn deployment(annotations: Value, max_len: &str) -> Value {

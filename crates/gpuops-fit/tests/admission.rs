@@ -125,7 +125,7 @@ fn a_priority_refusal_goes_to_its_own_group_when_two_share_a_name() {
     assert_eq!(groups[1].replicas, 0);
 
     // What `gpufit check` reports.
-    let cluster = gpuops_schedule::cluster::synthetic("1*8xH100-80GB").unwrap();
+    let cluster = gpuops_fit::pools::synthetic("1*8xH100-80GB").unwrap();
     let report = gpuops_fit::report::check(&cluster, &objects, Default::default()).unwrap();
     let fits: Vec<bool> = report.workloads.iter().map(|w| w.fits).collect();
     assert_eq!(fits, [true, false]);

@@ -48,7 +48,7 @@ fn inject_and_fit_agree_on_every_surge_and_unavailable_combination() {
                 });
 
                 // fit, on nodes with exactly `replicas` GPUs: no spare one.
-                let cluster = gpuops_schedule::cluster::synthetic(&format!("{replicas}*1xH100-80GB")).unwrap();
+                let cluster = gpuops_fit::pools::synthetic(&format!("{replicas}*1xH100-80GB")).unwrap();
                 let report = gpuops_fit::report::check(&cluster, &[deployment], Default::default()).unwrap();
                 let rollout = report.workloads[0].rollout.as_ref();
                 let blocked = rollout.is_some_and(|r| !r.fits);

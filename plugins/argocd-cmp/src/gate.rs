@@ -37,7 +37,7 @@ pub(crate) fn capacity(dir: &Path, repo: &Repo, spec: &str) -> Result<gpuops_sch
     let path = match repo.resolve(dir, spec) {
         Ok(path) if path.is_file() => path,
         Ok(_) | Err(Outside::Missing(_)) if !looks_like_a_file(spec) => {
-            return gpuops_schedule::cluster::synthetic(spec).map_err(|e| Error::Capacity(e.to_string()));
+            return gpuops_fit::pools::synthetic(spec).map_err(|e| Error::Capacity(e.to_string()));
         }
         Ok(_) => return Err(Error::Capacity(format!("\"{shown}\" is not a file"))),
         Err(outside) => return Err(Error::Capacity(outside.to_string())),

@@ -137,7 +137,7 @@ mod tests {
 
     use super::super::{CheckOptions, check, check_each, check_inputs};
     use super::*;
-    use gpuops_schedule::cluster::synthetic;
+    use crate::pools::synthetic;
 
     fn runtime() -> Value {
         json!({"apiVersion": "serving.kserve.io/v1alpha1", "kind": "ServingRuntime", "metadata": {"name": "vllm"},

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
+use gpuops_fit::pools::synthetic;
 use gpuops_fit::report::{CheckOptions, Report, WorkloadReport, check, model_requests};
 use gpuops_model::resolve::Resolver;
-use gpuops_schedule::cluster::synthetic;
 
 fn fixture(name: &str) -> Vec<serde_json::Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-world").join(name);

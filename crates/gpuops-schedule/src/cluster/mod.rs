@@ -383,14 +383,8 @@ fn gpu_family(major: u32, minor: u32) -> &'static str {
 
 /// The labels GPU Feature Discovery puts on a node with `gpus` of `gpu`
 /// (NVIDIA/k8s-device-plugin docs/gpu-feature-discovery).
-fn gfd_labels(
-    set: &mut impl FnMut(&str, String),
-    gpu: &gpuops_model::catalog::GpuProduct,
-    major: u32,
-    minor: u32,
-    gpus: i64,
-) {
-    let mig_capable = !gpu.mig.is_empty();
+fn gfd_labels(set: &mut impl FnMut(&str, String), gpu: &PoolGpu, major: u32, minor: u32, gpus: i64) {
+    let mig_capable = gpu.mig_capable;
     set("nvidia.com/gpu.present", "true".into());
     set("nvidia.com/gpu.product", gpu.label.clone());
     set("nvidia.com/gpu.memory", gpu.label_mib.to_string());
@@ -413,7 +407,7 @@ fn gfd_labels(
 /// The labels the ROCm node labeller puts on an AMD GPU node
 /// (ROCm/k8s-device-plugin: `amd.com/gpu.product-name=AMD_Instinct_MI300X_OAM`,
 /// `amd.com/gpu.vram=192G`, `amd.com/gpu.family=AI`).
-fn rocm_labels(set: &mut impl FnMut(&str, String), gpu: &gpuops_model::catalog::GpuProduct) {
+fn rocm_labels(set: &mut impl FnMut(&str, String), gpu: &PoolGpu) {
     set("amd.com/gpu.product-name", gpu.label.clone());
     set("amd.com/gpu.vram", format!("{}G", gpu.label_mib / 1024));
     set("amd.com/gpu.family", if gpu.label.contains("Instinct") { "AI" } else { "NV" }.into());
@@ -470,6 +464,38 @@ fn split_pools(spec: &str) -> Vec<&str> {
     pools.into_iter().map(str::trim).filter(|p| !p.is_empty()).collect()
 }
 
+/// Bounds of `--nodes`: ten times the largest cluster Kubernetes supports
+/// (5,000 nodes, kubernetes.io "Considerations for large clusters"), and
+/// more GPUs than any machine holds.
+pub const MAX_SYNTHETIC_NODES: u64 = 50_000;
+pub const MAX_GPUS_PER_NODE: u32 = 64;
+
+/// What a synthetic pool needs to know of a GPU product: the scheduling
+/// library holds no catalog; `gpuops-fit` (`pools`) fills this from
+/// `gpuops_model::catalog`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolGpu {
+    /// `nvidia.com/gpu.product` or `amd.com/gpu.product-name`.
+    pub label: String,
+    /// The short name node names start with (`h100-80gb-0`).
+    pub short_name: String,
+    /// The extended resource its device plugin advertises.
+    pub resource: String,
+    /// `nvidia.com/gpu.memory` (MiB) or `amd.com/gpu.vram`.
+    pub label_mib: u64,
+    /// CUDA compute capability; `None` for an AMD GPU (ROCm labels).
+    pub compute: Option<(u32, u32)>,
+    pub mig_capable: bool,
+}
+
+/// The GPU products synthetic pools may name.
+pub trait GpuProducts {
+    /// The product a pool names (`H100-80GB`, `L4`, a product label).
+    fn product(&self, name: &str) -> Option<PoolGpu>;
+    /// Names to suggest when a pool names none of them.
+    fn known(&self) -> Vec<String>;
+}
+
 /// Synthetic nodes for planning without a cluster: `[NODES*]GPUSxPRODUCT`
 /// pools, comma-separated (`2*8xH100-80GB,8xL4`), each optionally followed
 /// by `[LABEL=VALUE,…,taint=KEY=VALUE:EFFECT]`
@@ -487,18 +513,16 @@ fn split_pools(spec: &str) -> Vec<&str> {
 /// 208 vCPU, 1,872 GB), 2×L4 24 cores (g2-standard-24: 24 vCPU), 8×A100-40GB
 /// 104 (a2-highgpu-8g: 96) —, at least 8 cores and 64Gi; `ephemeral-storage` 100Gi + 100Gi × GPUs; `hugepages-*` 0;
 /// 110 pods; and the GPUs.
-/// Bounds of `--nodes`: ten times the largest cluster Kubernetes supports
-/// (5,000 nodes, kubernetes.io "Considerations for large clusters"), and
-/// more GPUs than any machine holds.
-pub const MAX_SYNTHETIC_NODES: u64 = 50_000;
-pub const MAX_GPUS_PER_NODE: u32 = 64;
-
-pub fn synthetic(spec: &str) -> Result<Cluster, ClusterError> {
-    synthetic_with(spec, &SyntheticExtras::default())
+pub fn synthetic(spec: &str, products: &dyn GpuProducts) -> Result<Cluster, ClusterError> {
+    synthetic_with(spec, &SyntheticExtras::default(), products)
 }
 
 /// [`synthetic`] with labels and taints added to every node.
-pub fn synthetic_with(spec: &str, extras: &SyntheticExtras) -> Result<Cluster, ClusterError> {
+pub fn synthetic_with(
+    spec: &str,
+    extras: &SyntheticExtras,
+    products: &dyn GpuProducts,
+) -> Result<Cluster, ClusterError> {
     let mut cluster = Cluster { source: format!("--nodes {spec}"), ..Cluster::default() };
     for pool in split_pools(spec) {
         let bad = |problem: String| ClusterError::Synthetic { pool: pool.to_string(), problem };
@@ -538,14 +562,10 @@ pub fn synthetic_with(spec: &str, extras: &SyntheticExtras) -> Result<Cluster, C
             .filter(|g| *g <= MAX_GPUS_PER_NODE)
             .ok_or_else(|| bad(format!("{gpus:?} is not a GPU count (0 to {MAX_GPUS_PER_NODE} per node)")))?
             .into();
-        let gpu = gpuops_model::catalog::gpu_product(product.trim()).ok_or_else(|| {
-            let known: Vec<&str> = gpuops_model::catalog::gpu_products()
-                .iter()
-                .filter_map(|p| p.aliases.first().map(String::as_str))
-                .collect();
-            bad(format!("unknown GPU product {product:?}; known: {}", known.join(", ")))
-        })?;
-        let prefix = gpu.aliases.first().unwrap_or(&gpu.label).to_ascii_lowercase();
+        let gpu = products
+            .product(product.trim())
+            .ok_or_else(|| bad(format!("unknown GPU product {product:?}; known: {}", products.known().join(", "))))?;
+        let prefix = gpu.short_name.to_ascii_lowercase();
         let existing = cluster.nodes.iter().filter(|n| n.name.starts_with(&format!("{prefix}-"))).count();
         for i in 0..count {
             let name = format!("{prefix}-{}", existing as u64 + i);
@@ -560,9 +580,9 @@ pub fn synthetic_with(spec: &str, extras: &SyntheticExtras) -> Result<Cluster, C
             for arch in ["kubernetes.io/arch", "beta.kubernetes.io/arch"] {
                 set(arch, "amd64".into());
             }
-            match gpu.compute_capability() {
-                Some((major, minor)) => gfd_labels(&mut set, gpu, major, minor, gpus),
-                None => rocm_labels(&mut set, gpu),
+            match gpu.compute {
+                Some((major, minor)) => gfd_labels(&mut set, &gpu, major, minor, gpus),
+                None => rocm_labels(&mut set, &gpu),
             }
             for (k, v) in &labels_extra {
                 set(k, v.clone());
@@ -576,7 +596,7 @@ pub fn synthetic_with(spec: &str, extras: &SyntheticExtras) -> Result<Cluster, C
                 ("hugepages-1Gi".to_string(), 0),
                 ("hugepages-2Mi".to_string(), 0),
                 ("pods".to_string(), 110),
-                (gpu.vendor.resource().to_string(), gpus),
+                (gpu.resource.clone(), gpus),
             ]);
             cluster.nodes.push(Node { name, labels, taints: taints.clone(), unschedulable: false, allocatable });
         }
@@ -590,6 +610,35 @@ pub fn synthetic_with(spec: &str, extras: &SyntheticExtras) -> Result<Cluster, C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two products, as gpuops-model's catalog describes them.
+    struct TestProducts;
+
+    impl GpuProducts for TestProducts {
+        fn product(&self, name: &str) -> Option<PoolGpu> {
+            let (label, short_name, label_mib, compute) = match name {
+                "H100-80GB" | "H100" => ("NVIDIA-H100-80GB-HBM3", "H100-80GB", 81559, (9, 0)),
+                "L4" => ("NVIDIA-L4", "L4", 23034, (8, 9)),
+                _ => return None,
+            };
+            Some(PoolGpu {
+                label: label.into(),
+                short_name: short_name.into(),
+                resource: "nvidia.com/gpu".into(),
+                label_mib,
+                compute: Some(compute),
+                mig_capable: name != "L4",
+            })
+        }
+
+        fn known(&self) -> Vec<String> {
+            vec!["H100-80GB".into(), "L4".into()]
+        }
+    }
+
+    fn synthetic(spec: &str) -> Result<Cluster, ClusterError> {
+        super::synthetic(spec, &TestProducts)
+    }
 
     #[test]
     fn synthetic_pools_reject_counts_no_cluster_has() {

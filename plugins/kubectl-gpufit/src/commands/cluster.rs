@@ -36,7 +36,7 @@ fn list_options(args: &ClusterArgs, scheduling: bool) -> gpuops_cluster::ListOpt
 fn all_clusters(args: &ClusterArgs, scheduling: bool) -> Result<Vec<Cluster>, Error> {
     if let Some(spec) = &args.nodes {
         let extras = cluster::SyntheticExtras { labels: args.node_labels.clone(), taints: args.node_taints.clone() };
-        return Ok(vec![cluster::synthetic_with(spec, &extras)?]);
+        return Ok(vec![gpuops_fit::pools::synthetic_with(spec, &extras)?]);
     }
     if let Some(file) = &args.cluster_file {
         let list = list_options(args, scheduling);
