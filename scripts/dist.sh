@@ -57,7 +57,7 @@ check_static "$bin_dir/kubectl-modelbump" "$bin_dir/kubectl-gpufit"
 echo "dist: static binaries in $bin_dir"
 dist="${GPUOPS_DIST:-}"
 if [[ -z "$dist" ]]; then
-    cargo build --quiet --release --locked -p gpuops-release --bin gpuops-dist
+    cargo build --quiet --release --locked -p gpuops-dist
     dist="$target_dir/release/gpuops-dist"
 fi
 # Only ever a directory this script made (or an empty one): OUT_DIR is

@@ -15,7 +15,7 @@ fn validate(args: &[&str]) -> (Option<i32>, String, String) {
 
 #[test]
 fn validate_exit_codes_and_messages() {
-    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/krew-index");
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../crates/gpuops-release/tests/fixtures/krew-index");
     let dir = tempfile::tempdir().unwrap();
     // A real manifest with a long tagline: valid, with a warning.
     let cleaner = format!("{fixtures}/cleaner.yaml");
