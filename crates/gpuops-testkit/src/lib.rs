@@ -214,6 +214,25 @@ pub fn copy_tree(from: &Path, to: &Path) {
 pub mod snapshot {
     pub use insta;
 
+    /// One entry of a transcript snapshot: what ran (`title`), its exit
+    /// code, then stdout and stderr as printed (a missing final newline
+    /// said, not hidden) — the form every plugin's help and message
+    /// snapshots share.
+    pub fn entry(title: &str, out: &std::process::Output) -> String {
+        let code = out.status.code().map_or("signal".into(), |c| c.to_string());
+        let mut entry = format!("## {title}\nexit {code}\n");
+        for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            if !bytes.is_empty() {
+                entry.push_str(&format!("--- {name}\n{}", String::from_utf8_lossy(bytes)));
+                if !bytes.ends_with(b"\n") {
+                    entry.push_str("\n[no newline at the end]\n");
+                }
+            }
+        }
+        entry.push('\n');
+        entry
+    }
+
     /// Filters every gpuops snapshot applies: temp directories and measured
     /// durations change per run; nothing else is rewritten.
     pub const FILTERS: &[(&str, &str)] =

@@ -25,19 +25,8 @@ fn cmp(args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// One entry: what ran, its exit code, then stdout and stderr as printed.
 fn entry(title: &str, out: &Output) -> String {
-    let mut entry = format!("## {title}\nexit {}\n", out.status.code().map_or("signal".into(), |c| c.to_string()));
-    for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
-        if !bytes.is_empty() {
-            entry.push_str(&format!("--- {name}\n{}", text(bytes)));
-            if !bytes.ends_with(b"\n") {
-                entry.push_str("\n[no newline at the end]\n");
-            }
-        }
-    }
-    entry.push('\n');
-    entry
+    gpuops_testkit::snapshot::entry(title, out)
 }
 
 #[test]

@@ -14,21 +14,7 @@ fn snapshots() -> std::path::PathBuf {
 }
 
 fn entry(args: &[&str], out: &Output) -> String {
-    let mut entry = format!(
-        "## kubectl-gpufit {}\nexit {}\n",
-        args.join(" "),
-        out.status.code().map_or("signal".into(), |c| c.to_string())
-    );
-    for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
-        if !bytes.is_empty() {
-            entry.push_str(&format!("--- {name}\n{}", text(bytes)));
-            if !bytes.ends_with(b"\n") {
-                entry.push_str("\n[no newline at the end]\n");
-            }
-        }
-    }
-    entry.push('\n');
-    entry
+    gpuops_testkit::snapshot::entry(&format!("kubectl-gpufit {}", args.join(" ")), out)
 }
 
 #[test]
