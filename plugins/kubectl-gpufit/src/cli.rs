@@ -1,6 +1,6 @@
 //! The flags: clap's types for every subcommand, and nothing that runs.
-// clap shows these doc comments as --help text, where `[NODES*]` and
-// `host[:port]` are literal brackets, not rustdoc links.
+// clap shows these doc comments as --help text, where brackets are
+// literal (`[NODES*]` in --nodes), not rustdoc links.
 #![allow(rustdoc::broken_intra_doc_links)]
 
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! Flags and arguments: what the user can ask for, nothing else.
-// clap shows these doc comments as --help text, where `[NODES*]` and
-// `host[:port]` are literal brackets, not rustdoc links.
+// clap shows these doc comments as --help text, where brackets are
+// literal (`host[:port]` in --insecure-registry), not rustdoc links.
 #![allow(rustdoc::broken_intra_doc_links)]
 
 use std::path::PathBuf;
