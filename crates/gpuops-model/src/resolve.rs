@@ -219,12 +219,6 @@ pub struct Models {
 }
 
 impl Models {
-    /// A shape the caller obtained another way (`--model-config`).
-    pub fn insert(&mut self, reference: &str, found: Found) {
-        self.errors.remove(reference);
-        self.shapes.insert(reference.to_string(), found);
-    }
-
     pub fn get(&self, reference: &str) -> Option<&Found> {
         self.shapes.get(reference)
     }
@@ -237,15 +231,6 @@ impl Models {
     /// Where a user can put a `config.json` for a model no source knew.
     pub fn hub_cache(&self) -> Option<&Path> {
         self.hub_cache.as_deref()
-    }
-
-    /// The references of `requests` no source knew: what a network source
-    /// may still be asked for.
-    pub fn missing<'r>(&self, requests: impl IntoIterator<Item = &'r ModelRequest>) -> Vec<&'r ModelRequest> {
-        requests
-            .into_iter()
-            .filter(|r| !self.shapes.contains_key(&r.reference) && !self.errors.contains_key(&r.reference))
-            .collect()
     }
 }
 

@@ -64,20 +64,16 @@ pub(crate) fn check(
     cluster: gpuops_schedule::cluster::Cluster,
     inputs: gpuops_fit::report::Inputs,
     kube_version: gpuops_schedule::cluster::KubeVersion,
+    models: gpuops_model::resolve::Resolver<'static>,
     budget: &Budget,
 ) -> Result<Verdict, Error> {
     budget.check("the fit gate")?;
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        // Models are sized the way gpufit sizes them: a model directory in
-        // the app, the catalog, then the sidecar's Hugging Face cache (an
-        // Application cannot point it elsewhere: its env is ARGOCD_ENV_-prefixed).
-        let root = std::env::current_dir().ok();
-        let cache = gpuops_model::hfconfig::hub_cache(|k| std::env::var_os(k));
-        let resolver = gpuops_model::resolve::Resolver::offline(root.as_deref(), cache.as_deref());
+        // The render's resolver: the gate sizes models as `count: auto` did.
         let options = gpuops_fit::report::CheckOptions {
             scheduler: gpuops_schedule::scheduler::Options { kube_version, ..Default::default() },
-            models: resolver.resolve_all(&inputs.model_requests()),
+            models: models.resolve_all(&inputs.model_requests()),
             ..Default::default()
         };
         // Each workload's report is explained and dropped as it comes: the

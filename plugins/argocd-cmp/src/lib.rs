@@ -216,8 +216,10 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
         }
     };
     let max_render = run::max_render(env.text("ARGOCD_GRPC_MAX_SIZE_MB")?)?;
-    // `count: auto` sizes models as the fit gate and gpufit do: the app's
-    // model directories, the catalog, the sidecar's Hugging Face cache.
+    // One resolver for `count: auto` and the fit gate, as gpufit sizes
+    // models: the app's model directories, the catalog, the sidecar's
+    // Hugging Face cache (an Application cannot point it elsewhere: its env
+    // is ARGOCD_ENV_-prefixed).
     let root = std::env::current_dir().ok();
     let cache = gpuops_model::hfconfig::hub_cache(|k| std::env::var_os(k));
     let models = gpuops_model::resolve::Resolver::offline(root.as_deref(), cache.as_deref());
@@ -243,7 +245,7 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
     };
 
     let verdict = match cluster {
-        Some(cluster) => gate::check(cluster, objects, kube_version, &budget)?,
+        Some(cluster) => gate::check(cluster, objects, kube_version, models, &budget)?,
         None => gate::Verdict::Fits,
     };
     let mut warnings = env_warnings.iter().map(|w| format!("{w}\n")).collect::<String>();
