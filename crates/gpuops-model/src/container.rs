@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::memory::{EngineArgs, Entrypoint, Generation, parse_max_model_len};
+use crate::memory::{EngineArgs, Entrypoint, Generation, VllmEnv, VllmVersion, parse_max_model_len};
 use gpuops_manifest::vllm;
 
 /// The model a vLLM container serves: the `gpuops.dev/model` annotation,
@@ -28,6 +28,13 @@ pub fn model_reference(container: &Value, annotations: &BTreeMap<String, String>
 
 /// The vLLM engine arguments of a container (its `command`/`args`, env and
 /// image), as gpufit and the function's `count: auto` both read them.
+///
+/// The vLLM release: the `gpuops.dev/vllm-version` annotation wins, else
+/// the tag of a `vllm/vllm-openai`-style image; a generation name in the
+/// annotation (`v0`, `v1`, `v1-graphs`) sets only the generation. The
+/// `VLLM_*` variables that move the budget come from the container's env
+/// ([`VllmEnv::from_vars`]); a variable set through `valueFrom` has no
+/// value here and counts as unset.
 pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) -> EngineArgs {
     let flag = |names: &[&str]| vllm::get_flag(container, names);
     let number = |names: &[&str], default: u64| flag(names).and_then(|v| v.parse().ok()).unwrap_or(default);
@@ -41,8 +48,17 @@ pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) ->
                 .map(str::to_string)
         })
     };
-    let use_v1 = env("VLLM_USE_V1");
+    let mut vllm_env = VllmEnv::from_vars(env);
+    vllm_env.disable_custom_all_reduce =
+        vllm::has_flag(container, &["--disable-custom-all-reduce", "--disable_custom_all_reduce"]);
     let image = container.get("image").and_then(Value::as_str).unwrap_or("");
+    let annotated = annotations.get("gpuops.dev/vllm-version");
+    let vllm_version = match annotated {
+        Some(text) => VllmVersion::parse(text),
+        None => VllmVersion::from_image(image),
+    };
+    // `v0`/`v1`/`v1-graphs` in the annotation name a generation, not a release.
+    let engine = annotated.filter(|_| vllm_version.is_none()).and_then(|text| Generation::parse(text));
     EngineArgs {
         tensor_parallel: number(vllm::TENSOR_PARALLEL, 1),
         pipeline_parallel: number(vllm::PIPELINE_PARALLEL, 1),
@@ -58,10 +74,11 @@ pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) ->
         kv_cache_memory_bytes: flag(&["--kv-cache-memory-bytes", "--kv_cache_memory_bytes", "--kv-cache-memory"])
             .and_then(|v| crate::memory::parse_kv_cache_bytes(&v)),
         cpu_offload_gb: flag(&["--cpu-offload-gb", "--cpu_offload_gb"]).and_then(|v| v.parse().ok()).unwrap_or(0.0),
-        engine: annotations
-            .get("gpuops.dev/vllm-version")
-            .and_then(|v| Generation::parse(v))
-            .or_else(|| Generation::from_image(image, use_v1.as_deref())),
+        engine,
+        vllm_version,
+        vllm_env,
+        multi_node: false,
+        gpu_memory_in_use_gib: 0.0,
         entrypoint: Entrypoint::Server,
     }
 }

@@ -7,7 +7,7 @@
 #![allow(clippy::print_stdout)] // the accuracy table is the output
 
 use gpuops_model::catalog::{GpuInfo, find_model, gpu_product};
-use gpuops_model::memory::{self, EngineArgs, Entrypoint, Generation};
+use gpuops_model::memory::{self, EngineArgs, Entrypoint, VllmVersion};
 use serde_json::Value;
 
 struct Outcome {
@@ -43,7 +43,7 @@ fn replay(row: &Value) -> Outcome {
         dtype: flag("dtype").and_then(Value::as_str).unwrap_or("auto").to_string(),
         enforce_eager: flag("enforceEager").and_then(Value::as_bool).unwrap_or(false),
         max_num_batched_tokens: flag("maxNumBatchedTokens").and_then(Value::as_u64),
-        engine: Generation::from_version(text("vllm")),
+        vllm_version: VllmVersion::parse(text("vllm")),
         entrypoint: if flag("entrypoint").and_then(Value::as_str) == Some("offline") {
             Entrypoint::Offline
         } else {

@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use super::version::{VllmEnv, VllmVersion};
+
 /// How a vLLM version budgets memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Generation {
@@ -12,13 +14,15 @@ pub enum Generation {
     /// prefill only above 32K context; CUDA graphs come out of the 10% left.
     #[serde(rename = "v0")]
     V0,
-    /// The V1 engine (0.8–0.20): always chunked prefill; CUDA graphs are
-    /// still captured after the KV cache, outside the budget.
+    /// The V1 engine (0.8–0.19): always chunked prefill; CUDA graphs are
+    /// captured after the KV cache, outside the budget (0.18–0.19 put the
+    /// estimate inside only with `VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1`).
     #[serde(rename = "v1")]
     V1,
-    /// V1 from 0.21, where the profiler estimates CUDA graph memory inside
-    /// `gpu_memory_utilization` (vllm#17549, #21489) and the default
-    /// utilization rose to 0.92 (docs.vllm.ai/en/stable/cli/serve).
+    /// V1 from 0.20.0, where the profiler's CUDA graph estimate is inside
+    /// `gpu_memory_utilization` by default (v0.20.0 envs.py:1725) and the
+    /// default utilization rose to 0.92 (v0.20.0 config/cache.py:66); see
+    /// [`super::version`].
     #[serde(rename = "v1-graphs")]
     V1Graphs,
 }
@@ -37,17 +41,10 @@ impl Generation {
         }
     }
 
-    /// The generation of a vLLM release (`0.8.5.post1`, `v0.21.0`).
+    /// The generation of a vLLM release (`0.8.5.post1`, `v0.20.0`) with
+    /// its default env.
     pub fn from_version(version: &str) -> Option<Self> {
-        let version = version.strip_prefix('v').unwrap_or(version);
-        let mut parts = version.split(['.', '-', '+']);
-        let major: u64 = parts.next()?.parse().ok()?;
-        let minor: u64 = parts.next()?.parse().ok()?;
-        Some(match (major, minor) {
-            (0, ..8) => Self::V0,
-            (0, 8..21) => Self::V1,
-            _ => Self::V1Graphs,
-        })
+        Some(VllmVersion::parse(version)?.generation(&VllmEnv::default()))
     }
 
     /// The generation a container image runs, from its tag
@@ -55,13 +52,8 @@ impl Generation {
     /// is not vLLM's own version and says nothing); `VLLM_USE_V1=0` in the
     /// container's env selects V0 on the versions that still had it.
     pub fn from_image(image: &str, use_v1: Option<&str>) -> Option<Self> {
-        let repo_and_tag = image.split('@').next().unwrap_or(image);
-        let (repo, tag) = repo_and_tag.rsplit_once(':').filter(|(_, t)| !t.contains('/'))?;
-        if !repo.rsplit('/').next().is_some_and(|name| name.starts_with("vllm")) {
-            return None;
-        }
-        let generation = Self::from_version(tag)?;
-        Some(if use_v1 == Some("0") && generation < Self::V1Graphs { Self::V0 } else { generation })
+        let env = VllmEnv::from_vars(|name| (name == "VLLM_USE_V1").then(|| use_v1.map(str::to_string)).flatten());
+        Some(VllmVersion::from_image(image)?.generation(&env))
     }
 
     /// `--gpu-memory-utilization` when unset.
@@ -125,7 +117,8 @@ mod tests {
     fn versions_and_images_name_their_generation() {
         assert_eq!(Generation::parse("0.6.4"), Some(Generation::V0));
         assert_eq!(Generation::parse("v0.8.5.post1"), Some(Generation::V1));
-        assert_eq!(Generation::parse("0.20.2"), Some(Generation::V1));
+        assert_eq!(Generation::parse("0.19.1"), Some(Generation::V1));
+        assert_eq!(Generation::parse("0.20.2"), Some(Generation::V1Graphs), "v0.20.0 envs.py:1725");
         assert_eq!(Generation::parse("v0.21.0"), Some(Generation::V1Graphs));
         assert_eq!(Generation::parse("1.0.0"), Some(Generation::V1Graphs));
         assert_eq!(Generation::parse("v1-graphs"), Some(Generation::V1Graphs));

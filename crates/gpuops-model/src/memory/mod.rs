@@ -18,12 +18,16 @@
 
 mod dtype;
 pub mod engine;
+pub mod kv_groups;
 pub mod overhead;
+pub mod refusals;
+pub mod version;
 
 use serde::Serialize;
 
 pub use dtype::{Dtype, KvCacheDtype, Quantization};
 pub use engine::{Entrypoint, Generation};
+pub use version::{SamplerBackend, VllmEnv, VllmVersion};
 
 use super::catalog::{GpuInfo, MemorySource, ModelShape, Vendor};
 
@@ -53,8 +57,18 @@ pub struct EngineArgs {
     pub enforce_eager: bool,
     pub kv_cache_memory_bytes: Option<u64>,
     pub cpu_offload_gb: f64,
-    /// The engine generation (the image's vLLM version, or `--engine`).
+    /// The engine generation when only that is known (`--engine v1`);
+    /// the version below decides it otherwise.
     pub engine: Option<Generation>,
+    /// The vLLM release (the `gpuops.dev/vllm-version` annotation, else
+    /// the image tag); `None`: [`VllmVersion::ASSUMED`], with a note.
+    pub vllm_version: Option<VllmVersion>,
+    /// The container's `VLLM_*` variables that move the budget.
+    pub vllm_env: VllmEnv,
+    /// The TP group spans nodes (no custom all-reduce).
+    pub multi_node: bool,
+    /// GPU memory other processes hold when vLLM starts (a shared GPU).
+    pub gpu_memory_in_use_gib: f64,
     pub entrypoint: Entrypoint,
 }
 
@@ -74,6 +88,10 @@ impl Default for EngineArgs {
             kv_cache_memory_bytes: None,
             cpu_offload_gb: 0.0,
             engine: None,
+            vllm_version: None,
+            vllm_env: VllmEnv::default(),
+            multi_node: false,
+            gpu_memory_in_use_gib: 0.0,
             entrypoint: Entrypoint::Server,
         }
     }
@@ -131,6 +149,8 @@ pub struct MemoryFit {
     pub model: String,
     pub gpu: String,
     pub engine: Generation,
+    /// The vLLM release the terms were taken at.
+    pub vllm_version: String,
     pub tensor_parallel: u64,
     pub pipeline_parallel: u64,
     /// What CUDA/ROCm reports (GiB), and where that figure comes from.
@@ -142,6 +162,13 @@ pub struct MemoryFit {
     pub weights_per_gpu_gib: f64,
     pub activation_gib: f64,
     pub non_torch_gib: f64,
+    /// The custom all-reduce's buffers inside `non_torch_gib` (0 when vLLM
+    /// builds none: one GPU, PCIe beyond two, across nodes, disabled).
+    pub custom_all_reduce_gib: f64,
+    /// The profile sampler's top-k/top-p path and its peak in float32
+    /// copies of the `max_num_seqs × vocab` logits.
+    pub sampler_backend: SamplerBackend,
+    pub sampler_copies: f64,
     pub cuda_graph_gib: f64,
     /// Whether the CUDA graph estimate comes out of the budget (vLLM ≥ 0.21).
     pub cuda_graph_in_budget: bool,
@@ -151,19 +178,39 @@ pub struct MemoryFit {
     pub kv_bytes_per_token: u64,
     /// "GPU KV cache size: N tokens", as vLLM logs it.
     pub kv_pool_tokens: u64,
+    /// KV-cache groups (sliding + full models: equal-size layer groups)
+    /// and the padding layers they waste.
+    pub kv_groups: u64,
+    pub kv_padding_layers: u64,
     /// Longest context one request can have (0 when the weights do not fit;
     /// `u64::MAX` when every layer slides).
     pub max_context: u64,
     pub max_model_len: u64,
     pub max_num_batched_tokens: u64,
     pub max_num_seqs: u64,
-    /// TP divides the attention heads (vLLM refuses otherwise).
+    /// TP divides the attention heads, the padded vocabulary and the KV
+    /// heads (or they it) — vLLM refuses otherwise.
     pub tp_valid: bool,
     /// The dtype runs on this GPU (bf16 needs compute capability ≥ 8.0).
     pub dtype_supported: bool,
     pub fits: bool,
     /// Why not, in vLLM's terms.
     pub problems: Vec<String>,
+    /// What was assumed (an unknown vLLM version).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// The release whose terms apply, and a note when it was assumed: an
+/// explicit generation alone stands for a release of its band.
+fn resolve_version(args: &EngineArgs) -> (VllmVersion, Vec<String>) {
+    match (args.vllm_version, args.engine) {
+        (Some(version), _) => (version, Vec::new()),
+        (None, Some(Generation::V0)) => (VllmVersion::new(0, 7, 3), Vec::new()),
+        (None, Some(Generation::V1)) => (VllmVersion::new(0, 11, 0), Vec::new()),
+        (None, Some(Generation::V1Graphs)) => (VllmVersion::ASSUMED, Vec::new()),
+        (None, None) => (VllmVersion::ASSUMED, vec![format!("vLLM version unknown: assumed {}", VllmVersion::ASSUMED)]),
+    }
 }
 
 /// Bytes per weight of the quantized layers, and whether any are quantized.
@@ -235,10 +282,12 @@ fn mxfp4_value_padding(model: &ModelShape, gpu: &GpuInfo, tp: u64) -> f64 {
 
 /// Evaluate `model` on `gpu` with `args`.
 pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryFit {
-    let generation = args.engine.unwrap_or(Generation::NEWEST);
+    let (version, notes) = resolve_version(args);
+    let env = &args.vllm_env;
+    let generation = args.engine.unwrap_or_else(|| version.generation(env));
     let tp = args.tensor_parallel.max(1);
     let pp = args.pipeline_parallel.max(1);
-    let utilization = args.gpu_memory_utilization.unwrap_or_else(|| generation.default_utilization());
+    let utilization = args.gpu_memory_utilization.unwrap_or_else(|| version.default_utilization());
     let total = gpu.total_gib;
     let usable_gib = total * utilization;
     let max_model_len = args.max_model_len.unwrap_or(model.max_position);
@@ -249,10 +298,16 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
 
     let weights_per_gpu_gib = weights_per_gpu_gib(model, gpu, args, tp, pp);
     // V0 profiles one prefill of the whole batch; V1 a chunk of it.
-    let activation_gib = overhead::activation_gib(generation, model, tp, max_num_batched_tokens, max_num_seqs);
-    let non_torch_gib = overhead::non_torch_gib(generation, gpu, tp * pp);
+    let sampler_backend = version.sampler_backend(env, generation, max_num_seqs);
+    let profiled_top_k_top_p = version.profile_samples_top_k_top_p(env);
+    let sampler_copies = overhead::sampler_copies(generation, sampler_backend, profiled_top_k_top_p);
+    let activation_gib =
+        overhead::activation_gib(generation, model, tp, max_num_batched_tokens, max_num_seqs, sampler_copies);
+    let custom_all_reduce_gib =
+        overhead::custom_all_reduce_gib(gpu, tp, env.disable_custom_all_reduce, args.multi_node);
+    let non_torch_gib = overhead::non_torch_gib(generation, gpu, tp, custom_all_reduce_gib > 0.0);
     let cuda_graph_gib = overhead::cuda_graph_gib(model, args.enforce_eager);
-    let cuda_graph_in_budget = generation == Generation::V1Graphs;
+    let cuda_graph_in_budget = version.cuda_graphs_in_budget(env, generation);
     let overhead_gib = activation_gib + non_torch_gib + if cuda_graph_in_budget { cuda_graph_gib } else { 0.0 };
     let kv_budget_gib = match args.kv_cache_memory_bytes {
         Some(bytes) => bytes as f64 / GIB,
@@ -274,14 +329,16 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     };
     let kv_bytes_per_token = stage_layers * per_layer;
     let budget_bytes = (kv_budget_gib.max(0.0) * GIB) as u64;
-    let kv_pool_tokens = budget_bytes / kv_bytes_per_token.max(1) / BLOCK * BLOCK;
-    // Sliding layers keep a bounded window per request in V1.
-    let sliding_layers = if generation == Generation::V0 {
-        0
-    } else {
-        (model.sliding_layers * stage_layers).div_ceil(model.layers.max(1)).min(stage_layers)
+    // Sliding layers keep a bounded window per request in V1 from 0.9.2;
+    // V0 and earlier V1 hold every layer in full.
+    let hybrid = version.hybrid_kv(generation);
+    let sliding_layers = match (hybrid, model.sliding_window) {
+        (version::HybridKv::AllFull, _) | (_, None) => 0,
+        _ => (model.sliding_layers * stage_layers).div_ceil(model.layers.max(1)).min(stage_layers),
     };
     let full_layers = stage_layers - sliding_layers;
+    let layout = kv_groups::KvLayout::new(hybrid, full_layers, sliding_layers);
+    let kv_pool_tokens = layout.printed_tokens(layout.num_blocks(budget_bytes, per_layer * BLOCK), BLOCK);
     let window_tokens =
         model.sliding_window.map_or(0, |w| (w.saturating_sub(1) + max_num_batched_tokens).div_ceil(BLOCK) * BLOCK);
     let request_bytes = |len: u64| {
@@ -300,25 +357,10 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         if tokens < window_tokens { kv_pool_tokens } else { tokens }
     };
 
-    let tp_valid = model.heads.is_none_or(|h| h % tp == 0);
-    let wants_bf16 = Dtype::parse(&args.dtype).wants_bf16();
-    let dtype_supported = !wants_bf16 || gpu.bf16;
-    let mut problems = Vec::new();
-    if !(utilization > 0.0 && utilization <= 1.0) {
-        problems.push(format!("GPU memory utilization must be within (0, 1]. Got {utilization}."));
-    }
-    if !tp_valid {
-        problems.push(format!(
-            "Total number of attention heads ({}) must be divisible by tensor parallel size ({tp}).",
-            model.heads.unwrap_or(0)
-        ));
-    }
-    if !dtype_supported {
-        problems.push(format!(
-            "Bfloat16 is only supported on GPUs with compute capability of at least 8.0; {} has {} (use --dtype half)",
-            gpu.label, gpu.compute
-        ));
-    }
+    let kv_heads = model.mla_latent.is_none().then_some(model.kv_heads);
+    let tp_valid = refusals::tensor_parallel_split(model.heads, model.vocab, kv_heads, tp).is_none();
+    let dtype_supported = !Dtype::parse(&args.dtype).wants_bf16() || gpu.bf16;
+    let mut problems = startup_refusals(model, gpu, args, version, generation, utilization);
     if kv_budget_gib <= 0.0 {
         problems.push(format!(
             "No available memory for the cache blocks: weights need {weights_per_gpu_gib:.2} GiB per GPU plus {overhead_gib:.2} GiB for activations and buffers, more than the {usable_gib:.2} GiB vLLM may use. Try increasing `gpu_memory_utilization` when initializing the engine."
@@ -345,11 +387,21 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         problems.push(format!(
             "CUDA out of memory: {resident:.2} GiB needed on a {total:.2} GiB GPU (KV cache and CUDA graphs of {cuda_graph_gib:.2} GiB on top of the weights); lower --gpu-memory-utilization or --kv-cache-memory-bytes, or add --enforce-eager"
         ));
+    } else if kv_budget_gib > 0.0 {
+        // The warm-up after the KV cache samples with top-k/top-p; a
+        // profile that skipped them left its extra peak out of the budget.
+        let warm_up = overhead::traced_sampler_copies(sampler_backend, true)
+            - overhead::traced_sampler_copies(sampler_backend, profiled_top_k_top_p);
+        let extra_gib = warm_up.max(0.0) * overhead::sampler_logits_gib(model, max_num_seqs);
+        if extra_gib > total - resident {
+            problems.push(refusals::sampler_warm_up(max_num_seqs));
+        }
     }
     MemoryFit {
         model: model.id.clone(),
         gpu: gpu.label.clone(),
         engine: generation,
+        vllm_version: version.to_string(),
         tensor_parallel: tp,
         pipeline_parallel: pp,
         gpu_memory_gib: total,
@@ -359,12 +411,17 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         weights_per_gpu_gib,
         activation_gib,
         non_torch_gib,
+        custom_all_reduce_gib,
+        sampler_backend,
+        sampler_copies,
         cuda_graph_gib,
         cuda_graph_in_budget,
         overhead_gib,
         kv_budget_gib,
         kv_bytes_per_token,
         kv_pool_tokens,
+        kv_groups: layout.groups,
+        kv_padding_layers: layout.padding_layers,
         max_context,
         max_model_len,
         max_num_batched_tokens,
@@ -373,7 +430,45 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         dtype_supported,
         fits: problems.is_empty(),
         problems,
+        notes,
     }
+}
+
+/// What vLLM refuses before it sizes anything, in the order it meets
+/// them: its config checks, the model's split over the ranks, the free
+/// memory at startup, the dtype.
+fn startup_refusals(
+    model: &ModelShape,
+    gpu: &GpuInfo,
+    args: &EngineArgs,
+    version: VllmVersion,
+    generation: Generation,
+    utilization: f64,
+) -> Vec<String> {
+    let tp = args.tensor_parallel.max(1);
+    let mut problems = Vec::new();
+    if !(utilization > 0.0 && utilization <= 1.0) {
+        problems.push(format!("GPU memory utilization must be within (0, 1]. Got {utilization}."));
+    }
+    let kv_heads = model.mla_latent.is_none().then_some(model.kv_heads);
+    problems.extend(refusals::tensor_parallel_split(model.heads, model.vocab, kv_heads, tp));
+    if let Some(len) = args.max_model_len {
+        // The catalog's shape holds `max_position_embeddings` only: no
+        // RoPE factor is applied here (see refusals::derived_max_model_len).
+        let derived = refusals::derived_max_model_len(model.max_position, None, false);
+        problems.extend(refusals::max_model_len(version, len, derived, false, args.vllm_env.allow_long_max_model_len));
+    }
+    if args.gpu_memory_in_use_gib > 0.0 && version.checks_free_memory(generation) {
+        let total = gpu.total_gib;
+        problems.extend(refusals::free_memory(version, total - args.gpu_memory_in_use_gib, total, utilization));
+    }
+    if Dtype::parse(&args.dtype).wants_bf16() && !gpu.bf16 {
+        problems.push(format!(
+            "Bfloat16 is only supported on GPUs with compute capability of at least 8.0; {} has {} (use --dtype half)",
+            gpu.label, gpu.compute
+        ));
+    }
+    problems
 }
 
 /// The smallest tensor-parallel size (≤ `max_gpus`) at which the model fits.
@@ -385,180 +480,4 @@ pub fn smallest_fitting_tp(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs,
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::catalog::{find_model, gpu_product};
-
-    fn gpu(name: &str) -> GpuInfo {
-        gpu_product(name).unwrap().into()
-    }
-
-    fn fit_with(model: &str, gpu_name: &str, args: EngineArgs) -> MemoryFit {
-        evaluate(&find_model(model).unwrap(), &gpu(gpu_name), &args)
-    }
-
-    fn fit(model: &str, gpu_name: &str, tp: u64, len: Option<u64>) -> MemoryFit {
-        fit_with(model, gpu_name, EngineArgs { tensor_parallel: tp, max_model_len: len, ..EngineArgs::default() })
-    }
-
-    /// One reading of the flag for a manifest and for `gpufit model`: a
-    /// plain number is bytes (it was GiB in `model`), units convert.
-    #[test]
-    fn kv_cache_memory_is_bytes_everywhere() {
-        assert_eq!(parse_kv_cache_bytes("8589934592"), Some(8 << 30));
-        assert_eq!(parse_kv_cache_bytes("8Gi"), Some(8 << 30));
-        assert_eq!(parse_kv_cache_bytes("8GiB"), Some(8 << 30));
-        assert_eq!(parse_kv_cache_bytes("8G"), Some(8_000_000_000));
-        assert_eq!(parse_kv_cache_bytes("8GB"), Some(8_000_000_000));
-        assert_eq!(parse_kv_cache_bytes("512MiB"), Some(512 << 20));
-        assert_eq!(parse_kv_cache_bytes("lots"), None);
-        assert_eq!(parse_kv_cache_bytes("0"), None);
-    }
-
-    #[test]
-    fn worked_fits_on_the_newest_engine() {
-        // Llama-3.1-8B on L4: 22.05 GiB × 0.92, less 14.96 of weights and
-        // ~1.5 of activations, buffers and CUDA graphs → ≈ 31k tokens; the
-        // model's own 131,072 does not fit, 16,384 does.
-        let f = fit("Llama-3.1-8B", "L4", 1, None);
-        assert_eq!((f.gpu_memory_gib, f.gpu_memory_utilization, f.engine), (22.05, 0.92, Generation::V1Graphs));
-        assert!((28_000..34_000).contains(&f.max_context), "{}", f.max_context);
-        assert!(!f.fits && f.problems[0].contains("estimated maximum model length is"), "{:?}", f.problems);
-        assert!(fit("Llama-3.1-8B", "L4", 1, Some(16_384)).fits);
-        // H100: ≈ 430k tokens; the 131k context fits three times over.
-        let h100 = fit("Llama-3.1-8B", "H100-80GB", 1, None);
-        assert!(h100.fits && (400_000..460_000).contains(&h100.kv_pool_tokens), "{}", h100.kv_pool_tokens);
-        // Qwen2.5-32B at TP2 on L40S fits 32768; on A100-40GB it does not.
-        assert!(fit("Qwen2.5-32B", "L40S", 2, None).fits);
-        assert!(!fit("Qwen2.5-32B", "A100-40GB", 2, None).fits);
-        // Qwen2.5-VL-32B at its 128000: 1×H100 no, 2×H100 yes.
-        assert!(!fit("Qwen2.5-VL-32B", "H100", 1, None).fits);
-        assert!(fit("Qwen2.5-VL-32B", "H100", 2, None).fits);
-        // Llama-3.3-70B needs more than 2×H100 at full context.
-        assert!(!fit("Llama-3.3-70B-Instruct", "H100", 2, None).fits);
-        assert!(fit("Llama-3.3-70B-Instruct", "H100", 4, None).fits);
-        // AMD: the whole 405B in FP8 on one MI300X node.
-        assert!(fit("meta-llama/Llama-3.1-405B-Instruct-FP8", "MI300X", 8, Some(32_768)).fits);
-    }
-
-    #[test]
-    fn vllm_refusals() {
-        let f = fit("Qwen2.5-0.5B", "L4", 4, None);
-        assert!(!f.tp_valid && !f.fits);
-        assert!(f.problems[0].contains("(14) must be divisible by tensor parallel size (4)"));
-        let t4 = fit("Qwen2.5-7B", "T4", 1, None);
-        assert!(!t4.dtype_supported && !t4.fits);
-        let m = find_model("Qwen2.5-VL-32B").unwrap();
-        assert_eq!(smallest_fitting_tp(&m, &gpu("H100"), &EngineArgs::default(), 8), Some(2));
-        let bad =
-            fit_with("Llama-3.1-8B", "H100", EngineArgs { gpu_memory_utilization: Some(1.2), ..EngineArgs::default() });
-        assert!(bad.problems[0].contains("must be within (0, 1]"), "{:?}", bad.problems);
-        // V0 words it differently.
-        let v0 = fit_with("Llama-3.1-8B", "L4", EngineArgs { engine: Some(Generation::V0), ..EngineArgs::default() });
-        assert!(v0.problems[0].starts_with("The model's max seq len (131072) is larger than"), "{:?}", v0.problems);
-        assert_eq!(v0.gpu_memory_utilization, 0.9);
-    }
-
-    #[test]
-    fn mxfp4_experts_are_padded_as_the_hopper_layout_pads_them() {
-        // gpt-oss-120b's w13 (128, 1440 B, 5760) is laid out as (128, 1472,
-        // 5888) (NVIDIA/TensorRT-LLM#16125); w2 (2880 × 1440 B) as 3072 × 1472.
-        let oss = find_model("openai/gpt-oss-120b").unwrap();
-        let expected = (5888.0 * 1472.0 + 3072.0 * 1472.0) / (5760.0 * 1440.0 + 2880.0 * 1440.0);
-        assert!((mxfp4_value_padding(&oss, &gpu("H100"), 1) - expected).abs() < 1e-12);
-        assert!((mxfp4_value_padding(&oss, &gpu("A100-80GB"), 1) - expected).abs() < 1e-12, "Ampere shares it");
-        assert_eq!(mxfp4_value_padding(&oss, &gpu("B200"), 1), 1.0);
-        assert_eq!(mxfp4_value_padding(&oss, &gpu("MI300X"), 1), 1.0);
-        // A rank's width (2880 / 4 = 720) is rounded to 768 before the layout.
-        let tp4 = (1536.0 * 1472.0 + 3072.0 * 384.0) / (1440.0 * 1440.0 + 2880.0 * 360.0);
-        assert!((mxfp4_value_padding(&oss, &gpu("H100"), 4) - tp4).abs() < 1e-12);
-    }
-
-    #[test]
-    fn architectures_change_what_a_token_costs() {
-        // KV heads replicate when TP exceeds them: Qwen2.5-7B has 4.
-        let tp8 = fit("Qwen2.5-7B", "H100", 4, None);
-        let tp8b = fit_with("Qwen2.5-7B", "H100", EngineArgs { tensor_parallel: 7, ..EngineArgs::default() });
-        assert_eq!(tp8.kv_bytes_per_token, 28 * 2 * 128 * 2);
-        assert_eq!(tp8b.kv_bytes_per_token, tp8.kv_bytes_per_token, "one head per GPU, never less");
-        // MLA: one 576-wide latent per layer, whatever the TP.
-        let v3 =
-            fit_with("deepseek-ai/DeepSeek-V3", "H200", EngineArgs { tensor_parallel: 8, ..EngineArgs::default() });
-        assert_eq!(v3.kv_bytes_per_token, 61 * 576 * 2);
-        assert!((v3.weights_per_gpu_gib - 79.0).abs() < 3.0, "{}", v3.weights_per_gpu_gib);
-        // Gemma 3 slides on 5 of 6 layers: one request can be far longer
-        // than the pool divided evenly over all layers.
-        let gemma = fit("google/gemma-3-27b-it", "H100", 1, None);
-        assert!(gemma.max_context > 3 * gemma.kv_pool_tokens, "{} vs {}", gemma.max_context, gemma.kv_pool_tokens);
-        // fp8 KV halves a token.
-        let fp8 = fit_with("Llama-3.1-8B", "L4", EngineArgs { kv_cache_dtype: "fp8".into(), ..EngineArgs::default() });
-        assert_eq!(fp8.kv_bytes_per_token * 2, fit("Llama-3.1-8B", "L4", 1, None).kv_bytes_per_token);
-        // Pipeline parallel splits the layers: Llama-70B TP4×PP2 holds a
-        // quarter of a half, plus one vocabulary matrix.
-        let pp = fit_with(
-            "Llama-3.3-70B-Instruct",
-            "H100",
-            EngineArgs { tensor_parallel: 4, pipeline_parallel: 2, ..EngineArgs::default() },
-        );
-        assert_eq!(pp.kv_bytes_per_token, 40 * 2 * 2 * 128 * 2);
-        assert!((pp.weights_per_gpu_gib - 16.5).abs() < 0.5, "{}", pp.weights_per_gpu_gib);
-        // MXFP4 quantizes gpt-oss's experts only: ≈ 12.8 GiB as stored, not
-        // 10; on an H100 the Hopper layout pads the experts to ≈ 13.3.
-        let oss = fit("openai/gpt-oss-20b", "H100", 1, None);
-        assert!((13.2..13.5).contains(&oss.weights_per_gpu_gib), "{}", oss.weights_per_gpu_gib);
-        let blackwell = fit("openai/gpt-oss-20b", "B200", 1, None);
-        assert!((12.7..12.9).contains(&blackwell.weights_per_gpu_gib), "{}", blackwell.weights_per_gpu_gib);
-    }
-
-    #[test]
-    fn flags_that_move_the_budget() {
-        let base = fit("Llama-3.1-8B", "L4", 1, Some(16_384));
-        let eager = fit_with(
-            "Llama-3.1-8B",
-            "L4",
-            EngineArgs { enforce_eager: true, max_model_len: Some(16_384), ..EngineArgs::default() },
-        );
-        assert!(
-            (eager.kv_budget_gib - base.kv_budget_gib - base.cuda_graph_gib).abs() < 1e-9,
-            "graphs leave the budget"
-        );
-        let offload = fit_with(
-            "Llama-3.1-8B",
-            "L4",
-            EngineArgs { cpu_offload_gb: 4.0, max_model_len: Some(16_384), ..EngineArgs::default() },
-        );
-        assert!((base.weights_per_gpu_gib - offload.weights_per_gpu_gib - 4.0).abs() < 1e-9);
-        let fixed = fit_with(
-            "Llama-3.1-8B",
-            "L4",
-            EngineArgs { kv_cache_memory_bytes: Some(2 << 30), max_model_len: Some(8192), ..EngineArgs::default() },
-        );
-        assert_eq!(fixed.kv_budget_gib, 2.0);
-        assert!(fixed.fits);
-        let too_big = fit_with(
-            "Llama-3.1-8B",
-            "L4",
-            EngineArgs { kv_cache_memory_bytes: Some(8 << 30), max_model_len: Some(8192), ..EngineArgs::default() },
-        );
-        assert!(too_big.problems.iter().any(|p| p.starts_with("CUDA out of memory")), "{:?}", too_big.problems);
-        // More sequences, more sampler memory.
-        let seqs = fit_with("Llama-3.1-8B", "L4", EngineArgs { max_num_seqs: Some(1024), ..EngineArgs::default() });
-        assert!(seqs.activation_gib > base.activation_gib);
-    }
-
-    #[test]
-    fn lengths_and_sizes_parse_like_users_write_them() {
-        assert_eq!(parse_max_model_len("32768"), Some(32768));
-        assert_eq!(parse_max_model_len("32k"), Some(32000));
-        assert_eq!(parse_max_model_len("128K"), Some(131072));
-        assert_eq!(parse_max_model_len("25.6k"), Some(25600));
-        assert_eq!(parse_max_model_len("x"), None);
-        assert_eq!(parse_memory_gib("24GiB"), Some(24.0));
-        assert_eq!(parse_memory_gib("24Gi"), Some(24.0));
-        assert_eq!(parse_memory_gib("81559MiB"), Some(81559.0 / 1024.0));
-        assert!((parse_memory_gib("80GB").unwrap() - 74.51).abs() < 0.01);
-        assert_eq!(parse_memory_gib("15.5"), Some(15.5));
-        assert_eq!(parse_memory_gib("lots"), None);
-        assert_eq!(parse_memory_gib("-3GiB"), None);
-    }
-}
+mod tests;

@@ -10,62 +10,121 @@
 //! which prints the accuracy table. Change a constant only with that table.
 
 use super::engine::Generation;
+use super::version::SamplerBackend;
 use crate::catalog::{GpuInfo, ModelShape};
 
 const GIB: f64 = (1u64 << 30) as f64;
 
 /// Activation bytes per profiled token and unit of width (bf16 tensors of
-/// `hidden + 2 × ffn/TP` per token), the fixed part, and the sampler
-/// warm-up, per generation.
+/// `hidden + 2 × ffn/TP` per token) and the fixed part, per generation.
 ///
 /// V0 prefills `max_num_batched_tokens` in one eager pass: the peak grows
 /// with it (vllm#10517: Llama-3.1-8B on an RTX 3090 peaks 2.07 GiB above
-/// the weights at 20,000 tokens, 2.99 at 29,000).
+/// the weights at 20,000 tokens, 2.99 at 29,000); its sampler peak is
+/// inside that fit.
 ///
-/// V1 (0.8–0.20) chunk-prefills through torch.compile'd graphs, and its
-/// peak is the sampler warm-up: vllm/v1/worker/gpu_model_runner.py
-/// `_dummy_sampler_run` samples `max_num_seqs` dummy requests with top-p
-/// 0.9 and top-k `vocab - 1`, so the float32 logits are sorted, masked,
-/// soft-maxed and sampled — about 9.4 copies of `seqs × vocab × 4` bytes.
-/// Fitted to the llm-d-benchmark H100 logs (vLLM 0.11, 1,024 sequences):
-/// Llama-3.1-8B 4.76 GiB, Llama-3.3-70B 4.84, Qwen3-0.6B 5.56, Qwen3-32B
-/// 5.64, gpt-oss-20b 7.38 — the peak follows the vocabulary, not the model.
-///
-/// V1 from 0.21: the profile's sampler may skip top-k, top-p and logprobs
-/// (vllm/v1/worker/gpu/model_runner.py `_dummy_sampler_run`, "using less
-/// GPU memory than what is possible during actual execution"): about 1 GiB
-/// whatever the chunk (Qwen2.5-7B-AWQ at 2,048 tokens: 1.04 GiB; Qwen3-8B
-/// on an RTX 5090: ~1.1). That the sampler changed exactly at the 0.21
-/// generation boundary is an assumption: the calibration set has no row
-/// between 0.11 and 0.21 on a GPU where 1,024 sequences tell them apart.
+/// V1 chunk-prefills through torch.compile'd graphs, and its peak is the
+/// sampler warm-up ([`sampler_copies`]). From 0.20 (graphs in the budget)
+/// the fixed part was fitted on 0.21–0.28 logs, whose profile samples
+/// through FlashInfer or the V2 runner's plain pass (≈ 1 GiB whatever the
+/// chunk: Qwen2.5-7B-AWQ at 2,048 tokens 1.04 GiB; Qwen3-8B on an RTX 5090
+/// ~1.1).
 struct ActivationFit {
     fixed_gib: f64,
     per_token: f64,
-    sampler_copies: f64,
 }
 
 fn activation_fit(generation: Generation) -> ActivationFit {
     match generation {
-        Generation::V0 => ActivationFit { fixed_gib: 0.1, per_token: 1.7, sampler_copies: 0.0 },
-        Generation::V1 => ActivationFit { fixed_gib: 0.15, per_token: 0.17, sampler_copies: 9.4 },
-        Generation::V1Graphs => ActivationFit { fixed_gib: 0.97, per_token: 0.17, sampler_copies: 0.33 },
+        Generation::V0 => ActivationFit { fixed_gib: 0.1, per_token: 1.7 },
+        Generation::V1 => ActivationFit { fixed_gib: 0.15, per_token: 0.17 },
+        Generation::V1Graphs => ActivationFit { fixed_gib: 0.97, per_token: 0.17 },
+    }
+}
+
+/// The profile sampler's peak in float32 copies of the `seqs × vocab`
+/// logits (4 bytes each), by path. The dummy requests sample with
+/// temperature 0.5, top-p 0.9 and top-k `vocab − 1`
+/// (v1/worker/gpu_model_runner.py `_dummy_sampler_run`, v0.8.5:1527-1528,
+/// v0.20.0:5646-5647), so:
+///
+/// - PyTorch sort (v1/sample/ops/topk_topp_sampler.py
+///   `apply_top_k_top_p`, v0.8.5:189-209): the model-dtype logits (½
+///   copy), `logits.to(torch.float32)` (1; v1/sample/sampler.py, v0.11.0
+///   :86), `logits.sort` values and int64 indices (1 + 2), the top-p
+///   soft-max (1), the boolean masks (¼ each) and the `scatter` result (1)
+///   are live together: ≥ 6¾ copies, plus the radix sort's own double
+///   buffer of keys and indices (≤ 3). The 0.11 H100 logs of the
+///   calibration set (1,024 sequences: Llama-3.1-8B 4.76 GiB, Qwen3-0.6B
+///   5.56, gpt-oss-20b 7.38 — the peak follows the vocabulary, not the
+///   model) put it at 9.4, inside that 6¾–9¾.
+/// - Triton (0.17+, v0.17.0 topk_topp_sampler.py:251) masks the float32
+///   logits in place (its only tensors are the k and p vectors,
+///   v0.19.0 topk_topp_triton.py:998-1006), then `compiled_random_sample`'s
+///   soft-max and exponential draw (1 + 1, v0.17.0 topk_topp_sampler.py
+///   :237-242): ½ + 1 + 2 = 3½ (Qwen3-14B's profile fell from 5.64 GiB at
+///   0.16 to 2.23 at 0.17 in the calibration set: 3.4 copies of its
+///   0.58 GiB).
+/// - FlashInfer (`flashinfer_sample` →
+///   `top_k_top_p_sampling_from_logits`, v0.11.0 topk_topp_sampler.py
+///   :122): the ½ + 1 above, the top-k-masked logits (1) and their
+///   soft-max (1): 3½ copies, no sort.
+/// - A profile that skips top-k/top-p (the V2 runner before 0.34): ½ + 1
+///   and one soft-max: 2½.
+///
+/// From 0.20 (graphs in the budget) the fitted fixed part
+/// (`activation_fit`) was fitted on logs whose sampler took the 3½ of
+/// Triton or FlashInfer, with 0.33 copies over it; other paths move it
+/// by their difference to 3½.
+pub fn sampler_copies(generation: Generation, backend: SamplerBackend, top_k_top_p: bool) -> f64 {
+    let traced = traced_sampler_copies(backend, top_k_top_p);
+    match generation {
+        Generation::V0 => 0.0,
+        Generation::V1 => traced,
+        Generation::V1Graphs => (0.33 + traced - NO_SORT).max(0.0),
+    }
+}
+
+const SORT: f64 = 9.4;
+const NO_SORT: f64 = 3.5;
+const PLAIN: f64 = 2.5;
+
+/// The traced peak of a path (see [`sampler_copies`]), before any fit.
+pub fn traced_sampler_copies(backend: SamplerBackend, top_k_top_p: bool) -> f64 {
+    match (backend, top_k_top_p) {
+        (_, false) => PLAIN,
+        (SamplerBackend::Native, true) => SORT,
+        (SamplerBackend::Triton | SamplerBackend::FlashInfer, true) => NO_SORT,
     }
 }
 
 /// The profile run's activation peak (GiB) for `tokens` batched tokens and
-/// `seqs` dummy sequences.
-pub fn activation_gib(generation: Generation, model: &ModelShape, tp: u64, tokens: u64, seqs: u64) -> f64 {
+/// `seqs` dummy sequences, the sampler taking `sampler_copies` float32
+/// copies of the logits.
+pub fn activation_gib(
+    generation: Generation,
+    model: &ModelShape,
+    tp: u64,
+    tokens: u64,
+    seqs: u64,
+    sampler_copies: f64,
+) -> f64 {
     let fit = activation_fit(generation);
     let width = model.hidden as f64 + 2.0 * model.ffn_active as f64 / tp.max(1) as f64;
     let per_token = tokens as f64 * width * 2.0 / GIB;
     // The sampler sees the whole vocabulary on every rank.
-    let logits = seqs as f64 * model.vocab as f64 * 4.0 / GIB;
+    let logits = sampler_logits_gib(model, seqs);
     // The vision encoder is profiled with the largest dummy images too
     // ("Encoder cache will be initialized with a budget of 16384 tokens");
     // the calibration set has no vision rows, so this stays the old
     // 1 GiB heuristic.
     let encoder = if model.vision { 1.0 } else { 0.0 };
-    fit.fixed_gib + fit.per_token * per_token + fit.sampler_copies * logits + encoder
+    fit.fixed_gib + fit.per_token * per_token + sampler_copies * logits + encoder
+}
+
+/// One float32 copy of the `seqs × vocab` logits (GiB).
+pub fn sampler_logits_gib(model: &ModelShape, seqs: u64) -> f64 {
+    seqs as f64 * model.vocab as f64 * 4.0 / GIB
 }
 
 /// Memory outside PyTorch's allocator (GiB): the CUDA context and library
@@ -75,16 +134,51 @@ pub fn activation_gib(generation: Generation, model: &ModelShape, tp: u64, token
 /// DeepSeek-Coder-V2-Lite at TP8 on A100-SXM4, 2.10) than V1 (llm-d's H100
 /// logs, vLLM 0.11: 0.13 at TP1, 0.54–0.55 at TP2); over PCIe little
 /// (Qwen2.5-32B at TP2 on L40S, vllm#15815: 0.30).
-pub fn non_torch_gib(generation: Generation, gpu: &GpuInfo, world: u64) -> f64 {
+///
+/// Only the tensor-parallel group all-reduces: the pipeline group sends
+/// activations point to point and never builds a custom all-reduce
+/// (vllm/distributed/parallel_state.py, v0.11.0:1182 `_PP =
+/// init_model_parallel_group(…)` without it; the communicator makes one
+/// only `if use_custom_allreduce and self.world_size > 1`,
+/// device_communicators/cuda_communicator.py:73). The custom all-reduce
+/// part is [`custom_all_reduce_gib`]; the rest of the comms figure is
+/// NCCL's, fitted.
+pub fn non_torch_gib(generation: Generation, gpu: &GpuInfo, tp: u64, custom_all_reduce: bool) -> f64 {
     let v0 = generation == Generation::V0;
     let base = if v0 { 0.35 } else { 0.15 };
-    let comms = match (world > 1, gpu.nvlink) {
+    let comms = match (tp > 1, gpu.nvlink) {
         (false, _) => 0.0,
         (true, true) if v0 => 1.8,
         (true, true) => 0.4,
         (true, false) => 0.1,
     };
-    base + comms
+    // The fitted figure includes the custom all-reduce's buffers wherever
+    // vLLM builds one; without it those bytes are not there.
+    let car = if tp > 1 && !custom_all_reduce && custom_all_reduce_possible(gpu, tp) { CAR_BUFFERS_GIB } else { 0.0 };
+    base + comms - car
+}
+
+/// vLLM's custom all-reduce, per rank: the IPC buffer of `meta_size() +
+/// max_size` bytes, the `max_size` buffer and the 8 MiB `rank_data`
+/// (device_communicators/custom_all_reduce.py `max_size=8192 * 1024`,
+/// v0.6.4:56,153-163, v0.11.0:57,164-175, v0.34.0:138): 24 MiB (the meta
+/// header is a few KiB).
+const CAR_BUFFERS_GIB: f64 = 24.0 / 1024.0;
+
+/// Whether vLLM can build its custom all-reduce for this TP group on this
+/// GPU: only for 2, 4, 6 or 8 ranks (`_SUPPORTED_WORLD_SIZES`,
+/// custom_all_reduce.py v0.11.0:51) and, over PCIe, for two GPUs at most
+/// ("not supported on more than two PCIe-only GPUs", v0.11.0:146).
+pub fn custom_all_reduce_possible(gpu: &GpuInfo, tp: u64) -> bool {
+    matches!(tp, 2 | 4 | 6 | 8) && (gpu.nvlink || tp == 2)
+}
+
+/// Whether the custom all-reduce is built: possible on this group, not
+/// disabled (`--disable-custom-all-reduce`), and the group inside one node
+/// ("Custom allreduce is disabled because this process group spans across
+/// nodes.", custom_all_reduce.py v0.6.4:84, v0.11.0:88).
+pub fn custom_all_reduce_gib(gpu: &GpuInfo, tp: u64, disabled: bool, multi_node: bool) -> f64 {
+    if custom_all_reduce_possible(gpu, tp) && !disabled && !multi_node { CAR_BUFFERS_GIB } else { 0.0 }
 }
 
 /// CUDA graph memory (GiB) for the default capture sizes: 0.2 GiB plus

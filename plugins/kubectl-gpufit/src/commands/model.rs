@@ -94,6 +94,7 @@ fn engine_args(args: &ModelArgs) -> Result<EngineArgs, Error> {
         })?),
         None => None,
     };
+    let vllm_version = args.engine.as_deref().and_then(gpuops_model::memory::VllmVersion::parse);
     let kv_cache_memory_bytes = match &args.kv_cache_memory_bytes {
         Some(text) => Some(parse_kv_cache_bytes(text).ok_or_else(|| {
             Error::Usage(format!("--kv-cache-memory-bytes {text:?} is not a size in bytes (8589934592, 8Gi, 8GiB)"))
@@ -113,7 +114,10 @@ fn engine_args(args: &ModelArgs) -> Result<EngineArgs, Error> {
         enforce_eager: args.enforce_eager,
         kv_cache_memory_bytes,
         cpu_offload_gb: args.cpu_offload_gb,
-        engine,
+        // `--engine 0.11.0` names a release: its terms, not just its generation.
+        engine: engine.filter(|_| vllm_version.is_none()),
+        vllm_version,
         entrypoint: Entrypoint::Server,
+        ..EngineArgs::default()
     })
 }

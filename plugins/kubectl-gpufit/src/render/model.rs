@@ -42,15 +42,17 @@ fn memory_text(f: &MemoryFit, smallest: Option<u64>) -> String {
         f.max_context.to_string()
     };
     let mut out = format!(
-        "model:        {}\ngpu:          {} ({:.2} GiB, {source}; {:.2} GiB at utilization {})\nengine:       vLLM {} (max_num_batched_tokens {}, max_num_seqs {})\nparallelism:  TP {} × PP {}\nweights/GPU:  {:.2} GiB\nactivations:  {:.2} GiB; non-torch {:.2} GiB; CUDA graphs {:.2} GiB ({graphs})\nKV budget:    {:.2} GiB/GPU, {} bytes per token, {} tokens in the pool\nmax context:  {} tokens (asked: {})\nverdict:      {}\n",
+        "model:        {}\ngpu:          {} ({:.2} GiB, {source}; {:.2} GiB at utilization {})\nengine:       vLLM {} {} (max_num_batched_tokens {}, max_num_seqs {}; top-k/top-p {:?})\nparallelism:  TP {} × PP {}\nweights/GPU:  {:.2} GiB\nactivations:  {:.2} GiB; non-torch {:.2} GiB; CUDA graphs {:.2} GiB ({graphs})\nKV budget:    {:.2} GiB/GPU, {} bytes per token, {} tokens in the pool\nmax context:  {} tokens (asked: {})\nverdict:      {}\n",
         f.model,
         f.gpu,
         f.gpu_memory_gib,
         f.usable_gib,
         f.gpu_memory_utilization,
+        f.vllm_version,
         f.engine.as_str(),
         f.max_num_batched_tokens,
         f.max_num_seqs,
+        f.sampler_backend,
         f.tensor_parallel,
         f.pipeline_parallel,
         f.weights_per_gpu_gib,
@@ -66,6 +68,9 @@ fn memory_text(f: &MemoryFit, smallest: Option<u64>) -> String {
     );
     for p in &f.problems {
         out.push_str(&format!("  {p}\n"));
+    }
+    for note in &f.notes {
+        out.push_str(&format!("note:         {note}\n"));
     }
     if let Some(tp) = smallest {
         out.push_str(&format!("smallest TP that fits: {tp}\n"));

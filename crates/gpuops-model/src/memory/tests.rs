@@ -1,0 +1,172 @@
+//! The memory model's worked fits and flags (unit tests of [`super`]).
+use super::*;
+use crate::catalog::{find_model, gpu_product};
+
+fn gpu(name: &str) -> GpuInfo {
+    gpu_product(name).unwrap().into()
+}
+
+fn fit_with(model: &str, gpu_name: &str, args: EngineArgs) -> MemoryFit {
+    evaluate(&find_model(model).unwrap(), &gpu(gpu_name), &args)
+}
+
+fn fit(model: &str, gpu_name: &str, tp: u64, len: Option<u64>) -> MemoryFit {
+    fit_with(model, gpu_name, EngineArgs { tensor_parallel: tp, max_model_len: len, ..EngineArgs::default() })
+}
+
+/// One reading of the flag for a manifest and for `gpufit model`: a
+/// plain number is bytes (it was GiB in `model`), units convert.
+#[test]
+fn kv_cache_memory_is_bytes_everywhere() {
+    assert_eq!(parse_kv_cache_bytes("8589934592"), Some(8 << 30));
+    assert_eq!(parse_kv_cache_bytes("8Gi"), Some(8 << 30));
+    assert_eq!(parse_kv_cache_bytes("8GiB"), Some(8 << 30));
+    assert_eq!(parse_kv_cache_bytes("8G"), Some(8_000_000_000));
+    assert_eq!(parse_kv_cache_bytes("8GB"), Some(8_000_000_000));
+    assert_eq!(parse_kv_cache_bytes("512MiB"), Some(512 << 20));
+    assert_eq!(parse_kv_cache_bytes("lots"), None);
+    assert_eq!(parse_kv_cache_bytes("0"), None);
+}
+
+#[test]
+fn worked_fits_on_the_newest_engine() {
+    // Llama-3.1-8B on L4: 22.05 GiB × 0.92, less 14.96 of weights and
+    // ~1.5 of activations, buffers and CUDA graphs → ≈ 31k tokens; the
+    // model's own 131,072 does not fit, 16,384 does.
+    let f = fit("Llama-3.1-8B", "L4", 1, None);
+    assert_eq!((f.gpu_memory_gib, f.gpu_memory_utilization, f.engine), (22.05, 0.92, Generation::V1Graphs));
+    assert!((28_000..34_000).contains(&f.max_context), "{}", f.max_context);
+    assert!(!f.fits && f.problems[0].contains("estimated maximum model length is"), "{:?}", f.problems);
+    assert!(fit("Llama-3.1-8B", "L4", 1, Some(16_384)).fits);
+    // H100: ≈ 430k tokens; the 131k context fits three times over.
+    let h100 = fit("Llama-3.1-8B", "H100-80GB", 1, None);
+    assert!(h100.fits && (400_000..460_000).contains(&h100.kv_pool_tokens), "{}", h100.kv_pool_tokens);
+    // Qwen2.5-32B at TP2 on L40S fits 32768; on A100-40GB it does not.
+    assert!(fit("Qwen2.5-32B", "L40S", 2, None).fits);
+    assert!(!fit("Qwen2.5-32B", "A100-40GB", 2, None).fits);
+    // Qwen2.5-VL-32B at its 128000: 1×H100 no, 2×H100 yes.
+    assert!(!fit("Qwen2.5-VL-32B", "H100", 1, None).fits);
+    assert!(fit("Qwen2.5-VL-32B", "H100", 2, None).fits);
+    // Llama-3.3-70B needs more than 2×H100 at full context.
+    assert!(!fit("Llama-3.3-70B-Instruct", "H100", 2, None).fits);
+    assert!(fit("Llama-3.3-70B-Instruct", "H100", 4, None).fits);
+    // AMD: the whole 405B in FP8 on one MI300X node.
+    assert!(fit("meta-llama/Llama-3.1-405B-Instruct-FP8", "MI300X", 8, Some(32_768)).fits);
+}
+
+#[test]
+fn vllm_refusals() {
+    let f = fit("Qwen2.5-0.5B", "L4", 4, None);
+    assert!(!f.tp_valid && !f.fits);
+    assert!(f.problems[0].contains("(14) must be divisible by tensor parallel size (4)"));
+    let t4 = fit("Qwen2.5-7B", "T4", 1, None);
+    assert!(!t4.dtype_supported && !t4.fits);
+    let m = find_model("Qwen2.5-VL-32B").unwrap();
+    assert_eq!(smallest_fitting_tp(&m, &gpu("H100"), &EngineArgs::default(), 8), Some(2));
+    let bad =
+        fit_with("Llama-3.1-8B", "H100", EngineArgs { gpu_memory_utilization: Some(1.2), ..EngineArgs::default() });
+    assert!(bad.problems[0].contains("must be within (0, 1]"), "{:?}", bad.problems);
+    // V0 words it differently.
+    let v0 = fit_with("Llama-3.1-8B", "L4", EngineArgs { engine: Some(Generation::V0), ..EngineArgs::default() });
+    assert!(v0.problems[0].starts_with("The model's max seq len (131072) is larger than"), "{:?}", v0.problems);
+    assert_eq!(v0.gpu_memory_utilization, 0.9);
+}
+
+#[test]
+fn mxfp4_experts_are_padded_as_the_hopper_layout_pads_them() {
+    // gpt-oss-120b's w13 (128, 1440 B, 5760) is laid out as (128, 1472,
+    // 5888) (NVIDIA/TensorRT-LLM#16125); w2 (2880 × 1440 B) as 3072 × 1472.
+    let oss = find_model("openai/gpt-oss-120b").unwrap();
+    let expected = (5888.0 * 1472.0 + 3072.0 * 1472.0) / (5760.0 * 1440.0 + 2880.0 * 1440.0);
+    assert!((mxfp4_value_padding(&oss, &gpu("H100"), 1) - expected).abs() < 1e-12);
+    assert!((mxfp4_value_padding(&oss, &gpu("A100-80GB"), 1) - expected).abs() < 1e-12, "Ampere shares it");
+    assert_eq!(mxfp4_value_padding(&oss, &gpu("B200"), 1), 1.0);
+    assert_eq!(mxfp4_value_padding(&oss, &gpu("MI300X"), 1), 1.0);
+    // A rank's width (2880 / 4 = 720) is rounded to 768 before the layout.
+    let tp4 = (1536.0 * 1472.0 + 3072.0 * 384.0) / (1440.0 * 1440.0 + 2880.0 * 360.0);
+    assert!((mxfp4_value_padding(&oss, &gpu("H100"), 4) - tp4).abs() < 1e-12);
+}
+
+#[test]
+fn architectures_change_what_a_token_costs() {
+    // KV heads replicate when TP exceeds them: Qwen2.5-7B has 4.
+    let tp8 = fit("Qwen2.5-7B", "H100", 4, None);
+    let tp8b = fit_with("Qwen2.5-7B", "H100", EngineArgs { tensor_parallel: 7, ..EngineArgs::default() });
+    assert_eq!(tp8.kv_bytes_per_token, 28 * 2 * 128 * 2);
+    assert_eq!(tp8b.kv_bytes_per_token, tp8.kv_bytes_per_token, "one head per GPU, never less");
+    // MLA: one 576-wide latent per layer, whatever the TP.
+    let v3 = fit_with("deepseek-ai/DeepSeek-V3", "H200", EngineArgs { tensor_parallel: 8, ..EngineArgs::default() });
+    assert_eq!(v3.kv_bytes_per_token, 61 * 576 * 2);
+    assert!((v3.weights_per_gpu_gib - 79.0).abs() < 3.0, "{}", v3.weights_per_gpu_gib);
+    // Gemma 3 slides on 5 of 6 layers: one request can be far longer
+    // than the pool divided evenly over all layers.
+    let gemma = fit("google/gemma-3-27b-it", "H100", 1, None);
+    assert!(gemma.max_context > 3 * gemma.kv_pool_tokens, "{} vs {}", gemma.max_context, gemma.kv_pool_tokens);
+    // fp8 KV halves a token.
+    let fp8 = fit_with("Llama-3.1-8B", "L4", EngineArgs { kv_cache_dtype: "fp8".into(), ..EngineArgs::default() });
+    assert_eq!(fp8.kv_bytes_per_token * 2, fit("Llama-3.1-8B", "L4", 1, None).kv_bytes_per_token);
+    // Pipeline parallel splits the layers: Llama-70B TP4×PP2 holds a
+    // quarter of a half, plus one vocabulary matrix.
+    let pp = fit_with(
+        "Llama-3.3-70B-Instruct",
+        "H100",
+        EngineArgs { tensor_parallel: 4, pipeline_parallel: 2, ..EngineArgs::default() },
+    );
+    assert_eq!(pp.kv_bytes_per_token, 40 * 2 * 2 * 128 * 2);
+    assert!((pp.weights_per_gpu_gib - 16.5).abs() < 0.5, "{}", pp.weights_per_gpu_gib);
+    // MXFP4 quantizes gpt-oss's experts only: ≈ 12.8 GiB as stored, not
+    // 10; on an H100 the Hopper layout pads the experts to ≈ 13.3.
+    let oss = fit("openai/gpt-oss-20b", "H100", 1, None);
+    assert!((13.2..13.5).contains(&oss.weights_per_gpu_gib), "{}", oss.weights_per_gpu_gib);
+    let blackwell = fit("openai/gpt-oss-20b", "B200", 1, None);
+    assert!((12.7..12.9).contains(&blackwell.weights_per_gpu_gib), "{}", blackwell.weights_per_gpu_gib);
+}
+
+#[test]
+fn flags_that_move_the_budget() {
+    let base = fit("Llama-3.1-8B", "L4", 1, Some(16_384));
+    let eager = fit_with(
+        "Llama-3.1-8B",
+        "L4",
+        EngineArgs { enforce_eager: true, max_model_len: Some(16_384), ..EngineArgs::default() },
+    );
+    assert!((eager.kv_budget_gib - base.kv_budget_gib - base.cuda_graph_gib).abs() < 1e-9, "graphs leave the budget");
+    let offload = fit_with(
+        "Llama-3.1-8B",
+        "L4",
+        EngineArgs { cpu_offload_gb: 4.0, max_model_len: Some(16_384), ..EngineArgs::default() },
+    );
+    assert!((base.weights_per_gpu_gib - offload.weights_per_gpu_gib - 4.0).abs() < 1e-9);
+    let fixed = fit_with(
+        "Llama-3.1-8B",
+        "L4",
+        EngineArgs { kv_cache_memory_bytes: Some(2 << 30), max_model_len: Some(8192), ..EngineArgs::default() },
+    );
+    assert_eq!(fixed.kv_budget_gib, 2.0);
+    assert!(fixed.fits);
+    let too_big = fit_with(
+        "Llama-3.1-8B",
+        "L4",
+        EngineArgs { kv_cache_memory_bytes: Some(8 << 30), max_model_len: Some(8192), ..EngineArgs::default() },
+    );
+    assert!(too_big.problems.iter().any(|p| p.starts_with("CUDA out of memory")), "{:?}", too_big.problems);
+    // More sequences, more sampler memory.
+    let seqs = fit_with("Llama-3.1-8B", "L4", EngineArgs { max_num_seqs: Some(1024), ..EngineArgs::default() });
+    assert!(seqs.activation_gib > base.activation_gib);
+}
+
+#[test]
+fn lengths_and_sizes_parse_like_users_write_them() {
+    assert_eq!(parse_max_model_len("32768"), Some(32768));
+    assert_eq!(parse_max_model_len("32k"), Some(32000));
+    assert_eq!(parse_max_model_len("128K"), Some(131072));
+    assert_eq!(parse_max_model_len("25.6k"), Some(25600));
+    assert_eq!(parse_max_model_len("x"), None);
+    assert_eq!(parse_memory_gib("24GiB"), Some(24.0));
+    assert_eq!(parse_memory_gib("24Gi"), Some(24.0));
+    assert_eq!(parse_memory_gib("81559MiB"), Some(81559.0 / 1024.0));
+    assert!((parse_memory_gib("80GB").unwrap() - 74.51).abs() < 0.01);
+    assert_eq!(parse_memory_gib("15.5"), Some(15.5));
+    assert_eq!(parse_memory_gib("lots"), None);
+    assert_eq!(parse_memory_gib("-3GiB"), None);
+}

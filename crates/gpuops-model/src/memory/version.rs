@@ -1,0 +1,323 @@
+//! Which vLLM release a container runs, and the `VLLM_*` variables of its
+//! env that move the memory budget. Every band boundary below was read in
+//! the released wheels of vLLM (`vllm-X.Y.Z-*.whl`, the package's own
+//! source at that tag); `docs/vllm-memory-versions.md` has the table with
+//! the file and line of each.
+
+use serde::Serialize;
+
+use super::engine::Generation;
+
+/// A vLLM release, `major.minor.patch` (post/dev suffixes dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct VllmVersion {
+    pub major: u64,
+    pub minor: u64,
+    pub patch: u64,
+}
+
+impl VllmVersion {
+    /// The newest release whose source the table was read at: what an
+    /// image tagged `latest` (or not vLLM's own tag) is assumed to run.
+    pub const ASSUMED: VllmVersion = VllmVersion::new(0, 34, 0);
+
+    pub const fn new(major: u64, minor: u64, patch: u64) -> Self {
+        Self { major, minor, patch }
+    }
+
+    /// `0.6.4`, `v0.10.1.1`, `0.8.5.post1`, `0.11.0rc2`; `None` for
+    /// `latest`, `nightly` or anything without two numeric parts.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let text = text.strip_prefix(['v', 'V']).unwrap_or(text);
+        let mut parts = text.split(['.', '-', '+']);
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        // `0rc1`, `post1` or nothing: the leading digits, else 0.
+        let patch = parts.next().map_or(0, |p| {
+            let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().unwrap_or(0)
+        });
+        Some(Self { major, minor, patch })
+    }
+
+    /// The version of a container image from its tag, when the repository
+    /// is vLLM's own (`vllm/vllm-openai:v0.6.4`, `…/vllm-openai:v0.11.0-cu129`);
+    /// another project's tag (`kserve/huggingfaceserver:v0.15.2`) says nothing.
+    pub fn from_image(image: &str) -> Option<Self> {
+        let repo_and_tag = image.split('@').next().unwrap_or(image);
+        let (repo, tag) = repo_and_tag.rsplit_once(':').filter(|(_, t)| !t.contains('/'))?;
+        if !repo.rsplit('/').next().is_some_and(|name| name.starts_with("vllm")) {
+            return None;
+        }
+        Self::parse(tag)
+    }
+
+    fn at_least(self, major: u64, minor: u64, patch: u64) -> bool {
+        self >= Self::new(major, minor, patch)
+    }
+
+    /// The engine this release runs. V1 is the default from 0.8.0
+    /// (envs.py `VLLM_USE_V1` default "1" at v0.8.5 envs.py:531, "0" at
+    /// v0.7.3 envs.py:504); `VLLM_USE_V1=0` selects V0 while V0 exists
+    /// (vllm/worker/worker.py is gone from the v0.11.0 wheel). From 0.20.0
+    /// the CUDA graph estimate is inside the budget by default and the
+    /// default utilization is 0.92 ([`Self::cuda_graphs_in_budget`]).
+    pub fn generation(self, env: &VllmEnv) -> Generation {
+        let v0_default = !self.at_least(0, 8, 0);
+        let v0_exists = !self.at_least(0, 11, 0);
+        let v0 = match env.use_v1 {
+            Some(use_v1) => !use_v1 && v0_exists,
+            None => v0_default,
+        };
+        if v0 {
+            Generation::V0
+        } else if self.at_least(0, 20, 0) {
+            Generation::V1Graphs
+        } else {
+            Generation::V1
+        }
+    }
+
+    /// Whether `determine_available_memory` takes the CUDA graph estimate
+    /// out of the budget: `VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`
+    /// appears in 0.18.0 defaulting to "0" (v0.18.0 envs.py:1636, applied
+    /// at v1/worker/gpu_worker.py:413) and defaults to "1" from 0.20.0
+    /// (v0.20.0 envs.py:1725; v0.34.0 gpu_worker.py:746,776). V0 captures
+    /// graphs after the KV cache, from what `gpu_memory_utilization` leaves.
+    pub fn cuda_graphs_in_budget(self, env: &VllmEnv, generation: Generation) -> bool {
+        if generation == Generation::V0 || !self.at_least(0, 18, 0) {
+            return false;
+        }
+        env.estimate_cudagraphs.unwrap_or(self.at_least(0, 20, 0))
+    }
+
+    /// `--gpu-memory-utilization` when unset: 0.9 up to 0.19
+    /// (v0.19.0 config/cache.py:41), 0.92 from 0.20.0 (v0.20.0
+    /// config/cache.py:66).
+    pub fn default_utilization(self) -> f64 {
+        if self.at_least(0, 20, 0) { 0.92 } else { 0.9 }
+    }
+
+    /// The top-k/top-p backend the profile's sampler runs
+    /// (v1/sample/ops/topk_topp_sampler.py `TopKTopPSampler.__init__`):
+    /// - 0.8.x: FlashInfer only below 0.2.3, and every 0.8 image ships a
+    ///   newer one, so PyTorch-native (v0.8.5 topk_topp_sampler.py:34-49);
+    /// - 0.9–0.11: FlashInfer when importable and the variable is not "0"
+    ///   ("None means True", v0.11.0 topk_topp_sampler.py:46) — whether the
+    ///   image has it is not in its tag; the 0.11 logs of the calibration
+    ///   set show the native peak, so native is assumed unless the env
+    ///   says `VLLM_USE_FLASHINFER_SAMPLER=1`;
+    /// - 0.12–0.21: only when `VLLM_USE_FLASHINFER_SAMPLER=1`
+    ///   (v0.12.0 topk_topp_sampler.py:35, the env defaults to None);
+    /// - from 0.22: on unless "0" (v0.22.0 envs.py:818-822 defaults True).
+    ///
+    /// The PyTorch path itself changes at 0.17: `apply_top_k_top_p` runs a
+    /// Triton kernel instead of sorting `if HAS_TRITON and
+    /// logits.shape[0] >= 8` (v0.17.0 topk_topp_sampler.py:251, v0.22.0
+    /// :321). V0 samples with its own sampler (FlashInfer off by default,
+    /// v0.6.4 envs.py:302).
+    pub fn sampler_backend(self, env: &VllmEnv, generation: Generation, seqs: u64) -> SamplerBackend {
+        let flashinfer = match (generation, env.use_flashinfer_sampler) {
+            (Generation::V0, explicit) => explicit.unwrap_or(false),
+            (_, Some(explicit)) => explicit,
+            (_, None) => self.at_least(0, 22, 0),
+        };
+        if flashinfer {
+            SamplerBackend::FlashInfer
+        } else if generation != Generation::V0 && self.at_least(0, 17, 0) && seqs >= 8 {
+            SamplerBackend::Triton
+        } else {
+            SamplerBackend::Native
+        }
+    }
+
+    /// Whether the profile run samples with top-k and top-p: the V1 model
+    /// runner's `_dummy_sampler_run` sets `top_k = vocab − 1`, `top_p = 0.9`
+    /// (v0.8.5 gpu_model_runner.py:1527-1528, v0.20.0 gpu_model_runner.py
+    /// 5646-5647); the V2 runner (vllm/v1/worker/gpu/model_runner.py, opt-in
+    /// with `VLLM_USE_V2_MODEL_RUNNER=1` from 0.12, v0.12.0 envs.py:1550)
+    /// "may skip top_k, top_p, and logprobs" (v0.22.0 gpu/model_runner.py
+    /// 576-578) until 0.34 adds a warm-up-parameter pass to the profile
+    /// (v0.34.0 gpu/model_runner.py:1056-1062).
+    pub fn profile_samples_top_k_top_p(self, env: &VllmEnv) -> bool {
+        let v2_runner = env.use_v2_model_runner.unwrap_or(false) && self.at_least(0, 12, 0);
+        !v2_runner || self.at_least(0, 34, 0)
+    }
+
+    /// KV-cache layout of a model with sliding-window and full-attention
+    /// layers: up to 0.9.0 V1 turns every sliding layer into a full one
+    /// (v0.8.5 kv_cache_utils.py:657-683 `unify_hybrid_kv_cache_specs`,
+    /// still so at v0.9.0); from 0.9.2 the layers are split into equal-size groups
+    /// (v0.9.2 kv_cache_utils.py:826), the group size being the largest
+    /// type's count when it is under 1.25 × the smallest from 0.12.0
+    /// (v0.12.0 kv_cache_utils.py:1015-1020).
+    pub fn hybrid_kv(self, generation: Generation) -> HybridKv {
+        match generation {
+            Generation::V0 => HybridKv::AllFull,
+            _ if !self.at_least(0, 9, 2) => HybridKv::AllFull,
+            _ if !self.at_least(0, 12, 0) => HybridKv::Groups { widen_near_equal: false },
+            _ => HybridKv::Groups { widen_near_equal: true },
+        }
+    }
+
+    /// The startup check against memory other processes hold (v0.9.2
+    /// v1/worker/gpu_worker.py:149, v0.34.0 v1/worker/utils.py:789; not in
+    /// the v0.8.5 nor the v0.9.0 V1 worker).
+    pub fn checks_free_memory(self, generation: Generation) -> bool {
+        generation != Generation::V0 && self.at_least(0, 9, 2)
+    }
+}
+
+impl std::fmt::Display for VllmVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// The profile sampler's top-k/top-p implementation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SamplerBackend {
+    /// PyTorch: sort the logits, mask, soft-max, scatter back.
+    Native,
+    /// vLLM's Triton top-k/top-p kernel (0.17+, 8 requests or more): no sort.
+    Triton,
+    /// FlashInfer's fused kernels: no sort.
+    FlashInfer,
+}
+
+/// How V1 lays out the KV cache of a sliding + full model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HybridKv {
+    /// Every layer keeps the whole request (V0; V1 before 0.9.2).
+    AllFull,
+    /// Equal-size layer groups sharing one block pool.
+    Groups { widen_near_equal: bool },
+}
+
+/// `VLLM_*` variables (and the one flag) that change the budget, as the
+/// container's env sets them; `None` is vLLM's default for the release.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VllmEnv {
+    pub use_v1: Option<bool>,
+    pub allow_long_max_model_len: bool,
+    pub use_flashinfer_sampler: Option<bool>,
+    pub estimate_cudagraphs: Option<bool>,
+    pub use_v2_model_runner: Option<bool>,
+    /// `--disable-custom-all-reduce` (a flag, not a variable).
+    pub disable_custom_all_reduce: bool,
+}
+
+impl VllmEnv {
+    /// Reads the variables through `get` (a container's env, by name).
+    /// Values are read as vLLM's envs.py reads them: `bool(int(x))`, and
+    /// "1"/"true" for `VLLM_ALLOW_LONG_MAX_MODEL_LEN` (v0.11.0 envs.py:797).
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Self {
+        let int_bool = |name: &str| get(name).and_then(|v| v.trim().parse::<i64>().ok()).map(|n| n != 0);
+        Self {
+            use_v1: int_bool("VLLM_USE_V1"),
+            allow_long_max_model_len: get("VLLM_ALLOW_LONG_MAX_MODEL_LEN")
+                .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true")),
+            use_flashinfer_sampler: int_bool("VLLM_USE_FLASHINFER_SAMPLER"),
+            estimate_cudagraphs: int_bool("VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS"),
+            use_v2_model_runner: int_bool("VLLM_USE_V2_MODEL_RUNNER"),
+            disable_custom_all_reduce: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(text: &str) -> VllmVersion {
+        VllmVersion::parse(text).unwrap()
+    }
+
+    #[test]
+    fn versions_parse_from_tags_and_annotations() {
+        assert_eq!(v("0.6.4"), VllmVersion::new(0, 6, 4));
+        assert_eq!(v("v0.10.1.1"), VllmVersion::new(0, 10, 1));
+        assert_eq!(v("0.8.5.post1"), VllmVersion::new(0, 8, 5));
+        assert_eq!(v("0.11.0rc2"), VllmVersion::new(0, 11, 0));
+        assert_eq!(VllmVersion::parse("latest"), None);
+        assert_eq!(VllmVersion::from_image("vllm/vllm-openai:v0.11.0-cu129"), Some(VllmVersion::new(0, 11, 0)));
+        assert_eq!(VllmVersion::from_image("kserve/huggingfaceserver:v0.15.2-gpu"), None);
+        assert_eq!(VllmVersion::from_image("registry:5000/vllm/vllm-openai"), None);
+        assert_eq!(VllmVersion::ASSUMED.to_string(), "0.34.0");
+    }
+
+    /// v0.7.3 envs.py:504 (V0 default), v0.8.5 envs.py:531 (V1 default);
+    /// no V0 worker in v0.11.0; graphs in the budget from v0.20.0.
+    #[test]
+    fn engine_generation_per_release() {
+        let none = VllmEnv::default();
+        let v0 = VllmEnv { use_v1: Some(false), ..VllmEnv::default() };
+        assert_eq!(v("0.7.3").generation(&none), Generation::V0);
+        assert_eq!(v("0.8.0").generation(&none), Generation::V1);
+        assert_eq!(v("0.10.1").generation(&v0), Generation::V0);
+        assert_eq!(v("0.11.0").generation(&v0), Generation::V1, "V0 was removed");
+        assert_eq!(v("0.19.1").generation(&none), Generation::V1);
+        assert_eq!(v("0.20.0").generation(&none), Generation::V1Graphs);
+    }
+
+    /// v0.18.0 envs.py:1636 ("0"), v0.20.0 envs.py:1725 ("1");
+    /// v0.19.0 config/cache.py:41 (0.9), v0.20.0 config/cache.py:66 (0.92).
+    #[test]
+    fn cuda_graph_estimate_and_utilization_per_release() {
+        let none = VllmEnv::default();
+        let on = VllmEnv { estimate_cudagraphs: Some(true), ..VllmEnv::default() };
+        let off = VllmEnv { estimate_cudagraphs: Some(false), ..VllmEnv::default() };
+        assert!(!v("0.17.0").cuda_graphs_in_budget(&on, Generation::V1), "no such variable yet");
+        assert!(!v("0.18.0").cuda_graphs_in_budget(&none, Generation::V1));
+        assert!(v("0.18.0").cuda_graphs_in_budget(&on, Generation::V1));
+        assert!(v("0.20.0").cuda_graphs_in_budget(&none, Generation::V1Graphs));
+        assert!(!v("0.34.0").cuda_graphs_in_budget(&off, Generation::V1Graphs));
+        assert_eq!(v("0.19.0").default_utilization(), 0.9);
+        assert_eq!(v("0.20.0").default_utilization(), 0.92);
+    }
+
+    /// topk_topp_sampler.py `__init__` at v0.8.5:34, v0.11.0:46, v0.12.0:35,
+    /// `apply_top_k_top_p` at v0.17.0:251; envs.py at v0.22.0:818.
+    #[test]
+    fn sampler_backend_per_release() {
+        let none = VllmEnv::default();
+        let on = VllmEnv { use_flashinfer_sampler: Some(true), ..VllmEnv::default() };
+        let off = VllmEnv { use_flashinfer_sampler: Some(false), ..VllmEnv::default() };
+        assert_eq!(v("0.6.4").sampler_backend(&none, Generation::V0, 256), SamplerBackend::Native);
+        assert_eq!(v("0.11.0").sampler_backend(&none, Generation::V1, 256), SamplerBackend::Native);
+        assert_eq!(v("0.11.0").sampler_backend(&on, Generation::V1, 256), SamplerBackend::FlashInfer);
+        assert_eq!(v("0.16.0").sampler_backend(&none, Generation::V1, 256), SamplerBackend::Native);
+        // v0.17.0 topk_topp_sampler.py:251: Triton from 8 requests.
+        assert_eq!(v("0.17.0").sampler_backend(&none, Generation::V1, 256), SamplerBackend::Triton);
+        assert_eq!(v("0.19.0").sampler_backend(&none, Generation::V1, 4), SamplerBackend::Native);
+        assert_eq!(v("0.22.0").sampler_backend(&none, Generation::V1Graphs, 256), SamplerBackend::FlashInfer);
+        assert_eq!(v("0.34.0").sampler_backend(&off, Generation::V1Graphs, 256), SamplerBackend::Triton);
+        let v2 = VllmEnv { use_v2_model_runner: Some(true), ..VllmEnv::default() };
+        assert!(v("0.20.0").profile_samples_top_k_top_p(&none));
+        assert!(!v("0.22.0").profile_samples_top_k_top_p(&v2));
+        assert!(v("0.34.0").profile_samples_top_k_top_p(&v2));
+    }
+
+    /// kv_cache_utils.py at v0.8.5:657 (unify), v0.9.2:826 (groups),
+    /// v0.12.0:1015 (near-equal counts widen the group).
+    #[test]
+    fn hybrid_kv_layout_per_release() {
+        assert_eq!(v("0.8.5").hybrid_kv(Generation::V1), HybridKv::AllFull);
+        assert_eq!(v("0.9.2").hybrid_kv(Generation::V1), HybridKv::Groups { widen_near_equal: false });
+        assert_eq!(v("0.12.0").hybrid_kv(Generation::V1), HybridKv::Groups { widen_near_equal: true });
+        assert_eq!(v("0.6.4").hybrid_kv(Generation::V0), HybridKv::AllFull);
+    }
+
+    #[test]
+    fn env_reads_like_envs_py() {
+        let vars =
+            [("VLLM_USE_V1", "0"), ("VLLM_ALLOW_LONG_MAX_MODEL_LEN", "True"), ("VLLM_USE_FLASHINFER_SAMPLER", "1")];
+        let env = VllmEnv::from_vars(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string()));
+        assert_eq!(env.use_v1, Some(false));
+        assert!(env.allow_long_max_model_len);
+        assert_eq!(env.use_flashinfer_sampler, Some(true));
+        assert_eq!(env.estimate_cudagraphs, None);
+    }
+}

@@ -1,0 +1,142 @@
+//! The memory model's terms across vLLM releases, each against the vLLM
+//! source line it follows (docs/vllm-memory-versions.md has the table).
+
+use gpuops_model::catalog::{GpuInfo, find_model, gpu_product};
+use gpuops_model::memory::{self, EngineArgs, Generation, MemoryFit, SamplerBackend, VllmEnv, VllmVersion};
+
+fn gpu(name: &str) -> GpuInfo {
+    gpu_product(name).unwrap().into()
+}
+
+fn at(model: &str, gpu_name: &str, version: &str, args: EngineArgs) -> MemoryFit {
+    let args = EngineArgs { vllm_version: VllmVersion::parse(version), ..args };
+    memory::evaluate(&find_model(model).unwrap(), &gpu(gpu_name), &args)
+}
+
+fn len(n: u64) -> EngineArgs {
+    EngineArgs { max_model_len: Some(n), ..EngineArgs::default() }
+}
+
+/// An unknown release is assumed, and said so; a known one is not.
+#[test]
+fn unknown_version_is_assumed_with_a_note() {
+    let unknown = memory::evaluate(&find_model("Llama-3.1-8B").unwrap(), &gpu("H100"), &len(8192));
+    assert_eq!(unknown.vllm_version, "0.34.0");
+    assert_eq!(unknown.notes, vec!["vLLM version unknown: assumed 0.34.0".to_string()]);
+    let known = at("Llama-3.1-8B", "H100", "0.11.0", len(8192));
+    assert!(known.notes.is_empty());
+    assert_eq!((known.engine, known.gpu_memory_utilization), (Generation::V1, 0.9));
+}
+
+/// v0.20.0 envs.py:1725 and config/cache.py:66: graphs inside, 0.92.
+#[test]
+fn graphs_enter_the_budget_at_0_20() {
+    let v19 = at("Llama-3.1-8B", "H100", "0.19.0", len(8192));
+    let v20 = at("Llama-3.1-8B", "H100", "0.20.0", len(8192));
+    assert!(!v19.cuda_graph_in_budget && v20.cuda_graph_in_budget);
+    assert_eq!((v19.gpu_memory_utilization, v20.gpu_memory_utilization), (0.9, 0.92));
+    // 0.18–0.19 with the variable set (v0.18.0 envs.py:1636).
+    let env = VllmEnv { estimate_cudagraphs: Some(true), ..VllmEnv::default() };
+    let opt_in = at("Llama-3.1-8B", "H100", "0.18.0", EngineArgs { vllm_env: env, ..len(8192) });
+    assert!(opt_in.cuda_graph_in_budget);
+    assert!((v19.kv_budget_gib - opt_in.kv_budget_gib - opt_in.cuda_graph_gib).abs() < 1e-9);
+}
+
+/// The sampler peak follows the top-k/top-p path: the PyTorch sort up to
+/// 0.16, FlashInfer when asked (topk_topp_sampler.py v0.12.0:35), vLLM's
+/// Triton kernel from 0.17 (v0.17.0:251), FlashInfer by default from 0.22
+/// (envs.py v0.22.0:818).
+#[test]
+fn the_top_k_top_p_path_sets_the_sampler_peak() {
+    let sort = at("Llama-3.1-8B", "H100", "0.16.0", len(8192));
+    let env = VllmEnv { use_flashinfer_sampler: Some(true), ..VllmEnv::default() };
+    let flashinfer = at("Llama-3.1-8B", "H100", "0.16.0", EngineArgs { vllm_env: env, ..len(8192) });
+    assert_eq!(
+        (sort.sampler_backend, flashinfer.sampler_backend),
+        (SamplerBackend::Native, SamplerBackend::FlashInfer)
+    );
+    // 1,024 sequences × 128,256 vocabulary × 4 B = 0.489 GiB a copy; 9.4 − 3.5 copies apart.
+    let copy = 1024.0 * 128_256.0 * 4.0 / (1u64 << 30) as f64;
+    assert!((sort.activation_gib - flashinfer.activation_gib - 5.9 * copy).abs() < 1e-9);
+    let triton = at("Llama-3.1-8B", "H100", "0.17.0", len(8192));
+    assert_eq!(triton.sampler_backend, SamplerBackend::Triton);
+    assert!((triton.activation_gib - flashinfer.activation_gib).abs() < 1e-9);
+    let v22 = at("Llama-3.1-8B", "H100", "0.22.0", len(8192));
+    assert_eq!(v22.sampler_backend, SamplerBackend::FlashInfer);
+}
+
+/// The V2 runner's profile skips top-k/top-p (v0.22.0 gpu/model_runner.py
+/// :576-578); the warm-up after the KV cache does not, and a GPU with no
+/// room beside the budget refuses in vLLM's words.
+#[test]
+fn sampler_warm_up_can_run_out_after_the_kv_cache() {
+    let env = VllmEnv { use_v2_model_runner: Some(true), use_flashinfer_sampler: Some(false), ..VllmEnv::default() };
+    let tight = EngineArgs {
+        vllm_env: env,
+        gpu_memory_utilization: Some(0.99),
+        max_num_seqs: Some(4096),
+        enforce_eager: true,
+        ..len(8192)
+    };
+    let fit = at("Llama-3.1-8B", "H100", "0.22.0", tight.clone());
+    assert!(
+        fit.problems
+            .iter()
+            .any(|p| p.starts_with("CUDA out of memory occurred when warming up sampler with 4096 dummy requests.")),
+        "{:?}",
+        fit.problems
+    );
+    let roomy = at("Llama-3.1-8B", "H100", "0.22.0", EngineArgs { gpu_memory_utilization: Some(0.9), ..tight });
+    assert!(roomy.fits, "{:?}", roomy.problems);
+}
+
+/// Custom all-reduce: TP only, not across nodes, not on > 2 PCIe GPUs
+/// (custom_all_reduce.py v0.11.0:51,88,146).
+#[test]
+fn custom_all_reduce_by_topology() {
+    let tp2 = at("Qwen2.5-32B", "H100", "0.11.0", EngineArgs { tensor_parallel: 2, ..len(8192) });
+    assert!((tp2.custom_all_reduce_gib - 24.0 / 1024.0).abs() < 1e-12);
+    let nodes = at("Qwen2.5-32B", "H100", "0.11.0", EngineArgs { tensor_parallel: 2, multi_node: true, ..len(8192) });
+    assert_eq!(nodes.custom_all_reduce_gib, 0.0);
+    assert!((tp2.non_torch_gib - nodes.non_torch_gib - tp2.custom_all_reduce_gib).abs() < 1e-12);
+    let pcie4 = at("Qwen2.5-32B", "L40S", "0.11.0", EngineArgs { tensor_parallel: 4, ..len(8192) });
+    assert_eq!(pcie4.custom_all_reduce_gib, 0.0);
+    let pcie2 = at("Qwen2.5-32B", "L40S", "0.11.0", EngineArgs { tensor_parallel: 2, ..len(8192) });
+    assert!(pcie2.custom_all_reduce_gib > 0.0);
+    // Pipeline parallel alone builds no all-reduce buffers.
+    let pp2 = at("Qwen2.5-32B", "H100", "0.11.0", EngineArgs { pipeline_parallel: 2, ..len(8192) });
+    let tp1 = at("Qwen2.5-32B", "H100", "0.11.0", len(8192));
+    assert_eq!(pp2.non_torch_gib, tp1.non_torch_gib);
+}
+
+/// Gemma 3 (5 sliding : 1 full): one pool of equal-size groups from 0.9.2
+/// (kv_cache_utils.py v0.9.2:826, v0.11.0:1080); 0.8 holds every layer in
+/// full (v0.8.5:657-683).
+#[test]
+fn hybrid_models_print_a_group_share() {
+    let gemma = "google/gemma-3-27b-it";
+    let v11 = at(gemma, "H100", "0.11.0", len(32_768));
+    let shape = find_model(gemma).unwrap();
+    assert!(v11.kv_groups > 1, "{}", v11.kv_groups);
+    let full = shape.layers - shape.sliding_layers;
+    let group = full.min(shape.sliding_layers);
+    assert_eq!(v11.kv_groups, full.div_ceil(group) + shape.sliding_layers.div_ceil(group));
+    let v8 = at(gemma, "H100", "0.8.5", len(32_768));
+    assert_eq!((v8.kv_groups, v8.kv_padding_layers), (1, 0));
+    assert!(v8.max_context < v11.max_context, "{} vs {}", v8.max_context, v11.max_context);
+}
+
+/// `_get_and_verify_max_len` (v0.11.0 config/model.py:1891-1911) and the
+/// free-memory check (v0.11.0 gpu_worker.py:186-197).
+#[test]
+fn refusals_in_vllms_words() {
+    let long = at("Llama-3.1-8B", "H200", "0.11.0", len(262_144));
+    assert!(long.problems.iter().any(|p| p.starts_with("User-specified max_model_len (262144) is greater than the derived max_model_len (max_position_embeddings=131072")), "{:?}", long.problems);
+    let env = VllmEnv { allow_long_max_model_len: true, ..VllmEnv::default() };
+    let allowed = at("Llama-3.1-8B", "H200", "0.11.0", EngineArgs { vllm_env: env, ..len(262_144) });
+    assert!(!allowed.problems.iter().any(|p| p.starts_with("User-specified")));
+    let shared = at("Llama-3.1-8B", "H100", "0.11.0", EngineArgs { gpu_memory_in_use_gib: 20.0, ..len(8192) });
+    assert!(shared.problems.iter().any(|p| p.starts_with("Free memory on device (")), "{:?}", shared.problems);
+    let v8 = at("Llama-3.1-8B", "H100", "0.8.5", EngineArgs { gpu_memory_in_use_gib: 20.0, ..len(8192) });
+    assert!(!v8.problems.iter().any(|p| p.starts_with("Free memory")), "no such check before 0.9.2");
+}
