@@ -112,3 +112,50 @@ pub fn annotations_of(obj: &Value, site_metadata: Option<&Value>) -> BTreeMap<St
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn annotations(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// The image tag names the release; the annotation wins over it; a
+    /// generation name in the annotation sets the generation only.
+    #[test]
+    fn the_vllm_version_comes_from_the_annotation_then_the_image() {
+        let c = json!({"image": "vllm/vllm-openai:v0.11.0", "args": ["--model", "m"]});
+        assert_eq!(engine_args(&c, &BTreeMap::new()).vllm_version, Some(VllmVersion::new(0, 11, 0)));
+        let pinned = annotations(&[("gpuops.dev/vllm-version", "0.8.5")]);
+        assert_eq!(engine_args(&c, &pinned).vllm_version, Some(VllmVersion::new(0, 8, 5)));
+        let generation = annotations(&[("gpuops.dev/vllm-version", "v0")]);
+        let args = engine_args(&c, &generation);
+        assert_eq!((args.vllm_version, args.engine), (None, Some(Generation::V0)));
+        let latest = json!({"image": "vllm/vllm-openai:latest"});
+        let args = engine_args(&latest, &BTreeMap::new());
+        assert_eq!((args.vllm_version, args.engine), (None, None), "assumed later, with a note");
+    }
+
+    /// envs.py reads `bool(int(x))`; `--disable-custom-all-reduce` is a flag.
+    #[test]
+    fn vllm_variables_come_from_the_container_env() {
+        let c = json!({
+            "image": "vllm/vllm-openai:v0.10.1",
+            "args": ["--model", "m", "--disable-custom-all-reduce"],
+            "env": [
+                {"name": "VLLM_USE_V1", "value": "0"},
+                {"name": "VLLM_ALLOW_LONG_MAX_MODEL_LEN", "value": "1"},
+                {"name": "VLLM_USE_FLASHINFER_SAMPLER", "value": "0"},
+                {"name": "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS", "valueFrom": {"configMapKeyRef": {"name": "x", "key": "y"}}}
+            ]
+        });
+        let env = engine_args(&c, &BTreeMap::new()).vllm_env;
+        assert_eq!(env.use_v1, Some(false));
+        assert!(env.allow_long_max_model_len && env.disable_custom_all_reduce);
+        assert_eq!(env.use_flashinfer_sampler, Some(false));
+        assert_eq!(env.estimate_cudagraphs, None, "valueFrom has no value here");
+        assert_eq!(VllmVersion::new(0, 10, 1).generation(&env), Generation::V0);
+    }
+}

@@ -230,7 +230,8 @@ fn weight_bytes_per_param(model: &ModelShape, args: &EngineArgs) -> (f64, bool) 
 
 /// The weights one GPU of the busiest pipeline stage holds (GiB): its share
 /// of the layers split by TP, plus the embedding or `lm_head` of an end stage.
-fn weights_per_gpu_gib(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, tp: u64, pp: u64) -> f64 {
+fn weights_per_gpu_gib(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, tp: u64, stage_layers: u64) -> f64 {
+    let pp = args.pipeline_parallel.max(1);
     let (bytes, quantized) = weight_bytes_per_param(model, args);
     let embedding = model.embedding_b * 1e9 * if quantized { 2.0 } else { bytes };
     let body_params = (model.params_b - model.embedding_b) * 1e9;
@@ -242,7 +243,7 @@ fn weights_per_gpu_gib(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, tp:
     } else {
         body_params * bytes
     };
-    let stage_share = model.layers.div_ceil(pp) as f64 / model.layers.max(1) as f64;
+    let stage_share = stage_layers as f64 / model.layers.max(1) as f64;
     // With PP the first stage holds the embedding and the last the lm_head:
     // one vocab × hidden matrix each (a tied one is held at both ends).
     let embedding_share =
@@ -296,7 +297,10 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let max_num_batched_tokens = args.max_num_batched_tokens.unwrap_or(default_tokens);
     let max_num_seqs = args.max_num_seqs.unwrap_or(default_seqs);
 
-    let weights_per_gpu_gib = weights_per_gpu_gib(model, gpu, args, tp, pp);
+    // The busiest pipeline stage (`get_pp_indices`, see VllmVersion::pp_partitions).
+    let stage_layers =
+        version.pp_partitions(model.layers, pp, env.pp_layer_partition.as_deref()).into_iter().max().unwrap_or(0);
+    let weights_per_gpu_gib = weights_per_gpu_gib(model, gpu, args, tp, stage_layers);
     // V0 profiles one prefill of the whole batch; V1 a chunk of it.
     let sampler_backend = version.sampler_backend(env, generation, max_num_seqs);
     let profiled_top_k_top_p = version.profile_samples_top_k_top_p(env);
@@ -321,7 +325,6 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         KvCacheDtype::Auto | KvCacheDtype::Other(_) if quantized => 2,
         KvCacheDtype::Auto | KvCacheDtype::Other(_) => Dtype::parse(&args.dtype).bytes(),
     };
-    let stage_layers = model.layers.div_ceil(pp);
     let per_layer = match model.mla_latent {
         // MLA caches one latent vector per token and layer, on every TP rank.
         Some(latent) => latent * kv_bytes,

@@ -148,24 +148,50 @@ impl VllmVersion {
     /// KV-cache layout of a model with sliding-window and full-attention
     /// layers: up to 0.9.0 V1 turns every sliding layer into a full one
     /// (v0.8.5 kv_cache_utils.py:657-683 `unify_hybrid_kv_cache_specs`,
-    /// still so at v0.9.0); from 0.9.2 the layers are split into equal-size groups
-    /// (v0.9.2 kv_cache_utils.py:826), the group size being the largest
+    /// still so at v0.9.0); from 0.9.1 the layers are split into equal-size groups
+    /// (v0.9.1 kv_cache_utils.py:825, v0.9.2:826), the group size being the largest
     /// type's count when it is under 1.25 × the smallest from 0.12.0
     /// (v0.12.0 kv_cache_utils.py:1015-1020).
     pub fn hybrid_kv(self, generation: Generation) -> HybridKv {
         match generation {
             Generation::V0 => HybridKv::AllFull,
-            _ if !self.at_least(0, 9, 2) => HybridKv::AllFull,
+            _ if !self.at_least(0, 9, 1) => HybridKv::AllFull,
             _ if !self.at_least(0, 12, 0) => HybridKv::Groups { widen_near_equal: false },
             _ => HybridKv::Groups { widen_near_equal: true },
         }
     }
 
-    /// The startup check against memory other processes hold (v0.9.2
-    /// v1/worker/gpu_worker.py:149, v0.34.0 v1/worker/utils.py:789; not in
+    /// Layers per pipeline stage (vllm/distributed/utils.py
+    /// `get_pp_indices`): `VLLM_PP_LAYER_PARTITION` when it names one count
+    /// a stage summing to the layers (v0.19.0:111-122); else `layers // pp`
+    /// each, the remainder going to the last stage before 0.8 (v0.7.3
+    /// utils.py:91 `end_layer = num_hidden_layers`) and, from 0.8.0, one
+    /// layer each to the stages before the last, the second-to-last first
+    /// (v0.8.0 utils.py:103, v0.19.0:124-129 `partitions[-i] += 1`).
+    pub fn pp_partitions(self, layers: u64, pp: u64, partition: Option<&[u64]>) -> Vec<u64> {
+        let pp = pp.max(1);
+        if let Some(p) = partition.filter(|p| p.len() as u64 == pp && p.iter().sum::<u64>() == layers) {
+            return p.to_vec();
+        }
+        let mut partitions = vec![layers / pp; pp as usize];
+        let remaining = (layers % pp) as usize;
+        if self.at_least(0, 8, 0) {
+            for i in 2..remaining + 2 {
+                // Python's partitions[-i]; with remaining < pp it stays in range.
+                let at = partitions.len() - i.min(partitions.len());
+                partitions[at] += 1;
+            }
+        } else if let Some(last) = partitions.last_mut() {
+            *last += remaining as u64;
+        }
+        partitions
+    }
+
+    /// The startup check against memory other processes hold (v0.9.1
+    /// v1/worker/gpu_worker.py:144, v0.34.0 v1/worker/utils.py:790; not in
     /// the v0.8.5 nor the v0.9.0 V1 worker).
     pub fn checks_free_memory(self, generation: Generation) -> bool {
-        generation != Generation::V0 && self.at_least(0, 9, 2)
+        generation != Generation::V0 && self.at_least(0, 9, 1)
     }
 }
 
@@ -190,7 +216,7 @@ pub enum SamplerBackend {
 /// How V1 lays out the KV cache of a sliding + full model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HybridKv {
-    /// Every layer keeps the whole request (V0; V1 before 0.9.2).
+    /// Every layer keeps the whole request (V0; V1 before 0.9.1).
     AllFull,
     /// Equal-size layer groups sharing one block pool.
     Groups { widen_near_equal: bool },
@@ -205,6 +231,8 @@ pub struct VllmEnv {
     pub use_flashinfer_sampler: Option<bool>,
     pub estimate_cudagraphs: Option<bool>,
     pub use_v2_model_runner: Option<bool>,
+    /// `VLLM_PP_LAYER_PARTITION`: layers per pipeline stage, `"20,20,21,19"`.
+    pub pp_layer_partition: Option<Vec<u64>>,
     /// `--disable-custom-all-reduce` (a flag, not a variable).
     pub disable_custom_all_reduce: bool,
 }
@@ -222,6 +250,8 @@ impl VllmEnv {
             use_flashinfer_sampler: int_bool("VLLM_USE_FLASHINFER_SAMPLER"),
             estimate_cudagraphs: int_bool("VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS"),
             use_v2_model_runner: int_bool("VLLM_USE_V2_MODEL_RUNNER"),
+            pp_layer_partition: get("VLLM_PP_LAYER_PARTITION")
+                .and_then(|text| text.split(',').map(|n| n.trim().parse().ok()).collect()),
             disable_custom_all_reduce: false,
         }
     }
@@ -300,14 +330,45 @@ mod tests {
         assert!(v("0.34.0").profile_samples_top_k_top_p(&v2));
     }
 
-    /// kv_cache_utils.py at v0.8.5:657 (unify), v0.9.2:826 (groups),
+    /// kv_cache_utils.py at v0.8.5:657 (unify), v0.9.1:825 (groups),
     /// v0.12.0:1015 (near-equal counts widen the group).
     #[test]
     fn hybrid_kv_layout_per_release() {
         assert_eq!(v("0.8.5").hybrid_kv(Generation::V1), HybridKv::AllFull);
-        assert_eq!(v("0.9.2").hybrid_kv(Generation::V1), HybridKv::Groups { widen_near_equal: false });
+        assert_eq!(v("0.9.0").hybrid_kv(Generation::V1), HybridKv::AllFull);
+        assert_eq!(v("0.9.1").hybrid_kv(Generation::V1), HybridKv::Groups { widen_near_equal: false });
         assert_eq!(v("0.12.0").hybrid_kv(Generation::V1), HybridKv::Groups { widen_near_equal: true });
         assert_eq!(v("0.6.4").hybrid_kv(Generation::V0), HybridKv::AllFull);
+    }
+
+    /// `get_pp_indices` (vllm/distributed/utils.py), the rows of vLLM's
+    /// tests/distributed/test_pipeline_partition.py: `test_uneven_auto_partition`
+    /// (all 13 rows, as stage sizes) and `test_custom_layer_partition`
+    /// (even, balanced, "put reminder somewhere"; its four ValueError rows
+    /// are vLLM's refusals, which gpuops does not model: a partition string
+    /// that does not parse or add up is ignored). Before 0.8 the remainder
+    /// went to the last stage (v0.7.3 utils.py:91).
+    #[test]
+    fn pipeline_stages_split_the_layers_as_vllm_does() {
+        let now = v("0.19.0");
+        for (layers, pp, sizes) in [
+            (2, 2, vec![1, 1]),
+            (3, 2, vec![2, 1]),
+            (3, 3, vec![1, 1, 1]),
+            (4, 3, vec![1, 2, 1]),
+            (5, 3, vec![2, 2, 1]),
+        ] {
+            assert_eq!(now.pp_partitions(layers, pp, None), sizes, "{layers} layers, PP {pp}");
+        }
+        assert_eq!(now.pp_partitions(20, 4, Some(&[5, 5, 5, 5])), vec![5, 5, 5, 5]);
+        assert_eq!(now.pp_partitions(20, 4, Some(&[4, 6, 6, 4])), vec![4, 6, 6, 4]);
+        assert_eq!(now.pp_partitions(22, 4, Some(&[5, 6, 5, 6])), vec![5, 6, 5, 6]);
+        assert_eq!(v("0.7.3").pp_partitions(5, 3, None), vec![1, 1, 3]);
+        assert_eq!(v("0.8.0").pp_partitions(5, 3, None), vec![2, 2, 1]);
+        let env = VllmEnv::from_vars(|n| (n == "VLLM_PP_LAYER_PARTITION").then(|| "20, 20,21,19".to_string()));
+        assert_eq!(env.pp_layer_partition, Some(vec![20, 20, 21, 19]));
+        let bad = VllmEnv::from_vars(|n| (n == "VLLM_PP_LAYER_PARTITION").then(|| "5,5,5,a".to_string()));
+        assert_eq!(bad.pp_layer_partition, None);
     }
 
     #[test]
