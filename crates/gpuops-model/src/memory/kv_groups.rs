@@ -111,6 +111,37 @@ mod tests {
         assert_eq!((new.group_size, new.groups, new.padding_layers), (13, 2, 1));
     }
 
+    /// Rows of vLLM's tests/v1/core/test_kv_cache_utils.py
+    /// `test_get_kv_cache_config_one_worker` (block 16, 2 KV heads × 64,
+    /// float32: a page of one layer is 16,384 bytes), as (full, sliding
+    /// layers, memory in pages, expected blocks, groups, padding):
+    /// "all layers are sliding window -> single group", "full + sliding,
+    /// with hybrid_kv_cache_manager", the 2 full + 4 sliding case, "3 full
+    /// + 7 sliding, pad to 3 full + 9 sliding", "6 full + 5 sliding, pad to
+    /// 6 full + 6 sliding" (gpt-oss EAGLE; the widened group of 0.12+), and
+    /// "full + sliding, but disable_hybrid_kv_cache_manager" (every layer
+    /// full). Skipped: the rows on different head sizes
+    /// (`UniformTypeKVCacheSpecs`, block-size alignment, NotImplementedError)
+    /// and `num_gpu_blocks_override` — gpuops sizes one head size and no
+    /// override.
+    #[test]
+    fn vllms_own_kv_cache_config_rows() {
+        let page = 16 * 2 * 2 * 64 * 4;
+        for (hybrid, full, sliding, pages, blocks, groups, padding) in [
+            (GROUPS, 2, 0, 2 * 32, 32, 1, 0),
+            (GROUPS, 0, 2, 2 * 32, 32, 1, 0),
+            (GROUPS, 1, 1, 2 * 32, 64, 2, 0),
+            (GROUPS, 2, 4, 2 * 32, 32, 3, 0),
+            (GROUPS, 3, 7, 3 * 32, 32, 4, 2),
+            (WIDEN, 6, 5, 6 * 32, 32, 2, 1),
+            (HybridKv::AllFull, 1, 1, 2 * 32, 32, 1, 0),
+        ] {
+            let l = KvLayout::new(hybrid, full, sliding);
+            assert_eq!(l.num_blocks(pages * page, page), blocks, "{full} full + {sliding} sliding");
+            assert_eq!((l.groups, l.padding_layers), (groups, padding), "{full} full + {sliding} sliding");
+        }
+    }
+
     #[test]
     fn one_type_is_one_group() {
         assert_eq!(KvLayout::new(GROUPS, 32, 0).groups, 1);
