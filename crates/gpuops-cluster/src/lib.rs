@@ -196,8 +196,9 @@ fn decode(received: std::sync::mpsc::Receiver<Page>, max_objects: usize) -> Resu
                 max: max_objects,
             });
         }
-        cluster.nodes.extend(part.nodes);
-        cluster.pods.extend(part.pods);
+        // Nodes, pods, and what the pods carry for the pod-dependent
+        // filters (anti-affinity, host ports).
+        cluster.absorb(part);
     }
     Ok(cluster)
 }
@@ -225,6 +226,7 @@ pub fn snapshot(connection: &Connection, list: ListOptions) -> Result<Cluster, E
         cluster.source = fetched.source;
         cluster.version = fetched.version;
         cluster.priority_classes = fetched.priority_classes;
+        cluster.namespaces = fetched.namespaces;
         cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(cluster)
     })
@@ -236,6 +238,8 @@ struct Fetched {
     source: String,
     version: Option<gpuops_schedule::cluster::KubeVersion>,
     priority_classes: Vec<gpuops_schedule::cluster::PriorityClass>,
+    /// Namespaces and their labels, which pod affinity `namespaceSelector`s match.
+    namespaces: Vec<gpuops_schedule::cluster::Namespace>,
 }
 
 /// GETs against one API server, each answer capped in bytes and, with
@@ -308,7 +312,12 @@ async fn fetch(
     for (path, query) in [("/api/v1/nodes", String::new()), ("/api/v1/pods", phases)] {
         if !read_list(&getter, list, path, &query, &pages).await? {
             // The decoder stopped on an error; it reports it.
-            return Ok(Fetched { source: String::new(), version: None, priority_classes: Vec::new() });
+            return Ok(Fetched {
+                source: String::new(),
+                version: None,
+                priority_classes: Vec::new(),
+                namespaces: Vec::new(),
+            });
         }
     }
     if !list.scheduling {
@@ -316,6 +325,7 @@ async fn fetch(
             source: connection.context.clone().unwrap_or(server),
             version: None,
             priority_classes: Vec::new(),
+            namespaces: Vec::new(),
         });
     }
     // The wording of the scheduler's messages follows the server's version
@@ -331,7 +341,24 @@ async fn fetch(
         Some(body) => from_json_list(body.as_bytes(), &format!("{server}{classes}"))?.0.priority_classes,
         None => Vec::new(),
     };
-    Ok(Fetched { source: connection.context.clone().unwrap_or(server), version, priority_classes })
+    // Namespaces: their labels are what affinity `namespaceSelector`s match
+    // (interpodaffinity `mergeAffinityTermNamespacesIfNotEmpty`,
+    // `GetNamespaceLabelsSnapshot`); one list, without them the fit says so.
+    // Not being allowed to list them is common (RBAC): only the fit's own
+    // warning, when a term needs them, says so.
+    let listed = "/api/v1/namespaces";
+    let namespaces = match getter.get(listed.to_string(), listed, list.max_page_bytes()).await {
+        Ok(Ok(body)) => from_json_list(body.as_bytes(), &format!("{server}{listed}"))?.0.namespaces,
+        Ok(Err(bytes)) => {
+            tracing::debug!(%server, path = listed, bytes, "namespaces past the byte cap; going on without them");
+            Vec::new()
+        }
+        Err(error) => {
+            tracing::debug!(%server, path = listed, %error, "namespaces not read; going on without them");
+            Vec::new()
+        }
+    };
+    Ok(Fetched { source: connection.context.clone().unwrap_or(server), version, priority_classes, namespaces })
 }
 
 /// Every page of one list into `pages`, stopping with an error past

@@ -179,7 +179,8 @@ pub fn merge_limits<'a>(mut requests: Amounts<'a>, limits: Amounts<'a>) -> Resul
 
 /// The pod's effective request from its containers' requests: max(sum of
 /// containers, init-container peak counting restartable sidecars), then
-/// pod-level `spec.resources` replacing cpu and memory (PodLevelResources,
+/// pod-level `spec.resources` replacing cpu, memory and `hugepages-*`
+/// (`applyPodLevelResources`; PodLevelResources,
 /// beta and on by default since 1.34), plus overhead
 /// (k8s.io/component-helpers resource/helpers.go `PodRequests` →
 /// `AggregateContainerRequests`, `IsSupportedPodLevelResource`; KEP-753,
@@ -210,7 +211,9 @@ pub fn effective<'a>(
         }
     }
     max_into(&mut sum, &init_peak);
-    for &(name, amount) in pod_level.iter().filter(|(n, _)| matches!(*n, "cpu" | "memory")) {
+    // IsSupportedPodLevelResource: cpu, memory and hugepages-* (1.35).
+    let supported = |n: &str| matches!(n, "cpu" | "memory") || n.starts_with("hugepages-");
+    for &(name, amount) in pod_level.iter().filter(|(n, _)| supported(n)) {
         match sum.iter_mut().find(|(n, _)| *n == name) {
             Some((_, slot)) => *slot = amount,
             None => sum.push((name, amount)),

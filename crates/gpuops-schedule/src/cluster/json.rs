@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{BoundPod, Cluster, ClusterError, Node, PodLabels, PriorityClass, Quota, holds_capacity, node_error};
+use super::{
+    BoundPod, Cluster, ClusterError, HostPort, Namespace, Node, PodLabels, PodScheduling, PriorityClass, Quota,
+    holds_capacity, node_error,
+};
 use crate::resources::{self, Amounts, QuantityError, Resources};
 
 /// The typed wire form of Node and Pod list items: exactly the fields the
@@ -100,6 +103,33 @@ mod wire {
         pub(super) resources: Requirements<'a>,
         #[serde(borrow)]
         pub(super) restart_policy: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        pub(super) ports: Vec<Port<'a>>,
+    }
+
+    /// A container port: only what NodePorts reads.
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    pub(super) struct Port<'a> {
+        pub(super) host_port: i64,
+        #[serde(borrow, rename = "hostIP")]
+        pub(super) host_ip: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        pub(super) protocol: Option<Cow<'a, str>>,
+    }
+
+    /// `spec.affinity`: only the required pod anti-affinity, which the
+    /// incoming pod must respect (the other parts are skipped unread).
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    pub(super) struct Affinity {
+        pub(super) pod_anti_affinity: Option<AntiAffinity>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    pub(super) struct AntiAffinity {
+        pub(super) required_during_scheduling_ignored_during_execution: Vec<serde_json::Value>,
     }
 
     #[derive(Deserialize, Default)]
@@ -119,6 +149,7 @@ mod wire {
         #[serde(borrow)]
         pub(super) resources: Requirements<'a>,
         pub(super) priority: Option<i32>,
+        pub(super) affinity: Option<Affinity>,
         /// ResourceQuota fields.
         #[serde(borrow)]
         pub(super) hard: Quantities<'a>,
@@ -190,10 +221,14 @@ mod wire {
             match kind.as_str() {
                 "Node" => self.cluster.nodes.push(item.into_node()?),
                 "Pod" => {
-                    if let Some(p) = item.into_bound_pod()? {
+                    if let Some((p, extras)) = item.into_bound_pod()? {
+                        if let Some(extras) = extras {
+                            self.cluster.pod_scheduling.insert((p.namespace.clone(), p.name.clone()), extras);
+                        }
                         self.cluster.pods.push(p);
                     }
                 }
+                "Namespace" => self.cluster.namespaces.push(item.into_namespace()?),
                 "PriorityClass" => self.cluster.priority_classes.extend(item.into_priority_class()),
                 "ResourceQuota" => self.cluster.quotas.push(item.into_quota()?),
                 _ => {}
@@ -318,7 +353,48 @@ impl wire::Object<'_> {
         })
     }
 
-    fn into_bound_pod(self) -> Result<Option<BoundPod>, ClusterError> {
+    fn into_namespace(self) -> Result<Namespace, ClusterError> {
+        let name = self.metadata.name.into_owned();
+        let mut namespace = Namespace::named(&name);
+        if let Some(raw) = self.metadata.labels {
+            let labels: BTreeMap<String, String> = serde_json::from_str(raw.get()).map_err(|source| {
+                ClusterError::Json { source_name: format!("Namespace/{name}: metadata.labels"), source }
+            })?;
+            namespace.labels.extend(labels);
+        }
+        Ok(namespace)
+    }
+
+    /// Required anti-affinity and host ports, when the pod has any.
+    fn scheduling(&self, node: &str) -> Option<PodScheduling> {
+        let sidecars = self.spec.init_containers.iter().filter(|c| c.restart_policy.as_deref() == Some("Always"));
+        let host_ports: Vec<HostPort> = self
+            .spec
+            .containers
+            .iter()
+            .chain(sidecars)
+            .flat_map(|c| &c.ports)
+            .filter(|p| p.host_port > 0)
+            .map(|p| {
+                HostPort::new(
+                    p.host_ip.as_deref(),
+                    p.protocol.as_deref(),
+                    i32::try_from(p.host_port).unwrap_or(i32::MAX),
+                )
+            })
+            .collect();
+        let anti_affinity = self
+            .spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.pod_anti_affinity.as_ref())
+            .map(|a| a.required_during_scheduling_ignored_during_execution.clone())
+            .unwrap_or_default();
+        let extras = PodScheduling { node: node.to_string(), anti_affinity, host_ports };
+        extras.is_some().then_some(extras)
+    }
+
+    fn into_bound_pod(self) -> Result<Option<(BoundPod, Option<PodScheduling>)>, ClusterError> {
         if !holds_capacity(self.spec.node_name.as_deref(), self.status.phase.as_deref()) {
             return Ok(None);
         }
@@ -339,14 +415,17 @@ impl wire::Object<'_> {
             Ok(resources::effective(&containers, &init, &pod_level, &quantities(&self.spec.overhead)?))
         };
         let requests = read().map_err(|source| ClusterError::Object { subject: subject(), source })?;
-        Ok(Some(BoundPod {
+        let node = self.spec.node_name.as_deref().unwrap_or_default().to_string();
+        let extras = self.scheduling(&node);
+        let pod = BoundPod {
             namespace: namespace.to_string(),
             name: self.metadata.name.to_string(),
-            node: self.spec.node_name.as_deref().unwrap_or_default().to_string(),
+            node,
             requests,
             priority: self.spec.priority.unwrap_or(0),
             labels: self.metadata.labels.map(|raw| PodLabels::from_json(raw.get())).unwrap_or_default(),
-        }))
+        };
+        Ok(Some((pod, extras)))
     }
 
     fn into_quota(self) -> Result<Quota, ClusterError> {
@@ -473,7 +552,15 @@ fn from_json_dump_parallel(bytes: &[u8], source: &str) -> Option<Result<Cluster,
             };
             let result = match item.kind.as_deref() {
                 Some("Node") => item.into_node().map(|n| cluster.nodes.push(n)),
-                Some("Pod") => item.into_bound_pod().map(|p| cluster.pods.extend(p)),
+                Some("Pod") => item.into_bound_pod().map(|p| {
+                    if let Some((p, extras)) = p {
+                        if let Some(extras) = extras {
+                            cluster.pod_scheduling.insert((p.namespace.clone(), p.name.clone()), extras);
+                        }
+                        cluster.pods.push(p);
+                    }
+                }),
+                Some("Namespace") => item.into_namespace().map(|n| cluster.namespaces.push(n)),
                 Some("PriorityClass") => {
                     cluster.priority_classes.extend(item.into_priority_class());
                     Ok(())
@@ -497,10 +584,7 @@ fn from_json_dump_parallel(bytes: &[u8], source: &str) -> Option<Result<Cluster,
         (Err(e), _) | (_, Err(e)) => return Some(Err(e)),
     };
     cluster.source = source.to_string();
-    cluster.nodes.extend(rest.nodes);
-    cluster.pods.extend(rest.pods);
-    cluster.priority_classes.extend(rest.priority_classes);
-    cluster.quotas.extend(rest.quotas);
+    cluster.absorb(rest);
     cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
     Some(Ok(cluster))
 }

@@ -10,10 +10,14 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+mod extras;
 mod json;
 mod selector;
 mod version;
 
+pub use extras::{
+    HostPort, NAMESPACE_NAME_LABEL, Namespace, PodScheduling, PodSchedulingMap, host_ports, required_anti_affinity,
+};
 pub use json::{continue_token_ahead, from_json_dump, from_json_list};
 pub use selector::LabelSelector;
 pub use version::{KubeVersion, KubeVersionError};
@@ -277,6 +281,32 @@ pub struct Cluster {
     pub version: Option<crate::cluster::KubeVersion>,
     /// ResourceQuotas (from a dump).
     pub quotas: Vec<Quota>,
+    /// Namespaces with their labels (from a dump or the API); empty when
+    /// the snapshot holds none (`kubectl get nodes,pods -A` does not).
+    pub namespaces: Vec<Namespace>,
+    /// Required anti-affinity and host ports of the bound pods that have
+    /// any, by namespace and name (see [`PodScheduling`]).
+    pub pod_scheduling: PodSchedulingMap,
+}
+
+impl Cluster {
+    /// What bound pod `pod` carries for the pod-dependent filters.
+    pub fn scheduling_of(&self, pod: &BoundPod) -> Option<&PodScheduling> {
+        if self.pod_scheduling.is_empty() {
+            return None;
+        }
+        self.pod_scheduling.get(&(pod.namespace.clone(), pod.name.clone()))
+    }
+
+    /// Another part of the same snapshot (a page, half a dump) added to this one.
+    pub fn absorb(&mut self, part: Cluster) {
+        self.nodes.extend(part.nodes);
+        self.pods.extend(part.pods);
+        self.priority_classes.extend(part.priority_classes);
+        self.quotas.extend(part.quotas);
+        self.namespaces.extend(part.namespaces);
+        self.pod_scheduling.extend(part.pod_scheduling);
+    }
 }
 
 // Lives with the requirement matcher, which reads `values` lists too.
@@ -345,7 +375,7 @@ pub fn bound_pod_from(obj: &Value) -> Result<Option<BoundPod>, ClusterError> {
 
 impl Cluster {
     /// Build from a stream of objects (Lists already flattened): Nodes,
-    /// Pods, PriorityClasses and ResourceQuotas; others ignored.
+    /// Pods, Namespaces, PriorityClasses and ResourceQuotas; others ignored.
     pub fn from_objects<'a>(source: &str, objects: impl IntoIterator<Item = &'a Value>) -> Result<Self, ClusterError> {
         let mut cluster = Cluster { source: source.to_string(), ..Cluster::default() };
         for obj in objects {
@@ -353,9 +383,13 @@ impl Cluster {
                 Some("Node") => cluster.nodes.push(node_from(obj)?),
                 Some("Pod") => {
                     if let Some(p) = bound_pod_from(obj)? {
+                        if let Some(extras) = obj.get("spec").and_then(|spec| PodScheduling::of_spec(&p.node, spec)) {
+                            cluster.pod_scheduling.insert((p.namespace.clone(), p.name.clone()), extras);
+                        }
                         cluster.pods.push(p);
                     }
                 }
+                Some("Namespace") => cluster.namespaces.extend(Namespace::from_object(obj)),
                 Some("PriorityClass") => cluster.priority_classes.extend(PriorityClass::from_object(obj)),
                 Some("ResourceQuota") => cluster.quotas.push(Quota::from_object(obj)?),
                 _ => {}

@@ -34,9 +34,10 @@ const POD_FIELDS: &[&str] = &[
 ];
 
 /// Container fields read after the group is built: `resources`
-/// (requests, LimitRange defaults) and `restartPolicy` (a sidecar init
-/// container counts like a regular one).
-const CONTAINER_FIELDS: &[&str] = &["resources", "restartPolicy"];
+/// (requests, LimitRange defaults), `restartPolicy` (a sidecar init
+/// container counts like a regular one) and `ports` (NodePorts; only the
+/// entries with a `hostPort` are kept, see [`host_ports_only`]).
+const CONTAINER_FIELDS: &[&str] = &["resources", "restartPolicy", "ports"];
 
 /// `spec` with only the fields read after the group is built, each map
 /// and list allocated at its size (the parser's grow as they are read),
@@ -70,13 +71,28 @@ fn containers(list: Value) -> Value {
     let Value::Array(items) = list else { return compact(list) };
     let items = items.into_iter().map(|c| match c {
         Value::Object(c) => {
-            let kept: Vec<(String, Value)> =
-                c.into_iter().filter(|(k, _)| CONTAINER_FIELDS.contains(&k.as_str())).collect();
+            let kept: Vec<(String, Value)> = c
+                .into_iter()
+                .filter(|(k, _)| CONTAINER_FIELDS.contains(&k.as_str()))
+                .filter_map(|(k, v)| if k == "ports" { host_ports_only(v).map(|v| (k, v)) } else { Some((k, v)) })
+                .collect();
             compact(Value::Object(kept.into_iter().collect()))
         }
         other => compact(other),
     });
     Value::Array(items.collect())
+}
+
+/// A container's `ports` cut to the entries that hold a host port (the
+/// NodePorts filter reads nothing else); `None` when none does.
+fn host_ports_only(ports: Value) -> Option<Value> {
+    let Value::Array(items) = ports else { return None };
+    let kept: Vec<Value> = items
+        .into_iter()
+        .filter(|p| p.get("hostPort").and_then(Value::as_i64).is_some_and(|h| h > 0))
+        .map(compact)
+        .collect();
+    (!kept.is_empty()).then_some(Value::Array(kept))
 }
 
 /// `value` rebuilt with every map and list at its exact size: collected

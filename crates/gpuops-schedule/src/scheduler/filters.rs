@@ -41,6 +41,10 @@ impl Shortage {
 /// Why a node cannot take a pod, one variant per filter plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reject {
+    /// A PreFilter plugin rejected the pod before any node was looked at
+    /// (UnschedulableAndUnresolvable); every node carries its message,
+    /// which the scheduler prints once, in place of the histogram.
+    PreFilter(String),
     /// NodeUnschedulable: the node is cordoned.
     Unschedulable,
     /// TaintToleration: the first untolerated NoSchedule/NoExecute taint.
@@ -58,12 +62,18 @@ pub enum Reject {
     PodAffinity,
     /// InterPodAffinity: required pod anti-affinity.
     PodAntiAffinity,
+    /// InterPodAffinity: a pod already placed whose required anti-affinity
+    /// selects the incoming pod shares the node's topology domain.
+    ExistingAntiAffinity,
+    /// NodePorts: a wanted host port is taken on the node.
+    Ports,
 }
 
 impl Reject {
     /// The reasons the scheduler counts for this node, in its words.
     pub fn reasons(&self, version: KubeVersion) -> Vec<String> {
         match self {
+            Self::PreFilter(message) => vec![message.clone()],
             // pkg/scheduler/framework/plugins/nodeunschedulable/node_unschedulable.go ErrReasonUnschedulable
             Self::Unschedulable => vec!["node(s) were unschedulable".into()],
             // pkg/scheduler/framework/plugins/tainttoleration/taint_toleration.go Filter: v1.35 stops
@@ -92,6 +102,10 @@ impl Reject {
             // ErrReasonAntiAffinityRulesNotMatch
             Self::PodAffinity => vec!["node(s) didn't match pod affinity rules".into()],
             Self::PodAntiAffinity => vec!["node(s) didn't match pod anti-affinity rules".into()],
+            // interpodaffinity/filtering.go ErrReasonExistingAntiAffinityRulesNotMatch
+            Self::ExistingAntiAffinity => vec!["node(s) didn't satisfy existing pods anti-affinity rules".into()],
+            // pkg/scheduler/framework/plugins/nodeports/node_ports.go ErrReason
+            Self::Ports => vec!["node(s) didn't have free ports for the requested pod ports".into()],
         }
     }
 
@@ -101,10 +115,16 @@ impl Reject {
     /// `nodesWherePreemptionMightHelp`).
     pub fn preemption_might_help(&self) -> bool {
         match self {
-            Self::Unschedulable | Self::Taint(_) | Self::Affinity | Self::NotInPreFilter | Self::PodAffinity => false,
+            Self::PreFilter(_)
+            | Self::Unschedulable
+            | Self::Taint(_)
+            | Self::Affinity
+            | Self::NotInPreFilter
+            | Self::PodAffinity => false,
             Self::Spread { missing_label } => !missing_label,
             Self::Resources(shortages) => !shortages.iter().any(Shortage::unresolvable),
-            Self::PodAntiAffinity => true,
+            // Unschedulable, not UnschedulableAndUnresolvable (filtering.go Filter, node_ports.go Filter).
+            Self::PodAntiAffinity | Self::ExistingAntiAffinity | Self::Ports => true,
         }
     }
 }
@@ -112,7 +132,13 @@ impl Reject {
 /// `0/5 nodes are available: 3 Insufficient nvidia.com/gpu, 2 node(s) had untolerated taint(s).`
 /// (pkg/scheduler/framework/types.go `FitError.Error`: a histogram of
 /// reasons, each "count reason", sorted as strings.)
+///
+/// After a PreFilter rejection the message is PreFilter's alone
+/// (`FitError.Error`: `0/3 nodes are available: pod affinity terms conflict.`).
 pub fn fit_message(total: usize, rejects: &[Reject], version: KubeVersion) -> String {
+    if let Some(Reject::PreFilter(message)) = rejects.first() {
+        return format!("0/{total} nodes are available: {message}.");
+    }
     let mut histogram: BTreeMap<String, usize> = BTreeMap::new();
     for r in rejects {
         for reason in r.reasons(version) {
@@ -184,9 +210,12 @@ pub fn affinity_matches(spec: &Value, node: &Node) -> bool {
 /// every required term names nodes with `matchFields metadata.name In`
 /// (pkg/scheduler/framework/plugins/nodeaffinity/node_affinity.go
 /// `PreFilter`: the union over terms of the intersection within a term;
-/// `None` as soon as one term has no such field).
+/// `None` as soon as one term has no such field, and for an empty
+/// `nodeSelectorTerms` list, which PreFilter passes and Filter then fails
+/// on every node). An empty set is PreFilter's rejection,
+/// [`NODE_NAMES_CONFLICT`].
 pub fn prefilter_node_names(spec: &Value) -> Option<std::collections::BTreeSet<String>> {
-    let terms = required_terms(spec)?;
+    let terms = required_terms(spec).filter(|t| !t.is_empty())?;
     let mut names = std::collections::BTreeSet::new();
     for term in terms {
         let mut in_term: Option<std::collections::BTreeSet<String>> = None;
@@ -207,6 +236,10 @@ pub fn prefilter_node_names(spec: &Value) -> Option<std::collections::BTreeSet<S
     }
     Some(names)
 }
+
+/// NodeAffinity's PreFilter when the terms' `metadata.name` sets have
+/// nothing in common (node_affinity.go `errReasonConflict`).
+pub const NODE_NAMES_CONFLICT: &str = "pod affinity terms conflict";
 
 /// The taint a cordoned node behaves as if it had.
 pub fn unschedulable_taint() -> Taint {

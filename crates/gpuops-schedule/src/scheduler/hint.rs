@@ -51,7 +51,9 @@ pub(super) fn hint(pod: &Incoming<'_>, used: &[NodeUse], rejects: &[(usize, Reje
                 Reject::Resources(_)
                     | Reject::Spread { missing_label: false }
                     | Reject::PodAntiAffinity
+                    | Reject::ExistingAntiAffinity
                     | Reject::PodAffinity
+                    | Reject::Ports
             )
         })
         .map(|(i, _)| *i)
@@ -76,15 +78,28 @@ pub(super) fn hint(pod: &Incoming<'_>, used: &[NodeUse], rejects: &[(usize, Reje
             names(&offering)
         ));
     }
+    let ports = eligible.iter().filter(|i| rejects.iter().any(|(j, r)| j == *i && *r == Reject::Ports)).count();
+    if ports > 0 && ports == eligible.len() {
+        return Some(format!(
+            "a hostPort it asks for is taken on the {ports} node(s) it may use; choose a free port, or drop hostPort (a Service reaches the pods without one)"
+        ));
+    }
     let pod_rule = eligible.iter().filter(|i| {
-        rejects
-            .iter()
-            .any(|(j, r)| j == *i && matches!(r, Reject::PodAntiAffinity | Reject::PodAffinity | Reject::Spread { .. }))
+        rejects.iter().any(|(j, r)| {
+            j == *i
+                && matches!(
+                    r,
+                    Reject::PodAntiAffinity
+                        | Reject::ExistingAntiAffinity
+                        | Reject::PodAffinity
+                        | Reject::Spread { .. }
+                )
+        })
     });
     let pod_rule_count = pod_rule.count();
     if pod_rule_count > 0 && pod_rule_count == eligible.len() {
         return Some(format!(
-            "its required pod (anti-)affinity or topology spread rules out the {pod_rule_count} node(s) with room; add nodes in new topology domains, or lower the replicas"
+            "its required pod (anti-)affinity or topology spread, or other pods' anti-affinity against it, rules out the {pod_rule_count} node(s) with room; add nodes in new topology domains, or lower the replicas"
         ));
     }
     let free = |i: usize, name: &str| {

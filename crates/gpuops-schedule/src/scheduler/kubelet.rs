@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::NodeUse;
 use super::filters::{affinity_matches, shortages, tolerates};
-use crate::cluster::{Node, TaintEffect};
+use crate::cluster::{HostPort, Node, TaintEffect};
 use crate::resources::{Resources, is_extended};
 
 /// A rejection as the pod's status shows it (`kubectl describe pod`:
@@ -31,6 +31,8 @@ pub enum RejectionReason {
     NodeAffinity,
     /// The node has a `NoExecute` taint the pod does not tolerate.
     TaintToleration,
+    /// A host port the pod asks for is taken on the node.
+    NodePorts,
 }
 
 impl std::fmt::Display for RejectionReason {
@@ -39,6 +41,7 @@ impl std::fmt::Display for RejectionReason {
             RejectionReason::OutOf(resource) => write!(f, "OutOf{resource}"),
             RejectionReason::NodeAffinity => f.write_str("NodeAffinity"),
             RejectionReason::TaintToleration => f.write_str("TaintToleration"),
+            RejectionReason::NodePorts => f.write_str("NodePorts"),
         }
     }
 }
@@ -51,8 +54,19 @@ impl Rejection {
 }
 
 /// The kubelet's admission of one pod on its node, with what is already
-/// admitted there (`used`).
+/// admitted there (`used`), for a pod without host ports.
 pub fn admit(spec: &Value, requests: &Resources, node: &Node, used: &NodeUse) -> Result<(), Rejection> {
+    admit_with_ports(spec, requests, &[], node, used)
+}
+
+/// [`admit`] for a pod asking for `host_ports`.
+pub fn admit_with_ports(
+    spec: &Value,
+    requests: &Resources,
+    host_ports: &[HostPort],
+    node: &Node,
+    used: &NodeUse,
+) -> Result<(), Rejection> {
     // removeMissingExtendedResources: extended resources the node does not
     // list are dropped before the check (cluster-level resources).
     let known: Resources = requests
@@ -76,6 +90,15 @@ pub fn admit(spec: &Value, requests: &Resources, node: &Node, used: &NodeUse) ->
         return Err(Rejection {
             reason: RejectionReason::NodeAffinity,
             message: "Predicate NodeAffinity failed: node(s) didn't match Pod's node affinity/selector".into(),
+        });
+    }
+    // AdmissionCheck: NodeName (always true here: the pod names this node),
+    // then NodePorts (`nodeports.Fits`, pkg/scheduler/schedule_one.go
+    // AdmissionCheck), before the NoExecute taints.
+    if used.ports_conflict(host_ports) {
+        return Err(Rejection {
+            reason: RejectionReason::NodePorts,
+            message: "Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports".into(),
         });
     }
     let tolerations = spec.get("tolerations").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);

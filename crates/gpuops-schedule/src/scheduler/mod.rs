@@ -9,10 +9,11 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, HostPort};
 use crate::group::PodGroup;
 use crate::resources::{Resources, display, is_extended};
 
+pub mod affinity;
 pub mod budget;
 pub mod filters;
 mod hint;
@@ -20,10 +21,11 @@ pub mod kubelet;
 pub mod pods;
 pub mod preempt;
 
+use affinity::Context;
 pub use budget::{Budget, TooLarge};
 pub use filters::{Reject, Shortage, fit_message};
 use filters::{affinity_matches, prefilter_node_names, shortages, tolerates, unschedulable_taint};
-use pods::{LabelCache, PodTerms};
+use pods::PodTerms;
 
 pub use crate::cluster::KubeVersion;
 
@@ -32,6 +34,8 @@ pub use crate::cluster::KubeVersion;
 pub struct NodeUse {
     pub requests: Resources,
     pub pods: i64,
+    /// Host ports held by the pods on the node (NodeInfo.UsedPorts).
+    pub host_ports: Vec<HostPort>,
 }
 
 impl NodeUse {
@@ -47,6 +51,21 @@ impl NodeUse {
             }
         }
         self.pods = self.pods.saturating_add(1);
+    }
+
+    /// Whether any of `wanted` is taken here (pkg/scheduler/framework/
+    /// plugins/nodeports/node_ports.go `fitsPorts`).
+    pub fn ports_conflict(&self, wanted: &[HostPort]) -> bool {
+        wanted.iter().any(|w| self.host_ports.iter().any(|used| used.conflicts(w)))
+    }
+
+    /// Take a pod's host ports off the node (one entry each).
+    pub fn release_ports(&mut self, ports: &[HostPort]) {
+        for p in ports {
+            if let Some(at) = self.host_ports.iter().position(|u| u == p) {
+                self.host_ports.swap_remove(at);
+            }
+        }
     }
 
     /// Take a pod with these requests off the node.
@@ -88,6 +107,8 @@ pub(crate) struct Incoming<'a> {
     pub(crate) terms: &'a PodTerms,
     /// NodeAffinity's PreFilter result, when it narrows the nodes.
     pub(crate) prefilter: Option<&'a BTreeSet<String>>,
+    /// The host ports the pod asks for (NodePorts).
+    pub(crate) host_ports: &'a [HostPort],
 }
 
 impl Incoming<'_> {
@@ -98,11 +119,18 @@ impl Incoming<'_> {
 }
 
 fn filter(pod: &Incoming<'_>, index: usize, used: &NodeUse, skip: Skip) -> Result<(), Reject> {
-    let Incoming { cluster, group, options, terms, prefilter } = *pod;
+    let Incoming { cluster, group, options, terms, prefilter, host_ports } = *pod;
     let node = &cluster.nodes[index];
     let spec = &group.spec;
-    if !skip.affinity && prefilter.is_some_and(|names| !names.contains(&node.name)) {
-        return Err(Reject::NotInPreFilter);
+    if !skip.affinity
+        && let Some(names) = prefilter
+    {
+        if names.is_empty() {
+            return Err(Reject::PreFilter(filters::NODE_NAMES_CONFLICT.into()));
+        }
+        if !names.contains(&node.name) {
+            return Err(Reject::NotInPreFilter);
+        }
     }
     let tolerations = spec.get("tolerations").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
     // ExtendedResourceToleration adds `{key: <resource>, operator: Exists}`
@@ -128,6 +156,10 @@ fn filter(pod: &Incoming<'_>, index: usize, used: &NodeUse, skip: Skip) -> Resul
         return Err(Reject::Affinity);
     }
     if !skip.resources {
+        // NodePorts runs before NodeResourcesFit (default_plugins.go).
+        if !host_ports.is_empty() && used.ports_conflict(host_ports) {
+            return Err(Reject::Ports);
+        }
         let short = shortages(&group.requests, node, &used.requests, used.pods);
         if !short.is_empty() {
             return Err(Reject::Resources(short));
@@ -219,6 +251,22 @@ pub fn usage_of(cluster: &Cluster, counted: impl Fn(&crate::cluster::BoundPod) -
             used[i].add(&pod.requests);
         }
     }
+    // Host ports, of the few pods that hold any.
+    let holding: std::collections::HashMap<(&str, &str), &[HostPort]> = cluster
+        .pod_scheduling
+        .iter()
+        .filter(|(_, s)| !s.host_ports.is_empty())
+        .map(|((ns, name), s)| ((ns.as_str(), name.as_str()), s.host_ports.as_slice()))
+        .collect();
+    if !holding.is_empty() {
+        for pod in cluster.pods.iter().filter(|p| counted(p)) {
+            if let Some(ports) = holding.get(&(pod.namespace.as_str(), pod.name.as_str()))
+                && let Some(&i) = index.get(pod.node.as_str())
+            {
+                used[i].host_ports.extend(ports.iter().cloned());
+            }
+        }
+    }
     used
 }
 
@@ -253,7 +301,8 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Result
     }
     let mut removed = vec![false; cluster.pods.len()];
     let mut placed: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
-    let mut cache = LabelCache::default();
+    let mut ctx = Context::new(cluster, groups);
+    warn_without_namespaces(&ctx, groups);
     let mut placements = Vec::with_capacity(groups.len());
     for (g, group) in groups.iter().enumerate() {
         let mut placement = GroupPlacement::default();
@@ -263,18 +312,26 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Result
             placements.push(placement);
             continue;
         }
-        let mut terms = PodTerms::build(cluster, groups, g, &placed, &mut cache);
+        let mut terms = PodTerms::build(cluster, groups, g, &placed, &mut ctx);
         let prefilter = prefilter_node_names(&group.spec);
+        let host_ports = group_host_ports(group);
         if group.per_node {
             #[allow(clippy::needless_range_loop)] // `used`, `terms` and `placed` are all indexed by node
             for i in 0..cluster.nodes.len() {
                 // A DaemonSet wants a pod on every node it may run on; only
                 // capacity can then stop it.
-                let pod = Incoming { cluster, group, options, terms: &terms, prefilter: prefilter.as_ref() };
+                let pod = Incoming {
+                    cluster,
+                    group,
+                    options,
+                    terms: &terms,
+                    prefilter: prefilter.as_ref(),
+                    host_ports: &host_ports,
+                };
                 match pod.filter(i, &used[i], Skip::default()) {
                     Ok(()) => {
                         placement.wanted += 1;
-                        commit(&mut used[i], group);
+                        commit(&mut used[i], group, &host_ports);
                         terms.commit(i);
                         placed[g].push(i);
                         placement.nodes.push(cluster.nodes[i].name.clone());
@@ -297,10 +354,17 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Result
         }
         placement.wanted = group.replicas;
         for _ in 0..group.replicas {
-            let pod = Incoming { cluster, group, options, terms: &terms, prefilter: prefilter.as_ref() };
+            let pod = Incoming {
+                cluster,
+                group,
+                options,
+                terms: &terms,
+                prefilter: prefilter.as_ref(),
+                host_ports: &host_ports,
+            };
             match choose(&pod, &used) {
                 Ok(i) => {
-                    commit(&mut used[i], group);
+                    commit(&mut used[i], group, &host_ports);
                     terms.commit(i);
                     placed[g].push(i);
                     placement.nodes.push(cluster.nodes[i].name.clone());
@@ -313,9 +377,12 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Result
                         for &v in &p.victims {
                             removed[v] = true;
                             used[p.node].remove(&cluster.pods[v].requests);
+                            if let Some(s) = cluster.scheduling_of(&cluster.pods[v]) {
+                                used[p.node].release_ports(&s.host_ports);
+                            }
                             placement.preempted.push(format!("{}/{}", cluster.pods[v].namespace, cluster.pods[v].name));
                         }
-                        commit(&mut used[p.node], group);
+                        commit(&mut used[p.node], group, &host_ports);
                         terms.commit(p.node);
                         placed[g].push(p.node);
                         placement.nodes.push(cluster.nodes[p.node].name.clone());
@@ -340,6 +407,18 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Result
     Ok(Placement { groups: placements, before, used, placed })
 }
 
+/// Said once per placement: a `namespaceSelector` is matched against each
+/// namespace's `kubernetes.io/metadata.name` label only when the snapshot
+/// holds no Namespace objects (a `kubectl get nodes,pods -A` dump).
+fn warn_without_namespaces(ctx: &Context<'_>, groups: &[PodGroup]) {
+    if ctx.lacks_namespace_labels(groups) {
+        tracing::warn!(
+            source = %ctx.cluster.source,
+            "the snapshot holds no Namespace objects: pod affinity namespaceSelectors are matched against each namespace's kubernetes.io/metadata.name label only (add namespaces to the dump: kubectl get nodes,pods,namespaces -A -o json)"
+        );
+    }
+}
+
 /// Replicas pinned to one node: the kubelet's answer for each.
 fn place_pinned(
     cluster: &Cluster,
@@ -362,10 +441,11 @@ fn place_pinned(
         return;
     };
     let node = &cluster.nodes[i];
+    let host_ports = group_host_ports(group);
     for _ in 0..group.replicas {
-        match kubelet::admit(&group.spec, &group.requests, node, &used[i]) {
+        match kubelet::admit_with_ports(&group.spec, &group.requests, &host_ports, node, &used[i]) {
             Ok(()) => {
-                commit(&mut used[i], group);
+                commit(&mut used[i], group, &host_ports);
                 placed.push(i);
                 placement.nodes.push(node.name.clone());
             }
@@ -410,12 +490,22 @@ fn pinned_hint(
         reason @ (kubelet::RejectionReason::NodeAffinity | kubelet::RejectionReason::TaintToleration) => {
             format!("spec.nodeName bypasses the scheduler, but not the kubelet's {reason} check on {pinned}")
         }
+        kubelet::RejectionReason::NodePorts => format!(
+            "spec.nodeName bypasses the scheduler, but not the kubelet's NodePorts check: a hostPort the pod asks for is taken on {pinned}; choose another port or node, or drop the hostPort"
+        ),
     }
 }
 
-/// Count one more pod of `group` on a node.
-pub fn commit(used: &mut NodeUse, group: &PodGroup) {
+/// Count one more pod of `group`, holding `host_ports`, on a node.
+pub fn commit(used: &mut NodeUse, group: &PodGroup, host_ports: &[HostPort]) {
     used.add(&group.requests);
+    used.host_ports.extend(host_ports.iter().cloned());
+}
+
+/// The host ports one pod of `group` asks for; the containers are read
+/// again only when their text names one.
+fn group_host_ports(group: &PodGroup) -> Vec<HostPort> {
+    if group.containers.contains("hostPort") { crate::cluster::host_ports(&group.pod_spec()) } else { Vec::new() }
 }
 
 /// The index of the best feasible node, or every node's rejection (by node index).
@@ -469,21 +559,24 @@ pub fn place_surge(
         let Some(i) = cluster.nodes.iter().position(|n| n.name == pinned) else {
             return Err(SurgeRefused::NoSuchNode(pinned.to_string()));
         };
+        let host_ports = group_host_ports(group);
         for _ in 0..surge {
-            kubelet::admit(&group.spec, &group.requests, &cluster.nodes[i], &used[i])
+            kubelet::admit_with_ports(&group.spec, &group.requests, &host_ports, &cluster.nodes[i], &used[i])
                 .map_err(|rejection| SurgeRefused::Kubelet { node: pinned.to_string(), rejection })?;
-            commit(&mut used[i], group);
+            commit(&mut used[i], group, &host_ports);
         }
         return Ok(());
     }
-    let mut cache = LabelCache::default();
-    let mut terms = PodTerms::build(cluster, groups, index, &placement.placed, &mut cache);
+    let mut ctx = Context::new(cluster, groups);
+    let mut terms = PodTerms::build(cluster, groups, index, &placement.placed, &mut ctx);
     let prefilter = prefilter_node_names(&group.spec);
+    let host_ports = group_host_ports(group);
     for _ in 0..surge {
-        let pod = Incoming { cluster, group, options, terms: &terms, prefilter: prefilter.as_ref() };
+        let pod =
+            Incoming { cluster, group, options, terms: &terms, prefilter: prefilter.as_ref(), host_ports: &host_ports };
         match choose(&pod, &used) {
             Ok(i) => {
-                commit(&mut used[i], group);
+                commit(&mut used[i], group, &host_ports);
                 terms.commit(i);
             }
             Err(rejects) => {

@@ -1,0 +1,484 @@
+//! InterPodAffinity's terms (kubernetes/kubernetes
+//! pkg/scheduler/framework/plugins/interpodaffinity/filtering.go and
+//! pkg/scheduler/framework/types.go `newAffinityTerm`): which pods a term
+//! selects, its namespaces resolved against the snapshot's Namespaces, the
+//! incoming pod's required affinity counted over all its terms at once,
+//! and the required anti-affinity of pods already placed against the
+//! incoming pod ("existing pods anti-affinity").
+//!
+//! Everything a group needs is counted once per group, per topology
+//! domain, so a node check is O(terms), never a scan of the pods.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::Value;
+
+use super::filters::Reject;
+use crate::cluster::{Cluster, NAMESPACE_NAME_LABEL, Namespace, strings};
+use crate::group::PodGroup;
+use crate::requirement::Requirement;
+
+/// A `metav1.LabelSelector` (matchLabels and matchExpressions). A missing
+/// selector is `labels.Nothing()` (`LabelSelectorAsSelector(nil)`): callers
+/// hold `Option<Selector>` and `None` matches nothing; an empty one matches
+/// everything.
+#[derive(Debug, Clone)]
+pub struct Selector {
+    labels: Vec<(String, String)>,
+    expressions: Vec<Requirement>,
+}
+
+impl Selector {
+    pub fn from(value: Option<&Value>) -> Option<Self> {
+        let v = value.filter(|v| !v.is_null())?;
+        let labels = v
+            .get("matchLabels")
+            .and_then(Value::as_object)
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+            .unwrap_or_default();
+        let expressions = v
+            .get("matchExpressions")
+            .and_then(Value::as_array)
+            .map(|list| list.iter().map(Requirement::of_label_selector).collect())
+            .unwrap_or_default();
+        Some(Selector { labels, expressions })
+    }
+
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.labels.iter().all(|(k, v)| labels.get(k) == Some(v)) && self.expressions.iter().all(|r| r.matches(labels))
+    }
+
+    /// `labels.Selector.Empty()`: no requirement, matches everything.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty() && self.expressions.is_empty()
+    }
+}
+
+/// Namespace name → labels: the snapshot's Namespace objects, and every
+/// other namespace its pods and groups name with the one label the API
+/// server gives each (`kubernetes.io/metadata.name`).
+#[derive(Debug, Clone, Default)]
+pub struct Namespaces {
+    labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// Whether the snapshot held Namespace objects at all.
+    pub read: bool,
+}
+
+impl Namespaces {
+    pub fn of(cluster: &Cluster, groups: &[PodGroup]) -> Self {
+        let mut labels: BTreeMap<String, BTreeMap<String, String>> =
+            cluster.namespaces.iter().map(|n| (n.name.clone(), n.labels.clone())).collect();
+        let named =
+            cluster.pods.iter().map(|p| p.namespace.as_str()).chain(groups.iter().map(|g| g.namespace.as_str()));
+        for name in named {
+            if !labels.contains_key(name) {
+                labels.insert(name.to_string(), Namespace::named(name).labels);
+            }
+        }
+        Namespaces { labels, read: !cluster.namespaces.is_empty() }
+    }
+
+    /// The labels of `name` (its default label when the snapshot does not know it).
+    pub fn labels_of(&self, name: &str) -> BTreeMap<String, String> {
+        self.labels
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), name.to_string())]))
+    }
+
+    fn matching<'a>(&'a self, selector: &'a Selector) -> impl Iterator<Item = &'a String> + 'a {
+        self.labels.iter().filter(|(_, l)| selector.matches(l)).map(|(n, _)| n)
+    }
+}
+
+/// Whether a term's `namespaceSelector` needs the namespaces' labels
+/// (neither absent nor `{}`).
+pub fn needs_namespace_labels(term: &Value) -> bool {
+    Selector::from(term.get("namespaceSelector")).is_some_and(|s| !s.is_empty())
+}
+
+/// Which pods one of the incoming pod's terms selects, its namespaces
+/// merged as PreFilter does (`mergeAffinityTermNamespacesIfNotEmpty`: a
+/// non-empty `namespaceSelector` adds the namespaces it matches to
+/// `namespaces`; `{}` keeps every namespace; neither means the pod's own),
+/// and `matchLabelKeys` (the incoming pod's values for those keys; a key
+/// the manifest does not carry, like the controller's `pod-template-hash`,
+/// matches only the group's own pods).
+#[derive(Debug, Clone)]
+pub struct PodMatcher {
+    selector: Option<Selector>,
+    /// `None`: every namespace.
+    namespaces: Option<BTreeSet<String>>,
+    match_label_keys: Vec<String>,
+}
+
+impl PodMatcher {
+    pub fn from_term(term: &Value, own_namespace: &str, known: &Namespaces) -> Self {
+        let selector = Selector::from(term.get("labelSelector"));
+        let listed: BTreeSet<String> = strings(term.get("namespaces")).into_iter().collect();
+        let namespaces = match Selector::from(term.get("namespaceSelector")) {
+            Some(ns) if ns.is_empty() => None,
+            Some(ns) => Some(listed.into_iter().chain(known.matching(&ns).cloned()).collect()),
+            None if listed.is_empty() => Some(BTreeSet::from([own_namespace.to_string()])),
+            None => Some(listed),
+        };
+        PodMatcher { selector, namespaces, match_label_keys: strings(term.get("matchLabelKeys")) }
+    }
+
+    /// `own`: the pod is one of the incoming group's.
+    pub fn matches(
+        &self,
+        namespace: &str,
+        labels: &BTreeMap<String, String>,
+        group_labels: &BTreeMap<String, String>,
+        own: bool,
+    ) -> bool {
+        let Some(selector) = &self.selector else { return false };
+        if self.namespaces.as_ref().is_some_and(|ns| !ns.contains(namespace)) {
+            return false;
+        }
+        let keys_match = self.match_label_keys.iter().all(|k| match group_labels.get(k) {
+            Some(v) => labels.get(k) == Some(v),
+            None => own,
+        });
+        keys_match && selector.matches(labels)
+    }
+}
+
+/// Each node's domain for one topology key (`None` without the label), and
+/// the number of domains.
+pub fn domains(cluster: &Cluster, key: &str) -> (Vec<Option<usize>>, usize) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let of_node = cluster
+        .nodes
+        .iter()
+        .map(|n| {
+            let value = n.labels.get(key)?;
+            let next = seen.len();
+            Some(*seen.entry(value.as_str()).or_insert(next))
+        })
+        .collect();
+    (of_node, seen.len())
+}
+
+/// Pods counted per topology domain of one key.
+#[derive(Debug, Clone)]
+struct Counts {
+    domain_of_node: Vec<Option<usize>>,
+    counts: Vec<i64>,
+}
+
+impl Counts {
+    fn new(cluster: &Cluster, key: &str) -> Self {
+        let (domain_of_node, n) = domains(cluster, key);
+        Counts { domain_of_node, counts: vec![0; n] }
+    }
+
+    fn add(&mut self, node: usize) -> bool {
+        match self.domain_of_node[node] {
+            Some(d) => {
+                self.counts[d] += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn at(&self, node: usize) -> Option<i64> {
+        self.domain_of_node[node].map(|d| self.counts[d])
+    }
+}
+
+/// The incoming pod's required pod affinity, all terms together
+/// (filtering.go `updateWithAffinityTerms`: an existing pod counts only
+/// when it matches ALL the terms, and then once in each term's topology
+/// pair; `satisfyPodAffinity`).
+#[derive(Debug, Clone)]
+pub struct Affinity {
+    matchers: Vec<PodMatcher>,
+    /// Per term: its topology key's index in `counts`.
+    key_of_term: Vec<usize>,
+    counts: Vec<Counts>,
+    /// `affinityCounts` is non-empty: some pod matching every term sits on
+    /// a node with the term's topology label.
+    any: bool,
+    /// The group's own pods match every term (`podMatchesAllAffinityTerms`
+    /// of the incoming pod against its own terms).
+    own_match: bool,
+}
+
+impl Affinity {
+    /// `placed[g]`: the node index of each replica of group g placed so far.
+    pub fn build(
+        cluster: &Cluster,
+        groups: &[PodGroup],
+        index: usize,
+        placed: &[Vec<usize>],
+        ctx: &Context<'_>,
+    ) -> Option<Self> {
+        let group = &groups[index];
+        let list = group
+            .spec
+            .pointer("/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution")
+            .and_then(Value::as_array)
+            .filter(|l| !l.is_empty())?;
+        let matchers: Vec<PodMatcher> =
+            list.iter().map(|t| PodMatcher::from_term(t, &group.namespace, &ctx.namespaces)).collect();
+        let mut keys: Vec<String> = Vec::new();
+        let key_of_term = list
+            .iter()
+            .map(|t| {
+                let key = t.get("topologyKey").and_then(Value::as_str).unwrap_or("");
+                keys.iter().position(|k| k == key).unwrap_or_else(|| {
+                    keys.push(key.to_string());
+                    keys.len() - 1
+                })
+            })
+            .collect();
+        let counts = keys.iter().map(|k| Counts::new(cluster, k)).collect();
+        let own_match = matchers.iter().all(|m| m.matches(&group.namespace, &group.labels, &group.labels, true));
+        let mut affinity = Affinity { matchers, key_of_term, counts, any: false, own_match };
+        let all = |m: &[PodMatcher], ns: &str, labels: &BTreeMap<String, String>, own: bool| {
+            m.iter().all(|m| m.matches(ns, labels, &group.labels, own))
+        };
+        for (pod, labels) in ctx.bound() {
+            if all(&affinity.matchers, pod.namespace, labels, false) {
+                affinity.add(pod.node);
+            }
+        }
+        for (g, nodes) in groups.iter().zip(placed) {
+            if all(&affinity.matchers, &g.namespace, &g.labels, std::ptr::eq(g, group)) {
+                nodes.iter().for_each(|&n| affinity.add(n));
+            }
+        }
+        Some(affinity)
+    }
+
+    fn add(&mut self, node: usize) {
+        for c in &mut self.counts {
+            self.any |= c.add(node);
+        }
+    }
+
+    /// Count one more replica of the group on `node`.
+    pub fn commit(&mut self, node: usize) {
+        if self.own_match {
+            self.add(node);
+        }
+    }
+
+    /// `satisfyPodAffinity`: every term's topology label on the node (else
+    /// no pass at all), a matching pod in each term's domain, or — for the
+    /// first of a series that selects itself — no matching pod anywhere.
+    pub fn check(&self, node: usize) -> Result<(), Reject> {
+        let mut pods_exist = true;
+        for &k in &self.key_of_term {
+            match self.counts[k].at(node) {
+                None => return Err(Reject::PodAffinity),
+                Some(n) if n <= 0 => pods_exist = false,
+                Some(_) => {}
+            }
+        }
+        if pods_exist || !self.any && self.own_match { Ok(()) } else { Err(Reject::PodAffinity) }
+    }
+}
+
+/// One required anti-affinity term of a pod already placed, as
+/// `newAffinityTerm` builds it: `namespaces` (the pod's own when neither
+/// field is set) or a `namespaceSelector` matched against the incoming
+/// pod's namespace labels (`AffinityTerm.Matches`).
+#[derive(Debug, Clone)]
+struct ExistingTerm {
+    selector: Option<Selector>,
+    namespaces: BTreeSet<String>,
+    namespace_selector: Option<Selector>,
+    key: String,
+}
+
+impl ExistingTerm {
+    fn from(term: &Value, own_namespace: &str) -> Self {
+        let listed: BTreeSet<String> = strings(term.get("namespaces")).into_iter().collect();
+        let namespace_selector = Selector::from(term.get("namespaceSelector"));
+        let namespaces = if listed.is_empty() && namespace_selector.is_none() {
+            BTreeSet::from([own_namespace.to_string()])
+        } else {
+            listed
+        };
+        ExistingTerm {
+            selector: Selector::from(term.get("labelSelector")),
+            namespaces,
+            namespace_selector,
+            key: term.get("topologyKey").and_then(Value::as_str).unwrap_or("").to_string(),
+        }
+    }
+
+    fn matches(
+        &self,
+        namespace: &str,
+        labels: &BTreeMap<String, String>,
+        ns_labels: &BTreeMap<String, String>,
+    ) -> bool {
+        let in_namespace = self.namespaces.contains(namespace)
+            || self.namespace_selector.as_ref().is_some_and(|s| s.matches(ns_labels));
+        in_namespace && self.selector.as_ref().is_some_and(|s| s.matches(labels))
+    }
+}
+
+/// A bound pod with required anti-affinity: its node and terms.
+#[derive(Debug, Clone)]
+pub struct Carrier {
+    node: usize,
+    terms: Vec<ExistingTerm>,
+}
+
+/// What the pod-dependent filters derive from the snapshot once per
+/// placement: the bound pods' labels (parsed when a group first needs
+/// them), the namespaces, and the bound pods that carry required
+/// anti-affinity.
+pub struct Context<'a> {
+    pub cluster: &'a Cluster,
+    pub namespaces: Namespaces,
+    pub carriers: Vec<Carrier>,
+    /// Bound pods on nodes of the snapshot: (pod, node index).
+    located: Vec<(usize, usize)>,
+    labels: Vec<BTreeMap<String, String>>,
+}
+
+/// A bound pod on a node of the snapshot.
+pub struct Located<'a> {
+    pub namespace: &'a str,
+    pub node: usize,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(cluster: &'a Cluster, groups: &[PodGroup]) -> Self {
+        let index: HashMap<&str, usize> = cluster.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
+        let located =
+            cluster.pods.iter().enumerate().filter_map(|(p, pod)| Some((p, *index.get(pod.node.as_str())?))).collect();
+        let mut carriers: Vec<((&str, &str), Carrier)> = cluster
+            .pod_scheduling
+            .iter()
+            .filter(|(_, s)| !s.anti_affinity.is_empty())
+            .filter_map(|((ns, name), s)| {
+                let node = *index.get(s.node.as_str())?;
+                let terms = s.anti_affinity.iter().map(|t| ExistingTerm::from(t, ns)).collect();
+                Some(((ns.as_str(), name.as_str()), Carrier { node, terms }))
+            })
+            .collect();
+        // The map's order is random; the counts do not depend on it, but keep runs identical.
+        carriers.sort_by(|a, b| a.0.cmp(&b.0));
+        Context {
+            cluster,
+            namespaces: Namespaces::of(cluster, groups),
+            carriers: carriers.into_iter().map(|(_, c)| c).collect(),
+            located,
+            labels: Vec::new(),
+        }
+    }
+
+    /// Parse the bound pods' labels, once, before [`Context::bound`] is used.
+    pub fn parse_labels(&mut self) {
+        if self.labels.is_empty() && !self.cluster.pods.is_empty() {
+            self.labels = self.cluster.pods.iter().map(|p| p.labels.parse()).collect();
+        }
+    }
+
+    /// Bound pods on nodes of the snapshot, with their labels ([`Context::parse_labels`] first).
+    pub fn bound(&self) -> impl Iterator<Item = (Located<'_>, &BTreeMap<String, String>)> + '_ {
+        self.located.iter().filter_map(|&(p, node)| {
+            let labels = self.labels.get(p)?;
+            Some((Located { namespace: &self.cluster.pods[p].namespace, node }, labels))
+        })
+    }
+
+    /// Whether some term, of a group or of a bound pod, needs namespace
+    /// labels the snapshot did not provide.
+    pub fn lacks_namespace_labels(&self, groups: &[PodGroup]) -> bool {
+        if self.namespaces.read {
+            return false;
+        }
+        let pointers = [
+            "/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution",
+            "/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution",
+        ];
+        let in_groups = groups.iter().any(|g| {
+            pointers
+                .iter()
+                .any(|p| g.spec.pointer(p).and_then(Value::as_array).into_iter().flatten().any(needs_namespace_labels))
+        });
+        in_groups
+            || self
+                .carriers
+                .iter()
+                .flat_map(|c| &c.terms)
+                .any(|t| t.namespace_selector.as_ref().is_some_and(|s| !s.is_empty()))
+    }
+}
+
+/// The required anti-affinity of pods already placed — bound pods, and the
+/// replicas of other groups placed before — against the incoming pod:
+/// topology domains that hold a pod whose term selects it
+/// (filtering.go `getExistingAntiAffinityCounts`,
+/// `satisfyExistingPodsAntiAffinity`). The group's own replicas are left
+/// out: their terms are the incoming pod's own, which
+/// `satisfyPodAntiAffinity` checks first with the same counts.
+#[derive(Debug, Clone, Default)]
+pub struct ExistingAntiAffinity {
+    counts: Vec<Counts>,
+}
+
+impl ExistingAntiAffinity {
+    pub fn build(
+        cluster: &Cluster,
+        groups: &[PodGroup],
+        index: usize,
+        placed: &[Vec<usize>],
+        ctx: &Context<'_>,
+    ) -> Self {
+        let group = &groups[index];
+        let ns_labels = ctx.namespaces.labels_of(&group.namespace);
+        let mut by_key: Vec<(String, Counts)> = Vec::new();
+        let mut count = |term: &ExistingTerm, nodes: &[usize]| {
+            if nodes.is_empty() || !term.matches(&group.namespace, &group.labels, &ns_labels) {
+                return;
+            }
+            let at = match by_key.iter().position(|(k, _)| *k == term.key) {
+                Some(at) => at,
+                None => {
+                    by_key.push((term.key.clone(), Counts::new(cluster, &term.key)));
+                    by_key.len() - 1
+                }
+            };
+            nodes.iter().for_each(|&n| {
+                by_key[at].1.add(n);
+            });
+        };
+        for carrier in &ctx.carriers {
+            carrier.terms.iter().for_each(|t| count(t, &[carrier.node]));
+        }
+        for (g, other) in groups.iter().enumerate().filter(|(g, _)| *g != index) {
+            let nodes = placed.get(g).map_or(&[][..], Vec::as_slice);
+            let list = other
+                .spec
+                .pointer("/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution")
+                .and_then(Value::as_array);
+            for term in list.into_iter().flatten() {
+                count(&ExistingTerm::from(term, &other.namespace), nodes);
+            }
+        }
+        ExistingAntiAffinity {
+            counts: by_key.into_iter().map(|(_, c)| c).filter(|c| c.counts.iter().any(|n| *n > 0)).collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    pub fn check(&self, node: usize) -> Result<(), Reject> {
+        if self.counts.iter().any(|c| c.at(node).is_some_and(|n| n > 0)) {
+            return Err(Reject::ExistingAntiAffinity);
+        }
+        Ok(())
+    }
+}
