@@ -179,6 +179,12 @@ pub struct FunctionRun {
     pub results: Vec<KrmResult>,
     /// KRM exit code: 1 when any result is an error.
     pub exit_code: i32,
+    /// The parsed list, handed back instead of dropped here: a process that
+    /// exits once `output` is written can skip freeing it
+    /// (`std::mem::forget`). Freeing the trees of 10,000 objects, allocated
+    /// on other threads, was 16 % of the function's CPU time on the
+    /// 10,000-object benchmark, every bit of it after the output was ready.
+    pub list: ResourceList,
 }
 
 /// Run as a KRM function: `ResourceList` text in, `ResourceList` text out.
@@ -225,7 +231,7 @@ pub fn run_resource_list(input: &str, models: &Resolver<'_>) -> Result<FunctionR
     };
     list.push_results(&results);
     let exit_code = i32::from(krm::has_errors(&results));
-    Ok(FunctionRun { output: list.write(&changed), results, exit_code })
+    Ok(FunctionRun { output: list.write(&changed), results, exit_code, list })
 }
 
 /// Errors of the legacy exec plugin mode.
