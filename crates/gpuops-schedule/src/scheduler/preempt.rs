@@ -92,11 +92,17 @@ pub fn preempt(
             }
         }
         let highest = victims.iter().map(|&v| cluster.pods[v].priority).max().unwrap_or(i32::MIN);
-        let sum: i64 = victims.iter().map(|&v| i64::from(cluster.pods[v].priority)).sum();
+        // pickOneNodeForPreemption sums the priorities shifted by 2^31
+        // (`int64(pod.Spec.Priority) + int64(math.MaxInt32+1)`), so every
+        // victim adds a positive amount: of two nodes whose victims all
+        // have negative priorities, the one with fewer victims wins.
+        let sum: i64 = victims.iter().map(|&v| i64::from(cluster.pods[v].priority) + (1i64 << 31)).sum();
         candidates.push((highest, sum, victims.len(), *node_index, victims));
     }
-    // pickOneNodeForPreemption: lowest highest-priority victim, then the
-    // lowest sum of priorities, then the fewest victims.
+    // pickOneNodeForPreemption (pkg/scheduler/framework/preemption/
+    // preemption.go): lowest highest-priority victim, then the lowest sum
+    // of shifted priorities, then the fewest victims; the PDB count before
+    // them and the start-time tie-break after them are not modelled.
     if let Some((_, _, _, node, victims)) = candidates.into_iter().min_by_key(|c| (c.0, c.1, c.2, c.3)) {
         return Ok(Preemption { node, victims });
     }

@@ -272,3 +272,33 @@ fn versions_parse_like_servers_report_them() {
     assert_eq!(KubeVersion::parse("1.36").unwrap().wording(), KubeVersion::NEWEST);
     assert!(KubeVersion::parse("2.0").is_err());
 }
+
+#[test]
+fn preemption_sums_priorities_shifted_by_two_to_the_31() {
+    // preemption.go pickOneNodeForPreemption: `sumPriorities += int64(p.Spec.Priority) +
+    // int64(math.MaxInt32+1)`. With equal highest victim priorities (-10), the plain sum
+    // would prefer a's two victims (-20 < -10); shifted, b's single victim costs less.
+    let mut c = cluster(vec![node("a", 2, None), node("b", 2, None)]);
+    c.pods = vec![bound("a-1", "a", 1, -10), bound("a-2", "a", 1, -10), bound("b-1", "b", 2, -10)];
+    let mut g = group(2, 1, json!({}));
+    g.priority = 0;
+    let p = place(&c, &[g], Options::default());
+    assert_eq!(p.groups[0].preempted, ["batch/b-1"]);
+    assert_eq!(p.groups[0].nodes, ["b"]);
+}
+
+#[test]
+fn a_prefilter_rejection_is_the_whole_message_and_preemption_cannot_help() {
+    // nodeaffinity/node_affinity.go PreFilter errReasonConflict; types.go FitError.Error prints
+    // PreFilter's message alone; preemption.go nodesWherePreemptionMightHelp skips every node
+    // (UnschedulableAndUnresolvable).
+    let c = cluster(vec![node("a", 4, None), node("b", 4, None)]);
+    let spec = json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["a"]},
+                         {"key": "metadata.name", "operator": "In", "values": ["b"]}]}]}}}});
+    let p = place(&c, &[group(1, 1, spec)], v(35));
+    assert_eq!(
+        p.groups[0].event.as_ref().unwrap().message,
+        "0/2 nodes are available: pod affinity terms conflict. no new claims to deallocate, preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
+    );
+}
