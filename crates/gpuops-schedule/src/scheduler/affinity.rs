@@ -352,9 +352,7 @@ pub struct Located<'a> {
 
 impl<'a> Context<'a> {
     pub fn new(cluster: &'a Cluster, groups: &[PodGroup]) -> Self {
-        let index: HashMap<&str, usize> = cluster.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
-        let located =
-            cluster.pods.iter().enumerate().filter_map(|(p, pod)| Some((p, *index.get(pod.node.as_str())?))).collect();
+        let index = node_index(cluster);
         let mut carriers: Vec<((&str, &str), Carrier)> = cluster
             .pod_scheduling
             .iter()
@@ -371,14 +369,19 @@ impl<'a> Context<'a> {
             cluster,
             namespaces: Namespaces::of(cluster, groups),
             carriers: carriers.into_iter().map(|(_, c)| c).collect(),
-            located,
+            located: Vec::new(),
             labels: Vec::new(),
         }
     }
 
-    /// Parse the bound pods' labels, once, before [`Context::bound`] is used.
+    /// Parse the bound pods' labels and find their nodes, once, before
+    /// [`Context::bound`] is used: only groups with pod-dependent terms pay.
     pub fn parse_labels(&mut self) {
         if self.labels.is_empty() && !self.cluster.pods.is_empty() {
+            let index = node_index(self.cluster);
+            self.located = (self.cluster.pods.iter().enumerate())
+                .filter_map(|(p, pod)| Some((p, *index.get(pod.node.as_str())?)))
+                .collect();
             self.labels = self.cluster.pods.iter().map(|p| p.labels.parse()).collect();
         }
     }
@@ -413,6 +416,10 @@ impl<'a> Context<'a> {
                 .flat_map(|c| &c.terms)
                 .any(|t| t.namespace_selector.as_ref().is_some_and(|s| !s.is_empty()))
     }
+}
+
+fn node_index(cluster: &Cluster) -> HashMap<&str, usize> {
+    cluster.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect()
 }
 
 /// The required anti-affinity of pods already placed — bound pods, and the
