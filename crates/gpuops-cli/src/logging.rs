@@ -42,14 +42,32 @@ pub fn init_logging(verbosity: Verbosity) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()), std::env::var_os("NO_COLOR")))
         .with_target(verbosity.level >= 6)
         .try_init();
+}
+
+/// Colours only on a terminal and without `NO_COLOR` set to a non-empty
+/// value (https://no-color.org). tracing-subscriber checks `NO_COLOR` only
+/// for its default; an explicit `with_ansi` replaces that check
+/// (tracing-subscriber fmt `SubscriberBuilder::with_ansi`).
+fn ansi(is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 #[cfg(test)]
 mod tests {
     use super::Verbosity;
+
+    #[test]
+    fn no_color_turns_colours_off_on_a_terminal() {
+        use std::ffi::OsString;
+        assert!(super::ansi(true, None));
+        assert!(!super::ansi(true, Some(OsString::from("1"))));
+        // no-color.org: "present and not an empty string".
+        assert!(super::ansi(true, Some(OsString::new())));
+        assert!(!super::ansi(false, None));
+    }
 
     #[test]
     fn kubectl_levels() {

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueHint};
 use gpuops_cli::{OutputArgs, Verbosity};
 use gpuops_schedule::cluster;
 use gpuops_schedule::scheduler as schedule;
@@ -20,9 +20,13 @@ use gpuops_schedule::scheduler as schedule;
     after_help = "Examples:\n  kubectl gpufit check -k overlays/prod --context prod\n  kubectl gpufit check -f deploy.yaml --nodes '2*8xH100-80GB,8xL4'\n  kubectl get nodes,pods -A -o yaml > cluster.yaml && kubectl gpufit check -f app/ --cluster-file cluster.yaml\n  kubectl gpufit nodes\n  kubectl gpufit model Qwen/Qwen2.5-32B-Instruct --gpu L40S --tp 2\n\nExit codes: 0 everything fits, 1 something does not fit, 2 usage or input error, 3 everything checked fits but a model or GPU is unknown."
 )]
 pub struct Cli {
+    /// None: no subcommand, which prints the help and exits 0, as kubectl
+    /// itself does (kubectl pkg/cmd/cmd.go, NewKubectlCommand: `Run: runHelp`).
     #[command(subcommand)]
-    pub command: Command,
-    #[command(flatten)]
+    pub command: Option<Command>,
+    /// Listed after each subcommand's own flags (a global flag keeps the
+    /// place it has among the top-level flags).
+    #[command(flatten, next_display_order = 10_000)]
     pub verbosity: Verbosity,
 }
 
@@ -83,7 +87,7 @@ pub struct ClusterArgs {
     pub node_taints: Vec<cluster::Taint>,
     /// The Kubernetes version whose messages to print (1.31 to 1.35); default: the live
     /// server's (/version), else the newest.
-    #[arg(long, value_name = "VERSION", value_parser = schedule::KubeVersion::parse)]
+    #[arg(long, value_name = "VERSION", value_parser = parse_kube_version)]
     pub kube_version: Option<schedule::KubeVersion>,
     /// Items per page when listing nodes and pods (kubectl's --chunk-size).
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
@@ -103,12 +107,21 @@ pub struct ClusterArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Manifests: a file, a directory, or - for stdin (YAML/JSON streams and Lists). Repeatable.
-    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    /// Manifests: a file, a directory (its .json, .yaml and .yml files; -R for subdirectories),
+    /// or - for stdin (YAML/JSON streams and Lists). Repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", value_hint = ValueHint::AnyPath)]
     pub files: Vec<PathBuf>,
-    /// A kustomization directory, built with `kubectl kustomize --enable-alpha-plugins`.
-    #[arg(short = 'k', long = "kustomize", value_name = "DIR")]
+    /// Process the directories given with -f recursively, as kubectl's -R does.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// A kustomization directory, built with `kubectl kustomize --enable-alpha-plugins`;
+    /// gpuops' GpuProfile and ModelTags transformers run without installing the plugin.
+    #[arg(short = 'k', long = "kustomize", value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub kustomize: Vec<PathBuf>,
+    /// Treat warnings about the input as errors (exit 2): objects that deploy workloads
+    /// gpufit cannot render (HelmRelease, Argo CD Application/ApplicationSet, Flux Kustomization).
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub cluster: ClusterArgs,
     #[command(flatten)]
@@ -163,18 +176,23 @@ pub struct ModelArgs {
     /// vLLM 0.21, 0.9 before).
     #[arg(long, value_parser = parse_utilization)]
     pub gpu_memory_utilization: Option<f64>,
+    /// Weight and activation dtype (vLLM's --dtype: auto, bfloat16, float16, float32).
     #[arg(long, default_value = "auto")]
     pub dtype: String,
+    /// Quantization method (vLLM's --quantization: awq, gptq, fp8, ...); default: the model config's.
     #[arg(long)]
     pub quantization: Option<String>,
+    /// KV-cache dtype (vLLM's --kv-cache-dtype: auto, fp8, fp8_e4m3, fp8_e5m2).
     #[arg(long, default_value = "auto")]
     pub kv_cache_dtype: String,
     /// The vLLM version whose memory accounting to use (0.6.4, v0.10.1), or a
     /// generation: v0, v1 (0.8-0.20), v1-graphs (0.21+, the default).
     #[arg(long, value_name = "VERSION")]
     pub engine: Option<String>,
+    /// Most sequences per batch (vLLM's --max-num-seqs); default: the engine's.
     #[arg(long)]
     pub max_num_seqs: Option<u64>,
+    /// Most tokens per batch (vLLM's --max-num-batched-tokens); default: the engine's.
     #[arg(long)]
     pub max_num_batched_tokens: Option<u64>,
     /// No CUDA graphs (their memory leaves the budget).
@@ -196,8 +214,57 @@ fn parse_utilization(text: &str) -> Result<f64, String> {
     if value > 0.0 && value <= 1.0 { Ok(value) } else { Err(format!("must be within (0, 1], got {value}")) }
 }
 
+/// `--kube-version`: a version whose scheduler and kubelet wording is
+/// modelled. A server's own version outside the range is worded as the
+/// nearest one ([`schedule::KubeVersion::wording`]); a flag asking for one
+/// is a mistake, not a wish to be rounded.
+fn parse_kube_version(text: &str) -> Result<schedule::KubeVersion, String> {
+    let version = schedule::KubeVersion::parse(text).map_err(|e| e.to_string())?;
+    let (oldest, newest) = (schedule::KubeVersion::OLDEST, schedule::KubeVersion::NEWEST);
+    if version < oldest || version > newest {
+        return Err(format!("{version} is outside the versions whose messages are modelled ({oldest} to {newest})"));
+    }
+    Ok(version)
+}
+
 #[derive(Debug, Args)]
 pub struct LocalArgs {
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every flag and argument a user can see says what it does: walk the
+    /// whole command tree (hidden commands and arguments aside).
+    #[test]
+    fn every_flag_has_help() {
+        fn missing(command: &clap::Command, path: &str, out: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            for arg in command.get_arguments().filter(|a| !a.is_hide_set()) {
+                if arg.get_help().is_none_or(|h| h.to_string().trim().is_empty()) {
+                    out.push(format!("{path}: {}", arg.get_long().unwrap_or(arg.get_id().as_str())));
+                }
+            }
+            for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+                missing(sub, &path, out);
+            }
+        }
+        let mut out = Vec::new();
+        missing(&super::Cli::command(), "", &mut out);
+        assert!(out.is_empty(), "flags without help text: {out:#?}");
+    }
+
+    #[test]
+    fn kube_version_outside_the_modelled_range_is_refused() {
+        assert_eq!(super::parse_kube_version("v1.33.2").unwrap().minor, 33);
+        assert_eq!(
+            super::parse_kube_version("1.30").unwrap_err(),
+            "1.30 is outside the versions whose messages are modelled (1.31 to 1.35)"
+        );
+        assert!(super::parse_kube_version("1.36").is_err());
+        assert!(super::parse_kube_version("latest").is_err());
+    }
 }

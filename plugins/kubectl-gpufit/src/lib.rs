@@ -10,6 +10,7 @@
 
 mod cli;
 mod commands;
+pub mod kustomize_plugin;
 mod remote;
 mod render;
 
@@ -43,6 +44,22 @@ pub enum Error {
     NoNodes { path: PathBuf, format: &'static str },
     #[error("no workloads: pass -f FILE|DIR|- or -k DIR")]
     NoWorkloads,
+    /// Inputs were read and none holds a workload: "fits" would be a
+    /// verdict about nothing.
+    #[error("no workloads found in {sources}{}", if notes.is_empty() { String::new() } else { format!(" ({notes})") })]
+    NoWorkloadsIn { sources: String, notes: String },
+    /// kubectl's words (cli-runtime pkg/resource/builder.go, `Path`).
+    #[error("the path \"{}\" does not exist", path.display())]
+    PathMissing { path: PathBuf },
+    #[error("{} is a kustomization; use -k {}", dir.display(), dir.display())]
+    IsKustomization { dir: PathBuf },
+    /// `kubectl kustomize` failed: its error in one line, and what to do
+    /// when the cause is known (`hint` is empty or "\nhint: …").
+    #[error("{command}: {message}{hint}")]
+    Kustomize { command: String, message: String, hint: String },
+    /// `--strict`: objects whose workloads are not checked.
+    #[error("{count} object(s) deploy workloads gpufit cannot render (--strict): {objects}")]
+    Unrendered { count: usize, objects: String },
     /// A flag value that makes no sense (`--gpu`, `--max-model-len`, a model id).
     #[error("{0}")]
     Usage(String),
@@ -66,7 +83,13 @@ impl From<CheckError> for Error {
 
 /// Run a parsed command; returns the exit code.
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        // No subcommand: the help on stdout and exit 0, as `kubectl` alone
+        // does (kubectl pkg/cmd/cmd.go, NewKubectlCommand `Run: runHelp`).
+        render::emit(&<Cli as clap::CommandFactory>::command().render_help().to_string())?;
+        return Ok(ExitCode::Success);
+    };
+    match command {
         Command::Check(args) => commands::check(&args),
         Command::Nodes(args) => commands::nodes(&args),
         Command::Model(args) => commands::model(&args),

@@ -10,6 +10,11 @@ use clap::Parser;
 use kubectl_gpufit::{Cli, ExitCode};
 
 fn main() -> std::process::ExitCode {
+    // `check -k` runs this binary as gpuops' kustomize plugins.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = kubectl_gpufit::kustomize_plugin::run_if_invoked(&args) {
+        return code.into();
+    }
     gpuops_cli::interrupt::install();
     let cli = Cli::parse();
     gpuops_cli::init_logging(cli.verbosity);

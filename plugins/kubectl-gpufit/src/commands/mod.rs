@@ -5,7 +5,9 @@
 mod check;
 mod cluster;
 mod complete;
+mod kustomize;
 mod local;
+mod manifests;
 mod model;
 mod nodes;
 

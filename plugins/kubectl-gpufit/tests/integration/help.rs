@@ -36,13 +36,13 @@ fn help_of_every_subcommand() {
     gpuops_testkit::assert_reviewed!(snapshots(), "gpufit-help", all);
 }
 
-/// Mistakes on the command line: exit 2, nothing on stdout.
+/// Mistakes on the command line: exit 2, nothing on stdout. (No
+/// arguments at all print the help, exit 0: input.rs.)
 #[test]
 fn usage_errors() {
     let mut all = String::new();
     for args in [
-        &[][..],
-        &["fit"],
+        &["fit"][..],
         &["check", "-o", "xml", "--nodes", "8xL4", "-f", "-"],
         &["check", "--cluster-file", "c.yaml", "--nodes", "8xL4", "-f", "-"],
         &["check", "--node-label", "gpu", "--nodes", "8xL4", "-f", "-"],
@@ -50,6 +50,7 @@ fn usage_errors() {
         &["check", "--node-label", "a=b", "-f", "-"],
         &["check", "-l", "app in (a", "--nodes", "8xL4", "-f", "-"],
         &["check", "--kube-version", "latest", "--nodes", "8xL4", "-f", "-"],
+        &["check", "--kube-version", "1.30", "--nodes", "8xL4", "-f", "-"],
         &["check", "--request-timeout", "soon", "-f", "-"],
         &["check", "--chunk-size", "0", "-f", "-"],
         &["model", "Qwen/Qwen2.5-7B-Instruct"],

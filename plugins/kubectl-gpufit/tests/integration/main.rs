@@ -7,6 +7,7 @@ mod check;
 mod env;
 mod help;
 mod hostile;
+mod input;
 mod live;
 mod modelopt;
 mod output;
