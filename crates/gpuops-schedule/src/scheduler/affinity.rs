@@ -489,3 +489,70 @@ impl ExistingAntiAffinity {
         Ok(())
     }
 }
+
+/// apimachinery pkg/util/validation/validation.go `labelValueErrMsg`, as
+/// `RegexError` words it.
+const LABEL_VALUE_FORMAT: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+
+/// `IsValidLabelValue`'s complaints about `value` (none when valid).
+fn label_value_problems(value: &str) -> Vec<&'static str> {
+    let mut problems = Vec::new();
+    if value.len() > 63 {
+        problems.push("must be no more than 63 characters");
+    }
+    let b = value.as_bytes();
+    let shaped = b.is_empty()
+        || b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'));
+    if !shaped {
+        problems.push(LABEL_VALUE_FORMAT);
+    }
+    problems
+}
+
+/// The first value of an `In`/`NotIn` expression of a term's label
+/// selector that `labels.NewRequirement` refuses, in its words
+/// (`values[0][service]: Invalid value: "…": …`, selector.go
+/// `validateLabelValue` with `field.Invalid(path.Key(key), …)`).
+fn selector_value_error(selector: Option<&Value>) -> Option<String> {
+    let expressions = selector?.get("matchExpressions")?.as_array()?;
+    for expression in expressions {
+        let op = expression.get("operator").and_then(Value::as_str).unwrap_or("");
+        if !matches!(op, "In" | "NotIn") {
+            continue;
+        }
+        let key = expression.get("key").and_then(Value::as_str).unwrap_or("");
+        for (i, value) in strings(expression.get("values")).iter().enumerate() {
+            let problems = label_value_problems(value);
+            if !problems.is_empty() {
+                return Some(format!(
+                    "values[{i}][{key}]: Invalid value: {}: {}",
+                    serde_json::Value::from(value.as_str()),
+                    problems.join("; ")
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// InterPodAffinity's PreFilter rejection of a pod whose required terms do
+/// not parse (filtering.go `PreFilter`: `framework.NewPodInfo` fails →
+/// UnschedulableAndUnresolvable `parsing pod: %+v`; types.go `NewPodInfo`
+/// prefixes `requiredAffinityTerms: ` or `requiredAntiAffinityTerms: `).
+/// Only label values of `In`/`NotIn` expressions are checked.
+pub fn parse_error(spec: &Value) -> Option<String> {
+    let lists = [
+        ("/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution", "requiredAffinityTerms"),
+        ("/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution", "requiredAntiAffinityTerms"),
+    ];
+    for (pointer, what) in lists {
+        for term in spec.pointer(pointer).and_then(Value::as_array).into_iter().flatten() {
+            if let Some(error) = selector_value_error(term.get("labelSelector")) {
+                return Some(format!("parsing pod: {what}: {error}"));
+            }
+        }
+    }
+    None
+}

@@ -20,6 +20,11 @@ fn names(list: &[&str]) -> String {
 
 pub(super) fn hint(pod: &Incoming<'_>, used: &[NodeUse], rejects: &[(usize, Reject)]) -> Option<String> {
     let (cluster, group) = (pod.cluster, pod.group);
+    if pod.terms.parse_error().is_some() {
+        return Some(
+            "the scheduler refuses the pod before looking at any node: make every value of its pod (anti-)affinity label selectors a valid label value".to_string(),
+        );
+    }
     let passes = |i: usize, skip: Skip| pod.filter(i, &used[i], skip).is_ok();
     let relaxed =
         |skip: Skip| rejects.iter().filter(|(i, _)| passes(*i, skip)).map(|(i, r)| (*i, r)).collect::<Vec<_>>();

@@ -132,6 +132,12 @@ fn filter(pod: &Incoming<'_>, index: usize, used: &NodeUse, skip: Skip) -> Resul
             return Err(Reject::NotInPreFilter);
         }
     }
+    // InterPodAffinity's PreFilter runs after NodeAffinity's
+    // (default_plugins.go); a rejection there stops the cycle
+    // (runtime/framework.go RunPreFilterPlugins on UnschedulableAndUnresolvable).
+    if let Some(message) = terms.parse_error() {
+        return Err(Reject::PreFilter(message.to_string()));
+    }
     let tolerations = spec.get("tolerations").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
     // ExtendedResourceToleration adds `{key: <resource>, operator: Exists}`
     // for every extended resource the pod requests.

@@ -63,6 +63,8 @@ pub struct PodTerms {
     affinity: Option<Affinity>,
     /// Other pods' required anti-affinity against the group's pods.
     existing: ExistingAntiAffinity,
+    /// InterPodAffinity's PreFilter rejection, when a term does not parse.
+    parse_error: Option<String>,
 }
 
 /// Whether a group has any pod-dependent term at all.
@@ -90,6 +92,9 @@ impl PodTerms {
         let existing = ExistingAntiAffinity::build(cluster, groups, index, placed, ctx);
         if !has_terms(spec) {
             return PodTerms { existing, ..PodTerms::default() };
+        }
+        if let Some(error) = super::affinity::parse_error(spec) {
+            return PodTerms { parse_error: Some(error), ..PodTerms::default() };
         }
         ctx.parse_labels();
         let affinity = Affinity::build(cluster, groups, index, placed, ctx);
@@ -146,7 +151,7 @@ impl PodTerms {
             term.refresh();
             terms.push(term);
         }
-        PodTerms { terms, affinity, existing }
+        PodTerms { terms, affinity, existing, parse_error: None }
     }
 
     /// PodTopologySpread then InterPodAffinity's verdict for one node, in
@@ -191,8 +196,13 @@ impl PodTerms {
         }
     }
 
+    /// InterPodAffinity's PreFilter rejection, if any.
+    pub fn parse_error(&self) -> Option<&str> {
+        self.parse_error.as_deref()
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.terms.is_empty() && self.affinity.is_none() && self.existing.is_empty()
+        self.terms.is_empty() && self.affinity.is_none() && self.existing.is_empty() && self.parse_error.is_none()
     }
 }
 
