@@ -5,7 +5,7 @@
 //! are links to this binary. kustomize runs a legacy exec plugin as
 //! `PATH CONFIG_FILE` with the resources on stdin and reads the changed
 //! stream from stdout (kustomize api/internal/plugins/execplugin/execplugin.go,
-//! `ExecPlugin.Transform`, `invokePlugin`); `PATH`, argv[0], ends in the
+//! `ExecPlugin.Transform`, `invokePlugin`); `PATH`, `argv[0]`, ends in the
 //! kind. Here the stream goes through `gpuops_inject::run_plugin`, the same
 //! call `gpuops-inject CONFIG_FILE` makes, with the same model sources
 //! (a model directory under kustomize's working directory, the catalog,
@@ -44,7 +44,7 @@ fn warn(warnings: &str) {
     }
 }
 
-/// When argv[0] names one of gpuops' plugin kinds, run as that plugin and
+/// When `argv[0]` names one of gpuops' plugin kinds, run as that plugin and
 /// return its exit code; otherwise `None` (gpufit runs as itself).
 pub fn run_if_invoked(args: &[OsString]) -> Option<u8> {
     let name = Path::new(args.first()?).file_name()?.to_str()?;
