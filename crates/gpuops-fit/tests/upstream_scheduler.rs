@@ -336,6 +336,32 @@ fn required_affinity_single_node() {
             Some(ANTI),
         ),
         single(
+            "PodAffinity fails PreFilter with an invalid affinity label syntax",
+            vec![],
+            workload(
+                NS,
+                service(),
+                affinity(vec![term("service", "In", &["{{.bad-value.}}"], "region"), in_antivirus("node")], vec![]),
+            ),
+            Some(BAD_VALUE),
+        ),
+        single(
+            "PodAntiAffinity fails PreFilter with an invalid antiaffinity label syntax",
+            vec![],
+            workload(
+                NS,
+                service(),
+                affinity(
+                    vec![
+                        term("service", "In", &["foo"], "region"),
+                        term("service", "In", &["{{.bad-value.}}"], "node"),
+                    ],
+                    vec![],
+                ),
+            ),
+            Some(BAD_VALUE),
+        ),
+        single(
             "affinity with NamespaceSelector",
             vec![pod("scan", "node1", "subteam1.team1", service(), json!({}))],
             workload(NS, security(), affinity(vec![with_ns_selector(in_scan("region"), team1.clone())], vec![])),
