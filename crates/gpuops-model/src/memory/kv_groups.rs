@@ -114,15 +114,14 @@ mod tests {
     /// Rows of vLLM's tests/v1/core/test_kv_cache_utils.py
     /// `test_get_kv_cache_config_one_worker` (block 16, 2 KV heads × 64,
     /// float32: a page of one layer is 16,384 bytes), as (full, sliding
-    /// layers, memory in pages, expected blocks, groups, padding):
-    /// "all layers are sliding window -> single group", "full + sliding,
-    /// with hybrid_kv_cache_manager", the 2 full + 4 sliding case, "3 full
-    /// + 7 sliding, pad to 3 full + 9 sliding", "6 full + 5 sliding, pad to
-    /// 6 full + 6 sliding" (gpt-oss EAGLE; the widened group of 0.12+), and
-    /// "full + sliding, but disable_hybrid_kv_cache_manager" (every layer
-    /// full). Skipped: the rows on different head sizes
+    /// layers, memory in pages, expected blocks, groups, padding), cases:
+    /// all layers sliding; full and sliding with the hybrid manager; two
+    /// full and four sliding; three full and seven sliding, padded to nine;
+    /// six full and five sliding, padded to six (gpt-oss EAGLE, the widened
+    /// group of 0.12+); full and sliding with the hybrid manager disabled
+    /// (every layer full). Skipped: the rows on different head sizes
     /// (`UniformTypeKVCacheSpecs`, block-size alignment, NotImplementedError)
-    /// and `num_gpu_blocks_override` — gpuops sizes one head size and no
+    /// and `num_gpu_blocks_override`: gpuops sizes one head size and no
     /// override.
     #[test]
     fn vllms_own_kv_cache_config_rows() {

@@ -318,47 +318,9 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         None => usable_gib - weights_per_gpu_gib - overhead_gib,
     };
 
-    let (_, quantized) = weight_bytes_per_param(model, args);
-    let kv_bytes: u64 = match KvCacheDtype::parse(&args.kv_cache_dtype) {
-        KvCacheDtype::Fp8 => 1,
-        // A quantized model computes (and caches) in 16 bits.
-        KvCacheDtype::Auto | KvCacheDtype::Other(_) if quantized => 2,
-        KvCacheDtype::Auto | KvCacheDtype::Other(_) => Dtype::parse(&args.dtype).bytes(),
-    };
-    let per_layer = match model.mla_latent {
-        // MLA caches one latent vector per token and layer, on every TP rank.
-        Some(latent) => latent * kv_bytes,
-        None => 2 * (model.kv_heads / tp).max(1) * model.head_dim * kv_bytes,
-    };
-    let kv_bytes_per_token = stage_layers * per_layer;
-    let budget_bytes = (kv_budget_gib.max(0.0) * GIB) as u64;
-    // Sliding layers keep a bounded window per request in V1 from 0.9.2;
-    // V0 and earlier V1 hold every layer in full.
-    let hybrid = version.hybrid_kv(generation);
-    let sliding_layers = match (hybrid, model.sliding_window) {
-        (version::HybridKv::AllFull, _) | (_, None) => 0,
-        _ => (model.sliding_layers * stage_layers).div_ceil(model.layers.max(1)).min(stage_layers),
-    };
-    let full_layers = stage_layers - sliding_layers;
-    let layout = kv_groups::KvLayout::new(hybrid, full_layers, sliding_layers);
-    let kv_pool_tokens = layout.printed_tokens(layout.num_blocks(budget_bytes, per_layer * BLOCK), BLOCK);
-    let window_tokens =
-        model.sliding_window.map_or(0, |w| (w.saturating_sub(1) + max_num_batched_tokens).div_ceil(BLOCK) * BLOCK);
-    let request_bytes = |len: u64| {
-        let blocks = len.div_ceil(BLOCK) * BLOCK;
-        full_layers * per_layer * blocks + sliding_layers * per_layer * blocks.min(window_tokens)
-    };
-    let max_context = if kv_budget_gib <= 0.0 {
-        0
-    } else if full_layers == 0 {
-        if request_bytes(window_tokens) <= budget_bytes { u64::MAX } else { 0 }
-    } else {
-        let sliding_bytes = sliding_layers * per_layer * window_tokens;
-        let tokens = budget_bytes.saturating_sub(sliding_bytes) / (full_layers * per_layer);
-        let tokens = tokens / BLOCK * BLOCK;
-        // Short of the window, every layer holds the whole request.
-        if tokens < window_tokens { kv_pool_tokens } else { tokens }
-    };
+    let kv = kv_plan(model, args, version, generation, stage_layers, kv_budget_gib, max_num_batched_tokens);
+    let (kv_bytes_per_token, kv_pool_tokens, max_context, layout) =
+        (kv.bytes_per_token, kv.pool_tokens, kv.max_context, kv.layout);
 
     let kv_heads = model.mla_latent.is_none().then_some(model.kv_heads);
     let tp_valid = refusals::tensor_parallel_split(model.heads, model.vocab, kv_heads, tp).is_none();
@@ -375,7 +337,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
             ),
             _ => format!(
                 "To serve at least one request with the model's max seq len ({max_model_len}), ({:.2} GiB KV cache is needed, which is larger than the available KV cache memory ({kv_budget_gib:.2} GiB). Based on the available memory, the estimated maximum model length is {max_context}. Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine.",
-                request_bytes(max_model_len) as f64 / GIB
+                kv.request_bytes(max_model_len) as f64 / GIB
             ),
         });
     }
@@ -435,6 +397,89 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         problems,
         notes,
     }
+}
+
+/// The KV cache of the busiest stage: what a token costs, the pool vLLM
+/// prints, and the longest request it holds.
+struct KvPlan {
+    bytes_per_token: u64,
+    pool_tokens: u64,
+    max_context: u64,
+    layout: kv_groups::KvLayout,
+    per_layer: u64,
+    full_layers: u64,
+    sliding_layers: u64,
+    window_tokens: u64,
+}
+
+impl KvPlan {
+    /// Bytes one request of `len` tokens needs over all layers (each
+    /// spec's `max_memory_usage_bytes`, summed by
+    /// `_check_enough_kv_cache_memory`, v1/core/kv_cache_utils.py).
+    fn request_bytes(&self, len: u64) -> u64 {
+        let blocks = len.div_ceil(BLOCK) * BLOCK;
+        self.full_layers * self.per_layer * blocks
+            + self.sliding_layers * self.per_layer * blocks.min(self.window_tokens)
+    }
+}
+
+fn kv_plan(
+    model: &ModelShape,
+    args: &EngineArgs,
+    version: VllmVersion,
+    generation: Generation,
+    stage_layers: u64,
+    kv_budget_gib: f64,
+    max_num_batched_tokens: u64,
+) -> KvPlan {
+    let tp = args.tensor_parallel.max(1);
+    let (_, quantized) = weight_bytes_per_param(model, args);
+    let kv_bytes: u64 = match KvCacheDtype::parse(&args.kv_cache_dtype) {
+        KvCacheDtype::Fp8 => 1,
+        // A quantized model computes (and caches) in 16 bits.
+        KvCacheDtype::Auto | KvCacheDtype::Other(_) if quantized => 2,
+        KvCacheDtype::Auto | KvCacheDtype::Other(_) => Dtype::parse(&args.dtype).bytes(),
+    };
+    let per_layer = match model.mla_latent {
+        // MLA caches one latent vector per token and layer, on every TP rank.
+        Some(latent) => latent * kv_bytes,
+        None => 2 * (model.kv_heads / tp).max(1) * model.head_dim * kv_bytes,
+    };
+    let budget_bytes = (kv_budget_gib.max(0.0) * GIB) as u64;
+    // Sliding layers keep a bounded window per request in V1 from 0.9.1;
+    // V0 and earlier V1 hold every layer in full.
+    let hybrid = version.hybrid_kv(generation);
+    let sliding_layers = match (hybrid, model.sliding_window) {
+        (version::HybridKv::AllFull, _) | (_, None) => 0,
+        _ => (model.sliding_layers * stage_layers).div_ceil(model.layers.max(1)).min(stage_layers),
+    };
+    let full_layers = stage_layers - sliding_layers;
+    let layout = kv_groups::KvLayout::new(hybrid, full_layers, sliding_layers);
+    let pool_tokens = layout.printed_tokens(layout.num_blocks(budget_bytes, per_layer * BLOCK), BLOCK);
+    // `SlidingWindowSpec.max_memory_usage_bytes`: window − 1 + one batch.
+    let window_tokens =
+        model.sliding_window.map_or(0, |w| (w.saturating_sub(1) + max_num_batched_tokens).div_ceil(BLOCK) * BLOCK);
+    let mut plan = KvPlan {
+        bytes_per_token: stage_layers * per_layer,
+        pool_tokens,
+        max_context: 0,
+        layout,
+        per_layer,
+        full_layers,
+        sliding_layers,
+        window_tokens,
+    };
+    plan.max_context = if kv_budget_gib <= 0.0 {
+        0
+    } else if full_layers == 0 {
+        if plan.request_bytes(window_tokens) <= budget_bytes { u64::MAX } else { 0 }
+    } else {
+        let sliding_bytes = sliding_layers * per_layer * window_tokens;
+        let tokens = budget_bytes.saturating_sub(sliding_bytes) / (full_layers * per_layer) / BLOCK * BLOCK;
+        // Short of the window, every layer holds the whole request.
+        if tokens < window_tokens { budget_bytes / plan.bytes_per_token.max(1) / BLOCK * BLOCK } else { tokens }
+    };
+    plan
 }
 
 /// What vLLM refuses before it sizes anything, in the order it meets
