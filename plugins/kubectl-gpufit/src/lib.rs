@@ -57,6 +57,9 @@ pub enum Error {
     /// when the cause is known (`hint` is empty or "\nhint: …").
     #[error("{command}: {message}{hint}")]
     Kustomize { command: String, message: String, hint: String },
+    /// The temporary plugin home `-k` hands kustomize could not be made.
+    #[error("preparing a kustomize plugin home: {0}")]
+    PluginHome(String),
     /// `--strict`: objects whose workloads are not checked.
     #[error("{count} object(s) deploy workloads gpufit cannot render (--strict): {objects}")]
     Unrendered { count: usize, objects: String },

@@ -47,7 +47,10 @@ pub(crate) fn build(dir: &Path) -> Result<Vec<Value>, Error> {
     })?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
-        let message = one_line(&stderr);
+        let mut message = one_line(&stderr);
+        if message.is_empty() {
+            message = format!("kubectl exited with {} and said nothing", out.status);
+        }
         let hint = hint(&message, dir);
         return Err(kustomize_error(&described, message, hint));
     }
@@ -76,7 +79,7 @@ fn kustomize_error(command: &str, message: String, hint: Option<String>) -> Erro
 /// else `XDG_CONFIG_HOME/kustomize/plugin`, else `~/.config/kustomize/plugin`,
 /// as kustomize looks) is linked in, so their plugins run as before.
 fn plugin_home() -> Result<tempfile::TempDir, Error> {
-    let io = |what: &str, e: std::io::Error| Error::Usage(format!("preparing a kustomize plugin home: {what}: {e}"));
+    let io = |what: &str, e: std::io::Error| Error::PluginHome(format!("{what}: {e}"));
     let home =
         tempfile::Builder::new().prefix("gpufit-plugins-").tempdir().map_err(|e| io("temporary directory", e))?;
     let exe = std::env::current_exe().map_err(|e| io("locating this binary", e))?;
