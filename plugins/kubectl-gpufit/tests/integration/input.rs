@@ -206,6 +206,40 @@ fn k_applies_gpuops_transformers_without_an_install() {
     }
 }
 
+/// The user's own plugin home still serves its other plugins (linked into
+/// the one `-k` hands kustomize), while gpuops' kinds are gpufit's even
+/// where an old gpuops-inject is installed there. Before: the GpuProfile
+/// ran the installed (here failing) plugin.
+#[test]
+fn k_keeps_the_users_other_plugins() {
+    use std::os::unix::fs::PermissionsExt;
+    let deployment = DEPLOYMENT.replace("NAME", "web");
+    let dir = tree(&[
+        ("app/deploy.yaml", &deployment),
+        (
+            "app/gpu.yaml",
+            "apiVersion: gpuops.dev/v1alpha1\nkind: GpuProfile\nmetadata: {name: two}\nspec:\n  selector: {kinds: [Deployment]}\n  gpu: {count: 2}\n",
+        ),
+        ("app/label.yaml", "apiVersion: example.com/v1\nkind: Stamp\nmetadata: {name: stamp}\n"),
+        ("app/kustomization.yaml", "resources: [deploy.yaml]\ntransformers: [gpu.yaml, label.yaml]\n"),
+        // The user's plugin passes the stream through; kustomize fails
+        // if it cannot find it.
+        ("home/example.com/v1/stamp/Stamp", "#!/bin/sh\ncat\n"),
+        ("home/gpuops.dev/v1alpha1/gpuprofile/GpuProfile", "#!/bin/sh\necho stale gpuops-inject >&2; exit 1\n"),
+    ]);
+    for plugin in ["home/example.com/v1/stamp/Stamp", "home/gpuops.dev/v1alpha1/gpuprofile/GpuProfile"] {
+        std::fs::set_permissions(dir.path().join(plugin), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let app = dir.path().join("app");
+    let out = crate::util::gpufit_env(
+        &["check", "-k", app.to_str().unwrap(), "--nodes", "8xL4", "-o", "json"],
+        &[("KUSTOMIZE_PLUGIN_HOME", &dir.path().join("home"))],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["workloads"][0]["gpusPerPod"], 2, "{report:#}");
+}
+
 /// kustomize's own message, one line (kubectl 1.31+ wraps it in a klog
 /// line), and a hint when the cause is known; a GpuProfile that selects
 /// nothing is shown (kustomize keeps a plugin's stderr to itself).
