@@ -327,19 +327,11 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let dtype_supported = !Dtype::parse(&args.dtype).wants_bf16() || gpu.bf16;
     let mut problems = startup_refusals(model, gpu, args, version, generation, utilization);
     if kv_budget_gib <= 0.0 {
-        problems.push(format!(
-            "No available memory for the cache blocks: weights need {weights_per_gpu_gib:.2} GiB per GPU plus {overhead_gib:.2} GiB for activations and buffers, more than the {usable_gib:.2} GiB vLLM may use. Try increasing `gpu_memory_utilization` when initializing the engine."
-        ));
+        problems.push(refusals::no_cache_blocks(weights_per_gpu_gib, overhead_gib, usable_gib));
     } else if max_context < max_model_len {
-        problems.push(match generation {
-            Generation::V0 => format!(
-                "The model's max seq len ({max_model_len}) is larger than the maximum number of tokens that can be stored in KV cache ({max_context}). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine."
-            ),
-            _ => format!(
-                "To serve at least one request with the model's max seq len ({max_model_len}), ({:.2} GiB KV cache is needed, which is larger than the available KV cache memory ({kv_budget_gib:.2} GiB). Based on the available memory, the estimated maximum model length is {max_context}. Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine.",
-                kv.request_bytes(max_model_len) as f64 / GIB
-            ),
-        });
+        let needed_gib = kv.request_bytes(max_model_len) as f64 / GIB;
+        let v0 = generation == Generation::V0;
+        problems.push(refusals::kv_too_small(version, v0, max_model_len, needed_gib, kv_budget_gib, max_context));
     }
     // CUDA graphs captured after the KV cache, or a fixed KV budget, can
     // overrun the GPU itself.

@@ -146,6 +146,55 @@ pub fn free_memory(version: VllmVersion, free_gib: f64, total_gib: f64, utilizat
     ))
 }
 
+/// No memory left for a single cache block (V0 `raise_if_cache_size_invalid`,
+/// worker/worker.py v0.6.4:492-495; V1 `check_enough_kv_cache_memory`,
+/// v1/core/kv_cache_utils.py v0.11.0:699-701); gpuops adds what took the
+/// memory, after vLLM's words.
+pub fn no_cache_blocks(weights_gib: f64, overhead_gib: f64, usable_gib: f64) -> String {
+    format!(
+        "No available memory for the cache blocks: weights need {weights_gib:.2} GiB per GPU plus {overhead_gib:.2} GiB for activations and buffers, more than the {usable_gib:.2} GiB vLLM may use. Try increasing `gpu_memory_utilization` when initializing the engine."
+    )
+}
+
+/// One request of `max_model_len` tokens does not fit. V0 compares the
+/// blocks × 16 tokens (worker/worker.py v0.6.4:496-503); V1 the bytes each
+/// layer needs (v1/core/kv_cache_utils.py v0.11.0:703-722, whose words
+/// say "models's" up to 0.20, v0.20.0:715; "model's" and a link to the
+/// docs from 0.22, v0.22.0:719-728).
+pub fn kv_too_small(
+    version: VllmVersion,
+    v0: bool,
+    max_model_len: u64,
+    needed_gib: f64,
+    available_gib: f64,
+    estimated: u64,
+) -> String {
+    if v0 {
+        return format!(
+            "The model's max seq len ({max_model_len}) is larger than the maximum number of tokens that can be stored in KV cache ({estimated}). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine."
+        );
+    }
+    let estimated = if estimated > 0 {
+        format!("Based on the available memory, the estimated maximum model length is {estimated}. ")
+    } else {
+        String::new()
+    };
+    let head = format!(
+        "with the max seq len ({max_model_len}), ({needed_gib:.2} GiB KV cache is needed, which is larger than the available KV cache memory ({available_gib:.2} GiB). {estimated}"
+    );
+    if version >= VllmVersion::new(0, 22, 0) {
+        format!(
+            "To serve at least one request {}Try increasing `gpu_memory_utilization` (which also controls CPU memory on the CPU backend) or decreasing `max_model_len` when initializing the engine. See https://docs.vllm.ai/en/latest/configuration/conserving_memory/ for more details.",
+            head.replacen("with the", "with the model's", 1)
+        )
+    } else {
+        format!(
+            "To serve at least one request {}Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine.",
+            head.replacen("with the", "with the models's", 1)
+        )
+    }
+}
+
 /// The sampler warm-up after the KV cache is allocated runs out of memory
 /// (v1/worker/gpu_model_runner.py `_dummy_sampler_run`, v0.8.5:1545-1552,
 /// v0.11.0:3219-3225; called from gpu_worker.py `compile_or_warm_up_model`,
@@ -237,6 +286,20 @@ mod tests {
             "Free memory on device cuda:0 (60.87/79.19 GiB) on startup is less than desired GPU memory utilization (0.95, 75.23 GiB). Decrease GPU memory utilization or reduce GPU memory used by other processes."
         );
         assert_eq!(free_memory(VllmVersion::new(0, 11, 0), 75.0, 79.19, 0.9), None);
+    }
+
+    /// kv_cache_utils.py v0.11.0:717-722 ("models's"), v0.22.0:719-728.
+    #[test]
+    fn kv_too_small_words_per_release() {
+        let old = kv_too_small(VllmVersion::new(0, 11, 0), false, 131_072, 16.0, 7.6, 31_200);
+        assert_eq!(
+            old,
+            "To serve at least one request with the models's max seq len (131072), (16.00 GiB KV cache is needed, which is larger than the available KV cache memory (7.60 GiB). Based on the available memory, the estimated maximum model length is 31200. Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine."
+        );
+        let new = kv_too_small(VllmVersion::new(0, 22, 0), false, 131_072, 16.0, 7.6, 0);
+        assert!(new.starts_with("To serve at least one request with the model's max seq len (131072), (16.00 GiB KV cache is needed, which is larger than the available KV cache memory (7.60 GiB). Try increasing `gpu_memory_utilization` (which also controls"), "{new}");
+        let v0 = kv_too_small(VllmVersion::new(0, 6, 4), true, 32_768, 0.0, 0.0, 16_816);
+        assert!(v0.starts_with("The model's max seq len (32768) is larger than the maximum number of tokens that can be stored in KV cache (16816)."));
     }
 
     #[test]
