@@ -43,6 +43,8 @@ fn replay(row: &Value) -> Outcome {
         dtype: flag("dtype").and_then(Value::as_str).unwrap_or("auto").to_string(),
         enforce_eager: flag("enforceEager").and_then(Value::as_bool).unwrap_or(false),
         max_num_batched_tokens: flag("maxNumBatchedTokens").and_then(Value::as_u64),
+        max_num_seqs: flag("maxNumSeqs").and_then(Value::as_u64),
+        kv_cache_dtype: flag("kvCacheDtype").and_then(Value::as_str).unwrap_or("auto").to_string(),
         vllm_version: VllmVersion::parse(text("vllm")),
         entrypoint: if flag("entrypoint").and_then(Value::as_str) == Some("offline") {
             Entrypoint::Offline
