@@ -6,8 +6,6 @@
 
 use serde::Serialize;
 
-use super::engine::Generation;
-
 /// A vLLM release, `major.minor.patch` (post/dev suffixes dropped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct VllmVersion {
@@ -198,6 +196,70 @@ impl VllmVersion {
 impl std::fmt::Display for VllmVersion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// How a vLLM version budgets memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Generation {
+    /// The V0 engine (vLLM < 0.8, or `VLLM_USE_V1=0` up to 0.10): the
+    /// profile run prefills `max_num_batched_tokens` in one pass, chunked
+    /// prefill only above 32K context; CUDA graphs come out of the 10% left.
+    #[serde(rename = "v0")]
+    V0,
+    /// The V1 engine (0.8–0.19): always chunked prefill; CUDA graphs are
+    /// captured after the KV cache, outside the budget (0.18–0.19 put the
+    /// estimate inside only with `VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1`).
+    #[serde(rename = "v1")]
+    V1,
+    /// V1 from 0.20.0, where the profiler's CUDA graph estimate is inside
+    /// `gpu_memory_utilization` by default (v0.20.0 envs.py:1725) and the
+    /// default utilization rose to 0.92 (v0.20.0 config/cache.py:66); see
+    /// [`super::version`].
+    #[serde(rename = "v1-graphs")]
+    V1Graphs,
+}
+
+impl Generation {
+    /// What an unknown or `latest` image runs.
+    pub const NEWEST: Generation = Generation::V1Graphs;
+
+    /// `v0`, `v1`, `v1-graphs`, or a vLLM version (`0.6.4`, `v0.10.1.1`).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "v0" => Some(Self::V0),
+            "v1" => Some(Self::V1),
+            "v1-graphs" => Some(Self::V1Graphs),
+            version => Self::from_version(version),
+        }
+    }
+
+    /// The generation of a vLLM release (`0.8.5.post1`, `v0.20.0`) with
+    /// its default env.
+    pub fn from_version(version: &str) -> Option<Self> {
+        Some(VllmVersion::parse(version)?.generation(&VllmEnv::default()))
+    }
+
+    /// The generation a container image runs, from its tag
+    /// (`vllm/vllm-openai:v0.6.4`, `kserve/huggingfaceserver:v0.15.2-gpu`
+    /// is not vLLM's own version and says nothing); `VLLM_USE_V1=0` in the
+    /// container's env selects V0 on the versions that still had it.
+    pub fn from_image(image: &str, use_v1: Option<&str>) -> Option<Self> {
+        let env = VllmEnv::from_vars(|name| (name == "VLLM_USE_V1").then(|| use_v1.map(str::to_string)).flatten());
+        Some(VllmVersion::from_image(image)?.generation(&env))
+    }
+
+    /// `--gpu-memory-utilization` when unset.
+    pub fn default_utilization(self) -> f64 {
+        if self == Self::V1Graphs { 0.92 } else { 0.9 }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V0 => "v0",
+            Self::V1 => "v1",
+            Self::V1Graphs => "v1-graphs",
+        }
     }
 }
 
