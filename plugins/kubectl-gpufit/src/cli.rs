@@ -112,7 +112,9 @@ pub struct CheckArgs {
     #[arg(short = 'f', long = "filename", value_name = "PATH", value_hint = ValueHint::AnyPath)]
     pub files: Vec<PathBuf>,
     /// Process the directories given with -f recursively, as kubectl's -R does.
-    #[arg(short = 'R', long)]
+    // Without -f it means nothing: kubectl refuses `-k DIR -R` (cli-runtime
+    // pkg/resource/builder.go, FilenameOptions.validate).
+    #[arg(short = 'R', long, requires = "files")]
     pub recursive: bool,
     /// A kustomization directory, built with `kubectl kustomize --enable-alpha-plugins`;
     /// gpuops' GpuProfile and ModelTags transformers run without installing the plugin.
@@ -235,7 +237,7 @@ pub struct LocalArgs {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
     /// Every flag and argument a user can see says what it does: walk the
     /// whole command tree (hidden commands and arguments aside).
@@ -255,6 +257,20 @@ mod tests {
         let mut out = Vec::new();
         missing(&super::Cli::command(), "", &mut out);
         assert!(out.is_empty(), "flags without help text: {out:#?}");
+    }
+
+    /// cli-runtime pkg/resource/builder_test.go, TestFilenameOptionsValidate:
+    /// rows 2-5 ("-k dir -R" refused; "-f file", "-f dir -R", "-k dir"
+    /// accepted). Row 1 ("-f file -k dir" refused) is answered differently on
+    /// purpose: gpufit checks manifests and a kustomization together.
+    #[test]
+    fn upstream_filename_options_validate() {
+        let parse = |args: &[&str]| super::Cli::try_parse_from([&["kubectl-gpufit", "check"][..], args].concat());
+        let refused = parse(&["-k", "dir", "-R"]).unwrap_err();
+        assert_eq!(refused.kind(), clap::error::ErrorKind::MissingRequiredArgument, "{refused}");
+        for accepted in [&["-f", "file"][..], &["-f", "dir", "-R"], &["-k", "dir"], &["-f", "file", "-k", "dir"]] {
+            assert!(parse(accepted).is_ok(), "{accepted:?}");
+        }
     }
 
     #[test]

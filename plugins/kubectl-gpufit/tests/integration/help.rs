@@ -51,6 +51,7 @@ fn usage_errors() {
         &["check", "-l", "app in (a", "--nodes", "8xL4", "-f", "-"],
         &["check", "--kube-version", "latest", "--nodes", "8xL4", "-f", "-"],
         &["check", "--kube-version", "1.30", "--nodes", "8xL4", "-f", "-"],
+        &["check", "-k", "overlays/prod", "-R", "--nodes", "8xL4"],
         &["check", "--request-timeout", "soon", "-f", "-"],
         &["check", "--chunk-size", "0", "-f", "-"],
         &["model", "Qwen/Qwen2.5-7B-Instruct"],

@@ -282,6 +282,54 @@ fn a_failed_kustomize_is_one_line_with_a_hint() {
     assert_eq!(stderr_lines(&out), ["warning: spec.selector: GpuProfile/production-gpu: selector matched no workload"]);
 }
 
+/// cli-runtime pkg/resource/builder_test.go, TestKustomizeDirectoryBuilder,
+/// every row with its files (`setupKustomizeDirectory`): a directory
+/// without a kustomization (kustomize's words), the kustomization
+/// (`nameprefix: test-`: the Deployment is test-the-deployment), and a
+/// file as -k (kubectl: "must be a directory to be a root"; here said
+/// before kubectl runs, with a hint).
+#[test]
+fn upstream_kustomize_directory_builder() {
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: the-deployment\nspec:\n  replicas: 3\n  template:\n    metadata:\n      labels:\n        deployment: hello\n    spec:\n      containers:\n      - name: the-container\n        image: monopole/hello:1\n";
+    let dir = tree(&[
+        (
+            "kust/configmap.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: the-map\ndata:\n  altGreeting: \"Good Morning!\"\n",
+        ),
+        ("kust/deployment.yaml", deployment),
+        (
+            "kust/service.yaml",
+            "kind: Service\napiVersion: v1\nmetadata:\n  name: the-service\nspec:\n  selector:\n    deployment: hello\n",
+        ),
+        (
+            "kust/kustomization.yaml",
+            "nameprefix: test-\nresources:\n- deployment.yaml\n- service.yaml\n- configmap.yaml\n",
+        ),
+        ("guestbook/redis-master.yaml", deployment),
+        ("kustomization/should-not-load.yaml", deployment),
+    ]);
+    let at = |p: &str| dir.path().join(p).display().to_string();
+    let out = gpufit(&["check", "-k", &at("guestbook"), "--nodes", "8xL4"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization'")
+    );
+    let out = gpufit(&["check", "-k", &at("kust"), "--nodes", "8xL4", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(workloads(&out), ["Deployment/test-the-deployment"]);
+    for file in [at("kust/kustomization.yaml"), at("kustomization/should-not-load.yaml")] {
+        let out = gpufit(&["check", "-k", &file, "--nodes", "8xL4"]);
+        assert_eq!(
+            stderr_lines(&out),
+            [
+                format!("error: kubectl kustomize {file}: not a directory"),
+                "hint: -k takes a kustomization directory; read a manifest file with -f".to_string(),
+            ]
+        );
+    }
+}
+
 /// The llmops example copied to a temporary directory with one edit to
 /// the production overlay's GpuProfile; returns it and the overlay.
 fn copy_overlay(from: &str, to: &str) -> (tempfile::TempDir, std::path::PathBuf) {
