@@ -107,7 +107,15 @@ pub fn write_sequence_item(out: &mut String, value: &Value) {
 }
 
 fn indent(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    // One copy instead of a push per space: indentation is a good part of
+    // every line of a re-emitted object.
+    const SPACES: &str = "                                                                ";
+    let mut n = n;
+    while n > SPACES.len() {
+        out.push_str(SPACES);
+        n -= SPACES.len();
+    }
+    out.push_str(&SPACES[..n]);
 }
 
 /// `first_inline`: the caller already wrote `- ` and the first key goes on
@@ -186,7 +194,9 @@ fn write_number(out: &mut String, n: &Number) {
             out.push_str(&format!("{f:?}"));
         }
     } else {
-        out.push_str(&n.to_string());
+        use std::fmt::Write as _;
+        // Into the output directly: `to_string` allocated for every integer.
+        let _ = write!(out, "{n}");
     }
 }
 
@@ -297,12 +307,23 @@ fn is_plain_safe_chars(s: &str) -> bool {
     !looks_like_non_string(s)
 }
 
+/// Words a YAML 1.1 or 1.2 reader takes for null, a boolean, a merge key,
+/// a value key or a special float.
+const RESERVED: &[&str] =
+    &["null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", "<<", "=", ".inf", "-.inf", "+.inf", ".nan"];
+
 fn looks_like_non_string(s: &str) -> bool {
-    const RESERVED: &[&str] = &[
-        "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", "<<", "=", ".inf", "-.inf", "+.inf", ".nan",
-    ];
-    // No reserved word is longer than five bytes.
-    (s.len() <= 5 && RESERVED.iter().any(|r| s.eq_ignore_ascii_case(r))) || looks_numeric(s) || looks_like_timestamp(s)
+    // No reserved word is longer than five bytes, and every one starts with
+    // one of these (in either case): most short keys (`name`, `kind`, `spec`,
+    // `cpu`) are told apart by their first byte.
+    let may_be_reserved = |s: &str| {
+        s.as_bytes().first().is_some_and(|b| {
+            matches!(b.to_ascii_lowercase(), b'n' | b'~' | b't' | b'f' | b'y' | b'o' | b'<' | b'=' | b'.' | b'-' | b'+')
+        })
+    };
+    (s.len() <= 5 && may_be_reserved(s) && RESERVED.iter().any(|r| s.eq_ignore_ascii_case(r)))
+        || looks_numeric(s)
+        || looks_like_timestamp(s)
 }
 
 /// Integers (decimal, `0x`, `0o`, `0b`, YAML 1.1 `_` separators and
@@ -405,6 +426,15 @@ mod tests {
             to_yaml_string(&v),
             "spec:\n  containers:\n  - name: a\n    args:\n    - --x=1\n    - -tp\n  empty: {}\n  none: []\n"
         );
+    }
+
+    #[test]
+    fn every_reserved_word_is_quoted_in_any_case() {
+        for word in RESERVED {
+            for form in [word.to_string(), word.to_uppercase()] {
+                assert!(!is_plain_safe(&form), "{form} must be quoted");
+            }
+        }
     }
 
     #[test]
