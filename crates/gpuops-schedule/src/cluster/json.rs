@@ -365,8 +365,16 @@ impl wire::Object<'_> {
         Ok(namespace)
     }
 
-    /// Required anti-affinity and host ports, when the pod has any.
+    /// Required anti-affinity and host ports, when the pod has any
+    /// (nothing is allocated for the many pods that have neither).
     fn scheduling(&self, node: &str) -> Option<PodScheduling> {
+        let anti = self.spec.affinity.as_ref().and_then(|a| a.pod_anti_affinity.as_ref());
+        let has_anti = anti.is_some_and(|a| !a.required_during_scheduling_ignored_during_execution.is_empty());
+        let has_ports = (self.spec.containers.iter().chain(&self.spec.init_containers))
+            .any(|c| c.ports.iter().any(|p| p.host_port > 0));
+        if !has_anti && !has_ports {
+            return None;
+        }
         let sidecars = self.spec.init_containers.iter().filter(|c| c.restart_policy.as_deref() == Some("Always"));
         let host_ports: Vec<HostPort> = self
             .spec
