@@ -129,6 +129,14 @@ pub(super) fn hint(pod: &Incoming<'_>, used: &[NodeUse], rejects: &[(usize, Reje
                     short.extend(s.iter().map(|s| s.resource.clone()));
                 }
             }
+            if short.is_empty() {
+                // The nodes with the GPUs free are ruled out by other pods
+                // (anti-affinity, spread, host ports), not by a resource.
+                return Some(format!(
+                    "{} node(s) have {want} {resource} free, but the pod's (anti-)affinity, topology spread or host ports, or other pods' anti-affinity against it, rule them out; add nodes in new topology domains, or lower the replicas",
+                    gpu_ok.len()
+                ));
+            }
             let detail: Vec<String> = short
                 .iter()
                 .map(|name| {

@@ -302,3 +302,15 @@ fn a_prefilter_rejection_is_the_whole_message_and_preemption_cannot_help() {
         "0/2 nodes are available: pod affinity terms conflict. no new claims to deallocate, preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
     );
 }
+
+#[test]
+fn a_hint_names_pod_rules_when_the_free_gpus_are_ruled_out_by_them() {
+    // a: 1 GPU left, taken by anti-affinity between replicas; b: no GPU left. The blocker on
+    // a is the replicas' anti-affinity, not a resource (the hint once ended "but not enough ").
+    let c = cluster(vec![node("a", 2, None), node("b", 1, None)]);
+    let anti = json!({"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "x"}}, "topologyKey": "kubernetes.io/hostname"}]}}});
+    let p = place(&c, &[group(1, 3, anti)], Options::default());
+    let hint = p.groups[0].hint.clone().unwrap();
+    assert!(hint.starts_with("1 node(s) have 1 nvidia.com/gpu free, but the pod's (anti-)affinity"), "{hint}");
+}
