@@ -48,10 +48,11 @@ out="${2:-$root/dist}"
 cd "$root"
 target="$(rustc -vV | sed -n 's/^host: //p')"
 target_dir="$(cargo metadata --format-version 1 --no-deps --locked | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)"
-# The same flags and --target as scripts/image-lib.sh, so the suite's image
-# build and this one share the dependencies they have in common.
+# The same packages, flags and --target as scripts/image-lib.sh: after the
+# suite's image builds, this finds both plugins already built.
+source "$root/scripts/static-packages.sh"
 RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --locked \
-    -p kubectl-modelbump -p kubectl-gpufit --target "$target"
+    "${static_cargo_args[@]}" --target "$target"
 bin_dir="$target_dir/$target/release"
 check_static "$bin_dir/kubectl-modelbump" "$bin_dir/kubectl-gpufit"
 echo "dist: static binaries in $bin_dir"

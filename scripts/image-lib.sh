@@ -12,22 +12,16 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 [[ "$target_dir" = /* ]] || target_dir="$root/$target_dir"
 bin="$target_dir/$host/release"
 
-# Every image's packages, always built together: one cargo invocation with
-# one feature set, so the second and third image builds find everything up
-# to date instead of recompiling the shared dependencies (a test run builds
-# all three images).
-image_packages=(gpuops-inject-function argocd-gpuops-cmp kubectl-modelbump)
+source "$root/scripts/static-packages.sh"
 
 # image_build_static PACKAGE...: release binaries linked statically (glibc,
 # crt-static), so the image needs no base. PACKAGE must be one of
-# $image_packages; all of them are built.
+# $static_packages; all of them are built (scripts/static-packages.sh says why).
 image_build_static() {
     for p in "$@"; do
-        [[ " ${image_packages[*]} " == *" $p "* ]] || { echo "build-image: $p is not an image package" >&2; exit 1; }
+        [[ " ${static_packages[*]} " == *" $p "* ]] || { echo "build-image: $p is not a static package" >&2; exit 1; }
     done
-    local args=()
-    for p in "${image_packages[@]}"; do args+=(-p "$p"); done
-    (cd "$root" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --locked "${args[@]}" --target "$host")
+    (cd "$root" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --locked "${static_cargo_args[@]}" --target "$host")
 }
 
 # image_check_static FILE...: refuse a dynamically linked binary.

@@ -277,12 +277,30 @@ macro_rules! assert_reviewed {
     }};
 }
 
+/// `cmd` without the variables cargo sets for a test (`CARGO`,
+/// `CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...), for a script that runs cargo
+/// itself: a build script that tracks one (ring: CARGO_MANIFEST_DIR) would
+/// rebuild its crate and every dependant, there and again in the next
+/// build. The user's own settings stay: `CARGO_HOME`, and the release
+/// profile scripts/test.sh sets for the suite's builds (`CARGO_PROFILE_*`).
+pub fn outside_cargo_test(cmd: &mut Command) -> &mut Command {
+    let users = |k: &str| k == "CARGO_HOME" || k.starts_with("CARGO_PROFILE_");
+    for (k, _) in std::env::vars_os() {
+        if k.to_str().is_some_and(|k| k == "CARGO" || (k.starts_with("CARGO_") && !users(k))) {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
 /// Build an image with one of the repository's `build-image.sh` scripts
 /// (`script` relative to the repository) as `tag`, through the real docker
 /// engine; panics with the script's stderr when it fails.
 pub fn build_image(script: &str, tag: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let build = Command::new("bash").arg(root.join(script)).arg(tag).output().expect("bash");
+    let mut cmd = Command::new("bash");
+    cmd.arg(root.join(script)).arg(tag);
+    let build = outside_cargo_test(&mut cmd).output().expect("bash");
     assert!(
         build.status.success(),
         "{script} (needs the docker engine: scripts/setup.sh): {}",
