@@ -254,11 +254,17 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
             let mlp = moe_layers * (experts_per_layer + h * e as f64) + (l - moe_layers) * 3.0 * h * dense_width;
             (mlp, moe_layers * experts_per_layer, (top_k as f64 * moe + shared) as u64, moe as u64)
         }
-        None => (l * 3.0 * h * intermediate as f64, 0.0, intermediate, 0),
+        None => (l * mlp_matrices(model_type) * h * intermediate as f64, 0.0, intermediate, 0),
     };
     let embedding = vocab as f64 * h * if tied { 1.0 } else { 2.0 };
     let vision = config.get("vision_config").map(|v| {
-        let vh = num(v, "hidden_size").or_else(|| num(v, "embed_dim")).unwrap_or(0) as f64;
+        // Qwen2-VL's tower is `embed_dim` wide; its `hidden_size` is the
+        // merger's output, the language model's width
+        // (vllm/model_executor/models/qwen2_vl.py `Qwen2VisionTransformer`
+        // is built with `embed_dim=vision_config.embed_dim`, and
+        // `Qwen2VisionPatchMerger(d_model=vision_config.hidden_size,
+        // context_dim=embed_dim)`).
+        let vh = num(v, "embed_dim").or_else(|| num(v, "hidden_size")).unwrap_or(0) as f64;
         let vl = num(v, "depth").or_else(|| num(v, "num_hidden_layers")).unwrap_or(0) as f64
             + num(v, "num_global_layers").unwrap_or(0) as f64;
         let vi = num(v, "intermediate_size").map_or_else(|| num(v, "mlp_ratio").unwrap_or(4) as f64 * vh, |i| i as f64);
@@ -292,6 +298,22 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
         sliding_layers,
         moe: experts.is_some(),
     })
+}
+
+/// How many `hidden × intermediate` matrices one dense MLP holds, by the
+/// module vLLM builds for the architecture: two for the `fc1`/`fc2`-style
+/// MLPs — `PhiMLP` (fc1, fc2: vllm/model_executor/models/phi.py),
+/// `GPT2MLP` and `GPTBigMLP` (c_fc, c_proj: gpt2.py, gpt_bigcode.py),
+/// `Starcoder2MLP` (c_fc, c_proj: starcoder2.py), `GPTNeoXMLP` and
+/// `FalconMLP` (dense_h_to_4h, dense_4h_to_h: gpt_neox.py, falcon.py),
+/// OPT's decoder layer (fc1, fc2: opt.py), `BloomMLP` (bloom.py), `MPTMLP`
+/// (up_proj, down_proj: mpt.py), `GPTJMLP` (fc_in, fc_out: gptj.py); three
+/// for the gated ones (`gate_up_proj` + `down_proj`, `LlamaMLP` in llama.py
+/// and the families built on it).
+fn mlp_matrices(model_type: &str) -> f64 {
+    const TWO_MATRIX: &[&str] =
+        &["phi", "gpt2", "gpt_bigcode", "starcoder2", "gpt_neox", "falcon", "opt", "bloom", "mpt", "gptj", "codegen"];
+    if TWO_MATRIX.contains(&model_type) { 2.0 } else { 3.0 }
 }
 
 /// Which layers attend through a sliding window (or Llama 4's chunked local
@@ -356,6 +378,19 @@ mod tests {
         let s = shape("deepseek-ai/DeepSeek-V3", &v3, None, "config.json").unwrap();
         assert!((s.params_b - 671.0).abs() < 8.0, "{}", s.params_b);
         assert_eq!((s.mla_latent, s.checkpoint_bytes), (Some(576), Some(1.0)));
+        // microsoft/phi-2: fc1/fc2, 2.78B (was counted gated: 3.6B, 6.74 GiB
+        // against the 5.19 GiB vLLM logs).
+        let phi2 = json!({"model_type": "phi", "hidden_size": 2560, "intermediate_size": 10240, "num_hidden_layers": 32,
+            "num_attention_heads": 32, "num_key_value_heads": 32, "vocab_size": 51200, "tie_word_embeddings": false});
+        let s = shape("microsoft/phi-2", &phi2, None, "x").unwrap();
+        assert!((s.params_b - 2.78).abs() < 0.02, "{}", s.params_b);
+        // Qwen/Qwen2-VL-7B-Instruct: a 1280-wide tower (`embed_dim`), not
+        // 3584 (`vision_config.hidden_size`): 8.29B in all (card: 8.29B).
+        let vl = json!({"model_type": "qwen2_vl", "hidden_size": 3584, "intermediate_size": 18944, "num_hidden_layers": 28,
+            "num_attention_heads": 28, "num_key_value_heads": 4, "vocab_size": 152064, "tie_word_embeddings": false,
+            "vision_config": {"depth": 32, "embed_dim": 1280, "hidden_size": 3584, "mlp_ratio": 4, "hidden_act": "quick_gelu"}});
+        let s = shape("Qwen/Qwen2-VL-7B-Instruct", &vl, None, "x").unwrap();
+        assert!((s.params_b - 8.29).abs() / 8.29 < 0.03, "{}", s.params_b);
         // Qwen/Qwen2.5-0.5B-Instruct ties its embeddings: 0.49B.
         let qwen = json!({"model_type": "qwen2", "hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 24,
             "num_attention_heads": 14, "num_key_value_heads": 2, "vocab_size": 151936, "tie_word_embeddings": true,
