@@ -69,11 +69,49 @@ impl KvLayout {
     pub fn printed_tokens(&self, num_blocks: u64, block: u64) -> u64 {
         num_blocks / self.groups * block
     }
+
+    /// "Maximum concurrency for N tokens per request: X.XXx": requests of
+    /// `max_model_len` tokens the pool holds at once. V1 divides the pool's
+    /// blocks by the blocks one request takes from every group's table —
+    /// `num_blocks / cdiv(num_layer_per_group × Σ max_memory_usage_bytes,
+    /// page_size × num_layer_per_group)` (`get_max_concurrency_for_kv_cache_config`,
+    /// v1/core/kv_cache_utils.py v0.9.2, v0.11.0), a sliding group's share
+    /// bounded by `window_blocks` (`SlidingWindowSpec.max_memory_usage_bytes`).
+    /// V0 divides tokens: `num_gpu_blocks * block_size / max_model_len`
+    /// (vllm/executor/executor_base.py `initialize_cache`, v0.6.4–v0.10).
+    pub fn max_concurrency(&self, num_blocks: u64, max_model_len: u64, window_blocks: u64, v0: bool) -> f64 {
+        const BLOCK: u64 = 16;
+        if max_model_len == 0 {
+            return 0.0;
+        }
+        if v0 {
+            return (num_blocks * BLOCK) as f64 / max_model_len as f64;
+        }
+        let full = max_model_len.div_ceil(BLOCK);
+        let per_request = self.full_groups * full + self.sliding_groups * full.min(window_blocks.max(1));
+        num_blocks as f64 / per_request.max(1) as f64
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One full group: blocks over `cdiv(max_model_len, 16)` (V1) or tokens
+    /// over `max_model_len` (V0); a sliding group adds its window's blocks.
+    #[test]
+    fn maximum_concurrency_is_blocks_over_a_requests_blocks() {
+        let dense = KvLayout::new(HybridKv::AllFull, 32, 0);
+        // 26,306 blocks × 16 = 420,896 tokens over 8,192-token requests.
+        assert!((dense.max_concurrency(26_306, 8192, 0, false) - 26_306.0 / 512.0).abs() < 1e-9);
+        // V0 divides tokens, without rounding a request up to whole blocks.
+        assert!((dense.max_concurrency(100, 1000, 0, true) - 1.6).abs() < 1e-9);
+        assert!((dense.max_concurrency(100, 1000, 0, false) - 100.0 / 63.0).abs() < 1e-9);
+        // Gemma 2 (1 full + 1 sliding group): a 4,096-token window of 8,192 asked.
+        let gemma = KvLayout::new(GROUPS, 23, 23);
+        assert!((gemma.max_concurrency(768, 8192, 256, false) - 768.0 / 768.0).abs() < 1e-9);
+        assert_eq!(dense.max_concurrency(10, 0, 0, false), 0.0);
+    }
 
     const GROUPS: HybridKv = HybridKv::Groups { widen_near_equal: false };
     const WIDEN: HybridKv = HybridKv::Groups { widen_near_equal: true };

@@ -20,6 +20,7 @@ mod dtype;
 pub mod engine;
 pub mod kv_groups;
 pub mod overhead;
+pub mod recommend;
 pub mod refusals;
 pub mod version;
 
@@ -27,6 +28,7 @@ use serde::Serialize;
 
 pub use dtype::{Dtype, KvCacheDtype, Quantization};
 pub use engine::{Entrypoint, Generation};
+pub use recommend::{Demand, Placement, Recommendation, recommend};
 pub use version::{SamplerBackend, VllmEnv, VllmVersion};
 
 use super::catalog::{GpuInfo, MemorySource, ModelShape, Vendor};
@@ -178,6 +180,9 @@ pub struct MemoryFit {
     pub kv_bytes_per_token: u64,
     /// "GPU KV cache size: N tokens", as vLLM logs it.
     pub kv_pool_tokens: u64,
+    /// "Maximum concurrency for {max_model_len} tokens per request: X.XXx",
+    /// as vLLM logs it next to the pool size (see `KvLayout::max_concurrency`).
+    pub max_concurrency: f64,
     /// KV-cache groups (sliding + full models: equal-size layer groups)
     /// and the padding layers they waste.
     pub kv_groups: u64,
@@ -321,6 +326,8 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let kv = kv_plan(model, args, version, generation, stage_layers, kv_budget_gib, max_num_batched_tokens);
     let (kv_bytes_per_token, kv_pool_tokens, max_context, layout) =
         (kv.bytes_per_token, kv.pool_tokens, kv.max_context, kv.layout);
+    let max_concurrency =
+        layout.max_concurrency(kv.num_blocks, max_model_len, kv.window_tokens / BLOCK, generation == Generation::V0);
 
     let kv_heads = model.mla_latent.is_none().then_some(model.kv_heads);
     let tp_valid = refusals::tensor_parallel_split(model.heads, model.vocab, kv_heads, tp).is_none();
@@ -377,6 +384,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         kv_budget_gib,
         kv_bytes_per_token,
         kv_pool_tokens,
+        max_concurrency,
         kv_groups: layout.groups,
         kv_padding_layers: layout.padding_layers,
         max_context,
@@ -396,6 +404,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
 struct KvPlan {
     bytes_per_token: u64,
     pool_tokens: u64,
+    num_blocks: u64,
     max_context: u64,
     layout: kv_groups::KvLayout,
     per_layer: u64,
@@ -447,13 +456,15 @@ fn kv_plan(
     };
     let full_layers = stage_layers - sliding_layers;
     let layout = kv_groups::KvLayout::new(hybrid, full_layers, sliding_layers);
-    let pool_tokens = layout.printed_tokens(layout.num_blocks(budget_bytes, per_layer * BLOCK), BLOCK);
+    let num_blocks = layout.num_blocks(budget_bytes, per_layer * BLOCK);
+    let pool_tokens = layout.printed_tokens(num_blocks, BLOCK);
     // `SlidingWindowSpec.max_memory_usage_bytes`: window − 1 + one batch.
     let window_tokens =
         model.sliding_window.map_or(0, |w| (w.saturating_sub(1) + max_num_batched_tokens).div_ceil(BLOCK) * BLOCK);
     let mut plan = KvPlan {
         bytes_per_token: stage_layers * per_layer,
         pool_tokens,
+        num_blocks,
         max_context: 0,
         layout,
         per_layer,
