@@ -32,6 +32,8 @@ pub enum Kind {
     ReferenceList,
     /// `kubectl modelbump tags`: a repository's tags and the policy's pick.
     TagList,
+    /// `kubectl modelbump apply -o json|yaml`: every change, `items`.
+    ChangeList,
 }
 
 impl Kind {
@@ -44,6 +46,7 @@ impl Kind {
             Kind::LocalGpuList => "LocalGpuList",
             Kind::ReferenceList => "ReferenceList",
             Kind::TagList => "TagList",
+            Kind::ChangeList => "ChangeList",
         }
     }
 }

@@ -82,6 +82,14 @@ pub struct ImageUpdateAutomation {
     pub author_email: Option<String>,
     /// `spec.git.push.branch`: where commits go (default: the checkout branch).
     pub push_branch: Option<String>,
+    /// `spec.git.push.refspec`: pushed after the branch, without force
+    /// (source.go `CommitAndPush`, `buildRefspecPushConfig`).
+    pub push_refspec: Option<String>,
+    /// `spec.git.push.options`: `git push -o KEY=VALUE` each, sorted by key.
+    pub push_options: std::collections::BTreeMap<String, String>,
+    /// `spec.git.commit.signingKey.secretRef.name`: Flux signs with the
+    /// OpenPGP key in that Secret (source.go `buildGitConfig`).
+    pub signing_secret: Option<String>,
     /// `spec.suspend` (imageupdateautomation_controller.go `Reconcile`:
     /// a suspended automation returns before anything is done).
     pub suspend: bool,
@@ -272,6 +280,12 @@ fn read_automation(obj: &Value, source: Source) -> Result<ImageUpdateAutomation,
         author_name: text(obj, "/spec/git/commit/author/name"),
         author_email: text(obj, "/spec/git/commit/author/email"),
         push_branch: text(obj, "/spec/git/push/branch"),
+        push_refspec: text(obj, "/spec/git/push/refspec"),
+        push_options: string_map(obj.pointer("/spec/git/push/options")),
+        signing_secret: obj
+            .pointer("/spec/git/commit/signingKey")
+            .filter(|v| !v.is_null())
+            .map(|v| v.pointer("/secretRef/name").and_then(Value::as_str).unwrap_or("").to_string()),
         suspend: suspended(obj),
         policy_selector: obj
             .pointer("/spec/policySelector")

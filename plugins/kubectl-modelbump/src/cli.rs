@@ -19,8 +19,9 @@ use gpuops_cli::{OutputArgs, Verbosity};
         References are scalars marked with Flux setter comments, # {\"$imagepolicy\": \"NS:POLICY[:tag|:name|:digest]\"} \
         (the whole scalar is replaced), or gpuops markers, # {\"$modelpolicy\": \"NS:POLICY[:tag|:digest]\"} (only the \
         reference inside the scalar is replaced, so oci:// URIs keep their scheme, port and quotes). Policies are the \
-        Flux ImagePolicy and ImageRepository objects (image.toolkit.fluxcd.io v1, v1beta2) found in the scanned tree.",
-    after_help = "Examples:\n  kubectl modelbump scan .\n  kubectl modelbump apply . --dry-run\n  kubectl modelbump apply . --commit --push\n  kubectl modelbump tags ghcr.io/acme/models/qwen --semver '>=1.0.0'\n  kubectl modelbump promote --from overlays/dev --to overlays/staging --commit"
+        Flux ImagePolicy, ImageRepository and ImageUpdateAutomation objects (image.toolkit.fluxcd.io v1, v1beta2, \
+        v1beta1) found under --policies (default: the git top level); every ImageUpdateAutomation is run as Flux runs it.",
+    after_help = "Examples:\n  kubectl modelbump scan .\n  kubectl modelbump apply . --dry-run\n  kubectl modelbump diff clusters/prod --policies .\n  kubectl modelbump apply . --commit --push\n  kubectl modelbump tags ghcr.io/acme/models/qwen --semver '>=1.0.0'\n  kubectl modelbump promote --from overlays/dev --to overlays/staging --commit"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -35,6 +36,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Rewrite references to the newest allowed value (surgically, atomically per file).
     Apply(ApplyArgs),
+    /// Print the unified diff `apply` would write; exit codes as `kubectl diff` (0 none, 1 changes, 2 error).
+    Diff(DiffArgs),
     /// List a repository's tags and show which one a policy picks.
     Tags(TagsArgs),
     /// Copy the references resolved in one directory (environment) into another.
@@ -86,6 +89,10 @@ pub struct ScanArgs {
     /// Directory (or file) to scan.
     #[arg(default_value = ".")]
     pub path: PathBuf,
+    /// Where the Flux ImagePolicy/ImageRepository/ImageUpdateAutomation objects are read (default: the
+    /// git top level of PATH, else PATH); references are read under PATH only.
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
     /// All or nothing: a marker whose ImagePolicy is not in the tree, a policy no tag satisfies or that
     /// Flux would not make ready (access denied), and a file with a marker that cannot be parsed are
     /// errors (default: skipped with a warning, as Flux skips them; the rest proceed, exit 3).
@@ -103,9 +110,12 @@ pub struct ScanArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct WriteArgs {
-    /// Print a unified diff and change nothing; exit 1 if something would change, 0 if not.
-    #[arg(long)]
-    pub dry_run: bool,
+    /// Print the unified diff (with -o json|yaml: the changes) and change nothing; exits 0 either way
+    /// (`kubectl modelbump diff` exits 1 when something would change). `server` is refused: there is
+    /// no server.
+    #[arg(long, value_enum, value_name = "STRATEGY", num_args = 0..=1, require_equals = true,
+          default_missing_value = "client", default_value = "none")]
+    pub dry_run: DryRun,
     /// Commit the changed files (refuses a tree with uncommitted changes to tracked files).
     #[arg(long)]
     pub commit: bool,
@@ -123,11 +133,23 @@ pub struct WriteArgs {
     pub remote: String,
 }
 
+/// kubectl's `--dry-run[=none|client|server]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DryRun {
+    None,
+    Client,
+    Server,
+}
+
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// Directory (or file) to scan and rewrite.
     #[arg(default_value = ".")]
     pub path: PathBuf,
+    /// Where the Flux ImagePolicy/ImageRepository/ImageUpdateAutomation objects are read (default: the
+    /// git top level of PATH, else PATH); references are read under PATH only.
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
     /// All or nothing: a marker whose ImagePolicy is not in the tree, a policy no tag satisfies or that
     /// Flux would not make ready (access denied), and a file with a marker that cannot be parsed are
     /// errors (default: skipped with a warning, as Flux skips them; the rest proceed, exit 3).
@@ -137,12 +159,36 @@ pub struct ApplyArgs {
     /// (default: left as they are, as Flux leaves them).
     #[arg(long)]
     pub ignore_suspend: bool,
-    /// The ImageUpdateAutomation (NAMESPACE/NAME) whose spec.update.path, commit message, author
-    /// and push branch apply; needed only when the tree holds several.
+    /// Only this ImageUpdateAutomation (NAMESPACE/NAME); default: every one in the tree, each with
+    /// its own spec.update.path, policies, commit message, author and push settings, as Flux runs them.
     #[arg(long, value_name = "NAMESPACE/NAME")]
     pub automation: Option<String>,
     #[command(flatten)]
     pub write: WriteArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Directory (or file) to scan.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Where the Flux ImagePolicy/ImageRepository/ImageUpdateAutomation objects are read (default: the
+    /// git top level of PATH, else PATH); references are read under PATH only.
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
+    /// All or nothing (see `apply --strict`).
+    #[arg(long)]
+    pub strict: bool,
+    /// Update through spec.suspend: true (see `apply --ignore-suspend`).
+    #[arg(long)]
+    pub ignore_suspend: bool,
+    /// Only this ImageUpdateAutomation (NAMESPACE/NAME); default: every one in the tree.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub automation: Option<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use gpuops_gitops::bump::{Author, Git, GitError};
+use gpuops_gitops::bump::{Author, Checkout, Git, GitError, PushSpec};
 use gpuops_manifest::text::printable;
 
 /// `git -C DIR …` as found on PATH.
@@ -93,8 +93,36 @@ impl Git for SystemGit {
         git(root, &["rev-parse", "--short", "HEAD"], None).map(|s| s.trim().to_string())
     }
 
-    fn push(&self, root: &Path, remote: &str, branch: Option<&str>) -> Result<(), GitError> {
-        let refspec = branch.map_or_else(|| "HEAD".to_string(), |b| format!("HEAD:refs/heads/{b}"));
-        git(root, &["push", "--quiet", remote, &refspec], None).map(drop)
+    fn push(&self, root: &Path, spec: &PushSpec) -> Result<(), GitError> {
+        let mut args: Vec<&str> = vec!["push", "--quiet"];
+        if spec.force {
+            args.push("--force");
+        }
+        for option in &spec.options {
+            args.extend(["-o", option.as_str()]);
+        }
+        args.extend([spec.remote.as_str(), spec.refspec.as_str()]);
+        git(root, &args, None).map(drop)
+    }
+
+    fn switch_new(&self, root: &Path, name: &str) -> Result<(), GitError> {
+        git(root, &["check-ref-format", "--branch", name], None)
+            .map_err(|_| GitError::InvalidBranch(name.to_string()))?;
+        git(root, &["switch", "--quiet", "-C", name], None).map(drop)
+    }
+
+    fn switch_back(&self, root: &Path, to: &Checkout) -> Result<(), GitError> {
+        match to {
+            Checkout::Branch(b) => git(root, &["switch", "--quiet", b], None).map(drop),
+            Checkout::Detached(sha) => git(root, &["switch", "--quiet", "--detach", sha], None).map(drop),
+        }
+    }
+
+    fn head(&self, root: &Path) -> Result<String, GitError> {
+        git(root, &["rev-parse", "HEAD"], None).map(|s| s.trim().to_string())
+    }
+
+    fn signs_commits(&self, root: &Path) -> bool {
+        git(root, &["config", "--bool", "commit.gpgsign"], None).is_ok_and(|v| v.trim() == "true")
     }
 }

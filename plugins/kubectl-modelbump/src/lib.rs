@@ -14,7 +14,7 @@ mod git;
 mod registry;
 mod render;
 
-pub use cli::{ApplyArgs, Cli, Command, PromoteArgs, RegistryArgs, ScanArgs, TagsArgs, WriteArgs};
+pub use cli::{ApplyArgs, Cli, Command, DiffArgs, DryRun, PromoteArgs, RegistryArgs, ScanArgs, TagsArgs, WriteArgs};
 pub use gpuops_cli::{ExitCode, OutputArgs, Verbosity};
 pub use gpuops_gitops::bump::safe_lines;
 
@@ -63,6 +63,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Scan(args) => commands::scan(&args),
         Command::Apply(args) => commands::apply(&args),
+        Command::Diff(args) => commands::diff(&args),
         Command::Tags(args) => commands::tags(&args),
         Command::Promote(args) => commands::promote(&args),
         Command::Completion(args) => commands::completion(&args),

@@ -8,7 +8,7 @@
 use std::io::Write;
 
 use gpuops_cli::{Document, Kind, OutputArgs, OutputFormat, Printer, Table, WriteError};
-use gpuops_gitops::bump::{Decision, Item, Plan, SkipReason, Step, Subject, TagChoice};
+use gpuops_gitops::bump::{Change, Decision, Item, Plan, SkipReason, Step, Subject, TagChoice};
 use gpuops_gitops::entries::EntryKind;
 use gpuops_manifest::text::printable;
 use serde::Serialize;
@@ -94,6 +94,9 @@ pub(crate) struct Row {
     pub(crate) status: RowStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
+    /// Why a reference is skipped (not applied, suspended, no policy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) reason: Option<String>,
 }
 
 impl From<&Item> for Row {
@@ -116,6 +119,10 @@ impl From<&Item> for Row {
             }
             Subject::Problem => ("", "", String::new(), String::new()),
         };
+        let reason = match &item.decision {
+            Decision::Skipped(s) if !s.is_partial() => Some(s.message.clone()),
+            _ => None,
+        };
         let (status, error) = match &item.decision {
             Decision::Update { .. } => (RowStatus::Update, None),
             Decision::UpToDate => (RowStatus::UpToDate, None),
@@ -135,6 +142,7 @@ impl From<&Item> for Row {
             new_value,
             status,
             error,
+            reason,
         }
     }
 }
@@ -163,7 +171,11 @@ fn reference_table(rows: &[Row], wide: bool) -> Table {
     }
     let mut table = Table::new(&headers);
     for r in rows {
-        let status = r.error.as_ref().map_or_else(|| r.status.as_str().to_string(), |e| format!("error: {e}"));
+        let status = match (&r.error, &r.reason) {
+            (Some(e), _) => format!("error: {e}"),
+            (None, Some(why)) if wide => format!("{}: {why}", r.status.as_str()),
+            _ => r.status.as_str().to_string(),
+        };
         let mut cells =
             vec![format!("{}:{}", r.file, r.line), r.policy.clone(), r.current.clone(), r.latest.clone(), status];
         if wide {
@@ -209,6 +221,48 @@ pub(crate) fn skips(plan: &Plan) {
             )),
         }
     }
+}
+
+/// One change of `apply -o json|yaml`: where, what, which policy, which
+/// automation, which commit (when one was made).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ChangeRow {
+    file: String,
+    line: usize,
+    old: String,
+    new: String,
+    policy: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    automation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<String>,
+}
+
+impl ChangeRow {
+    pub(crate) fn new(change: &Change, automation: Option<String>, commit: Option<String>) -> Self {
+        Self {
+            file: change.file.clone(),
+            line: change.line,
+            old: change.old.clone(),
+            new: change.new.clone(),
+            policy: change.subject.label(),
+            automation,
+            commit,
+        }
+    }
+}
+
+/// `kind: ChangeList`.
+#[derive(Serialize)]
+struct Changes<'a> {
+    items: &'a [ChangeRow],
+}
+
+/// The changes of `apply -o json|yaml`.
+pub(crate) fn changes(out: &mut Out<impl Write>, rows: &[ChangeRow], args: &OutputArgs) -> Result<(), Error> {
+    out.print(&Document::new(Kind::ChangeList, Changes { items: rows }).render(args.output)?);
+    Ok(())
 }
 
 /// What `apply`/`promote` did, as it happens.

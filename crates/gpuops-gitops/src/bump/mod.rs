@@ -31,7 +31,8 @@ pub use self::automation::{AutomationError, FluxChange, ObjectId};
 pub use self::plan::{Decision, EntryField, Item, NoValue, Plan, Setter, Skip, SkipReason, Subject};
 pub use self::resolve::{Failure, Lookups, PolicyKey, Resolution, TagChoice, TagSource, TagSourceError, choose};
 pub use self::write::{
-    Author, Change, CommitOptions, FileEdit, Git, GitError, Interruption, Prepared, Step, Transaction, prepare,
+    Author, Change, Checkout, CommitOptions, FileEdit, Git, GitError, Interruption, Prepared, PushSpec, Step,
+    Transaction, prepare,
 };
 
 use gpuops_manifest::text::printable;
@@ -80,6 +81,15 @@ pub enum BumpError {
         "HEAD is detached (no branch to push); pass --branch NAME to commit onto a new branch and push that; nothing was changed"
     )]
     DetachedHead,
+    /// source.go `buildGitConfig` signs with the OpenPGP key of
+    /// `signingKey.secretRef`; that Secret is in the cluster and there is
+    /// no OpenPGP signer here, so git's own signing must be configured.
+    #[error(
+        "ImageUpdateAutomation {} signs its commits (spec.git.commit.signingKey.secretRef: {}), but that key is a Secret in the cluster and modelbump has no OpenPGP signer; configure git to sign (git config commit.gpgsign true, with user.signingkey, and gpg.format ssh for an SSH key) or remove signingKey; refusing to commit unsigned, nothing was changed",
+        printable(automation),
+        printable(secret)
+    )]
+    Unsigned { automation: String, secret: String },
     #[error("{}: {reason}; nothing was changed", shown(path))]
     Unwritable { path: PathBuf, reason: String },
     #[error("the commit failed, so the {files} file(s) written were put back as they were: {source}")]

@@ -44,6 +44,7 @@ struct FakeGit {
     branch: Option<String>,
     commit_fails: bool,
     push_fails: bool,
+    signs: bool,
     /// The files' contents when `commit` was called.
     committed: RefCell<Vec<String>>,
     calls: RefCell<Vec<String>>,
@@ -57,6 +58,7 @@ impl FakeGit {
             branch: Some("main".into()),
             commit_fails: false,
             push_fails: false,
+            signs: false,
             committed: RefCell::new(Vec::new()),
             calls: RefCell::new(Vec::new()),
         }
@@ -86,9 +88,25 @@ impl Git for FakeGit {
         self.committed.borrow_mut().extend(files.iter().map(|f| std::fs::read_to_string(f).unwrap()));
         if self.commit_fails { Err(Self::failed("commit")) } else { Ok("abc1234".into()) }
     }
-    fn push(&self, _: &Path, remote: &str, branch: Option<&str>) -> Result<(), GitError> {
-        self.calls.borrow_mut().push(format!("push {remote} {branch:?}"));
+    fn push(&self, _: &Path, spec: &PushSpec) -> Result<(), GitError> {
+        let force = if spec.force { " --force" } else { "" };
+        let options: String = spec.options.iter().map(|o| format!(" -o {o}")).collect();
+        self.calls.borrow_mut().push(format!("push{force}{options} {} {}", spec.remote, spec.refspec));
         if self.push_fails { Err(Self::failed("push")) } else { Ok(()) }
+    }
+    fn switch_new(&self, _: &Path, name: &str) -> Result<(), GitError> {
+        self.calls.borrow_mut().push(format!("switch -C {name}"));
+        Ok(())
+    }
+    fn switch_back(&self, _: &Path, to: &Checkout) -> Result<(), GitError> {
+        self.calls.borrow_mut().push(format!("switch back {to:?}"));
+        Ok(())
+    }
+    fn head(&self, _: &Path) -> Result<String, GitError> {
+        Ok("0123456789abcdef".into())
+    }
+    fn signs_commits(&self, _: &Path) -> bool {
+        self.signs
     }
 }
 
@@ -368,11 +386,78 @@ fn an_automation_writes_flux_s_message_and_pushes_its_branch() {
     assert_eq!(
         *git.calls.borrow(),
         [
+            "switch -C bumps",
             "commit 2 file(s): flux-system:p reg.example/m:v1.0.0->reg.example/m:v2.0.0;flux-system:p:tag v1.0.0->v2.0.0;",
-            "push origin Some(\"bumps\")"
+            "push --force origin HEAD:refs/heads/bumps",
+            "switch back Branch(\"main\")"
         ]
     );
     assert_eq!(*steps.borrow(), ["written 2", "committed abc1234", "pushed origin"]);
+}
+
+/// image-automation-controller: the push branch pushed with force only when
+/// it differs from the checkout branch (controller `reconcile`,
+/// GitForcePushBranch && SwitchBranch), then `push.refspec` without force
+/// (source.go `buildRefspecPushConfig`), both with `push.options`
+/// (source_test.go Test_pushBranchUpdateScenarios / TestSourceManager_CommitAndPush
+/// "push to refspec" rows, restated on the fake git). A detached checkout
+/// with `push.branch` pushes there (it was refused).
+#[test]
+fn push_refspec_options_and_force_as_flux() {
+    let automation = |branch: &str| {
+        format!(
+            "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata: {{name: u, namespace: flux-system}}\nspec:\n  git:\n    push:\n      branch: {branch}\n      refspec: refs/heads/{branch}:refs/heads/smth/else\n      options: {{ci.skip: '', merge_request.create: 'true'}}\n"
+        )
+    };
+    for (checkout, branch, switched) in
+        [(Some("main"), "main", false), (Some("main"), "auto", true), (None, "auto", true)]
+    {
+        let tree = Tree::new();
+        let mut scan = Scan::default();
+        crate::scan_text(&mut scan, "automation.yaml", &automation(branch));
+        let a = automation::choose(&scan, None).unwrap();
+        let mut git = FakeGit::new(tree.path());
+        git.branch = checkout.map(str::to_string);
+        let steps = RefCell::new(Vec::new());
+        tree.prepared()
+            .begin(&git, &commit_options(true), a)
+            .unwrap()
+            .run(&git, &never, &mut recorder(&steps))
+            .unwrap();
+        let calls = git.calls.borrow();
+        let force = if switched { " --force" } else { "" };
+        let pushes: Vec<&String> = calls.iter().filter(|c| c.starts_with("push")).collect();
+        assert_eq!(
+            pushes,
+            [
+                &format!("push{force} -o ci.skip -o merge_request.create=true origin HEAD:refs/heads/{branch}"),
+                &format!(
+                    "push -o ci.skip -o merge_request.create=true origin refs/heads/{branch}:refs/heads/smth/else"
+                ),
+            ],
+            "{checkout:?} -> {branch}"
+        );
+        assert_eq!(calls.first().is_some_and(|c| c.starts_with("switch -C")), switched, "{calls:?}");
+    }
+}
+
+/// spec.git.commit.signingKey: Flux signs with the key of a cluster
+/// Secret; without git's own signing configured the commit is refused,
+/// never made unsigned.
+#[test]
+fn a_signing_key_without_git_signing_is_refused() {
+    let tree = Tree::new();
+    let text = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata: {name: u, namespace: flux-system}\nspec:\n  git:\n    commit:\n      signingKey: {secretRef: {name: signing-key}}\n";
+    let mut scan = Scan::default();
+    crate::scan_text(&mut scan, "automation.yaml", text);
+    let a = automation::choose(&scan, None).unwrap();
+    let err = tree.prepared().begin(&FakeGit::new(tree.path()), &commit_options(true), a).unwrap_err();
+    assert!(err.to_string().contains("spec.git.commit.signingKey.secretRef: signing-key"), "{err}");
+    assert!(err.to_string().contains("refusing to commit unsigned"), "{err}");
+    assert!(tree.untouched());
+    let mut signing = FakeGit::new(tree.path());
+    signing.signs = true;
+    assert!(tree.prepared().begin(&signing, &commit_options(true), a).is_ok());
 }
 
 #[test]

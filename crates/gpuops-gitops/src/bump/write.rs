@@ -60,8 +60,34 @@ pub trait Git {
         message: &str,
         author: Option<&Author>,
     ) -> Result<String, GitError>;
-    /// Push HEAD to `remote` (to `branch` when given).
-    fn push(&self, root: &Path, remote: &str, branch: Option<&str>) -> Result<(), GitError>;
+    /// `git push` as `spec` says.
+    fn push(&self, root: &Path, spec: &PushSpec) -> Result<(), GitError>;
+    /// Create or reset `name` at HEAD and switch to it (`git switch -C`).
+    fn switch_new(&self, root: &Path, name: &str) -> Result<(), GitError>;
+    /// Back to where HEAD was.
+    fn switch_back(&self, root: &Path, to: &Checkout) -> Result<(), GitError>;
+    /// The full hash of HEAD.
+    fn head(&self, root: &Path) -> Result<String, GitError>;
+    /// Whether git's own configuration signs commits (`commit.gpgsign`).
+    fn signs_commits(&self, root: &Path) -> bool;
+}
+
+/// Where HEAD was before a commit on an automation's push branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checkout {
+    Branch(String),
+    Detached(String),
+}
+
+/// One `git push`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushSpec {
+    pub remote: String,
+    /// `HEAD`, `HEAD:refs/heads/NAME`, or the automation's `push.refspec`.
+    pub refspec: String,
+    pub force: bool,
+    /// `-o` values (`KEY=VALUE`, or `KEY` for an empty value).
+    pub options: Vec<String>,
 }
 
 /// One file of the plan: what it holds now and what it will hold.
@@ -190,9 +216,18 @@ impl Prepared {
             if !dirty.is_empty() {
                 return Err(BumpError::Dirty(dirty));
             }
-            // A push from a detached HEAD would fail after the commit.
-            if options.push && options.branch.is_none() && git.current_branch(&root).is_none() {
+            // A push from a detached HEAD would fail after the commit — unless
+            // the automation names spec.git.push.branch (Flux pushes there).
+            let push_branch = automation.and_then(|a| a.push_branch.as_ref());
+            if options.push && options.branch.is_none() && push_branch.is_none() && git.current_branch(&root).is_none()
+            {
                 return Err(BumpError::DetachedHead);
+            }
+            if let Some(a) = automation
+                && let Some(secret) = &a.signing_secret
+                && !git.signs_commits(&root)
+            {
+                return Err(BumpError::Unsigned { automation: a.key(), secret: secret.clone() });
             }
             Some(root)
         } else {
@@ -213,19 +248,32 @@ impl Prepared {
             Some(root) => self.message(options, automation, root)?,
             None => String::new(),
         };
-        if let (Some(root), Some(branch)) = (&repo_root, &options.branch) {
-            git.create_branch(root, branch)?;
+        let mut restore = None;
+        let mut switched = false;
+        if let Some(root) = &repo_root {
+            if let Some(branch) = &options.branch {
+                git.create_branch(root, branch)?;
+            } else if let Some(target) = automation.and_then(|a| a.push_branch.as_deref()) {
+                // source.go `buildGitConfig`/`CheckoutSource`: a push branch
+                // other than the checkout branch is switched to, built from
+                // the checkout; the commit goes there and HEAD comes back.
+                let current = git.current_branch(root);
+                if current.as_deref() != Some(target) {
+                    let back = match current {
+                        Some(b) => Checkout::Branch(b),
+                        None => Checkout::Detached(git.head(root)?),
+                    };
+                    git.switch_new(root, target)?;
+                    restore = Some(back);
+                    switched = true;
+                }
+            }
         }
         let author = automation.and_then(|a| {
             Some(Author { name: a.author_name.clone().unwrap_or_default(), email: a.author_email.clone()? })
         });
-        // --branch, else the automation's spec.git.push.branch, else the
-        // branch checked out.
-        let push = options.push.then(|| Push {
-            remote: options.remote.clone(),
-            branch: options.branch.clone().or_else(|| automation.and_then(|a| a.push_branch.clone())),
-        });
-        let commit = repo_root.map(|root| Commit { root, message, author, push });
+        let push = options.push.then(|| push_specs(options, automation, switched));
+        let commit = repo_root.map(|root| Commit { root, message, author, push, restore });
         Ok(Transaction { files: self.files, changes: self.changes, commit })
     }
 
@@ -297,10 +345,40 @@ fn writable_target(path: &Path, boundary: &Path) -> Result<PathBuf, BumpError> {
     Ok(target)
 }
 
-#[derive(Debug)]
-struct Push {
-    remote: String,
-    branch: Option<String>,
+/// The pushes of a commit: the branch, then the automation's
+/// `push.refspec`. --branch, else the automation's `spec.git.push.branch`,
+/// else the branch checked out. Forced when Flux forces: the push branch
+/// differs from the checkout branch (imageupdateautomation_controller.go
+/// `reconcile`: `features.GitForcePushBranch` (on by default) and
+/// `sm.SwitchBranch()`); the refspec never is (source.go
+/// `buildRefspecPushConfig`: "force is only authorized for the configured
+/// push branch"). Both carry `push.options` (`WithPushConfigOptions`).
+fn push_specs(options: &CommitOptions, automation: Option<&ImageUpdateAutomation>, switched: bool) -> Vec<PushSpec> {
+    let branch = options.branch.clone().or_else(|| automation.and_then(|a| a.push_branch.clone()));
+    let push_options: Vec<String> = automation
+        .map(|a| {
+            a.push_options.iter().map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}={v}") }).collect()
+        })
+        .unwrap_or_default();
+    let mut specs = vec![PushSpec {
+        remote: options.remote.clone(),
+        refspec: branch.map_or_else(|| "HEAD".to_string(), |b| format!("HEAD:refs/heads/{b}")),
+        force: switched,
+        options: push_options.clone(),
+    }];
+    if let Some(refspec) = automation.and_then(|a| a.push_refspec.clone()) {
+        specs.push(PushSpec { remote: options.remote.clone(), refspec, force: false, options: push_options });
+    }
+    specs
+}
+
+/// Every file written goes back to what it held.
+fn put_back(written: &[&FileEdit]) {
+    for done in written {
+        if let Err(e) = edit::write_atomic(&done.path, &done.before) {
+            tracing::warn!(file = %done.file, error = %e, "could not put the file back");
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -308,7 +386,9 @@ struct Commit {
     root: PathBuf,
     message: String,
     author: Option<Author>,
-    push: Option<Push>,
+    push: Option<Vec<PushSpec>>,
+    /// Where HEAD goes back to after a commit on a push branch.
+    restore: Option<Checkout>,
 }
 
 /// Checked and ready: [`Transaction::run`] writes, commits, pushes.
@@ -375,13 +455,6 @@ impl Transaction {
         interrupted: &dyn Fn() -> bool,
         on_step: &mut dyn FnMut(Step<'_>),
     ) -> Result<(), BumpError> {
-        let put_back = |written: &[&FileEdit]| {
-            for done in written {
-                if let Err(e) = edit::write_atomic(&done.path, &done.before) {
-                    tracing::warn!(file = %done.file, error = %e, "could not put the file back");
-                }
-            }
-        };
         let mut written: Vec<&FileEdit> = Vec::new();
         for f in &self.files {
             if let Err(e) = edit::write_atomic(&f.path, &f.after) {
@@ -396,32 +469,50 @@ impl Transaction {
         }
         on_step(Step::Written { changes: &self.changes });
         let Some(commit) = &self.commit else { return Ok(()) };
+        let result = Self::commit_and_push(commit, &self.files, &written, &self.changes, git, interrupted, on_step);
+        if let Some(to) = &commit.restore
+            && let Err(e) = git.switch_back(&commit.root, to)
+        {
+            tracing::warn!(error = %e, "could not switch back to where HEAD was");
+        }
+        result
+    }
+
+    fn commit_and_push(
+        commit: &Commit,
+        files: &[FileEdit],
+        written: &[&FileEdit],
+        changes: &[Change],
+        git: &dyn Git,
+        interrupted: &dyn Fn() -> bool,
+        on_step: &mut dyn FnMut(Step<'_>),
+    ) -> Result<(), BumpError> {
         let paths: Vec<PathBuf> =
-            self.files.iter().map(|f| f.path.canonicalize().unwrap_or_else(|_| f.path.clone())).collect();
+            files.iter().map(|f| f.path.canonicalize().unwrap_or_else(|_| f.path.clone())).collect();
         let sha = match git.commit(&commit.root, &paths, &commit.message, commit.author.as_ref()) {
             Ok(sha) => sha,
             Err(source) => {
                 // Nothing half done: the files go back to what they were, so
                 // the next run sees the same updates instead of "up to date".
-                put_back(&written);
+                put_back(written);
                 if interrupted() {
                     return Err(BumpError::Interrupted(Interruption::CommitUndone { files: written.len() }));
                 }
                 return Err(BumpError::CommitFailed { files: written.len(), source });
             }
         };
-        on_step(Step::Committed { sha: &sha, changes: self.changes.len(), files: paths.len() });
-        let Some(push) = &commit.push else { return Ok(()) };
-        if interrupted() {
-            return Err(BumpError::Interrupted(Interruption::NotPushed { sha }));
-        }
-        match git.push(&commit.root, &push.remote, push.branch.as_deref()) {
-            Ok(()) => {
-                on_step(Step::Pushed { remote: &push.remote });
-                Ok(())
+        on_step(Step::Committed { sha: &sha, changes: changes.len(), files: paths.len() });
+        let Some(pushes) = &commit.push else { return Ok(()) };
+        for push in pushes {
+            if interrupted() {
+                return Err(BumpError::Interrupted(Interruption::NotPushed { sha }));
             }
-            Err(_) if interrupted() => Err(BumpError::Interrupted(Interruption::NotPushed { sha })),
-            Err(source) => Err(BumpError::PushFailed { sha, source }),
+            match git.push(&commit.root, push) {
+                Ok(()) => on_step(Step::Pushed { remote: &push.remote }),
+                Err(_) if interrupted() => return Err(BumpError::Interrupted(Interruption::NotPushed { sha })),
+                Err(source) => return Err(BumpError::PushFailed { sha, source }),
+            }
         }
+        Ok(())
     }
 }

@@ -4,25 +4,23 @@
 mod apply;
 mod complete;
 mod promote;
+mod runs;
 mod scan;
 mod tags;
 
-pub(crate) use self::apply::apply;
+pub(crate) use self::apply::{apply, diff};
 pub(crate) use self::complete::{complete, completion};
 pub(crate) use self::promote::promote;
 pub(crate) use self::scan::scan;
 pub(crate) use self::tags::tags;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use gpuops_gitops::bump::{self, Lookups, Plan, PolicyKey, Resolution};
-use gpuops_gitops::scope::Scope;
-use gpuops_gitops::{ImageUpdateAutomation, Reference, Scan};
+use gpuops_gitops::ImageUpdateAutomation;
+use gpuops_gitops::bump::{self, Plan};
 
-use crate::cli::{RegistryArgs, WriteArgs};
+use crate::cli::{DryRun, WriteArgs};
 use crate::git::SystemGit;
-use crate::registry::{Clients, Registries};
 use crate::render::{self, Out};
 use crate::{Error, ExitCode};
 
@@ -43,35 +41,6 @@ fn finished(code: ExitCode, partial: bool) -> ExitCode {
     if code == ExitCode::Success && partial { ExitCode::Unchecked } else { code }
 }
 
-/// Ask the registries about every policy `references` name, in `scope`.
-fn resolve(
-    scan: &Scan,
-    scope: Scope<'_>,
-    references: &[Reference],
-    registry: &RegistryArgs,
-) -> BTreeMap<PolicyKey, Resolution> {
-    let clients = Clients::new(registry.options(), scan);
-    let lookups = Lookups::new(scan, scope, references, registry.digest);
-    let progress = gpuops_cli::progress::Progress::bar(lookups.images().len() as u64, "repositories listed");
-    let source = Registries { clients: &clients, progress: Some(&progress) };
-    lookups.resolve(&source, registry.concurrency as usize)
-}
-
-/// The plan of `references` against the registries' answers, with the
-/// scan's problems; the skips said on stderr.
-fn registry_plan(
-    scan: &Scan,
-    references: &[Reference],
-    resolutions: &BTreeMap<PolicyKey, Resolution>,
-    strict: bool,
-) -> Plan {
-    let mut items = bump::plan::plan_references(references, bump::plan::from_resolutions(resolutions, strict));
-    items.extend(bump::plan::problem_items(scan, strict));
-    let plan = Plan { items };
-    render::skips(&plan);
-    plan
-}
-
 /// Diff, or write, commit and push `plan` — all of it or none of it.
 fn write(
     base: &Path,
@@ -81,12 +50,42 @@ fn write(
     out: &mut Out,
 ) -> Result<ExitCode, Error> {
     let prepared = bump::prepare(base, plan)?;
-    if args.dry_run {
+    if args.dry_run == DryRun::Client {
+        // As kubectl apply --dry-run: exit 0 (`diff` exits 1 on changes).
         out.print(&prepared.diff());
-        return Ok(ExitCode::answer(prepared.is_empty()));
+        return Ok(ExitCode::Success);
     }
+    if args.dry_run == DryRun::Server {
+        return Err(Error::Usage("--dry-run=server: there is no server to ask; use --dry-run".into()));
+    }
+    run_prepared(prepared, args, automation, false, out)
+}
+
+/// Write, commit and push what is prepared.
+fn run_prepared(
+    prepared: bump::Prepared,
+    args: &WriteArgs,
+    automation: Option<&ImageUpdateAutomation>,
+    quiet: bool,
+    out: &mut Out,
+) -> Result<ExitCode, Error> {
+    run_prepared_with(prepared, args, automation, quiet, out, &mut |_| {})
+}
+
+/// [`run_prepared`], telling `on_commit` the commit's hash; `quiet` (for
+/// `-o json|yaml`) prints no steps.
+fn run_prepared_with(
+    prepared: bump::Prepared,
+    args: &WriteArgs,
+    automation: Option<&ImageUpdateAutomation>,
+    quiet: bool,
+    out: &mut Out,
+    on_commit: &mut dyn FnMut(&str),
+) -> Result<ExitCode, Error> {
     if prepared.is_empty() {
-        out.print("all references are up to date\n");
+        if !quiet {
+            out.print("all references are up to date\n");
+        }
         return Ok(ExitCode::Success);
     }
     let git = SystemGit;
@@ -94,7 +93,14 @@ fn write(
     // Ctrl-C from here on is deferred until the files are either all
     // written and committed or all put back (gpuops_cli::interrupt).
     gpuops_cli::interrupt::critical(|| {
-        transaction.run(&git, &gpuops_cli::interrupt::pending, &mut |step| render::step(out, step))
+        transaction.run(&git, &gpuops_cli::interrupt::pending, &mut |step| {
+            if let bump::Step::Committed { sha, .. } = step {
+                on_commit(sha);
+            }
+            if !quiet {
+                render::step(out, step);
+            }
+        })
     })?;
     if gpuops_cli::interrupt::pending() {
         return Ok(ExitCode::Interrupted);

@@ -45,20 +45,33 @@ fn model_markers_rewrite_inside_oci_uris_keeping_scheme_port_and_quotes() {
     );
 }
 
+/// `apply --dry-run[=client]` exits 0 as `kubectl apply --dry-run` does
+/// (it used to exit 1, failing CI steps under `set -e`); `diff` keeps
+/// kubectl diff's codes (0 none, 1 changes); `-o json` lists the changes.
 #[test]
-fn dry_run_prints_a_diff_and_follows_kubectl_diff_exit_codes() {
+fn dry_run_exits_0_and_diff_follows_kubectl_diff_exit_codes() {
     let registry = seeded_registry();
     let repo = Repo::seed(&registry.host());
     let before = repo.read(HELMRELEASE);
-    let out = repo.run(&["apply", "--dry-run"]);
-    assert_eq!(out.status.code(), Some(1), "changes pending → exit 1: {}", text(&out.stderr));
-    let diff = text(&out.stdout);
-    assert!(diff.contains(&format!("--- a/{HELMRELEASE}\n+++ b/{HELMRELEASE}\n")), "{diff}");
-    assert!(diff.contains("-      tag: v1.0.0 # {\"$imagepolicy\": \"flux-system:foundry-gpu-models:tag\"}\n+      tag: v2.0.0 # {\"$imagepolicy\""), "{diff}");
-    assert_eq!(repo.read(HELMRELEASE), before, "dry run writes nothing");
+    for args in [&["apply", "--dry-run"][..], &["apply", "--dry-run=client"], &["diff"]] {
+        let out = repo.run(args);
+        let want = if args[0] == "diff" { 1 } else { 0 };
+        assert_eq!(out.status.code(), Some(want), "{args:?}: {}", text(&out.stderr));
+        let diff = text(&out.stdout);
+        assert!(diff.contains(&format!("--- a/{HELMRELEASE}\n+++ b/{HELMRELEASE}\n")), "{diff}");
+        assert!(diff.contains("-      tag: v1.0.0 # {\"$imagepolicy\": \"flux-system:foundry-gpu-models:tag\"}\n+      tag: v2.0.0 # {\"$imagepolicy\""), "{diff}");
+        assert_eq!(repo.read(HELMRELEASE), before, "dry run writes nothing");
+    }
+    let json = repo.run(&["apply", "--dry-run", "-o", "json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!((doc["apiVersion"].as_str(), doc["kind"].as_str()), (Some("gpuops.dev/v1alpha1"), Some("ChangeList")));
+    assert_eq!(doc["items"][0]["file"], HELMRELEASE);
+    assert_eq!((doc["items"][0]["old"].as_str(), doc["items"][0]["new"].as_str()), (Some("v1.0.0"), Some("v2.0.0")));
+    assert_eq!(repo.run(&["apply", "--dry-run=server"]).status.code(), Some(2));
 
     assert_eq!(repo.run(&["apply"]).status.code(), Some(0));
-    let out = repo.run(&["apply", "--dry-run"]);
+    let out = repo.run(&["diff"]);
     assert_eq!(out.status.code(), Some(0), "nothing to change → exit 0");
     assert!(out.stdout.is_empty());
 }
