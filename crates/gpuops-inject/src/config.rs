@@ -132,11 +132,28 @@ pub enum TensorParallelMode {
     Off,
 }
 
+/// What a config that matched nothing is (`spec.onNoMatch`): a profile
+/// whose selector selected no workload, a model no reference names, a
+/// field spec that found nothing. Unset, the driver decides: `warn` where
+/// results are shown (the KRM function under kpt or kustomize's function
+/// runner), `error` where warnings cannot be seen (kustomize's legacy exec
+/// plugins, whose stderr kustomize shows only on failure, and the Argo CD
+/// sidecar, whose stderr Argo CD keeps only on failure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnNoMatch {
+    Warn,
+    Error,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GpuProfileSpec {
     #[serde(default)]
     pub selector: Selector,
+    /// A selector that selects no workload: see [`OnNoMatch`].
+    #[serde(default)]
+    pub on_no_match: Option<OnNoMatch>,
     #[serde(default)]
     pub container: Option<String>,
     #[serde(default)]
@@ -225,6 +242,9 @@ pub struct ModelTagsSpec {
     pub models: Vec<ModelSpec>,
     #[serde(default)]
     pub fields: Vec<FieldSpec>,
+    /// A model or field spec that matches nothing: see [`OnNoMatch`].
+    #[serde(default)]
+    pub on_no_match: Option<OnNoMatch>,
 }
 
 /// A decoded, validated configuration.
@@ -480,6 +500,7 @@ pub const CONFIG_MAP_KEYS: &[&str] = &[
     "newName",
     "newTag",
     "digest",
+    "onNoMatch",
 ];
 
 /// The keys that make a `GpuProfile` (the first thirteen of [`CONFIG_MAP_KEYS`]).
@@ -511,6 +532,12 @@ fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
         Some("true") => Ok(true),
         Some("false") => Ok(false),
         Some(other) => Err((format!("data.{k}"), format!("{other:?} is not true or false"))),
+    };
+    let on_no_match = match get.get("onNoMatch").copied() {
+        None => None,
+        Some("warn") => Some(OnNoMatch::Warn),
+        Some("error") => Some(OnNoMatch::Error),
+        Some(other) => return Err(("data.onNoMatch".into(), format!("{other:?} is not warn or error"))),
     };
     let mut labels = BTreeMap::new();
     for pair in list("labels") as Vec<String> {
@@ -554,6 +581,7 @@ fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
             .unwrap_or_default();
         let spec = GpuProfileSpec {
             selector,
+            on_no_match,
             container: get.get("container").map(|s| (*s).to_string()),
             gpu,
             tolerations: parse_bool("tolerations", true)?,
@@ -574,7 +602,7 @@ fn from_config_map(config: &Value) -> Result<Option<InjectConfig>, Invalid> {
             new_tag: get.get("newTag").map(|s| (*s).to_string()),
             digest: get.get("digest").map(|s| (*s).to_string()),
         };
-        let spec = ModelTagsSpec { models: vec![model], fields: Vec::new() };
+        let spec = ModelTagsSpec { models: vec![model], fields: Vec::new(), on_no_match };
         validate_models(&spec).map_err(|(f, m)| (map_field(&f), m))?;
         out.models = Some(spec);
     }

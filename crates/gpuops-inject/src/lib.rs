@@ -10,7 +10,7 @@ mod tags;
 use gpuops_model::resolve::Resolver;
 use serde_json::Value;
 
-pub use config::{ConfigError, InjectConfig, decode};
+pub use config::{ConfigError, InjectConfig, OnNoMatch, decode};
 pub use install::{PLUGIN_GROUP_VERSION, PLUGIN_KINDS, default_plugin_home, install_plugin};
 
 use gpuops_manifest::krm::{self, KrmResult, ResourceList, Severity};
@@ -23,6 +23,73 @@ pub struct Outcome {
     pub results: Vec<KrmResult>,
     /// Per item: whether it was modified.
     pub changed: Vec<bool>,
+    /// What the config matched, for [`no_match`] over a whole render.
+    pub tally: Tally,
+}
+
+/// What a config matched, added up over the calls of one render (the
+/// Argo CD sidecar transforms a render document by document).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tally {
+    /// Workloads a `GpuProfile`'s selector selected.
+    pub selected: usize,
+    /// Per `ModelTags` model, references rewritten (or already right).
+    pub model_hits: Vec<usize>,
+    /// Per `ModelTags` field spec, values found.
+    pub field_hits: Vec<usize>,
+}
+
+impl Tally {
+    /// Count `other` (a later call's) in.
+    pub fn add(&mut self, other: &Tally) {
+        self.selected += other.selected;
+        for (mine, theirs) in [(&mut self.model_hits, &other.model_hits), (&mut self.field_hits, &other.field_hits)] {
+            if mine.len() < theirs.len() {
+                mine.resize(theirs.len(), 0);
+            }
+            mine.iter_mut().zip(theirs).for_each(|(m, t)| *m += t);
+        }
+    }
+}
+
+/// The findings for what `config` matched nothing of in a whole render
+/// (`tally`), at the config's `onNoMatch`, else `default` (the driver's:
+/// [`OnNoMatch`]). An error says how to allow it.
+pub fn no_match(config: &InjectConfig, tally: &Tally, default: OnNoMatch) -> Vec<KrmResult> {
+    let severity = |set: Option<OnNoMatch>| match set.unwrap_or(default) {
+        OnNoMatch::Warn => Severity::Warning,
+        OnNoMatch::Error => Severity::Error,
+    };
+    let mut out = Vec::new();
+    if let Some(spec) = &config.gpu
+        && tally.selected == 0
+    {
+        out.push(
+            KrmResult::new(severity(spec.on_no_match), format!("{}: selector matched no workload", config.object)).at(
+                "spec.selector",
+                serde_json::to_value(&spec.selector).ok(),
+                None,
+            ),
+        );
+    }
+    if let Some(spec) = &config.models {
+        out.extend(tags::no_match(
+            spec,
+            &config.object,
+            &tally.model_hits,
+            &tally.field_hits,
+            severity(spec.on_no_match),
+        ));
+    }
+    out
+}
+
+/// [`no_match`]'s errors worded for a config file: how to allow it.
+fn with_allow_hint(mut results: Vec<KrmResult>) -> Vec<KrmResult> {
+    for r in results.iter_mut().filter(|r| r.severity == Severity::Error) {
+        r.message.push_str(" (spec.onNoMatch: warn allows it)");
+    }
+    results
 }
 
 impl Outcome {
@@ -34,7 +101,28 @@ impl Outcome {
 /// Apply a decoded configuration to `items` in place. `count: auto` sizes
 /// models through `models` (`gpuops_model::resolve`: the binary builds it
 /// from its environment; [`Resolver::catalog`] knows the catalog alone).
+/// What matched nothing is a warning unless the config says `onNoMatch:
+/// error`: this is the KRM function's default, where results are shown.
 pub fn transform(config: &InjectConfig, items: &mut [Value], models: &Resolver<'_>) -> Outcome {
+    transform_with(config, items, models, OnNoMatch::Warn)
+}
+
+/// [`transform`] with the driver's `onNoMatch` default.
+pub fn transform_with(
+    config: &InjectConfig,
+    items: &mut [Value],
+    models: &Resolver<'_>,
+    default: OnNoMatch,
+) -> Outcome {
+    let mut outcome = transform_part(config, items, models);
+    outcome.results.extend(with_allow_hint(no_match(config, &outcome.tally, default)));
+    outcome
+}
+
+/// [`transform`] on a part of a render: no finding for what matched
+/// nothing (a later part may match it); add up the parts' [`Outcome::tally`]
+/// and call [`no_match`] at the end.
+pub fn transform_part(config: &InjectConfig, items: &mut [Value], models: &Resolver<'_>) -> Outcome {
     let started = std::time::Instant::now();
     let outcome = transform_items(config, items, models);
     tracing::debug!(
@@ -118,7 +206,7 @@ fn gpu_run(spec: &config::GpuProfileSpec, items: &mut [Value], changed: &mut [bo
 }
 
 fn transform_items(config: &InjectConfig, items: &mut [Value], models: &Resolver<'_>) -> Outcome {
-    let mut outcome = Outcome { results: Vec::new(), changed: vec![false; items.len()] };
+    let mut outcome = Outcome { results: Vec::new(), changed: vec![false; items.len()], tally: Tally::default() };
     if let Some(spec) = &config.gpu {
         let GpuPass { selected, changed, recreated, saved_gpus, results } =
             gpu_pass(spec, items, &mut outcome.changed, models);
@@ -139,15 +227,7 @@ fn transform_items(config: &InjectConfig, items: &mut [Value], models: &Resolver
                 ),
             ));
         }
-        if selected == 0 {
-            outcome.results.push(
-                KrmResult::new(Severity::Warning, format!("{}: selector matched no workload", config.object)).at(
-                    "spec.selector",
-                    serde_json::to_value(&spec.selector).ok(),
-                    None,
-                ),
-            );
-        }
+        outcome.tally.selected = selected;
         outcome.results.push(KrmResult::new(
             Severity::Info,
             format!("{}: {changed} of {selected} selected workload(s) changed", config.object),
@@ -162,11 +242,12 @@ fn transform_items(config: &InjectConfig, items: &mut [Value], models: &Resolver
                 outcome.changed[i] = true;
             }
         }
-        outcome.results.extend(stats.warnings(spec, &config.object));
         outcome.results.push(KrmResult::new(
             Severity::Info,
             format!("{}: {} reference(s) changed in {objects} object(s)", config.object, stats.references_changed),
         ));
+        outcome.tally.model_hits = stats.model_hits;
+        outcome.tally.field_hits = stats.field_hits;
     }
     outcome
 }
@@ -266,7 +347,10 @@ pub fn run_plugin(
     };
     let docs = yaml::parse_stream_filtered(stream, "<stdin>", &|text| config.may_change(text))?;
     let mut items: Vec<Value> = docs.iter().map(|d| d.value.clone()).collect();
-    let outcome = transform(&config, &mut items, models);
+    // kustomize shows a legacy plugin's stderr only when it fails: a
+    // warning here would never be seen, so matching nothing is an error
+    // unless the config says `onNoMatch: warn`.
+    let outcome = transform_with(&config, &mut items, models, OnNoMatch::Error);
     if outcome.failed() {
         let lines: Vec<String> =
             outcome.results.iter().filter(|r| r.severity == Severity::Error).map(KrmResult::to_line).collect();

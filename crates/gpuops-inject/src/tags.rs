@@ -32,37 +32,41 @@ impl TagStats {
     pub(crate) fn new(spec: &ModelTagsSpec) -> Self {
         Self { model_hits: vec![0; spec.models.len()], field_hits: vec![0; spec.fields.len()], references_changed: 0 }
     }
+}
 
-    /// Warnings for models and fields that matched nothing.
-    pub(crate) fn warnings(&self, spec: &ModelTagsSpec, object: &str) -> Vec<KrmResult> {
-        let mut out = Vec::new();
-        for (i, model) in spec.models.iter().enumerate() {
-            if self.model_hits[i] == 0 {
-                out.push(
-                    KrmResult::new(Severity::Warning, format!("{object}: model {:?} matched no reference", model.name))
-                        .at(format!("spec.models[{i}].name"), Some(Value::String(model.name.clone())), None),
-                );
-            }
+/// Findings for models and fields that matched nothing, counted over every
+/// object of the render (`model_hits`, `field_hits`: [`TagStats`]' counts,
+/// added up), at `severity` (the config's `onNoMatch`).
+pub(crate) fn no_match(
+    spec: &ModelTagsSpec,
+    object: &str,
+    model_hits: &[usize],
+    field_hits: &[usize],
+    severity: Severity,
+) -> Vec<KrmResult> {
+    let mut out = Vec::new();
+    for (i, model) in spec.models.iter().enumerate() {
+        if model_hits.get(i).copied().unwrap_or(0) == 0 {
+            out.push(KrmResult::new(severity, format!("{object}: model {:?} matched no reference", model.name)).at(
+                format!("spec.models[{i}].name"),
+                Some(Value::String(model.name.clone())),
+                None,
+            ));
         }
-        for (i, field) in spec.fields.iter().enumerate() {
-            if self.field_hits[i] == 0 {
-                let target =
-                    field.name.as_deref().map_or_else(|| field.kind.clone(), |n| format!("{}/{n}", field.kind));
-                out.push(
-                    KrmResult::new(
-                        Severity::Warning,
-                        format!("{object}: field {} matched nothing in {target}", field.path),
-                    )
-                    .at(
-                        format!("spec.fields[{i}].path"),
-                        Some(Value::String(field.path.clone())),
-                        None,
-                    ),
-                );
-            }
-        }
-        out
     }
+    for (i, field) in spec.fields.iter().enumerate() {
+        if field_hits.get(i).copied().unwrap_or(0) == 0 {
+            let target = field.name.as_deref().map_or_else(|| field.kind.clone(), |n| format!("{}/{n}", field.kind));
+            out.push(
+                KrmResult::new(severity, format!("{object}: field {} matched nothing in {target}", field.path)).at(
+                    format!("spec.fields[{i}].path"),
+                    Some(Value::String(field.path.clone())),
+                    None,
+                ),
+            );
+        }
+    }
+    out
 }
 
 /// Rewrite one object; returns whether it changed.

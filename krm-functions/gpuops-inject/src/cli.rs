@@ -11,13 +11,21 @@ const USAGE: &str = "\
 gpuops-inject: inject GPU resources and model tags into Kubernetes manifests.
 
 Usage:
-  gpuops-inject < resource-list.yaml       KRM function (kpt, kustomize container/exec functions)
-  gpuops-inject CONFIG_FILE < stream.yaml   kustomize legacy exec plugin (argv[1] = plugin config)
+  gpuops-inject < resource-list.yaml       KRM function (kpt fn render/eval; standalone
+                                            `kustomize build --enable-alpha-plugins --enable-exec`
+                                            for a config.kubernetes.io/function exec binding:
+                                            `kubectl kustomize` has no --enable-exec and skips it
+                                            without a word, so use the legacy plugin there)
+  gpuops-inject CONFIG_FILE < stream.yaml   kustomize legacy exec plugin (argv[1] = plugin config;
+                                            `kubectl kustomize --enable-alpha-plugins`)
   gpuops-inject install-plugin [--dir DIR]  install as a kustomize legacy exec plugin
                                             (default DIR: $KUSTOMIZE_PLUGIN_HOME, else
                                             $XDG_CONFIG_HOME/kustomize/plugin)
 
 Config kinds (apiVersion gpuops.dev/v1alpha1): GpuProfile, ModelTags; or a v1 ConfigMap.
+spec.onNoMatch (warn | error): a selector, model or field that matches nothing. Default:
+  warn as a KRM function (results are shown), error as a legacy plugin (kustomize shows a
+  plugin's stderr only when it fails).
 Exit codes: 0 success, 1 an error result or unreadable input, 2 usage error.
 ";
 

@@ -53,7 +53,13 @@ pub(crate) fn capacity(dir: &Path, repo: &Repo, spec: &str) -> Result<gpuops_sch
 /// What the gate said, when it did not simply pass.
 pub(crate) enum Verdict {
     Fits,
-    DoesNotFit { cluster: String, explanation: String },
+    /// `findings`: `Kind/namespace/name` of each workload that does not
+    /// fit → one line saying why, for its `gpuops.dev/fit` annotation.
+    DoesNotFit {
+        cluster: String,
+        explanation: String,
+        findings: Vec<(String, String)>,
+    },
 }
 
 /// Run the check on its own thread and wait for it only while the budget
@@ -87,7 +93,8 @@ pub(crate) fn check(
             if summary.fits {
                 Verdict::Fits
             } else {
-                Verdict::DoesNotFit { cluster: cluster.source.clone(), explanation: explanation.finish() }
+                let findings = std::mem::take(&mut explanation.findings);
+                Verdict::DoesNotFit { cluster: cluster.source.clone(), explanation: explanation.finish(), findings }
             }
         });
         // The receiver is gone when the render already ended.
@@ -111,10 +118,24 @@ struct Explanation {
     text: String,
     block: String,
     omitted: usize,
+    findings: Vec<(String, String)>,
 }
+
+/// The longest `gpuops.dev/fit` value: a line in Argo CD's diff, not the
+/// whole explanation (that is in the sync's message).
+const FINDING_CAP: usize = 512;
 
 impl Explanation {
     fn add(&mut self, workload: &gpuops_fit::report::WorkloadReport, max_gpus: u64) {
+        if !workload.fits {
+            // Deterministic (no time, no count of runs): the same render
+            // gives the same annotation, so Argo CD shows no perpetual diff.
+            let why = workload.message.as_deref().unwrap_or("not every pod placed");
+            let role = workload.role.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
+            let line = format!("does not fit{role}: {} of {} pod(s) placed: {why}", workload.placed, workload.replicas);
+            self.findings
+                .push((workload.workload.to_string(), gpuops_manifest::text::printable_prefix(&line, FINDING_CAP)));
+        }
         self.block.clear();
         workload.explain_into(&mut self.block, max_gpus, false);
         if self.block.trim().is_empty() {

@@ -223,7 +223,8 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
     let root = std::env::current_dir().ok();
     let cache = gpuops_model::hfconfig::hub_cache(|k| std::env::var_os(k));
     let models = gpuops_model::resolve::Resolver::offline(root.as_deref(), cache.as_deref());
-    let steps = render::Steps { configs: &configs, gate: cluster.is_some(), budget: &budget, models: &models };
+    let tallies = std::sync::Mutex::new(vec![gpuops_inject::Tally::default(); configs.len()]);
+    let steps = render::Steps { configs: &configs, gate: cluster.is_some(), budget: &budget, models: &models, tallies };
 
     // Render.
     let (output, objects) = if has_kustomization(dir) {
@@ -244,15 +245,29 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
         render::plain_directory(dir, &steps)?
     };
 
+    let no_match_warnings = steps.no_match()?;
+    let mut output = output;
     let verdict = match cluster {
         Some(cluster) => gate::check(cluster, objects, kube_version, models, &budget)?,
         None => gate::Verdict::Fits,
     };
-    let mut warnings = env_warnings.iter().map(|w| format!("{w}\n")).collect::<String>();
-    if let gate::Verdict::DoesNotFit { cluster, explanation } = verdict {
+    let mut warnings = env_warnings.iter().chain(&no_match_warnings).map(|w| format!("{w}\n")).collect::<String>();
+    if let gate::Verdict::DoesNotFit { cluster, explanation, findings } = verdict {
         if gate == gate::Gate::Enforce {
             return Err(Error::DoesNotFit { cluster, explanation });
         }
+        // Argo CD keeps a successful command's stderr nowhere: the finding
+        // is an annotation on each workload that does not fit, shown in the
+        // app's desired manifest and diff.
+        let mut annotations = std::collections::BTreeMap::<String, String>::new();
+        for (workload, line) in findings {
+            let entry = annotations.entry(workload).or_default();
+            if !entry.is_empty() {
+                entry.push('\n');
+            }
+            entry.push_str(&format!("{line} (capacity {})", gpuops_manifest::text::printable_prefix(&cluster, 120)));
+        }
+        output.annotate(render::FIT_ANNOTATION, &annotations)?;
         warnings.push_str(&format!("fit gate (warn): the render does not fit {cluster}:\n{explanation}"));
     }
     if output.is_empty() && !allow_empty {

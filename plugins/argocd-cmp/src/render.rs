@@ -57,6 +57,45 @@ impl Output {
         !self.objects
     }
 
+    /// Set annotation `key` on each top-level object whose `Kind/namespace/name`
+    /// (`Kind/name` without a namespace: gpuops-schedule's `WorkloadRef`)
+    /// `findings` holds, to its value: how a finding reaches Argo CD's UI,
+    /// which shows the desired manifest and its diff but never the stderr
+    /// of a command that succeeded (argo-cd cmpserver/plugin/plugin.go,
+    /// `runCommand`: stderr goes into the error only when the command fails).
+    pub(crate) fn annotate(
+        &mut self,
+        key: &str,
+        findings: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        if findings.is_empty() {
+            return Ok(());
+        }
+        let kinds: std::collections::BTreeSet<&str> = findings.keys().filter_map(|k| k.split('/').next()).collect();
+        let pieces = match self.pieces.take() {
+            Some(pieces) => pieces,
+            None => yaml::split_documents(&self.input).iter().map(|doc| original(&self.input, doc)).collect(),
+        };
+        let mut out = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            let text = self.piece(&piece);
+            if !yaml::header_of(text).is_some_and(|(_, kind)| kinds.contains(kind)) {
+                out.push(piece);
+                continue;
+            }
+            let mut value = yaml::parse_document(text, "the render", 1).map_err(|e| Error::Input(e.into()))?;
+            match findings.get(&reference(&value)) {
+                Some(finding) if value.is_object() => {
+                    set_annotation(&mut value, key, finding);
+                    out.push(Piece::Emitted(emit(text, &value)));
+                }
+                _ => out.push(piece),
+            }
+        }
+        self.pieces = Some(out);
+        Ok(())
+    }
+
     /// Write the stream: `---` between documents, each ending in a newline.
     pub fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
         let Some(pieces) = &self.pieces else { return out.write_all(self.input.as_bytes()) };
@@ -82,6 +121,9 @@ pub(crate) struct Steps<'a> {
     pub budget: &'a Budget,
     /// Where `count: auto` sizes models (`gpuops_model::resolve`).
     pub models: &'a Resolver<'a>,
+    /// Per config, what it matched so far: matching nothing is judged over
+    /// the whole render ([`Steps::no_match`]), not per document.
+    pub tallies: std::sync::Mutex<Vec<gpuops_inject::Tally>>,
 }
 
 /// Documents parsed at a time: enough for every core (`parse_many`), few
@@ -114,6 +156,39 @@ const NOT_FOR_THE_GATE: &[&str] = &[
 fn gate_reads_kind(kind: &str) -> bool {
     !NOT_FOR_THE_GATE.contains(&kind)
 }
+
+/// `Kind/namespace/name`, or `Kind/name` without a namespace, as
+/// gpuops-schedule's `WorkloadRef` prints it.
+fn reference(value: &Value) -> String {
+    let field = |f: &str| value.pointer(f).and_then(Value::as_str).unwrap_or("");
+    match field("/metadata/namespace") {
+        "" => format!("{}/{}", field("/kind"), field("/metadata/name")),
+        ns => format!("{}/{ns}/{}", field("/kind"), field("/metadata/name")),
+    }
+}
+
+/// `metadata.annotations[key] = value`, creating what is missing.
+fn set_annotation(object: &mut Value, key: &str, value: &str) {
+    let Some(object) = object.as_object_mut() else { return };
+    let metadata = object.entry("metadata").or_insert_with(|| Value::Object(Default::default()));
+    if !metadata.is_object() {
+        *metadata = Value::Object(Default::default());
+    }
+    let annotations = metadata.as_object_mut().map(|m| m.entry("annotations").or_insert(Value::Null));
+    if let Some(annotations) = annotations {
+        if !annotations.is_object() {
+            *annotations = Value::Object(Default::default());
+        }
+        if let Some(map) = annotations.as_object_mut() {
+            map.insert(key.to_string(), Value::String(value.to_string()));
+        }
+    }
+}
+
+/// The annotation that carries the function's warnings about an object.
+pub const WARNINGS_ANNOTATION: &str = "gpuops.dev/warnings";
+/// The annotation that carries the fit gate's finding (`warn`).
+pub const FIT_ANNOTATION: &str = "gpuops.dev/fit";
 
 /// Objects one document holds as Argo CD counts them: the repo-server
 /// expands `kind: List` / `*List` into its items before syncing
@@ -152,11 +227,24 @@ impl Steps<'_> {
             || (self.gate && yaml::header_of(text).is_none_or(|(_, kind)| gate_reads_kind(kind)))
     }
 
-    /// Apply every config that may change `value`; whether one did.
+    /// Apply every config that may change `value`; whether one did. The
+    /// function's warnings about it go into its `gpuops.dev/warnings`
+    /// annotation, where Argo CD's UI shows them.
     fn transform(&self, text: &str, value: &mut Value) -> Result<bool, Error> {
         let mut changed = false;
-        for config in self.configs.iter().filter(|c| c.may_change(text)) {
-            let outcome = gpuops_inject::transform(config, std::slice::from_mut(value), self.models);
+        let mut warnings = Vec::new();
+        for (i, config) in self.configs.iter().enumerate().filter(|(_, c)| c.may_change(text)) {
+            let outcome = gpuops_inject::transform_part(config, std::slice::from_mut(value), self.models);
+            if let Some(tally) = self.tallies.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(i) {
+                tally.add(&outcome.tally);
+            }
+            warnings.extend(
+                outcome
+                    .results
+                    .iter()
+                    .filter(|r| r.severity == gpuops_manifest::krm::Severity::Warning)
+                    .map(|r| r.message.clone()),
+            );
             if outcome.failed() {
                 let errors: Vec<&str> = outcome
                     .results
@@ -168,7 +256,32 @@ impl Steps<'_> {
             }
             changed |= outcome.changed.iter().any(|c| *c);
         }
+        if !warnings.is_empty() {
+            set_annotation(value, WARNINGS_ANNOTATION, &warnings.join("\n"));
+            changed = true;
+        }
         Ok(changed)
+    }
+
+    /// What the configs matched nothing of in the whole render: an error
+    /// (the sidecar's default, as for a legacy plugin: Argo CD keeps the
+    /// stderr of a command that succeeded nowhere) unless the config says
+    /// `onNoMatch: warn`; the warnings are returned.
+    pub(crate) fn no_match(&self) -> Result<Vec<String>, Error> {
+        let tallies = self.tallies.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let empty = gpuops_inject::Tally::default();
+        let mut warnings = Vec::new();
+        for (i, config) in self.configs.iter().enumerate() {
+            let results =
+                gpuops_inject::no_match(config, tallies.get(i).unwrap_or(&empty), gpuops_inject::OnNoMatch::Error);
+            let (errors, rest): (Vec<_>, Vec<_>) =
+                results.into_iter().partition(|r| r.severity == gpuops_manifest::krm::Severity::Error);
+            if let Some(first) = errors.first() {
+                return Err(Error::Inject(format!("{}{}", first.message, no_match_hint(&config.object))));
+            }
+            warnings.extend(rest.into_iter().map(|r| r.message));
+        }
+        Ok(warnings)
     }
 
     /// Hand `value` (a List's items one by one) to the gate when it reads
@@ -214,6 +327,18 @@ pub(crate) fn kustomized(bytes: Vec<u8>, steps: &Steps<'_>) -> Result<(Output, I
     // Nothing changed: print kustomize's bytes exactly, separators included.
     let pieces = any_changed.then_some(pieces);
     Ok((Output { input, pieces, objects }, kept))
+}
+
+/// How to let a config that matched nothing through: the parameters'
+/// configs are the Application's, a repository's its own file.
+fn no_match_hint(object: &str) -> &'static str {
+    match object {
+        "GpuProfile/argocd-parameters" => {
+            " in the render (parameters gpu-count and selector-*: check the selector against the app's workloads)"
+        }
+        "ModelTags/argocd-parameters" => " in the render (parameter model-tags: drop the entry, or fix its repository)",
+        _ => " (spec.onNoMatch: warn allows it)",
+    }
 }
 
 fn original(input: &str, doc: &RawDocument<'_>) -> Piece {
@@ -286,8 +411,13 @@ mod tests {
         let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: c, image: i, resources: {limits: {nvidia.com/gpu: 1}}}\n";
         let input = format!("{untouched}---\n{deployment}");
         let budget = budget();
-        let steps =
-            Steps { configs: std::slice::from_ref(&config), gate: true, budget: &budget, models: &Resolver::catalog() };
+        let steps = Steps {
+            configs: std::slice::from_ref(&config),
+            gate: true,
+            budget: &budget,
+            models: &Resolver::catalog(),
+            tallies: Default::default(),
+        };
         let (output, kept) = kustomized(input.into_bytes(), &steps).unwrap();
         let text = printed(&output);
         assert!(text.starts_with(&format!("{untouched}---\n")), "{text}");
@@ -296,7 +426,13 @@ mod tests {
         let groups: Vec<_> = kept.groups().map(|g| (g.workload.to_string(), g.gpus())).collect();
         assert_eq!(groups, [("Deployment/d".to_string(), 2)]);
         // Nothing to change: the input exactly, separators included.
-        let steps = Steps { configs: &[], gate: true, budget: &budget, models: &Resolver::catalog() };
+        let steps = Steps {
+            configs: &[],
+            gate: true,
+            budget: &budget,
+            models: &Resolver::catalog(),
+            tallies: Default::default(),
+        };
         let (output, _) = kustomized(format!("---\n{untouched}").into_bytes(), &steps).unwrap();
         assert_eq!(printed(&output), format!("---\n{untouched}"));
         assert!(!output.is_empty());
@@ -311,7 +447,13 @@ mod tests {
             "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d, namespace: llm}}\nspec:\n  template:\n    spec:\n      nodeSelector: {{pool: h100}}\n      containers:\n      - name: c\n        image: i\n        env: [{{name: BIG, value: {payload}}}]\n        resources: {{limits: {{nvidia.com/gpu: 1}}}}\n"
         );
         let budget = budget();
-        let steps = Steps { configs: &[], gate: true, budget: &budget, models: &Resolver::catalog() };
+        let steps = Steps {
+            configs: &[],
+            gate: true,
+            budget: &budget,
+            models: &Resolver::catalog(),
+            tallies: Default::default(),
+        };
         let (output, kept) = kustomized(deployment.clone().into_bytes(), &steps).unwrap();
         assert_eq!(printed(&output), deployment);
         let group = kept.groups().next().unwrap();
@@ -332,6 +474,7 @@ mod tests {
             gate: false,
             budget: &budget,
             models: &Resolver::catalog(),
+            tallies: Default::default(),
         };
         stop.request();
         let err = kustomized(b"apiVersion: v1\nkind: ConfigMap\n".to_vec(), &steps).err().unwrap();
