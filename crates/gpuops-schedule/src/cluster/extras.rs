@@ -102,13 +102,48 @@ pub fn required_anti_affinity(spec: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// Required anti-affinity terms kept as their JSON text: a term as a
+/// `Value` takes three maps (about 2 KiB), as text a hundred bytes, and
+/// the terms are read once per placement ([`AntiAffinityText::terms`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AntiAffinityText(Option<Box<str>>);
+
+impl AntiAffinityText {
+    /// The JSON text of a list of terms (`[...]`); an empty list is none.
+    pub fn from_json(text: &str) -> Self {
+        let trimmed = text.trim();
+        if trimmed.is_empty() || trimmed == "[]" || trimmed == "null" {
+            AntiAffinityText(None)
+        } else {
+            AntiAffinityText(Some(trimmed.into()))
+        }
+    }
+
+    pub fn from_terms(terms: &[Value]) -> Self {
+        if terms.is_empty() {
+            AntiAffinityText(None)
+        } else {
+            AntiAffinityText(Some(Value::from(terms).to_string().into()))
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The terms (none when absent or unreadable).
+    pub fn terms(&self) -> Vec<Value> {
+        self.0.as_deref().and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()
+    }
+}
+
 /// What one bound pod carries for the pod-dependent filters.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PodScheduling {
     /// The node the pod is bound to.
     pub node: String,
     /// Required anti-affinity terms, as written in the pod.
-    pub anti_affinity: Vec<Value>,
+    pub anti_affinity: AntiAffinityText,
     /// Host ports its containers hold on the node.
     pub host_ports: Vec<HostPort>,
 }
@@ -118,7 +153,7 @@ impl PodScheduling {
     pub fn of_spec(node: &str, spec: &Value) -> Option<Self> {
         let extras = PodScheduling {
             node: node.to_string(),
-            anti_affinity: required_anti_affinity(spec),
+            anti_affinity: AntiAffinityText::from_terms(&required_anti_affinity(spec)),
             host_ports: host_ports(spec),
         };
         extras.is_some().then_some(extras)

@@ -122,14 +122,17 @@ mod wire {
     /// incoming pod must respect (the other parts are skipped unread).
     #[derive(Deserialize, Default)]
     #[serde(default, rename_all = "camelCase")]
-    pub(super) struct Affinity {
-        pub(super) pod_anti_affinity: Option<AntiAffinity>,
+    pub(super) struct Affinity<'a> {
+        #[serde(borrow)]
+        pub(super) pod_anti_affinity: Option<AntiAffinity<'a>>,
     }
 
+    /// The terms are kept as text (see `AntiAffinityText`).
     #[derive(Deserialize, Default)]
     #[serde(default, rename_all = "camelCase")]
-    pub(super) struct AntiAffinity {
-        pub(super) required_during_scheduling_ignored_during_execution: Vec<serde_json::Value>,
+    pub(super) struct AntiAffinity<'a> {
+        #[serde(borrow)]
+        pub(super) required_during_scheduling_ignored_during_execution: Option<&'a serde_json::value::RawValue>,
     }
 
     #[derive(Deserialize, Default)]
@@ -149,7 +152,8 @@ mod wire {
         #[serde(borrow)]
         pub(super) resources: Requirements<'a>,
         pub(super) priority: Option<i32>,
-        pub(super) affinity: Option<Affinity>,
+        #[serde(borrow)]
+        pub(super) affinity: Option<Affinity<'a>>,
         /// ResourceQuota fields.
         #[serde(borrow)]
         pub(super) hard: Quantities<'a>,
@@ -368,8 +372,12 @@ impl wire::Object<'_> {
     /// Required anti-affinity and host ports, when the pod has any
     /// (nothing is allocated for the many pods that have neither).
     fn scheduling(&self, node: &str) -> Option<PodScheduling> {
-        let anti = self.spec.affinity.as_ref().and_then(|a| a.pod_anti_affinity.as_ref());
-        let has_anti = anti.is_some_and(|a| !a.required_during_scheduling_ignored_during_execution.is_empty());
+        let anti = (self.spec.affinity.as_ref())
+            .and_then(|a| a.pod_anti_affinity.as_ref())
+            .and_then(|a| a.required_during_scheduling_ignored_during_execution)
+            .map(|raw| super::AntiAffinityText::from_json(raw.get()))
+            .unwrap_or_default();
+        let has_anti = !anti.is_empty();
         let has_ports = (self.spec.containers.iter().chain(&self.spec.init_containers))
             .any(|c| c.ports.iter().any(|p| p.host_port > 0));
         if !has_anti && !has_ports {
@@ -391,13 +399,7 @@ impl wire::Object<'_> {
                 )
             })
             .collect();
-        let anti_affinity = self
-            .spec
-            .affinity
-            .as_ref()
-            .and_then(|a| a.pod_anti_affinity.as_ref())
-            .map(|a| a.required_during_scheduling_ignored_during_execution.clone())
-            .unwrap_or_default();
+        let anti_affinity = anti;
         let extras = PodScheduling { node: node.to_string(), anti_affinity, host_ports };
         extras.is_some().then_some(extras)
     }

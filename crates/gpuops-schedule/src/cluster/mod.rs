@@ -16,7 +16,8 @@ mod selector;
 mod version;
 
 pub use extras::{
-    HostPort, NAMESPACE_NAME_LABEL, Namespace, PodScheduling, PodSchedulingMap, host_ports, required_anti_affinity,
+    AntiAffinityText, HostPort, NAMESPACE_NAME_LABEL, Namespace, PodScheduling, PodSchedulingMap, host_ports,
+    required_anti_affinity,
 };
 pub use json::{continue_token_ahead, from_json_dump, from_json_list};
 pub use selector::LabelSelector;

@@ -359,7 +359,7 @@ impl<'a> Context<'a> {
             .filter(|(_, s)| !s.anti_affinity.is_empty())
             .filter_map(|((ns, name), s)| {
                 let node = *index.get(s.node.as_str())?;
-                let terms = s.anti_affinity.iter().map(|t| ExistingTerm::from(t, ns)).collect();
+                let terms = s.anti_affinity.terms().iter().map(|t| ExistingTerm::from(t, ns)).collect();
                 Some(((ns.as_str(), name.as_str()), Carrier { node, terms }))
             })
             .collect();
