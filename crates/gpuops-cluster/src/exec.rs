@@ -105,9 +105,11 @@ pub(crate) fn run(exec: &ExecConfig, timeout: Duration) -> Result<ExecCredential
     cmd.env("KUBERNETES_EXEC_INFO", info.to_string());
     cmd.stdin(if interactive { Stdio::inherit() } else { Stdio::null() });
     cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    // Its own process group, so a timeout stops whatever it started too (a
+    // `sleep` under a shell would keep our stderr open). Windows has no
+    // process groups to signal: there the timeout stops the plugin alone.
+    #[cfg(unix)]
     if !interactive {
-        // Its own process group, so a timeout stops whatever it started
-        // too (a `sleep` under a shell would keep our stderr open).
         use std::os::unix::process::CommandExt as _;
         cmd.process_group(0);
     }
@@ -128,8 +130,11 @@ pub(crate) fn run(exec: &ExecConfig, timeout: Duration) -> Result<ExecCredential
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if !interactive && started.elapsed() >= timeout => {
-                let group = rustix::process::Pid::from_child(&child);
-                let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+                #[cfg(unix)]
+                let _ = rustix::process::kill_process_group(
+                    rustix::process::Pid::from_child(&child),
+                    rustix::process::Signal::KILL,
+                );
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(ExecError::Timeout { command: name, timeout });

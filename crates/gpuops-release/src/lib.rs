@@ -15,6 +15,7 @@
 pub mod archive;
 pub mod install;
 pub mod krew;
+pub mod sbom;
 pub mod template;
 pub mod zip;
 
@@ -43,7 +44,8 @@ pub fn release_roundtrip(
     archive::pack(&archive_path, binary, &bin, &root.join("LICENSE")).map_err(|e| e.to_string())?;
     let template_text =
         std::fs::read_to_string(root.join("krew-manifests").join(format!("{name}.yaml"))).map_err(|e| e.to_string())?;
-    let rendered = template::render(&template_text, tag, work);
+    let rendered =
+        template::render(&template_text, tag, work).map_err(|e| format!("krew-manifests/{name}.yaml: {e}"))?;
     let plugin = krew::validate(&format!("{name}.yaml"), &rendered.text).map_err(|e| e.join("\n"))?.plugin;
     let [platform] = plugin.spec.platforms.as_slice() else {
         return Err(format!("expected the one platform built here, got {}", plugin.spec.platforms.len()));
@@ -61,12 +63,15 @@ pub fn complete_as_kubectl(installed: &std::path::Path, words: &[&str]) -> Resul
     let dir = installed.parent().ok_or("the installed binary has no directory")?;
     let name = installed.file_name().and_then(|n| n.to_str()).ok_or("binary name")?;
     let script = dir.join(format!("kubectl_complete-{}", name.trim_start_matches("kubectl-")));
-    let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(&script).map_err(|e| format!("{}: {e}", script.display()))?.permissions(),
-    );
-    if mode & 0o111 == 0 {
+    let meta = std::fs::metadata(&script).map_err(|e| format!("{}: {e}", script.display()))?;
+    // kubectl finds the script on PATH only with an execute bit (Unix; the
+    // script is a shell script, so no Windows archive carries one).
+    #[cfg(unix)]
+    if std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 == 0 {
         return Err(format!("{} is not executable", script.display()));
     }
+    #[cfg(not(unix))]
+    let _ = meta;
     // The installed directory first, then the system's own directories: a
     // library reads no environment, and the script needs only `sh` and the
     // plugin beside it.

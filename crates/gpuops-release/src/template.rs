@@ -1,18 +1,26 @@
 //! krew-release-bot templates rendered against archives on disk.
 //!
-//! The bot (rajatjindal/krew-release-bot, pkg/source/template.go) renders
-//! the template with Go `text/template`; its data has `.TagName`, and
-//! `{{addURIAndSha "URL" .TagName}}` renders URL (where `.TagName` and
-//! `.Version`, the first `\d+(\.\d+)+` of the tag, are available), downloads
-//! it, and emits `uri: URL` and `sha256: HASH` lines, the second indented
-//! by four spaces. Here the archive is read from a directory instead of
-//! downloaded; a platform whose archive was not built is left out of the
-//! rendered manifest (and reported), so the manifest stays true.
+//! The bot (rajatjindal/krew-release-bot v0.0.50, pkg/source/template.go,
+//! RenderTemplate) renders the template with Go `text/template`. Its data
+//! is a `ReleaseRequest` (pkg/source/source.go: `TagName`, `PluginName`,
+//! …; there is no `Version`), and it adds two functions:
+//!
+//! * `addURIAndSha URL TAG` renders URL as a template of its own whose data
+//!   has `.TagName` only, downloads it, and returns `uri: URL` and
+//!   `    sha256: HASH` (the second line indented by four spaces);
+//! * `indent N S` (the bot's own, not sprig's): `    sha256:` loses its
+//!   four legacy spaces, every line after the first is padded by N spaces,
+//!   and the result is trimmed — so the first line stays where the action
+//!   stands (`{{addURIAndSha "…" .TagName | indent 6}}`).
+//!
+//! Here the archive is read from a directory instead of downloaded; a
+//! platform whose archive was not built is left out of the rendered
+//! manifest (and reported), so the manifest stays true. Only the actions
+//! these templates need are rendered (`.TagName`, `addURIAndSha`,
+//! `| indent N`); any other action is an error naming it, where the bot
+//! would fail too (`.Version`) or would need more than gpuops renders.
 
 use std::path::Path;
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 /// A rendered manifest, and the archive file names it could not find.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,36 +29,177 @@ pub struct Rendered {
     pub missing: Vec<String>,
 }
 
-static ADD_URI_AND_SHA: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\{\{-?\s*addURIAndSha\s+"([^"]*)"\s+\.TagName\s*(?:\|\s*indent\s+(\d+)\s*)?-?\}\}"#)
-        .expect("valid regex")
-});
-static TAG_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{-?\s*\.TagName\s*-?\}\}").expect("valid regex"));
-static VERSION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{-?\s*\.Version\s*-?\}\}").expect("valid regex"));
-static DIGITS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d+(\.\d+)+").expect("valid regex"));
+/// A template action the bot would not render, or gpuops does not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("template line {line}: {{{{{action}}}}}: {reason}")]
+pub struct TemplateError {
+    pub line: usize,
+    pub action: String,
+    pub reason: String,
+}
 
 const MISSING: &str = "\u{0}missing-archive\u{0}";
 
-/// Render `template` for release `tag`, hashing the archives in `dist`.
-pub fn render(template: &str, tag: &str, dist: &Path) -> Rendered {
-    let version = DIGITS.find(tag).map_or("", |m| m.as_str()).to_string();
-    let mut missing = Vec::new();
-    let with_archives = ADD_URI_AND_SHA.replace_all(template, |c: &regex::Captures<'_>| {
-        let url = VERSION.replace_all(&TAG_NAME.replace_all(&c[1], tag), version.as_str()).into_owned();
-        let file = url.rsplit('/').next().unwrap_or_default().to_string();
-        let Ok(data) = std::fs::read(dist.join(&file)) else {
-            missing.push(file);
-            return MISSING.to_string();
-        };
-        let lines = format!("uri: {url}\n    sha256: {}", crate::sha256_hex(&data));
-        match c.get(2).and_then(|n| n.as_str().parse::<usize>().ok()) {
-            // sprig `indent`: every line, the first included.
-            Some(n) => lines.lines().map(|l| format!("{}{l}", " ".repeat(n))).collect::<Vec<_>>().join("\n"),
-            None => lines,
+/// One token of an action: a string literal, `.Field`, a word, `|`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Str(String),
+    Field(String),
+    Word(String),
+    Pipe,
+}
+
+/// Split an action's text (between `{{` and `}}`) into tokens.
+fn tokens(action: &str) -> Result<Vec<Token>, String> {
+    let mut out = Vec::new();
+    let mut chars = action.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+        } else if c == '|' {
+            chars.next();
+            out.push(Token::Pipe);
+        } else if c == '"' {
+            chars.next();
+            let mut s = String::new();
+            loop {
+                match chars.next() {
+                    Some('"') => break,
+                    Some('\\') => s.push(chars.next().ok_or("unterminated string")?),
+                    Some(c) => s.push(c),
+                    None => return Err("unterminated string".to_string()),
+                }
+            }
+            out.push(Token::Str(s));
+        } else {
+            let mut w = String::new();
+            while let Some(&c) = chars.peek().filter(|c| !c.is_whitespace() && **c != '|' && **c != '"') {
+                w.push(c);
+                chars.next();
+            }
+            out.push(match w.strip_prefix('.') {
+                Some(field) => Token::Field(field.to_string()),
+                None => Token::Word(w),
+            });
         }
-    });
-    let text = TAG_NAME.replace_all(&with_archives, tag).into_owned();
-    Rendered { text: drop_platforms_without_archive(&text), missing }
+    }
+    Ok(out)
+}
+
+/// The end of the action that starts at `start` (just after `{{`): the
+/// index of its `}}`, skipping `}}` inside string literals.
+fn action_end(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let (mut i, mut in_str) = (start, false);
+    while i + 1 < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_str => i += 1,
+            b'"' => in_str = !in_str,
+            b'}' if !in_str && bytes[i + 1] == b'}' => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Render `text` as a Go template whose only data is `.TagName`, calling
+/// `eval` for every action (its tokens), with `{{-`/`-}}` trimming.
+fn expand(text: &str, mut eval: impl FnMut(&[Token]) -> Result<String, String>) -> Result<String, TemplateError> {
+    let mut out = String::new();
+    let mut rest = 0;
+    let mut trim_next = false;
+    while let Some(open) = text[rest..].find("{{").map(|i| rest + i) {
+        let mut literal = &text[rest..open];
+        if trim_next {
+            literal = literal.trim_start();
+        }
+        let err = |action: &str, reason: String| TemplateError {
+            line: text[..open].matches('\n').count() + 1,
+            action: action.to_string(),
+            reason,
+        };
+        let close = action_end(text, open + 2).ok_or_else(|| err("", "unclosed action".to_string()))?;
+        let mut inner = &text[open + 2..close];
+        if let Some(s) = inner.strip_prefix("- ") {
+            literal = literal.trim_end();
+            inner = s;
+        }
+        trim_next = inner.ends_with(" -");
+        let inner = inner.strip_suffix(" -").unwrap_or(inner);
+        out.push_str(literal);
+        let toks = tokens(inner).map_err(|r| err(inner, r))?;
+        out.push_str(&eval(&toks).map_err(|r| err(inner.trim(), r))?);
+        rest = close + 2;
+    }
+    let tail = &text[rest..];
+    out.push_str(if trim_next { tail.trim_start() } else { tail });
+    Ok(out)
+}
+
+/// `.TagName`, the one field both the bot's data and `addURIAndSha`'s URL
+/// template have that gpuops renders.
+fn field(name: &str, tag: &str) -> Result<String, String> {
+    match name {
+        "TagName" => Ok(tag.to_string()),
+        // pkg/source/source.go ReleaseRequest: the other fields exist, but
+        // what they hold is the bot's (the repository, the actor).
+        "PluginName" | "PluginRepo" | "PluginOwner" | "PluginReleaseActor" | "TemplateFile" => {
+            Err(format!(".{name} is the bot's own value; gpuops renders only .TagName"))
+        }
+        _ => Err(format!("can't evaluate field {name} (krew-release-bot has no .{name}; use .TagName)")),
+    }
+}
+
+/// krew-release-bot's `indent` (pkg/source/template.go: indent and
+/// fixShaIndentation): drop the legacy four spaces before `sha256:`, pad
+/// each line after the first by `spaces`, and trim the whole.
+pub fn bot_indent(spaces: usize, v: &str) -> String {
+    let v = v.replace("    sha256:", "sha256:");
+    let pad = " ".repeat(spaces);
+    format!("{pad}{}", v.replace('\n', &format!("\n{pad}"))).trim().to_string()
+}
+
+/// `addURIAndSha URL TAG`: the URL rendered with `.TagName`, and the
+/// sha256 of the archive named by its last segment in `dist`.
+fn add_uri_and_sha(url: &str, tag: &str, dist: &Path, missing: &mut Vec<String>) -> Result<String, String> {
+    let url = expand(url, |t| match t {
+        [Token::Field(f)] => field(f, tag),
+        _ => Err("addURIAndSha's URL template has only .TagName".to_string()),
+    })
+    .map_err(|e| format!("in the URL: {e}"))?;
+    let file = url.rsplit('/').next().unwrap_or_default().to_string();
+    let Ok(data) = std::fs::read(dist.join(&file)) else {
+        missing.push(file);
+        return Ok(MISSING.to_string());
+    };
+    Ok(format!("uri: {url}\n    sha256: {}", crate::sha256_hex(&data)))
+}
+
+/// Render `template` for release `tag`, hashing the archives in `dist`.
+pub fn render(template: &str, tag: &str, dist: &Path) -> Result<Rendered, TemplateError> {
+    let mut missing = Vec::new();
+    let text = expand(template, |toks| {
+        let (call, indent) = match toks {
+            [call @ .., Token::Pipe, Token::Word(f), Token::Word(n)] if f == "indent" => {
+                (call, Some(n.parse::<usize>().map_err(|_| format!("indent takes a number, got {n}"))?))
+            }
+            call => (call, None),
+        };
+        let value = match call {
+            [Token::Field(f)] => field(f, tag)?,
+            [Token::Word(f), Token::Str(url), Token::Field(t)] if f == "addURIAndSha" => {
+                field(t, tag)?;
+                add_uri_and_sha(url, tag, dist, &mut missing)?
+            }
+            _ => return Err("not rendered here: only .TagName, addURIAndSha \"URL\" .TagName and | indent N".into()),
+        };
+        Ok(match indent {
+            Some(n) if value != MISSING => bot_indent(n, &value),
+            _ => value,
+        })
+    })?;
+    Ok(Rendered { text: drop_platforms_without_archive(&text), missing })
 }
 
 /// Remove each `platforms:` item that names an archive not built.
@@ -90,22 +239,4 @@ fn drop_platforms_without_archive(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tag_uri_and_sha_as_the_bot_renders_them() {
-        let dist = tempfile::tempdir().unwrap();
-        std::fs::write(dist.path().join("kubectl-x-v1.2.3-linux.tar.gz"), b"archive").unwrap();
-        let template = "spec:\n  version: {{ .TagName }}\n  platforms:\n  - selector:\n      matchLabels: {os: linux, arch: amd64}\n    {{addURIAndSha \"https://h/releases/download/{{ .TagName }}/kubectl-x-{{ .TagName }}-linux.tar.gz\" .TagName }}\n    bin: kubectl-x\n  - selector:\n      matchLabels: {os: darwin, arch: arm64}\n    {{addURIAndSha \"https://h/releases/download/{{ .TagName }}/kubectl-x-{{ .Version }}-darwin.tar.gz\" .TagName }}\n    bin: kubectl-x\n";
-        let r = render(template, "v1.2.3", dist.path());
-        assert_eq!(r.missing, ["kubectl-x-1.2.3-darwin.tar.gz"]);
-        assert_eq!(
-            r.text,
-            format!(
-                "spec:\n  version: v1.2.3\n  platforms:\n  - selector:\n      matchLabels: {{os: linux, arch: amd64}}\n    uri: https://h/releases/download/v1.2.3/kubectl-x-v1.2.3-linux.tar.gz\n    sha256: {}\n    bin: kubectl-x\n",
-                crate::sha256_hex(b"archive")
-            )
-        );
-    }
-}
+mod tests;

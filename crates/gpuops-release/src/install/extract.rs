@@ -4,6 +4,7 @@
 //! (:103-162), `extractZIP` (:52-100) and `suspiciousPath` (:164-174).
 
 use std::io::{Read, Write};
+#[cfg(unix)]
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
@@ -27,11 +28,27 @@ fn io(what: &str) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
 }
 
 fn mkdir_all(path: &str, mode: u32) -> Result<(), InstallError> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(mode)
-        .create(path)
-        .map_err(io("creating a directory from the archive"))
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    builder.mode(mode);
+    // Go's os.MkdirAll on Windows ignores the permission bits.
+    #[cfg(not(unix))]
+    let _ = mode;
+    builder.create(path).map_err(io("creating a directory from the archive"))
+}
+
+/// A file created with the entry's permission bits (Go's os.OpenFile;
+/// on Windows only the read-only bit would count, and krew's entries are
+/// written, so the bits are not applied there).
+fn create_file(path: &str, mode: u32, truncate: bool) -> Result<std::fs::File, InstallError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).write(true).truncate(truncate);
+    #[cfg(unix)]
+    options.mode(mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    options.open(path).map_err(io("creating a file from the archive"))
 }
 
 /// downloader.go:198-209: gzip (`\x1f\x8b\x08`) or zip (`PK\x03\x04`), by
@@ -71,12 +88,7 @@ fn extract_tar_gz(dir: &Path, data: &[u8]) -> Result<(), InstallError> {
             mkdir_all(&path, mode)?;
         } else if kind.is_file() {
             mkdir_all(&super::paths::dir(&path), 0o755)?;
-            let mut out = std::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .mode(mode)
-                .open(&path)
-                .map_err(io("creating a file from the archive"))?;
+            let mut out = create_file(&path, mode, false)?;
             std::io::copy(&mut entry, &mut out).map_err(tar_err)?;
         } else {
             return Err(InstallError::EntryType { entry: crate::krew::shown(&name) });
@@ -99,13 +111,7 @@ fn extract_zip(dir: &Path, data: &[u8]) -> Result<(), InstallError> {
             continue;
         }
         mkdir_all(&super::paths::dir(&path), 0o755)?;
-        let mut out = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .mode(e.mode)
-            .open(&path)
-            .map_err(io("creating a file from the archive"))?;
+        let mut out = create_file(&path, e.mode, true)?;
         out.write_all(&e.data).map_err(io("writing a file from the archive"))?;
     }
     Ok(())

@@ -111,10 +111,29 @@ pub fn install(
     }
     let bin_dir = join(&root_s, "bin");
     std::fs::create_dir_all(&bin_dir).map_err(io("creating the bin directory"))?;
-    let link = PathBuf::from(join(&bin_dir, &format!("kubectl-{}", name.replace('-', "_"))));
+    // install.go pluginNameToBin: `.exe` appended on Windows.
+    let exe = if cfg!(windows) { ".exe" } else { "" };
+    let link = PathBuf::from(join(&bin_dir, &format!("kubectl-{}{exe}", name.replace('-', "_"))));
     let _ = std::fs::remove_file(&link);
-    std::os::unix::fs::symlink(&full, &link).map_err(io("linking the plugin"))?;
+    link_plugin(Path::new(&full), &link).map_err(io("linking the plugin"))?;
     Ok(Installed { link, dir: PathBuf::from(install_dir) })
+}
+
+/// install.go `createOrUpdateLink`: a symbolic link to the installed binary.
+#[cfg(unix)]
+fn link_plugin(binary: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(binary, link)
+}
+
+/// install.go `createOrUpdateLink` on Windows: a symbolic link, or a copy
+/// when the user may not create links (krew copies on
+/// ERROR_PRIVILEGE_NOT_HELD, 1314, and fails on any other error).
+#[cfg(windows)]
+fn link_plugin(binary: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::windows::fs::symlink_file(binary, link).or_else(|e| match e.raw_os_error() {
+        Some(1314) => std::fs::copy(binary, link).map(|_| ()),
+        _ => Err(e),
+    })
 }
 
 /// move.go:190-211 `renameOrCopy`: a directory already at `to` is removed first.
