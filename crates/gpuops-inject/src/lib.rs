@@ -329,11 +329,25 @@ pub enum PluginError {
 /// Run as a kustomize legacy exec plugin: `config_text` is the plugin
 /// config, `stream` the resources. Objects the function does not change are
 /// written back exactly as read.
+/// What matches nothing is a warning: for a driver that shows the
+/// warnings (kubectl-gpufit prints them); the function's own legacy plugin
+/// mode uses [`run_plugin_with`] and [`OnNoMatch::Error`].
 pub fn run_plugin(
     config_text: &str,
     config_name: &str,
     stream: &str,
     models: &Resolver<'_>,
+) -> Result<(String, Vec<KrmResult>), PluginError> {
+    run_plugin_with(config_text, config_name, stream, models, OnNoMatch::Warn)
+}
+
+/// [`run_plugin`] with the driver's `onNoMatch` default.
+pub fn run_plugin_with(
+    config_text: &str,
+    config_name: &str,
+    stream: &str,
+    models: &Resolver<'_>,
+    default: OnNoMatch,
 ) -> Result<(String, Vec<KrmResult>), PluginError> {
     let config_docs = yaml::parse_stream(config_text, config_name)?;
     let [config_doc] = config_docs.as_slice() else {
@@ -347,10 +361,7 @@ pub fn run_plugin(
     };
     let docs = yaml::parse_stream_filtered(stream, "<stdin>", &|text| config.may_change(text))?;
     let mut items: Vec<Value> = docs.iter().map(|d| d.value.clone()).collect();
-    // kustomize shows a legacy plugin's stderr only when it fails: a
-    // warning here would never be seen, so matching nothing is an error
-    // unless the config says `onNoMatch: warn`.
-    let outcome = transform_with(&config, &mut items, models, OnNoMatch::Error);
+    let outcome = transform_with(&config, &mut items, models, default);
     if outcome.failed() {
         let lines: Vec<String> =
             outcome.results.iter().filter(|r| r.severity == Severity::Error).map(KrmResult::to_line).collect();

@@ -3,7 +3,7 @@
 //! a warning is seen by nobody under `kubectl kustomize` (a legacy plugin's
 //! stderr is shown only on failure) or in the Argo CD sidecar.
 
-use gpuops_inject::{OnNoMatch, Tally, decode, no_match, run_plugin, transform, transform_part};
+use gpuops_inject::{OnNoMatch, Tally, decode, no_match, run_plugin_with, transform, transform_part};
 use gpuops_manifest::krm::Severity;
 use gpuops_model::resolve::Resolver;
 use serde_json::{Value, json};
@@ -38,11 +38,14 @@ fn as_a_krm_function_no_match_is_a_warning_by_default() {
 #[test]
 fn as_a_legacy_plugin_no_match_is_an_error_unless_warn() {
     let text = serde_json::to_string(&tags(json!({}))).unwrap();
-    let err = run_plugin(&text, "tags.yaml", DEPLOYMENT, &Resolver::catalog()).unwrap_err().to_string();
+    let err = run_plugin_with(&text, "tags.yaml", DEPLOYMENT, &Resolver::catalog(), OnNoMatch::Error)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("model \"ghcr.io/acme/mistral\" matched no reference"), "{err}");
     assert!(err.contains("(spec.onNoMatch: warn allows it)"), "{err}");
     let text = serde_json::to_string(&tags(json!({"onNoMatch": "warn"}))).unwrap();
-    let (output, results) = run_plugin(&text, "tags.yaml", DEPLOYMENT, &Resolver::catalog()).unwrap();
+    let (output, results) =
+        run_plugin_with(&text, "tags.yaml", DEPLOYMENT, &Resolver::catalog(), OnNoMatch::Error).unwrap();
     assert_eq!(output, DEPLOYMENT);
     assert_eq!(severities(&results).len(), 1);
     assert_eq!(severities(&results)[0].0, Severity::Warning);

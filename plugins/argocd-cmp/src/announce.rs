@@ -65,6 +65,9 @@ pub const PARAMETERS: &[(&str, Collection)] = &[
     ("capacity", Collection::String),
     ("kube-version", Collection::String),
     ("allow-empty", Collection::String),
+    ("directory-recurse", Collection::String),
+    ("directory-include", Collection::String),
+    ("directory-exclude", Collection::String),
 ];
 
 /// The declared shape of a parameter; `None` for a name the plugin does not read.

@@ -14,6 +14,7 @@
 //! sidecar and does with its output).
 
 pub mod announce;
+pub mod directory;
 pub mod env;
 mod gate;
 pub mod guard;
@@ -47,6 +48,9 @@ pub enum Error {
     Input(#[from] InputError),
     #[error(transparent)]
     Guard(#[from] guard::Refusal),
+    /// A file of a plain-directory app Argo CD's Directory source would refuse.
+    #[error("app directory: {0}")]
+    Directory(String),
     #[error("cannot run {0}")]
     Spawn(String),
     #[error(
@@ -228,6 +232,11 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
 
     // Render.
     let (output, objects) = if has_kustomization(dir) {
+        if let Some(name) = DIRECTORY_PARAMETERS.iter().find(|n| params.string(n).is_some()) {
+            return Err(Error::Parameters(format!(
+                "parameter {name}: only for a plain-directory app (this one has a kustomization)"
+            )));
+        }
         let kustomizer = kustomizer();
         // Repository content must not choose a program to run: check every
         // plugin config first; plugins are enabled only when one is needed.
@@ -242,7 +251,7 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
         }
         render::kustomized(finished.stdout, &steps)?
     } else {
-        render::plain_directory(dir, &steps)?
+        render::plain_directory(dir, &repo, &directory_options(&params)?, &steps)?
     };
 
     let no_match_warnings = steps.no_match()?;
@@ -275,6 +284,23 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
     }
     budget.check("the render")?;
     Ok(Rendered { output, warnings })
+}
+
+/// The parameters of Argo CD's Directory source (`spec.source.directory`).
+const DIRECTORY_PARAMETERS: [&str; 3] = ["directory-recurse", "directory-include", "directory-exclude"];
+
+fn directory_options(params: &env::Parameters) -> Result<directory::Options, Error> {
+    let recurse = match params.string("directory-recurse").unwrap_or("false") {
+        "true" => true,
+        "false" => false,
+        other => {
+            return Err(Error::Parameters(format!(
+                "parameter directory-recurse: {other:?} is not \"true\" or \"false\""
+            )));
+        }
+    };
+    let glob = |name: &str| params.string(name).filter(|g| !g.is_empty()).map(String::from);
+    Ok(directory::Options { recurse, include: glob("directory-include"), exclude: glob("directory-exclude") })
 }
 
 /// gpuops-fit words synthetic pools as kubectl-gpufit's `--nodes` flag;

@@ -357,32 +357,59 @@ fn emit(original: &str, value: &Value) -> String {
     emitted
 }
 
-/// A plain directory of YAML, as Argo CD's directory source reads it:
-/// every document re-emitted, file by file, so only one file's text and
-/// values are held besides the output.
-pub(crate) fn plain_directory(dir: &Path, steps: &Steps<'_>) -> Result<(Output, Inputs), Error> {
-    let files = gpuops_manifest::walk::files(dir, |p| gpuops_manifest::walk::is_manifest(p, true))
-        .map_err(|e| Error::Input(e.into()))?;
+/// A plain directory, as Argo CD's Directory source reads it
+/// ([`crate::directory`]): every object re-emitted, file by file, so only
+/// one file's text and values are held besides the output. A List's items
+/// are printed one by one, as the repo-server expands them (argo-cd
+/// reposerver/repository/repository.go, `GenerateManifests` ~1817:
+/// `obj.IsList()` → `EachListItem`, any object with an `items` array; a
+/// List with `items: null` and no spec or status dropped, `isNullList`).
+pub(crate) fn plain_directory(
+    dir: &Path,
+    repo: &crate::root::Repo,
+    options: &crate::directory::Options,
+    steps: &Steps<'_>,
+) -> Result<(Output, Inputs), Error> {
+    let files = crate::directory::files(dir, repo, options)?;
     let (mut pieces, mut kept, mut objects) = (Vec::new(), Inputs::new(), 0);
     for file in files {
         steps.budget.check("reading the app directory")?;
         let text = std::fs::read_to_string(&file)
             .map_err(|source| Error::Input(gpuops_manifest::input::InputError::Read { path: file.clone(), source }))?;
-        let name = file.strip_prefix(dir).unwrap_or(&file).display().to_string();
-        let raw = yaml::split_documents(&text);
-        for batch in raw.chunks(BATCH) {
-            let values = yaml::parse_many(batch, &name, &|_| true).map_err(|e| Error::Input(e.into()))?;
-            for (doc, mut value) in batch.iter().zip(values).filter(|(_, v)| !v.is_null()) {
+        let name = file.strip_prefix(dir).unwrap_or(&file).to_string_lossy().into_owned();
+        for (doc, value) in crate::directory::objects(&name, &text)?.unwrap_or_default() {
+            for (doc, mut value) in list_items(&name, doc, value)? {
                 steps.budget.check("reading the app directory")?;
-                steps.transform(doc.text, &mut value)?;
-                objects += objects_in(&value);
-                pieces.push(Piece::Emitted(emit(doc.text, &value)));
+                steps.transform(&doc, &mut value)?;
+                objects += 1;
+                pieces.push(Piece::Emitted(emit(&doc, &value)));
                 steps.keep(value, &mut kept);
             }
-            steps.budget.check("reading the app directory")?;
         }
     }
     Ok((Output { input: String::new(), pieces: Some(pieces), objects: objects > 0 }, kept))
+}
+
+/// An object, or a List's items (each with no text of its own: emitted
+/// fresh); see [`plain_directory`].
+fn list_items(file: &str, doc: String, mut value: Value) -> Result<Vec<(String, Value)>, Error> {
+    let null_list =
+        value.get("items").is_some_and(Value::is_null) && value.get("spec").is_none() && value.get("status").is_none();
+    match value.get_mut("items").map(Value::take) {
+        Some(Value::Array(items)) => {
+            if items.iter().any(|i| !i.is_object()) {
+                // EachListItem: "items member is not an object".
+                return Err(Error::Directory(format!("{file}: a List item is not an object")));
+            }
+            Ok(items.into_iter().map(|item| (String::new(), item)).collect())
+        }
+        _ if null_list => Ok(Vec::new()),
+        Some(other) => {
+            value["items"] = other;
+            Ok(vec![(doc, value)])
+        }
+        None => Ok(vec![(doc, value)]),
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! the three env profiles, and reads stdout the way Argo CD does.
 
 mod cases;
+mod directory;
 mod findings;
 mod guard;
 mod harness;
