@@ -183,26 +183,46 @@ fn string(name: &str, title: &str, tooltip: &str, default: &str) -> Value {
     announce(name, title, tooltip, json!(default))
 }
 
-/// The announcements, every value a string.
+/// The tooltip's list of what the app holds today, capped: Argo CD sends
+/// the announcements on every UI open.
+fn listing(entries: impl Iterator<Item = String>, none: &str) -> String {
+    let entries: Vec<String> = entries.collect();
+    match entries.len() {
+        0 => none.to_string(),
+        n if n > 20 => format!("{} … and {} more", entries[..20].join(", "), n - 20),
+        _ => entries.join(", "),
+    }
+}
+
+/// The announcements, every value a string. A default is what the UI shows
+/// in the field and may save with the Application; a default that restates
+/// the repository would then pin it (a later Git change of that value is
+/// overridden). So a default is empty ("as in the repo") unless it changes
+/// nothing: `model-tags` is announced empty with today's tags in the
+/// tooltip; `gpu-count` is the count only when every GPU workload has it.
+/// Every parameter the plugin accepts is announced ([`PARAMETERS`], checked
+/// by the test `every_accepted_parameter_is_announced`).
 pub fn announcements(dir: &Path, repo: &Repo) -> Value {
     let detected = detect(dir, repo);
-    let per_workload: Vec<String> = detected.gpus.iter().map(|(w, n)| format!("{w}: {n}")).collect();
-    let current_count = detected.gpus.values().next().cloned().unwrap_or_default();
+    let per_workload = listing(detected.gpus.iter().map(|(w, n)| format!("{w}: {n}")), "no GPU workload found");
+    let mut counts = detected.gpus.values();
+    let first = counts.next().cloned().unwrap_or_default();
+    let current_count = if counts.all(|c| *c == first) { first } else { String::new() };
+    let tags = listing(detected.tags.iter().map(|(r, t)| format!("{r}: {t}")), "no model reference found");
     json!([
         string(
             "gpu-count",
             "GPUs per pod",
             &format!(
-                "Set the GPU count of every selected workload (0 removes GPU requests; auto: the smallest count at which its model fits gpu-product). Now: {}",
-                if per_workload.is_empty() { "no GPU workload found".to_string() } else { per_workload.join(", ") }
+                "Set the GPU count of every selected workload (0 removes GPU requests; auto: the smallest count at which its model fits gpu-product; empty: as in the repo). Now: {per_workload}"
             ),
             &current_count
         ),
         string(
             "gpu-resource",
             "GPU resource",
-            "Extended resource to request (nvidia.com/gpu, nvidia.com/mig-1g.10gb, amd.com/gpu)",
-            "nvidia.com/gpu"
+            "Extended resource to request (nvidia.com/gpu, nvidia.com/mig-1g.10gb, amd.com/gpu); empty: nvidia.com/gpu",
+            ""
         ),
         string(
             "gpu-product",
@@ -213,8 +233,10 @@ pub fn announcements(dir: &Path, repo: &Repo) -> Value {
         announce(
             "model-tags",
             "Model tags",
-            "Repository → tag to deploy (ModelTags); the defaults are the tags in the app today",
-            json!(detected.tags)
+            &format!(
+                "Repository → tag to deploy (ModelTags), only for the models you pin here; the others follow Git. Now: {tags}"
+            ),
+            json!({})
         ),
         announce(
             "selector-kinds",
@@ -228,10 +250,22 @@ pub fn announcements(dir: &Path, repo: &Repo) -> Value {
             "Workload names (globs) the GPU settings apply to; empty: all",
             json!([])
         ),
+        announce(
+            "selector-namespaces",
+            "Only these namespaces",
+            "Namespaces of the workloads the GPU settings apply to; empty: all",
+            json!([])
+        ),
+        announce(
+            "selector-labels",
+            "Only these labels",
+            "Labels (key → value) the workloads the GPU settings apply to must all carry; empty: any",
+            json!({})
+        ),
         string(
             "fit-gate",
             "Fit gate",
-            "off | warn | enforce: check that the render fits `capacity` the way the scheduler would",
+            "off | warn | enforce: check that the render fits `capacity` the way the scheduler would (warn: the gpuops.dev/fit annotation on what does not fit)",
             "off"
         ),
         string(
@@ -252,5 +286,39 @@ pub fn announcements(dir: &Path, repo: &Repo) -> Value {
             "true lets an empty render through (with prune it deletes every resource)",
             "false"
         ),
+        string(
+            "directory-recurse",
+            "Read subdirectories",
+            "Plain-directory apps only (no kustomization): true reads subdirectories, as Argo CD's directory.recurse; empty: false",
+            ""
+        ),
+        string(
+            "directory-include",
+            "Include (glob)",
+            "Plain-directory apps only: read only files whose path in the app matches, as Argo CD's directory.include",
+            ""
+        ),
+        string(
+            "directory-exclude",
+            "Exclude (glob)",
+            "Plain-directory apps only: skip files whose path in the app matches, as Argo CD's directory.exclude",
+            ""
+        ),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every parameter `generate` accepts is announced, in the shape it
+    /// checks (before: selector-labels and selector-namespaces were accepted
+    /// but not announced).
+    #[test]
+    fn every_accepted_parameter_is_announced() {
+        let dir = tempfile::tempdir().unwrap();
+        let announced = announcements(dir.path(), &Repo::at(dir.path()));
+        let names: Vec<&str> = announced.as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+        assert_eq!(names, known().collect::<Vec<_>>());
+    }
 }

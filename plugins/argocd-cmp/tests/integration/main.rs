@@ -5,6 +5,7 @@
 //! exactly (argv = command[1:] ++ args) with cwd = the app path and one of
 //! the three env profiles, and reads stdout the way Argo CD does.
 
+mod announce;
 mod cases;
 mod directory;
 mod findings;
