@@ -90,9 +90,16 @@ pub enum Refusal {
     )]
     BadName { file: String, field: &'static str, api_version: String, kind: String },
     #[error(
-        "{file}: {field} config (apiVersion {api_version}, kind {kind}) has {key}: exec and container functions never run in this sidecar"
+        "{file}: {field} config (apiVersion {api_version}, kind {kind}) has {key}: exec and container functions never run in this sidecar{hint}"
     )]
-    Function { file: String, field: &'static str, api_version: String, kind: String, key: &'static str },
+    Function {
+        file: String,
+        field: &'static str,
+        api_version: String,
+        kind: String,
+        key: &'static str,
+        hint: &'static str,
+    },
     #[error("{file}: {field} holds a document without a string apiVersion and kind")]
     NoKind { file: String, field: &'static str },
     #[error("{file}: {field} entry {entry:?} leaves the repository")]

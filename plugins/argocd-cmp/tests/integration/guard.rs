@@ -119,6 +119,8 @@ fn exec_and_container_functions_are_refused() {
                 "kind GpuProfile",
                 key,
                 "exec and container functions never run",
+                // Issue 22, deliverable 8: the binding named, and what to write instead.
+                "for gpuops' own GpuProfile/ModelTags remove the annotation",
             ],
         );
     }
