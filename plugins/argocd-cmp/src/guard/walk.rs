@@ -327,6 +327,20 @@ fn parse(text: &str, shown: &str) -> Result<Vec<Value>, Refusal> {
     Ok(values)
 }
 
+/// What to write instead of a gpuops kind bound as a KRM function. The
+/// binding is what `gpuops-inject --help` once offered, but `kubectl
+/// kustomize` has no `--enable-exec` and renders such a config without
+/// running it: the app would deploy with no GPUs. The sidecar runs the same
+/// config in process when it is bound as the legacy plugin (no annotation).
+fn function_hint(api_version: &str, kind: &str) -> &'static str {
+    if api_version == gpuops_inject::PLUGIN_GROUP_VERSION && gpuops_inject::PLUGIN_KINDS.iter().any(|(_, k)| *k == kind)
+    {
+        "; for gpuops' own GpuProfile/ModelTags remove the annotation: bound as a legacy plugin (no annotation) the sidecar runs it in process, as `kubectl kustomize --enable-alpha-plugins` does (an exec binding is skipped there, rendering no GPUs)"
+    } else {
+        ""
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,19 +385,5 @@ mod tests {
         assert!(inline("../t", "k", "transformers").unwrap().is_none());
         let configs = inline("apiVersion: builtin\nkind: LabelTransformer\n", "k", "transformers").unwrap().unwrap();
         assert_eq!(configs[0]["kind"], "LabelTransformer");
-    }
-}
-
-/// What to write instead of a gpuops kind bound as a KRM function. The
-/// binding is what `gpuops-inject --help` once offered, but `kubectl
-/// kustomize` has no `--enable-exec` and renders such a config without
-/// running it: the app would deploy with no GPUs. The sidecar runs the same
-/// config in process when it is bound as the legacy plugin (no annotation).
-fn function_hint(api_version: &str, kind: &str) -> &'static str {
-    if api_version == gpuops_inject::PLUGIN_GROUP_VERSION && gpuops_inject::PLUGIN_KINDS.iter().any(|(_, k)| *k == kind)
-    {
-        "; for gpuops' own GpuProfile/ModelTags remove the annotation: bound as a legacy plugin (no annotation) the sidecar runs it in process, as `kubectl kustomize --enable-alpha-plugins` does (an exec binding is skipped there, rendering no GPUs)"
-    } else {
-        ""
     }
 }
