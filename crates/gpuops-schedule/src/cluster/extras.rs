@@ -131,6 +131,11 @@ impl AntiAffinityText {
         self.0.is_none()
     }
 
+    /// The JSON text (empty when none).
+    pub fn as_str(&self) -> &str {
+        self.0.as_deref().unwrap_or("")
+    }
+
     /// The terms (none when absent or unreadable).
     pub fn terms(&self) -> Vec<Value> {
         self.0.as_deref().and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()

@@ -324,10 +324,12 @@ impl ExistingTerm {
     }
 }
 
-/// A bound pod with required anti-affinity: its node and terms.
+/// Bound pods with the same required anti-affinity, in one namespace.
 #[derive(Debug, Clone)]
 pub struct Carrier {
-    node: usize,
+    /// The nodes of the pods with these terms (the replicas of one
+    /// workload carry the same terms: each distinct set is matched once).
+    nodes: Vec<usize>,
     terms: Vec<ExistingTerm>,
 }
 
@@ -353,22 +355,26 @@ pub struct Located<'a> {
 impl<'a> Context<'a> {
     pub fn new(cluster: &'a Cluster, groups: &[PodGroup]) -> Self {
         let index = node_index(cluster);
-        let mut carriers: Vec<((&str, &str), Carrier)> = cluster
-            .pod_scheduling
-            .iter()
-            .filter(|(_, s)| !s.anti_affinity.is_empty())
-            .filter_map(|((ns, name), s)| {
-                let node = *index.get(s.node.as_str())?;
-                let terms = s.anti_affinity.terms().iter().map(|t| ExistingTerm::from(t, ns)).collect();
-                Some(((ns.as_str(), name.as_str()), Carrier { node, terms }))
+        // Keyed by namespace and the terms' text: a term's default
+        // namespace is its pod's. Sorted, so that runs are identical.
+        let mut by_terms: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+        for ((ns, _), s) in cluster.pod_scheduling.iter().filter(|(_, s)| !s.anti_affinity.is_empty()) {
+            if let Some(&node) = index.get(s.node.as_str()) {
+                by_terms.entry((ns.as_str(), s.anti_affinity.as_str())).or_default().push(node);
+            }
+        }
+        let carriers: Vec<Carrier> = by_terms
+            .into_iter()
+            .map(|((ns, text), mut nodes)| {
+                nodes.sort_unstable();
+                let terms = crate::cluster::AntiAffinityText::from_json(text).terms();
+                Carrier { nodes, terms: terms.iter().map(|t| ExistingTerm::from(t, ns)).collect() }
             })
             .collect();
-        // The map's order is random; the counts do not depend on it, but keep runs identical.
-        carriers.sort_by(|a, b| a.0.cmp(&b.0));
         Context {
             cluster,
             namespaces: Namespaces::of(cluster, groups),
-            carriers: carriers.into_iter().map(|(_, c)| c).collect(),
+            carriers,
             located: Vec::new(),
             labels: Vec::new(),
         }
@@ -461,7 +467,7 @@ impl ExistingAntiAffinity {
             });
         };
         for carrier in &ctx.carriers {
-            carrier.terms.iter().for_each(|t| count(t, &[carrier.node]));
+            carrier.terms.iter().for_each(|t| count(t, &carrier.nodes));
         }
         for (g, other) in groups.iter().enumerate().filter(|(g, _)| *g != index) {
             let nodes = placed.get(g).map_or(&[][..], Vec::as_slice);
