@@ -38,8 +38,16 @@ pub const PER_APP: &[&str] = &["GPUOPS_DEADLINE", "KUBE_VERSION"];
 pub const SIDECAR_ONLY: &[&str] = &["GPUOPS_KUSTOMIZE", "GPUOPS_KUBECTL", "GPUOPS_ALLOWED_PLUGINS"];
 
 /// Plain variables the plugin reads (besides `ARGOCD_ENV_*` and `PARAM_*`).
-const READ: &[&str] =
-    &["ARGOCD_APP_PARAMETERS", "ARGOCD_APP_SOURCE_PATH", "ARGOCD_GRPC_MAX_SIZE_MB", "KUBE_VERSION", "GPUOPS_DEADLINE"];
+const READ: &[&str] = &[
+    "ARGOCD_APP_PARAMETERS",
+    "ARGOCD_APP_SOURCE_PATH",
+    "ARGOCD_GRPC_MAX_SIZE_MB",
+    "KUBE_VERSION",
+    "GPUOPS_DEADLINE",
+    // Argo CD's repo-server RPC timeouts, from the sidecar's env (lib.rs `deadline`).
+    "ARGOCD_APPLICATION_CONTROLLER_REPO_SERVER_TIMEOUT_SECONDS",
+    "ARGOCD_SERVER_REPO_SERVER_TIMEOUT_SECONDS",
+];
 
 /// The variables the plugin reads, captured once; values stay `OsString`
 /// until read, so a non-UTF-8 value fails only where it is used, and the

@@ -58,7 +58,7 @@ pub enum Error {
     )]
     TooLarge { command: String, mib: usize },
     #[error(
-        "{0}: stopped at the plugin's deadline (GPUOPS_DEADLINE, default 50s, below Argo CD's 60 s); raise both, or split the app"
+        "{0}: stopped at the plugin's deadline (GPUOPS_DEADLINE, else Argo CD's repo-server timeout less 10 s, default 50 s); raise Argo CD's timeout, or split the app"
     )]
     Deadline(String),
     #[error("{0}: stopped by SIGTERM (Argo CD's deadline or a pod shutdown); nothing was printed")]
@@ -88,18 +88,53 @@ pub const EXIT_USAGE: u8 = 2;
 
 const DEFAULT_DEADLINE: Duration = Duration::from_secs(50);
 
+/// The callers' repo-server RPC timeouts, as the sidecar's own environment
+/// carries them (the install overlay fills them from argocd-cmd-params-cm's
+/// `controller.repo.server.timeout.seconds` and
+/// `server.repo.server.timeout.seconds`, the keys argo-cd's own manifests
+/// feed these variables from). The cmp-server runs the command under the
+/// caller's gRPC deadline less 100 ms (argo-cd cmpserver/plugin/plugin.go
+/// `generateManifestGeneric`, `cmpTimeoutBuffer`); the callers read them in
+/// cmd/argocd-application-controller/commands/argocd_application_controller.go
+/// and cmd/argocd-server/commands/argocd_server.go (`--repo-server-timeout-seconds`,
+/// default 60, 0 = none).
+const RPC_TIMEOUTS: [&str; 2] =
+    ["ARGOCD_APPLICATION_CONTROLLER_REPO_SERVER_TIMEOUT_SECONDS", "ARGOCD_SERVER_REPO_SERVER_TIMEOUT_SECONDS"];
+
+/// The part of the caller's timeout left to the repo-server and the
+/// tarball transfer before the command starts.
+const TRANSFER_MARGIN: Duration = Duration::from_secs(10);
+
+/// The longest deadline (no RPC timeout at all).
+const MAX_DEADLINE: Duration = Duration::from_secs(86_399);
+
+/// `GPUOPS_DEADLINE` when set; else the shortest configured RPC timeout
+/// less [`TRANSFER_MARGIN`], so a raised Argo CD timeout raises the
+/// plugin's with it; else 50 s (Argo CD's 60 s default less the margin).
 fn deadline(env: &env::Env) -> Result<Duration, Error> {
-    let Some(text) = env.setting("GPUOPS_DEADLINE")? else { return Ok(DEFAULT_DEADLINE) };
-    let seconds = text.strip_suffix('s').unwrap_or(text);
-    seconds
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s > 0.0 && *s < 86_400.0)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| Error::Setting {
-            name: "GPUOPS_DEADLINE",
-            message: format!("{text:?} is not a number of seconds (e.g. 50 or 50s)"),
-        })
+    if let Some(text) = env.setting("GPUOPS_DEADLINE")? {
+        let seconds = text.strip_suffix('s').unwrap_or(text);
+        return seconds
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s > 0.0 && *s < 86_400.0)
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| Error::Setting {
+                name: "GPUOPS_DEADLINE",
+                message: format!("{text:?} is not a number of seconds (e.g. 50 or 50s)"),
+            });
+    }
+    let mut shortest: Option<Duration> = None;
+    for name in RPC_TIMEOUTS {
+        let Some(text) = env.text(name)?.filter(|t| !t.is_empty()) else { continue };
+        let seconds: u64 = text.trim().parse().map_err(|_| Error::Setting {
+            name,
+            message: format!("{text:?} is not a whole number of seconds (Argo CD's --repo-server-timeout-seconds)"),
+        })?;
+        let timeout = if seconds == 0 { MAX_DEADLINE } else { Duration::from_secs(seconds).min(MAX_DEADLINE) };
+        shortest = Some(shortest.map_or(timeout, |s| s.min(timeout)));
+    }
+    Ok(shortest.map_or(DEFAULT_DEADLINE, |t| t.saturating_sub(TRANSFER_MARGIN).max(Duration::from_secs(1))))
 }
 
 /// kubectl's built-in kustomize by default; `GPUOPS_KUSTOMIZE` names a
@@ -342,4 +377,36 @@ pub fn parameters(dir: &Path, env: &env::Env) -> Result<String, Error> {
     let mut text = announce::announcements(dir, &repo).to_string();
     text.push('\n');
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deadline_with(vars: &[(&str, &str)]) -> Result<Duration, Error> {
+        deadline(&env::Env::from_vars_os(vars.iter().map(|(k, v)| ((*k).into(), (*v).into()))))
+    }
+
+    /// The deadline follows Argo CD's configured repo-server timeout (the
+    /// shortest of the controller's and the API server's), 10 s below it;
+    /// GPUOPS_DEADLINE still wins; before, it was 50 s whatever Argo CD's
+    /// timeout was, so a raised timeout still cut renders at 50 s.
+    #[test]
+    fn the_deadline_follows_argo_cds_timeout() {
+        let secs = |v: &[(&str, &str)]| deadline_with(v).unwrap().as_secs();
+        assert_eq!(secs(&[]), 50);
+        assert_eq!(secs(&[("ARGOCD_APPLICATION_CONTROLLER_REPO_SERVER_TIMEOUT_SECONDS", "180")]), 170);
+        assert_eq!(
+            secs(&[
+                ("ARGOCD_APPLICATION_CONTROLLER_REPO_SERVER_TIMEOUT_SECONDS", "180"),
+                ("ARGOCD_SERVER_REPO_SERVER_TIMEOUT_SECONDS", "120"),
+            ]),
+            110
+        );
+        assert_eq!(secs(&[("ARGOCD_SERVER_REPO_SERVER_TIMEOUT_SECONDS", "5")]), 1);
+        assert_eq!(secs(&[("ARGOCD_SERVER_REPO_SERVER_TIMEOUT_SECONDS", "0")]), 86_389);
+        assert_eq!(secs(&[("ARGOCD_SERVER_REPO_SERVER_TIMEOUT_SECONDS", "180"), ("GPUOPS_DEADLINE", "30")]), 30);
+        let err = deadline_with(&[("ARGOCD_SERVER_REPO_SERVER_TIMEOUT_SECONDS", "1m")]).unwrap_err().to_string();
+        assert!(err.starts_with("setting ARGOCD_SERVER_REPO_SERVER_TIMEOUT_SECONDS: \"1m\""), "{err}");
+    }
 }

@@ -399,6 +399,28 @@ fn the_install_overlay_adds_the_sidecar_as_argo_cd_requires() {
     assert_eq!(spec["containers"].as_array().unwrap().len(), 2, "the repo-server container is kept");
     let params = find(&objects, "ConfigMap");
     assert_eq!(params["data"]["reposerver.plugin.tar.exclusions"], ".git/*");
+    // Issue 22, deliverable 9: the plugin's deadline follows Argo CD's RPC
+    // timeout, fed from the argocd-cmd-params-cm keys argo-cd's own
+    // manifests use (manifests/base/application-controller/
+    // argocd-application-controller-statefulset.yaml ~67,
+    // manifests/base/server/argocd-server-deployment.yaml ~139).
+    let keys: Vec<(&str, &str)> = sidecar["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| Some((e["name"].as_str()?, e.pointer("/valueFrom/configMapKeyRef/key")?.as_str()?)))
+        .collect();
+    assert!(
+        keys.contains(&(
+            "ARGOCD_APPLICATION_CONTROLLER_REPO_SERVER_TIMEOUT_SECONDS",
+            "controller.repo.server.timeout.seconds"
+        )),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&("ARGOCD_SERVER_REPO_SERVER_TIMEOUT_SECONDS", "server.repo.server.timeout.seconds")),
+        "{keys:?}"
+    );
     // The Helm values carry the same container.
     let helm = std::fs::read_to_string(install.join("helm-values.yaml")).unwrap();
     let helm = gpuops_manifest::yaml::parse_stream(&helm, "helm-values.yaml").unwrap().remove(0).value;

@@ -44,12 +44,15 @@ fn capacity_outside_the_repository_is_refused_without_its_content() {
     let ws = Workspace::new();
     other_tenant(&ws, "dump.yaml", &format!("apiVersion: v1\nkind: List\nitems:\n- {TENANT_SECRET}: [\n"));
     ws.write("gate-app/deploy.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
-    std::os::unix::fs::symlink("../../other-tenant/dump.yaml", ws.root.join("gate-app/pools.yaml")).unwrap();
+    // In a subdirectory: plain-directory mode does not read it (Argo CD's
+    // Directory source without recurse), only the capacity parameter names it.
+    std::fs::create_dir_all(ws.root.join("gate-app/capacity")).unwrap();
+    std::os::unix::fs::symlink("../../../other-tenant/dump.yaml", ws.root.join("gate-app/capacity/pools.yaml")).unwrap();
     let passwd_first_line = std::fs::read_to_string("/etc/passwd").unwrap().lines().next().unwrap().to_string();
     for (spec, refusal) in [
         ("/etc/passwd", "is an absolute path"),
         ("../../other-tenant/dump.yaml", "is outside the repository"),
-        ("pools.yaml", "is outside the repository"),
+        ("capacity/pools.yaml", "is outside the repository"),
     ] {
         let source = Source::at("gate-app").with(parameters(&[("fit-gate", json!("warn")), ("capacity", json!(spec))]));
         let out = ws.generate(&source);
