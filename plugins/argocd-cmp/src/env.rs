@@ -35,7 +35,8 @@ pub const PER_APP: &[&str] = &["GPUOPS_DEADLINE", "KUBE_VERSION"];
 /// Settings that choose what the sidecar executes: the sidecar's own
 /// environment only ([`sidecar_setting`]); as `ARGOCD_ENV_<NAME>` they
 /// would be silently ignored, so they are refused.
-pub const SIDECAR_ONLY: &[&str] = &["GPUOPS_KUSTOMIZE", "GPUOPS_KUBECTL", "GPUOPS_ALLOWED_PLUGINS"];
+pub const SIDECAR_ONLY: &[&str] =
+    &["GPUOPS_KUSTOMIZE", "GPUOPS_KUBECTL", "GPUOPS_ALLOWED_PLUGINS", "GPUOPS_KUSTOMIZE_FLAGS"];
 
 /// Plain variables the plugin reads (besides `ARGOCD_ENV_*` and `PARAM_*`).
 const READ: &[&str] = &[

@@ -16,6 +16,7 @@
 pub mod announce;
 pub mod directory;
 pub mod env;
+pub mod flags;
 mod gate;
 pub mod guard;
 pub mod render;
@@ -276,8 +277,12 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
         // Repository content must not choose a program to run: check every
         // plugin config first; plugins are enabled only when one is needed.
         let verdict = guard::check_sidecar(dir)?;
+        let extra = flags::from_sidecar()?;
         let what = kustomizer.describe(Path::new("."));
-        let command = kustomizer.command_with(Path::new("."), verdict.alpha_plugins());
+        let mut command = kustomizer.command_with(Path::new("."), verdict.alpha_plugins());
+        // After the directory: kubectl's and kustomize's flag parsing
+        // (cobra) takes flags anywhere on the line.
+        command.args(&extra);
         let finished = run::run(command, &what, &budget, max_render)?;
         if !finished.success {
             let mut stderr = tail(&String::from_utf8_lossy(&finished.stderr));

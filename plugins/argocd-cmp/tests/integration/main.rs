@@ -9,6 +9,7 @@ mod announce;
 mod cases;
 mod directory;
 mod findings;
+mod flags;
 mod guard;
 mod harness;
 mod messages;
