@@ -106,7 +106,9 @@ pub(crate) fn select<'a>(
         // `getPolicies`: an invalid policySelector stalls this automation;
         // the controller reconciles the others.
         if let Err(e) = automation::check_selector(a) {
-            if wanted.is_some() || strict {
+            // The only automation (or the one asked for) stalled: nothing
+            // runs, an error as before.
+            if wanted.is_some() || strict || scan.automations.len() == 1 {
                 return Err(e.into());
             }
             eprint_line(&format!("warning: {e}; the other automations proceed"));

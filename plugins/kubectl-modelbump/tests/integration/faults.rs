@@ -45,7 +45,7 @@ fn a_flaky_registry_is_retried_to_success() {
     // At -v 4 each retry says what failed and how long it waits.
     let proxy = Proxy::start(registry.port(), Fault::Fail500(2));
     let repo = Repo::seed(&proxy.host());
-    let out = repo.run(&["apply", "--dry-run", "-v", "4"]);
+    let out = repo.run(&["diff", "-v", "4"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("retrying") && stderr.contains("status=500") && stderr.contains("wait="), "{stderr}");

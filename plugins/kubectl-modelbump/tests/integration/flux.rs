@@ -131,7 +131,11 @@ fn an_image_update_automation_sets_path_message_author_and_push_branch() {
     let out = repo.run(&["apply", "--commit", "--push", "-v", "2"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(repo.read("apps/foundry-gpu-oras/helmrelease.yaml").contains("tag: v2.0.0"));
+    // The commit is on the push branch, built from the checkout branch, as
+    // Flux makes it (source.go `CheckoutSource`, SwitchBranch); main is as it was.
+    assert!(repo.read("apps/foundry-gpu-oras/helmrelease.yaml").contains("tag: v1.0.0"));
+    let pushed = gpuops_testkit::git(repo.path(), &["show", "image-updates:apps/foundry-gpu-oras/helmrelease.yaml"]);
+    assert!(pushed.contains("tag: v2.0.0"), "{pushed}");
     assert_eq!(repo.read("apps/other/deploy.yaml"), outside, "outside spec.update.path");
     assert!(stderr.contains("outside the ImageUpdateAutomation's spec.update.path"), "{stderr}");
 
@@ -144,7 +148,20 @@ fn an_image_update_automation_sets_path_message_author_and_push_branch() {
         "Automated image update\n\nAutomation name: flux-system/models\n\nFiles:\n- helmrelease.yaml\nObjects:\n- HelmRelease foundry-gpu-oras\n  Changes:\n    - v1.0.0 -> v2.0.0"
     );
     assert_eq!(log("%an <%ae>").trim(), "fluxcdbot <fluxcdbot@users.noreply.github.com>");
-    assert_eq!(gpuops_testkit::git(repo.path(), &["branch", "--show-current"]).trim(), "main", "no local branch made");
+    assert_eq!(gpuops_testkit::git(repo.path(), &["branch", "--show-current"]).trim(), "main", "HEAD is back on main");
+
+    // The CronJob's second run after main moved: the push branch is rebuilt
+    // from main and force-pushed, as Flux forces it (controller `reconcile`:
+    // GitForcePushBranch && SwitchBranch); without force git rejects it
+    // non-fast-forward.
+    std::fs::write(repo.path().join("apps/other/note.yaml"), "a: 1\n").unwrap();
+    gpuops_testkit::git(repo.path(), &["add", "."]);
+    gpuops_testkit::git(repo.path(), &["commit", "--quiet", "-m", "main moves"]);
+    let again = repo.run(&["apply", "--commit", "--push"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    let main = gpuops_testkit::git(repo.path(), &["rev-parse", "main"]);
+    let parent = gpuops_testkit::git(remote.path(), &["rev-parse", "image-updates^"]);
+    assert_eq!(parent, main, "rebuilt from main");
 
     // A template Flux would refuse (the removed .Updated) is refused here too.
     let repo = Repo::seed(&registry.host());

@@ -96,7 +96,7 @@ fn names_from_the_repository_reach_the_terminal_and_the_commit_escaped() {
     assert!(files.contains(&format!("apps/foundry-gpu-oras/{EVIL}").as_str()), "{files:?}");
     clean("scan -o yaml", &text(&repo.run(&["scan", "-o", "yaml"]).stdout));
 
-    let dry = repo.run(&["apply", "--dry-run"]);
+    let dry = repo.run(&["diff"]);
     assert_eq!(dry.status.code(), Some(1), "{}", text(&dry.stderr));
     clean("dry run", &text(&dry.stdout));
 
@@ -119,7 +119,7 @@ fn a_flux_message_template_inserts_names_escaped() {
     let apply = repo.run(&["apply", "--commit"]);
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
     clean("apply", &text(&apply.stdout));
-    let message = git(repo.path(), &["log", "-1", "--format=%B"]);
+    let message = git(repo.path(), &["log", "-1", "--format=%B", "image-updates"]);
     clean("templated commit message", &message);
     // The fixture lists files and objects: both are there, escaped.
     assert!(message.contains("- evil\\u{1b}[2J\\nFAKE: line.yaml\n"), "{message}");
@@ -189,6 +189,6 @@ fn a_long_commit_message_goes_to_git_whole() {
     );
     let out = repo.run(&["apply", "--commit"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let message = git(repo.path(), &["log", "-1", "--format=%B"]);
+    let message = git(repo.path(), &["log", "-1", "--format=%B", "image-updates"]);
     assert_eq!(message.matches(&line).count(), 400, "{} bytes", message.len());
 }

@@ -258,15 +258,6 @@ fn policy_and_marker_cases(seed: &Seed) -> Vec<Case> {
             &["apply", "--strict"],
         ),
         case(
-            "two ImageUpdateAutomations and no --automation",
-            with_file(
-                with_file(seed.repo(), AUTOMATION, &automation("models")),
-                "infrastructure/image-automation/other.yaml",
-                &automation("other"),
-            ),
-            &["apply"],
-        ),
-        case(
             "--automation naming none in the tree",
             with_file(seed.repo(), AUTOMATION, &automation("models")),
             &["apply", "--automation", "flux-system/nope"],
