@@ -19,6 +19,31 @@ cp "$bin/argocd-gpuops-cmp" "$bin/gpuops-inject" "$fs/usr/local/bin/"
 cp "$kubectl" "$fs/usr/local/bin/kubectl"
 "$bin/gpuops-inject" install-plugin --dir "$fs/usr/local/lib/kustomize/plugin" >/dev/null
 cp "$here/plugin.yaml" "$fs/home/argocd/cmp-server/config/plugin.yaml"
+# git for kustomize's remote bases, from this machine's Debian packages
+# (git, dash, coreutils, sed: no image can be pulled here), each program with
+# the shared libraries and loader it links (ldd). `git submodule`, which
+# kustomize runs after every clone, is a shell script in git 2.39: hence
+# /bin/sh (dash) and the basename/sed/uname it calls.
+copy_with_libs() {
+    for f in "$@"; do
+        cp --parents -a "$f" "$fs"
+        [ -L "$f" ] && cp --parents -L "$(readlink -f "$f")" "$fs"
+        ldd "$f" 2>/dev/null | awk '/=>/ {print $3} /^[[:space:]]*\// {print $1}' | while read -r lib; do
+            [ -e "$fs$lib" ] || cp --parents -L "$lib" "$fs"
+        done
+    done
+}
+for p in git dash coreutils sed ca-certificates; do
+    dpkg -s "$p" >/dev/null 2>&1 || { echo "build-image: Debian package $p is not installed here" >&2; exit 1; }
+done
+core=/usr/lib/git-core
+copy_with_libs /usr/bin/git "$core/git-remote-http" "$core/git-remote-https" "$core/git-submodule" \
+    "$core/git-sh-setup" "$core/git-sh-i18n" /bin/dash /usr/bin/basename /usr/bin/sed /usr/bin/uname
+ln -sf dash "$fs/bin/sh"
+mkdir -p "$fs/usr/share/git-core" && cp -r /usr/share/git-core/templates "$fs/usr/share/git-core/"
+# Debian's CA bundle (ca-certificates), where git's libcurl looks for it.
+mkdir -p "$fs/etc/ssl/certs"
+cp /etc/ssl/certs/ca-certificates.crt "$fs/etc/ssl/certs/ca-certificates.crt"
 printf 'root:x:0:0:root:/:/sbin/nologin\nargocd:x:999:999:argocd:/home/argocd:/sbin/nologin\n' > "$fs/etc/passwd"
 printf 'root:x:0:\nargocd:x:999:\n' > "$fs/etc/group"
 chmod 1777 "$fs/tmp"

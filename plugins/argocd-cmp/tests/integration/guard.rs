@@ -10,7 +10,7 @@ use std::process::Output;
 
 use crate::harness::{Plugin, Profile, Source, Workspace, manifests, repo_root, text};
 
-mod git_http;
+pub(crate) mod git_http;
 
 /// A workspace holding the guard fixtures under `guard/`, and a planted
 /// executable outside the repository.

@@ -12,6 +12,7 @@ mod findings;
 mod flags;
 mod guard;
 mod harness;
+mod image;
 mod messages;
 mod runtime;
 mod strict;
