@@ -69,6 +69,8 @@ impl Tree {
 pub(crate) struct Run<'a> {
     pub(crate) automation: Option<&'a ImageUpdateAutomation>,
     pub(crate) references: Vec<Reference>,
+    /// Suspended: its references are left as they are (and said so).
+    pub(crate) suspended: bool,
 }
 
 /// The runs Flux would make, in a stable order (namespace/name); whether
@@ -89,7 +91,7 @@ pub(crate) fn select<'a>(
         }
     };
     if chosen.is_empty() {
-        return Ok((vec![Run { automation: None, references: scan.references.clone() }], false));
+        return Ok((vec![Run { automation: None, references: scan.references.clone(), suspended: false }], false));
     }
     let mut runs = Vec::new();
     let mut partial = false;
@@ -101,6 +103,8 @@ pub(crate) fn select<'a>(
                 "ImageUpdateAutomation {} is suspended (spec.suspend: true); it changes nothing, as Flux changes nothing (--ignore-suspend runs it)",
                 printable(&a.key())
             ));
+            let references = automation::in_update_path(scan, Some(a), &tree.base, &tree.root);
+            runs.push(Run { automation: Some(a), references, suspended: true });
             continue;
         }
         // `getPolicies`: an invalid policySelector stalls this automation;
@@ -116,7 +120,7 @@ pub(crate) fn select<'a>(
             continue;
         }
         let references = automation::in_update_path(scan, Some(a), &tree.base, &tree.root);
-        runs.push(Run { automation: Some(a), references });
+        runs.push(Run { automation: Some(a), references, suspended: false });
     }
     Ok((runs, partial))
 }
@@ -178,6 +182,17 @@ pub(crate) fn plan_runs<'a>(
     };
     let mut planned = Vec::new();
     for run in runs {
+        if run.suspended {
+            let key = run.automation.map(ImageUpdateAutomation::key).unwrap_or_default();
+            let items = bump::plan::plan_references(&run.references, |_| {
+                Err(bump::NoValue::Skipped(Skip {
+                    reason: SkipReason::NotApplied,
+                    message: format!("ImageUpdateAutomation {} is suspended", printable(&key)),
+                }))
+            });
+            planned.push((None, Plan { items }));
+            continue;
+        }
         let scope = Scope { automation: run.automation, ignore_suspend };
         let lookups = bump::Lookups::new(&tree.scan, scope, &run.references, registry.digest);
         let resolutions = lookups.resolve(&source, registry.concurrency as usize);

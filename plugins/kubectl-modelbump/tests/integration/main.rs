@@ -2,6 +2,7 @@
 //! real git.
 
 mod apply;
+mod automations;
 mod faults;
 mod flux;
 mod flux_scope;
