@@ -17,6 +17,7 @@
 //! plugin gathers inputs (flags, the tree, the repository root) and prints.
 
 pub mod automation;
+pub mod forge;
 pub mod plan;
 pub mod promote;
 pub mod resolve;
