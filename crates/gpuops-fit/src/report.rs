@@ -39,7 +39,7 @@ pub struct RolloutReport {
 }
 
 /// The memory verdict of one workload (`fits`, `does-not-fit`,
-/// `unknown-model`, `unknown-gpu` in JSON).
+/// `unknown-model`, `unknown-gpu`, `no-gpu`, `cpu` in JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MemoryStatus {
@@ -47,6 +47,12 @@ pub enum MemoryStatus {
     DoesNotFit,
     UnknownModel,
     UnknownGpu,
+    /// A vLLM pod that requests no GPU, with an image built for GPUs: vLLM
+    /// fails to start ("Failed to infer device type") — a problem.
+    NoGpu,
+    /// A vLLM pod that requests no GPU and runs a CPU build: no GPU memory
+    /// to check.
+    Cpu,
 }
 
 impl MemoryStatus {
@@ -56,6 +62,8 @@ impl MemoryStatus {
             MemoryStatus::DoesNotFit => "does-not-fit",
             MemoryStatus::UnknownModel => "unknown-model",
             MemoryStatus::UnknownGpu => "unknown-gpu",
+            MemoryStatus::NoGpu => "no-gpu",
+            MemoryStatus::Cpu => "cpu",
         }
     }
 }
@@ -414,7 +422,8 @@ impl Checked<'_> {
         }
         let engine = engines[index].as_ref();
         let memory = memory_report(cluster, group, engine, &placed.nodes, max_gpus_per_node, &options.models);
-        if let Some(m) = memory.as_ref().filter(|m| m.status == MemoryStatus::DoesNotFit) {
+        if let Some(m) = memory.as_ref().filter(|m| matches!(m.status, MemoryStatus::DoesNotFit | MemoryStatus::NoGpu))
+        {
             problems.push(Problem { kind: ProblemKind::Memory, message: m.message.clone().unwrap_or_default() });
         }
         if let Some(e) = engine.filter(|e| !e.multi_node) {

@@ -57,6 +57,10 @@ pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) ->
         Some(text) => VllmVersion::parse(text),
         None => VllmVersion::from_image(image),
     };
+    // vLLM's CPU images (`vllm/vllm-openai-cpu`, `vllm-cpu-release-repo`)
+    // name the CPU; a build for it sets VLLM_TARGET_DEVICE=cpu (setup.py).
+    let cpu_build = image.rsplit('/').next().unwrap_or(image).to_ascii_lowercase().contains("cpu")
+        || env("VLLM_TARGET_DEVICE").is_some_and(|d| d.eq_ignore_ascii_case("cpu"));
     // `v0`/`v1`/`v1-graphs` in the annotation name a generation, not a release.
     let engine = annotated.filter(|_| vllm_version.is_none()).and_then(|text| Generation::parse(text));
     EngineArgs {
@@ -78,6 +82,7 @@ pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) ->
         vllm_version,
         vllm_env,
         multi_node: false,
+        cpu_build,
         gpu_memory_in_use_gib: 0.0,
         entrypoint: Entrypoint::Server,
     }

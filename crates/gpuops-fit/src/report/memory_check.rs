@@ -61,6 +61,30 @@ fn share(gpu: GpuInfo, resource: Option<&str>, labels: &BTreeMap<String, String>
     })
 }
 
+/// A vLLM pod that asks for no GPU — no GPU-like extended resource, no DRA
+/// claim, nothing the group read warned about — has no GPU memory to size.
+/// A CPU build of vLLM (`EngineArgs::cpu_build`: an image named for the
+/// CPU, or `VLLM_TARGET_DEVICE=cpu`) runs so; any other image finds no device and
+/// stops: vLLM's `DeviceConfig(device="auto")` raises "RuntimeError: Failed
+/// to infer device type" when no platform is detected (vllm/config/device.py
+/// `DeviceConfig.__post_init__`; vllm/config.py `DeviceConfig.__init__`
+/// before 0.10). Pods of a multi-node group (a Ray head) are left to the
+/// group's other checks.
+fn without_gpu(group: &PodGroup, engine: &Engine) -> Option<(MemoryStatus, String)> {
+    let claims = group.spec.get("resourceClaims").and_then(Value::as_array).is_some_and(|c| !c.is_empty());
+    if group.gpus() > 0 || claims || !group.warnings.is_empty() || engine.multi_node {
+        return None;
+    }
+    Some(if engine.args.cpu_build {
+        (MemoryStatus::Cpu, "requests no GPU: vLLM runs on CPU (a CPU build); no GPU memory to check".to_string())
+    } else {
+        (
+            MemoryStatus::NoGpu,
+            "the vLLM pod requests no GPU (nvidia.com/gpu, amd.com/gpu or a MIG slice), so vLLM would run on CPU, which its GPU image cannot: it stops with \"RuntimeError: Failed to infer device type\"; add the GPU to the container's resources.limits, or use a CPU build of vLLM".to_string(),
+        )
+    })
+}
+
 pub(super) fn memory_report(
     cluster: &Cluster,
     group: &PodGroup,
@@ -77,6 +101,11 @@ pub(super) fn memory_report(
         smallest_tp: None,
         message: None,
     };
+    if let Some((status, message)) = without_gpu(group, engine) {
+        report.status = status;
+        report.message = Some(message);
+        return Some(report);
+    }
     let found = models.get(&engine.model).map(|f| &f.shape);
     let Some(shape) = resolve::annotated(found, &engine.model, &engine.overrides, engine.args.max_model_len) else {
         report.status = MemoryStatus::UnknownModel;

@@ -72,6 +72,9 @@ pub struct EngineArgs {
     /// GPU memory other processes hold when vLLM starts (a shared GPU).
     pub gpu_memory_in_use_gib: f64,
     pub entrypoint: Entrypoint,
+    /// A CPU build of vLLM (an image named for the CPU, or
+    /// `VLLM_TARGET_DEVICE=cpu`): it needs no GPU.
+    pub cpu_build: bool,
 }
 
 impl Default for EngineArgs {
@@ -95,6 +98,7 @@ impl Default for EngineArgs {
             multi_node: false,
             gpu_memory_in_use_gib: 0.0,
             entrypoint: Entrypoint::Server,
+            cpu_build: false,
         }
     }
 }

@@ -47,15 +47,17 @@ fn memory_cell(m: Option<&MemoryReport>) -> (String, String) {
         None => short_model(&m.reference),
     };
     let memory = match (m.status, &m.fit) {
-        (MemoryStatus::Fits, Some(f)) => {
-            format!("ok: {} ctx max, {} asked", tokens(f.max_context), tokens(f.max_model_len))
-        }
+        // vLLM's "Maximum concurrency for N tokens per request: X.XXx".
+        (MemoryStatus::Fits, Some(f)) => format!("ok: {:.2}x at {}", f.max_concurrency, tokens(f.max_model_len)),
         (MemoryStatus::DoesNotFit, Some(f)) if f.kv_budget_gib <= 0.0 => "weights do not fit".to_string(),
         (MemoryStatus::DoesNotFit, Some(f)) if !f.tp_valid => "TP invalid".to_string(),
         (MemoryStatus::DoesNotFit, Some(f)) if !f.dtype_supported => "dtype unsupported".to_string(),
+        // vLLM's "the estimated maximum model length is N".
         (MemoryStatus::DoesNotFit, Some(f)) => {
-            format!("no: {} ctx max, {} asked", tokens(f.max_context), tokens(f.max_model_len))
+            format!("no: {} max len, {} asked", tokens(f.max_context), tokens(f.max_model_len))
         }
+        (MemoryStatus::NoGpu, _) => "no GPU requested".to_string(),
+        (MemoryStatus::Cpu, _) => "CPU: not checked".to_string(),
         (other, _) => other.as_str().to_string(),
     };
     (model, memory)

@@ -417,9 +417,17 @@ fn completion_for_kubectl_and_shells() {
     );
     assert!(!subcommands.contains("__complete"), "hidden: {subcommands}");
     assert!(complete(&["model", "x", "--gpu", "H1"]).contains("H100"), "GPU products from the catalog");
+    // The catalog's ids with the prefix, in catalog order (the list grows
+    // with data/models.json; at least the base model and its FP8 variant).
+    let prefixed: Vec<String> = gpuops_model::catalog::models()
+        .into_iter()
+        .map(|m| m.id)
+        .filter(|id| id.starts_with("Qwen/Qwen3-235B"))
+        .collect();
+    assert!(prefixed.len() >= 2, "{prefixed:?}");
     assert_eq!(
         complete(&["model", "--gpu", "H100", "Qwen/Qwen3-235B"]),
-        "Qwen/Qwen3-235B-A22B\nQwen/Qwen3-235B-A22B-FP8\nQwen/Qwen3-235B-A22B-Instruct-2507-FP8\n:4\n",
+        format!("{}\n:4\n", prefixed.join("\n")),
         "model ids from the catalog"
     );
     for shell in ["bash", "zsh", "fish", "powershell"] {
@@ -510,4 +518,36 @@ fn namespace_scopes_the_use_shown_by_nodes() {
     );
     let check = gpufit(&["check", "-A", "-f", "-"]);
     assert_eq!(check.status.code(), Some(2));
+}
+
+/// A vLLM pod that requests no GPU is not "memory ok": with vLLM's GPU
+/// image it stops at startup ("RuntimeError: Failed to infer device type",
+/// vllm/config/device.py `DeviceConfig`), a problem (exit 1); a CPU build
+/// runs on CPU and is said to be unchecked. Before, the first was placed on
+/// a GPU node and sized against that node's whole GPU ("ok").
+#[test]
+fn a_vllm_pod_without_a_gpu_is_not_memory_ok() {
+    let deployment = |image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: qwen, namespace: llm}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: {image}\n        args: [--model, Qwen/Qwen2.5-7B-Instruct]\n        resources: {{limits: {{cpu: '8'}}}}\n"
+        )
+    };
+    let gpu_image =
+        gpufit_with_stdin(&["check", "-f", "-", "--nodes", "2*1xL40S"], &deployment("vllm/vllm-openai:v0.10.1"));
+    let out = text(&gpu_image.stdout);
+    assert_eq!(gpu_image.status.code(), Some(1), "{out}");
+    assert!(out.contains("no GPU requested") && out.contains("Failed to infer device type"), "{out}");
+    let json = gpufit_with_stdin(
+        &["check", "-f", "-", "--nodes", "2*1xL40S", "-o", "json"],
+        &deployment("vllm/vllm-openai:v0.10.1"),
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["workloads"][0]["memory"]["status"], "no-gpu", "{doc}");
+    let cpu = gpufit_with_stdin(
+        &["check", "-f", "-", "--nodes", "2*1xL40S"],
+        &deployment("public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:v0.10.1"),
+    );
+    let out = text(&cpu.stdout);
+    assert_eq!(cpu.status.code(), Some(0), "{out}");
+    assert!(out.contains("CPU: not checked") && !out.contains("ok:"), "{out}");
 }

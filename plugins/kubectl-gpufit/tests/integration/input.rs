@@ -275,10 +275,12 @@ fn a_failed_kustomize_is_one_line_with_a_hint() {
     assert_eq!(lines.len(), 1, "{lines:#?}");
     assert!(lines[0].ends_with("GpuProfile/production-gpu: spec.gpu.count: invalid value: string \"two\", expected a whole number of GPUs or \"auto\""), "{lines:#?}");
 
-    // A selector that matches nothing: the check runs, and says so.
+    // A selector that matches nothing: the check runs, and says so. The
+    // vLLM pod then requests no GPU, which is a problem (exit 1).
     let copy = copy_overlay("names: [qwen25-05b-instruct]", "names: [nothing]");
     let out = gpufit(&["check", "-k", copy.1.to_str().unwrap(), "--nodes", "8xL4"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("no GPU requested"), "{}", text(&out.stdout));
     assert_eq!(stderr_lines(&out), ["warning: spec.selector: GpuProfile/production-gpu: selector matched no workload"]);
 }
 
