@@ -206,6 +206,13 @@ pub struct ModelArgs {
     /// GiB of weights per GPU kept in CPU memory.
     #[arg(long, default_value_t = 0.0)]
     pub cpu_offload_gb: f64,
+    /// Also print the settings that start safely for --concurrency requests
+    /// of --max-model-len tokens, and the fewest GPUs of each catalog type that serve them.
+    #[arg(long)]
+    pub recommend: bool,
+    /// Requests of --max-model-len tokens served at once (for --recommend).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000), requires = "recommend")]
+    pub concurrency: u64,
     #[command(flatten)]
     pub output: OutputArgs,
 }

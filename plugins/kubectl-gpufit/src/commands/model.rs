@@ -60,7 +60,13 @@ pub(crate) fn model(args: &ModelArgs) -> Result<ExitCode, Error> {
     let engine = engine_args(args)?;
     let fit = memory::evaluate(&shape, &gpu, &engine);
     let smallest = if fit.fits { None } else { memory::smallest_fitting_tp(&shape, &gpu, &engine, 8) };
-    render::emit(&render::model(&ModelAnswer { fit: &fit, smallest_tp: smallest }, &args.output)?)?;
+    // `--recommend`: the asked context (else the model's longest) at `--concurrency`.
+    let recommendation = args.recommend.then(|| {
+        let demand = memory::Demand { context: fit.max_model_len, concurrency: args.concurrency };
+        memory::recommend(&shape, &gpu, &engine, demand)
+    });
+    let answer = ModelAnswer { fit: &fit, smallest_tp: smallest, recommendation };
+    render::emit(&render::model(&answer, &args.output)?)?;
     Ok(ExitCode::answer(fit.fits))
 }
 

@@ -1,9 +1,9 @@
 //! `model`: the memory calculation as text for a person or as a
 //! `ModelFit` document.
 
-use gpuops_cli::{Kind, OutputArgs};
+use gpuops_cli::{Kind, OutputArgs, OutputFormat};
 use gpuops_model::catalog::MemorySource;
-use gpuops_model::memory::MemoryFit;
+use gpuops_model::memory::{Generation, MemoryFit, Recommendation};
 use serde::Serialize;
 
 use super::{document, is_document};
@@ -18,16 +18,130 @@ pub(crate) struct ModelAnswer<'a> {
     /// The smallest tensor-parallel size up to 8 that fits, when the asked
     /// one does not (nullable: `null` when it fits or none does).
     pub(crate) smallest_tp: Option<u64>,
+    /// `--recommend`'s answers (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) recommendation: Option<Recommendation>,
 }
 
 pub(crate) fn model(answer: &ModelAnswer<'_>, args: &OutputArgs) -> Result<String, Error> {
     if is_document(args.output) {
         return document(Kind::ModelFit, answer, args.output);
     }
-    Ok(memory_text(answer.fit, answer.smallest_tp))
+    let mut text = memory_text(answer.fit, answer.smallest_tp, args.output == OutputFormat::Wide);
+    if let Some(r) = &answer.recommendation {
+        text.push_str(&recommendation_text(r, answer.fit));
+    }
+    Ok(text)
 }
 
-fn memory_text(f: &MemoryFit, smallest: Option<u64>) -> String {
+/// `1234567` as `1,234,567`: vLLM's `f"{num_tokens:,}"`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The two lines vLLM logs once the KV cache is sized, in its words: V1's
+/// "GPU KV cache size: %s tokens" and "Maximum concurrency for %s tokens
+/// per request: %.2fx" (v1/core/kv_cache_utils.py `_report_kv_cache_config`,
+/// numbers with thousands separators), V0's "# GPU blocks: %d" and the same
+/// concurrency line unseparated (vllm/executor/executor_base.py
+/// `initialize_cache`).
+fn vllm_says(f: &MemoryFit) -> String {
+    if f.engine == Generation::V0 {
+        format!(
+            "vLLM says:    # GPU blocks: {}\n              Maximum concurrency for {} tokens per request: {:.2}x\n",
+            f.kv_pool_tokens / 16,
+            f.max_model_len,
+            f.max_concurrency
+        )
+    } else {
+        format!(
+            "vLLM says:    GPU KV cache size: {} tokens\n              Maximum concurrency for {} tokens per request: {:.2}x\n",
+            thousands(f.kv_pool_tokens),
+            thousands(f.max_model_len),
+            f.max_concurrency
+        )
+    }
+}
+
+/// `-o wide`: the budget term by term, as `determine_available_memory`
+/// subtracts it (GiB per GPU).
+fn budget_split(f: &MemoryFit) -> String {
+    let graphs = if f.cuda_graph_in_budget { "in" } else { "outside" };
+    format!(
+        "budget:       {:.2} GiB usable = weights {:.2} + activation {:.2} + non-torch {:.2} (custom all-reduce {:.2}) + CUDA graphs {:.2} ({graphs} the budget) + KV {:.2}\nsampler:      top-k/top-p {:?}, {:.1} float32 copies of the max_num_seqs × vocab logits in the profile\n",
+        f.usable_gib,
+        f.weights_per_gpu_gib,
+        f.activation_gib,
+        f.non_torch_gib,
+        f.custom_all_reduce_gib,
+        if f.cuda_graph_in_budget { f.cuda_graph_gib } else { 0.0 },
+        f.kv_budget_gib.max(0.0),
+        f.sampler_backend,
+        f.sampler_copies,
+    )
+}
+
+/// `--recommend`: flags to start with, then the fewest GPUs per type.
+fn recommendation_text(r: &Recommendation, f: &MemoryFit) -> String {
+    let (len, n) = (r.demand.context, r.demand.concurrency);
+    let mut out = format!("recommend:    for {n} request(s) of {len} tokens at once\n");
+    let mut flag = |name: &str, value: Option<String>, why: String| match value {
+        Some(v) => out.push_str(&format!("  --{name} {v}   {why}\n")),
+        None => out.push_str(&format!(
+            "  --{name}: none starts on this GPU at TP {} × PP {}\n",
+            f.tensor_parallel, f.pipeline_parallel
+        )),
+    };
+    flag("max-model-len", r.max_model_len.map(|v| v.to_string()), "the longest that starts with these flags".into());
+    flag(
+        "max-num-seqs",
+        r.max_num_seqs.map(|v| v.to_string()),
+        format!("the most that start at {len} tokens (at most max_num_batched_tokens, {})", f.max_num_batched_tokens),
+    );
+    flag(
+        "gpu-memory-utilization",
+        r.gpu_memory_utilization.map(|u| format!("{u:.2}")),
+        format!("the least that starts and holds {n} × {len} tokens"),
+    );
+    flag(
+        "kv-cache-memory-bytes",
+        r.kv_cache_memory_bytes.map(|b| format!("{b}")),
+        format!(
+            "the same as a fixed KV cache ({:.2} GiB)",
+            r.kv_cache_memory_bytes.unwrap_or(0) as f64 / (1u64 << 30) as f64
+        ),
+    );
+    const SHOWN: usize = 5;
+    match r.placements.first() {
+        None => out.push_str("  no catalog GPU serves it with TP up to 8\n"),
+        Some(_) => {
+            for (i, p) in r.placements.iter().take(SHOWN).enumerate() {
+                out.push_str(&format!(
+                    "  {} {} × {} (TP {}): maximum concurrency {:.2}x\n",
+                    if i == 0 { "fewest GPUs:" } else { "            " },
+                    p.tensor_parallel,
+                    p.gpu,
+                    p.tensor_parallel,
+                    p.max_concurrency
+                ));
+            }
+            if r.placements.len() > SHOWN {
+                out.push_str(&format!("               … {} more GPU types (-o json)\n", r.placements.len() - SHOWN));
+            }
+        }
+    }
+    out
+}
+
+fn memory_text(f: &MemoryFit, smallest: Option<u64>, wide: bool) -> String {
     let source = match f.gpu_memory_source {
         MemorySource::Catalog => "as CUDA reports it",
         MemorySource::NodeLabel => "estimated from the node's memory label",
@@ -42,7 +156,7 @@ fn memory_text(f: &MemoryFit, smallest: Option<u64>) -> String {
         f.max_context.to_string()
     };
     let mut out = format!(
-        "model:        {}\ngpu:          {} ({:.2} GiB, {source}; {:.2} GiB at utilization {})\nengine:       vLLM {} {} (max_num_batched_tokens {}, max_num_seqs {}; top-k/top-p {:?})\nparallelism:  TP {} × PP {}\nweights/GPU:  {:.2} GiB\nactivations:  {:.2} GiB; non-torch {:.2} GiB; CUDA graphs {:.2} GiB ({graphs})\nKV budget:    {:.2} GiB/GPU, {} bytes per token, {} tokens in the pool\nmax context:  {} tokens (asked: {})\nverdict:      {}\n",
+        "model:        {}\ngpu:          {} ({:.2} GiB, {source}; {:.2} GiB at utilization {})\nengine:       vLLM {} {} (max_num_batched_tokens {}, max_num_seqs {}; top-k/top-p {:?})\nparallelism:  TP {} × PP {}\nweights/GPU:  {:.2} GiB\nactivations:  {:.2} GiB; non-torch {:.2} GiB; CUDA graphs {:.2} GiB ({graphs})\nKV budget:    {:.2} GiB/GPU, {} bytes per token\n{}max context:  {} tokens (asked: {})\n{}verdict:      {}\n",
         f.model,
         f.gpu,
         f.gpu_memory_gib,
@@ -61,9 +175,10 @@ fn memory_text(f: &MemoryFit, smallest: Option<u64>) -> String {
         f.cuda_graph_gib,
         f.kv_budget_gib.max(0.0),
         f.kv_bytes_per_token,
-        f.kv_pool_tokens,
+        vllm_says(f),
         context,
         f.max_model_len,
+        if wide { budget_split(f) } else { String::new() },
         if f.fits { "fits" } else { "does not fit" }
     );
     for p in &f.problems {

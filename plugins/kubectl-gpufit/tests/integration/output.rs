@@ -138,3 +138,61 @@ fn kv_cache_memory_bytes_is_bytes_in_model_and_in_check() {
     // The same budget gives the same pool: one memory model behind both doors.
     assert_eq!(fit["kvPoolTokens"], model["kvPoolTokens"], "{report}");
 }
+
+/// `model` says what vLLM says once the cache is sized — "GPU KV cache
+/// size: N tokens" and "Maximum concurrency for N tokens per request:
+/// X.XXx" (v1/core/kv_cache_utils.py) — in text and JSON; `-o wide` adds the
+/// budget term by term, and the terms add up to what vLLM may use.
+#[test]
+fn model_says_what_vllm_says_and_wide_splits_the_budget() {
+    let out = gpufit(&with(FITS, &["--max-model-len", "8192"]));
+    let text_out = text(&out.stdout);
+    assert!(text_out.contains("vLLM says:    GPU KV cache size: "), "{text_out}");
+    assert!(text_out.contains("Maximum concurrency for 8,192 tokens per request: "), "{text_out}");
+    assert!(!text_out.lines().any(|l| l.starts_with("budget:")), "the split is -o wide's: {text_out}");
+    let json = document(&with(FITS, &["--max-model-len", "8192", "-o", "json"]));
+    let (pool, concurrency) = (json["kvPoolTokens"].as_f64().unwrap(), json["maxConcurrency"].as_f64().unwrap());
+    // One full-attention group: the pool's blocks over a request's 512.
+    assert!((concurrency - pool / 16.0 / 512.0).abs() < 1e-6, "{json}");
+    let wide = text(&gpufit(&with(FITS, &["--max-model-len", "8192", "-o", "wide"])).stdout);
+    let line = wide.lines().find(|l| l.starts_with("budget:")).unwrap_or_else(|| panic!("{wide}"));
+    let terms = ["weightsPerGpuGib", "activationGib", "nonTorchGib", "cudaGraphGib", "kvBudgetGib"];
+    let sum: f64 = terms.iter().map(|t| json[*t].as_f64().unwrap()).sum();
+    assert!((sum - json["usableGib"].as_f64().unwrap()).abs() < 0.01, "{json}");
+    assert!(line.contains(&format!("{:.2} GiB usable", json["usableGib"].as_f64().unwrap())), "{line}");
+}
+
+/// `--recommend`: every flag it prints, passed back to `model`, starts and
+/// holds the asked concurrency; the fewest GPUs come first.
+#[test]
+fn recommend_prints_settings_that_start_and_the_fewest_gpus() {
+    let args = ["model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "L40S", "--max-model-len", "32768"];
+    let json = document(&[&args[..], &["--recommend", "--concurrency", "4", "-o", "json"]].concat());
+    let r = &json["recommendation"];
+    assert_eq!((r["demand"]["context"].as_u64(), r["demand"]["concurrency"].as_u64()), (Some(32768), Some(4)));
+    let utilization = format!("{:.2}", r["gpuMemoryUtilization"].as_f64().unwrap());
+    let back = document(&[&args[..], &["--gpu-memory-utilization", &utilization, "-o", "json"]].concat());
+    assert!(back["fits"] == true && back["maxConcurrency"].as_f64().unwrap() >= 4.0, "{back}");
+    let bytes = r["kvCacheMemoryBytes"].as_u64().unwrap().to_string();
+    let back = document(&[&args[..], &["--kv-cache-memory-bytes", &bytes, "-o", "json"]].concat());
+    assert!(back["fits"] == true && back["maxConcurrency"].as_f64().unwrap() >= 4.0, "{back}");
+    let len = r["maxModelLen"].as_u64().unwrap().to_string();
+    let back = document(&[
+        "model",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "--gpu",
+        "L40S",
+        "--max-model-len",
+        &len,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(back["fits"], true, "{back}");
+    let placements = r["placements"].as_array().unwrap();
+    assert!(placements.first().is_some_and(|p| p["tensorParallel"] == 1), "{r}");
+    let text_out = text(&gpufit(&[&args[..], &["--recommend", "--concurrency", "4"]].concat()).stdout);
+    assert!(text_out.contains("recommend:    for 4 request(s) of 32768 tokens at once"), "{text_out}");
+    assert!(text_out.contains(&format!("  --gpu-memory-utilization {utilization}   ")), "{text_out}");
+    // `--concurrency` means nothing without `--recommend`.
+    assert_eq!(gpufit(&[&args[..], &["--concurrency", "8"]].concat()).status.code(), Some(2));
+}
