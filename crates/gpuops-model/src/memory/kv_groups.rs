@@ -111,6 +111,14 @@ mod tests {
         let gemma = KvLayout::new(GROUPS, 23, 23);
         assert!((gemma.max_concurrency(768, 8192, 256, false) - 768.0 / 768.0).abs() < 1e-9);
         assert_eq!(dense.max_concurrency(10, 0, 0, false), 0.0);
+        // Public V1 startup logs, "GPU KV cache size: N tokens" then
+        // "Maximum concurrency for 32,768 tokens per request: X.XXx" (the
+        // kv_cache_utils.py:864/868 and :1087/1091 lines they quote):
+        // N / 16 blocks over the 2,048 of a request, printed with "%.2f".
+        for (tokens, printed) in [(149_712, "4.57"), (238_208, "7.27"), (1_037_152, "31.65"), (840_160, "25.64")] {
+            let x = dense.max_concurrency(tokens / 16, 32_768, 0, false);
+            assert_eq!(format!("{x:.2}"), printed, "{tokens} tokens");
+        }
     }
 
     const GROUPS: HybridKv = HybridKv::Groups { widen_near_equal: false };
