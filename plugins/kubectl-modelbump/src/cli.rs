@@ -125,12 +125,62 @@ pub struct WriteArgs {
     /// Create this branch and commit there.
     #[arg(long, value_name = "NAME", requires = "commit")]
     pub branch: Option<String>,
+    /// Name the new branch from the changes: a Go template over .Policy, .NewTag and .Changes (each
+    /// .File, .Line, .Policy, .OldValue, .NewValue), e.g. 'modelbump/{{ .Policy }}-{{ .NewTag }}'.
+    #[arg(long, value_name = "TMPL", requires = "commit", conflicts_with = "branch")]
+    pub branch_template: Option<String>,
+    /// Open a pull request (GitLab: merge request) for the pushed branch, or update the open one for
+    /// the same branch; the token is read from $GITHUB_TOKEN, $GITLAB_TOKEN or $GITEA_TOKEN.
+    #[arg(long, value_enum, value_name = "FORGE", requires = "push")]
+    pub pull_request: Option<ForgeArg>,
+    /// The forge's API base URL (default: https://api.github.com, https://gitlab.com/api/v4; needed
+    /// for gitea, e.g. https://gitea.example/api/v1). Plain http only to loopback.
+    #[arg(long, value_name = "URL", requires = "pull_request")]
+    pub forge_url: Option<String>,
+    /// The repository on the forge, OWNER/NAME (GitLab: the project path).
+    #[arg(long, value_name = "OWNER/NAME", requires = "pull_request")]
+    pub forge_repo: Option<String>,
+    /// Pull request title (Go template over the same data as --branch-template).
+    #[arg(
+        long,
+        value_name = "TMPL",
+        requires = "pull_request",
+        default_value = "modelbump: {{ .Policy }} to {{ .NewTag }}"
+    )]
+    pub pr_title: String,
+    /// Pull request body (Go template over the same data as --branch-template).
+    #[arg(
+        long,
+        value_name = "TMPL",
+        requires = "pull_request",
+        default_value = "Updated by kubectl modelbump:\n\n{{ range .Changes }}- {{ .File }}:{{ .Line }} {{ .Policy }}: {{ .OldValue }} -> {{ .NewValue }}\n{{ end }}"
+    )]
+    pub pr_body: String,
     /// Push the commit (to --remote).
     #[arg(long, requires = "commit")]
     pub push: bool,
     /// Remote to push to.
     #[arg(long, default_value = "origin")]
     pub remote: String,
+}
+
+/// `--pull-request`: which forge's REST API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ForgeArg {
+    Github,
+    Gitlab,
+    Gitea,
+}
+
+impl ForgeArg {
+    pub(crate) fn forge(self) -> gpuops_gitops::bump::forge::Forge {
+        use gpuops_gitops::bump::forge::Forge;
+        match self {
+            ForgeArg::Github => Forge::GitHub,
+            ForgeArg::Gitlab => Forge::GitLab,
+            ForgeArg::Gitea => Forge::Gitea,
+        }
+    }
 }
 
 /// kubectl's `--dry-run[=none|client|server]`.

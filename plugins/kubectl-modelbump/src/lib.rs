@@ -10,6 +10,7 @@
 
 mod cli;
 mod commands;
+mod forge;
 mod git;
 mod registry;
 mod render;

@@ -184,6 +184,11 @@ pub struct CommitOptions {
 }
 
 impl Prepared {
+    /// The scanned directory the files are relative to.
+    pub fn base(&self) -> &Path {
+        &self.base
+    }
+
     pub fn files(&self) -> &[FileEdit] {
         &self.files
     }

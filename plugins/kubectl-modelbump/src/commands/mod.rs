@@ -17,7 +17,9 @@ pub(crate) use self::tags::tags;
 use std::path::Path;
 
 use gpuops_gitops::ImageUpdateAutomation;
+use gpuops_gitops::bump::Git as _;
 use gpuops_gitops::bump::{self, Plan};
+use gpuops_manifest::text::printable;
 
 use crate::cli::{DryRun, WriteArgs};
 use crate::git::SystemGit;
@@ -89,7 +91,18 @@ fn run_prepared_with(
         return Ok(ExitCode::Success);
     }
     let git = SystemGit;
-    let transaction = prepared.begin(&git, &args.commit_options(), automation)?;
+    let mut options = args.commit_options();
+    if let Some(template) = &args.branch_template {
+        let name = bump::forge::branch_name(template, prepared.changes()).map_err(|e| Error::Usage(e.to_string()))?;
+        options.branch = Some(name);
+    }
+    // Settled before anything is written: a pull request that cannot be
+    // asked for must not leave a commit behind.
+    let pull = match args.pull_request {
+        Some(forge) => Some(pull_request(forge, args, &options, automation, &prepared)?),
+        None => None,
+    };
+    let transaction = prepared.begin(&git, &options, automation)?;
     // Ctrl-C from here on is deferred until the files are either all
     // written and committed or all put back (gpuops_cli::interrupt).
     gpuops_cli::interrupt::critical(|| {
@@ -105,5 +118,52 @@ fn run_prepared_with(
     if gpuops_cli::interrupt::pending() {
         return Ok(ExitCode::Interrupted);
     }
+    if let Some((client, pr)) = pull {
+        let at = |url: Option<String>| url.map(|u| format!(": {u}")).unwrap_or_default();
+        let said = match client.open_or_update(&pr)? {
+            crate::forge::Outcome::Created(url) => {
+                format!("opened a pull request for {}{}", printable(&pr.head), at(url))
+            }
+            crate::forge::Outcome::Updated(n, url) => {
+                format!("updated pull request #{n} for {}{}", printable(&pr.head), at(url))
+            }
+        };
+        if !quiet {
+            out.print(&format!("{said}\n"));
+        }
+    }
     Ok(ExitCode::Success)
+}
+
+/// The forge client and the pull request: head (the branch pushed) and
+/// base (the branch checked out), title and body from their templates.
+fn pull_request(
+    forge: crate::cli::ForgeArg,
+    args: &WriteArgs,
+    options: &bump::CommitOptions,
+    automation: Option<&ImageUpdateAutomation>,
+    prepared: &bump::Prepared,
+) -> Result<(crate::forge::ForgeClient, bump::forge::PullRequest), Error> {
+    let forge = forge.forge();
+    let root = SystemGit.toplevel(prepared.base()).map_err(bump::BumpError::from)?;
+    let base = SystemGit
+        .current_branch(&root)
+        .ok_or_else(|| Error::Usage("--pull-request: HEAD is detached; check out the base branch".into()))?;
+    let head = options.branch.clone().or_else(|| automation.and_then(|a| a.push_branch.clone()));
+    let head = head.filter(|h| *h != base).ok_or_else(|| {
+        Error::Usage("--pull-request needs its own branch: --branch, --branch-template or spec.git.push.branch".into())
+    })?;
+    let data = bump::forge::change_data(prepared.changes());
+    let render = |flag: &str, t: &str| {
+        gpuops_gitops::template::render(t, &data).map_err(|e| Error::Usage(format!("{flag}: {e}")))
+    };
+    let pr = bump::forge::PullRequest {
+        title: render("--pr-title", &args.pr_title)?,
+        body: render("--pr-body", &args.pr_body)?,
+        head,
+        base,
+    };
+    let token = std::env::var(forge.token_variable()).ok();
+    let client = crate::forge::ForgeClient::new(forge, args.forge_url.as_deref(), args.forge_repo.as_deref(), token)?;
+    Ok((client, pr))
 }

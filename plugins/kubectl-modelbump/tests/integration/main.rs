@@ -11,6 +11,7 @@ mod hostile_repo;
 mod image;
 mod interrupt;
 mod messages;
+mod pull_request;
 mod registry_client;
 mod release;
 mod scan;
