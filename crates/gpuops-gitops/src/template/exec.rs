@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use super::parse::{Func, Op, Token, Var};
+use super::parse::{Op, Token, Var};
 use super::{Data, Limits, TemplateError, fail};
 
 /// A range's key (index) and value.
@@ -182,20 +182,56 @@ impl<'a> Machine<'a, '_> {
         }
     }
 
+    /// A pipeline: commands separated by `|`, each one's value going last
+    /// into the next (text/template exec.go `evalPipeline`).
     fn eval(&mut self, pipe: &[Token], dot: Cow<'a, Data>) -> Result<Cow<'a, Data>, TemplateError> {
-        match pipe.split_first() {
-            None => fail("empty action {{}}"),
-            Some((Token::Func(f), args)) => {
-                let args = args.iter().map(|a| self.operand(a, &dot)).collect::<Result<Vec<_>, _>>()?;
-                Ok(Cow::Owned(Data::Str(match f {
-                    Func::Print => sprint(&args),
-                    Func::Println => sprintln(&args),
-                    Func::Printf => sprintf(&args)?,
-                })))
-            }
-            Some((first, [])) => self.operand(first, &dot),
-            Some(_) => fail("a value followed by arguments is not supported"),
+        let mut value: Option<Cow<'a, Data>> = None;
+        for command in split_pipes(pipe) {
+            value = Some(self.command(command, &dot, value)?);
         }
+        value.ok_or_else(|| super::TemplateError::Invalid("missing value for command".into()))
+    }
+
+    fn command(
+        &mut self,
+        command: &[Token],
+        dot: &Cow<'a, Data>,
+        piped: Option<Cow<'a, Data>>,
+    ) -> Result<Cow<'a, Data>, TemplateError> {
+        match command.split_first() {
+            None => fail("missing command in pipeline"),
+            Some((Token::Func(name), rest)) => {
+                self.charge(1)?;
+                let mut args = self.arguments(rest, dot)?;
+                args.extend(piped);
+                super::funcs::call(name, args)
+            }
+            Some(_) if piped.is_some() => fail("can't give argument to non-function"),
+            Some(_) => {
+                let mut values = self.arguments(command, dot)?;
+                if values.len() != 1 {
+                    return fail("a value followed by arguments is not supported");
+                }
+                Ok(values.remove(0))
+            }
+        }
+    }
+
+    /// Operands, a parenthesized pipeline counting as one.
+    fn arguments(&mut self, tokens: &[Token], dot: &Cow<'a, Data>) -> Result<Vec<Cow<'a, Data>>, TemplateError> {
+        let mut values = Vec::new();
+        let mut i = 0;
+        while i < tokens.len() {
+            if tokens[i] == Token::Open {
+                let close = matching(tokens, i);
+                values.push(self.eval(&tokens[i + 1..close], dot.clone())?);
+                i = close + 1;
+            } else {
+                values.push(self.operand(&tokens[i], dot)?);
+                i += 1;
+            }
+        }
+        Ok(values)
     }
 
     fn operand(&mut self, token: &Token, dot: &Cow<'a, Data>) -> Result<Cow<'a, Data>, TemplateError> {
@@ -204,13 +240,52 @@ impl<'a> Machine<'a, '_> {
             Token::Str(s) => Ok(Cow::Owned(Data::Str(s.clone()))),
             Token::Int(i) => Ok(Cow::Owned(Data::Int(*i))),
             Token::Bool(b) => Ok(Cow::Owned(Data::Bool(*b))),
-            Token::Func(_) => fail("a function needs to come first"),
+            Token::Func(name) => super::funcs::call(name, Vec::new()),
+            Token::Pipe | Token::Open | Token::Close => fail("unexpected token in an operand"),
         }
     }
 }
 
+/// The index of the `)` that closes the `(` at `open` (the parser checked
+/// they balance).
+fn matching(tokens: &[Token], open: usize) -> usize {
+    let mut depth = 0usize;
+    for (i, t) in tokens.iter().enumerate().skip(open) {
+        match t {
+            Token::Open => depth += 1,
+            Token::Close => {
+                depth -= 1;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => {}
+        }
+    }
+    tokens.len()
+}
+
+/// The commands of a pipeline: split at `|` outside parentheses.
+fn split_pipes(tokens: &[Token]) -> Vec<&[Token]> {
+    let mut commands = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, t) in tokens.iter().enumerate() {
+        match t {
+            Token::Open => depth += 1,
+            Token::Close => depth = depth.saturating_sub(1),
+            Token::Pipe if depth == 0 => {
+                commands.push(&tokens[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    commands.push(&tokens[start..]);
+    commands
+}
+
 /// `fmt.Sprint`: spaces between operands when neither side is a string.
-fn sprint(args: &[Cow<'_, Data>]) -> String {
+pub(super) fn sprint(args: &[Cow<'_, Data>]) -> String {
     let mut out = String::new();
     for (i, a) in args.iter().enumerate() {
         if i > 0 && !a.is_string() && !args[i - 1].is_string() {
@@ -222,7 +297,7 @@ fn sprint(args: &[Cow<'_, Data>]) -> String {
 }
 
 /// `fmt.Sprintln`: always spaces between operands, and a newline.
-fn sprintln(args: &[Cow<'_, Data>]) -> String {
+pub(super) fn sprintln(args: &[Cow<'_, Data>]) -> String {
     let mut out = String::new();
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
@@ -235,7 +310,7 @@ fn sprintln(args: &[Cow<'_, Data>]) -> String {
 }
 
 /// `fmt.Sprintf` for `%s`, `%v`, `%d`, `%q` and `%%`.
-fn sprintf(args: &[Cow<'_, Data>]) -> Result<String, TemplateError> {
+pub(super) fn sprintf(args: &[Cow<'_, Data>]) -> Result<String, TemplateError> {
     let Some((Data::Str(format), args)) = args.split_first().map(|(f, rest)| (f.as_ref(), rest)) else {
         return fail("printf needs a format string first");
     };

@@ -16,6 +16,7 @@
 //! and the bytes written, which Go leaves unbounded.
 
 mod exec;
+mod funcs;
 mod parse;
 
 use std::collections::BTreeMap;
@@ -223,15 +224,78 @@ mod tests {
     #[test]
     fn what_is_not_supported_is_named() {
         for (t, expect) in [
-            ("{{ .Changed.Changes | len }}", "pipelines"),
             ("{{ with .Values }}x{{ end }}", "{{with}} is not supported"),
-            ("{{ upper .Values.env }}", "`upper` is not supported"),
+            // Not in sprig's hermetic map (the time and random functions are
+            // left out so a message does not depend on when it is rendered).
+            ("{{ now }}", "function \"now\" not defined"),
+            ("{{ randAlpha 3 }}", "function \"randAlpha\" not defined"),
+            ("{{ .Values.env | .Values.env }}", "can't give argument to non-function"),
+            ("{{ eq 1 \"1\" }}", "incompatible types for comparison"),
+            ("{{ (len .Values }}", "unclosed left paren"),
             ("{{ .Changed.Nope }}", "can't evaluate field Nope"),
             ("{{ range .Changed.Changes }}", "has no {{end}}"),
             ("{{ .AutomationObject", "never closed"),
         ] {
             let err = render(t, &data()).unwrap_err().to_string();
             assert!(err.contains(expect), "{t}: {err}");
+        }
+    }
+
+    /// Go text/template builtins and sprig's hermetic text functions, as
+    /// Flux wires them (source.go `templateMsg`). Rows: the templates of
+    /// image-automation-controller internal/source/source_test.go
+    /// (`testCommitTemplate`: `eq $resource.Kind "Deployment"`, `| lower`;
+    /// `testCommitTemplateWithValues`: `index .Values "cluster"`) and
+    /// text/template exec_test.go `execTests` rows ("pipeline", "and",
+    /// "or", "not", "len of string", "eq .Int 1", "lt 1 2", "index map",
+    /// "parenthesized"); sprig's documented examples (strings.md: lower
+    /// "HELLO", upper, title "hello world", trim, trimPrefix "-" "-hello",
+    /// contains "cat" "catch", replace " " "-", repeat 3 "hello", quote,
+    /// trunc 5 "hello world", trunc -5, default "foo" "", join).
+    /// Measured against Go 1.19's text/template for the builtin rows.
+    #[test]
+    fn go_builtins_and_sprig_functions_render_as_go_does() {
+        let d = data();
+        for (t, want) in [
+            ("{{ if eq .Values.env \"prod\" }}yes{{ else }}no{{ end }}", "yes"),
+            (
+                "{{ range $resource, $_ := .Changed.Objects -}}\n{{ if eq $resource.Kind \"Deployment\" -}}\n- {{ $resource.Kind | lower }} {{ $resource.Name | lower }}\n{{ else -}}\n- {{ $resource.Kind }} {{ $resource.Name }}\n{{ end -}}\n{{ end -}}",
+                "- deployment podinfo\n",
+            ),
+            ("{{ .Values.env | upper }}", "PROD"),
+            ("{{ \"Deployment\" | lower }}", "deployment"),
+            ("Cluster: {{ index .Values \"env\" }}", "Cluster: prod"),
+            ("{{ index .Values \"missing\" }}|", "|"),
+            ("{{ len .Values.env }}", "4"),
+            ("{{ and 1 0 }} {{ and 1 2 }} {{ or 0 \"x\" }} {{ or 0 \"\" }}| {{ not true }}", "0 2 x | false"),
+            (
+                "{{ eq 1 2 3 1 }} {{ ne \"a\" \"b\" }} {{ lt 1 2 }} {{ le 2 2 }} {{ gt \"b\" \"a\" }} {{ ge 1 2 }}",
+                "true true true true true false",
+            ),
+            ("{{ printf \"%s-%d\" (upper .Values.env) (len .Values.env) }}", "PROD-4"),
+            ("{{ .Values.env | printf \"%s!\" | upper }}", "PROD!"),
+            ("{{ range .Changed.Changes }}{{ .NewValue | trimPrefix \"5.0.\" }} {{ end }}", "3 "),
+            ("{{ lower \"HELLO\" }} {{ title \"hello world\" }} {{ trim \"  hi  \" }}", "hello Hello World hi"),
+            (
+                "{{ trimPrefix \"-\" \"-hello\" }} {{ trimSuffix \"-\" \"hello-\" }} {{ contains \"cat\" \"catch\" }}",
+                "hello hello true",
+            ),
+            (
+                "{{ hasPrefix \"cat\" \"catch\" }} {{ hasSuffix \"x\" \"catch\" }} {{ \"I Am Henry VIII\" | replace \" \" \"-\" }}",
+                "true false I-Am-Henry-VIII",
+            ),
+            ("{{ repeat 3 \"hello\" }} {{ quote \"a\" }} {{ squote \"b\" }}", "hellohellohello \"a\" 'b'"),
+            (
+                "{{ trunc 5 \"hello world\" }} {{ trunc -5 \"hello world\" }} {{ default \"foo\" \"\" }} {{ default \"foo\" \"bar\" }}",
+                "hello world foo bar",
+            ),
+            (
+                "{{ nospace \"hello w o r l d\" }} {{ cat \"hello\" \"beautiful\" \"world\" }} {{ empty \"\" }}",
+                "helloworld hello beautiful world true",
+            ),
+            ("{{ indent 2 \"a\\nb\" }}", "  a\n  b"),
+        ] {
+            assert_eq!(render(t, &d).unwrap(), want, "{t}");
         }
     }
 

@@ -20,13 +20,6 @@ pub(super) enum Var {
     Slot(usize),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Func {
-    Print,
-    Println,
-    Printf,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Token {
     /// `.`, `.A.B`, `$`, `$x`, `$x.A`.
@@ -34,8 +27,19 @@ pub(super) enum Token {
     Str(String),
     Int(i64),
     Bool(bool),
-    Func(Func),
+    /// A function of the map (funcs.rs `NAMES`).
+    Func(&'static str),
+    /// `|`: the value so far goes last into the next command.
+    Pipe,
+    /// `(` and `)`: a pipeline used as one operand.
+    Open,
+    Close,
 }
+
+/// Parenthesized pipelines nest at most this deep in one action (Go's
+/// parser applies `maxStackDepth` to them; far less is plenty here and
+/// keeps the evaluator's recursion short).
+const MAX_PARENS: usize = 100;
 
 #[derive(Debug)]
 pub(super) enum Op {
@@ -150,12 +154,36 @@ fn tokenize(action: &str, vars: &[String]) -> Result<Vec<Token>, TemplateError> 
             tokens.push(Token::Str(s));
             continue;
         }
+        if matches!(c, '|' | '(' | ')') {
+            tokens.push(match c {
+                '|' => Token::Pipe,
+                '(' => Token::Open,
+                _ => Token::Close,
+            });
+            i += 1;
+            continue;
+        }
         let start = i;
-        while i < chars.len() && !chars[i].is_whitespace() {
+        while i < chars.len() && !chars[i].is_whitespace() && !matches!(chars[i], '|' | '(' | ')' | '"') {
             i += 1;
         }
         let word: String = chars[start..i].iter().collect();
         tokens.push(word_token(&word, action, vars)?);
+    }
+    let mut depth = 0usize;
+    for t in &tokens {
+        match t {
+            Token::Open => depth += 1,
+            Token::Close if depth == 0 => return fail(format!("unexpected \")\" in {{{{{action}}}}}")),
+            Token::Close => depth -= 1,
+            _ => {}
+        }
+        if depth > MAX_PARENS {
+            return fail(format!("parenthesized pipelines nest more than {MAX_PARENS} deep"));
+        }
+    }
+    if depth > 0 {
+        return fail(format!("unclosed left paren in {{{{{action}}}}}"));
     }
     Ok(tokens)
 }
@@ -185,13 +213,11 @@ fn word_token(word: &str, action: &str, vars: &[String]) -> Result<Token, Templa
     }
     match word {
         "true" | "false" => Ok(Token::Bool(word == "true")),
-        "print" => Ok(Token::Func(Func::Print)),
-        "println" => Ok(Token::Func(Func::Println)),
-        "printf" => Ok(Token::Func(Func::Printf)),
-        "|" => fail(format!("pipelines (`|`) are not supported: {{{{{action}}}}}")),
-        other => fail(format!(
-            "`{other}` is not supported (only fields, variables, print, println, printf): {{{{{action}}}}}"
-        )),
+        other => match super::funcs::NAMES.iter().find(|n| **n == other) {
+            Some(name) => Ok(Token::Func(name)),
+            // Go's parser: parse.go `function %q not defined`.
+            None => fail(format!("function \"{other}\" not defined: {{{{{action}}}}}")),
+        },
     }
 }
 
