@@ -55,8 +55,15 @@ pub(super) fn execute(ops: &[Op], root: &Data, limits: &Limits) -> Result<String
                 }
             }
             Op::Jump(to) => *to,
-            Op::Range { declares, pipe, next, .. } => {
-                let items = items_of(m.eval(pipe, dot(&loops, root))?)?;
+            Op::Range { declares, pipe, next, with, .. } => {
+                let value = m.eval(pipe, dot(&loops, root))?;
+                let items = if !*with {
+                    items_of(value)?
+                } else if value.truthy() {
+                    vec![(Cow::Owned(Data::Int(0)), value)]
+                } else {
+                    Vec::new()
+                };
                 if items.is_empty() {
                     next + 1
                 } else {

@@ -224,7 +224,7 @@ mod tests {
     #[test]
     fn what_is_not_supported_is_named() {
         for (t, expect) in [
-            ("{{ with .Values }}x{{ end }}", "{{with}} is not supported"),
+            ("{{ define \"x\" }}x{{ end }}", "{{define}} is not supported"),
             // Not in sprig's hermetic map (the time and random functions are
             // left out so a message does not depend on when it is rendered).
             ("{{ now }}", "function \"now\" not defined"),
@@ -294,6 +294,10 @@ mod tests {
                 "helloworld hello beautiful world true",
             ),
             ("{{ indent 2 \"a\\nb\" }}", "  a\n  b"),
+            // exec_test.go "with" rows: dot is the value; empty runs else.
+            ("{{ with .Values.env }}{{ . }}{{ end }}", "prod"),
+            ("{{ with .Values.nope }}{{ . }}{{ else }}none{{ end }}", "none"),
+            ("{{ with $x := .Values.env }}{{ $x | upper }}{{ end }}", "PROD"),
         ] {
             assert_eq!(render(t, &d).unwrap(), want, "{t}");
         }

@@ -59,6 +59,8 @@ pub(super) enum Op {
         pipe: Vec<Token>,
         next: usize,
         end: usize,
+        /// `{{with}}`: the one value, when it is not empty.
+        with: bool,
     },
     /// End of a range body: the next item runs the body again from
     /// `start + 1`; after the last one, go to the range's `end`.
@@ -236,10 +238,14 @@ pub(super) fn parse(template: &str, max_depth: usize) -> Result<Vec<Op>, Templat
         let (keyword, rest) = text.split_once(char::is_whitespace).unwrap_or((&text, ""));
         match keyword {
             "if" => parser.open_if(rest, false)?,
-            "range" => parser.open_range(rest)?,
+            "range" => parser.open_range(rest, false)?,
+            // exec.go `walk` for WithNode: dot is the value when it is not
+            // empty, else the `{{else}}` body runs — a range over that one
+            // value, here.
+            "with" => parser.open_range(rest, true)?,
             "else" => parser.otherwise(rest)?,
             "end" => parser.end()?,
-            "with" | "define" | "template" | "block" | "break" | "continue" => {
+            "define" | "template" | "block" | "break" | "continue" => {
                 return fail(format!("{{{{{keyword}}}}} is not supported"));
             }
             _ => {
@@ -282,13 +288,13 @@ impl Parser {
         self.push_open(Kind::If, chained, Op::If { pipe, otherwise: 0 })
     }
 
-    fn open_range(&mut self, rest: &str) -> Result<(), TemplateError> {
+    fn open_range(&mut self, rest: &str, with: bool) -> Result<(), TemplateError> {
         let (declared, pipe) = match rest.split_once(":=") {
             Some((names, pipe)) => (names.split(',').map(|v| v.trim().to_string()).collect::<Vec<_>>(), pipe),
             None => (Vec::new(), rest),
         };
-        if declared.len() > 2 {
-            return fail("too many declarations in range (at most two)");
+        if declared.len() > 2 || (with && declared.len() > 1) {
+            return fail("too many declarations (range: at most two, with: one)");
         }
         if let Some(bad) = declared.iter().find(|v| v.len() < 2 || !v.starts_with('$') || v.contains('.')) {
             return fail(format!("range can only initialize variables, not {bad:?}"));
@@ -296,7 +302,7 @@ impl Parser {
         // The pipeline is read before its own variables exist.
         let pipe = tokenize(pipe, &self.vars)?;
         let declares = declared.len();
-        self.push_open(Kind::Range, false, Op::Range { declares, pipe, next: 0, end: 0 })?;
+        self.push_open(Kind::Range, false, Op::Range { declares, pipe, next: 0, end: 0, with })?;
         self.vars.extend(declared.into_iter().map(|v| v[1..].to_string()));
         Ok(())
     }
