@@ -396,12 +396,16 @@ fn an_automation_writes_flux_s_message_and_pushes_its_branch() {
 }
 
 /// image-automation-controller: the push branch pushed with force only when
-/// it differs from the checkout branch (controller `reconcile`,
+/// it differs from the checkout branch (controller `reconcile`:
 /// GitForcePushBranch && SwitchBranch), then `push.refspec` without force
 /// (source.go `buildRefspecPushConfig`), both with `push.options`
-/// (source_test.go Test_pushBranchUpdateScenarios / TestSourceManager_CommitAndPush
-/// "push to refspec" rows, restated on the fake git). A detached checkout
-/// with `push.branch` pushes there (it was refused).
+/// (`WithPushConfigOptions`). Rows of internal/source/source_test.go
+/// `TestSourceManager_CommitAndPush`: "push to refspec" (checkout main,
+/// push main, refspec refs/heads/main:refs/heads/smth/else), "push to
+/// different branch+refspec" (checkout main, push auto, refspec
+/// refs/heads/auto:refs/heads/smth/else), "push to branch from tag" (a tag
+/// checked out — a detached HEAD — pushing to a named branch; it was
+/// refused here). The options are ours (the upstream rows set none).
 #[test]
 fn push_refspec_options_and_force_as_flux() {
     let automation = |branch: &str| {
