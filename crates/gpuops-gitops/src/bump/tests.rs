@@ -400,7 +400,7 @@ fn an_automation_writes_flux_s_message_and_pushes_its_branch() {
 /// GitForcePushBranch && SwitchBranch), then `push.refspec` without force
 /// (source.go `buildRefspecPushConfig`), both with `push.options`
 /// (`WithPushConfigOptions`). Rows of internal/source/source_test.go
-/// `TestSourceManager_CommitAndPush`: "push to refspec" (checkout main,
+/// `TestSourceManager_CommitAndPush`: "push to cloned branch+refspec" (checkout main,
 /// push main, refspec refs/heads/main:refs/heads/smth/else), "push to
 /// different branch+refspec" (checkout main, push auto, refspec
 /// refs/heads/auto:refs/heads/smth/else), "push to branch from tag" (a tag
