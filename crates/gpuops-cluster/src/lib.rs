@@ -19,7 +19,7 @@ use std::time::Instant;
 use gpuops_schedule::cluster::{Cluster, ClusterError, continue_token_ahead, from_json_list};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-pub use kubeconfig::{Connection, KubeconfigError, load_kubeconfig};
+pub use kubeconfig::{Connection, InCluster, KubeconfigError, Overrides, SERVICE_ACCOUNT_DIR, load_kubeconfig};
 
 /// A live read that failed.
 #[derive(Debug, thiserror::Error)]

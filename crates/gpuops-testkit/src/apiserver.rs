@@ -15,11 +15,31 @@ use serde_json::Value;
 
 pub const API_TOKEN: &str = "gpuops-test-token";
 
+/// A second token the stand-in accepts: the one a test passes with
+/// `--token` or puts in a ServiceAccount directory, so that it can tell which
+/// credential arrived.
+pub const FLAG_TOKEN: &str = "gpuops-flag-token";
+
+/// What one request carried besides its target: the identity headers the
+/// API server's authentication and impersonation filters read
+/// (k8s.io/apiserver pkg/endpoints/filters/impersonation.go: `Impersonate-User`,
+/// `Impersonate-Group` (repeated), `Impersonate-Uid`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Received {
+    /// Path and query.
+    pub target: String,
+    /// The bearer token presented (test tokens only), if any.
+    pub bearer: Option<String>,
+    pub impersonate_user: Option<String>,
+    pub impersonate_groups: Vec<String>,
+    pub impersonate_uid: Option<String>,
+}
+
 /// A running API server; stops on drop.
 pub struct ApiServer {
     port: u16,
     stop: Arc<AtomicBool>,
-    requests: Arc<Mutex<Vec<String>>>,
+    requests: Arc<Mutex<Vec<Received>>>,
 }
 
 /// Ways the stand-in misbehaves, for the client's guards.
@@ -119,6 +139,11 @@ impl ApiServer {
 
     /// Request targets received so far (path and query).
     pub fn requests(&self) -> Vec<String> {
+        self.received().into_iter().map(|r| r.target).collect()
+    }
+
+    /// Requests received so far, with the identity they carried.
+    pub fn received(&self) -> Vec<Received> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
@@ -156,6 +181,26 @@ fn strip_kind(obj: &Value) -> Value {
     copy
 }
 
+/// The identity a request head carries.
+fn received(head: &str, target: &str) -> Received {
+    let all = |name: &str| -> Vec<String> {
+        head.lines()
+            .filter_map(|line| line.split_once(':'))
+            .filter(|(key, _)| key.trim().eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.trim().to_string())
+            .collect()
+    };
+    Received {
+        target: target.to_string(),
+        bearer: crate::http::header(head, "authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string()),
+        impersonate_user: crate::http::header(head, "impersonate-user").map(str::to_string),
+        impersonate_groups: all("impersonate-group"),
+        impersonate_uid: crate::http::header(head, "impersonate-uid").map(str::to_string),
+    }
+}
+
 fn respond(stream: &mut TcpStream, status: &str, body: &str) {
     crate::http::respond(stream, status, &[("Content-Type", "application/json")], body.as_bytes());
 }
@@ -167,18 +212,17 @@ fn status_body(code: u16, reason: &str, message: &str) -> String {
 fn serve(
     mut stream: TcpStream,
     data: &Data,
-    log: &Mutex<Vec<String>>,
+    log: &Mutex<Vec<Received>>,
     tokens: &Mutex<HashMap<String, usize>>,
     counter: &AtomicUsize,
 ) {
     let Some(head) = crate::http::read_head(&mut stream) else { return };
     let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let received = received(&head, &target);
+    let authorized = matches!(received.bearer.as_deref(), Some(API_TOKEN | FLAG_TOKEN));
     if let Ok(mut l) = log.lock() {
-        l.push(target.clone());
+        l.push(received);
     }
-    let authorized = head
-        .lines()
-        .any(|l| l.to_ascii_lowercase().starts_with("authorization:") && l.ends_with(&format!("Bearer {API_TOKEN}")));
     if !authorized {
         return respond(&mut stream, "401 Unauthorized", &status_body(401, "Unauthorized", "Unauthorized"));
     }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use apiserver::{API_TOKEN, ApiServer, Misbehave};
+pub use apiserver::{API_TOKEN, ApiServer, FLAG_TOKEN, Misbehave, Received};
 pub use capture::Capture;
 pub use hub::{HUB_COMMIT, HubServer};
 pub use proxy::{Fault, Proxy};

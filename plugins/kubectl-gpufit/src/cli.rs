@@ -63,6 +63,36 @@ pub struct ClusterArgs {
     /// The kubeconfig user to use (overrides the context's).
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
+    /// The address and port of the Kubernetes API server (overrides the kubeconfig's).
+    #[arg(short = 's', long, value_name = "URL")]
+    pub server: Option<String>,
+    /// Bearer token for authentication to the API server.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Path to a cert file for the certificate authority.
+    #[arg(long, value_name = "FILE")]
+    pub certificate_authority: Option<PathBuf>,
+    /// Path to a client certificate file for TLS.
+    #[arg(long, value_name = "FILE")]
+    pub client_certificate: Option<PathBuf>,
+    /// Path to a client key file for TLS.
+    #[arg(long, value_name = "FILE")]
+    pub client_key: Option<PathBuf>,
+    /// If true, the server's certificate will not be checked for validity (insecure).
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+    /// Server name to use for server certificate validation (default: the server's hostname).
+    #[arg(long, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+    /// Username to impersonate for the operation (a user or a service account).
+    #[arg(long = "as", value_name = "USER")]
+    pub impersonate: Option<String>,
+    /// Group to impersonate for the operation; repeat to specify multiple groups.
+    #[arg(long = "as-group", value_name = "GROUP", requires = "impersonate")]
+    pub impersonate_groups: Vec<String>,
+    /// UID to impersonate for the operation.
+    #[arg(long = "as-uid", value_name = "UID", requires = "impersonate")]
+    pub impersonate_uid: Option<String>,
     /// check: the namespace of workloads whose manifests name none (as `kubectl apply -n`);
     /// nodes: also show what this namespace's pods use (USED(NS)). Placement always counts
     /// every namespace's pods, as the scheduler does.

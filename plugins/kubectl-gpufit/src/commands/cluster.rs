@@ -32,6 +32,22 @@ fn list_options(args: &ClusterArgs, scheduling: bool) -> gpuops_cluster::ListOpt
     }
 }
 
+/// kubectl's override flags, as cli-runtime's ConfigFlags hands them to clientcmd.
+fn overrides(args: &ClusterArgs) -> gpuops_cluster::Overrides {
+    gpuops_cluster::Overrides {
+        server: args.server.clone(),
+        token: args.token.clone(),
+        certificate_authority: args.certificate_authority.clone(),
+        client_certificate: args.client_certificate.clone(),
+        client_key: args.client_key.clone(),
+        insecure_skip_tls_verify: args.insecure_skip_tls_verify,
+        tls_server_name: args.tls_server_name.clone(),
+        impersonate: args.impersonate.clone(),
+        impersonate_groups: args.impersonate_groups.clone(),
+        impersonate_uid: args.impersonate_uid.clone(),
+    }
+}
+
 /// The clusters the flags name, one per context for a fleet.
 fn all_clusters(args: &ClusterArgs, scheduling: bool) -> Result<Vec<Cluster>, Error> {
     if let Some(spec) = &args.nodes {
@@ -77,6 +93,15 @@ fn all_clusters(args: &ClusterArgs, scheduling: bool) -> Result<Vec<Cluster>, Er
                 // kubectl's chain: --kubeconfig, else $KUBECONFIG, else ~/.kube/config.
                 env_kubeconfig: std::env::var_os("KUBECONFIG"),
                 home: std::env::var_os("HOME").map(PathBuf::from),
+                overrides: overrides(args),
+                // client-go rest.InClusterConfig's inputs; the directory can be
+                // moved for tests (GPUOPS_SERVICE_ACCOUNT_DIR), as a pod never needs to.
+                in_cluster: Some(gpuops_cluster::InCluster {
+                    host: std::env::var("KUBERNETES_SERVICE_HOST").ok(),
+                    port: std::env::var("KUBERNETES_SERVICE_PORT").ok(),
+                    service_account_dir: std::env::var_os("GPUOPS_SERVICE_ACCOUNT_DIR")
+                        .map_or_else(|| PathBuf::from(gpuops_cluster::SERVICE_ACCOUNT_DIR), PathBuf::from),
+                }),
             };
             let _progress =
                 gpuops_cli::progress::Progress::spinner(&format!("reading nodes and pods of {}", connection.target()));

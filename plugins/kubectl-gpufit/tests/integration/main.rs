@@ -4,6 +4,7 @@
 
 mod bounds;
 mod check;
+mod connection;
 mod env;
 mod help;
 mod hostile;
