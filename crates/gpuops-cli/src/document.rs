@@ -24,6 +24,8 @@ pub enum Kind {
     FitReportList,
     /// `kubectl gpufit nodes`: GPU inventory rows in `items`.
     NodeList,
+    /// `kubectl gpufit nodes -g ...`: allocation rows by group in `items`.
+    AllocationList,
     /// `kubectl gpufit model`: the memory calculation.
     ModelFit,
     /// `kubectl gpufit local`: this machine's GPUs in `items`.
@@ -42,6 +44,7 @@ impl Kind {
             Kind::FitReport => "FitReport",
             Kind::FitReportList => "FitReportList",
             Kind::NodeList => "NodeList",
+            Kind::AllocationList => "AllocationList",
             Kind::ModelFit => "ModelFit",
             Kind::LocalGpuList => "LocalGpuList",
             Kind::ReferenceList => "ReferenceList",

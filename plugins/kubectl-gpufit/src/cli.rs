@@ -173,8 +173,39 @@ pub struct NodesArgs {
     /// Use of every namespace (the default; undoes -n).
     #[arg(short = 'A', long, overrides_with = "namespace")]
     pub all_namespaces: bool,
+    /// Allocations per GPU resource, grouped in this order (repeat or comma-separate:
+    /// node, namespace, pod, gpu-product), as kubectl-view-allocations -g: requested and
+    /// limit with their share of allocatable, free; MIG and shared GPUs apart.
+    #[arg(short = 'g', long = "group-by", value_name = "GROUP", value_delimiter = ',', value_enum)]
+    pub group_by: Vec<GroupBy>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// A level of `nodes -g`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GroupBy {
+    Node,
+    Namespace,
+    Pod,
+    GpuProduct,
+}
+
+impl GroupBy {
+    /// Whether every pod of a group sits on nodes of the group (so the
+    /// group has an allocatable to compare with).
+    pub fn of_nodes(self) -> bool {
+        matches!(self, GroupBy::Node | GroupBy::GpuProduct)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupBy::Node => "node",
+            GroupBy::Namespace => "namespace",
+            GroupBy::Pod => "pod",
+            GroupBy::GpuProduct => "gpu-product",
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -85,6 +85,146 @@ pub(crate) fn nodes(rows: &[NodeRow], namespace: Option<&str>, args: &OutputArgs
     Ok(table.render(args.no_headers))
 }
 
+/// One group of `nodes -g` (docs/output.md, `AllocationList`): a GPU
+/// resource as it is offered, or a node, namespace, pod or GPU product
+/// under it; node-made groups carry allocatable, the shares of it, free.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AllocationRow {
+    /// With several clusters (a fleet): which one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cluster: Option<String>,
+    /// `resource`, `node`, `namespace`, `pod` or `gpu-product`.
+    pub(crate) level: &'static str,
+    pub(crate) resource: String,
+    /// `whole`, `mig PROFILE`, `shared STRATEGY xREPLICAS` or `shared`.
+    pub(crate) offering: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) node: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) namespace: Option<String>,
+    /// `NAMESPACE/NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pod: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) gpu_product: Option<String>,
+    pub(crate) requested: i64,
+    pub(crate) limit: i64,
+    pub(crate) allocatable: Option<i64>,
+    pub(crate) requested_percent: Option<i64>,
+    pub(crate) limit_percent: Option<i64>,
+    pub(crate) free: Option<i64>,
+    /// 0 for a resource, 1 for the first group level, ...
+    #[serde(skip)]
+    pub(crate) depth: usize,
+}
+
+impl AllocationRow {
+    /// The row of the group at `path` (resource, offering, then one value per level).
+    pub(crate) fn new(
+        path: &[String],
+        levels: &[crate::cli::GroupBy],
+        requested: i64,
+        allocatable: Option<i64>,
+        cluster: Option<String>,
+    ) -> Self {
+        let depth = path.len().saturating_sub(2);
+        let mut row = AllocationRow {
+            cluster,
+            level: if depth == 0 { "resource" } else { levels[depth - 1].name() },
+            resource: path[0].clone(),
+            offering: path[1].clone(),
+            node: None,
+            namespace: None,
+            pod: None,
+            gpu_product: None,
+            requested,
+            // GPUs: limit = request (an extended resource is not overcommitted).
+            limit: requested,
+            allocatable,
+            // kubectl-view-allocations prints `(NN%)` rounded to the nearest.
+            requested_percent: allocatable
+                .filter(|a| *a > 0)
+                .map(|a| (requested as f64 * 100.0 / a as f64).round() as i64),
+            limit_percent: None,
+            free: allocatable.map(|a| a - requested),
+            depth,
+        };
+        row.limit_percent = row.requested_percent;
+        for (level, value) in levels.iter().zip(&path[2..]) {
+            let slot = match level {
+                crate::cli::GroupBy::Node => &mut row.node,
+                crate::cli::GroupBy::Namespace => &mut row.namespace,
+                crate::cli::GroupBy::Pod => &mut row.pod,
+                crate::cli::GroupBy::GpuProduct => &mut row.gpu_product,
+            };
+            *slot = Some(value.clone());
+        }
+        row
+    }
+
+    /// What the first column names: the group's own value.
+    fn name(&self) -> String {
+        match self.level {
+            "resource" if self.offering == "whole" => self.resource.clone(),
+            // The resource names the MIG profile already.
+            "resource" if self.offering.starts_with("mig ") => format!("{} (MIG)", self.resource),
+            "resource" => format!("{} ({})", self.resource, self.offering),
+            "node" => self.node.clone().unwrap_or_default(),
+            "namespace" => self.namespace.clone().unwrap_or_default(),
+            "pod" => self.pod.clone().unwrap_or_default(),
+            _ => self.gpu_product.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// `nodes -g` as kubectl-view-allocations draws it (a tree under each
+/// resource: `├─`, `└─`, `│`), or an `AllocationList` document.
+pub(crate) fn allocations(rows: &[AllocationRow], args: &OutputArgs) -> Result<String, Error> {
+    if is_document(args.output) {
+        return document(Kind::AllocationList, Items { items: rows }, args.output);
+    }
+    let wide = args.output == OutputFormat::Wide;
+    let mut headers = vec!["resource", "requested", "limit", "allocatable", "free"];
+    if wide {
+        headers.push("cluster");
+    }
+    let mut table = Table::new(&headers);
+    // Whether each row is the last of its siblings, for the tree's corners.
+    let last: Vec<bool> = (0..rows.len())
+        .map(|i| rows[i + 1..].iter().find(|r| r.depth <= rows[i].depth).is_none_or(|r| r.depth < rows[i].depth))
+        .collect();
+    let mut open: Vec<bool> = Vec::new(); // per ancestor depth: more siblings below
+    for (r, &is_last) in rows.iter().zip(&last) {
+        open.truncate(r.depth);
+        let mut name = String::new();
+        for more in open.iter().skip(1) {
+            name.push_str(if *more { "│  " } else { "   " });
+        }
+        if r.depth > 0 {
+            name.push_str(if is_last { "└─ " } else { "├─ " });
+        }
+        name.push_str(&r.name());
+        open.push(!is_last);
+        let share = |value: i64, percent: Option<i64>| match percent {
+            Some(p) => format!("({p}%) {value}"),
+            None => value.to_string(),
+        };
+        let mut cells = vec![
+            name,
+            share(r.requested, r.requested_percent),
+            share(r.limit, r.limit_percent),
+            r.allocatable.map_or_else(String::new, |a| a.to_string()),
+            r.free.map_or_else(String::new, |f| f.to_string()),
+        ];
+        if wide {
+            cells.push(r.cluster.clone().unwrap_or_default());
+        }
+        table.push(cells);
+    }
+    Ok(table.render(args.no_headers))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! dumps, synthetic pools, and a local API server speaking the Kubernetes
 //! list wire format with pagination.
 
+mod allocations;
 mod bounds;
 mod check;
 mod connection;
