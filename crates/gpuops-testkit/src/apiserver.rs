@@ -6,6 +6,7 @@
 //! `/version` (the server's `version.Info`) and the PriorityClass list.
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -33,11 +34,37 @@ pub struct Received {
     pub impersonate_user: Option<String>,
     pub impersonate_groups: Vec<String>,
     pub impersonate_uid: Option<String>,
+    /// Over TLS: whether the client presented a certificate the CA signed
+    /// (an unsigned one fails the handshake).
+    pub client_certificate: bool,
+}
+
+/// A connection the stand-in answers on: plain TCP or TLS.
+trait Conn: Read + Write {
+    /// Whether the peer presented a verified client certificate.
+    fn client_certificate(&self) -> bool {
+        false
+    }
+    /// End the answer (TLS: close_notify).
+    fn finish(&mut self) {}
+}
+
+impl Conn for TcpStream {}
+
+impl Conn for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn client_certificate(&self) -> bool {
+        self.conn.peer_certificates().is_some_and(|c| !c.is_empty())
+    }
+    fn finish(&mut self) {
+        self.conn.send_close_notify();
+        let _ = self.conn.complete_io(&mut self.sock);
+    }
 }
 
 /// A running API server; stops on drop.
 pub struct ApiServer {
     port: u16,
+    tls: bool,
     stop: Arc<AtomicBool>,
     requests: Arc<Mutex<Vec<Received>>>,
 }
@@ -97,6 +124,25 @@ impl ApiServer {
         version: &str,
         misbehave: Misbehave,
     ) -> Self {
+        Self::launch(nodes, pods, priority_classes, version, misbehave, None)
+    }
+
+    /// [`ApiServer::start`] over HTTPS with the certificates of
+    /// [`crate::tls`]: the server's is for 127.0.0.1, client certificates
+    /// signed by the CA authenticate as a token does.
+    pub fn start_tls(nodes: &[Value], pods: &[Value]) -> Self {
+        Self::launch(nodes, pods, &[], "v1.35.0", Misbehave::None, Some(crate::tls::server_config()))
+    }
+
+    fn launch(
+        nodes: &[Value],
+        pods: &[Value],
+        priority_classes: &[Value],
+        version: &str,
+        misbehave: Misbehave,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Self {
+        let tls_flag = tls.is_some();
         let data = Arc::new(Data {
             misbehave,
             priority_classes: priority_classes.iter().map(|c| strip_kind(c).to_string()).collect(),
@@ -127,14 +173,27 @@ impl ApiServer {
                 }
                 let Ok(stream) = stream else { continue };
                 let (data, log, tokens, counter) = (data.clone(), log.clone(), tokens.clone(), counter.clone());
-                std::thread::spawn(move || serve(stream, &data, &log, &tokens, &counter));
+                let tls = tls.clone();
+                std::thread::spawn(move || match tls {
+                    None => serve(stream, &data, &log, &tokens, &counter),
+                    Some(config) => {
+                        let Ok(connection) = rustls::ServerConnection::new(config) else { return };
+                        serve(rustls::StreamOwned::new(connection, stream), &data, &log, &tokens, &counter);
+                    }
+                });
             }
         });
-        Self { port, stop, requests }
+        let tls = tls_flag;
+        Self { port, tls, stop, requests }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", if self.tls { "https" } else { "http" }, self.port)
+    }
+
+    /// The port it listens on (for `KUBERNETES_SERVICE_PORT`).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Request targets received so far (path and query).
@@ -198,10 +257,11 @@ fn received(head: &str, target: &str) -> Received {
         impersonate_user: crate::http::header(head, "impersonate-user").map(str::to_string),
         impersonate_groups: all("impersonate-group"),
         impersonate_uid: crate::http::header(head, "impersonate-uid").map(str::to_string),
+        client_certificate: false,
     }
 }
 
-fn respond(stream: &mut TcpStream, status: &str, body: &str) {
+fn respond(stream: &mut impl Write, status: &str, body: &str) {
     crate::http::respond(stream, status, &[("Content-Type", "application/json")], body.as_bytes());
 }
 
@@ -210,7 +270,18 @@ fn status_body(code: u16, reason: &str, message: &str) -> String {
 }
 
 fn serve(
-    mut stream: TcpStream,
+    mut stream: impl Conn,
+    data: &Data,
+    log: &Mutex<Vec<Received>>,
+    tokens: &Mutex<HashMap<String, usize>>,
+    counter: &AtomicUsize,
+) {
+    answer(&mut stream, data, log, tokens, counter);
+    stream.finish();
+}
+
+fn answer<S: Conn>(
+    mut stream: &mut S,
     data: &Data,
     log: &Mutex<Vec<Received>>,
     tokens: &Mutex<HashMap<String, usize>>,
@@ -218,8 +289,11 @@ fn serve(
 ) {
     let Some(head) = crate::http::read_head(&mut stream) else { return };
     let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-    let received = received(&head, &target);
-    let authorized = matches!(received.bearer.as_deref(), Some(API_TOKEN | FLAG_TOKEN));
+    let mut received = received(&head, &target);
+    received.client_certificate = stream.client_certificate();
+    // kube-apiserver's authenticators: a known token, or an x509 client
+    // certificate its --client-ca-file signed.
+    let authorized = matches!(received.bearer.as_deref(), Some(API_TOKEN | FLAG_TOKEN)) || received.client_certificate;
     if let Ok(mut l) = log.lock() {
         l.push(received);
     }
@@ -308,7 +382,7 @@ fn renamed_node(data: &Data, n: usize) -> String {
     node.to_string()
 }
 
-fn misbehave(stream: &mut TcpStream, data: &Data, counter: &AtomicUsize, limit: usize) {
+fn misbehave(stream: &mut impl Write, data: &Data, counter: &AtomicUsize, limit: usize) {
     use std::io::Write as _;
     let token = match data.misbehave {
         Misbehave::RepeatContinue => "c2FtZS10b2tlbg==".to_string(),

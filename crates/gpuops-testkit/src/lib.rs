@@ -10,6 +10,7 @@ mod hub;
 pub mod interrupt;
 mod proxy;
 pub mod readme;
+pub mod tls;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

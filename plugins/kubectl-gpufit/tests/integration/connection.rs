@@ -163,3 +163,76 @@ fn in_cluster_needs_both_variables_and_the_token_file() {
     assert!(stderr.contains("ca.crt") || stderr.contains("127.0.0.1:9"), "{stderr}");
     assert!(!stderr.contains(FLAG_TOKEN), "{stderr}");
 }
+
+fn tls_server() -> ApiServer {
+    let node = json!({"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "gpu-0", "labels": {"nvidia.com/gpu.product": "NVIDIA-L4"}},
+        "spec": {}, "status": {"allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110", "nvidia.com/gpu": "1"}}});
+    ApiServer::start_tls(&[node], &[])
+}
+
+/// Over TLS: the server is trusted through --certificate-authority (or not
+/// checked with --insecure-skip-tls-verify), --tls-server-name is the name
+/// checked, a client certificate authenticates without a token.
+#[test]
+fn tls_flags_against_the_https_stand_in() {
+    let api = tls_server();
+    let dir = tempfile::tempdir().unwrap();
+    let files = gpuops_testkit::tls::TlsFiles::write(dir.path());
+    let config = kubeconfig(dir.path(), &api.url(), API_TOKEN);
+    let ca = files.ca.display().to_string();
+    // The stand-in's CA is nobody's: refused without the flag.
+    let out = nodes(&["--kubeconfig", &config]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(api.received().is_empty(), "no request without trusting the server");
+    let out = nodes(&["--kubeconfig", &config, "--certificate-authority", &ca]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = nodes(&["--kubeconfig", &config, "--insecure-skip-tls-verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The certificate names 127.0.0.1, localhost and kubernetes.default.svc.
+    let wrong = nodes(&["--kubeconfig", &config, "--certificate-authority", &ca, "--tls-server-name", "wrong.example"]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", text(&wrong.stderr));
+    let named =
+        ["--kubeconfig", &config, "--certificate-authority", &ca, "--tls-server-name", "kubernetes.default.svc"];
+    let out = nodes(&named);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // A client certificate instead of a token.
+    let api = tls_server();
+    let config = kubeconfig(dir.path(), &api.url(), "");
+    let refused = nodes(&["--kubeconfig", &config, "--certificate-authority", &ca]);
+    assert_eq!(refused.status.code(), Some(2), "no credential: {}", text(&refused.stderr));
+    let (cert, key) = (files.client_certificate.display().to_string(), files.client_key.display().to_string());
+    let out = nodes(&[
+        "--kubeconfig",
+        &config,
+        "--certificate-authority",
+        &ca,
+        "--client-certificate",
+        &cert,
+        "--client-key",
+        &key,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let last = api.received().last().cloned().unwrap();
+    assert!(last.client_certificate && last.bearer.is_none(), "{last:?}");
+}
+
+/// In a pod without a kubeconfig: client-go's InClusterConfig (host and
+/// port from the environment, token and CA from the ServiceAccount directory).
+#[test]
+fn in_cluster_config_reaches_the_server_with_the_service_accounts_token() {
+    let api = tls_server();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), FLAG_TOKEN).unwrap();
+    gpuops_testkit::tls::TlsFiles::write(dir.path());
+    let port = api.port().to_string();
+    let env = [
+        ("KUBERNETES_SERVICE_HOST", Path::new("127.0.0.1")),
+        ("KUBERNETES_SERVICE_PORT", Path::new(&port)),
+        ("GPUOPS_SERVICE_ACCOUNT_DIR", dir.path()),
+    ];
+    let out = gpufit_env(&["nodes", "-o", "json"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let received = api.received();
+    assert!(!received.is_empty() && received.iter().all(|r| r.bearer.as_deref() == Some(FLAG_TOKEN)), "{received:?}");
+}
