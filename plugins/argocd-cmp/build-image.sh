@@ -24,11 +24,14 @@ cp "$here/plugin.yaml" "$fs/home/argocd/cmp-server/config/plugin.yaml"
 # the shared libraries and loader it links (ldd). `git submodule`, which
 # kustomize runs after every clone, is a shell script in git 2.39: hence
 # /bin/sh (dash) and the basename/sed/uname it calls.
+# Debian 12 merges /bin and /lib into /usr: the rootfs gets the same links,
+# so the paths ldd prints (and the loader named in each binary) resolve.
+mkdir -p "$fs/usr/bin" "$fs/usr/lib" "$fs/usr/lib64"
+for d in bin lib lib64; do [ -e "$fs/$d" ] || ln -s "usr/$d" "$fs/$d"; done
 copy_with_libs() {
     for f in "$@"; do
-        cp --parents -a "$f" "$fs"
-        [ -L "$f" ] && cp --parents -L "$(readlink -f "$f")" "$fs"
-        ldd "$f" 2>/dev/null | awk '/=>/ {print $3} /^[[:space:]]*\// {print $1}' | while read -r lib; do
+        cp --parents -L "$f" "$fs"
+        { ldd "$f" 2>/dev/null || true; } | awk '/=>/ {print $3} /^[[:space:]]*\// {print $1}' | while read -r lib; do
             [ -e "$fs$lib" ] || cp --parents -L "$lib" "$fs"
         done
     done
@@ -38,7 +41,7 @@ for p in git dash coreutils sed ca-certificates; do
 done
 core=/usr/lib/git-core
 copy_with_libs /usr/bin/git "$core/git-remote-http" "$core/git-remote-https" "$core/git-submodule" \
-    "$core/git-sh-setup" "$core/git-sh-i18n" /bin/dash /usr/bin/basename /usr/bin/sed /usr/bin/uname
+    "$core/git-sh-setup" "$core/git-sh-i18n" "$core/git-sh-i18n--envsubst" /bin/dash /usr/bin/basename /usr/bin/sed /usr/bin/uname
 ln -sf dash "$fs/bin/sh"
 mkdir -p "$fs/usr/share/git-core" && cp -r /usr/share/git-core/templates "$fs/usr/share/git-core/"
 # Debian's CA bundle (ca-certificates), where git's libcurl looks for it.
@@ -48,4 +51,9 @@ printf 'root:x:0:0:root:/:/sbin/nologin\nargocd:x:999:999:argocd:/home/argocd:/s
 printf 'root:x:0:\nargocd:x:999:\n' > "$fs/etc/group"
 chmod 1777 "$fs/tmp"
 chown -R 999:999 "$fs/home/argocd"
+# SBOMs: the crates in each gpuops binary, SPDX 2.3 JSON (scripts/dist.sh
+# --sbom); kubectl is the host's own binary and carries its own.
+for p in argocd-gpuops-cmp gpuops-inject-function; do
+    bash "$here/../../scripts/dist.sh" --sbom "$p" "$fs/usr/share/doc/gpuops/sbom/$p.spdx.json"
+done
 image_docker_build argocd-gpuops-cmp "$here/Dockerfile" "$image"
