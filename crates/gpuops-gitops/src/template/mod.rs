@@ -244,15 +244,15 @@ mod tests {
     /// Go text/template builtins and sprig's hermetic text functions, as
     /// Flux wires them (source.go `templateMsg`). Rows: the templates of
     /// image-automation-controller internal/source/source_test.go
-    /// (`testCommitTemplate`: `eq $resource.Kind "Deployment"`, `| lower`;
-    /// `testCommitTemplateWithValues`: `index .Values "cluster"`) and
-    /// text/template exec_test.go `execTests` rows ("pipeline", "and",
-    /// "or", "not", "len of string", "eq .Int 1", "lt 1 2", "index map",
-    /// "parenthesized"); sprig's documented examples (strings.md: lower
-    /// "HELLO", upper, title "hello world", trim, trimPrefix "-" "-hello",
-    /// contains "cat" "catch", replace " " "-", repeat 3 "hello", quote,
-    /// trunc 5 "hello world", trunc -5, default "foo" "", join).
-    /// Measured against Go 1.19's text/template for the builtin rows.
+    /// (`testCommitTemplate`'s `eq $resource.Kind "Deployment"` / `| lower`
+    /// block, over `.Changed.Objects` since `.Updated` is gone;
+    /// `testCommitTemplateWithValues`' `index .Values "cluster"`). The Go
+    /// builtin rows (eq, index, len, and/or/not, comparisons, printf with
+    /// parenthesized arguments, pipelines) have the output Go 1.19's
+    /// text/template gives for the same template and data (run by hand on
+    /// this machine; upstream exec_test.go itself was not ported). The
+    /// sprig rows follow sprig's documented behaviour; sprig itself could
+    /// not be run here.
     #[test]
     fn go_builtins_and_sprig_functions_render_as_go_does() {
         let d = data();
