@@ -47,7 +47,8 @@ fn capacity_outside_the_repository_is_refused_without_its_content() {
     // In a subdirectory: plain-directory mode does not read it (Argo CD's
     // Directory source without recurse), only the capacity parameter names it.
     std::fs::create_dir_all(ws.root.join("gate-app/capacity")).unwrap();
-    std::os::unix::fs::symlink("../../../other-tenant/dump.yaml", ws.root.join("gate-app/capacity/pools.yaml")).unwrap();
+    std::os::unix::fs::symlink("../../../other-tenant/dump.yaml", ws.root.join("gate-app/capacity/pools.yaml"))
+        .unwrap();
     let passwd_first_line = std::fs::read_to_string("/etc/passwd").unwrap().lines().next().unwrap().to_string();
     for (spec, refusal) in [
         ("/etc/passwd", "is an absolute path"),
