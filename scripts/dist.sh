@@ -3,6 +3,9 @@
 #   bash scripts/dist.sh v0.1.0 [OUT_DIR]
 #     -> OUT_DIR (default dist/): kubectl-{modelbump,gpufit}-v0.1.0-x86_64-unknown-linux-gnu.tar.gz,
 #        krew/{modelbump,gpufit}.yaml (rendered and validated), checksums.txt
+#   bash scripts/dist.sh --pack|--smoke|--manifests ...: the release
+#     workflow's steps (below)
+#   bash scripts/dist.sh --sbom PACKAGE OUT_FILE: an image's SPDX document
 #   bash scripts/dist.sh --check-static FILE...
 #     -> exit 1 unless every FILE is an ELF executable with no NEEDED entry
 # The other platforms of the krew templates are built by CI on their own
@@ -43,11 +46,95 @@ if [[ "${1:-}" == "--check-static" ]]; then
     exit 0
 fi
 
+cd "$root"
+# Where cargo builds (CARGO_TARGET_DIR, build.target-dir), from cargo
+# metadata; a Windows path comes JSON-escaped (D:\\a\\...).
+target_dir="$(cargo metadata --format-version 1 --no-deps --locked | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4 | sed 's/\\\\/\\/g')"
+
+# Git Bash on the Windows runner: a POSIX path for bash.
+if command -v cygpath >/dev/null; then target_dir="$(cygpath -u "$target_dir")"; fi
+
+# gpuops_dist: the gpuops-dist binary (GPUOPS_DIST, or built here for the host).
+gpuops_dist() {
+    if [[ -z "${GPUOPS_DIST:-}" ]]; then
+        cargo build --quiet --release --locked -p gpuops-dist
+        GPUOPS_DIST="$target_dir/release/gpuops-dist"
+    fi
+}
+
+# The release workflow's steps (.github/workflows/release.yml), one runner
+# per target:
+#   --pack TAG TARGET OUT_DIR: release-build both plugins for TARGET
+#     (static on linux and windows-msvc: crt-static; darwin links only the
+#     system's libSystem), check linux binaries are static, pack the
+#     archives into OUT_DIR;
+#   --smoke TARGET: the built plugins answer --help as `kubectl NAME`;
+#   --manifests TAG OUT_DIR: render, validate and install-check both krew
+#     manifests against every archive in OUT_DIR (all must be there), and
+#     write checksums.txt.
+if [[ "${1:-}" == "--pack" ]]; then
+    [[ $# -eq 4 ]] || { echo "usage: scripts/dist.sh --pack TAG TARGET OUT_DIR" >&2; exit 2; }
+    tag="$2" target="$3" out="$4"
+    flags=""
+    case "$target" in
+        *-linux-*|*-windows-msvc) flags="-C target-feature=+crt-static" ;;
+    esac
+    packages=(-p kubectl-modelbump -p kubectl-gpufit)
+    if [[ "$target" == *-linux-* && "$target" == "$(rustc -vV | sed -n 's/^host: //p')" ]]; then
+        # Linux on its own machine (the suite's case): all static packages
+        # in one build, as scripts/static-packages.sh explains, so the
+        # images' binaries and these are one build.
+        source "$root/scripts/static-packages.sh"
+        packages=("${static_cargo_args[@]}")
+    fi
+    RUSTFLAGS="$flags" cargo build --quiet --release --locked "${packages[@]}" --target "$target"
+    bin_dir="$target_dir/$target/release"
+    case "$target" in
+        *-linux-*) check_static "$bin_dir/kubectl-modelbump" "$bin_dir/kubectl-gpufit" ;;
+    esac
+    gpuops_dist
+    "$GPUOPS_DIST" pack "$tag" "$target" "$bin_dir" "$out"
+    exit 0
+fi
+if [[ "${1:-}" == "--smoke" ]]; then
+    [[ $# -eq 2 ]] || { echo "usage: scripts/dist.sh --smoke TARGET" >&2; exit 2; }
+    exe=""
+    [[ "$2" == *-windows-* ]] && exe=".exe"
+    for name in modelbump gpufit; do
+        help="$("$target_dir/$2/release/kubectl-$name$exe" --help)"
+        grep -q "Usage: kubectl $name " <<<"$help" || { echo "dist: kubectl-$name$exe --help does not speak as kubectl $name" >&2; exit 1; }
+    done
+    echo "dist: kubectl-modelbump$exe and kubectl-gpufit$exe answer --help"
+    exit 0
+fi
+# --sbom PACKAGE OUT_FILE: the SPDX 2.3 JSON document of PACKAGE's crates
+#   as built for this machine (cargo metadata --filter-platform, Cargo.lock),
+#   by gpuops-dist (a debug build: the document does not depend on how it
+#   was compiled); `created` is the last commit's time (SOURCE_DATE_EPOCH
+#   if set), so one commit gives one document. The image builds call it.
+if [[ "${1:-}" == "--sbom" ]]; then
+    [[ $# -eq 3 ]] || { echo "usage: scripts/dist.sh --sbom PACKAGE OUT_FILE" >&2; exit 2; }
+    if [[ -z "${GPUOPS_DIST:-}" ]]; then
+        cargo build --quiet --locked -p gpuops-dist
+        GPUOPS_DIST="$target_dir/debug/gpuops-dist"
+    fi
+    SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || echo 0)}"
+    export SOURCE_DATE_EPOCH
+    mkdir -p "$(dirname "$3")"
+    cargo metadata --format-version 1 --locked --filter-platform "$(rustc -vV | sed -n 's/^host: //p')" \
+        | "$GPUOPS_DIST" sbom "$2" >"$3"
+    exit 0
+fi
+if [[ "${1:-}" == "--manifests" ]]; then
+    [[ $# -eq 3 ]] || { echo "usage: scripts/dist.sh --manifests TAG OUT_DIR" >&2; exit 2; }
+    gpuops_dist
+    "$GPUOPS_DIST" manifests --all "$2" "$3"
+    exit 0
+fi
+
 tag="${1:?usage: scripts/dist.sh vX.Y.Z [OUT_DIR]}"
 out="${2:-$root/dist}"
-cd "$root"
 target="$(rustc -vV | sed -n 's/^host: //p')"
-target_dir="$(cargo metadata --format-version 1 --no-deps --locked | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)"
 # The same packages, flags and --target as scripts/image-lib.sh: after the
 # suite's image builds, this finds both plugins already built.
 source "$root/scripts/static-packages.sh"
@@ -56,11 +143,7 @@ RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --locked
 bin_dir="$target_dir/$target/release"
 check_static "$bin_dir/kubectl-modelbump" "$bin_dir/kubectl-gpufit"
 echo "dist: static binaries in $bin_dir"
-dist="${GPUOPS_DIST:-}"
-if [[ -z "$dist" ]]; then
-    cargo build --quiet --release --locked -p gpuops-dist
-    dist="$target_dir/release/gpuops-dist"
-fi
+gpuops_dist
 # Only ever a directory this script made (or an empty one): OUT_DIR is
 # replaced, so refuse one holding anything but a previous dist's files.
 if [[ -d "$out" ]] && find "$out" -mindepth 1 -maxdepth 1 ! -name 'kubectl-*' ! -name krew ! -name checksums.txt ! -name '.krew-check-*' | grep -q .; then
@@ -68,4 +151,4 @@ if [[ -d "$out" ]] && find "$out" -mindepth 1 -maxdepth 1 ! -name 'kubectl-*' ! 
     exit 1
 fi
 rm -rf "$out"
-"$dist" "$tag" "$target" "$bin_dir" "$out"
+"$GPUOPS_DIST" "$tag" "$target" "$bin_dir" "$out"

@@ -6,6 +6,14 @@
 //!     templates against them, validate the result with krew's rules
 //!     (installing each archive as krew would), and write checksums
 //!     (scripts/dist.sh builds the binaries and calls it);
+//!   gpuops-dist pack TAG TARGET BIN_DIR OUT_DIR
+//!     only the archives (the release workflow's build job, per runner);
+//!   gpuops-dist manifests [--all] TAG OUT_DIR
+//!     only the manifests and checksums over the archives in OUT_DIR; with
+//!     --all every archive the templates list must be there (the
+//!     workflow's manifests job);
+//!   gpuops-dist sbom PACKAGE < `cargo metadata --format-version 1 ...`
+//!     the SPDX 2.3 JSON document of PACKAGE's dependency closure;
 //!   gpuops-dist validate MANIFEST... [--archive FILE --platform OS/ARCH]
 //!     krew's validate-krew-manifest rules on each MANIFEST; with an
 //!     archive, install it for OS/ARCH with krew's installer rules.
@@ -19,7 +27,7 @@ use gpuops_release::krew::{self, shown};
 use gpuops_release::{archive, install, sha256_hex, template};
 
 const PLUGINS: &[&str] = &["modelbump", "gpufit"];
-const USAGE: &str = "usage: gpuops-dist TAG TARGET BIN_DIR OUT_DIR | gpuops-dist validate MANIFEST... [--archive FILE --platform OS/ARCH]";
+const USAGE: &str = "usage: gpuops-dist TAG TARGET BIN_DIR OUT_DIR | gpuops-dist pack TAG TARGET BIN_DIR OUT_DIR | gpuops-dist manifests [--all] TAG OUT_DIR | gpuops-dist sbom PACKAGE < METADATA | gpuops-dist validate MANIFEST... [--archive FILE --platform OS/ARCH]";
 
 /// A fresh, empty krew root for one install check.
 fn scratch_root(near: &Path, label: &str) -> Result<PathBuf, String> {
@@ -44,18 +52,33 @@ fn pack(name: &str, tag: &str, target: &str, bin_dir: &Path, out: &Path, license
     Ok(archive_name)
 }
 
-fn release(tag: &str, target: &str, bin_dir: &Path, out: &Path) -> Result<Vec<String>, String> {
+/// Pack both plugins' archives for `target` from `bin_dir` into `out`.
+fn pack_all(tag: &str, target: &str, bin_dir: &Path, out: &Path) -> Result<Vec<String>, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    PLUGINS.iter().map(|name| pack(name, tag, target, bin_dir, out, &root.join("LICENSE"))).collect()
+}
+
+/// Render both krew templates against the archives in `out`, validate
+/// them, install each platform's archive as krew would, and write
+/// `krew/NAME.yaml` and `checksums.txt` (every archive in `out`). With
+/// `all`, an archive a template lists but `out` lacks is an error
+/// (krew-release-bot fails on a missing asset); without, that platform is
+/// left out of the manifest and named.
+fn manifests(tag: &str, out: &Path, all: bool) -> Result<Vec<String>, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     std::fs::create_dir_all(out.join("krew")).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut report = Vec::new();
-    let mut checksums = String::new();
     for name in PLUGINS {
-        let archive_name = pack(name, tag, target, bin_dir, out, &root.join("LICENSE"))?;
-        let data = std::fs::read(out.join(&archive_name)).map_err(|e| format!("{archive_name}: {e}"))?;
-        checksums.push_str(&format!("{}  {archive_name}\n", sha256_hex(&data)));
         let template_path = root.join("krew-manifests").join(format!("{name}.yaml"));
         let text = std::fs::read_to_string(&template_path).map_err(|e| format!("{}: {e}", template_path.display()))?;
-        let rendered = template::render(&text, tag, out);
+        let rendered = template::render(&text, tag, out).map_err(|e| format!("krew-manifests/{name}.yaml: {e}"))?;
+        if all && !rendered.missing.is_empty() {
+            return Err(format!(
+                "krew-manifests/{name}.yaml lists archives not built: {}",
+                rendered.missing.join(", ")
+            ));
+        }
         let file = format!("krew/{name}.yaml");
         let valid = krew::validate(&file, &rendered.text).map_err(|errors| errors.join("\n"))?;
         for (i, platform) in valid.plugin.spec.platforms.iter().enumerate() {
@@ -68,14 +91,42 @@ fn release(tag: &str, target: &str, bin_dir: &Path, out: &Path) -> Result<Vec<St
         std::fs::write(out.join(&file), &rendered.text).map_err(|e| e.to_string())?;
         report.extend(valid.warnings);
         report.push(format!(
-            "{archive_name}: {} bytes; {file}: valid, {} platform(s) installed as krew would; not built here: {}",
-            data.len(),
+            "{file}: valid, {} platform(s) installed as krew would; not built here: {}",
             valid.plugin.spec.platforms.len(),
             if rendered.missing.is_empty() { "none".to_string() } else { rendered.missing.join(", ") }
         ));
     }
+    let mut archives: Vec<String> = std::fs::read_dir(out)
+        .map_err(|e| format!("{}: {e}", out.display()))?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("kubectl-") && (n.ends_with(".tar.gz") || n.ends_with(".zip")))
+        .collect();
+    archives.sort();
+    let mut checksums = String::new();
+    for archive_name in &archives {
+        let data = std::fs::read(out.join(archive_name)).map_err(|e| format!("{archive_name}: {e}"))?;
+        checksums.push_str(&format!("{}  {archive_name}\n", sha256_hex(&data)));
+        report.push(format!("{archive_name}: {} bytes", data.len()));
+    }
     std::fs::write(out.join("checksums.txt"), checksums).map_err(|e| e.to_string())?;
     Ok(report)
+}
+
+/// `sbom PACKAGE`: the SPDX document of PACKAGE from `cargo metadata`'s
+/// JSON on standard input and the workspace's Cargo.lock; `created` from
+/// SOURCE_DATE_EPOCH (reproducible builds' variable), else the epoch.
+fn sbom(package: &str) -> Result<String, String> {
+    let mut metadata = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut metadata).map_err(|e| format!("standard input: {e}"))?;
+    let lock_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock");
+    let lock = std::fs::read_to_string(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    let created = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) => v.trim().parse::<u64>().map_err(|_| format!("SOURCE_DATE_EPOCH: not a number of seconds: {v}"))?,
+        Err(_) => 0,
+    };
+    let tool = format!("gpuops-dist-{}", env!("CARGO_PKG_VERSION"));
+    gpuops_release::sbom::spdx(&metadata, &lock, package, &gpuops_release::sbom::rfc3339(created), &tool)
+        .map_err(|e| e.to_string())
 }
 
 /// `validate`'s arguments: manifests, and an archive with its platform.
@@ -161,17 +212,10 @@ fn validate(args: &[String]) -> ExitCode {
     if invalid { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
+/// Print a command's report lines, or its error; the exit code.
 #[allow(clippy::print_stdout, clippy::print_stderr)]
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().is_some_and(|a| a == "validate") {
-        return validate(&args[1..]);
-    }
-    let [tag, target, bin_dir, out] = args.as_slice() else {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
-    };
-    match release(tag, target, &PathBuf::from(bin_dir), &PathBuf::from(out)) {
+fn finish(result: Result<Vec<String>, String>) -> ExitCode {
+    match result {
         Ok(report) => {
             report.iter().for_each(|line| println!("{line}"));
             ExitCode::SUCCESS
@@ -179,6 +223,38 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("gpuops-dist: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let strs: Vec<&str> = args.iter().map(String::as_str).collect();
+    match strs.as_slice() {
+        ["validate", rest @ ..] if !rest.is_empty() => validate(&args[1..]),
+        ["pack", tag, target, bin_dir, out] => finish(pack_all(tag, target, Path::new(bin_dir), Path::new(out))),
+        ["manifests", tag, out] => finish(manifests(tag, Path::new(out), false)),
+        ["manifests", "--all", tag, out] => finish(manifests(tag, Path::new(out), true)),
+        ["sbom", package] => match sbom(package) {
+            Ok(doc) => {
+                print!("{doc}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => finish(Err(e)),
+        },
+        [tag, target, bin_dir, out]
+            if !tag.starts_with('-') && !["validate", "pack", "manifests", "sbom"].contains(tag) =>
+        {
+            finish(pack_all(tag, target, Path::new(bin_dir), Path::new(out)).and_then(|packed| {
+                let mut report = manifests(tag, Path::new(out), false)?;
+                report.insert(0, format!("packed: {}", packed.join(", ")));
+                Ok(report)
+            }))
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
         }
     }
 }
