@@ -12,4 +12,6 @@ image_check_static "$bin/gpuops-inject"
 image_context
 cp "$bin/gpuops-inject" "$context/gpuops-inject"
 printf 'root:x:0:0:root:/:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n' > "$context/passwd"
+# SBOM: the crates in the binary, SPDX 2.3 JSON (scripts/dist.sh --sbom).
+bash "$here/../../scripts/dist.sh" --sbom gpuops-inject-function "$context/gpuops-inject-function.spdx.json"
 image_docker_build gpuops-inject "$here/Dockerfile" "${1:-gpuops-inject:dev}"

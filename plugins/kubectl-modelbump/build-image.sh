@@ -40,4 +40,7 @@ done
 printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/work:/sbin/nologin\n' > "$fs/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$fs/etc/group"
 chmod 1777 "$fs/tmp" "$fs/work"
+# SBOM: the crates in the binary, SPDX 2.3 JSON (scripts/dist.sh --sbom);
+# git, ssh and dash are Debian's packages of this machine.
+bash "$here/../../scripts/dist.sh" --sbom kubectl-modelbump "$fs/usr/share/doc/gpuops/sbom/kubectl-modelbump.spdx.json"
 image_docker_build modelbump "$here/Dockerfile" "$image"

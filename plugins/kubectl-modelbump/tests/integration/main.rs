@@ -9,6 +9,7 @@ mod flux_scope;
 mod hostile;
 mod hostile_repo;
 mod image;
+mod images;
 mod interrupt;
 mod messages;
 mod pull_request;
