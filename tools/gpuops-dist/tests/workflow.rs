@@ -196,13 +196,14 @@ fn the_linux_amd64_build_job_runs_here_and_the_manifests_job_refuses_a_partial_r
     let temp = tempfile::tempdir().unwrap();
     let tag = format!("v{}", env!("CARGO_PKG_VERSION"));
     let outs = run_steps(&wf["jobs"]["build"], &matrix, &tag, temp.path());
-    assert_eq!(outs.len(), 2, "build and pack, smoke test");
+    assert_eq!(outs.len(), 3, "build and pack, sbom, smoke test");
     for out in &outs {
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "{text}");
     }
-    assert!(String::from_utf8_lossy(&outs[1].stdout).contains("answer --help"));
-    // What upload-artifact would take: the two archives of this platform.
+    assert!(String::from_utf8_lossy(&outs[2].stdout).contains("answer --help"));
+    // What upload-artifact would take: the two archives of this platform
+    // and their SBOMs.
     let dist = temp.path().join("dist");
     let mut archives: Vec<String> =
         std::fs::read_dir(&dist).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
@@ -210,10 +211,18 @@ fn the_linux_amd64_build_job_runs_here_and_the_manifests_job_refuses_a_partial_r
     assert_eq!(
         archives,
         [
+            format!("kubectl-gpufit-{tag}-x86_64-unknown-linux-gnu.spdx.json"),
             format!("kubectl-gpufit-{tag}-x86_64-unknown-linux-gnu.tar.gz"),
+            format!("kubectl-modelbump-{tag}-x86_64-unknown-linux-gnu.spdx.json"),
             format!("kubectl-modelbump-{tag}-x86_64-unknown-linux-gnu.tar.gz")
         ]
     );
+    let sbom: Value = serde_json::from_str(
+        &std::fs::read_to_string(dist.join(format!("kubectl-gpufit-{tag}-x86_64-unknown-linux-gnu.spdx.json")))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(sbom["name"], format!("kubectl-gpufit-{}", env!("CARGO_PKG_VERSION")));
     // The manifests job with only this platform's archives: refused before
     // anything is published, naming what is missing (krew-release-bot
     // would fail on the first missing asset after the release).
