@@ -11,6 +11,8 @@
 //!   (`.tar.gz`, or `.zip` for Windows, [`zip`]).
 //! * [`install`] installs an archive into a krew root with krew's own
 //!   rules (extraction, `files:` moves, `bin`, licence).
+//! * [`sbom`] writes the SPDX 2.3 document of a binary's crates (from
+//!   `cargo metadata` and Cargo.lock) that each image and release carries.
 
 pub mod archive;
 pub mod install;
