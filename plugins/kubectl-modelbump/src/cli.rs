@@ -1,7 +1,8 @@
 //! Flags and arguments: what the user can ask for, nothing else.
 // clap shows these doc comments as --help text, where brackets are
-// literal (`host[:port]` in --insecure-registry), not rustdoc links.
-#![allow(rustdoc::broken_intra_doc_links)]
+// literal (`host[:port]` in --insecure-registry), not rustdoc links, and a
+// URL is text to copy (the forge defaults of --forge-url), not a link.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls)]
 
 use std::path::PathBuf;
 use std::time::Duration;
