@@ -17,17 +17,9 @@ fn repo() -> PathBuf {
 fn dist(args: &[&str], envs: &[(&str, &Path)]) -> Output {
     let mut cmd = Command::new("bash");
     cmd.arg(repo().join("scripts/dist.sh")).args(args);
-    // Not the variables cargo sets for this test: a build script that
-    // tracks one (ring: CARGO_MANIFEST_DIR) would rebuild its crate and
-    // every dependant, here and again in the next image build. The user's
-    // own settings stay: CARGO_HOME, and the profile scripts/test.sh sets
-    // for every release build of the suite (CARGO_PROFILE_*).
-    for (k, _) in std::env::vars_os() {
-        let ours = |k: &str| k == "CARGO_HOME" || k.starts_with("CARGO_PROFILE_");
-        if k.to_str().is_some_and(|k| k == "CARGO" || (k.starts_with("CARGO_") && !ours(k))) {
-            cmd.env_remove(k);
-        }
-    }
+    // Not the variables cargo sets for this test (ring would rebuild), but
+    // the suite's CARGO_PROFILE_*: the images' build and this one are one.
+    gpuops_testkit::outside_cargo_test(&mut cmd);
     for (k, v) in envs {
         cmd.env(k, v);
     }
