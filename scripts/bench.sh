@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks that print numbers (not part of the test suite).
 #   scripts/bench.sh inject [ROUNDS] [all|resource-list|kustomize]
-#   scripts/bench.sh modelbump
+#   scripts/bench.sh modelbump [PEER-BINARY [ROUNDS]]
 #   scripts/bench.sh gpufit
 #   scripts/bench.sh emit
 #   scripts/bench.sh cmp [ROUNDS] [all|big|seed]
@@ -11,7 +11,7 @@ bash scripts/setup.sh
 cargo build --quiet --release --locked -p gpuops-inject-function -p kubectl-modelbump -p kubectl-gpufit -p argocd-gpuops-cmp -p gpuops-bench
 case "${1:-inject}" in
     inject) ./target/release/bench-inject target/release/gpuops-inject "${2:-5}" "${3:-all}" ;;
-    modelbump) ./target/release/bench-modelbump target/release/kubectl-modelbump ;;
+    modelbump) ./target/release/bench-modelbump target/release/kubectl-modelbump ${2:+"$2"} ${3:+"$3"} ;;
     gpufit)
         # The peer, pinned, built once into a cache outside the repository.
         peer_version=3.1.0

@@ -5,7 +5,9 @@
 //! over 50 repositories of 2,000 tags each on a local docker-registry:
 //! - walk + reference discovery alone (target < 0.3 s),
 //! - a full `kubectl-modelbump scan` (target < 3 s),
-//! - the same scan with `--concurrency 1`, for the speed-up.
+//! - the same scan with `--concurrency 1`, for the speed-up;
+//! - with a PEER binary (an earlier build), each figure for both, in
+//!   alternating rounds: `bench-modelbump BINARY PEER [ROUNDS]`.
 #![allow(clippy::print_stdout)]
 
 use std::fmt::Write as _;
@@ -55,8 +57,12 @@ fn write_tree(root: &Path, host: &str) {
 }
 
 fn main() {
+    // bench-modelbump [BINARY [PEER [ROUNDS]]]: PEER, an earlier build, is
+    // timed in the same rounds, alternating.
     let binary =
         std::env::args().nth(1).map_or_else(|| PathBuf::from("target/release/kubectl-modelbump"), PathBuf::from);
+    let peer = std::env::args().nth(2).map(PathBuf::from);
+    let rounds: usize = std::env::args().nth(3).map_or(3, |r| r.parse().expect("ROUNDS is a number"));
     assert!(binary.exists(), "{} missing: cargo build --release -p kubectl-modelbump", binary.display());
     let registry = Registry::start();
     let client = seeding_client();
@@ -90,46 +96,56 @@ fn main() {
         median(walk).as_secs_f64() * 1000.0
     );
 
-    let run = |concurrency: &str, root: &Path| {
-        let samples: Vec<Duration> = (0..3)
-            .map(|_| {
-                let start = Instant::now();
-                let out = Command::new(&binary)
-                    .args(["scan", "--concurrency", concurrency, "-o", "json"])
-                    .arg(root)
-                    .output()
-                    .expect("run modelbump");
-                let elapsed = start.elapsed();
-                assert!(out.status.success(), "scan failed: {}", String::from_utf8_lossy(&out.stderr));
-                let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-                let items = json["items"].as_array().expect("items");
-                assert_eq!(items.len(), REFERENCES);
-                assert!(items.iter().all(|i| i["latest"] == "1.19.99"), "policy picks the newest 1.x");
-                elapsed
-            })
-            .collect();
-        median(samples)
+    // Ours and, when given, the peer (an earlier build), in alternating
+    // rounds: this machine's speed drifts between minutes.
+    let binaries: Vec<(&str, &Path)> =
+        std::iter::once(("now", binary.as_path())).chain(peer.as_deref().map(|p| ("peer", p))).collect();
+    let once = |bin: &Path, concurrency: &str, root: &Path| {
+        let start = Instant::now();
+        let out = Command::new(bin)
+            .args(["scan", "--concurrency", concurrency, "-o", "json"])
+            .arg(root)
+            .output()
+            .expect("run modelbump");
+        let elapsed = start.elapsed();
+        assert!(out.status.success(), "scan failed: {}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let items = json["items"].as_array().expect("items");
+        assert_eq!(items.len(), REFERENCES);
+        assert!(items.iter().all(|i| i["latest"] == "1.19.99"), "policy picks the newest 1.x");
+        elapsed
     };
-    let parallel = run("8", repo.path());
-    let serial = run("1", repo.path());
-    println!("full scan, concurrency 8 (default): median {:.2} s (target < 3 s)", parallel.as_secs_f64());
-    println!("full scan, concurrency 1:           median {:.2} s", serial.as_secs_f64());
-    println!(
-        "speed-up of default concurrency over 1: {:.2}x (loopback registry)",
-        serial.as_secs_f64() / parallel.as_secs_f64()
-    );
+    // Median per binary over `rounds` alternating rounds.
+    let run = |concurrency: &str, root: &Path, rounds: usize| -> Vec<Duration> {
+        let mut samples = vec![Vec::new(); binaries.len()];
+        for _ in 0..rounds {
+            for (i, (_, bin)) in binaries.iter().enumerate() {
+                samples[i].push(once(bin, concurrency, root));
+            }
+        }
+        samples.into_iter().map(median).collect()
+    };
+    let side_by_side = |what: &str, medians: &[Duration]| {
+        let cells: Vec<String> =
+            binaries.iter().zip(medians).map(|((name, _), d)| format!("{name} {:.3} s", d.as_secs_f64())).collect();
+        println!("{what:<44} {}", cells.join("   "));
+    };
+    let parallel = run("8", repo.path(), rounds);
+    let serial = run("1", repo.path(), rounds);
+    side_by_side("full scan, concurrency 8 (default), < 3 s:", &parallel);
+    side_by_side("full scan, concurrency 1:", &serial);
+    let speedups: Vec<String> = binaries
+        .iter()
+        .zip(parallel.iter().zip(&serial))
+        .map(|((name, _), (p, s))| format!("{name} {:.2}x", s.as_secs_f64() / p.as_secs_f64()))
+        .collect();
+    println!("{:<44} {}", "speed-up of 8 over 1 (loopback registry):", speedups.join("   "));
 
     // A remote registry answers in tens of milliseconds, not one: the same
     // scan through a proxy adding 50 ms to every request.
     let proxy = gpuops_testkit::Proxy::start(registry.port(), gpuops_testkit::Fault::Slow(Duration::from_millis(50)));
     let remote = tempfile::tempdir().expect("tempdir");
     write_tree(remote.path(), &proxy.host());
-    let parallel = run("8", remote.path());
-    let serial = run("1", remote.path());
-    println!(
-        "with 50 ms per request: concurrency 8 {:.2} s, concurrency 1 {:.2} s, speed-up {:.2}x",
-        parallel.as_secs_f64(),
-        serial.as_secs_f64(),
-        serial.as_secs_f64() / parallel.as_secs_f64()
-    );
+    side_by_side("with 50 ms per request, concurrency 8:", &run("8", remote.path(), 3));
+    side_by_side("with 50 ms per request, concurrency 1:", &run("1", remote.path(), 3));
 }

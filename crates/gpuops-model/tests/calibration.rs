@@ -210,3 +210,32 @@ fn assert_check_half(check: &Figures, rows: &[&Outcome]) {
     assert!(check.kv_worst <= 2.43, "KV tokens worst |error| {:.2}% above today's ceiling", check.kv_worst * 100.0);
     assert_eq!(check.verdicts_right, check.rows, "a start/refuse verdict is wrong on the checking half");
 }
+
+/// The PyTorch-sort sampler peak (`overhead::SORT`) is taken from the fit
+/// half alone: the llm-d sweep's Qwen3-14B on an H100 at 0.16 (sort) and
+/// 0.17 (Triton, 3½ copies), same flags, differ only by the sampler path.
+/// A change of the constant, or of those rows' halves, fails here.
+#[test]
+fn sort_copies_come_from_the_fit_half() {
+    use gpuops_model::memory::SamplerBackend;
+    use gpuops_model::memory::overhead::traced_sampler_copies;
+    let file: Value = serde_json::from_str(include_str!("fixtures/vllm-calibration.json")).unwrap();
+    let activation = |version: &str| {
+        let row = file["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["model"] == "Qwen/Qwen3-14B" && r["gpu"] == "H100-80GB" && r["vllm"] == version)
+            .unwrap_or_else(|| panic!("Qwen3-14B H100 {version} row missing"));
+        assert_eq!(row["half"], "fit", "the rows the constant comes from must be fit rows");
+        row["observed"]["activationGib"].as_f64().unwrap()
+    };
+    let model = find_model("Qwen/Qwen3-14B").unwrap();
+    // The profile's 1,024 dummy sequences × the vocabulary × float32.
+    let copy = 1024.0 * model.vocab as f64 * 4.0 / (1u64 << 30) as f64;
+    let no_sort = traced_sampler_copies(SamplerBackend::Triton, true);
+    let derived = no_sort + (activation("0.16.0") - activation("0.17.0")) / copy;
+    let used = traced_sampler_copies(SamplerBackend::Native, true);
+    println!("sort copies: derived from the fit half {derived:.2}, used {used}");
+    assert!((derived - used).abs() < 0.05, "SORT {used} is not what the fit half gives ({derived:.2})");
+}
