@@ -7,6 +7,8 @@ need_apt=()
 command -v docker-registry >/dev/null || need_apt+=(docker-registry)
 command -v docker >/dev/null || need_apt+=(docker.io)
 command -v git >/dev/null || need_apt+=(git)
+# tini-static: PID 1 of the CMP sidecar image (plugins/argocd-cmp/build-image.sh).
+[ -x /usr/bin/tini-static ] || need_apt+=(tini)
 if ((${#need_apt[@]})); then
     echo "setup: installing ${need_apt[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

@@ -36,7 +36,7 @@ copy_with_libs() {
         done
     done
 }
-for p in git dash coreutils sed ca-certificates; do
+for p in git dash coreutils sed ca-certificates tini; do
     dpkg -s "$p" >/dev/null 2>&1 || { echo "build-image: Debian package $p is not installed here" >&2; exit 1; }
 done
 core=/usr/lib/git-core
@@ -47,6 +47,11 @@ mkdir -p "$fs/usr/share/git-core" && cp -r /usr/share/git-core/templates "$fs/us
 # Debian's CA bundle (ca-certificates), where git's libcurl looks for it.
 mkdir -p "$fs/etc/ssl/certs"
 cp /etc/ssl/certs/ca-certificates.crt "$fs/etc/ssl/certs/ca-certificates.crt"
+# tini (Debian's tini-static) runs as PID 1 in front of argocd-cmp-server,
+# which does not reap (argo-cd #29349): a render Argo CD kills at the
+# deadline leaves its children to PID 1, and only a reaper collects them.
+image_check_static /usr/bin/tini-static
+cp /usr/bin/tini-static "$fs/usr/bin/tini"
 printf 'root:x:0:0:root:/:/sbin/nologin\nargocd:x:999:999:argocd:/home/argocd:/sbin/nologin\n' > "$fs/etc/passwd"
 printf 'root:x:0:\nargocd:x:999:\n' > "$fs/etc/group"
 chmod 1777 "$fs/tmp"

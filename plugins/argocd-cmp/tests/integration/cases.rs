@@ -382,7 +382,10 @@ fn the_install_overlay_adds_the_sidecar_as_argo_cd_requires() {
     let deployment = find(&objects, "Deployment");
     let spec = &deployment["spec"]["template"]["spec"];
     let sidecar = spec["containers"].as_array().unwrap().iter().find(|c| c["name"] == "gpuops").unwrap();
-    assert_eq!(sidecar["command"], json!(["/var/run/argocd/argocd-cmp-server"]));
+    // Issue 22, deliverable 1: tini reaps in front of argocd-cmp-server
+    // (which argo-cd's install runs as the container's command and which
+    // does not reap, argo-cd #29349; image.rs checks the reaping).
+    assert_eq!(sidecar["command"], json!(["/usr/bin/tini", "-g", "--", "/var/run/argocd/argocd-cmp-server"]));
     assert_eq!(sidecar["securityContext"]["runAsUser"], 999);
     assert_eq!(sidecar["securityContext"]["runAsNonRoot"], true);
     let mounts: Vec<(&str, &str)> = sidecar["volumeMounts"]

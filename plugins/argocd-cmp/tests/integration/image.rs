@@ -55,3 +55,62 @@ fn the_sidecar_image_renders_a_remote_base_over_git() {
         .unwrap();
     assert!(ca.status.success(), "{}", text(&ca.stderr));
 }
+
+/// Zombies (state Z) in the container, from /proc, read with the image's
+/// own shell (dash builtins only: the image has no ps).
+fn zombies(container: &str) -> Vec<String> {
+    let out = std::process::Command::new("docker")
+        .args(["exec", container, "/bin/sh", "-c"])
+        .arg("for f in /proc/[0-9]*/stat; do read -r l < \"$f\" && echo \"$l\"; done 2>/dev/null")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // pid (comm) state …: the state follows the last ')'.
+    text(&out.stdout)
+        .lines()
+        .filter(|l| l.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Issue 22, deliverable 1: when Argo CD kills a render at the deadline
+/// (cmpserver/plugin/plugin.go: SIGKILL to the plugin, SIGTERM then
+/// SIGKILL to its group), the render's processes die with their parent
+/// gone, so the kernel hands them to PID 1. argocd-cmp-server, the
+/// container's command in argo-cd's install, never waits for them (argo-cd
+/// #29349): they stay zombies. The image's tini, PID 1 in the install
+/// overlay, reaps them. The stand-in server here is a shell that orphans a
+/// child the same way (its parent exits first) and then blocks, as the
+/// server does, without waiting; without tini the zombie stays, which is
+/// what this test would catch.
+#[test]
+fn tini_reaps_what_a_killed_render_leaves_to_pid_1() {
+    gpuops_testkit::build_image("plugins/argocd-cmp/build-image.sh", IMAGE);
+    // `( child & )`: the subshell exits at once, so `child` (a busy loop of
+    // some tens of milliseconds) is an orphan handed to PID 1; the server
+    // then execs a shell that blocks in `read` on the open stdin (docker
+    // -i) and, like argocd-cmp-server, never waits for children it did not
+    // start.
+    let server = "( /bin/sh -c 'i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done' & ); exec /bin/sh -c 'read -r line'";
+    let run = |entrypoint: &[&str]| {
+        let name = format!("gpuops-reap-{}-{}", std::process::id(), entrypoint.len());
+        let out = std::process::Command::new("docker")
+            .args(["run", "-d", "-i", "--rm", "--name", &name, "--user", "999", "--network", "none", "--read-only"])
+            .args(["--entrypoint", entrypoint[0], IMAGE])
+            .args(&entrypoint[1..])
+            .args(["/bin/sh", "-c", server])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        // The orphans exit within milliseconds; give them a second.
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let found = zombies(&name);
+        let _ = std::process::Command::new("docker").args(["rm", "-f", &name]).output();
+        found
+    };
+    // The image's tini as the install overlay runs it: nothing left.
+    assert_eq!(run(&["/usr/bin/tini", "-g", "--"]), Vec::<String>::new(), "tini left zombies");
+    // The same server as PID 1 itself (argo-cd's own install): both stay.
+    let without = run(&["/bin/sh", "-c", "exec \"$@\"", "server"]);
+    assert_eq!(without.len(), 1, "the contrast: a PID 1 that does not reap keeps the orphan as a zombie: {without:?}");
+}
