@@ -12,6 +12,7 @@ use serde_json::Value;
 
 mod extras;
 mod json;
+mod pdb;
 mod selector;
 mod synthetic;
 mod version;
@@ -21,6 +22,7 @@ pub use extras::{
     required_anti_affinity,
 };
 pub use json::{continue_token_ahead, from_json_dump, from_json_list};
+pub use pdb::{PodDisruptionBudget, parse_time};
 pub use selector::LabelSelector;
 pub use synthetic::{
     GpuProducts, MAX_GPUS_PER_NODE, MAX_SYNTHETIC_NODES, PoolGpu, SyntheticExtras, parse_label, parse_taint, synthetic,
@@ -293,6 +295,14 @@ pub struct Cluster {
     /// Required anti-affinity and host ports of the bound pods that have
     /// any, by namespace and name (see [`PodScheduling`]).
     pub pod_scheduling: PodSchedulingMap,
+    /// PodDisruptionBudgets (from a dump or the API), which preemption
+    /// counts when it chooses victims and a node.
+    pub pdbs: Vec<PodDisruptionBudget>,
+    /// Each bound pod's `status.startTime` ([`parse_time`]), indexed like
+    /// `pods`; shorter when pods were added without one (then unknown,
+    /// which preemption takes as "now", the latest, as upstream's
+    /// `GetPodStartTime` does). Kept apart so [`BoundPod`] stays as it was.
+    pub start_times: Vec<Option<i64>>,
 }
 
 impl Cluster {
@@ -304,10 +314,21 @@ impl Cluster {
         self.pod_scheduling.get(&(pod.namespace.clone(), pod.name.clone()))
     }
 
+    /// `status.startTime` of `pods[pod]`, when known.
+    pub fn start_time(&self, pod: usize) -> Option<i64> {
+        self.start_times.get(pod).copied().flatten()
+    }
+
     /// Another part of the same snapshot (a page, half a dump) added to this one.
-    pub fn absorb(&mut self, part: Cluster) {
+    pub fn absorb(&mut self, mut part: Cluster) {
         self.nodes.extend(part.nodes);
+        if self.start_times.iter().any(Option::is_some) || part.start_times.iter().any(Option::is_some) {
+            self.start_times.resize(self.pods.len(), None);
+            part.start_times.resize(part.pods.len(), None);
+            self.start_times.extend(part.start_times);
+        }
         self.pods.extend(part.pods);
+        self.pdbs.extend(part.pdbs);
         self.priority_classes.extend(part.priority_classes);
         self.quotas.extend(part.quotas);
         self.namespaces.extend(part.namespaces);
@@ -381,7 +402,8 @@ pub fn bound_pod_from(obj: &Value) -> Result<Option<BoundPod>, ClusterError> {
 
 impl Cluster {
     /// Build from a stream of objects (Lists already flattened): Nodes,
-    /// Pods, Namespaces, PriorityClasses and ResourceQuotas; others ignored.
+    /// Pods, Namespaces, PriorityClasses, ResourceQuotas and
+    /// PodDisruptionBudgets; others ignored.
     pub fn from_objects<'a>(source: &str, objects: impl IntoIterator<Item = &'a Value>) -> Result<Self, ClusterError> {
         let mut cluster = Cluster { source: source.to_string(), ..Cluster::default() };
         for obj in objects {
@@ -392,9 +414,15 @@ impl Cluster {
                         if let Some(extras) = obj.get("spec").and_then(|spec| PodScheduling::of_spec(&p.node, spec)) {
                             cluster.pod_scheduling.insert((p.namespace.clone(), p.name.clone()), extras);
                         }
+                        let start = obj.pointer("/status/startTime").and_then(Value::as_str).and_then(parse_time);
+                        if start.is_some() {
+                            cluster.start_times.resize(cluster.pods.len(), None);
+                            cluster.start_times.push(start);
+                        }
                         cluster.pods.push(p);
                     }
                 }
+                Some("PodDisruptionBudget") => cluster.pdbs.extend(PodDisruptionBudget::from_object(obj)),
                 Some("Namespace") => cluster.namespaces.extend(Namespace::from_object(obj)),
                 Some("PriorityClass") => cluster.priority_classes.extend(PriorityClass::from_object(obj)),
                 Some("ResourceQuota") => cluster.quotas.push(Quota::from_object(obj)?),
