@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Release archives for what this machine can build: linux amd64, static.
+# Release archives for what this machine can build: linux amd64, static
+# (musl: x86_64-unknown-linux-musl, as scripts/static-packages.sh builds).
 #   bash scripts/dist.sh v0.1.0 [OUT_DIR]
-#     -> OUT_DIR (default dist/): kubectl-{modelbump,gpufit}-v0.1.0-x86_64-unknown-linux-gnu.tar.gz,
+#     -> OUT_DIR (default dist/): kubectl-{modelbump,gpufit}-v0.1.0-x86_64-unknown-linux-musl.tar.gz,
 #        krew/{modelbump,gpufit}.yaml (rendered and validated), checksums.txt
 #   bash scripts/dist.sh --pack|--smoke|--manifests ...: the release
 #     workflow's steps (below)
@@ -65,9 +66,9 @@ gpuops_dist() {
 # The release workflow's steps (.github/workflows/release.yml), one runner
 # per target:
 #   --pack TAG TARGET OUT_DIR: release-build both plugins for TARGET
-#     (static on linux and windows-msvc: crt-static; darwin links only the
-#     system's libSystem), check linux binaries are static, pack the
-#     archives into OUT_DIR;
+#     (static on linux: the musl targets, static by default; windows-msvc:
+#     crt-static; darwin links only the system's libSystem), check linux
+#     binaries are static, pack the archives into OUT_DIR;
 #   --smoke TARGET: the built plugins answer --help as `kubectl NAME`;
 #   --manifests TAG OUT_DIR: render, validate and install-check both krew
 #     manifests against every archive in OUT_DIR (all must be there), and
@@ -75,19 +76,20 @@ gpuops_dist() {
 if [[ "${1:-}" == "--pack" ]]; then
     [[ $# -eq 4 ]] || { echo "usage: scripts/dist.sh --pack TAG TARGET OUT_DIR" >&2; exit 2; }
     tag="$2" target="$3" out="$4"
-    flags=""
-    case "$target" in
-        *-linux-*|*-windows-msvc) flags="-C target-feature=+crt-static" ;;
-    esac
-    packages=(-p kubectl-modelbump -p kubectl-gpufit)
-    if [[ "$target" == *-linux-* && "$target" == "$(rustc -vV | sed -n 's/^host: //p')" ]]; then
-        # Linux on its own machine (the suite's case): all static packages
-        # in one build, as scripts/static-packages.sh explains, so the
-        # images' binaries and these are one build.
-        source "$root/scripts/static-packages.sh"
-        packages=("${static_cargo_args[@]}")
+    source "$root/scripts/static-packages.sh"
+    if [[ "$target" == "$static_target" ]]; then
+        # Linux on its own machine (the suite's case too): all static
+        # packages in one build, as scripts/static-packages.sh explains, so
+        # the images' binaries and these are one build.
+        static_build
+    elif [[ "$target" == *-linux-* ]]; then
+        echo "dist: $target: linux archives are built on their own architecture for $static_target" >&2
+        exit 2
+    else
+        flags=""
+        [[ "$target" == *-windows-msvc ]] && flags="-C target-feature=+crt-static"
+        RUSTFLAGS="$flags" cargo build --quiet --release --locked -p kubectl-modelbump -p kubectl-gpufit --target "$target"
     fi
-    RUSTFLAGS="$flags" cargo build --quiet --release --locked "${packages[@]}" --target "$target"
     bin_dir="$target_dir/$target/release"
     case "$target" in
         *-linux-*) check_static "$bin_dir/kubectl-modelbump" "$bin_dir/kubectl-gpufit" ;;
@@ -108,7 +110,9 @@ if [[ "${1:-}" == "--smoke" ]]; then
     exit 0
 fi
 # --sbom PACKAGE OUT_FILE: the SPDX 2.3 JSON document of PACKAGE's crates
-#   as built for this machine (cargo metadata --filter-platform, Cargo.lock),
+#   as built for this machine (cargo metadata --filter-platform: the musl
+#   target on linux, where every shipped binary is the static build; the
+#   host elsewhere; Cargo.lock),
 #   by gpuops-dist (a debug build: the document does not depend on how it
 #   was compiled); `created` is the last commit's time (SOURCE_DATE_EPOCH
 #   if set), so one commit gives one document. The image builds call it.
@@ -121,7 +125,10 @@ if [[ "${1:-}" == "--sbom" ]]; then
     SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || echo 0)}"
     export SOURCE_DATE_EPOCH
     mkdir -p "$(dirname "$3")"
-    cargo metadata --format-version 1 --locked --filter-platform "$(rustc -vV | sed -n 's/^host: //p')" \
+    source "$root/scripts/static-packages.sh"
+    platform="$static_host"
+    [[ "$static_host" == *-linux-* ]] && platform="$static_target"
+    cargo metadata --format-version 1 --locked --filter-platform "$platform" \
         | "$GPUOPS_DIST" sbom "$2" >"$3"
     exit 0
 fi
@@ -134,12 +141,11 @@ fi
 
 tag="${1:?usage: scripts/dist.sh vX.Y.Z [OUT_DIR]}"
 out="${2:-$root/dist}"
-target="$(rustc -vV | sed -n 's/^host: //p')"
 # The same packages, flags and --target as scripts/image-lib.sh: after the
 # suite's image builds, this finds both plugins already built.
 source "$root/scripts/static-packages.sh"
-RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --locked \
-    "${static_cargo_args[@]}" --target "$target"
+target="$static_target"
+static_build
 bin_dir="$target_dir/$target/release"
 check_static "$bin_dir/kubectl-modelbump" "$bin_dir/kubectl-gpufit"
 echo "dist: static binaries in $bin_dir"

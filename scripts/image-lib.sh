@@ -1,37 +1,34 @@
+# shellcheck shell=bash
 # Shared steps of the image builds (sourced by krm-functions/gpuops-inject,
 # plugins/argocd-cmp and plugins/kubectl-modelbump build-image.sh):
 # static release binaries, a FROM-scratch context, and one naming and
 # labelling scheme — gpuops/<name>:<version>, OCI labels title, source,
 # version, licenses.
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-host="$(rustc -vV | sed -n 's/^host: //p')"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
 # cargo builds into CARGO_TARGET_DIR when it is set (relative to where cargo
 # runs, which is $root here).
 target_dir="${CARGO_TARGET_DIR:-target}"
 [[ "$target_dir" = /* ]] || target_dir="$root/$target_dir"
-bin="$target_dir/$host/release"
-
 source "$root/scripts/static-packages.sh"
+# shellcheck disable=SC2034 # $bin: read by the build-image.sh scripts
+bin="$target_dir/$static_target/release"
 
-# image_build_static PACKAGE...: release binaries linked statically (glibc,
-# crt-static), so the image needs no base. PACKAGE must be one of
+# image_build_static PACKAGE...: release binaries linked statically (musl,
+# $static_target), so the image needs no base. PACKAGE must be one of
 # $static_packages; all of them are built (scripts/static-packages.sh says why).
 image_build_static() {
     for p in "$@"; do
         [[ " ${static_packages[*]} " == *" $p "* ]] || { echo "build-image: $p is not a static package" >&2; exit 1; }
     done
-    (cd "$root" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --locked "${static_cargo_args[@]}" --target "$host")
+    (cd "$root" && static_build)
 }
 
-# image_check_static FILE...: refuse a dynamically linked binary.
+# image_check_static FILE...: refuse a dynamically linked binary (or a
+# missing one): scripts/dist.sh's check by ELF, no NEEDED entry in the
+# dynamic section (ldd cannot tell a static-pie apart).
 image_check_static() {
-    for f in "$@"; do
-        if ldd "$f" 2>&1 | grep -q "=>"; then
-            echo "build-image: $f is not static" >&2
-            exit 1
-        fi
-    done
+    bash "$root/scripts/dist.sh" --check-static "$@"
 }
 
 # image_context: a fresh build context in $context (removed on exit).

@@ -9,11 +9,22 @@ command -v docker >/dev/null || need_apt+=(docker.io)
 command -v git >/dev/null || need_apt+=(git)
 # tini-static: PID 1 of the CMP sidecar image (plugins/argocd-cmp/build-image.sh).
 [ -x /usr/bin/tini-static ] || need_apt+=(tini)
+# musl-gcc: ring and libmimalloc-sys compile C for the static musl builds
+# (scripts/static-packages.sh).
+command -v musl-gcc >/dev/null || need_apt+=(musl-tools)
 if ((${#need_apt[@]})); then
     echo "setup: installing ${need_apt[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# The Rust standard library for the static builds' musl target (from the
+# Rust dist server), only when rustup does not list it yet.
+musl_target="$(rustc -vV | sed -n 's/^host: \([^-]*\)-.*/\1/p')-unknown-linux-musl"
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$musl_target"; then
+    echo "setup: rustup target add $musl_target" >&2
+    rustup target add "$musl_target" >/dev/null
 fi
 
 if ! command -v kubectl >/dev/null; then

@@ -41,7 +41,9 @@ pub fn release_roundtrip(
 ) -> Result<std::path::PathBuf, String> {
     let tag = &format!("v{}", env!("CARGO_PKG_VERSION"));
     let bin = format!("kubectl-{name}");
-    let archive_name = format!("{bin}-{tag}-x86_64-unknown-linux-gnu.tar.gz");
+    // The linux amd64 archive's name as the release workflow makes it (and
+    // the template lists it): static musl builds (scripts/static-packages.sh).
+    let archive_name = format!("{bin}-{tag}-x86_64-unknown-linux-musl.tar.gz");
     let archive_path = work.join(&archive_name);
     archive::pack(&archive_path, binary, &bin, &root.join("LICENSE")).map_err(|e| e.to_string())?;
     let template_text =

@@ -1,6 +1,6 @@
 //! scripts/dist.sh end to end (issue 24): the static check by ELF, then a
-//! real release run — static release builds of both plugins (reusing the
-//! suite's release build: same flags, same --target, the target directory
+//! real release run — static musl release builds of both plugins (reusing
+//! the suite's release build: same flags, same --target, the target directory
 //! given by CARGO_TARGET_DIR), archives, krew manifests rendered and
 //! validated — and the archives installed with krew's rules into a fake
 //! krew root, from where `kubectl <name> --help` and the completion script
@@ -60,19 +60,22 @@ fn target_dir() -> PathBuf {
 
 /// A target directory of its own whose profile folders are the suite's
 /// (symlinks), so CARGO_TARGET_DIR is exercised without a second build.
-fn linked_target_dir(work: &Path, host: &str) -> PathBuf {
+fn linked_target_dir(work: &Path, static_target: &str) -> PathBuf {
     let linked = work.join("target");
     std::fs::create_dir_all(&linked).unwrap();
-    for dir in ["release", host] {
+    for dir in ["release", static_target] {
         std::fs::create_dir_all(target_dir().join(dir)).unwrap();
         std::os::unix::fs::symlink(target_dir().join(dir), linked.join(dir)).unwrap();
     }
     linked
 }
 
-fn host() -> String {
+/// The musl target of this machine's architecture, which the static
+/// builds use (scripts/static-packages.sh).
+fn static_target() -> String {
     let out = Command::new("rustc").arg("-vV").output().unwrap();
-    text(&out.stdout).lines().find_map(|l| l.strip_prefix("host: ")).unwrap().to_string()
+    let host = text(&out.stdout).lines().find_map(|l| l.strip_prefix("host: ")).unwrap().to_string();
+    format!("{}-unknown-linux-musl", host.split('-').next().unwrap())
 }
 
 /// Prints how long the run took (the suite's cost of this test).
@@ -81,8 +84,8 @@ fn host() -> String {
 fn dist_release_installs_with_krew_rules_and_runs_from_kubectl() {
     let started = std::time::Instant::now();
     let work = tempfile::tempdir().unwrap();
-    let host = host();
-    let target = linked_target_dir(work.path(), &host);
+    let static_target = static_target();
+    let target = linked_target_dir(work.path(), &static_target);
     let out_dir = work.path().join("dist");
     let tag = format!("v{}", env!("CARGO_PKG_VERSION"));
     let out = dist(
@@ -92,11 +95,14 @@ fn dist_release_installs_with_krew_rules_and_runs_from_kubectl() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     // CARGO_TARGET_DIR honoured: the binaries come from it.
-    assert!(stdout.contains(&format!("dist: static binaries in {}/{host}/release", target.display())), "{stdout}");
+    assert!(
+        stdout.contains(&format!("dist: static binaries in {}/{static_target}/release", target.display())),
+        "{stdout}"
+    );
     let checksums = std::fs::read_to_string(out_dir.join("checksums.txt")).unwrap();
     assert_eq!(checksums.lines().count(), 2, "{checksums}");
     for (name, subcommand) in [("modelbump", "apply"), ("gpufit", "check")] {
-        let archive = out_dir.join(format!("kubectl-{name}-{tag}-{host}.tar.gz"));
+        let archive = out_dir.join(format!("kubectl-{name}-{tag}-{static_target}.tar.gz"));
         let data = std::fs::read(&archive).unwrap();
         let archive_name = archive.file_name().unwrap().to_str().unwrap();
         assert!(checksums.contains(&format!("{}  {archive_name}\n", gpuops_release::sha256_hex(&data))));
@@ -131,6 +137,13 @@ fn installed_plugin_runs(work: &Path, name: &str, subcommand: &str, manifest: &P
         .unwrap_or_else(|e| panic!("{e}"));
     let static_ok = dist(&["--check-static", installed.dir.join(&platform.bin).to_str().unwrap()], &[]);
     assert!(static_ok.status.success(), "{}", text(&static_ok.stderr));
+    // Linked against musl, not glibc: glibc's crt1.o puts a .note.ABI-tag
+    // (NT_GNU_ABI_TAG) into every executable it links, static or not;
+    // musl's start files carry none.
+    let notes =
+        Command::new("readelf").arg("-n").arg(installed.dir.join(&platform.bin)).env("LC_ALL", "C").output().unwrap();
+    assert!(notes.status.success(), "{}", text(&notes.stderr));
+    assert!(!text(&notes.stdout).contains("NT_GNU_ABI_TAG"), "{name}: a glibc build\n{}", text(&notes.stdout));
     let path = format!("{}:{}", root.join("bin").display(), std::env::var("PATH").unwrap_or_default());
     let help = Command::new("kubectl").args([name, "--help"]).env("PATH", &path).output().unwrap();
     assert!(

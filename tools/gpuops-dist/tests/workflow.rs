@@ -5,7 +5,8 @@
 //! `run:` scripts that take `${{ }}` values only through `env:`; and the
 //! linux amd64 build job's `run:` steps run here for real, followed by the
 //! manifests job's step, which must refuse the release while the other
-//! platforms' archives are missing. actionlint is not installable on these
+//! platforms' archives are missing. Linux releases are static musl builds
+//! (issue 24: 5), packed from the one static build the images share. actionlint is not installable on these
 //! machines (its PyPI package downloads the binary at install time), so
 //! these checks stand in for it; the `run:` scripts were shellchecked.
 #![allow(clippy::disallowed_methods)] // the harness reads its own environment (cargo's variables)
@@ -82,6 +83,14 @@ fn the_build_matrix_is_exactly_the_templates_platforms_on_their_own_runners() {
         assert_eq!(listed, built, "krew-manifests/{name}.yaml lists exactly what the workflow builds");
     }
     assert_eq!(built.len(), 5);
+    // Linux archives carry static musl binaries, built on their own
+    // architecture (scripts/static-packages.sh: `<arch>-unknown-linux-musl`).
+    for (os, arch, target) in &built {
+        if os == "linux" {
+            let machine = if arch == "amd64" { "x86_64" } else { "aarch64" };
+            assert_eq!(target, &format!("{machine}-unknown-linux-musl"), "{os}/{arch}");
+        }
+    }
 }
 
 #[test]
@@ -150,6 +159,19 @@ fn expand(value: &str, tag: &str, matrix: &Value) -> String {
     out
 }
 
+/// A step's `if:` for this matrix entry: no condition, or the one form the
+/// workflow uses, `matrix.KEY == 'VALUE'` (anything else fails the test
+/// rather than being guessed).
+fn step_runs(step: &Value, matrix: &Value) -> bool {
+    let Some(cond) = step["if"].as_str() else { return true };
+    let (key, value) = cond
+        .strip_prefix("matrix.")
+        .and_then(|c| c.split_once(" == "))
+        .and_then(|(k, v)| Some((k, v.strip_prefix('\'')?.strip_suffix('\'')?)))
+        .unwrap_or_else(|| panic!("if: {cond}: not of the form matrix.KEY == 'VALUE'"));
+    matrix[key].as_str().unwrap_or_else(|| panic!("if: {cond}: no matrix.{key}")) == value
+}
+
 /// Run a job's `run:` steps in the repository with bash, as the runner
 /// would, with RUNNER_TEMP given; `uses:` steps (checkout, toolchain,
 /// artifacts) are this checkout and this machine's toolchain.
@@ -158,6 +180,9 @@ fn run_steps(job: &Value, matrix: &Value, tag: &str, runner_temp: &Path) -> Vec<
     let mut outputs = Vec::new();
     for step in job["steps"].as_array().unwrap() {
         let Some(run) = step["run"].as_str() else { continue };
+        if !step_runs(step, matrix) {
+            continue;
+        }
         let mut cmd = Command::new("bash");
         cmd.args(["-e", "-c", run]).current_dir(repo());
         // Not the variables cargo sets for this test (scripts/dist.sh's
@@ -187,21 +212,21 @@ fn run_steps(job: &Value, matrix: &Value, tag: &str, runner_temp: &Path) -> Vec<
 #[allow(clippy::print_stderr)]
 fn the_linux_amd64_build_job_runs_here_and_the_manifests_job_refuses_a_partial_release() {
     let host = String::from_utf8(Command::new("rustc").arg("-vV").output().unwrap().stdout).unwrap();
-    if !host.contains("host: x86_64-unknown-linux-gnu") {
+    if !host.contains("host: x86_64-unknown-linux-") {
         eprintln!("skipped: the linux amd64 job runs on an x86_64 linux machine");
         return;
     }
     let wf = workflow();
-    let matrix = build_matrix(&wf).into_iter().find(|m| m["target"] == "x86_64-unknown-linux-gnu").unwrap().clone();
+    let matrix = build_matrix(&wf).into_iter().find(|m| m["target"] == "x86_64-unknown-linux-musl").unwrap().clone();
     let temp = tempfile::tempdir().unwrap();
     let tag = format!("v{}", env!("CARGO_PKG_VERSION"));
     let outs = run_steps(&wf["jobs"]["build"], &matrix, &tag, temp.path());
-    assert_eq!(outs.len(), 3, "build and pack, sbom, smoke test");
+    assert_eq!(outs.len(), 4, "musl-gcc, build and pack, sbom, smoke test");
     for out in &outs {
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "{text}");
     }
-    assert!(String::from_utf8_lossy(&outs[2].stdout).contains("answer --help"));
+    assert!(String::from_utf8_lossy(&outs[3].stdout).contains("answer --help"));
     // What upload-artifact would take: the two archives of this platform
     // and their SBOMs.
     let dist = temp.path().join("dist");
@@ -211,14 +236,14 @@ fn the_linux_amd64_build_job_runs_here_and_the_manifests_job_refuses_a_partial_r
     assert_eq!(
         archives,
         [
-            format!("kubectl-gpufit-{tag}-x86_64-unknown-linux-gnu.spdx.json"),
-            format!("kubectl-gpufit-{tag}-x86_64-unknown-linux-gnu.tar.gz"),
-            format!("kubectl-modelbump-{tag}-x86_64-unknown-linux-gnu.spdx.json"),
-            format!("kubectl-modelbump-{tag}-x86_64-unknown-linux-gnu.tar.gz")
+            format!("kubectl-gpufit-{tag}-x86_64-unknown-linux-musl.spdx.json"),
+            format!("kubectl-gpufit-{tag}-x86_64-unknown-linux-musl.tar.gz"),
+            format!("kubectl-modelbump-{tag}-x86_64-unknown-linux-musl.spdx.json"),
+            format!("kubectl-modelbump-{tag}-x86_64-unknown-linux-musl.tar.gz")
         ]
     );
     let sbom: Value = serde_json::from_str(
-        &std::fs::read_to_string(dist.join(format!("kubectl-gpufit-{tag}-x86_64-unknown-linux-gnu.spdx.json")))
+        &std::fs::read_to_string(dist.join(format!("kubectl-gpufit-{tag}-x86_64-unknown-linux-musl.spdx.json")))
             .unwrap(),
     )
     .unwrap();
@@ -232,7 +257,7 @@ fn the_linux_amd64_build_job_runs_here_and_the_manifests_job_refuses_a_partial_r
     assert!(!out.status.success(), "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "krew-manifests/modelbump.yaml lists archives not built: kubectl-modelbump-{tag}-aarch64-unknown-linux-gnu.tar.gz, kubectl-modelbump-{tag}-x86_64-apple-darwin.tar.gz, kubectl-modelbump-{tag}-aarch64-apple-darwin.tar.gz, kubectl-modelbump-{tag}-x86_64-pc-windows-msvc.zip"
+            "krew-manifests/modelbump.yaml lists archives not built: kubectl-modelbump-{tag}-aarch64-unknown-linux-musl.tar.gz, kubectl-modelbump-{tag}-x86_64-apple-darwin.tar.gz, kubectl-modelbump-{tag}-aarch64-apple-darwin.tar.gz, kubectl-modelbump-{tag}-x86_64-pc-windows-msvc.zip"
         )),
         "{stderr}"
     );
