@@ -17,6 +17,7 @@
 //!   not fit (vllm/v1/core/kv_cache_utils.py `_check_enough_kv_cache_memory`).
 
 mod dtype;
+pub mod encoder_decoder;
 pub mod engine;
 pub mod kv_groups;
 pub mod overhead;
@@ -208,6 +209,12 @@ pub struct MemoryFit {
     /// What was assumed (an unknown vLLM version).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Why gpuops cannot size this case and what to supply (an
+    /// encoder-decoder multimodal model without a profiled activation).
+    /// Such a fit never "fits": the reason is also its first problem, and
+    /// the figures above are not a prediction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_sized: Option<String>,
 }
 
 /// The release whose terms apply, and a note when it was assumed: an
@@ -316,6 +323,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let sampler_copies = overhead::sampler_copies(generation, sampler_backend, profiled_top_k_top_p);
     let activation_gib =
         overhead::activation_gib(generation, model, tp, max_num_batched_tokens, max_num_seqs, sampler_copies);
+    let not_sized = encoder_decoder::unsized_reason(model);
     let custom_all_reduce_gib =
         overhead::custom_all_reduce_gib(gpu, tp, env.disable_custom_all_reduce, args.multi_node);
     let non_torch_gib = overhead::non_torch_gib(generation, gpu, tp, custom_all_reduce_gib > 0.0);
@@ -337,6 +345,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let tp_valid = refusals::tensor_parallel_split(model.heads, model.vocab, kv_heads, tp).is_none();
     let dtype_supported = !Dtype::parse(&args.dtype).wants_bf16() || gpu.bf16;
     let mut problems = startup_refusals(model, gpu, args, version, generation, utilization);
+    problems.extend(not_sized.iter().cloned());
     if kv_budget_gib <= 0.0 {
         problems.push(refusals::no_cache_blocks(weights_per_gpu_gib, overhead_gib, usable_gib));
     } else if max_context < max_model_len {
@@ -400,6 +409,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         fits: problems.is_empty(),
         problems,
         notes,
+        not_sized,
     }
 }
 

@@ -170,3 +170,24 @@ fn lengths_and_sizes_parse_like_users_write_them() {
     assert_eq!(parse_memory_gib("lots"), None);
     assert_eq!(parse_memory_gib("-3GiB"), None);
 }
+
+/// An encoder-decoder multimodal model is never "fits": vLLM's profile
+/// encodes one largest image per dummy sequence (enc_dec_model_runner.py
+/// v0.7.0:281-295), a peak gpuops cannot derive (see `encoder_decoder`).
+/// The fit says so as its problem and in `not_sized`, on every version.
+#[test]
+fn mllama_is_reported_unsized_not_fitting() {
+    for version in ["0.6.6", "0.7.0", "0.10.1", "0.11.0"] {
+        let args = EngineArgs {
+            vllm_version: VllmVersion::parse(version),
+            max_model_len: Some(8192),
+            max_num_seqs: Some(8),
+            ..EngineArgs::default()
+        };
+        let f = fit_with("meta-llama/Llama-3.2-11B-Vision-Instruct", "H100-80GB", args);
+        let reason = f.not_sized.as_deref().unwrap_or_else(|| panic!("{version}: sized"));
+        assert!(!f.fits && f.problems.first().map(String::as_str) == Some(reason), "{version}: {:?}", f.problems);
+    }
+    let text = fit("Llama-3.1-8B-Instruct", "H100-80GB", 1, Some(8192));
+    assert!(text.fits && text.not_sized.is_none());
+}

@@ -1,0 +1,160 @@
+//! Encoder-decoder multimodal models (Mllama: Llama 3.2 Vision), which
+//! gpuops does not size.
+//!
+//! vLLM V0 profiles them through `EncoderDecoderModelRunner.profile_run`
+//! (vllm/worker/enc_dec_model_runner.py, v0.7.0:265-341; the same code in
+//! v0.6.6.post1 up to formatting): every one of the `max_num_seqs` dummy
+//! sequences gets the encoder dummy data of the model (:281-295), which for
+//! Mllama is one 1024 × 1024 image (vllm/model_executor/models/mllama.py
+//! v0.7.0:216-232, `limit_mm_per_prompt` 1), cut into `max_num_tiles` tiles
+//! of `image_size` pixels. The whole batch of images then runs through the
+//! vision encoder at once. Read term by term ([`mllama_vision_peak_gib`]),
+//! that profile peaks far above what vLLM logged for the one public log
+//! of it (Llama-3.2-11B-Vision, 128 sequences: 58.6 GiB read from the
+//! source against 36.63 logged), so the source reading misses something
+//! and no constant may be fitted on that row (it is in the checking half).
+//! gpuops therefore says it cannot size these models ([`unsized_reason`]).
+//!
+//! Versions: the reading is of V0 (0.6.6.post1, 0.7.0). Releases from 0.8
+//! default to V1 but start encoder-decoder models on V0; V1's own path
+//! was not read. No version is sized.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::catalog::ModelShape;
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// `model_type`s whose profile run is the encoder-decoder one above.
+const ENCODER_DECODER_MULTIMODAL: &[&str] = &["mllama"];
+
+/// The catalog's `model_type` by id, read from the same `config.json`
+/// copies the catalog's shapes come from (`data/models.json`):
+/// `ModelShape` does not carry the architecture.
+fn catalog_model_type(id: &str) -> Option<&'static str> {
+    static TYPES: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    let types = TYPES.get_or_init(|| {
+        let file: Value = serde_json::from_str(include_str!("../../data/models.json")).unwrap_or(Value::Null);
+        let models = file.get("models").and_then(Value::as_array).cloned().unwrap_or_default();
+        models
+            .iter()
+            .filter_map(|m| {
+                let id = m.get("id")?.as_str()?;
+                let model_type = m.pointer("/config/model_type")?.as_str()?;
+                Some((id.to_string(), model_type.to_string()))
+            })
+            .collect()
+    });
+    types.get(id).map(String::as_str)
+}
+
+/// Whether the model's vLLM profile run is the encoder-decoder multimodal
+/// one (decided from the architecture alone).
+pub fn is_encoder_decoder_multimodal(model: &ModelShape) -> bool {
+    catalog_model_type(&model.id).is_some_and(|t| ENCODER_DECODER_MULTIMODAL.contains(&t))
+}
+
+/// Why gpuops cannot size this model's startup budget, and what to take
+/// from vLLM instead; `None` when it can.
+pub fn unsized_reason(model: &ModelShape) -> Option<String> {
+    if !is_encoder_decoder_multimodal(model) {
+        return None;
+    }
+    Some(format!(
+        "not sized by gpuops: {} is an encoder-decoder multimodal model, whose vLLM profile run encodes one \
+         largest image per dummy sequence (max_num_seqs of them) and gpuops cannot derive that peak; read \
+         'PyTorch activation peak memory' and '# CUDA blocks' from a vLLM startup log with the same flags and GPU",
+        model.id
+    ))
+}
+
+/// The vision configuration fields the profile depends on (Mllama's
+/// `vision_config`; `data/models.json` carries only the widths and layer
+/// counts, so callers give the rest from the model's own `config.json`).
+#[derive(Debug, Clone, Copy)]
+pub struct MllamaVision {
+    /// One image per dummy sequence: `max_num_seqs`.
+    pub images: u64,
+    pub max_num_tiles: u64,
+    pub image_size: u64,
+    pub patch_size: u64,
+    pub hidden: u64,
+    pub intermediate: u64,
+    /// `len(intermediate_layers_indices)`: local-encoder inputs kept.
+    pub kept_layers: u64,
+}
+
+/// The vision encoder's live tensors at the last global layer's GELU, read
+/// from vLLM v0.7.0 (GiB above the weights), bf16 activations:
+///
+/// - the pixel values twice in float32: the batch moved to the GPU as the
+///   processor made it (multimodal/inputs.py:439, no dtype cast) and the
+///   padded copy `out_images` (mllama.py:1210-1218), `images × tiles × 3
+///   × image_size² × 4` bytes each;
+/// - the aspect-ratio attention mask, `images × (tiles × P)² × 2` bytes,
+///   P the patches of a tile plus the class token padded to a multiple of
+///   8 (mllama.py:258, :640), alive through both encoders;
+/// - per `H = images × tiles × P × hidden × 2` bytes: the kept local
+///   inputs, held by `output` (:520, :660), and their stacked copy (:665),
+///   the local encoder's last output (`output[0]`), the global input, the
+///   layer input held by the encoder loop (:521), the residual, the
+///   post-attention norm, `fc1`'s output and GELU's (clip.py:306-307) —
+///   `2 × kept + 5 + 2 × intermediate/hidden` of them.
+pub fn mllama_vision_peak_gib(v: &MllamaVision) -> f64 {
+    let side = v.image_size as f64;
+    let pixels = (v.images * v.max_num_tiles) as f64 * 3.0 * side * side * 4.0;
+    let patches = (v.image_size / v.patch_size.max(1)).pow(2) + 1;
+    let padded = patches.next_multiple_of(8);
+    let per_image = (v.max_num_tiles * padded) as f64;
+    let mask = v.images as f64 * per_image * per_image * 2.0;
+    let h = v.images as f64 * per_image * v.hidden as f64 * 2.0;
+    let copies = 2.0 * v.kept_layers as f64 + 5.0 + 2.0 * v.intermediate as f64 / v.hidden.max(1) as f64;
+    (2.0 * pixels + mask + copies * h) / GIB
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::find_model;
+
+    /// Llama-3.2-11B-Vision's `vision_config` (huggingface.co/meta-llama/
+    /// Llama-3.2-11B-Vision config.json: image_size 560, patch_size 14,
+    /// max_num_tiles 4, hidden_size 1280, intermediate_size 5120,
+    /// intermediate_layers_indices [3, 7, 15, 23, 30]) under 128 dummy
+    /// sequences (vllm#12126's run). The reading is 58.6 GiB; vLLM logged
+    /// 36.63. A KV pool from the reading would be 71.29 − 19.86 − 0.16 −
+    /// 58.6 < 0 GiB where vLLM had 14.65: the reading cannot size the row,
+    /// which is why gpuops declines to. If a better reading lands within
+    /// ±2 GiB of the log (±15 % of its KV pool), this test says so.
+    #[test]
+    fn the_source_reading_of_the_mllama_profile_is_far_from_its_log() {
+        let vision = MllamaVision {
+            images: 128,
+            max_num_tiles: 4,
+            image_size: 560,
+            patch_size: 14,
+            hidden: 1280,
+            intermediate: 5120,
+            kept_layers: 5,
+        };
+        let read = mllama_vision_peak_gib(&vision);
+        assert!((58.0..59.5).contains(&read), "{read:.2}");
+        let logged = 36.63;
+        assert!((read - logged).abs() > 0.15 * 14.65, "within the KV band now: {read:.2} vs {logged}");
+    }
+
+    #[test]
+    fn mllama_is_unsized_other_models_are_not() {
+        for id in ["meta-llama/Llama-3.2-11B-Vision", "meta-llama/Llama-3.2-11B-Vision-Instruct"] {
+            let reason = unsized_reason(&find_model(id).unwrap()).unwrap();
+            assert!(reason.starts_with("not sized by gpuops") && reason.contains("PyTorch activation peak memory"));
+        }
+        // Other vision models go through the decoder-only profile.
+        let qwen_vl = find_model("Qwen/Qwen2.5-VL-7B-Instruct").unwrap();
+        assert!(qwen_vl.vision && unsized_reason(&qwen_vl).is_none());
+        assert!(unsized_reason(&find_model("Llama-3.1-8B-Instruct").unwrap()).is_none());
+    }
+}
