@@ -175,13 +175,23 @@ impl Counts {
     }
 
     fn add(&mut self, node: usize) -> bool {
+        self.adjust(node, 1)
+    }
+
+    /// Count `delta` more pods on `node` (negative when preemption takes
+    /// victims away); false when the node has no domain for this key.
+    fn adjust(&mut self, node: usize, delta: i64) -> bool {
         match self.domain_of_node[node] {
             Some(d) => {
-                self.counts[d] += 1;
+                self.counts[d] += delta;
                 true
             }
             None => false,
         }
+    }
+
+    fn any(&self) -> bool {
+        self.counts.iter().any(|n| *n > 0)
     }
 
     fn at(&self, node: usize) -> Option<i64> {
@@ -267,6 +277,18 @@ impl Affinity {
         }
     }
 
+    /// A bound pod on `node` leaves (`delta` -1) or comes back (+1), as
+    /// the PreFilter extensions `RemovePod`/`AddPod` update the counts
+    /// while preemption tries victims (filtering.go `updateWithPod`).
+    pub fn adjust(&mut self, victim: &Victim<'_>, group_labels: &BTreeMap<String, String>, delta: i64) {
+        if self.matchers.iter().all(|m| m.matches(victim.namespace, victim.labels, group_labels, false)) {
+            for c in &mut self.counts {
+                c.adjust(victim.node, delta);
+            }
+            self.any = self.counts.iter().any(Counts::any);
+        }
+    }
+
     /// `satisfyPodAffinity`: every term's topology label on the node (else
     /// no pass at all), a matching pod in each term's domain, or — for the
     /// first of a series that selects itself — no matching pod anywhere.
@@ -327,10 +349,22 @@ impl ExistingTerm {
 /// Bound pods with the same required anti-affinity, in one namespace.
 #[derive(Debug, Clone)]
 pub struct Carrier {
-    /// The nodes of the pods with these terms (the replicas of one
-    /// workload carry the same terms: each distinct set is matched once).
-    nodes: Vec<usize>,
+    /// The node and name of each pod with these terms (the replicas of
+    /// one workload carry the same terms: each distinct set is matched once).
+    members: Vec<(usize, String)>,
+    namespace: String,
     terms: Vec<ExistingTerm>,
+}
+
+/// A bound pod that preemption takes away or gives back: what the
+/// pod-dependent filters' counts need of it.
+pub struct Victim<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub labels: &'a BTreeMap<String, String>,
+    pub node: usize,
+    /// Its required anti-affinity terms (`[]` when none).
+    pub anti_affinity: &'a [Value],
 }
 
 /// What the pod-dependent filters derive from the snapshot once per
@@ -344,6 +378,10 @@ pub struct Context<'a> {
     /// Bound pods on nodes of the snapshot: (pod, node index).
     located: Vec<(usize, usize)>,
     labels: Vec<BTreeMap<String, String>>,
+    /// Bound pods preempted so far (indices into `Cluster::pods`), which
+    /// groups placed after them no longer count.
+    removed: std::collections::HashSet<usize>,
+    removed_names: BTreeSet<(String, String)>,
 }
 
 /// A bound pod on a node of the snapshot.
@@ -357,18 +395,22 @@ impl<'a> Context<'a> {
         let index = node_index(cluster);
         // Keyed by namespace and the terms' text: a term's default
         // namespace is its pod's. Sorted, so that runs are identical.
-        let mut by_terms: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
-        for ((ns, _), s) in cluster.pod_scheduling.iter().filter(|(_, s)| !s.anti_affinity.is_empty()) {
+        let mut by_terms: BTreeMap<(&str, &str), Vec<(usize, String)>> = BTreeMap::new();
+        for ((ns, name), s) in cluster.pod_scheduling.iter().filter(|(_, s)| !s.anti_affinity.is_empty()) {
             if let Some(&node) = index.get(s.node.as_str()) {
-                by_terms.entry((ns.as_str(), s.anti_affinity.as_str())).or_default().push(node);
+                by_terms.entry((ns.as_str(), s.anti_affinity.as_str())).or_default().push((node, name.clone()));
             }
         }
         let carriers: Vec<Carrier> = by_terms
             .into_iter()
-            .map(|((ns, text), mut nodes)| {
-                nodes.sort_unstable();
+            .map(|((ns, text), mut members)| {
+                members.sort_unstable();
                 let terms = crate::cluster::AntiAffinityText::from_json(text).terms();
-                Carrier { nodes, terms: terms.iter().map(|t| ExistingTerm::from(t, ns)).collect() }
+                Carrier {
+                    members,
+                    namespace: ns.to_string(),
+                    terms: terms.iter().map(|t| ExistingTerm::from(t, ns)).collect(),
+                }
             })
             .collect();
         Context {
@@ -377,7 +419,22 @@ impl<'a> Context<'a> {
             carriers,
             located: Vec::new(),
             labels: Vec::new(),
+            removed: Default::default(),
+            removed_names: BTreeSet::new(),
         }
+    }
+
+    /// Bound pod `pod` was preempted: groups placed after this no longer
+    /// count it.
+    pub fn remove(&mut self, pod: usize) {
+        let p = &self.cluster.pods[pod];
+        self.removed.insert(pod);
+        self.removed_names.insert((p.namespace.clone(), p.name.clone()));
+    }
+
+    /// The parsed labels of bound pod `pod`, when [`Context::parse_labels`] ran.
+    pub fn labels_of(&self, pod: usize) -> Option<&BTreeMap<String, String>> {
+        self.labels.get(pod)
     }
 
     /// Parse the bound pods' labels and find their nodes, once, before
@@ -394,7 +451,7 @@ impl<'a> Context<'a> {
 
     /// Bound pods on nodes of the snapshot, with their labels ([`Context::parse_labels`] first).
     pub fn bound(&self) -> impl Iterator<Item = (Located<'_>, &BTreeMap<String, String>)> + '_ {
-        self.located.iter().filter_map(|&(p, node)| {
+        self.located.iter().filter(|(p, _)| !self.removed.contains(p)).filter_map(|&(p, node)| {
             let labels = self.labels.get(p)?;
             Some((Located { namespace: &self.cluster.pods[p].namespace, node }, labels))
         })
@@ -437,7 +494,12 @@ fn node_index(cluster: &Cluster) -> HashMap<&str, usize> {
 /// `satisfyPodAntiAffinity` checks first with the same counts.
 #[derive(Debug, Clone, Default)]
 pub struct ExistingAntiAffinity {
-    counts: Vec<Counts>,
+    /// Per topology key of a term that selects the incoming pod.
+    counts: Vec<(String, Counts)>,
+    /// The incoming pod's namespace and labels, and its namespace's labels.
+    namespace: String,
+    labels: BTreeMap<String, String>,
+    ns_labels: BTreeMap<String, String>,
 }
 
 impl ExistingAntiAffinity {
@@ -467,7 +529,14 @@ impl ExistingAntiAffinity {
             });
         };
         for carrier in &ctx.carriers {
-            carrier.terms.iter().for_each(|t| count(t, &carrier.nodes));
+            let nodes: Vec<usize> = (carrier.members.iter())
+                .filter(|(_, name)| {
+                    ctx.removed_names.is_empty()
+                        || !ctx.removed_names.contains(&(carrier.namespace.clone(), name.clone()))
+                })
+                .map(|(node, _)| *node)
+                .collect();
+            carrier.terms.iter().for_each(|t| count(t, &nodes));
         }
         for (g, other) in groups.iter().enumerate().filter(|(g, _)| *g != index) {
             let nodes = placed.get(g).map_or(&[][..], Vec::as_slice);
@@ -480,16 +549,33 @@ impl ExistingAntiAffinity {
             }
         }
         ExistingAntiAffinity {
-            counts: by_key.into_iter().map(|(_, c)| c).filter(|c| c.counts.iter().any(|n| *n > 0)).collect(),
+            counts: by_key.into_iter().filter(|(_, c)| c.any()).collect(),
+            namespace: group.namespace.clone(),
+            labels: group.labels.clone(),
+            ns_labels,
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
+        !self.counts.iter().any(|(_, c)| c.any())
+    }
+
+    /// A bound pod leaves (`delta` -1) or comes back (+1): its own
+    /// anti-affinity terms that select the incoming pod stop (or start
+    /// again) keeping it out of the victim's domains.
+    pub fn adjust(&mut self, victim: &Victim<'_>, delta: i64) {
+        for term in victim.anti_affinity {
+            let term = ExistingTerm::from(term, victim.namespace);
+            if term.matches(&self.namespace, &self.labels, &self.ns_labels)
+                && let Some((_, c)) = self.counts.iter_mut().find(|(k, _)| *k == term.key)
+            {
+                c.adjust(victim.node, delta);
+            }
+        }
     }
 
     pub fn check(&self, node: usize) -> Result<(), Reject> {
-        if self.counts.iter().any(|c| c.at(node).is_some_and(|n| n > 0)) {
+        if self.counts.iter().any(|(_, c)| c.at(node).is_some_and(|n| n > 0)) {
             return Err(Reject::ExistingAntiAffinity);
         }
         Ok(())

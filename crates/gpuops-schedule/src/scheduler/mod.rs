@@ -226,6 +226,10 @@ pub struct GroupPlacement {
     pub hint: Option<String>,
     /// Pods evicted to make room (`namespace/name`).
     pub preempted: Vec<String>,
+    /// How many of them a PodDisruptionBudget protects: preemption
+    /// evicts them anyway (it prefers nodes where this is 0), but a
+    /// voluntary disruption of that workload follows.
+    pub pdb_violations: usize,
 }
 
 /// The result of placing every group. `before` and `used` are indexed like
@@ -368,49 +372,82 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Result
                 prefilter: prefilter.as_ref(),
                 host_ports: &host_ports,
             };
-            match choose(&pod, &used) {
+            let rejects = match choose(&pod, &used) {
                 Ok(i) => {
                     commit(&mut used[i], group, &host_ports);
                     terms.commit(i);
                     placed[g].push(i);
                     placement.nodes.push(cluster.nodes[i].name.clone());
+                    continue;
                 }
-                Err(rejects) => match meter
-                    .preemption(cluster)
-                    .map(|()| preempt::preempt(cluster, group, &used, &rejects, &pods_by_node, &removed))?
-                {
-                    Ok(p) => {
-                        for &v in &p.victims {
-                            removed[v] = true;
-                            used[p.node].remove(&cluster.pods[v].requests);
-                            if let Some(s) = cluster.scheduling_of(&cluster.pods[v]) {
-                                used[p.node].release_ports(&s.host_ports);
-                            }
-                            placement.preempted.push(format!("{}/{}", cluster.pods[v].namespace, cluster.pods[v].name));
-                        }
-                        commit(&mut used[p.node], group, &host_ports);
-                        terms.commit(p.node);
-                        placed[g].push(p.node);
-                        placement.nodes.push(cluster.nodes[p.node].name.clone());
+                Err(rejects) => rejects,
+            };
+            meter.preemption(cluster)?;
+            let preemptor =
+                preempt::Preemptor { cluster, group, options, prefilter: prefilter.as_ref(), host_ports: &host_ports };
+            match preempt::preempt(&preemptor, &mut terms, &ctx, &used, &rejects, &pods_by_node, &removed) {
+                Ok(p) => {
+                    for &v in &p.victims {
+                        evict(cluster, v, p.node, &mut used[p.node], &mut terms, &mut ctx);
+                        removed[v] = true;
+                        placement.preempted.push(format!("{}/{}", cluster.pods[v].namespace, cluster.pods[v].name));
                     }
-                    Err(post) => {
-                        let only: Vec<Reject> = rejects.iter().map(|(_, r)| r.clone()).collect();
-                        let message = fit_message(cluster.nodes.len(), &only, version);
-                        placement.event = Some(Event {
-                            reason: "FailedScheduling".into(),
-                            from: "default-scheduler".into(),
-                            message: format!("{message} {}", postfilter_text(version, &post)),
-                        });
-                        placement.message = Some(message);
-                        placement.hint = hint::hint(&pod, &used, &rejects);
-                        break;
-                    }
-                },
+                    placement.pdb_violations += p.pdb_violations;
+                    commit(&mut used[p.node], group, &host_ports);
+                    terms.commit(p.node);
+                    placed[g].push(p.node);
+                    placement.nodes.push(cluster.nodes[p.node].name.clone());
+                }
+                Err(post) => {
+                    let only: Vec<Reject> = rejects.iter().map(|(_, r)| r.clone()).collect();
+                    let message = fit_message(cluster.nodes.len(), &only, version);
+                    placement.event = Some(Event {
+                        reason: "FailedScheduling".into(),
+                        from: "default-scheduler".into(),
+                        message: format!("{message} {}", postfilter_text(version, &post)),
+                    });
+                    placement.message = Some(message);
+                    let pod = Incoming {
+                        cluster,
+                        group,
+                        options,
+                        terms: &terms,
+                        prefilter: prefilter.as_ref(),
+                        host_ports: &host_ports,
+                    };
+                    placement.hint = hint::hint(&pod, &used, &rejects);
+                    break;
+                }
             }
         }
         placements.push(placement);
     }
     Ok(Placement { groups: placements, before, used, placed })
+}
+
+/// Take preempted pod `v` off `node` for good: its capacity, host ports
+/// and its part in the pod-dependent counts of this group and of groups
+/// placed later.
+fn evict(cluster: &Cluster, v: usize, node: usize, used: &mut NodeUse, terms: &mut PodTerms, ctx: &mut Context<'_>) {
+    let pod = &cluster.pods[v];
+    used.remove(&pod.requests);
+    let scheduling = cluster.scheduling_of(pod);
+    if let Some(s) = scheduling {
+        used.release_ports(&s.host_ports);
+    }
+    if terms.depends_on_pods() {
+        let anti: Vec<Value> = scheduling.map(|s| s.anti_affinity.terms()).unwrap_or_default();
+        let labels = ctx.labels_of(v).cloned().unwrap_or_else(|| pod.labels.parse());
+        let victim = affinity::Victim {
+            namespace: &pod.namespace,
+            name: &pod.name,
+            labels: &labels,
+            node,
+            anti_affinity: &anti,
+        };
+        terms.adjust(&victim, -1);
+    }
+    ctx.remove(v);
 }
 
 /// Said once per placement: a `namespaceSelector` is matched against each

@@ -8,11 +8,13 @@
 //! Each term keeps a count of matching pods per topology domain, built
 //! once per group and updated as its replicas are committed, so a check
 //! is O(terms) per node and placing R replicas on N nodes stays O(R × N).
-//! Not modelled: victims of preemption leaving the counts.
+//! Preemption takes victims out of the counts and puts them back
+//! ([`PodTerms::adjust`]) as the PreFilter extensions `RemovePod`/`AddPod`
+//! do while `SelectVictimsOnNode` tries them.
 
 use serde_json::Value;
 
-use super::affinity::{Affinity, Context, ExistingAntiAffinity, PodMatcher};
+use super::affinity::{Affinity, Context, ExistingAntiAffinity, PodMatcher, Victim};
 use super::filters::{Reject, affinity_matches};
 use crate::cluster::{Cluster, Node};
 use crate::group::PodGroup;
@@ -29,6 +31,11 @@ enum Kind {
 #[derive(Debug, Clone)]
 struct Term {
     kind: Kind,
+    /// Which pods the term counts.
+    matcher: PodMatcher,
+    /// Per node: whether pods there count (spread: the node passes the
+    /// pod's node affinity and its domain is eligible).
+    counted: Vec<bool>,
     /// Domain of each node (by index), `None` without the topology label.
     domain_of_node: Vec<Option<usize>>,
     counts: Vec<i64>,
@@ -65,6 +72,8 @@ pub struct PodTerms {
     existing: ExistingAntiAffinity,
     /// InterPodAffinity's PreFilter rejection, when a term does not parse.
     parse_error: Option<String>,
+    /// The group's labels (`matchLabelKeys`).
+    group_labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Whether a group has any pod-dependent term at all.
@@ -147,11 +156,44 @@ impl PodTerms {
                 }
             }
             let own_match = matcher.matches(&group.namespace, &group.labels, &group.labels, true);
-            let mut term = Term { kind, domain_of_node, counts, eligible_domain, own_match, min: 0 };
+            let counted = (0..cluster.nodes.len()).map(|n| counts_node(n, &eligible_domain).is_some()).collect();
+            let mut term = Term { kind, matcher, counted, domain_of_node, counts, eligible_domain, own_match, min: 0 };
             term.refresh();
             terms.push(term);
         }
-        PodTerms { terms, affinity, existing, parse_error: None }
+        PodTerms { terms, affinity, existing, parse_error: None, group_labels: group.labels.clone() }
+    }
+
+    /// A bound pod leaves the counts (`delta` -1) or comes back (+1), as
+    /// the PreFilter extensions `RemovePod`/`AddPod` of PodTopologySpread
+    /// (common.go `updateWithPod`) and InterPodAffinity (filtering.go
+    /// `updateWithPod`) do while preemption tries victims.
+    pub fn adjust(&mut self, victim: &Victim<'_>, delta: i64) {
+        for t in &mut self.terms {
+            if t.counted[victim.node]
+                && t.matcher.matches(victim.namespace, victim.labels, &self.group_labels, false)
+                && let Some(d) = t.domain_of_node[victim.node]
+            {
+                t.counts[d] += delta;
+                t.refresh();
+            }
+        }
+        if let Some(affinity) = &mut self.affinity {
+            affinity.adjust(victim, &self.group_labels, delta);
+        }
+        self.existing.adjust(victim, delta);
+    }
+
+    /// Whether the group's own terms (spread, affinity, anti-affinity)
+    /// read other pods' labels.
+    pub fn reads_labels(&self) -> bool {
+        !self.terms.is_empty() || self.affinity.is_some()
+    }
+
+    /// Whether victims leaving can change any verdict: the group has
+    /// pod-dependent terms, or bound pods' anti-affinity selects it.
+    pub fn depends_on_pods(&self) -> bool {
+        !self.terms.is_empty() || self.affinity.is_some() || !self.existing.is_empty()
     }
 
     /// PodTopologySpread then InterPodAffinity's verdict for one node, in

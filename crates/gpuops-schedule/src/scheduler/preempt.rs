@@ -1,25 +1,37 @@
 //! DefaultPreemption, the PostFilter that runs when no node fits
-//! (kubernetes/kubernetes pkg/scheduler/framework/preemption/preemption.go
-//! and plugins/defaultpreemption/default_preemption.go): on every node
-//! where preemption might help, remove the lower-priority pods, keep back
-//! as many as still let the pod fit (most important first), and pick the
-//! node whose victims matter least.
+//! (kubernetes/kubernetes v1.35 pkg/scheduler/framework/preemption/
+//! preemption.go and plugins/defaultpreemption/default_preemption.go): on
+//! every node where preemption might help, take every lower-priority pod
+//! away, check that the pod then passes ALL the filters, give victims back
+//! one by one — PDB-violating ones first, each group most important first —
+//! keeping those without which it no longer fits, and pick the node whose
+//! victims matter least.
 //!
-//! Not modelled: PodDisruptionBudgets (the first tie-break), start times,
-//! replicas placed in this run as victims, and pod-dependent filters
-//! changing when victims leave (those nodes answer "No preemption victims
-//! found").
+//! Not modelled: nominated pods, extenders, and `DryRunPreemption`'s
+//! sampling (with more than 100 potential nodes upstream dry-runs
+//! max(10%, 100) of them from a random offset; every one is tried here,
+//! which is what upstream does up to 100 nodes); replicas placed earlier
+//! in the same run are not victims.
 
-use super::NodeUse;
-use super::filters::{Reject, shortages};
-use crate::cluster::Cluster;
-use crate::group::PodGroup;
+use std::collections::BTreeMap;
 
-/// Where the pod goes, and whom it evicts (indices into `Cluster::pods`).
+use serde_json::Value;
+
+use super::affinity::{Context, Victim};
+use super::filters::Reject;
+use super::pods::PodTerms;
+use super::{Incoming, NodeUse, Skip};
+use crate::cluster::{Cluster, HostPort};
+
+/// Where the pod goes, whom it evicts (indices into `Cluster::pods`, most
+/// important first), and how many of them a PodDisruptionBudget protects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preemption {
     pub node: usize,
     pub victims: Vec<usize>,
+    /// Victims whose eviction violates a PodDisruptionBudget
+    /// (`NumPDBViolations`).
+    pub pdb_violations: usize,
 }
 
 const NOT_HELPFUL: &str = "Preemption is not helpful for scheduling";
@@ -33,80 +45,251 @@ pub enum NoPreemption {
     #[error("preemption: not eligible due to preemptionPolicy=Never.")]
     Never,
     /// No node has victims that make room: each reason with its count of
-    /// nodes (`1 No preemption victims found for incoming pod`), sorted.
+    /// nodes (`1 No preemption victims found for incoming pod`, or the
+    /// reason a filter still gives with every lower-priority pod gone), sorted.
     #[error("preemption: 0/{nodes} nodes are available: {}.", reasons.join(", "))]
     NoCandidate { nodes: usize, reasons: Vec<String> },
 }
 
-/// Preempt for one pod of `group`, or why not.
-pub fn preempt(
-    cluster: &Cluster,
-    group: &PodGroup,
+/// The pod to preempt for, with the parts of [`Incoming`] that do not
+/// change while victims come and go.
+pub(crate) struct Preemptor<'a> {
+    pub(crate) cluster: &'a Cluster,
+    pub(crate) group: &'a crate::group::PodGroup,
+    pub(crate) options: super::Options,
+    pub(crate) prefilter: Option<&'a std::collections::BTreeSet<String>>,
+    pub(crate) host_ports: &'a [HostPort],
+}
+
+/// One node's dry run: `SelectVictimsOnNode`'s answer.
+struct Candidate {
+    node: usize,
+    victims: Vec<usize>,
+    pdb_violations: usize,
+}
+
+/// Preempt for one pod, or why not. `removed`: bound pods already gone.
+pub(crate) fn preempt(
+    pod: &Preemptor<'_>,
+    terms: &mut PodTerms,
+    ctx: &Context<'_>,
     used: &[NodeUse],
     rejects: &[(usize, Reject)],
     pods_by_node: &[Vec<usize>],
     removed: &[bool],
 ) -> Result<Preemption, NoPreemption> {
+    let cluster = pod.cluster;
     // PodEligibleToPreemptOthers
-    if group.preemption_never {
+    if pod.group.preemption_never {
         return Err(NoPreemption::Never);
     }
-    let mut histogram: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    let mut candidates: Vec<(i32, i64, usize, usize, Vec<usize>)> = Vec::new();
-    for (node_index, reject) in rejects {
+    let version = pod.options.kube_version.wording();
+    let mut histogram: BTreeMap<String, usize> = BTreeMap::new();
+    let mut candidates = Vec::new();
+    let mut dry = DryRun::new(pod, ctx, terms.depends_on_pods());
+    for (node, reject) in rejects {
         if !reject.preemption_might_help() {
-            *histogram.entry(NOT_HELPFUL).or_insert(0) += 1;
+            *histogram.entry(NOT_HELPFUL.to_string()).or_insert(0) += 1;
             continue;
         }
-        let node = &cluster.nodes[*node_index];
-        let lower: Vec<usize> = pods_by_node[*node_index]
+        let lower: Vec<usize> = pods_by_node[*node]
             .iter()
             .copied()
-            .filter(|&p| !removed[p] && cluster.pods[p].priority < group.priority)
+            .filter(|&p| !removed[p] && cluster.pods[p].priority < pod.group.priority)
             .collect();
-        let mut left = used[*node_index].clone();
-        for &p in &lower {
-            left.remove(&cluster.pods[p].requests);
-        }
-        let resources_only = matches!(reject, Reject::Resources(_));
-        if lower.is_empty()
-            || !resources_only
-            || !shortages(&group.requests, node, &left.requests, left.pods).is_empty()
-        {
-            *histogram.entry(NO_VICTIMS).or_insert(0) += 1;
+        if lower.is_empty() {
+            *histogram.entry(NO_VICTIMS.to_string()).or_insert(0) += 1;
             continue;
         }
-        // SelectVictimsOnNode: reprieve the most important first
-        // (util.MoreImportantPod: higher priority first).
-        let mut order = lower.clone();
-        order.sort_by(|&a, &b| {
-            let (pa, pb) = (&cluster.pods[a], &cluster.pods[b]);
-            pb.priority.cmp(&pa.priority).then_with(|| (&pa.namespace, &pa.name).cmp(&(&pb.namespace, &pb.name)))
-        });
-        let mut victims = Vec::new();
-        for p in order {
-            left.add(&cluster.pods[p].requests);
-            if !shortages(&group.requests, node, &left.requests, left.pods).is_empty() {
-                left.remove(&cluster.pods[p].requests);
-                victims.push(p);
+        match dry.select_victims(*node, &used[*node], lower, terms) {
+            Ok(candidate) => candidates.push(candidate),
+            // DryRunPreemption records the filter's status for the node;
+            // FitError counts each of its reasons.
+            Err(reject) => {
+                for reason in reject.reasons(version) {
+                    *histogram.entry(reason).or_insert(0) += 1;
+                }
             }
         }
-        let highest = victims.iter().map(|&v| cluster.pods[v].priority).max().unwrap_or(i32::MIN);
-        // pickOneNodeForPreemption sums the priorities shifted by 2^31
-        // (`int64(pod.Spec.Priority) + int64(math.MaxInt32+1)`), so every
-        // victim adds a positive amount: of two nodes whose victims all
-        // have negative priorities, the one with fewer victims wins.
-        let sum: i64 = victims.iter().map(|&v| i64::from(cluster.pods[v].priority) + (1i64 << 31)).sum();
-        candidates.push((highest, sum, victims.len(), *node_index, victims));
     }
-    // pickOneNodeForPreemption (pkg/scheduler/framework/preemption/
-    // preemption.go): lowest highest-priority victim, then the lowest sum
-    // of shifted priorities, then the fewest victims; the PDB count before
-    // them and the start-time tie-break after them are not modelled.
-    if let Some((_, _, _, node, victims)) = candidates.into_iter().min_by_key(|c| (c.0, c.1, c.2, c.3)) {
-        return Ok(Preemption { node, victims });
+    if let Some(best) = pick_one_node(cluster, candidates) {
+        return Ok(Preemption { node: best.node, victims: best.victims, pdb_violations: best.pdb_violations });
     }
     let mut reasons: Vec<String> = histogram.into_iter().map(|(r, n)| format!("{n} {r}")).collect();
     reasons.sort();
     Err(NoPreemption::NoCandidate { nodes: cluster.nodes.len(), reasons })
+}
+
+/// What a dry run on one node needs, shared across nodes.
+struct DryRun<'a, 'p> {
+    pod: &'a Preemptor<'p>,
+    ctx: &'a Context<'p>,
+    /// Whether victims leaving can change a pod-dependent verdict.
+    pod_dependent: bool,
+    /// Labels parsed for victims (PDBs and pod-dependent terms read them).
+    labels: BTreeMap<usize, BTreeMap<String, String>>,
+}
+
+impl<'a, 'p> DryRun<'a, 'p> {
+    fn new(pod: &'a Preemptor<'p>, ctx: &'a Context<'p>, pod_dependent: bool) -> Self {
+        DryRun { pod, ctx, pod_dependent, labels: BTreeMap::new() }
+    }
+
+    fn check(&self, node: usize, left: &NodeUse, terms: &PodTerms) -> Result<(), Reject> {
+        let p = self.pod;
+        let incoming = Incoming {
+            cluster: p.cluster,
+            group: p.group,
+            options: p.options,
+            terms,
+            prefilter: p.prefilter,
+            host_ports: p.host_ports,
+        };
+        incoming.filter(node, left, Skip::default())
+    }
+
+    fn labels(&mut self, pod: usize) -> &BTreeMap<String, String> {
+        let ctx: &'a Context<'p> = self.ctx;
+        if let Some(parsed) = ctx.labels_of(pod) {
+            return parsed;
+        }
+        let cluster = self.pod.cluster;
+        self.labels.entry(pod).or_insert_with(|| cluster.pods[pod].labels.parse())
+    }
+
+    /// Take bound pod `p` off the node (`delta` -1) or put it back (+1),
+    /// in the capacity, the host ports and the pod-dependent counts.
+    fn move_pod(&mut self, p: usize, node: usize, left: &mut NodeUse, terms: &mut PodTerms, delta: i64) {
+        let cluster = self.pod.cluster;
+        let bound = &cluster.pods[p];
+        let scheduling = cluster.scheduling_of(bound);
+        if delta < 0 {
+            left.remove(&bound.requests);
+            if let Some(s) = scheduling {
+                left.release_ports(&s.host_ports);
+            }
+        } else {
+            left.add(&bound.requests);
+            if let Some(s) = scheduling {
+                left.host_ports.extend(s.host_ports.iter().cloned());
+            }
+        }
+        if self.pod_dependent {
+            let anti: Vec<Value> = scheduling.map(|s| s.anti_affinity.terms()).unwrap_or_default();
+            // Only the group's own terms read the victim's labels; the
+            // existing pods' anti-affinity reads the victim's terms.
+            let none = BTreeMap::new();
+            let labels = if terms.reads_labels() { self.labels(p) } else { &none };
+            let victim = Victim { namespace: &bound.namespace, name: &bound.name, labels, node, anti_affinity: &anti };
+            terms.adjust(&victim, delta);
+        }
+    }
+
+    /// `SelectVictimsOnNode` (default_preemption.go): remove every
+    /// lower-priority pod, run ALL filters, then reprieve victims — the
+    /// PDB-violating ones first, each group from the most important —
+    /// keeping a pod only if the incoming pod still passes every filter.
+    /// `terms` is left as it was found.
+    fn select_victims(
+        &mut self,
+        node: usize,
+        used: &NodeUse,
+        mut lower: Vec<usize>,
+        terms: &mut PodTerms,
+    ) -> Result<Candidate, Reject> {
+        let cluster = self.pod.cluster;
+        let mut left = used.clone();
+        for &p in &lower {
+            self.move_pod(p, node, &mut left, terms, -1);
+        }
+        if let Err(reject) = self.check(node, &left, terms) {
+            for &p in &lower {
+                self.move_pod(p, node, &mut left, terms, 1);
+            }
+            return Err(reject);
+        }
+        // util.MoreImportantPod: higher priority first, then the earlier
+        // start (a pod without startTime counts as started now, the latest);
+        // names keep equal pods in a stable order.
+        lower.sort_by(|&a, &b| more_important(cluster, a, b));
+        let (violating, non_violating) = self.split_by_pdb(&lower);
+        let mut victims = Vec::new();
+        let mut pdb_violations = 0;
+        for (group, is_violating) in [(&violating, true), (&non_violating, false)] {
+            for &p in group {
+                self.move_pod(p, node, &mut left, terms, 1);
+                if self.check(node, &left, terms).is_err() {
+                    self.move_pod(p, node, &mut left, terms, -1);
+                    victims.push(p);
+                    pdb_violations += usize::from(is_violating);
+                }
+            }
+        }
+        for &p in &victims {
+            self.move_pod(p, node, &mut left, terms, 1);
+        }
+        if !violating.is_empty() && !non_violating.is_empty() {
+            victims.sort_by(|&a, &b| more_important(cluster, a, b));
+        }
+        Ok(Candidate { node, victims, pdb_violations })
+    }
+
+    /// `filterPodsWithPDBViolation`: each pod draws on every budget that
+    /// covers it; a pod that takes a budget below zero is violating. Stable.
+    fn split_by_pdb(&mut self, pods: &[usize]) -> (Vec<usize>, Vec<usize>) {
+        let cluster = self.pod.cluster;
+        if cluster.pdbs.is_empty() {
+            return (Vec::new(), pods.to_vec());
+        }
+        let mut allowed: Vec<i64> = cluster.pdbs.iter().map(|b| i64::from(b.disruptions_allowed)).collect();
+        let (mut violating, mut fine) = (Vec::new(), Vec::new());
+        for &p in pods {
+            let (namespace, name) = (cluster.pods[p].namespace.clone(), cluster.pods[p].name.clone());
+            let labels = self.labels(p);
+            let mut violated = false;
+            for (i, budget) in cluster.pdbs.iter().enumerate() {
+                if budget.covers(&namespace, &name, labels) {
+                    allowed[i] -= 1;
+                    violated |= allowed[i] < 0;
+                }
+            }
+            if violated { violating.push(p) } else { fine.push(p) }
+        }
+        (violating, fine)
+    }
+}
+
+fn start_or_now(cluster: &Cluster, pod: usize) -> i64 {
+    cluster.start_time(pod).unwrap_or(i64::MAX)
+}
+
+fn more_important(cluster: &Cluster, a: usize, b: usize) -> std::cmp::Ordering {
+    let (pa, pb) = (&cluster.pods[a], &cluster.pods[b]);
+    pb.priority
+        .cmp(&pa.priority)
+        .then_with(|| start_or_now(cluster, a).cmp(&start_or_now(cluster, b)))
+        .then_with(|| (&pa.namespace, &pa.name).cmp(&(&pb.namespace, &pb.name)))
+}
+
+/// `pickOneNodeForPreemption` (preemption.go): each score in turn keeps
+/// the nodes with the best value — fewest PDB violations, lowest
+/// highest-priority victim, smallest sum of priorities each shifted by
+/// 2^31 (`int64(priority) + int64(math.MaxInt32+1)`, so every victim adds
+/// a positive amount), fewest victims, latest start among the
+/// highest-priority victims (`GetEarliestPodStartTime`) — then the first.
+/// Upstream's "first" is a Go map's order; here the first node of the
+/// snapshot.
+fn pick_one_node(cluster: &Cluster, candidates: Vec<Candidate>) -> Option<Candidate> {
+    let key = |c: &Candidate| {
+        let priority = |v: usize| cluster.pods[v].priority;
+        let highest = c.victims.iter().map(|&v| priority(v)).max().unwrap_or(i32::MIN);
+        let sum: i64 = c.victims.iter().map(|&v| i64::from(priority(v)) + (1i64 << 31)).sum();
+        let earliest = (c.victims.iter())
+            .filter(|&&v| priority(v) == highest)
+            .map(|&v| start_or_now(cluster, v))
+            .min()
+            .unwrap_or(i64::MIN);
+        (c.pdb_violations, highest, sum, c.victims.len(), std::cmp::Reverse(earliest), c.node)
+    };
+    candidates.into_iter().min_by_key(key)
 }
