@@ -39,6 +39,14 @@ pub struct ImageRepository {
     /// `spec.accessFrom.namespaceSelectors[].matchLabels` (fluxcd/pkg
     /// apis/acl); `None` when unset.
     pub access_from: Option<Vec<BTreeMap<String, String>>>,
+    /// `spec.provider`, when set (`generic`, `aws`, `azure`, `gcp`; the
+    /// CRD enum is checked when read).
+    pub provider: Option<String>,
+    /// `spec.secretRef.name`: a docker-config Secret in the cluster.
+    pub secret_ref: Option<String>,
+    /// `spec.certSecretRef.name`: a Secret in the cluster with the
+    /// registry's CA (and a client certificate).
+    pub cert_secret_ref: Option<String>,
     pub source: Source,
 }
 
@@ -204,6 +212,9 @@ fn read_repository(obj: &Value, source: Source) -> Result<ImageRepository, FluxO
                 .map(|sels| sels.iter().map(|s| string_map(s.get("matchLabels"))).collect())
                 .unwrap_or_default()
         }),
+        secret_ref: text(obj, "/spec/secretRef/name"),
+        cert_secret_ref: text(obj, "/spec/certSecretRef/name"),
+        provider: text(obj, "/spec/provider"),
         name,
         source,
     })

@@ -138,6 +138,9 @@ mod tests {
             insecure: false,
             suspend: false,
             access_from: access,
+            provider: None,
+            secret_ref: None,
+            cert_secret_ref: None,
             source: Source { path: "f".into(), line: 1 },
         }
     }

@@ -42,6 +42,10 @@ pub struct Options {
     /// [`crate::docker_config_dir`]; none reads no config (the library reads
     /// no environment, so `Options::default()` is anonymous everywhere).
     pub docker_config_dir: Option<std::path::PathBuf>,
+    /// Registry hosts (`host[:port]`) whose login comes from a docker
+    /// credential helper instead of docker's config (an
+    /// `ImageRepository.spec.provider`; Flux uses nothing else for them).
+    pub credential_helpers: std::collections::BTreeMap<String, crate::CredentialHelper>,
 }
 
 impl Default for Options {
@@ -57,6 +61,7 @@ impl Default for Options {
             max_total_wait: Duration::from_secs(60),
             use_docker_config: true,
             docker_config_dir: None,
+            credential_helpers: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -183,28 +188,50 @@ impl Client {
         format!("{scheme}://{}", repo.api_host())
     }
 
-    fn credential(&self, repo: &RepositoryRef) -> Credential {
+    /// The login for `repo`'s registry, asked once per host: from the
+    /// credential helper its `spec.provider` names, else docker's config.
+    fn credential(&self, repo: &RepositoryRef) -> Result<Credential, RegistryError> {
+        if let Some(known) = self.known_credential(repo) {
+            return Ok(known);
+        }
+        let credential = if !self.options.use_docker_config {
+            Credential::Anonymous
+        } else if self.access(repo) == Access::Insecure {
+            // A registry named insecure is reached over plain HTTP, where
+            // anyone on the path reads a Basic login or a token: the login
+            // goes in the clear only to a loopback host (the rule the hub's
+            // token and token realms follow too).
+            tracing::warn!(
+                registry = %printable(&repo.host),
+                "plain HTTP to a host that is not loopback: not sending the login from docker's config or a credential helper"
+            );
+            Credential::Anonymous
+        } else if let Some(helper) = self.options.credential_helpers.get(&repo.host) {
+            let got = crate::helper::get(helper, repo.credential_key(), self.options.timeout)
+                .map_err(|message| RegistryError::Auth { repository: repo.display(), message })?;
+            tracing::debug!(registry = %printable(&repo.host), credential = got.kind(), helper = %helper.program.display(), "login from the credential helper");
+            got
+        } else {
+            auth::lookup(repo.credential_key(), self.options.docker_config_dir.as_deref())
+        };
         let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let host = state.entry(repo.host.clone()).or_default();
-        host.credential
-            .get_or_insert_with(|| {
-                if !self.options.use_docker_config {
-                    return Credential::Anonymous;
-                }
-                // A registry named insecure is reached over plain HTTP, where
-                // anyone on the path reads a Basic login or a token: the login
-                // goes in the clear only to a loopback host (the rule the hub's
-                // token and token realms follow too).
-                if self.access(repo) == Access::Insecure {
-                    tracing::warn!(
-                        registry = %printable(&repo.host),
-                        "plain HTTP to a host that is not loopback: not sending the login from docker's config"
-                    );
-                    return Credential::Anonymous;
-                }
-                auth::lookup(repo.credential_key(), self.options.docker_config_dir.as_deref())
-            })
-            .clone()
+        Ok(state.entry(repo.host.clone()).or_default().credential.get_or_insert(credential).clone())
+    }
+
+    fn known_credential(&self, repo: &RepositoryRef) -> Option<Credential> {
+        let state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.get(&repo.host).and_then(|h| h.credential.clone())
+    }
+
+    /// Where a login for `repo` comes from, and how to renew it, for messages.
+    fn login_source(&self, repo: &RepositoryRef) -> (String, String) {
+        match self.options.credential_helpers.get(&repo.host) {
+            Some(h) => (
+                format!("{} (spec.provider: {})", h.provider.helper(), h.provider),
+                format!("check the {} identity {} uses", h.provider, h.provider.helper()),
+            ),
+            None => ("docker's config".into(), format!("run `docker login {}` again", repo.host)),
+        }
     }
 
     fn authorization(&self, repo: &RepositoryRef, scope: &str, anonymous: bool) -> Option<String> {
@@ -312,7 +339,7 @@ impl Client {
                     }
                     match challenge {
                         Some(Challenge::Bearer { realm, service }) => {
-                            let mut credential = if anonymous { Credential::Anonymous } else { self.credential(repo) };
+                            let mut credential = if anonymous { Credential::Anonymous } else { self.credential(repo)? };
                             if credential != Credential::Anonymous && !realm_may_receive_credentials(repo, &realm) {
                                 tracing::warn!(
                                     repository = %name, realm = %realm_origin(&realm),
@@ -340,24 +367,30 @@ impl Client {
                                 .insert(format!("{anonymous}|{scope}"), token);
                         }
                         Some(Challenge::Basic) => {
-                            let credential = self.credential(repo);
+                            let credential = self.credential(repo)?;
                             if login_rejected {
+                                let (source, renew) = self.login_source(repo);
                                 return Err(RegistryError::Auth {
                                     repository: name,
                                     message: format!(
-                                        "access denied: the registry rejected the login for {} from docker's config; run `docker login {}` again",
-                                        repo.host, repo.host
+                                        "access denied: the registry rejected the login for {} from {source}; {renew}",
+                                        repo.host
                                     ),
                                 });
                             }
                             if anonymous || credential.basic_header().is_none() {
-                                return Err(RegistryError::Auth {
-                                    repository: name,
-                                    message: format!(
+                                let message = match self.options.credential_helpers.get(&repo.host) {
+                                    Some(h) if !anonymous => format!(
+                                        "the registry wants a username and password, and {} (spec.provider: {}) gave an identity token",
+                                        h.provider.helper(),
+                                        h.provider
+                                    ),
+                                    _ => format!(
                                         "the registry wants a username and password; run `docker login {}` (or set DOCKER_CONFIG)",
                                         repo.host
                                     ),
-                                });
+                                };
+                                return Err(RegistryError::Auth { repository: name, message });
                             }
                             let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                             state.entry(repo.host.clone()).or_default().basic = true;
@@ -685,7 +718,7 @@ mod tests {
             ..Options::default()
         };
         let insecure = Client::new(options(vec!["reg.lan:5000".into()]));
-        let credential = |c: &Client, i: &str| c.credential(&parse_repository(i).unwrap());
+        let credential = |c: &Client, i: &str| c.credential(&parse_repository(i).unwrap()).unwrap();
         // (Credential has no Debug on purpose: a login must not reach a log.)
         assert!(credential(&insecure, "reg.lan:5000/m") == Credential::Anonymous, "never in the clear to reg.lan");
         assert!(credential(&insecure, "localhost:5000/m") != Credential::Anonymous, "loopback keeps its login");
@@ -724,9 +757,15 @@ mod tests {
     fn credentials_with_docker_config_in_the_environment() {
         let repo = parse_repository("reg.example/m").unwrap();
         let defaults = Client::new(Options::default());
-        assert!(defaults.credential(&repo) == Credential::Anonymous, "Options::default() reads no docker config");
+        assert!(
+            defaults.credential(&repo).unwrap() == Credential::Anonymous,
+            "Options::default() reads no docker config"
+        );
         let dir = crate::docker_config_dir(|k| std::env::var_os(k));
         let named = Client::new(Options { docker_config_dir: dir, ..Options::default() });
-        assert!(named.credential(&repo) != Credential::Anonymous, "the directory the binary found has the login");
+        assert!(
+            named.credential(&repo).unwrap() != Credential::Anonymous,
+            "the directory the binary found has the login"
+        );
     }
 }

@@ -9,6 +9,8 @@
 //! * auth: docker `config.json` from the directory the caller names
 //!   ([`docker_config_dir`] finds docker's; auths, credHelpers, credsStore), then the anonymous bearer-token flow; a `denied` with
 //!   credentials is retried anonymously (public repositories, stale logins);
+//!   hosts of an `ImageRepository.spec.provider` log in through that
+//!   cloud's docker credential helper instead ([`provider`], [`CredentialHelper`]);
 //! * 429 and 5xx, timeouts and cut connections are retried with exponential
 //!   backoff, honouring `Retry-After`;
 //! * HTTPS with verified certificates, plain HTTP only for loopback hosts
@@ -26,10 +28,12 @@
 mod auth;
 mod client;
 mod endpoint;
+mod helper;
 pub mod hub;
 pub mod model;
 pub mod models;
 mod origin;
+pub mod provider;
 pub mod push;
 mod reference;
 mod transport;
@@ -37,6 +41,8 @@ mod transport;
 pub use auth::docker_config_dir;
 pub use client::{Client, Options};
 pub use endpoint::{Endpoint, EndpointError};
+pub use helper::CredentialHelper;
+pub use provider::{CloudProvider, ProviderHostError};
 pub use reference::{
     ManifestRef, OciReference, RepositoryRef, is_oci_digest, is_oci_repository_path, is_oci_tag, is_registry_host,
     parse_oci_reference, parse_repository,

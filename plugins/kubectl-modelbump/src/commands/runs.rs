@@ -172,7 +172,10 @@ pub(crate) fn plan_runs<'a>(
     strict: bool,
     registry: &RegistryArgs,
 ) -> Vec<(Option<&'a ImageUpdateAutomation>, Plan)> {
-    let clients = Clients::new(registry.options(), &tree.scan);
+    let clients = Clients::new(registry.options(), &tree.scan, crate::registry::on_path);
+    for warning in &clients.warnings {
+        eprint_line(&format!("warning: {warning}"));
+    }
     let total: usize = runs.len();
     let progress = gpuops_cli::progress::Progress::bar(total as u64, "automations resolved");
     let source = Cached {

@@ -31,7 +31,7 @@ fn policy_of(args: &TagsArgs) -> Result<Policy, Error> {
 pub(crate) fn tags(args: &TagsArgs) -> Result<ExitCode, Error> {
     let policy = policy_of(args)?;
     // No credentials over plain HTTP to an --insecure-registry host (registry::Clients).
-    let clients = Clients::new(args.registry.options(), &gpuops_gitops::Scan::default());
+    let clients = Clients::new(args.registry.options(), &gpuops_gitops::Scan::default(), |_| None);
     let source = Registries { clients: &clients, progress: None };
     let choice = bump::choose(&policy, source.list_tags(&args.repository)?)?;
     let digest = match (choice.latest(), args.registry.digest) {

@@ -12,6 +12,7 @@ mod image;
 mod images;
 mod interrupt;
 mod messages;
+mod provider;
 mod pull_request;
 mod registry_client;
 mod release;
