@@ -224,13 +224,12 @@ impl ListSeed<'_> {
         match kind.as_str() {
             "Node" => self.cluster.nodes.push(item.into_node()?),
             "Pod" => {
-                if let Some((p, extras)) = item.into_bound_pod()? {
-                    if let Some(extras) = extras {
-                        self.cluster.pod_scheduling.insert((p.namespace.clone(), p.name.clone()), extras);
-                    }
-                    self.cluster.pods.push(p);
+                let start = item.start_time();
+                if let Some(bound) = item.into_bound_pod()? {
+                    super::push_pod(self.cluster, bound, start);
                 }
             }
+            "PodDisruptionBudget" => self.cluster.pdbs.push(item.into_pdb()?),
             "Namespace" => self.cluster.namespaces.push(item.into_namespace()?),
             "PriorityClass" => self.cluster.priority_classes.extend(item.into_priority_class()),
             "ResourceQuota" => self.cluster.quotas.push(item.into_quota()?),
