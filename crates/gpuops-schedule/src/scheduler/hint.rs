@@ -1,8 +1,9 @@
 //! "Would fit if" hints. A hint names the filter that really blocks: it is
 //! derived from the rejections the scheduler gave and re-checks the nodes
-//! with one filter relaxed, so it never says "fragmentation" while the
-//! blocker is cpu, nor "no node offers nvidia.com/gpu" while a selector
-//! rules the GPU nodes out.
+//! with one filter relaxed, then with each placement filter relaxed
+//! together with resources, so it never says "fragmentation" while the
+//! blocker is cpu, "no node offers nvidia.com/gpu" while a selector rules
+//! the GPU nodes out, nor "taints" on a node without any.
 
 use std::collections::BTreeSet;
 
@@ -65,23 +66,7 @@ pub(super) fn hint(pod: &Incoming<'_>, used: &[NodeUse], rejects: &[(usize, Reje
         .collect();
     let resource = group.gpu_resource();
     if eligible.is_empty() {
-        let Some(resource) = resource else {
-            return Some("no node passes its taints and node affinity together; relax both".to_string());
-        };
-        let offering: Vec<&str> = cluster
-            .nodes
-            .iter()
-            .filter(|n| n.allocatable.get(resource).is_some_and(|v| *v > 0))
-            .map(|n| n.name.as_str())
-            .collect();
-        if offering.is_empty() {
-            return Some(format!("no node offers {resource}"));
-        }
-        return Some(format!(
-            "{} node(s) offer {resource} ({}), but each is ruled out by taints and node affinity together; relax both",
-            offering.len(),
-            names(&offering)
-        ));
+        return Some(placement_blockers(pod, used, resource));
     }
     let ports = eligible.iter().filter(|i| rejects.iter().any(|(j, r)| j == *i && *r == Reject::Ports)).count();
     if ports > 0 && ports == eligible.len() {
@@ -186,4 +171,72 @@ pub(super) fn hint(pod: &Incoming<'_>, used: &[NodeUse], rejects: &[(usize, Reje
     }
     let asked: Vec<String> = group.requests.iter().map(|(k, v)| format!("{k}={}", display(k, *v))).collect();
     Some(format!("would fit on a node with {} free", asked.join(", ")))
+}
+
+/// What rules a node out when every node fails a placement filter: each
+/// placement filter checked alone (taints with node affinity and capacity
+/// relaxed, node affinity with taints and capacity relaxed) and capacity
+/// with both relaxed.
+struct Blockers {
+    /// The first untolerated taint (or the cordon), when taints block.
+    taint: Option<String>,
+    affinity: bool,
+    /// What the capacity and pod-dependent filters say, when they block too.
+    capacity: Option<String>,
+}
+
+fn blockers(pod: &Incoming<'_>, used: &[NodeUse], i: usize) -> Blockers {
+    let version = pod.options.kube_version.wording();
+    let only = |skip: Skip| pod.filter(i, &used[i], skip).err();
+    let taint = only(Skip { affinity: true, resources: true, ..Skip::default() }).map(|r| match r {
+        Reject::Taint(t) => format!("{}={}:{}", t.key, t.value, t.effect),
+        _ => "node.kubernetes.io/unschedulable:NoSchedule (cordoned)".to_string(),
+    });
+    let affinity = only(Skip { taints: true, resources: true, ..Skip::default() }).is_some();
+    let capacity =
+        only(Skip { taints: true, affinity: true, ..Skip::default() }).map(|r| r.reasons(version).join(", "));
+    Blockers { taint, affinity, capacity }
+}
+
+/// The hint when no node passes the placement filters: the nodes that
+/// could take the pod (those offering its GPU resource, or all), grouped
+/// by what blocks them, the group with the fewest blockers named.
+fn placement_blockers(pod: &Incoming<'_>, used: &[NodeUse], resource: Option<&str>) -> String {
+    let cluster = pod.cluster;
+    let offering: Vec<usize> = (0..cluster.nodes.len())
+        .filter(|&i| resource.is_none_or(|r| cluster.nodes[i].allocatable.get(r).is_some_and(|v| *v > 0)))
+        .collect();
+    if let Some(r) = resource
+        && offering.is_empty()
+    {
+        return format!("no node offers {r}");
+    }
+    let resource_text = resource.map(|r| format!(" offer {r}")).unwrap_or_default();
+    let found: Vec<(usize, Blockers)> = offering.iter().map(|&i| (i, blockers(pod, used, i))).collect();
+    // Fewest placement filters to relax first, then nodes with room.
+    let cost = |b: &Blockers| (usize::from(b.taint.is_some()) + usize::from(b.affinity), b.capacity.is_some());
+    let best = found.iter().map(|(_, b)| cost(b)).min().unwrap_or((0, false));
+    let chosen: Vec<&(usize, Blockers)> = found.iter().filter(|(_, b)| cost(b) == best).collect();
+    let listed: Vec<&str> = chosen.iter().map(|(i, _)| cluster.nodes[*i].name.as_str()).collect();
+    let first = &chosen[0].1;
+    let what = match (&first.taint, first.affinity) {
+        (Some(taint), true) => {
+            format!(
+                "are ruled out by taints (the pod does not tolerate {taint}) and by its nodeSelector/affinity together"
+            )
+        }
+        (Some(taint), false) => format!("carry a taint the pod does not tolerate ({taint})"),
+        (None, true) => "are ruled out by its nodeSelector/affinity".to_string(),
+        (None, false) => "pass its taints and node affinity".to_string(),
+    };
+    let relax = match (&first.taint, first.affinity) {
+        (Some(_), true) => "relax both",
+        (Some(_), false) => "add a toleration for it",
+        (None, _) => "allow them in its nodeSelector/affinity",
+    };
+    let room = match &first.capacity {
+        Some(reasons) => format!(", and they lack room too ({reasons}): free capacity there as well"),
+        None => String::new(),
+    };
+    format!("{} node(s){resource_text} ({}), but they {what}; {relax}{room}", listed.len(), names(&listed))
 }
