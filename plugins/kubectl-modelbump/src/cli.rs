@@ -293,6 +293,7 @@ impl WriteArgs {
             branch: self.branch.clone(),
             push: self.push,
             remote: self.remote.clone(),
+            on_push_branch: None,
         }
     }
 }

@@ -126,3 +126,40 @@ impl Git for SystemGit {
         git(root, &["config", "--bool", "commit.gpgsign"], None).is_ok_and(|v| v.trim() == "true")
     }
 }
+
+impl SystemGit {
+    /// Whether `remote` has branch `name`, as a remote-tracking ref to
+    /// build on: asked (`git ls-remote`, then fetched into
+    /// `refs/remotes/REMOTE/NAME`) when `ask`, else the remote-tracking
+    /// ref already here. `None`: the remote has no such branch.
+    pub(crate) fn remote_branch(
+        &self,
+        root: &Path,
+        remote: &str,
+        name: &str,
+        ask: bool,
+    ) -> Result<Option<String>, GitError> {
+        let tracking = format!("refs/remotes/{remote}/{name}");
+        if ask {
+            let head = format!("refs/heads/{name}");
+            // --exit-code: 2 when nothing matched, any other failure is the remote's.
+            let found = match git(root, &["ls-remote", "--exit-code", "--heads", remote, &head], None) {
+                Ok(_) => true,
+                Err(GitError::Failed { stderr, .. }) if stderr.is_empty() => false,
+                Err(e) => return Err(e),
+            };
+            if !found {
+                return Ok(None);
+            }
+            git(root, &["fetch", "--quiet", "--no-tags", remote, &format!("+{head}:{tracking}")], None)?;
+        }
+        Ok(git(root, &["rev-parse", "--verify", "--quiet", &tracking], None).ok().map(|_| tracking))
+    }
+
+    /// `git switch -C NAME START`: the branch at `start`, HEAD on it.
+    pub(crate) fn switch_at(&self, root: &Path, name: &str, start: &str) -> Result<(), GitError> {
+        git(root, &["check-ref-format", "--branch", name], None)
+            .map_err(|_| GitError::InvalidBranch(name.to_string()))?;
+        git(root, &["switch", "--quiet", "-C", name, start], None).map(drop)
+    }
+}

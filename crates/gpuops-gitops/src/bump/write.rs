@@ -181,6 +181,13 @@ pub struct CommitOptions {
     /// Push the commit to `remote`.
     pub push: bool,
     pub remote: String,
+    /// The caller has already switched HEAD from this checkout to the
+    /// automation's push branch, which the remote has (fluxcd/pkg
+    /// git/gogit/client.go `SwitchBranch`: an existing remote branch is
+    /// checked out at the remote's head, and the update is made on it):
+    /// the push is forced, as Flux forces a switched branch; switching
+    /// back is the caller's.
+    pub on_push_branch: Option<Checkout>,
 }
 
 impl Prepared {
@@ -256,12 +263,16 @@ impl Prepared {
         let mut restore = None;
         let mut switched = false;
         if let Some(root) = &repo_root {
-            if let Some(branch) = &options.branch {
+            if options.on_push_branch.is_some() {
+                switched = true;
+            } else if let Some(branch) = &options.branch {
                 git.create_branch(root, branch)?;
             } else if let Some(target) = automation.and_then(|a| a.push_branch.as_deref()) {
                 // source.go `buildGitConfig`/`CheckoutSource`: a push branch
-                // other than the checkout branch is switched to, built from
-                // the checkout; the commit goes there and HEAD comes back.
+                // other than the checkout branch, which the remote does not
+                // have (else `on_push_branch`), is created from the checkout
+                // (`SwitchBranch`: "create a new branch using the current
+                // worktree HEAD"); the commit goes there and HEAD comes back.
                 let current = git.current_branch(root);
                 if current.as_deref() != Some(target) {
                     let back = match current {

@@ -71,15 +71,18 @@ fn run_prepared(
     quiet: bool,
     out: &mut Out,
 ) -> Result<ExitCode, Error> {
-    run_prepared_with(prepared, args, automation, quiet, out, &mut |_| {})
+    run_prepared_with(prepared, args, automation, None, quiet, out, &mut |_| {})
 }
 
 /// [`run_prepared`], telling `on_commit` the commit's hash; `quiet` (for
-/// `-o json|yaml`) prints no steps.
+/// `-o json|yaml`) prints no steps; `on_push_branch`: HEAD was switched to
+/// the automation's existing push branch from there
+/// ([`bump::CommitOptions::on_push_branch`]).
 fn run_prepared_with(
     prepared: bump::Prepared,
     args: &WriteArgs,
     automation: Option<&ImageUpdateAutomation>,
+    on_push_branch: Option<bump::Checkout>,
     quiet: bool,
     out: &mut Out,
     on_commit: &mut dyn FnMut(&str),
@@ -92,6 +95,7 @@ fn run_prepared_with(
     }
     let git = SystemGit;
     let mut options = args.commit_options();
+    options.on_push_branch = on_push_branch;
     if let Some(template) = &args.branch_template {
         let name = bump::forge::branch_name(template, prepared.changes()).map_err(|e| Error::Usage(e.to_string()))?;
         options.branch = Some(name);
@@ -146,8 +150,13 @@ fn pull_request(
 ) -> Result<(crate::forge::ForgeClient, bump::forge::PullRequest), Error> {
     let forge = forge.forge();
     let root = SystemGit.toplevel(prepared.base()).map_err(bump::BumpError::from)?;
-    let base = SystemGit
-        .current_branch(&root)
+    // On the push branch already: the base is where HEAD came from.
+    let came_from = match &options.on_push_branch {
+        Some(bump::Checkout::Branch(b)) => Some(b.clone()),
+        _ => None,
+    };
+    let base = came_from
+        .or_else(|| SystemGit.current_branch(&root))
         .ok_or_else(|| Error::Usage("--pull-request: HEAD is detached; check out the base branch".into()))?;
     let head = options.branch.clone().or_else(|| automation.and_then(|a| a.push_branch.clone()));
     let head = head.filter(|h| *h != base).ok_or_else(|| {

@@ -1,6 +1,7 @@
 //! Every ImageUpdateAutomation as Flux runs it (issue 23: 2, 5, 8): each
-//! with its own update path, message and push settings; the push branch
-//! rebuilt from the checkout and force-pushed; `push.refspec` and
+//! with its own update path, message and push settings; a push branch the
+//! remote lacks created from the checkout and force-pushed (one it has is
+//! built on: push_branch.rs); `push.refspec` and
 //! `push.options`; signing through git's own configuration; `--policies`.
 
 use std::path::Path;

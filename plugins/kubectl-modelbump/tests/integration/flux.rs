@@ -150,18 +150,19 @@ fn an_image_update_automation_sets_path_message_author_and_push_branch() {
     assert_eq!(log("%an <%ae>").trim(), "fluxcdbot <fluxcdbot@users.noreply.github.com>");
     assert_eq!(gpuops_testkit::git(repo.path(), &["branch", "--show-current"]).trim(), "main", "HEAD is back on main");
 
-    // The CronJob's second run after main moved: the push branch is rebuilt
-    // from main and force-pushed, as Flux forces it (controller `reconcile`:
-    // GitForcePushBranch && SwitchBranch); without force git rejects it
-    // non-fast-forward.
+    // The CronJob's second run after main moved, with no newer tag: Flux
+    // checks out the push branch the remote has (fluxcd/pkg gogit
+    // `SwitchBranch`) and finds it up to date: no commit, no push (it used
+    // to be rebuilt from main and force-pushed every run).
     std::fs::write(repo.path().join("apps/other/note.yaml"), "a: 1\n").unwrap();
     gpuops_testkit::git(repo.path(), &["add", "."]);
     gpuops_testkit::git(repo.path(), &["commit", "--quiet", "-m", "main moves"]);
+    let pushed_before = gpuops_testkit::git(remote.path(), &["rev-parse", "image-updates"]);
     let again = repo.run(&["apply", "--commit", "--push"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
-    let main = gpuops_testkit::git(repo.path(), &["rev-parse", "main"]);
-    let parent = gpuops_testkit::git(remote.path(), &["rev-parse", "image-updates^"]);
-    assert_eq!(parent, main, "rebuilt from main");
+    assert!(text(&again.stdout).contains("all references are up to date"), "{}", text(&again.stdout));
+    assert_eq!(gpuops_testkit::git(remote.path(), &["rev-parse", "image-updates"]), pushed_before);
+    assert_eq!(gpuops_testkit::git(repo.path(), &["branch", "--show-current"]).trim(), "main");
 
     // A template Flux would refuse (the removed .Updated) is refused here too.
     let repo = Repo::seed(&registry.host());

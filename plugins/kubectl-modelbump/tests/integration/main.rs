@@ -14,6 +14,7 @@ mod interrupt;
 mod messages;
 mod provider;
 mod pull_request;
+mod push_branch;
 mod registry_client;
 mod release;
 mod scan;
