@@ -6,6 +6,9 @@
 //! - walk + reference discovery alone (target < 0.3 s),
 //! - a full `kubectl-modelbump scan` (target < 3 s),
 //! - the same scan with `--concurrency 1`, for the speed-up;
+//! - the same tree under 1 and under 10 ImageUpdateAutomations (each
+//!   with its own `spec.update.path`), `scan` and `apply --dry-run`
+//!   (issue 23 target: 10 automations <= 1.5x one);
 //! - with a PEER binary (an earlier build), each figure for both, in
 //!   alternating rounds: `bench-modelbump BINARY PEER [ROUNDS]`.
 #![allow(clippy::print_stdout)]
@@ -27,7 +30,14 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn write_tree(root: &Path, host: &str) {
+/// The tree's groups of teams when it has automations: automation `g` of
+/// 10 updates `apps/group-g` (one automation: all of `apps`).
+const GROUPS: usize = 10;
+
+/// `automations` = 0: no ImageUpdateAutomation, teams under `apps/`;
+/// otherwise teams under `apps/group-G/` and that many automations in
+/// flux-system (one: path ./apps; ten: one per group).
+fn write_tree(root: &Path, host: &str, automations: usize) {
     let mut policies = String::new();
     for r in 0..REPOSITORIES {
         write!(
@@ -38,8 +48,26 @@ fn write_tree(root: &Path, host: &str) {
     }
     std::fs::create_dir_all(root.join("flux")).expect("mkdir");
     std::fs::write(root.join("flux/policies.yaml"), policies).expect("write");
+    let mut objects = String::new();
+    for a in 0..automations {
+        let path = if automations == 1 { "./apps".to_string() } else { format!("./apps/group-{a}") };
+        write!(
+            objects,
+            "---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: models-{a}\n  namespace: flux-system\nspec:\n  interval: 5m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  git:\n    commit:\n      author:\n        name: fluxcdbot\n        email: fluxcdbot@users.noreply.github.com\n      messageTemplate: 'bump {{{{ range .Changed.Changes }}}}{{{{ .NewValue }}}} {{{{ end }}}}'\n  update:\n    path: {path}\n    strategy: Setters\n"
+        )
+        .expect("write");
+    }
+    if automations > 0 {
+        std::fs::write(root.join("flux/automations.yaml"), objects).expect("write");
+    }
+    // FILES in all, with flux/policies.yaml (automations.yaml is not counted).
     for f in 0..FILES - 1 {
-        let dir = root.join(format!("apps/team-{}", f % 40));
+        let team = f % 40;
+        let dir = if automations == 0 {
+            root.join(format!("apps/team-{team}"))
+        } else {
+            root.join(format!("apps/group-{}/team-{team}", team % GROUPS))
+        };
         std::fs::create_dir_all(&dir).expect("mkdir");
         let marker = if f < REFERENCES {
             let r = f % REPOSITORIES;
@@ -78,7 +106,7 @@ fn main() {
     println!("seeded {REPOSITORIES} repositories x {TAGS} tags in {:.1} s", seed_start.elapsed().as_secs_f64());
 
     let repo = tempfile::tempdir().expect("tempdir");
-    write_tree(repo.path(), &registry.host());
+    write_tree(repo.path(), &registry.host(), 0);
 
     let walk: Vec<Duration> = (0..5)
         .map(|_| {
@@ -100,31 +128,39 @@ fn main() {
     // rounds: this machine's speed drifts between minutes.
     let binaries: Vec<(&str, &Path)> =
         std::iter::once(("now", binary.as_path())).chain(peer.as_deref().map(|p| ("peer", p))).collect();
-    let once = |bin: &Path, concurrency: &str, root: &Path| {
+    let once = |bin: &Path, command: &str, concurrency: &str, root: &Path| {
         let start = Instant::now();
-        let out = Command::new(bin)
-            .args(["scan", "--concurrency", concurrency, "-o", "json"])
-            .arg(root)
-            .output()
-            .expect("run modelbump");
+        let mut cmd = Command::new(bin);
+        if command == "scan" {
+            cmd.args(["scan", "-o", "json"]);
+        } else {
+            cmd.args(["apply", "--dry-run"]);
+        }
+        let out = cmd.args(["--concurrency", concurrency]).arg(root).output().expect("run modelbump");
         let elapsed = start.elapsed();
-        assert!(out.status.success(), "scan failed: {}", String::from_utf8_lossy(&out.stderr));
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-        let items = json["items"].as_array().expect("items");
-        assert_eq!(items.len(), REFERENCES);
-        assert!(items.iter().all(|i| i["latest"] == "1.19.99"), "policy picks the newest 1.x");
+        assert!(out.status.success(), "{command} failed: {}", String::from_utf8_lossy(&out.stderr));
+        if command == "scan" {
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            let items = json["items"].as_array().expect("items");
+            assert_eq!(items.len(), REFERENCES);
+            assert!(items.iter().all(|i| i["latest"] == "1.19.99"), "policy picks the newest 1.x");
+        } else {
+            let diff = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(diff.matches("+          image: ").count(), REFERENCES, "every reference in the diff");
+        }
         elapsed
     };
     // Median per binary over `rounds` alternating rounds.
-    let run = |concurrency: &str, root: &Path, rounds: usize| -> Vec<Duration> {
+    let run_command = |command: &str, concurrency: &str, root: &Path, rounds: usize| -> Vec<Duration> {
         let mut samples = vec![Vec::new(); binaries.len()];
         for _ in 0..rounds {
             for (i, (_, bin)) in binaries.iter().enumerate() {
-                samples[i].push(once(bin, concurrency, root));
+                samples[i].push(once(bin, command, concurrency, root));
             }
         }
         samples.into_iter().map(median).collect()
     };
+    let run = |concurrency: &str, root: &Path, rounds: usize| run_command("scan", concurrency, root, rounds);
     let side_by_side = |what: &str, medians: &[Duration]| {
         let cells: Vec<String> =
             binaries.iter().zip(medians).map(|((name, _), d)| format!("{name} {:.3} s", d.as_secs_f64())).collect();
@@ -141,11 +177,37 @@ fn main() {
         .collect();
     println!("{:<44} {}", "speed-up of 8 over 1 (loopback registry):", speedups.join("   "));
 
+    // Issue 23: the same references under 1 and under 10 automations.
+    let one = tempfile::tempdir().expect("tempdir");
+    write_tree(one.path(), &registry.host(), 1);
+    let ten = tempfile::tempdir().expect("tempdir");
+    write_tree(ten.path(), &registry.host(), GROUPS);
+    // 1 and 10 alternate within each round too: drift hits both alike.
+    for command in ["scan", "apply --dry-run"] {
+        let mut samples = vec![(Vec::new(), Vec::new()); binaries.len()];
+        for _ in 0..rounds {
+            for (i, (_, bin)) in binaries.iter().enumerate() {
+                samples[i].0.push(once(bin, command, "8", one.path()));
+                samples[i].1.push(once(bin, command, "8", ten.path()));
+            }
+        }
+        let (single, many): (Vec<Duration>, Vec<Duration>) =
+            samples.into_iter().map(|(s, m)| (median(s), median(m))).unzip();
+        side_by_side(&format!("{command}, 1 automation:"), &single);
+        side_by_side(&format!("{command}, 10 automations:"), &many);
+        let ratios: Vec<String> = binaries
+            .iter()
+            .zip(single.iter().zip(&many))
+            .map(|((name, _), (s, m))| format!("{name} {:.2}x", m.as_secs_f64() / s.as_secs_f64()))
+            .collect();
+        println!("{:<44} {}", format!("{command}, 10 / 1 automations (<= 1.5x):"), ratios.join("   "));
+    }
+
     // A remote registry answers in tens of milliseconds, not one: the same
     // scan through a proxy adding 50 ms to every request.
     let proxy = gpuops_testkit::Proxy::start(registry.port(), gpuops_testkit::Fault::Slow(Duration::from_millis(50)));
     let remote = tempfile::tempdir().expect("tempdir");
-    write_tree(remote.path(), &proxy.host());
+    write_tree(remote.path(), &proxy.host(), 0);
     side_by_side("with 50 ms per request, concurrency 8:", &run("8", remote.path(), 3));
     side_by_side("with 50 ms per request, concurrency 1:", &run("1", remote.path(), 3));
 }
