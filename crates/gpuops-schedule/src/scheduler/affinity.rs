@@ -451,10 +451,12 @@ impl<'a> Context<'a> {
 
     /// Bound pods on nodes of the snapshot, with their labels ([`Context::parse_labels`] first).
     pub fn bound(&self) -> impl Iterator<Item = (Located<'_>, &BTreeMap<String, String>)> + '_ {
-        self.located.iter().filter(|(p, _)| !self.removed.contains(p)).filter_map(|&(p, node)| {
-            let labels = self.labels.get(p)?;
-            Some((Located { namespace: &self.cluster.pods[p].namespace, node }, labels))
-        })
+        self.located.iter().filter(|(p, _)| self.removed.is_empty() || !self.removed.contains(p)).filter_map(
+            |&(p, node)| {
+                let labels = self.labels.get(p)?;
+                Some((Located { namespace: &self.cluster.pods[p].namespace, node }, labels))
+            },
+        )
     }
 
     /// Whether some term, of a group or of a bound pod, needs namespace

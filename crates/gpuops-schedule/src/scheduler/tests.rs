@@ -314,3 +314,88 @@ fn a_hint_names_pod_rules_when_the_free_gpus_are_ruled_out_by_them() {
     let hint = p.groups[0].hint.clone().unwrap();
     assert!(hint.starts_with("1 node(s) have 1 nvidia.com/gpu free, but the pod's (anti-)affinity"), "{hint}");
 }
+
+fn labelled(mut pod: BoundPod, labels: &[(&str, &str)]) -> BoundPod {
+    let map: BTreeMap<String, String> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    pod.labels = PodLabels::from_map(&map);
+    pod
+}
+
+#[test]
+fn preemption_counts_pdb_violations_and_avoids_them_first() {
+    // default_preemption.go filterPodsWithPDBViolation; preemption.go
+    // pickOneNodeForPreemption minNumPDBViolatingScoreFunc before the priorities.
+    let pdb = serde_json::json!({"kind": "PodDisruptionBudget", "metadata": {"name": "db", "namespace": "batch"},
+        "spec": {"selector": {"matchLabels": {"app": "db"}}}, "status": {"disruptionsAllowed": 0}});
+    let mut c = cluster(vec![node("a", 2, None), node("b", 2, None)]);
+    c.pods = vec![labelled(bound("db-0", "a", 2, 0), &[("app", "db")]), bound("web-0", "b", 2, 50)];
+    let mut g = group(2, 1, json!({}));
+    g.priority = 1000;
+    // Without the budget, a's victim has the lower priority.
+    let p = place(&c, &[g.clone()], Options::default());
+    assert_eq!((p.groups[0].nodes.as_slice(), p.groups[0].pdb_violations), (&["a".to_string()][..], 0));
+    c.pdbs = crate::cluster::PodDisruptionBudget::from_object(&pdb).into_iter().collect();
+    let p = place(&c, &[g.clone()], Options::default());
+    assert_eq!(p.groups[0].nodes, ["b"], "the node without a PDB violation wins");
+    assert_eq!(p.groups[0].pdb_violations, 0);
+    // Only a left: it preempts anyway, and says it violates the budget.
+    c.pods[1].priority = 2000;
+    let p = place(&c, &[g], Options::default());
+    assert_eq!((p.groups[0].preempted.as_slice(), p.groups[0].pdb_violations), (&["batch/db-0".to_string()][..], 1));
+}
+
+#[test]
+fn preemption_frees_existing_anti_affinity_and_later_groups_see_the_victim_gone() {
+    // default_preemption.go SelectVictimsOnNode re-runs every filter with the
+    // victims removed (interpodaffinity RemovePod updates the existing pods'
+    // anti-affinity counts).
+    let mut c = cluster(vec![node("a", 4, None)]);
+    c.pods = vec![bound("keeps-x-away", "a", 0, 0)];
+    let terms = r#"[{"labelSelector": {"matchLabels": {"app": "x"}}, "namespaces": ["ns"], "topologyKey": "kubernetes.io/hostname"}]"#;
+    c.pod_scheduling.insert(
+        ("batch".into(), "keeps-x-away".into()),
+        crate::cluster::PodScheduling {
+            node: "a".into(),
+            anti_affinity: crate::cluster::AntiAffinityText::from_json(terms),
+            host_ports: Vec::new(),
+        },
+    );
+    let mut first = group(1, 1, json!({}));
+    first.priority = 1000;
+    let second = group(1, 1, json!({})); // priority 0: it could not preempt
+    let p = place(&c, &[first.clone(), second.clone()], Options::default());
+    assert_eq!(p.groups[0].preempted, ["batch/keeps-x-away"]);
+    assert_eq!(
+        (p.groups[0].nodes.as_slice(), p.groups[1].nodes.as_slice()),
+        (&["a".to_string()][..], &["a".to_string()][..])
+    );
+    // The same pod at a higher priority stays, and the message says which filter still fails.
+    c.pods[0].priority = 5000;
+    let p = place(&c, &[first], Options::default());
+    assert!(
+        p.groups[0]
+            .event
+            .as_ref()
+            .unwrap()
+            .message
+            .ends_with("preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."),
+        "{:?}",
+        p.groups[0].event
+    );
+}
+
+#[test]
+fn a_node_that_still_fails_without_its_victims_counts_the_filter_reason() {
+    // preemption.go DryRunPreemption records SelectVictimsOnNode's filter
+    // status per node; FitError counts its reasons (TestPostFilter "no
+    // candidate nodes found, no enough resource after removing low priority
+    // pods": "preemption: 0/2 nodes are available: 2 Insufficient cpu.").
+    let mut c = cluster(vec![node("a", 4, None)]);
+    c.pods = vec![bound("high", "a", 3, 5000), bound("low", "a", 1, 0)];
+    let mut g = group(2, 1, json!({}));
+    g.priority = 1000;
+    let p = place(&c, &[g], Options::default());
+    let message = &p.groups[0].event.as_ref().unwrap().message;
+    assert!(message.ends_with("preemption: 0/1 nodes are available: 1 Insufficient nvidia.com/gpu."), "{message}");
+    assert!(p.groups[0].preempted.is_empty());
+}
