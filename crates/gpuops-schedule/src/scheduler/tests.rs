@@ -363,7 +363,7 @@ fn preemption_frees_existing_anti_affinity_and_later_groups_see_the_victim_gone(
     let mut first = group(1, 1, json!({}));
     first.priority = 1000;
     let second = group(1, 1, json!({})); // priority 0: it could not preempt
-    let p = place(&c, &[first.clone(), second.clone()], Options::default());
+    let p = place(&c, &[first.clone(), second], Options::default());
     assert_eq!(p.groups[0].preempted, ["batch/keeps-x-away"]);
     assert_eq!(
         (p.groups[0].nodes.as_slice(), p.groups[1].nodes.as_slice()),
