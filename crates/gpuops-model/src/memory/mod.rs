@@ -16,6 +16,7 @@
 //! - vLLM refuses to start when one request of `max_model_len` tokens does
 //!   not fit (vllm/v1/core/kv_cache_utils.py `_check_enough_kv_cache_memory`).
 
+pub mod allreduce_fusion;
 mod dtype;
 pub mod encoder_decoder;
 pub mod engine;
@@ -172,6 +173,10 @@ pub struct MemoryFit {
     /// The custom all-reduce's buffers inside `non_torch_gib` (0 when vLLM
     /// builds none: one GPU, PCIe beyond two, across nodes, disabled).
     pub custom_all_reduce_gib: f64,
+    /// FlashInfer's all-reduce + RMSNorm fusion workspace inside
+    /// `non_torch_gib` (vLLM ≥ 0.17, TP > 1 on Hopper/Blackwell, compiled).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub fi_allreduce_fusion_gib: f64,
     /// The profile sampler's top-k/top-p path and its peak in float32
     /// copies of the `max_num_seqs × vocab` logits.
     pub sampler_backend: SamplerBackend,
@@ -215,6 +220,10 @@ pub struct MemoryFit {
     /// the figures above are not a prediction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_sized: Option<String>,
+}
+
+fn is_zero(value: &f64) -> bool {
+    *value == 0.0
 }
 
 /// The release whose terms apply, and a note when it was assumed: an
@@ -326,7 +335,19 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let not_sized = encoder_decoder::unsized_reason(model);
     let custom_all_reduce_gib =
         overhead::custom_all_reduce_gib(gpu, tp, env.disable_custom_all_reduce, args.multi_node);
-    let non_torch_gib = overhead::non_torch_gib(generation, gpu, tp, custom_all_reduce_gib > 0.0);
+    let fi_allreduce_fusion_gib = allreduce_fusion::fusion_workspace_gib(&allreduce_fusion::FusionInputs {
+        version,
+        gpu,
+        tp,
+        pp,
+        enforce_eager: args.enforce_eager,
+        multi_node: args.multi_node,
+        hidden: model.hidden,
+        dtype_bytes: Dtype::parse(&args.dtype).bytes(),
+        max_num_batched_tokens,
+    });
+    let non_torch_gib =
+        overhead::non_torch_gib(generation, gpu, tp, custom_all_reduce_gib > 0.0) + fi_allreduce_fusion_gib;
     let cuda_graph_gib = overhead::cuda_graph_gib(model, args.enforce_eager);
     let cuda_graph_in_budget = version.cuda_graphs_in_budget(env, generation);
     let overhead_gib = activation_gib + non_torch_gib + if cuda_graph_in_budget { cuda_graph_gib } else { 0.0 };
@@ -389,6 +410,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         activation_gib,
         non_torch_gib,
         custom_all_reduce_gib,
+        fi_allreduce_fusion_gib,
         sampler_backend,
         sampler_copies,
         cuda_graph_gib,
