@@ -11,15 +11,18 @@ use serde_json::Value;
 
 use crate::cluster::{Cluster, HostPort};
 use crate::group::PodGroup;
-use crate::resources::{Resources, display, is_extended};
+use crate::resources::{Resources, is_extended};
 
 pub mod affinity;
 pub mod budget;
+mod existing;
 pub mod filters;
 mod hint;
 pub mod kubelet;
+mod pinned;
 pub mod pods;
 pub mod preempt;
+mod surge;
 
 use affinity::Context;
 pub use budget::{Budget, TooLarge};
@@ -28,6 +31,8 @@ use filters::{affinity_matches, prefilter_node_names, shortages, tolerates, unsc
 use pods::PodTerms;
 
 pub use crate::cluster::KubeVersion;
+use pinned::place_pinned;
+pub use surge::{SurgeRefused, place_surge};
 
 /// Capacity in use on one node while placing.
 #[derive(Debug, Clone, Default)]
@@ -97,6 +102,33 @@ pub(crate) struct Skip {
     pub(crate) taints: bool,
     pub(crate) affinity: bool,
     pub(crate) resources: bool,
+}
+
+/// What stays the same for one pod of a group while the pod-dependent
+/// counts change (replicas committed, preemption victims tried).
+pub(crate) struct PodParts<'a> {
+    pub(crate) cluster: &'a Cluster,
+    pub(crate) group: &'a PodGroup,
+    pub(crate) options: Options,
+    pub(crate) prefilter: Option<&'a BTreeSet<String>>,
+    pub(crate) host_ports: &'a [HostPort],
+}
+
+impl<'a> PodParts<'a> {
+    /// The pod with the counts as they are now.
+    pub(crate) fn with<'t>(&self, terms: &'t PodTerms) -> Incoming<'t>
+    where
+        'a: 't,
+    {
+        Incoming {
+            cluster: self.cluster,
+            group: self.group,
+            options: self.options,
+            terms,
+            prefilter: self.prefilter,
+            host_ports: self.host_ports,
+        }
+    }
 }
 
 /// One pod of a group, ready to be checked against nodes.
@@ -299,7 +331,6 @@ fn postfilter_text(version: KubeVersion, preemption: &preempt::NoPreemption) -> 
 /// than `options.budget` allows, or when preemption runs past it.
 pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Result<Placement, TooLarge> {
     let mut meter = budget::size(cluster, groups, options.budget)?;
-    let version = options.kube_version.wording();
     let mut used = usage(cluster);
     let before = used.clone();
     let index = node_index(cluster);
@@ -325,54 +356,16 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Result
         let mut terms = PodTerms::build(cluster, groups, g, &placed, &mut ctx);
         let prefilter = prefilter_node_names(&group.spec);
         let host_ports = group_host_ports(group);
+        let parts = PodParts { cluster, group, options, prefilter: prefilter.as_ref(), host_ports: &host_ports };
         if group.per_node {
-            #[allow(clippy::needless_range_loop)] // `used`, `terms` and `placed` are all indexed by node
-            for i in 0..cluster.nodes.len() {
-                // A DaemonSet wants a pod on every node it may run on; only
-                // capacity can then stop it.
-                let pod = Incoming {
-                    cluster,
-                    group,
-                    options,
-                    terms: &terms,
-                    prefilter: prefilter.as_ref(),
-                    host_ports: &host_ports,
-                };
-                match pod.filter(i, &used[i], Skip::default()) {
-                    Ok(()) => {
-                        placement.wanted += 1;
-                        commit(&mut used[i], group, &host_ports);
-                        terms.commit(i);
-                        placed[g].push(i);
-                        placement.nodes.push(cluster.nodes[i].name.clone());
-                    }
-                    Err(reject @ Reject::Resources(_)) => {
-                        placement.wanted += 1;
-                        if placement.message.is_none() {
-                            placement.message = Some(format!(
-                                "DaemonSet pod for node {} does not fit: {}",
-                                cluster.nodes[i].name,
-                                fit_message(1, &[reject], version)
-                            ));
-                        }
-                    }
-                    Err(_) => {}
-                }
-            }
+            let on = place_per_node(&parts, &mut terms, &mut used, &mut placement);
+            placed[g].extend(on);
             placements.push(placement);
             continue;
         }
         placement.wanted = group.replicas;
         for _ in 0..group.replicas {
-            let pod = Incoming {
-                cluster,
-                group,
-                options,
-                terms: &terms,
-                prefilter: prefilter.as_ref(),
-                host_ports: &host_ports,
-            };
-            let rejects = match choose(&pod, &used) {
+            let rejects = match choose(&parts.with(&terms), &used) {
                 Ok(i) => {
                     commit(&mut used[i], group, &host_ports);
                     terms.commit(i);
@@ -383,9 +376,7 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Result
                 Err(rejects) => rejects,
             };
             meter.preemption(cluster)?;
-            let preemptor =
-                preempt::Preemptor { cluster, group, options, prefilter: prefilter.as_ref(), host_ports: &host_ports };
-            match preempt::preempt(&preemptor, &mut terms, &ctx, &used, &rejects, &pods_by_node, &removed) {
+            match preempt::preempt(&parts, &mut terms, &ctx, &used, &rejects, &pods_by_node, &removed) {
                 Ok(p) => {
                     for &v in &p.victims {
                         evict(cluster, v, p.node, &mut used[p.node], &mut terms, &mut ctx);
@@ -399,23 +390,7 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Result
                     placement.nodes.push(cluster.nodes[p.node].name.clone());
                 }
                 Err(post) => {
-                    let only: Vec<Reject> = rejects.iter().map(|(_, r)| r.clone()).collect();
-                    let message = fit_message(cluster.nodes.len(), &only, version);
-                    placement.event = Some(Event {
-                        reason: "FailedScheduling".into(),
-                        from: "default-scheduler".into(),
-                        message: format!("{message} {}", postfilter_text(version, &post)),
-                    });
-                    placement.message = Some(message);
-                    let pod = Incoming {
-                        cluster,
-                        group,
-                        options,
-                        terms: &terms,
-                        prefilter: prefilter.as_ref(),
-                        host_ports: &host_ports,
-                    };
-                    placement.hint = hint::hint(&pod, &used, &rejects);
+                    unschedulable(&parts.with(&terms), &used, &rejects, &post, &mut placement);
                     break;
                 }
             }
@@ -423,6 +398,64 @@ pub fn place(cluster: &Cluster, groups: &[PodGroup], options: Options) -> Result
         placements.push(placement);
     }
     Ok(Placement { groups: placements, before, used, placed })
+}
+
+/// The replica fits nowhere, even by preemption: the scheduler's
+/// FailedScheduling message and event, and a hint.
+fn unschedulable(
+    pod: &Incoming<'_>,
+    used: &[NodeUse],
+    rejects: &[(usize, Reject)],
+    post: &preempt::NoPreemption,
+    placement: &mut GroupPlacement,
+) {
+    let version = pod.options.kube_version.wording();
+    let only: Vec<Reject> = rejects.iter().map(|(_, r)| r.clone()).collect();
+    let message = fit_message(pod.cluster.nodes.len(), &only, version);
+    placement.event = Some(Event {
+        reason: "FailedScheduling".into(),
+        from: "default-scheduler".into(),
+        message: format!("{message} {}", postfilter_text(version, post)),
+    });
+    placement.message = Some(message);
+    placement.hint = hint::hint(pod, used, rejects);
+}
+
+/// A DaemonSet's pods, one per node it may run on: only capacity can then
+/// stop one. The nodes it lands on, in order.
+fn place_per_node(
+    parts: &PodParts<'_>,
+    terms: &mut PodTerms,
+    used: &mut [NodeUse],
+    placement: &mut GroupPlacement,
+) -> Vec<usize> {
+    let (cluster, group) = (parts.cluster, parts.group);
+    let version = parts.options.kube_version.wording();
+    let mut on = Vec::new();
+    for (i, node_use) in used.iter_mut().enumerate() {
+        match parts.with(terms).filter(i, node_use, Skip::default()) {
+            Ok(()) => {
+                placement.wanted += 1;
+                commit(node_use, group, parts.host_ports);
+                // Later nodes see this pod (a DaemonSet's own spread or anti-affinity).
+                terms.commit(i);
+                on.push(i);
+                placement.nodes.push(cluster.nodes[i].name.clone());
+            }
+            Err(reject @ Reject::Resources(_)) => {
+                placement.wanted += 1;
+                if placement.message.is_none() {
+                    placement.message = Some(format!(
+                        "DaemonSet pod for node {} does not fit: {}",
+                        cluster.nodes[i].name,
+                        fit_message(1, &[reject], version)
+                    ));
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    on
 }
 
 /// Take preempted pod `v` off `node` for good: its capacity, host ports
@@ -462,83 +495,6 @@ fn warn_without_namespaces(ctx: &Context<'_>, groups: &[PodGroup]) {
     }
 }
 
-/// Replicas pinned to one node: the kubelet's answer for each.
-fn place_pinned(
-    cluster: &Cluster,
-    group: &PodGroup,
-    pinned: &str,
-    index: &std::collections::HashMap<&str, usize>,
-    used: &mut [NodeUse],
-    placed: &mut Vec<usize>,
-    placement: &mut GroupPlacement,
-) {
-    let Some(&i) = index.get(pinned) else {
-        // No kubelet ever sees it; the pod garbage collector deletes pods
-        // bound to a node that does not exist (pkg/controller/podgc/
-        // gc_controller.go `gcOrphaned`).
-        placement.message = Some(format!(
-            "spec.nodeName pins the pod to node {pinned}, which is not in the cluster: it never starts, and the pod garbage collector deletes it"
-        ));
-        placement.hint =
-            Some("pin it to a node of the cluster, or drop spec.nodeName and let the scheduler choose".to_string());
-        return;
-    };
-    let node = &cluster.nodes[i];
-    let host_ports = group_host_ports(group);
-    for _ in 0..group.replicas {
-        match kubelet::admit_with_ports(&group.spec, &group.requests, &host_ports, node, &used[i]) {
-            Ok(()) => {
-                commit(&mut used[i], group, &host_ports);
-                placed.push(i);
-                placement.nodes.push(node.name.clone());
-            }
-            Err(rejection) => {
-                placement.message = Some(format!(
-                    "the kubelet on {pinned} rejects the pod (status Failed, reason {}): {}",
-                    rejection.reason,
-                    rejection.status_message()
-                ));
-                placement.event = Some(Event {
-                    reason: rejection.reason.to_string(),
-                    from: "kubelet".into(),
-                    message: rejection.message.clone(),
-                });
-                placement.hint = Some(pinned_hint(group, node, &used[i], &rejection));
-                return;
-            }
-        }
-    }
-}
-
-fn pinned_hint(
-    group: &PodGroup,
-    node: &crate::cluster::Node,
-    used: &NodeUse,
-    rejection: &kubelet::Rejection,
-) -> String {
-    let pinned = &node.name;
-    match &rejection.reason {
-        kubelet::RejectionReason::OutOf(resource) => {
-            let resource = resource.as_str();
-            let alloc = node.allocatable.get(resource).copied().unwrap_or(0);
-            let free = alloc.saturating_sub(used.requests.get(resource).copied().unwrap_or(0));
-            let want = if resource == "pods" { 1 } else { group.requests.get(resource).copied().unwrap_or(0) };
-            format!(
-                "spec.nodeName bypasses the scheduler: {pinned} has {} {resource} allocatable ({} free) and the pod asks for {}; pin it to a node with enough free, ask for less, or drop spec.nodeName",
-                display(resource, alloc),
-                display(resource, free),
-                display(resource, want)
-            )
-        }
-        reason @ (kubelet::RejectionReason::NodeAffinity | kubelet::RejectionReason::TaintToleration) => {
-            format!("spec.nodeName bypasses the scheduler, but not the kubelet's {reason} check on {pinned}")
-        }
-        kubelet::RejectionReason::NodePorts => format!(
-            "spec.nodeName bypasses the scheduler, but not the kubelet's NodePorts check: a hostPort the pod asks for is taken on {pinned}; choose another port or node, or drop the hostPort"
-        ),
-    }
-}
-
 /// Count one more pod of `group`, holding `host_ports`, on a node.
 pub fn commit(used: &mut NodeUse, group: &PodGroup, host_ports: &[HostPort]) {
     used.add(&group.requests);
@@ -567,68 +523,6 @@ fn choose(pod: &Incoming<'_>, used: &[NodeUse]) -> Result<usize, Vec<(usize, Rej
         }
     }
     best.map(|(_, i)| i).ok_or(rejects)
-}
-
-/// Why a surge pod of a rolling update does not fit, in the words of
-/// whoever refuses it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SurgeRefused {
-    /// `spec.nodeName` names a node the cluster does not have.
-    #[error("node {0} is not in the cluster")]
-    NoSuchNode(String),
-    /// The kubelet of the pinned node rejects it.
-    #[error("the kubelet on {node} rejects it: {}", rejection.status_message())]
-    Kubelet { node: String, rejection: kubelet::Rejection },
-    /// The scheduler finds no node: its FailedScheduling message.
-    #[error("{0}")]
-    Unschedulable(String),
-}
-
-/// Surge pods of a rolling update of `groups[index]`, placed after every
-/// replica of `placement`: where they would go, or why the first that
-/// does not fit does not.
-pub fn place_surge(
-    cluster: &Cluster,
-    groups: &[PodGroup],
-    index: usize,
-    placement: &Placement,
-    surge: u64,
-    options: Options,
-) -> Result<(), SurgeRefused> {
-    let group = &groups[index];
-    let version = options.kube_version.wording();
-    let mut used = placement.used.clone();
-    if let Some(pinned) = group.pinned_node() {
-        let Some(i) = cluster.nodes.iter().position(|n| n.name == pinned) else {
-            return Err(SurgeRefused::NoSuchNode(pinned.to_string()));
-        };
-        let host_ports = group_host_ports(group);
-        for _ in 0..surge {
-            kubelet::admit_with_ports(&group.spec, &group.requests, &host_ports, &cluster.nodes[i], &used[i])
-                .map_err(|rejection| SurgeRefused::Kubelet { node: pinned.to_string(), rejection })?;
-            commit(&mut used[i], group, &host_ports);
-        }
-        return Ok(());
-    }
-    let mut ctx = Context::new(cluster, groups);
-    let mut terms = PodTerms::build(cluster, groups, index, &placement.placed, &mut ctx);
-    let prefilter = prefilter_node_names(&group.spec);
-    let host_ports = group_host_ports(group);
-    for _ in 0..surge {
-        let pod =
-            Incoming { cluster, group, options, terms: &terms, prefilter: prefilter.as_ref(), host_ports: &host_ports };
-        match choose(&pod, &used) {
-            Ok(i) => {
-                commit(&mut used[i], group, &host_ports);
-                terms.commit(i);
-            }
-            Err(rejects) => {
-                let only: Vec<Reject> = rejects.into_iter().map(|(_, r)| r).collect();
-                return Err(SurgeRefused::Unschedulable(fit_message(cluster.nodes.len(), &only, version)));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Free amount of `resource` per node that has it.

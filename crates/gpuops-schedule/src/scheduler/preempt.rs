@@ -20,8 +20,8 @@ use serde_json::Value;
 use super::affinity::{Context, Victim};
 use super::filters::Reject;
 use super::pods::PodTerms;
-use super::{Incoming, NodeUse, Skip};
-use crate::cluster::{Cluster, HostPort};
+use super::{NodeUse, PodParts, Skip};
+use crate::cluster::Cluster;
 
 /// Where the pod goes, whom it evicts (indices into `Cluster::pods`, most
 /// important first), and how many of them a PodDisruptionBudget protects.
@@ -51,16 +51,6 @@ pub enum NoPreemption {
     NoCandidate { nodes: usize, reasons: Vec<String> },
 }
 
-/// The pod to preempt for, with the parts of [`Incoming`] that do not
-/// change while victims come and go.
-pub(crate) struct Preemptor<'a> {
-    pub(crate) cluster: &'a Cluster,
-    pub(crate) group: &'a crate::group::PodGroup,
-    pub(crate) options: super::Options,
-    pub(crate) prefilter: Option<&'a std::collections::BTreeSet<String>>,
-    pub(crate) host_ports: &'a [HostPort],
-}
-
 /// One node's dry run: `SelectVictimsOnNode`'s answer.
 struct Candidate {
     node: usize,
@@ -70,7 +60,7 @@ struct Candidate {
 
 /// Preempt for one pod, or why not. `removed`: bound pods already gone.
 pub(crate) fn preempt(
-    pod: &Preemptor<'_>,
+    pod: &PodParts<'_>,
     terms: &mut PodTerms,
     ctx: &Context<'_>,
     used: &[NodeUse],
@@ -122,7 +112,7 @@ pub(crate) fn preempt(
 
 /// What a dry run on one node needs, shared across nodes.
 struct DryRun<'a, 'p> {
-    pod: &'a Preemptor<'p>,
+    pod: &'a PodParts<'p>,
     ctx: &'a Context<'p>,
     /// Whether victims leaving can change a pod-dependent verdict.
     pod_dependent: bool,
@@ -131,21 +121,12 @@ struct DryRun<'a, 'p> {
 }
 
 impl<'a, 'p> DryRun<'a, 'p> {
-    fn new(pod: &'a Preemptor<'p>, ctx: &'a Context<'p>, pod_dependent: bool) -> Self {
+    fn new(pod: &'a PodParts<'p>, ctx: &'a Context<'p>, pod_dependent: bool) -> Self {
         DryRun { pod, ctx, pod_dependent, labels: BTreeMap::new() }
     }
 
     fn check(&self, node: usize, left: &NodeUse, terms: &PodTerms) -> Result<(), Reject> {
-        let p = self.pod;
-        let incoming = Incoming {
-            cluster: p.cluster,
-            group: p.group,
-            options: p.options,
-            terms,
-            prefilter: p.prefilter,
-            host_ports: p.host_ports,
-        };
-        incoming.filter(node, left, Skip::default())
+        self.pod.with(terms).filter(node, left, Skip::default())
     }
 
     fn labels(&mut self, pod: usize) -> &BTreeMap<String, String> {
