@@ -297,6 +297,12 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
         sliding_window,
         sliding_layers,
         moe: experts.is_some(),
+        model_type: config.get("model_type").and_then(Value::as_str).unwrap_or(model_type).to_string(),
+        architectures: config
+            .get("architectures")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default(),
     })
 }
 

@@ -42,6 +42,14 @@ pub struct ModelShape {
     pub sliding_window: Option<u64>,
     pub sliding_layers: u64,
     pub moe: bool,
+    /// The checkpoint's architecture: the top-level `model_type` of its
+    /// `config.json` (for a multimodal model the outer one, `mllama`, not
+    /// `text_config`'s `mllama_text_model`), else the text model's; empty
+    /// when unknown (a shape from counts). With `architectures` it decides
+    /// which vLLM profile run the model gets (`memory::encoder_decoder`).
+    pub model_type: String,
+    /// `architectures` of the `config.json` (vLLM picks the model class by it).
+    pub architectures: Vec<String>,
 }
 
 impl ModelShape {
@@ -70,6 +78,8 @@ impl ModelShape {
             sliding_window: None,
             sliding_layers: 0,
             moe: false,
+            model_type: String::new(),
+            architectures: Vec::new(),
         }
     }
 }

@@ -19,11 +19,6 @@
 //! default to V1 but start encoder-decoder models on V0; V1's own path
 //! was not read. No version is sized.
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
-
-use serde_json::Value;
-
 use crate::catalog::ModelShape;
 
 const GIB: f64 = (1u64 << 30) as f64;
@@ -31,30 +26,19 @@ const GIB: f64 = (1u64 << 30) as f64;
 /// `model_type`s whose profile run is the encoder-decoder one above.
 const ENCODER_DECODER_MULTIMODAL: &[&str] = &["mllama"];
 
-/// The catalog's `model_type` by id, read from the same `config.json`
-/// copies the catalog's shapes come from (`data/models.json`):
-/// `ModelShape` does not carry the architecture.
-fn catalog_model_type(id: &str) -> Option<&'static str> {
-    static TYPES: OnceLock<BTreeMap<String, String>> = OnceLock::new();
-    let types = TYPES.get_or_init(|| {
-        let file: Value = serde_json::from_str(include_str!("../../data/models.json")).unwrap_or(Value::Null);
-        let models = file.get("models").and_then(Value::as_array).cloned().unwrap_or_default();
-        models
-            .iter()
-            .filter_map(|m| {
-                let id = m.get("id")?.as_str()?;
-                let model_type = m.pointer("/config/model_type")?.as_str()?;
-                Some((id.to_string(), model_type.to_string()))
-            })
-            .collect()
-    });
-    types.get(id).map(String::as_str)
-}
+/// The same models by the class vLLM registers for them
+/// (vllm/model_executor/models/registry.py v0.7.0: `"MllamaForConditionalGeneration":
+/// ("mllama", "MllamaForConditionalGeneration")` under `_MULTIMODAL_MODELS`),
+/// for a `config.json` whose `model_type` was rewritten or left out.
+const ENCODER_DECODER_ARCHITECTURES: &[&str] = &["MllamaForConditionalGeneration"];
 
 /// Whether the model's vLLM profile run is the encoder-decoder multimodal
-/// one (decided from the architecture alone).
+/// one, decided from the architecture the shape carries (its `config.json`'s
+/// `model_type` or `architectures`), wherever the shape came from: the
+/// catalog, the Hugging Face cache, the hub or an OCI artifact.
 pub fn is_encoder_decoder_multimodal(model: &ModelShape) -> bool {
-    catalog_model_type(&model.id).is_some_and(|t| ENCODER_DECODER_MULTIMODAL.contains(&t))
+    ENCODER_DECODER_MULTIMODAL.contains(&model.model_type.as_str())
+        || model.architectures.iter().any(|a| ENCODER_DECODER_ARCHITECTURES.contains(&a.as_str()))
 }
 
 /// Why gpuops cannot size this model's startup budget, and what to take
@@ -156,5 +140,36 @@ mod tests {
         let qwen_vl = find_model("Qwen/Qwen2.5-VL-7B-Instruct").unwrap();
         assert!(qwen_vl.vision && unsized_reason(&qwen_vl).is_none());
         assert!(unsized_reason(&find_model("Llama-3.1-8B-Instruct").unwrap()).is_none());
+    }
+
+    /// A Mllama `config.json` the catalog does not know (a fine-tune under
+    /// its own id, read from the HF cache or the hub) is declined the same
+    /// way: the decision reads the config's architecture, not the id. The
+    /// config is Llama-3.2-11B-Vision's, trimmed to the fields the shape reads.
+    #[test]
+    fn any_mllama_config_is_unsized_whatever_its_id() {
+        let text = serde_json::json!({"model_type": "mllama_text_model", "hidden_size": 4096, "intermediate_size": 14336,
+            "num_hidden_layers": 40, "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 128256,
+            "max_position_embeddings": 131072});
+        let vision = serde_json::json!({"hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 32,
+            "num_global_layers": 8, "image_size": 560, "patch_size": 14, "max_num_tiles": 4});
+        let config = serde_json::json!({"architectures": ["MllamaForConditionalGeneration"], "model_type": "mllama",
+            "text_config": text, "vision_config": vision});
+        let shape = crate::hfconfig::shape("someone/my-vision-finetune", &config, None, "config.json").unwrap();
+        assert_eq!(shape.model_type, "mllama");
+        assert!(unsized_reason(&shape).is_some_and(|r| r.contains("someone/my-vision-finetune")));
+
+        // Only the class name left: still recognised.
+        let mut by_class = config;
+        by_class.as_object_mut().unwrap().remove("model_type");
+        let shape = crate::hfconfig::shape("someone/other", &by_class, None, "config.json").unwrap();
+        assert!(is_encoder_decoder_multimodal(&shape));
+
+        // The same text model without the Mllama wrapper is sized.
+        let mut plain = text;
+        plain["model_type"] = "llama".into();
+        plain["architectures"] = serde_json::json!(["LlamaForCausalLM"]);
+        let shape = crate::hfconfig::shape("someone/text-only", &plain, None, "config.json").unwrap();
+        assert!(unsized_reason(&shape).is_none());
     }
 }
