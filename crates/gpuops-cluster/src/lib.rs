@@ -171,7 +171,7 @@ enum Content {
     /// Raw JSON, decoded on the decoder thread.
     Raw(String),
     /// Already decoded (its token could not be read ahead).
-    Decoded(Cluster),
+    Decoded(Box<Cluster>),
 }
 
 /// Decode pages into one cluster, counting each list's objects against
@@ -182,7 +182,7 @@ fn decode(received: std::sync::mpsc::Receiver<Page>, max_objects: usize) -> Resu
     for page in received {
         let part = match page.content {
             Content::Raw(body) => from_json_list(body.as_bytes(), &page.source)?.0,
-            Content::Decoded(part) => part,
+            Content::Decoded(part) => *part,
         };
         if counted.0 != page.source {
             counted = (page.source.clone(), 0);
@@ -227,6 +227,7 @@ pub fn snapshot(connection: &Connection, list: ListOptions) -> Result<Cluster, E
         cluster.version = fetched.version;
         cluster.priority_classes = fetched.priority_classes;
         cluster.namespaces = fetched.namespaces;
+        cluster.pdbs = fetched.pdbs;
         cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(cluster)
     })
@@ -240,6 +241,8 @@ struct Fetched {
     priority_classes: Vec<gpuops_schedule::cluster::PriorityClass>,
     /// Namespaces and their labels, which pod affinity `namespaceSelector`s match.
     namespaces: Vec<gpuops_schedule::cluster::Namespace>,
+    /// PodDisruptionBudgets, which preemption counts when it chooses victims.
+    pdbs: Vec<gpuops_schedule::cluster::PodDisruptionBudget>,
 }
 
 /// GETs against one API server, each answer capped in bytes and, with
@@ -317,6 +320,7 @@ async fn fetch(
                 version: None,
                 priority_classes: Vec::new(),
                 namespaces: Vec::new(),
+                pdbs: Vec::new(),
             });
         }
     }
@@ -326,6 +330,7 @@ async fn fetch(
             version: None,
             priority_classes: Vec::new(),
             namespaces: Vec::new(),
+            pdbs: Vec::new(),
         });
     }
     // The wording of the scheduler's messages follows the server's version
@@ -358,7 +363,23 @@ async fn fetch(
             Vec::new()
         }
     };
-    Ok(Fetched { source: connection.context.clone().unwrap_or(server), version, priority_classes, namespaces })
+    // PodDisruptionBudgets: preemption prefers victims whose eviction
+    // violates none (default_preemption.go `filterPodsWithPDBViolation`,
+    // the scheduler's PDB lister). Optional like the namespaces: without
+    // them preemption counts no violation.
+    let listed = "/apis/policy/v1/poddisruptionbudgets";
+    let pdbs = match getter.get(listed.to_string(), listed, list.max_page_bytes()).await {
+        Ok(Ok(body)) => from_json_list(body.as_bytes(), &format!("{server}{listed}"))?.0.pdbs,
+        Ok(Err(bytes)) => {
+            tracing::debug!(%server, path = listed, bytes, "PodDisruptionBudgets past the byte cap; going on without them");
+            Vec::new()
+        }
+        Err(error) => {
+            tracing::debug!(%server, path = listed, %error, "PodDisruptionBudgets not read; going on without them");
+            Vec::new()
+        }
+    };
+    Ok(Fetched { source: connection.context.clone().unwrap_or(server), version, priority_classes, namespaces, pdbs })
 }
 
 /// Every page of one list into `pages`, stopping with an error past
@@ -411,7 +432,7 @@ async fn read_list(
             Some(next) => (Content::Raw(body), next),
             None => {
                 let (part, next) = from_json_list(body.as_bytes(), &source)?;
-                (Content::Decoded(part), next)
+                (Content::Decoded(Box::new(part)), next)
             }
         };
         tracing::debug!(%path, page = pages_read, bytes, elapsed = ?started.elapsed(), more = next.is_some(), "listed a page");
