@@ -27,6 +27,7 @@
 //!   with a failing test PreFilter plugin, 6 on PodGroups (feature gates
 //!   not modelled). One row of our own beside them checks the PDB
 //!   tie-break alone.
+//! - `TestPreempt`: 4 of 8 rows; skipped: the 4 with scheduler extenders.
 
 use gpuops_fit::report::{CheckOptions, Report, check};
 use gpuops_schedule::cluster::from_dump;
@@ -608,6 +609,65 @@ fn post_filter() {
             ],
             incoming: plain(VERY_HIGH, 0),
             want: Want::Preempt(&[("node2", &["p2"])]),
+        },
+    ]);
+}
+
+/// default_preemption_test.go `TestPreempt`: the rows without extenders.
+#[test]
+fn preempt() {
+    let three = || {
+        vec![
+            bound("p1.1", "node1", LOW, SMALL),
+            bound("p1.2", "node1", LOW, SMALL),
+            bound("p2.1", "node2", HIGH, LARGE),
+            bound("p3.1", "node3", MID, MEDIUM),
+        ]
+    };
+    let spread = json!({"topologySpreadConstraints": [
+        {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule",
+         "labelSelector": {"matchExpressions": [{"key": "foo", "operator": "Exists"}]}},
+        {"maxSkew": 1, "topologyKey": "hostname", "whenUnsatisfiable": "DoNotSchedule",
+         "labelSelector": {"matchExpressions": [{"key": "foo", "operator": "Exists"}]}}]});
+    let foo_pod = |name, node, priority| bound(name, node, priority, 0).labels(json!({"foo": ""}));
+    run(vec![
+        Row {
+            source: "TestPreempt: basic preemption logic",
+            nodes: nodes(&["node1", "node2", "node3"]),
+            pods: three(),
+            extra: vec![],
+            incoming: incoming(HIGH, VERY_LARGE, json!({}), json!({"preemptionPolicy": "PreemptLowerPriority"})),
+            want: Want::Preempt(&[("node1", &["p1.1", "p1.2"])]),
+        },
+        Row {
+            source: "TestPreempt: preemption for topology spread constraints",
+            nodes: nodes(&["node-a/zone1", "node-b/zone1", "node-x/zone2"]),
+            pods: vec![
+                foo_pod("p-a1", "node-a", HIGH),
+                foo_pod("p-a2", "node-a", HIGH),
+                foo_pod("p-b1", "node-b", LOW),
+                foo_pod("p-x1", "node-x", HIGH),
+                foo_pod("p-x2", "node-x", HIGH),
+            ],
+            extra: vec![],
+            incoming: incoming(HIGH, 0, json!({"foo": ""}), spread),
+            want: Want::Preempt(&[("node-b", &["p-b1"])]),
+        },
+        Row {
+            source: "TestPreempt: no preempting in pod",
+            nodes: nodes(&["node1", "node2", "node3"]),
+            pods: three(),
+            extra: vec![],
+            incoming: incoming(HIGH, VERY_LARGE, json!({}), json!({"preemptionPolicy": "Never"})),
+            want: Want::Unschedulable("preemption: not eligible due to preemptionPolicy=Never."),
+        },
+        Row {
+            source: "TestPreempt: PreemptionPolicy is nil",
+            nodes: nodes(&["node1", "node2", "node3"]),
+            pods: three(),
+            extra: vec![],
+            incoming: plain(HIGH, VERY_LARGE),
+            want: Want::Preempt(&[("node1", &["p1.1", "p1.2"])]),
         },
     ]);
 }
