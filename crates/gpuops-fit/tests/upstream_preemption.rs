@@ -1,10 +1,13 @@
 //! Rows of kube-scheduler's own preemption tests (kubernetes/kubernetes
 //! pkg/scheduler/framework/plugins/defaultpreemption/default_preemption_test.go,
-//! v1.35 and master), restated as dumps and one-replica workloads and run
-//! through the whole check over the JSON and the YAML dump reader both.
+//! read at commit 008b3652, newer than v1.35.0: the rows ported here are
+//! the ones that have no 1.36 feature in them), restated as dumps and
+//! one-replica workloads and run through the whole check over the JSON and
+//! the YAML dump reader both.
 //!
 //! Upstream's helpers, restated: nodes `st.MakeNode().Capacity(veryLargeRes)`
-//! (cpu 500m, memory 500, pods 32); `smallRes`/`mediumRes`/`largeRes`/
+//! (cpu 500m, memory 500, and pods 32, which pkg/scheduler/testing/
+//! wrappers.go `NodeWrapper.Capacity` always adds); `smallRes`/`mediumRes`/`largeRes`/
 //! `veryLargeRes` = 100/200/300/500 (m cpu and bytes); priorities
 //! neg/low/mid/high/veryHigh = -100/0/100/1000/10000 (the incoming pod's
 //! through a PriorityClass); `epochTimeN` = N ns after the epoch. Upstream

@@ -1,11 +1,20 @@
 //! DefaultPreemption, the PostFilter that runs when no node fits
-//! (kubernetes/kubernetes v1.35 pkg/scheduler/framework/preemption/
-//! preemption.go and plugins/defaultpreemption/default_preemption.go): on
-//! every node where preemption might help, take every lower-priority pod
-//! away, check that the pod then passes ALL the filters, give victims back
-//! one by one — PDB-violating ones first, each group most important first —
-//! keeping those without which it no longer fits, and pick the node whose
-//! victims matter least.
+//! (kubernetes/kubernetes pkg/scheduler/framework/preemption/preemption.go
+//! `Preempt`, `DryRunPreemption`, `pickOneNodeForPreemption`, and
+//! plugins/defaultpreemption/default_preemption.go `SelectVictimsOnNode`,
+//! `filterPodsWithPDBViolation`; pkg/scheduler/util/utils.go
+//! `MoreImportantPod`, `GetEarliestPodStartTime`): on every node where
+//! preemption might help, take every lower-priority pod away, check that
+//! the pod then passes ALL the filters, give victims back one by one —
+//! PDB-violating ones first, each group from the most important — keeping
+//! those without which it no longer fits, and pick the node whose victims
+//! matter least.
+//!
+//! Read from the store's copies of preemption.go (commit 00e6d951) and
+//! default_preemption.go (commit 008b3652), both newer than v1.35.0 (they
+//! carry the PodGroup paths of 1.36); the parts followed here predate them
+//! and are the ones the v1.35 tests ported in
+//! crates/gpuops-fit/tests/upstream_preemption.rs check.
 //!
 //! Not modelled: nominated pods, extenders, and `DryRunPreemption`'s
 //! sampling (with more than 100 potential nodes upstream dry-runs
