@@ -134,8 +134,14 @@ impl<'a, 'p> DryRun<'a, 'p> {
         DryRun { pod, ctx, pod_dependent, labels: BTreeMap::new() }
     }
 
+    /// `RunFilterPluginsWithNominatedPods` with the victims as they stand.
+    /// The node passed the filters that read only the node and the pod
+    /// (PreFilter, cordon, taints, node affinity: its rejection came from a
+    /// later one, else preemption could not help), and victims coming and
+    /// going cannot change those, so they are not asked again.
     fn check(&self, node: usize, left: &NodeUse, terms: &PodTerms) -> Result<(), Reject> {
-        self.pod.with(terms).filter(node, left, Skip::default())
+        let unchanged = Skip { taints: true, affinity: true, resources: false };
+        self.pod.with(terms).filter(node, left, unchanged)
     }
 
     fn labels(&mut self, pod: usize) -> &BTreeMap<String, String> {
