@@ -318,7 +318,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let usable_gib = total * utilization;
     let max_model_len = args.max_model_len.unwrap_or(model.max_position);
     let (default_tokens, default_seqs) =
-        engine::scheduler_defaults(generation, args.entrypoint, total, &gpu.label, max_model_len);
+        engine::scheduler_defaults(version, generation, args.entrypoint, total, &gpu.label, max_model_len);
     let max_num_batched_tokens = args.max_num_batched_tokens.unwrap_or(default_tokens);
     let max_num_seqs = args.max_num_seqs.unwrap_or(default_seqs);
 
