@@ -6,14 +6,17 @@
 //! and the started/refused verdict right on every row — judged on the
 //! `check` half (no constant is fitted on it); both halves are printed side
 //! by side, and rows whose inputs the log does not give are listed as not
-//! replayable, with the reason. Rows of a model gpuops declines to size
+//! replayable, with the reason. A row may say what its log says of
+//! FlashInfer (`"flashinferInstalled": true` for "Using FlashInfer for
+//! top-p & top-k sampling.", false for "FlashInfer is not available"): it
+//! is part of the install, not the version. Rows of a model gpuops declines to size
 //! (`MemoryFit::not_sized`, decided from the architecture: encoder-decoder
 //! multimodal models, see `memory::encoder_decoder`) are listed apart as
 //! "not sized by gpuops" — counted neither as passing nor in the figures.
 #![allow(clippy::print_stdout)] // the accuracy table is the output
 
 use gpuops_model::catalog::{GpuInfo, find_model, gpu_product};
-use gpuops_model::memory::{self, EngineArgs, Entrypoint, VllmVersion};
+use gpuops_model::memory::{self, EngineArgs, Entrypoint, VllmEnv, VllmVersion};
 use serde_json::Value;
 
 struct Outcome {
@@ -78,6 +81,13 @@ fn replay(row: &Value) -> Result<Outcome, String> {
             Entrypoint::Offline
         } else {
             Entrypoint::Server
+        },
+        vllm_env: VllmEnv {
+            // What the log says of FlashInfer ("Using FlashInfer for top-p &
+            // top-k sampling." / "FlashInfer is not available"): an input of
+            // the install, not of the tag (see `VllmEnv::flashinfer_installed`).
+            flashinfer_installed: row.get("flashinferInstalled").and_then(Value::as_bool),
+            ..VllmEnv::default()
         },
         ..EngineArgs::default()
     };

@@ -102,10 +102,13 @@ impl VllmVersion {
     /// - 0.8.x: FlashInfer only below 0.2.3, and every 0.8 image ships a
     ///   newer one, so PyTorch-native (v0.8.5 topk_topp_sampler.py:34-49);
     /// - 0.9–0.11: FlashInfer when importable and the variable is not "0"
-    ///   ("None means True", v0.11.0 topk_topp_sampler.py:46) — whether the
-    ///   image has it is not in its tag; the 0.11 logs of the calibration
-    ///   set show the native peak, so native is assumed unless the env
-    ///   says `VLLM_USE_FLASHINFER_SAMPLER=1`;
+    ///   ("None means True": v0.9.0 topk_topp_sampler.py:32-60, v0.10.1.1
+    ///   :33-67, v0.11.0 :46). Whether the install has it is not in the
+    ///   tag: pip makes it an extra (`Requires-Dist: flashinfer-python;
+    ///   extra == "flashinfer"` in the 0.10.1.1 wheel's METADATA). Native is
+    ///   assumed unless [`VllmEnv::flashinfer_installed`] says it is there
+    ///   (the dennislee22 0.10.1.1 logs: "Using FlashInfer for top-p & top-k
+    ///   sampling.") or `VLLM_USE_FLASHINFER_SAMPLER=1`;
     /// - 0.12–0.21: only when `VLLM_USE_FLASHINFER_SAMPLER=1`
     ///   (v0.12.0 topk_topp_sampler.py:35, the env defaults to None);
     /// - from 0.22: on unless "0" (v0.22.0 envs.py:818-822 defaults True).
@@ -116,11 +119,14 @@ impl VllmVersion {
     /// :321). V0 samples with its own sampler (FlashInfer off by default,
     /// v0.6.4 envs.py:302).
     pub fn sampler_backend(self, env: &VllmEnv, generation: Generation, seqs: u64) -> SamplerBackend {
-        let flashinfer = match (generation, env.use_flashinfer_sampler) {
-            (Generation::V0, explicit) => explicit.unwrap_or(false),
-            (_, Some(explicit)) => explicit,
-            (_, None) => self.at_least(0, 22, 0),
-        };
+        let importable_default =
+            env.flashinfer_installed == Some(true) && self.at_least(0, 9, 0) && !self.at_least(0, 12, 0);
+        let flashinfer = env.flashinfer_installed != Some(false)
+            && match (generation, env.use_flashinfer_sampler) {
+                (Generation::V0, explicit) => explicit.unwrap_or(false),
+                (_, Some(explicit)) => explicit,
+                (_, None) => self.at_least(0, 22, 0) || importable_default,
+            };
         if flashinfer {
             SamplerBackend::FlashInfer
         } else if generation != Generation::V0 && self.at_least(0, 17, 0) && seqs >= 8 {
@@ -297,6 +303,13 @@ pub struct VllmEnv {
     pub pp_layer_partition: Option<Vec<u64>>,
     /// `--disable-custom-all-reduce` (a flag, not a variable).
     pub disable_custom_all_reduce: bool,
+    /// Whether the install has FlashInfer importable (not a variable: a
+    /// fact of the image, which vLLM logs as "Using FlashInfer for top-p &
+    /// top-k sampling." or "FlashInfer is not available. Falling back …",
+    /// v0.10.1.1 v1/sample/ops/topk_topp_sampler.py:33-67). `None`: not
+    /// known, assumed absent where it matters (0.9–0.11, see
+    /// [`VllmVersion::sampler_backend`]).
+    pub flashinfer_installed: Option<bool>,
 }
 
 impl VllmEnv {
@@ -315,6 +328,7 @@ impl VllmEnv {
             pp_layer_partition: get("VLLM_PP_LAYER_PARTITION")
                 .and_then(|text| text.split(',').map(|n| n.trim().parse().ok()).collect()),
             disable_custom_all_reduce: false,
+            flashinfer_installed: None,
         }
     }
 }
@@ -381,6 +395,18 @@ mod tests {
         assert_eq!(v("0.11.0").sampler_backend(&none, Generation::V1, 256), SamplerBackend::Native);
         assert_eq!(v("0.11.0").sampler_backend(&on, Generation::V1, 256), SamplerBackend::FlashInfer);
         assert_eq!(v("0.16.0").sampler_backend(&none, Generation::V1, 256), SamplerBackend::Native);
+        // 0.9–0.11: an install with FlashInfer samples through it unless the
+        // variable is "0" (v0.10.1.1 topk_topp_sampler.py:50); 0.8 disables
+        // FlashInfer >= 0.2.3 (v0.8.5 :34-49), 0.12 wants "1" (v0.12.0 :35).
+        let installed = VllmEnv { flashinfer_installed: Some(true), ..VllmEnv::default() };
+        let installed_off = VllmEnv { use_flashinfer_sampler: Some(false), ..installed.clone() };
+        let missing = VllmEnv { flashinfer_installed: Some(false), ..on };
+        assert_eq!(v("0.10.1.1").sampler_backend(&installed, Generation::V1, 256), SamplerBackend::FlashInfer);
+        assert_eq!(v("0.9.0").sampler_backend(&installed, Generation::V1, 256), SamplerBackend::FlashInfer);
+        assert_eq!(v("0.10.1.1").sampler_backend(&installed_off, Generation::V1, 256), SamplerBackend::Native);
+        assert_eq!(v("0.10.1.1").sampler_backend(&missing, Generation::V1, 256), SamplerBackend::Native);
+        assert_eq!(v("0.8.5").sampler_backend(&installed, Generation::V1, 256), SamplerBackend::Native);
+        assert_eq!(v("0.12.0").sampler_backend(&installed, Generation::V1, 4), SamplerBackend::Native);
         // v0.17.0 topk_topp_sampler.py:251: Triton from 8 requests.
         assert_eq!(v("0.17.0").sampler_backend(&none, Generation::V1, 256), SamplerBackend::Triton);
         assert_eq!(v("0.19.0").sampler_backend(&none, Generation::V1, 4), SamplerBackend::Native);
