@@ -399,3 +399,46 @@ fn a_node_that_still_fails_without_its_victims_counts_the_filter_reason() {
     assert!(message.ends_with("preemption: 0/1 nodes are available: 1 Insufficient nvidia.com/gpu."), "{message}");
     assert!(p.groups[0].preempted.is_empty());
 }
+
+#[test]
+fn nodes_where_preemption_might_help() {
+    // pkg/scheduler/framework/preemption/preemption_test.go
+    // `TestNodesWherePreemptionMightHelp`: 6 of its 9 rows, each node's
+    // filter status as the plugin that gives it; skipped: the NodeName
+    // plugin's status (spec.nodeName pods meet the kubelet here), the
+    // volume plugins' and node-condition rows (not modelled), and the row
+    // of bare status codes without a plugin.
+    let shortage = |resource: &str| Shortage { resource: resource.into(), requested: 2, used: 3, capacity: 4 };
+    let cases: Vec<(&str, Vec<(Reject, bool)>)> = vec![
+        (
+            "No node should be attempted",
+            vec![
+                (Reject::Affinity, false),
+                (Reject::Taint(filters::unschedulable_taint()), false),
+                (Reject::PodAffinity, false),
+            ],
+        ),
+        (
+            "ErrReasonAntiAffinityRulesNotMatch should be tried as it indicates that the pod is unschedulable due to inter-pod anti-affinity",
+            vec![(Reject::PodAntiAffinity, true), (Reject::Unschedulable, false)],
+        ),
+        (
+            "ErrReasonAffinityRulesNotMatch should not be tried as it indicates that the pod is unschedulable due to inter-pod affinity, but ErrReasonAntiAffinityRulesNotMatch should be tried as it indicates that the pod is unschedulable due to inter-pod anti-affinity",
+            vec![(Reject::PodAffinity, false), (Reject::PodAntiAffinity, true)],
+        ),
+        ("Mix of failed predicates works fine", vec![(Reject::Resources(vec![shortage("memory")]), true)]),
+        (
+            "ErrReasonConstraintsNotMatch should be tried as it indicates that the pod is unschedulable due to topology spread constraints",
+            vec![(Reject::Spread { missing_label: false }, true)],
+        ),
+        (
+            "ErrReasonNodeLabelNotMatch should not be tried as it indicates that the pod is unschedulable due to node doesn't have the required label",
+            vec![(Reject::Spread { missing_label: true }, false)],
+        ),
+    ];
+    for (row, nodes) in cases {
+        for (reject, helps) in nodes {
+            assert_eq!(reject.preemption_might_help(), helps, "{row}: {reject:?}");
+        }
+    }
+}
