@@ -478,8 +478,16 @@ fn kv_plan(
         KvCacheDtype::Auto | KvCacheDtype::Other(_) => Dtype::parse(&args.dtype).bytes(),
     };
     let per_layer = match model.mla_latent {
-        // MLA caches one latent vector per token and layer, on every TP rank.
-        Some(latent) => latent * kv_bytes,
+        // MLA caches one latent vector per token and layer, on every TP
+        // rank; V0 at 0.7.2–0.7.3 pads it to 256 bytes of the model dtype
+        // (`VllmVersion::mla_entry_align_bytes`): 576 → 640 elements.
+        Some(latent) => {
+            let entry = match version.mla_entry_align_bytes(generation, &args.vllm_env) {
+                Some(align) => latent.next_multiple_of(align / Dtype::parse(&args.dtype).bytes()),
+                None => latent,
+            };
+            entry * kv_bytes
+        }
         None => 2 * (model.kv_heads / tp).max(1) * model.head_dim * kv_bytes,
     };
     let budget_bytes = (kv_budget_gib.max(0.0) * GIB) as u64;

@@ -191,6 +191,19 @@ impl VllmVersion {
         partitions
     }
 
+    /// The alignment (bytes of the model dtype) of one MLA cache entry in
+    /// V0, when the release pads it: `CacheEngine._align_cache` (MLA, CUDA,
+    /// `VLLM_CUDA_MEM_ALIGN_KV_CACHE` default "1") rounds the 576-wide
+    /// latent up to 256 bytes, 640 elements, in the allocation and in
+    /// `get_cache_block_size` (v0.7.3 worker/cache_engine.py:84-96,132-165,
+    /// utils.py:799-802 `align_to_256bytes`; envs.py:582-583; the same in
+    /// v0.7.2). Not in the v0.7.1 nor the v0.8.0 cache engine (the V1 MLA
+    /// spec never padded).
+    pub fn mla_entry_align_bytes(self, generation: Generation, env: &VllmEnv) -> Option<u64> {
+        let band = self.at_least(0, 7, 2) && !self.at_least(0, 8, 0);
+        (generation == Generation::V0 && band && env.align_kv_cache != Some(false)).then_some(256)
+    }
+
     /// The startup check against memory other processes hold (v0.9.1
     /// v1/worker/gpu_worker.py:144, v0.34.0 v1/worker/utils.py:790; not in
     /// the v0.8.5 nor the v0.9.0 V1 worker).
@@ -310,6 +323,8 @@ pub struct VllmEnv {
     /// known, assumed absent where it matters (0.9–0.11, see
     /// [`VllmVersion::sampler_backend`]).
     pub flashinfer_installed: Option<bool>,
+    /// `VLLM_CUDA_MEM_ALIGN_KV_CACHE` (see [`VllmVersion::mla_entry_align_bytes`]).
+    pub align_kv_cache: Option<bool>,
 }
 
 impl VllmEnv {
@@ -329,6 +344,7 @@ impl VllmEnv {
                 .and_then(|text| text.split(',').map(|n| n.trim().parse().ok()).collect()),
             disable_custom_all_reduce: false,
             flashinfer_installed: None,
+            align_kv_cache: int_bool("VLLM_CUDA_MEM_ALIGN_KV_CACHE"),
         }
     }
 }
@@ -416,6 +432,21 @@ mod tests {
         assert!(v("0.20.0").profile_samples_top_k_top_p(&none));
         assert!(!v("0.22.0").profile_samples_top_k_top_p(&v2));
         assert!(v("0.34.0").profile_samples_top_k_top_p(&v2));
+    }
+
+    /// worker/cache_engine.py: aligned at v0.7.2 and v0.7.3 (:84-96,
+    /// :156-158), not at v0.7.0, v0.7.1 nor v0.8.0; V1 never.
+    #[test]
+    fn mla_entries_are_padded_to_256_bytes_in_v0_7_2_and_v0_7_3() {
+        assert_eq!(v("0.7.2").mla_entry_align_bytes(Generation::V0, &VllmEnv::default()), Some(256));
+        assert_eq!(v("0.7.1").mla_entry_align_bytes(Generation::V0, &VllmEnv::default()), None);
+        let none = VllmEnv::default();
+        assert_eq!(v("0.7.3").mla_entry_align_bytes(Generation::V0, &none), Some(256));
+        assert_eq!(v("0.7.0").mla_entry_align_bytes(Generation::V0, &none), None);
+        assert_eq!(v("0.8.0").mla_entry_align_bytes(Generation::V0, &none), None);
+        assert_eq!(v("0.8.5").mla_entry_align_bytes(Generation::V1, &none), None);
+        let off = VllmEnv::from_vars(|k| (k == "VLLM_CUDA_MEM_ALIGN_KV_CACHE").then(|| "0".to_string()));
+        assert_eq!(v("0.7.3").mla_entry_align_bytes(Generation::V0, &off), None);
     }
 
     /// kv_cache_utils.py at v0.8.5:657 (unify), v0.9.1:825 (groups),
