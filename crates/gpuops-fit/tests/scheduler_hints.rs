@@ -73,3 +73,26 @@ fn a_taint_is_named_only_where_it_blocks() {
         "1 node(s) offer nvidia.com/gpu (a), but they carry a taint the pod does not tolerate (dedicated=batch:NoSchedule); add a toleration for it, and they lack room too (Insufficient nvidia.com/gpu): free capacity there as well"
     );
 }
+
+#[test]
+fn a_missing_topology_label_is_named_not_a_placement_filter() {
+    // PodTopologySpread: a node without the constraint's topology key fails
+    // as UnschedulableAndUnresolvable (`node(s) didn't match pod topology
+    // spread constraints (missing required label)`); no selector or taint is to blame.
+    let dump = gpu_node("a", "x", json!([]), 0);
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": dump});
+    let cluster = from_dump(list.to_string().as_bytes(), "dump").unwrap();
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "vllm", "namespace": "llm"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "vllm"}},
+            "template": {"metadata": {"labels": {"app": "vllm"}}, "spec": {
+                "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                    "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": "vllm"}}}],
+                "containers": [{"name": "vllm", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}});
+    let report = check(&cluster, &[deployment], CheckOptions::default()).unwrap();
+    assert_eq!(
+        report.workloads[0].hint.as_deref(),
+        Some(
+            "1 node(s) with nvidia.com/gpu (a) pass its taints and node affinity, but not: node(s) didn't match pod topology spread constraints (missing required label)"
+        )
+    );
+}

@@ -219,6 +219,17 @@ fn placement_blockers(pod: &Incoming<'_>, used: &[NodeUse], resource: Option<&st
     let chosen: Vec<&(usize, Blockers)> = found.iter().filter(|(_, b)| cost(b) == best).collect();
     let listed: Vec<&str> = chosen.iter().map(|(i, _)| cluster.nodes[*i].name.as_str()).collect();
     let first = &chosen[0].1;
+    if first.taint.is_none() && !first.affinity {
+        // A spread's topology label missing on the node, say: no
+        // placement filter to relax.
+        let reasons = first.capacity.as_deref().unwrap_or("another filter");
+        let with = resource.map(|r| format!(" with {r}")).unwrap_or_default();
+        return format!(
+            "{} node(s){with} ({}) pass its taints and node affinity, but not: {reasons}",
+            listed.len(),
+            names(&listed)
+        );
+    }
     let what = match (&first.taint, first.affinity) {
         (Some(taint), true) => {
             format!(
@@ -226,8 +237,7 @@ fn placement_blockers(pod: &Incoming<'_>, used: &[NodeUse], resource: Option<&st
             )
         }
         (Some(taint), false) => format!("carry a taint the pod does not tolerate ({taint})"),
-        (None, true) => "are ruled out by its nodeSelector/affinity".to_string(),
-        (None, false) => "pass its taints and node affinity".to_string(),
+        (None, _) => "are ruled out by its nodeSelector/affinity".to_string(),
     };
     let relax = match (&first.taint, first.affinity) {
         (Some(_), true) => "relax both",
