@@ -12,8 +12,9 @@ use gpuops_schedule::scheduler::{self, Placement};
 mod explain;
 mod inputs;
 mod memory_check;
+mod shared_gpu;
 pub use inputs::Inputs;
-use memory_check::memory_report;
+use memory_check::{memory_report, sizing};
 
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
@@ -154,6 +155,11 @@ pub struct MemoryReport {
     pub smallest_tp: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// What the verdict assumed or could not know: "vLLM version unknown:
+    /// assumed X" (the fit's notes), the pods it shares a time-sliced GPU
+    /// with. Shown as the workload's warnings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -368,6 +374,13 @@ pub fn check_each(
     let placement: Placement = scheduler::place(cluster, &groups, options.scheduler)?;
     let max_gpus_per_node = max_gpus_per_node(cluster);
     let mut fits = true;
+    let sized = |index: usize| {
+        let engine = engines[index].as_ref()?;
+        sizing(cluster, &groups[index], engine, &placement.groups[index].nodes, &options.models).ok()
+    };
+    let tenancy =
+        shared_gpu::Tenancy { cluster, groups: &groups, engines: &engines, placement: &placement, sized: &sized };
+    let sharing = shared_gpu::plan(&tenancy);
     let checked = Checked {
         cluster,
         groups: &groups,
@@ -375,6 +388,7 @@ pub fn check_each(
         placement: &placement,
         options: &options,
         max_gpus_per_node,
+        sharing: &sharing,
     };
     for (index, (refused, wanted)) in admission.refused.iter().zip(wanted).enumerate() {
         let report = checked.workload(index, refused.as_ref(), wanted);
@@ -401,13 +415,15 @@ struct Checked<'a> {
     placement: &'a Placement,
     options: &'a CheckOptions,
     max_gpus_per_node: u64,
+    /// What sharing a time-sliced GPU does to each group's memory check.
+    sharing: &'a [Option<shared_gpu::Sharing>],
 }
 
 impl Checked<'_> {
     /// The report of `groups[index]`: admission's refusal, placement,
     /// rollout, memory and parallelism.
     fn workload(&self, index: usize, refused: Option<&String>, wanted: u64) -> WorkloadReport {
-        let Checked { cluster, groups, engines, placement, options, max_gpus_per_node } = *self;
+        let Checked { cluster, groups, engines, placement, options, max_gpus_per_node, sharing } = *self;
         let (group, placed) = (&groups[index], &placement.groups[index]);
         let mut problems = Vec::new();
         if let Some(m) = refused {
@@ -421,7 +437,8 @@ impl Checked<'_> {
             problems.push(Problem { kind: ProblemKind::Rollout, message: r.message.clone().unwrap_or_default() });
         }
         let engine = engines[index].as_ref();
-        let memory = memory_report(cluster, group, engine, &placed.nodes, max_gpus_per_node, &options.models);
+        let sized = engine.map(|e| sizing(cluster, group, e, &placed.nodes, &options.models));
+        let memory = memory_report(sized, engine, max_gpus_per_node, sharing[index].as_ref());
         if let Some(m) = memory.as_ref().filter(|m| matches!(m.status, MemoryStatus::DoesNotFit | MemoryStatus::NoGpu))
         {
             problems.push(Problem { kind: ProblemKind::Memory, message: m.message.clone().unwrap_or_default() });

@@ -29,7 +29,20 @@ impl Report {
 impl WorkloadReport {
     /// Whether [`WorkloadReport::explain_into`] writes anything.
     pub fn has_explanation(&self) -> bool {
-        !self.problems.is_empty() || !self.warnings.is_empty() || !self.preempts.is_empty() || self.memory_unchecked()
+        !self.problems.is_empty()
+            || !self.warnings.is_empty()
+            || !self.memory_notes().is_empty()
+            || !self.preempts.is_empty()
+            || self.memory_unchecked()
+    }
+
+    /// What its memory verdict assumed or could not know
+    /// ([`super::MemoryReport::notes`]): "vLLM version unknown: assumed X",
+    /// a time-sliced GPU's other pods. Warnings of the workload, next to
+    /// [`WorkloadReport::warnings`], so a "fits" computed on an assumption
+    /// never reads as a plain one.
+    pub fn memory_notes(&self) -> &[String] {
+        self.memory.as_ref().map_or(&[], |m| m.notes.as_slice())
     }
 
     /// This workload's block of [`Report::explain_with`], if it has one:
@@ -56,7 +69,7 @@ impl WorkloadReport {
         if !w.preempts.is_empty() {
             let _ = writeln!(out, "  preempts: {}", w.preempts.join(", "));
         }
-        for warning in &w.warnings {
+        for warning in w.warnings.iter().chain(w.memory_notes()) {
             let _ = writeln!(out, "  warning: {warning}");
         }
         if w.memory_unchecked()

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::shared_gpu::{Sharing, Sized};
 use super::{MemoryReport, MemoryStatus};
 use crate::workloads::{Engine, PodGroup};
 use gpuops_model::catalog::{GpuInfo, gpu_of_labels, mig_slice, mps_share};
-use gpuops_model::memory;
+use gpuops_model::memory::{self, EngineArgs};
 use gpuops_model::resolve::{self, Models, ResolveError};
 use gpuops_schedule::cluster::{Cluster, Node};
 
@@ -85,13 +86,55 @@ fn without_gpu(group: &PodGroup, engine: &Engine) -> Option<(MemoryStatus, Strin
     })
 }
 
-pub(super) fn memory_report(
+/// The model and the GPU one pod of `group` gets, or the status and
+/// message of a memory check that cannot be made (no GPU asked for, an
+/// unknown model, an unknown GPU).
+pub(super) fn sizing(
     cluster: &Cluster,
     group: &PodGroup,
-    engine: Option<&Engine>,
+    engine: &Engine,
     nodes: &[String],
-    max_gpus_per_node: u64,
     models: &Models,
+) -> Result<Sized, (MemoryStatus, String)> {
+    if let Some(without) = without_gpu(group, engine) {
+        return Err(without);
+    }
+    let found = models.get(&engine.model).map(|f| &f.shape);
+    let Some(shape) = resolve::annotated(found, &engine.model, &engine.overrides, engine.args.max_model_len) else {
+        let supply = || resolve::what_to_supply(&engine.model, &engine.overrides, models.hub_cache());
+        let message = match models.error(&engine.model) {
+            // What the user wrote is broken: that is the thing to fix.
+            Some(error @ ResolveError::Config(_)) => error.to_string(),
+            // The network could not say: what to supply, and why it was needed.
+            Some(error @ ResolveError::Remote(_)) => format!("{} (fetching it: {error})", supply()),
+            None => supply(),
+        };
+        return Err((MemoryStatus::UnknownModel, message));
+    };
+    let Some(gpu) = gpu_for(cluster, group, nodes) else {
+        let message = match group.gpu_resource().and_then(|r| r.strip_prefix("nvidia.com/mig-")) {
+            Some(profile) => format!(
+                "the MIG profile {} is not one gpuops can size (the catalog's profiles, or a name like 3g.40gb)",
+                gpuops_manifest::text::printable(profile)
+            ),
+            None => {
+                "no node with GPU Feature Discovery labels (nvidia.com/gpu.product) to size the model against".into()
+            }
+        };
+        return Err((MemoryStatus::UnknownGpu, message));
+    };
+    Ok((shape, gpu))
+}
+
+/// The memory verdict of `group`, evaluated as `gpufit model` evaluates
+/// it (`memory::evaluate`), with what the pods before it on a time-sliced
+/// GPU hold in use ([`Sharing`]). The notes say what was assumed: vLLM's
+/// version when the manifest does not name it, the GPU's other tenants.
+pub(super) fn memory_report(
+    sized: Option<Result<Sized, (MemoryStatus, String)>>,
+    engine: Option<&Engine>,
+    max_gpus_per_node: u64,
+    sharing: Option<&Sharing>,
 ) -> Option<MemoryReport> {
     let engine = engine?;
     let mut report = MemoryReport {
@@ -100,44 +143,35 @@ pub(super) fn memory_report(
         fit: None,
         smallest_tp: None,
         message: None,
+        notes: Vec::new(),
     };
-    if let Some((status, message)) = without_gpu(group, engine) {
-        report.status = status;
-        report.message = Some(message);
-        return Some(report);
-    }
-    let found = models.get(&engine.model).map(|f| &f.shape);
-    let Some(shape) = resolve::annotated(found, &engine.model, &engine.overrides, engine.args.max_model_len) else {
-        report.status = MemoryStatus::UnknownModel;
-        let supply = || resolve::what_to_supply(&engine.model, &engine.overrides, models.hub_cache());
-        report.message = Some(match models.error(&engine.model) {
-            // What the user wrote is broken: that is the thing to fix.
-            Some(error @ ResolveError::Config(_)) => error.to_string(),
-            // The network could not say: what to supply, and why it was needed.
-            Some(error @ ResolveError::Remote(_)) => format!("{} (fetching it: {error})", supply()),
-            None => supply(),
-        });
-        return Some(report);
+    let (shape, gpu) = match sized? {
+        Ok(sized) => sized,
+        Err((status, message)) => {
+            report.status = status;
+            report.message = Some(message);
+            return Some(report);
+        }
     };
-    let Some(gpu) = gpu_for(cluster, group, nodes) else {
-        report.status = MemoryStatus::UnknownGpu;
-        report.message = Some(match group.gpu_resource().and_then(|r| r.strip_prefix("nvidia.com/mig-")) {
-            Some(profile) => format!(
-                "the MIG profile {} is not one gpuops can size (the catalog's profiles, or a name like 3g.40gb)",
-                gpuops_manifest::text::printable(profile)
-            ),
-            None => {
-                "no node with GPU Feature Discovery labels (nvidia.com/gpu.product) to size the model against".into()
-            }
-        });
-        return Some(report);
+    let in_use = sharing.map_or(0.0, |s| s.in_use_gib);
+    let shared_args;
+    let args = if in_use > 0.0 {
+        shared_args = EngineArgs { gpu_memory_in_use_gib: in_use, ..engine.args.clone() };
+        &shared_args
+    } else {
+        &engine.args
     };
-    let fit = memory::evaluate(&shape, &gpu, &engine.args);
+    let fit = memory::evaluate(&shape, &gpu, args);
     report.status = if fit.fits { MemoryStatus::Fits } else { MemoryStatus::DoesNotFit };
+    report.notes = fit.notes.clone();
+    report.notes.extend(sharing.into_iter().flat_map(|s| s.notes.iter().cloned()));
     if !fit.fits {
         // Look past this cluster's node size: "TP 4 would fit" is the answer
-        // even when it also says a bigger node is needed.
-        report.smallest_tp = memory::smallest_fitting_tp(&shape, &gpu, &engine.args, max_gpus_per_node.max(8));
+        // even when it also says a bigger node is needed; not when another
+        // pod's memory is what refused it (no TP makes that free).
+        if in_use == 0.0 {
+            report.smallest_tp = memory::smallest_fitting_tp(&shape, &gpu, args, max_gpus_per_node.max(8));
+        }
         report.message = fit.problems.first().cloned();
     }
     report.fit = Some(fit);

@@ -52,6 +52,11 @@ fn memory_cell(m: Option<&MemoryReport>) -> (String, String) {
         (MemoryStatus::DoesNotFit, Some(f)) if f.kv_budget_gib <= 0.0 => "weights do not fit".to_string(),
         (MemoryStatus::DoesNotFit, Some(f)) if !f.tp_valid => "TP invalid".to_string(),
         (MemoryStatus::DoesNotFit, Some(f)) if !f.dtype_supported => "dtype unsupported".to_string(),
+        // vLLM's startup check: another pod on its time-sliced GPU holds
+        // the memory (the whole refusal is under the table).
+        (MemoryStatus::DoesNotFit, Some(f)) if f.problems.iter().any(|p| p.starts_with("Free memory on device")) => {
+            "no: GPU memory in use".to_string()
+        }
         // vLLM's "the estimated maximum model length is N".
         (MemoryStatus::DoesNotFit, Some(f)) => {
             format!("no: {} max len, {} asked", tokens(f.max_context), tokens(f.max_model_len))

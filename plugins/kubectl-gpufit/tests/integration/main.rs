@@ -15,4 +15,5 @@ mod modelopt;
 mod output;
 mod release;
 mod remote;
+mod shared;
 mod util;

@@ -1,0 +1,171 @@
+//! Issue 20, deliverables 4 and 5 in `check`: what the memory verdict
+//! assumed is said (an unknown vLLM version), and vLLM pods that land on
+//! one time-sliced GPU see each other's memory at startup, through the
+//! same `memory::evaluate` path `gpufit model` takes.
+
+use gpuops_fit::report::{CheckOptions, MemoryStatus, Report, check, model_requests};
+use gpuops_model::resolve::Resolver;
+use gpuops_schedule::cluster::{Cluster, from_dump};
+use serde_json::{Value, json};
+
+const ASSUMED: &str = "vLLM version unknown: assumed 0.34.0";
+
+/// One H100 node; `count` physical GPUs shared 4 ways by `strategy`, and
+/// bound pods holding `bound` shares.
+fn node(count: Option<u32>, strategy: &str, bound: u32) -> Cluster {
+    let mut labels = json!({"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu.replicas": "4",
+        "nvidia.com/gpu.sharing-strategy": strategy});
+    if let Some(count) = count {
+        labels["nvidia.com/gpu.count"] = json!(count.to_string());
+    }
+    let shares = count.unwrap_or(1) * 4;
+    let mut items = vec![json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gpu-0", "labels": labels},
+        "status": {"allocatable": {"cpu": "64", "memory": "512Gi", "pods": "110", "nvidia.com/gpu": shares.to_string()}}})];
+    if bound > 0 {
+        items.push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "running", "namespace": "other"},
+            "spec": {"nodeName": "gpu-0", "containers": [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": bound}}}]},
+            "status": {"phase": "Running"}}));
+    }
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
+    from_dump(list.to_string().as_bytes(), "cluster.json").unwrap()
+}
+
+/// A vLLM Deployment serving Llama 3.1 8B on one share.
+fn vllm(name: &str, image: &str, replicas: u32, extra: &[&str]) -> Value {
+    let mut args = vec!["--model", "meta-llama/Llama-3.1-8B-Instruct", "--max-model-len", "8192"];
+    args.extend(extra);
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "ml"},
+        "spec": {"replicas": replicas, "strategy": {"type": "Recreate"}, "template": {"spec": {"containers": [{"name": "vllm",
+            "image": image, "args": args, "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}})
+}
+
+fn run(cluster: &Cluster, objects: &[Value]) -> Report {
+    let models = Resolver::catalog().resolve_all(&model_requests(objects));
+    check(cluster, objects, CheckOptions { models, ..CheckOptions::default() }).unwrap()
+}
+
+fn notes(report: &Report, i: usize) -> Vec<String> {
+    report.workloads[i].memory.as_ref().unwrap().notes.clone()
+}
+
+/// `:latest` names no vLLM release: the verdict is computed at the assumed
+/// one and says so — in the report (JSON `memory.notes`) and as a warning
+/// of the workload in the text under the table. A versioned tag says nothing.
+#[test]
+fn an_unknown_vllm_version_is_said_not_silently_assumed() {
+    let cluster = node(Some(1), "none", 0);
+    let latest = run(&cluster, &[vllm("a", "vllm/vllm-openai:latest", 1, &[])]);
+    let memory = latest.workloads[0].memory.as_ref().unwrap();
+    assert_eq!(memory.status, MemoryStatus::Fits);
+    assert_eq!(memory.notes, [ASSUMED]);
+    let json = serde_json::to_value(&latest).unwrap();
+    assert_eq!(json["workloads"][0]["memory"]["notes"], json!([ASSUMED]), "{json}");
+    assert!(latest.explain().contains(&format!("Deployment/ml/a:\n  warning: {ASSUMED}\n")), "{}", latest.explain());
+
+    let versioned = run(&cluster, &[vllm("a", "vllm/vllm-openai:v0.11.0", 1, &[])]);
+    assert!(notes(&versioned, 0).is_empty());
+    let json = serde_json::to_value(&versioned).unwrap();
+    assert!(json["workloads"][0]["memory"].get("notes").is_none(), "{json}");
+    assert_eq!(versioned.explain(), "");
+}
+
+/// Two vLLM pods at the default utilization (0.9) on a node with one
+/// physical H100 time-sliced 4 ways: both are placed, the first starts and
+/// holds 90 % of the GPU, the second is refused by vLLM's startup check,
+/// in its words (v0.11.0 gpu_worker.py:188-197 — no device name before 0.14).
+#[test]
+fn the_second_vllm_on_one_time_sliced_gpu_is_refused_in_vllms_words() {
+    let cluster = node(Some(1), "time-slicing", 0);
+    let image = "vllm/vllm-openai:v0.11.0";
+    let report = run(&cluster, &[vllm("a", image, 1, &[]), vllm("b", image, 1, &[])]);
+    assert_eq!((report.workloads[0].placed, report.workloads[1].placed), (1, 1));
+    assert_eq!(report.workloads[0].memory.as_ref().unwrap().status, MemoryStatus::Fits);
+    assert!(notes(&report, 0).is_empty(), "the first starts on an idle GPU");
+    let second = &report.workloads[1];
+    let memory = second.memory.as_ref().unwrap();
+    assert_eq!(memory.status, MemoryStatus::DoesNotFit, "{memory:?}");
+    let refusal = memory.message.as_deref().unwrap();
+    assert!(refusal.starts_with("Free memory on device ("), "{refusal}");
+    assert!(refusal.contains("on startup is less than desired GPU memory utilization (0.9, "), "{refusal}");
+    assert!(second.problems[0].to_string().starts_with("memory: Free memory on device ("));
+    assert!(
+        notes(&report, 1)[0]
+            .starts_with("time-sliced: starts on node gpu-0's one physical GPU after Deployment/ml/a, which hold ")
+    );
+    assert!(!report.fits);
+    // From 0.14 the check names the device (v1/worker/utils.py `request_memory`).
+    let v14 =
+        run(&cluster, &[vllm("a", "vllm/vllm-openai:v0.14.0", 1, &[]), vllm("b", "vllm/vllm-openai:v0.14.0", 1, &[])]);
+    let message = v14.workloads[1].memory.as_ref().unwrap().message.clone().unwrap();
+    assert!(message.starts_with("Free memory on device cuda:0 ("), "{message}");
+}
+
+/// Two pods that each ask for 45 % of the GPU both start on it: the second
+/// sees the first's memory in use and still has its share free.
+#[test]
+fn pods_that_leave_room_for_each_other_both_start() {
+    let cluster = node(Some(1), "time-slicing", 0);
+    let half = ["--gpu-memory-utilization", "0.45"];
+    let image = "vllm/vllm-openai:v0.11.0";
+    let report = run(&cluster, &[vllm("a", image, 1, &half), vllm("b", image, 1, &half)]);
+    assert!(report.fits, "{}", report.explain());
+    let note = &notes(&report, 1)[0];
+    assert!(note.contains("after Deployment/ml/a, which hold"), "{note}");
+    assert!(report.explain().contains("  warning: time-sliced: starts on node gpu-0's one physical GPU"));
+}
+
+/// Two pods on a node with two physical GPUs: the device plugin's default
+/// (distributed) policy gives each its own GPU, and nothing is shared. A
+/// third replica doubles up on one of them and is refused.
+#[test]
+fn shares_up_to_the_physical_count_get_a_gpu_each() {
+    let cluster = node(Some(2), "time-slicing", 0);
+    let image = "vllm/vllm-openai:v0.11.0";
+    let two = run(&cluster, &[vllm("a", image, 2, &[])]);
+    assert!(two.fits, "{}", two.explain());
+    assert!(notes(&two, 0).is_empty());
+    let three = run(&cluster, &[vllm("a", image, 3, &[])]);
+    let memory = three.workloads[0].memory.as_ref().unwrap();
+    assert_eq!(memory.status, MemoryStatus::DoesNotFit);
+    assert!(memory.message.as_deref().unwrap().starts_with("Free memory on device ("));
+    assert!(memory.notes[0].contains("one of node gpu-0's 2 physical GPUs"), "{:?}", memory.notes);
+}
+
+/// What the snapshot cannot tell is a warning, never a guessed "fits":
+/// pods already running on the GPUs (their memory is not in the snapshot),
+/// several workloads over several GPUs (paired by start order).
+#[test]
+fn what_cannot_be_known_is_a_warning() {
+    let image = "vllm/vllm-openai:v0.11.0";
+    let running = run(&node(Some(1), "time-slicing", 1), &[vllm("a", image, 1, &[])]);
+    let note = &notes(&running, 0)[0];
+    assert!(note.contains("1 share(s) are held by running pods"), "{note}");
+    assert!(note.contains("is not known"), "{note}");
+    assert!(running.explain().contains("  warning: node gpu-0's GPUs are time-sliced"));
+
+    let mixed = run(&node(Some(2), "time-slicing", 0), &[vllm("a", image, 2, &[]), vllm("b", image, 1, &[])]);
+    for i in 0..2 {
+        assert!(notes(&mixed, i)[0].contains("paired by the order their pods start"), "{:?}", notes(&mixed, i));
+    }
+    // No nvidia.com/gpu.count: allocatable ÷ replicas (4 ÷ 4) is the count.
+    let derived = run(&node(None, "time-slicing", 0), &[vllm("a", image, 2, &[])]);
+    assert_eq!(derived.workloads[0].memory.as_ref().unwrap().status, MemoryStatus::DoesNotFit);
+}
+
+/// MPS pins each client's memory to its share: pods on one GPU do not see
+/// each other, and each is sized as its quarter.
+#[test]
+fn mps_shares_are_isolated() {
+    let report = run(
+        &node(Some(1), "mps", 0),
+        &[
+            vllm("a", "vllm/vllm-openai:v0.11.0", 1, &["--max-model-len", "2048"]),
+            vllm("b", "vllm/vllm-openai:v0.11.0", 1, &["--max-model-len", "2048"]),
+        ],
+    );
+    for i in 0..2 {
+        let memory = report.workloads[i].memory.as_ref().unwrap();
+        assert!(memory.notes.is_empty(), "{:?}", memory.notes);
+        assert!(memory.fit.as_ref().unwrap().gpu.contains("MPS 1/4"));
+    }
+}
