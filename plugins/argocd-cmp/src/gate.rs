@@ -50,16 +50,24 @@ pub(crate) fn capacity(dir: &Path, repo: &Repo, spec: &str) -> Result<gpuops_sch
     Ok(cluster)
 }
 
-/// What the gate said, when it did not simply pass.
-pub(crate) enum Verdict {
-    Fits,
-    /// `findings`: `Kind/namespace/name` of each workload that does not
-    /// fit → one line saying why, for its `gpuops.dev/fit` annotation.
-    DoesNotFit {
-        cluster: String,
-        explanation: String,
-        findings: Vec<(String, String)>,
-    },
+/// What the gate said.
+pub(crate) struct Verdict {
+    /// `None` when every workload fits.
+    pub does_not_fit: Option<DoesNotFit>,
+    /// `Kind/namespace/name` of each workload whose memory verdict assumed
+    /// something (an unknown vLLM version, a time-sliced GPU's other pods)
+    /// → its lines for the `gpuops.dev/warnings` annotation, fit or not: a
+    /// "fits" computed on an assumption is shown as one.
+    pub warnings: Vec<(String, String)>,
+}
+
+/// What the gate found that does not fit.
+pub(crate) struct DoesNotFit {
+    pub cluster: String,
+    pub explanation: String,
+    /// `Kind/namespace/name` of each workload that does not fit → one
+    /// line saying why, for its `gpuops.dev/fit` annotation.
+    pub findings: Vec<(String, String)>,
 }
 
 /// Run the check on its own thread and wait for it only while the budget
@@ -90,12 +98,12 @@ pub(crate) fn check(
         let explain = |w: gpuops_fit::report::WorkloadReport| explanation.add(&w, max_gpus);
         let summary = gpuops_fit::report::check_each(&cluster, inputs, options, explain);
         let verdict = summary.map(|summary| {
-            if summary.fits {
-                Verdict::Fits
-            } else {
+            let warnings = std::mem::take(&mut explanation.warnings);
+            let does_not_fit = (!summary.fits).then(|| {
                 let findings = std::mem::take(&mut explanation.findings);
-                Verdict::DoesNotFit { cluster: cluster.source.clone(), explanation: explanation.finish(), findings }
-            }
+                DoesNotFit { cluster: cluster.source.clone(), explanation: explanation.finish(), findings }
+            });
+            Verdict { does_not_fit, warnings }
         });
         // The receiver is gone when the render already ended.
         let _ = sender.send(verdict.map_err(|e| Error::Gate(e.to_string())));
@@ -119,6 +127,7 @@ struct Explanation {
     block: String,
     omitted: usize,
     findings: Vec<(String, String)>,
+    warnings: Vec<(String, String)>,
 }
 
 /// The longest `gpuops.dev/fit` value: a line in Argo CD's diff, not the
@@ -130,10 +139,21 @@ impl Explanation {
         if !workload.fits {
             // Deterministic (no time, no count of runs): the same render
             // gives the same annotation, so Argo CD shows no perpetual diff.
-            let why = workload.message.as_deref().unwrap_or("not every pod placed");
+            // The scheduler's message, else the first problem (vLLM refusing
+            // to start on a GPU whose memory another pod holds is placed,
+            // and does not fit all the same).
+            let first = workload.problems.first().map(ToString::to_string);
+            let why = workload.message.as_deref().or(first.as_deref()).unwrap_or("not every pod placed");
             let role = workload.role.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
             let line = format!("does not fit{role}: {} of {} pod(s) placed: {why}", workload.placed, workload.replicas);
             self.findings
+                .push((workload.workload.to_string(), gpuops_manifest::text::printable_prefix(&line, FINDING_CAP)));
+        }
+        // Deterministic too: the notes name versions, nodes and workloads, never a time.
+        let role = workload.role.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
+        for note in workload.memory_notes() {
+            let line = format!("fit gate{role}: {note}");
+            self.warnings
                 .push((workload.workload.to_string(), gpuops_manifest::text::printable_prefix(&line, FINDING_CAP)));
         }
         self.block.clear();

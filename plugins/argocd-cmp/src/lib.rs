@@ -298,25 +298,24 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
     let mut output = output;
     let verdict = match cluster {
         Some(cluster) => gate::check(cluster, objects, kube_version, models, &budget)?,
-        None => gate::Verdict::Fits,
+        None => gate::Verdict { does_not_fit: None, warnings: Vec::new() },
     };
     let mut warnings = env_warnings.iter().chain(&no_match_warnings).map(|w| format!("{w}\n")).collect::<String>();
-    if let gate::Verdict::DoesNotFit { cluster, explanation, findings } = verdict {
-        if gate == gate::Gate::Enforce {
-            return Err(Error::DoesNotFit { cluster, explanation });
-        }
+    if let Some(gate::DoesNotFit { cluster, explanation, .. }) = &verdict.does_not_fit
+        && gate == gate::Gate::Enforce
+    {
+        return Err(Error::DoesNotFit { cluster: cluster.clone(), explanation: explanation.clone() });
+    }
+    // What the gate's "fits" assumed goes beside the function's own
+    // warnings, in the annotation Argo CD's UI shows.
+    output.annotate_appending(render::WARNINGS_ANNOTATION, &by_workload(verdict.warnings))?;
+    if let Some(gate::DoesNotFit { cluster, explanation, findings }) = verdict.does_not_fit {
         // Argo CD keeps a successful command's stderr nowhere: the finding
         // is an annotation on each workload that does not fit, shown in the
         // app's desired manifest and diff.
-        let mut annotations = std::collections::BTreeMap::<String, String>::new();
-        for (workload, line) in findings {
-            let entry = annotations.entry(workload).or_default();
-            if !entry.is_empty() {
-                entry.push('\n');
-            }
-            entry.push_str(&format!("{line} (capacity {})", gpuops_manifest::text::printable_prefix(&cluster, 120)));
-        }
-        output.annotate(render::FIT_ANNOTATION, &annotations)?;
+        let capacity = gpuops_manifest::text::printable_prefix(&cluster, 120);
+        let findings = findings.into_iter().map(|(workload, line)| (workload, format!("{line} (capacity {capacity})")));
+        output.annotate(render::FIT_ANNOTATION, &by_workload(findings))?;
         warnings.push_str(&format!("fit gate (warn): the render does not fit {cluster}:\n{explanation}"));
     }
     if output.is_empty() && !allow_empty {
@@ -324,6 +323,19 @@ pub fn generate(dir: &Path, env: &env::Env, stop: &run::Stop) -> Result<Rendered
     }
     budget.check("the render")?;
     Ok(Rendered { output, warnings })
+}
+
+/// Lines per `Kind/namespace/name`, in the order they came, one per line.
+fn by_workload(lines: impl IntoIterator<Item = (String, String)>) -> std::collections::BTreeMap<String, String> {
+    let mut annotations = std::collections::BTreeMap::<String, String>::new();
+    for (workload, line) in lines {
+        let entry = annotations.entry(workload).or_default();
+        if !entry.is_empty() {
+            entry.push('\n');
+        }
+        entry.push_str(&line);
+    }
+    annotations
 }
 
 /// The parameters of Argo CD's Directory source (`spec.source.directory`).

@@ -68,6 +68,26 @@ impl Output {
         key: &str,
         findings: &std::collections::BTreeMap<String, String>,
     ) -> Result<(), Error> {
+        self.annotate_with(key, findings, false)
+    }
+
+    /// [`Output::annotate`], keeping what the annotation already says (the
+    /// function's own `gpuops.dev/warnings`): the new lines follow it, each
+    /// once, so the same render gives the same value.
+    pub(crate) fn annotate_appending(
+        &mut self,
+        key: &str,
+        findings: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        self.annotate_with(key, findings, true)
+    }
+
+    fn annotate_with(
+        &mut self,
+        key: &str,
+        findings: &std::collections::BTreeMap<String, String>,
+        append: bool,
+    ) -> Result<(), Error> {
         if findings.is_empty() {
             return Ok(());
         }
@@ -86,7 +106,24 @@ impl Output {
             let mut value = yaml::parse_document(text, "the render", 1).map_err(|e| Error::Input(e.into()))?;
             match findings.get(&reference(&value)) {
                 Some(finding) if value.is_object() => {
-                    set_annotation(&mut value, key, finding);
+                    let existing = append
+                        .then(|| value.pointer(&format!("/metadata/annotations/{}", key.replace('/', "~1"))))
+                        .flatten()
+                        .and_then(Value::as_str)
+                        .filter(|e| !e.is_empty());
+                    let joined = match existing {
+                        Some(existing) => {
+                            let mut lines: Vec<&str> = existing.lines().collect();
+                            for line in finding.lines() {
+                                if !lines.contains(&line) {
+                                    lines.push(line);
+                                }
+                            }
+                            lines.join("\n")
+                        }
+                        None => finding.clone(),
+                    };
+                    set_annotation(&mut value, key, &joined);
                     out.push(Piece::Emitted(emit(text, &value)));
                 }
                 _ => out.push(piece),

@@ -86,3 +86,74 @@ fn a_repositorys_model_tags_that_match_nothing_fails_unless_warn() {
     let out = ws.generate(&Source::at("apps/tags"));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+/// A vLLM Deployment serving Llama 3.1 8B on one GPU (share).
+fn vllm(name: &str, image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: ml}}\nspec:\n  strategy: {{type: Recreate}}\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: {image}\n        args: [--model, meta-llama/Llama-3.1-8B-Instruct, --max-model-len, '8192']\n        resources: {{limits: {{nvidia.com/gpu: 1}}}}\n"
+    )
+}
+
+/// Issue 20, deliverable 5: a gate that says "fits" for a vLLM whose
+/// version it had to assume (`:latest`, no `gpuops.dev/vllm-version`) says
+/// so in the workload's `gpuops.dev/warnings`, the same text every render,
+/// with the gate in `warn` and in `enforce`; a versioned image carries none.
+#[test]
+fn the_fit_gate_says_when_it_assumed_the_vllm_version() {
+    let ws = Workspace::new();
+    let gate = |mode: &str| parameters(&[("capacity", json!("1*1xH100-80GB")), ("fit-gate", json!(mode))]);
+    ws.write("apps/latest/vllm.yaml", &vllm("a", "vllm/vllm-openai:latest"));
+    for mode in ["warn", "enforce"] {
+        let source = Source::at("apps/latest").with(gate(mode));
+        let out = ws.generate(&source);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let objects = manifests(&out.stdout);
+        assert_eq!(
+            annotation(&objects[0], "gpuops.dev/warnings"),
+            Some("fit gate: vLLM version unknown: assumed 0.34.0"),
+            "{mode}: {}",
+            text(&out.stdout)
+        );
+        assert!(annotation(&objects[0], "gpuops.dev/fit").is_none(), "it fits");
+        assert_eq!(ws.generate(&source).stdout, out.stdout, "the same bytes every render");
+    }
+    ws.write("apps/versioned/vllm.yaml", &vllm("a", "vllm/vllm-openai:v0.11.0"));
+    let out = ws.generate(&Source::at("apps/versioned").with(gate("warn")));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("gpuops.dev/warnings"), "{}", text(&out.stdout));
+}
+
+/// Issue 20, deliverable 4 through the gate: two vLLM Deployments on a node
+/// whose one H100 is time-sliced four ways are both placed, and the second
+/// is refused by vLLM's startup check — `warn` says so in its
+/// `gpuops.dev/fit` in vLLM's words, with where the memory went in its
+/// `gpuops.dev/warnings`; `enforce` fails the render.
+#[test]
+fn the_fit_gate_refuses_the_second_vllm_on_a_time_sliced_gpu() {
+    let ws = Workspace::new();
+    ws.write(
+        "capacity/time-sliced.yaml",
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: gpu-0\n  labels:\n    nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3\n    nvidia.com/gpu.count: '1'\n    nvidia.com/gpu.replicas: '4'\n    nvidia.com/gpu.sharing-strategy: time-slicing\nstatus:\n  allocatable: {cpu: '64', memory: 512Gi, pods: '110', nvidia.com/gpu: '4'}\n",
+    );
+    let image = "vllm/vllm-openai:v0.11.0";
+    ws.write("apps/shared/vllm.yaml", &format!("{}---\n{}", vllm("a", image), vllm("b", image)));
+    let gate =
+        |mode: &str| parameters(&[("capacity", json!("../../capacity/time-sliced.yaml")), ("fit-gate", json!(mode))]);
+    let out = ws.generate(&Source::at("apps/shared").with(gate("warn")));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let objects = manifests(&out.stdout);
+    let named = |name: &str| objects.iter().find(|o| o["metadata"]["name"] == name).unwrap();
+    assert!(annotation(named("a"), "gpuops.dev/fit").is_none(), "the first starts");
+    let finding = annotation(named("b"), "gpuops.dev/fit").unwrap();
+    assert!(finding.starts_with("does not fit: 1 of 1 pod(s) placed: memory: Free memory on device ("), "{finding}");
+    assert!(finding.contains("on startup is less than desired GPU memory utilization (0.9, "), "{finding}");
+    let warning = annotation(named("b"), "gpuops.dev/warnings").unwrap();
+    assert!(
+        warning.starts_with("fit gate: time-sliced: starts on node gpu-0's one physical GPU after Deployment/ml/a"),
+        "{warning}"
+    );
+    let enforced = ws.generate(&Source::at("apps/shared").with(gate("enforce")));
+    assert_eq!(enforced.status.code(), Some(1));
+    assert!(enforced.stdout.is_empty());
+    assert!(text(&enforced.stderr).contains("memory: Free memory on device ("), "{}", text(&enforced.stderr));
+}
