@@ -525,6 +525,43 @@ mod tests {
         assert_eq!(&*group.containers, r#"{"containers":[{"resources":{"limits":{"nvidia.com/gpu":1}}}]}"#);
     }
 
+    /// The gate's lines follow the function's own `gpuops.dev/warnings`
+    /// on the same object, each once: annotating the same output again
+    /// gives the same bytes (no perpetual diff in Argo CD).
+    #[test]
+    fn the_gates_warnings_follow_the_functions_own() {
+        let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  namespace: ml\n  annotations:\n    gpuops.dev/warnings: from the function\nspec: {}\n";
+        let budget = budget();
+        let steps = Steps {
+            configs: &[],
+            gate: false,
+            budget: &budget,
+            models: &Resolver::catalog(),
+            tallies: Default::default(),
+        };
+        let (mut output, _) = kustomized(deployment.as_bytes().to_vec(), &steps).unwrap();
+        let lines = std::collections::BTreeMap::from([(
+            "Deployment/ml/d".to_string(),
+            "fit gate: vLLM version unknown: assumed 0.34.0".to_string(),
+        )]);
+        output.annotate_appending(WARNINGS_ANNOTATION, &lines).unwrap();
+        let once = printed(&output);
+        output.annotate_appending(WARNINGS_ANNOTATION, &lines).unwrap();
+        assert_eq!(printed(&output), once);
+        let value = yaml::parse_document(&once, "out", 1).unwrap();
+        assert_eq!(
+            value["metadata"]["annotations"]["gpuops.dev/warnings"],
+            "from the function\nfit gate: vLLM version unknown: assumed 0.34.0"
+        );
+        // `annotate` (the gate's `gpuops.dev/fit`) replaces instead.
+        output.annotate(WARNINGS_ANNOTATION, &lines).unwrap();
+        let value = yaml::parse_document(&printed(&output), "out", 1).unwrap();
+        assert_eq!(
+            value["metadata"]["annotations"]["gpuops.dev/warnings"],
+            "fit gate: vLLM version unknown: assumed 0.34.0"
+        );
+    }
+
     #[test]
     fn a_stopped_budget_ends_the_reading() {
         let stop = crate::run::Stop::default();
