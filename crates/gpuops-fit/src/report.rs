@@ -40,7 +40,7 @@ pub struct RolloutReport {
 }
 
 /// The memory verdict of one workload (`fits`, `does-not-fit`,
-/// `unknown-model`, `unknown-gpu`, `no-gpu`, `cpu` in JSON).
+/// `unknown-model`, `unknown-gpu`, `not-sized`, `no-gpu`, `cpu` in JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MemoryStatus {
@@ -48,6 +48,11 @@ pub enum MemoryStatus {
     DoesNotFit,
     UnknownModel,
     UnknownGpu,
+    /// The model and GPU are known but gpuops cannot size this model
+    /// (`MemoryFit::not_sized`: an encoder-decoder multimodal model such as
+    /// Mllama): unchecked like an unknown model, never "fits" nor "does
+    /// not fit".
+    NotSized,
     /// A vLLM pod that requests no GPU, with an image built for GPUs: vLLM
     /// fails to start ("Failed to infer device type") — a problem.
     NoGpu,
@@ -63,6 +68,7 @@ impl MemoryStatus {
             MemoryStatus::DoesNotFit => "does-not-fit",
             MemoryStatus::UnknownModel => "unknown-model",
             MemoryStatus::UnknownGpu => "unknown-gpu",
+            MemoryStatus::NotSized => "not-sized",
             MemoryStatus::NoGpu => "no-gpu",
             MemoryStatus::Cpu => "cpu",
         }
@@ -114,7 +120,8 @@ pub enum WorkloadStatus {
     FitsRolloutBlocked,
     /// Placed by evicting this many lower-priority pods.
     FitsByPreempting(usize),
-    /// Placed, but its model or GPU is unknown: its memory is not checked.
+    /// Placed, but its model or GPU is unknown (or the model cannot be
+    /// sized): its memory is not checked.
     MemoryUnchecked,
     DoesNotFit,
 }
@@ -200,9 +207,12 @@ pub struct WorkloadReport {
 }
 
 impl WorkloadReport {
-    /// Its model or GPU is unknown, so whether it fits in memory is not known.
+    /// Its model or GPU is unknown, or its model is one gpuops cannot size,
+    /// so whether it fits in memory is not known.
     pub fn memory_unchecked(&self) -> bool {
-        self.memory.as_ref().is_some_and(|m| matches!(m.status, MemoryStatus::UnknownModel | MemoryStatus::UnknownGpu))
+        self.memory.as_ref().is_some_and(|m| {
+            matches!(m.status, MemoryStatus::UnknownModel | MemoryStatus::UnknownGpu | MemoryStatus::NotSized)
+        })
     }
 
     pub fn status(&self) -> WorkloadStatus {

@@ -2,7 +2,7 @@
 //! GPU, the same figure `gpufit model` uses: a MIG slice under the device
 //! plugin's mixed strategy, an MPS share, the whole GPU otherwise.
 
-use gpuops_fit::report::{CheckOptions, MemoryStatus, Report, check, model_requests};
+use gpuops_fit::report::{CheckOptions, MemoryStatus, Report, WorkloadStatus, check, model_requests};
 use gpuops_model::catalog::{GpuInfo, gpu_product, mig_slice};
 use gpuops_model::resolve::Resolver;
 use gpuops_schedule::cluster::{Cluster, from_dump};
@@ -82,4 +82,34 @@ fn an_unknown_mig_profile_is_unchecked() {
     assert_eq!(memory.status, MemoryStatus::UnknownGpu, "{memory:?}");
     assert!(memory.fit.is_none());
     assert!(memory.message.as_deref().unwrap().contains("the MIG profile 7g.custom is not one gpuops can size"));
+}
+
+/// Llama 3.2 11B Vision (Mllama, encoder-decoder) in vLLM 0.8.5 on an
+/// H100 and on an L4: gpuops cannot size its profile run
+/// (`MemoryFit::not_sized`), so the workload is placed with its memory
+/// unchecked — neither "fits" (the H100) nor "does not fit" (the L4) —
+/// and the explanation says why and what to read from vLLM instead.
+#[test]
+fn an_encoder_decoder_model_is_placed_with_its_memory_unchecked() {
+    for product in ["NVIDIA-H100-80GB-HBM3", "NVIDIA-L4"] {
+        let cluster = node(
+            json!({"nvidia.com/gpu.product": product}),
+            json!({"cpu": "64", "memory": "512Gi", "pods": "110", "nvidia.com/gpu": "1"}),
+        );
+        let report = run(&cluster, vllm("meta-llama/Llama-3.2-11B-Vision-Instruct", "nvidia.com/gpu"));
+        let workload = &report.workloads[0];
+        let memory = workload.memory.as_ref().unwrap();
+        assert_eq!(memory.status, MemoryStatus::NotSized, "{product}: {memory:?}");
+        let message = memory.message.as_deref().unwrap();
+        assert!(message.starts_with("not sized by gpuops: meta-llama/Llama-3.2-11B-Vision-Instruct"), "{message}");
+        assert_eq!(memory.smallest_tp, None, "{product}: no TP proposed for a model that is not sized");
+        assert_eq!(workload.status(), WorkloadStatus::MemoryUnchecked, "{product}");
+        assert_eq!(workload.status().as_str(), "placed, memory unchecked");
+        assert!(workload.problems.is_empty(), "{product}: {:?}", workload.problems);
+        assert!(report.fits && report.unchecked(), "{product}: unchecked, as the exit code reports it");
+        let explained = report.explain();
+        assert!(explained.contains(&format!("  memory unchecked: {message}")), "{explained}");
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json.pointer("/workloads/0/memory/status"), Some(&json!("not-sized")));
+    }
 }

@@ -162,9 +162,18 @@ pub(super) fn memory_report(
         &engine.args
     };
     let fit = memory::evaluate(&shape, &gpu, args);
-    report.status = if fit.fits { MemoryStatus::Fits } else { MemoryStatus::DoesNotFit };
     report.notes = fit.notes.clone();
     report.notes.extend(sharing.into_iter().flat_map(|s| s.notes.iter().cloned()));
+    // A model gpuops cannot size: its figures are no prediction, so the
+    // check neither passes nor fails it (and proposes no TP); the fit stays
+    // in the report for its `notSized` and the engine it assumed.
+    if let Some(reason) = &fit.not_sized {
+        report.status = MemoryStatus::NotSized;
+        report.message = Some(reason.clone());
+        report.fit = Some(fit);
+        return Some(report);
+    }
+    report.status = if fit.fits { MemoryStatus::Fits } else { MemoryStatus::DoesNotFit };
     if !fit.fits {
         // Look past this cluster's node size: "TP 4 would fit" is the answer
         // even when it also says a bigger node is needed; not when another
