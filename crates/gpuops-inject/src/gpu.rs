@@ -168,8 +168,8 @@ fn auto_count(
     results: &mut Vec<KrmResult>,
     models: &Resolver<'_>,
 ) -> Option<u32> {
-    use gpuops_model::{catalog, container, hfconfig, memory, resolve};
-    let mut fail = |message: String| {
+    use gpuops_model::{catalog, container, memory};
+    let fail = |results: &mut Vec<KrmResult>, message: String| {
         results.push(KrmResult::new(Severity::Error, message).about(subject).at(
             "spec.gpu.count",
             Some(json!("auto")),
@@ -178,40 +178,30 @@ fn auto_count(
         None
     };
     if matches!(site.role, PodRole::RayHead | PodRole::RayWorker(_) | PodRole::LwsLeader | PodRole::LwsWorker) {
-        return fail(format!(
-            "count: auto sizes single-pod serving; {} spans pods (Ray, LeaderWorkerSet): set a fixed spec.gpu.count",
-            site.spec
-        ));
+        return fail(
+            results,
+            format!(
+                "count: auto sizes single-pod serving; {} spans pods (Ray, LeaderWorkerSet): set a fixed spec.gpu.count",
+                site.spec
+            ),
+        );
     }
     let container = slot.path.get(obj)?;
     if !vllm::is_vllm(container) {
-        return fail(format!("count: auto needs a vLLM container to size; {} is not one", slot.path));
+        return fail(results, format!("count: auto needs a vLLM container to size; {} is not one", slot.path));
     }
     // The object's and the pod template's annotations, as gpufit's check reads them.
     let annotations = container::annotations_of(obj, site.metadata.as_ref().and_then(|m| m.get(obj)));
     let Some(reference) = container::model_reference(container, &annotations) else {
         return fail(
+            results,
             "count: auto: no model to size (no --model, `vllm serve MODEL`, storageUri or gpuops.dev/model)".into(),
         );
     };
     let args = container::engine_args(container, &annotations);
-    let found = match &gpu.model_config {
-        Some(path) => match hfconfig::load(std::path::Path::new(path), &reference) {
-            Ok(shape) => Some(shape),
-            Err(e) => return fail(format!("count: auto: spec.gpu.modelConfig: {e}")),
-        },
-        None => match models.lookup(&reference) {
-            Some(Ok(found)) => Some(found.shape),
-            Some(Err(e)) => return fail(format!("count: auto: {reference}: {e}")),
-            None => None,
-        },
-    };
-    let overrides: std::collections::BTreeMap<String, String> =
-        annotations.into_iter().filter(|(k, _)| k.starts_with("gpuops.dev/model-")).collect();
-    let Some(shape) = resolve::annotated(found.as_ref(), &reference, &overrides, args.max_model_len) else {
-        return fail(format!(
-            "count: auto: {reference} is not in gpuops' model catalog; set spec.gpu.modelConfig to its config.json (a path this function can read), the annotations gpuops.dev/model-params, -layers, -kv-heads, -head-dim, or a fixed spec.gpu.count"
-        ));
+    let shape = match model_shape(gpu, &reference, annotations, args.max_model_len, models) {
+        Ok(shape) => shape,
+        Err(message) => return fail(results, message),
     };
     let product = gpu.product.as_deref().unwrap_or_default();
     let info: catalog::GpuInfo = catalog::gpu_product(product)?.into();
@@ -220,6 +210,18 @@ fn auto_count(
     let mut last = None;
     for tp in 1..=(max / pipeline).max(1) {
         let fit = memory::evaluate(&shape, &info, &memory::EngineArgs { tensor_parallel: tp, ..args.clone() });
+        // The model, not the TP size, is what gpuops cannot size (an
+        // encoder-decoder multimodal model): every count would "not fit"
+        // for a reason no count changes, so no count is chosen.
+        if let Some(reason) = &fit.not_sized {
+            return fail(
+                results,
+                format!("count: auto cannot choose a GPU count for {reference}: {reason}; set a fixed spec.gpu.count"),
+            );
+        }
+        if tp == 1 {
+            assumed(&fit, &reference, product, subject, results);
+        }
         if fit.fits {
             results.push(
                 KrmResult::new(
@@ -240,7 +242,63 @@ fn auto_count(
         last = Some(fit);
     }
     let why = last.and_then(|f| f.problems.into_iter().next()).unwrap_or_default();
-    fail(format!("count: auto: {reference} does not fit on up to {max} {product} GPU(s): {why}"))
+    fail(results, format!("count: auto: {reference} does not fit on up to {max} {product} GPU(s): {why}"))
+}
+
+/// The shape `count: auto` sizes: `spec.gpu.modelConfig`, else what the
+/// resolver finds, with the `gpuops.dev/model-*` annotations over it (as
+/// gpufit's check reads them); the error result's message otherwise.
+fn model_shape(
+    gpu: &GpuSpec,
+    reference: &str,
+    annotations: std::collections::BTreeMap<String, String>,
+    max_model_len: Option<u64>,
+    models: &Resolver<'_>,
+) -> Result<gpuops_model::shape::ModelShape, String> {
+    use gpuops_model::{hfconfig, resolve};
+    let found = match &gpu.model_config {
+        Some(path) => match hfconfig::load(std::path::Path::new(path), reference) {
+            Ok(shape) => Some(shape),
+            Err(e) => return Err(format!("count: auto: spec.gpu.modelConfig: {e}")),
+        },
+        None => match models.lookup(reference) {
+            Some(Ok(found)) => Some(found.shape),
+            Some(Err(e)) => return Err(format!("count: auto: {reference}: {e}")),
+            None => None,
+        },
+    };
+    let overrides: std::collections::BTreeMap<String, String> =
+        annotations.into_iter().filter(|(k, _)| k.starts_with("gpuops.dev/model-")).collect();
+    resolve::annotated(found.as_ref(), reference, &overrides, max_model_len).ok_or_else(|| {
+        format!(
+            "count: auto: {reference} is not in gpuops' model catalog; set spec.gpu.modelConfig to its config.json (a path this function can read), the annotations gpuops.dev/model-params, -layers, -kv-heads, -head-dim, or a fixed spec.gpu.count"
+        )
+    })
+}
+
+/// What the memory model assumed to size `reference` (`MemoryFit::notes`:
+/// "vLLM version unknown: assumed X"), one warning each: the count is
+/// chosen on that assumption, so the user is told where it came from and
+/// how to pin it. The sizing's notes do not depend on the TP size, so the
+/// first evaluation's are the ones said.
+fn assumed(
+    fit: &gpuops_model::memory::MemoryFit,
+    reference: &str,
+    product: &str,
+    subject: &Subject,
+    results: &mut Vec<KrmResult>,
+) {
+    for note in &fit.notes {
+        results.push(
+            KrmResult::new(
+                Severity::Warning,
+                format!(
+                    "count: auto sized {reference} on {product} with {note} (pin it with the image tag vllm/vllm-openai:vX.Y.Z or the annotation gpuops.dev/vllm-version)"
+                ),
+            )
+            .about(subject),
+        );
+    }
 }
 
 /// Whether it changed the container.

@@ -44,3 +44,92 @@ fn annotations_alone_size_a_model_no_source_knows() {
     assert!(!outcome.failed(), "{:?}", outcome.results);
     assert_eq!(gpus(&items[0]), Some(&json!(1)));
 }
+
+fn deployment_on(image: &str, template_annotations: Value, args: Value) -> Value {
+    let mut item = deployment(template_annotations, args);
+    item["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
+    item
+}
+
+fn lines(outcome: &gpuops_inject::Outcome, severity: gpuops_manifest::krm::Severity) -> Vec<String> {
+    outcome.results.iter().filter(|r| r.severity == severity).map(|r| r.to_line()).collect()
+}
+
+const ASSUMED_WARNING: &str = "warning: Deployment/ml/llm: count: auto sized meta-llama/Llama-3.1-8B-Instruct on NVIDIA-L40S with vLLM version unknown: assumed 0.34.0 (pin it with the image tag vllm/vllm-openai:vX.Y.Z or the annotation gpuops.dev/vllm-version)";
+
+/// An image tag that names no release (`latest`) leaves the memory model
+/// to assume one: the count is still chosen, and the object gets a warning
+/// saying on what assumption (before: the count came silently from 0.34.0).
+/// A tag or the annotation that names the release leaves no warning.
+#[test]
+fn an_assumed_vllm_version_is_a_warning_on_the_object() {
+    let args = json!(["--model=meta-llama/Llama-3.1-8B-Instruct", "--max-model-len=16384"]);
+    let mut items = [deployment_on("vllm/vllm-openai:latest", json!({}), args.clone())];
+    let outcome = gpuops_inject::transform(&profile(), &mut items, &Resolver::catalog());
+    assert!(!outcome.failed(), "{:?}", outcome.results);
+    assert_eq!(gpus(&items[0]), Some(&json!(1)));
+    assert_eq!(lines(&outcome, gpuops_manifest::krm::Severity::Warning), [ASSUMED_WARNING]);
+
+    for (image, annotations) in [
+        ("vllm/vllm-openai:v0.10.1", json!({})),
+        ("vllm/vllm-openai:latest", json!({"gpuops.dev/vllm-version": "0.10.1"})),
+    ] {
+        let mut items = [deployment_on(image, annotations.clone(), args.clone())];
+        let outcome = gpuops_inject::transform(&profile(), &mut items, &Resolver::catalog());
+        assert_eq!(gpus(&items[0]), Some(&json!(1)));
+        assert!(
+            lines(&outcome, gpuops_manifest::krm::Severity::Warning).is_empty(),
+            "{image} {annotations}: {:?}",
+            outcome.results
+        );
+    }
+}
+
+/// Sizing the same objects twice gives the same warning bytes (the Argo CD
+/// sidecar writes them into `gpuops.dev/warnings`; a different text each
+/// render would be a diff each sync), and one per object, not one per TP
+/// size tried: a 70B model on L40S tries TP 1..4 before it fits.
+#[test]
+fn the_assumed_version_warning_is_said_once_and_the_same_every_run() {
+    let args = json!(["--model=meta-llama/Llama-3.3-70B-Instruct", "--max-model-len=8192"]);
+    let run = || {
+        let mut items = [deployment_on("vllm/vllm-openai:latest", json!({}), args.clone())];
+        let outcome = gpuops_inject::transform(&profile(), &mut items, &Resolver::catalog());
+        assert!(!outcome.failed(), "{:?}", outcome.results);
+        assert!(gpus(&items[0]).and_then(Value::as_u64).is_some_and(|n| n > 1), "{:?}", gpus(&items[0]));
+        lines(&outcome, gpuops_manifest::krm::Severity::Warning)
+    };
+    let first = run();
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(first[0].contains("vLLM version unknown: assumed 0.34.0"), "{first:?}");
+    assert_eq!(first, run());
+}
+
+/// Mllama (an encoder-decoder multimodal model) is one gpuops cannot size
+/// (`MemoryFit::not_sized`): `count: auto` chooses no count and says so
+/// as an error naming the object, the model and the fix — a fixed count —
+/// as it does for a model it does not know (before: "does not fit on up to
+/// 8 GPUs", as if more GPUs were the answer). The object is left as it was.
+#[test]
+fn a_model_gpuops_cannot_size_is_an_error_asking_for_a_fixed_count() {
+    let args = json!(["--model=meta-llama/Llama-3.2-11B-Vision-Instruct", "--max-model-len=8192"]);
+    let mut items = [deployment(json!({}), args)];
+    let before = items.clone();
+    let outcome = gpuops_inject::transform(&profile(), &mut items, &Resolver::catalog());
+    assert!(outcome.failed());
+    let errors = lines(&outcome, gpuops_manifest::krm::Severity::Error);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let error = &errors[0];
+    assert!(
+        error.starts_with(
+            "error: Deployment/ml/llm: spec.gpu.count: count: auto cannot choose a GPU count for meta-llama/Llama-3.2-11B-Vision-Instruct: not sized by gpuops: "
+        ),
+        "{error}"
+    );
+    assert!(
+        error.contains("encoder-decoder multimodal model") && error.ends_with("; set a fixed spec.gpu.count"),
+        "{error}"
+    );
+    assert!(!error.contains("does not fit"), "{error}");
+    assert_eq!(items, before, "no GPUs set on a model that was not sized");
+}
