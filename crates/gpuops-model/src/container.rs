@@ -55,7 +55,7 @@ pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) ->
     let annotated = annotations.get("gpuops.dev/vllm-version");
     let vllm_version = match annotated {
         Some(text) => VllmVersion::parse(text),
-        None => VllmVersion::from_image(image),
+        None => VllmVersion::from_image(image).or_else(|| midstream_release(image)),
     };
     // vLLM's CPU images (`vllm/vllm-openai-cpu`, `vllm-cpu-release-repo`)
     // name the CPU; a build for it sets VLLM_TARGET_DEVICE=cpu (setup.py).
@@ -86,6 +86,26 @@ pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) ->
         gpu_memory_in_use_gib: 0.0,
         entrypoint: Entrypoint::Server,
     }
+}
+
+/// The upstream vLLM release under a vendor build whose tag names the
+/// vendor's release rather than vLLM's.
+///
+/// `quay.io/modh/vllm:rhoai-2.19-cuda` (Red Hat OpenShift AI 2.19) is built
+/// from branch `rhoai-2.19` of github.com/red-hat-data-services/vllm
+/// (`.tekton/vllm-cuda-v2-19-push.yaml`: `target_branch == "rhoai-2.19"`,
+/// `output-image: quay.io/modh/vllm:{{target_branch}}-cuda`, plus the
+/// additional tag `{{target_branch}}-cuda-{{revision}}`). That branch is
+/// upstream v0.8.4 with the fork's packaging: its head 7ad990749 (2025-06-24)
+/// describes as `v0.8.4-411-g7ad990749`, merged from `midstream-v0.8.4`
+/// (184a37f9c "084-sync-rhoai-219"), and none of the 411 commits is in
+/// upstream v0.8.5. Only the CUDA tag: the CPU image is built from another
+/// branch (`appstudio-vllm-cpu-v2-19`).
+fn midstream_release(image: &str) -> Option<VllmVersion> {
+    let repo_and_tag = image.split('@').next().unwrap_or(image);
+    let (repo, tag) = repo_and_tag.rsplit_once(':').filter(|(_, t)| !t.contains('/'))?;
+    let rhoai_2_19 = tag == "rhoai-2.19-cuda" || tag.starts_with("rhoai-2.19-cuda-");
+    (repo.trim_start_matches("docker://") == "quay.io/modh/vllm" && rhoai_2_19).then(|| VllmVersion::new(0, 8, 4))
 }
 
 /// `vllm serve MODEL …`: the word after `serve`, in args or a shell script.
@@ -141,6 +161,21 @@ mod tests {
         let latest = json!({"image": "vllm/vllm-openai:latest"});
         let args = engine_args(&latest, &BTreeMap::new());
         assert_eq!((args.vllm_version, args.engine), (None, None), "assumed later, with a note");
+    }
+
+    /// RHOAI 2.19's CUDA image runs upstream v0.8.4 (see
+    /// [`midstream_release`]); its CPU build and other RHOAI tags stay unknown.
+    #[test]
+    fn the_rhoai_2_19_cuda_image_runs_vllm_0_8_4() {
+        let version = |image: &str| engine_args(&json!({"image": image}), &BTreeMap::new()).vllm_version;
+        assert_eq!(version("quay.io/modh/vllm:rhoai-2.19-cuda"), Some(VllmVersion::new(0, 8, 4)));
+        assert_eq!(
+            version("quay.io/modh/vllm:rhoai-2.19-cuda-7ad990749aecb58cb624b5d131d5b6619a860ea7"),
+            Some(VllmVersion::new(0, 8, 4))
+        );
+        assert_eq!(version("quay.io/modh/vllm:rhoai-2.19-cpu"), None);
+        assert_eq!(version("quay.io/modh/vllm:rhoai-2.20-cuda"), None);
+        assert_eq!(version("example.com/modh/vllm:rhoai-2.19-cuda"), None);
     }
 
     /// envs.py reads `bool(int(x))`; `--disable-custom-all-reduce` is a flag.
