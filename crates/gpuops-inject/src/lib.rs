@@ -349,6 +349,34 @@ pub fn run_plugin_with(
     models: &Resolver<'_>,
     default: OnNoMatch,
 ) -> Result<(String, Vec<KrmResult>), PluginError> {
+    plugin(config_text, config_name, stream, models, default, false)
+}
+
+/// The function's own legacy plugin mode: matching nothing is an error
+/// unless the config says `onNoMatch: warn`, and each warning about an
+/// object also goes into that object's [`WARNINGS_ANNOTATION`] — kustomize
+/// shows a legacy plugin's stderr only when it fails, so a warning there
+/// (`count: auto` sized on an assumed vLLM version) would reach nobody;
+/// in the output it reaches `kubectl kustomize`'s reader and, through the
+/// Argo CD sidecar, the UI (the sidecar writes the same annotation from
+/// [`transform_part`]'s warnings).
+pub fn run_legacy_plugin(
+    config_text: &str,
+    config_name: &str,
+    stream: &str,
+    models: &Resolver<'_>,
+) -> Result<(String, Vec<KrmResult>), PluginError> {
+    plugin(config_text, config_name, stream, models, OnNoMatch::Error, true)
+}
+
+fn plugin(
+    config_text: &str,
+    config_name: &str,
+    stream: &str,
+    models: &Resolver<'_>,
+    default: OnNoMatch,
+    annotate: bool,
+) -> Result<(String, Vec<KrmResult>), PluginError> {
     let config_docs = yaml::parse_stream(config_text, config_name)?;
     let [config_doc] = config_docs.as_slice() else {
         return Err(PluginError::Failed(format!(
@@ -361,13 +389,56 @@ pub fn run_plugin_with(
     };
     let docs = yaml::parse_stream_filtered(stream, "<stdin>", &|text| config.may_change(text))?;
     let mut items: Vec<Value> = docs.iter().map(|d| d.value.clone()).collect();
-    let outcome = transform_with(&config, &mut items, models, default);
+    let mut outcome = transform_with(&config, &mut items, models, default);
     if outcome.failed() {
         let lines: Vec<String> =
             outcome.results.iter().filter(|r| r.severity == Severity::Error).map(KrmResult::to_line).collect();
         return Err(PluginError::Failed(lines.join("\n")));
     }
+    if annotate {
+        annotate_warnings(&mut items, &outcome.results, &mut outcome.changed);
+    }
     Ok((write_stream(&docs, &items, &outcome.changed), outcome.results))
+}
+
+/// The annotation that carries the function's warnings about an object,
+/// one per line (the name the Argo CD sidecar uses too).
+pub const WARNINGS_ANNOTATION: &str = "gpuops.dev/warnings";
+
+/// Add each warning result about an item to its [`WARNINGS_ANNOTATION`]:
+/// after the lines already there, each line once, so applying the config
+/// again leaves the same bytes. Marks the items it changed.
+fn annotate_warnings(items: &mut [Value], results: &[KrmResult], changed: &mut [bool]) {
+    let mut about: std::collections::BTreeMap<String, Vec<&str>> = std::collections::BTreeMap::new();
+    for r in results.iter().filter(|r| r.severity == Severity::Warning) {
+        if let Some(object) = &r.resource_ref {
+            about.entry(object.to_string()).or_default().push(&r.message);
+        }
+    }
+    if about.is_empty() {
+        return;
+    }
+    for (item, changed) in items.iter_mut().zip(changed.iter_mut()) {
+        let Some(warnings) = about.get(&krm::ResourceRef::of(item).to_string()) else { continue };
+        let Some(metadata) = item.get_mut("metadata").and_then(Value::as_object_mut) else { continue };
+        let annotations = metadata.entry("annotations").or_insert_with(|| Value::Object(Default::default()));
+        let Some(annotations) = annotations.as_object_mut() else { continue };
+        let mut lines: Vec<String> = annotations
+            .get(WARNINGS_ANNOTATION)
+            .and_then(Value::as_str)
+            .map(|text| text.lines().map(str::to_string).collect())
+            .unwrap_or_default();
+        let before = lines.len();
+        for warning in warnings {
+            if !lines.iter().any(|line| line == warning) {
+                lines.push((*warning).to_string());
+            }
+        }
+        if lines.len() > before {
+            annotations.insert(WARNINGS_ANNOTATION.into(), Value::String(lines.join("\n")));
+            *changed = true;
+        }
+    }
 }
 
 /// A YAML stream: unchanged documents as read, changed ones re-emitted.

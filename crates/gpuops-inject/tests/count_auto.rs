@@ -133,3 +133,25 @@ fn a_model_gpuops_cannot_size_is_an_error_asking_for_a_fixed_count() {
     assert!(!error.contains("does not fit"), "{error}");
     assert_eq!(items, before, "no GPUs set on a model that was not sized");
 }
+
+/// In the function's legacy plugin mode (kustomize shows its stderr only
+/// on failure) the warning also goes into the object's
+/// `gpuops.dev/warnings`, after the lines already there, each line once:
+/// rendering the output again gives the same bytes.
+#[test]
+fn the_legacy_plugin_puts_the_warning_in_the_objects_annotation_once() {
+    let config = "apiVersion: gpuops.dev/v1alpha1\nkind: GpuProfile\nmetadata:\n  name: p\nspec:\n  gpu:\n    count: auto\n    product: NVIDIA-L40S\n";
+    let stream = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: llm\n  namespace: ml\n  annotations:\n    gpuops.dev/warnings: from an earlier step\nspec:\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: vllm/vllm-openai:latest\n        args: [--model=meta-llama/Llama-3.1-8B-Instruct, --max-model-len=16384]\n";
+    let models = Resolver::catalog();
+    let (once, results) = gpuops_inject::run_legacy_plugin(config, "p.yaml", stream, &models).unwrap();
+    assert!(results.iter().any(|r| r.to_line() == ASSUMED_WARNING), "{results:?}");
+    let object = gpuops_manifest::yaml::parse_stream(&once, "out").unwrap().remove(0).value;
+    let expected = ASSUMED_WARNING.trim_start_matches("warning: Deployment/ml/llm: ");
+    assert_eq!(object["metadata"]["annotations"]["gpuops.dev/warnings"], format!("from an earlier step\n{expected}"));
+    let (twice, _) = gpuops_inject::run_legacy_plugin(config, "p.yaml", &once, &models).unwrap();
+    assert_eq!(twice, once);
+    // A driver that shows the results itself (kubectl gpufit) gets no annotation.
+    let (shown, _) =
+        gpuops_inject::run_plugin_with(config, "p.yaml", stream, &models, gpuops_inject::OnNoMatch::Error).unwrap();
+    assert!(shown.contains("gpuops.dev/warnings: from an earlier step\n"), "{shown}");
+}

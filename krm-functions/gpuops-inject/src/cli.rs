@@ -118,8 +118,9 @@ pub(crate) fn legacy_plugin(config_file: &str) -> u8 {
     };
     // kustomize shows a legacy plugin's stderr only when it fails: a
     // warning here is seen by nobody, so matching nothing is an error
-    // unless the config says `onNoMatch: warn`.
-    match inject::run_plugin_with(&config, config_file, &stream, &models(), inject::OnNoMatch::Error) {
+    // unless the config says `onNoMatch: warn`, and a warning about an
+    // object also goes into its gpuops.dev/warnings annotation.
+    match inject::run_legacy_plugin(&config, config_file, &stream, &models()) {
         Ok((output, results)) => {
             for r in results.iter().filter(|r| r.severity == Severity::Warning) {
                 eprintln!("{}", r.to_line());
