@@ -118,8 +118,12 @@ pub enum WorkloadStatus {
     Fits,
     /// Placed, but its rolling update would hang (reported under `--ignore-rollout`).
     FitsRolloutBlocked,
-    /// Placed by evicting this many lower-priority pods.
-    FitsByPreempting(usize),
+    /// Placed by evicting `pods` lower-priority pods, `pdb_violations` of
+    /// them against a PodDisruptionBudget (preemption evicts them anyway).
+    FitsByPreempting {
+        pods: usize,
+        pdb_violations: usize,
+    },
     /// Placed, but its model or GPU is unknown (or the model cannot be
     /// sized): its memory is not checked.
     MemoryUnchecked,
@@ -131,11 +135,26 @@ impl WorkloadStatus {
         match self {
             WorkloadStatus::Fits => "fits".into(),
             WorkloadStatus::FitsRolloutBlocked => "fits (rollout blocked)".into(),
-            WorkloadStatus::FitsByPreempting(n) => format!("fits by preempting {n} pod(s)").into(),
+            WorkloadStatus::FitsByPreempting { pods, pdb_violations } => {
+                format!("fits by {}", preemption_text(pods, pdb_violations)).into()
+            }
             WorkloadStatus::MemoryUnchecked => "placed, memory unchecked".into(),
             WorkloadStatus::DoesNotFit => "does not fit".into(),
         }
     }
+}
+
+/// "preempting N pod(s)", with ", M violating a PodDisruptionBudget" when
+/// any victim is protected by one.
+pub(crate) fn preemption_text(pods: usize, pdb_violations: usize) -> String {
+    match pdb_violations {
+        0 => format!("preempting {pods} pod(s)"),
+        m => format!("preempting {pods} pod(s), {m} violating a PodDisruptionBudget"),
+    }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Why [`check`] has no report.
@@ -196,6 +215,11 @@ pub struct WorkloadReport {
     /// Pods the scheduler evicts to place it (`namespace/name`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub preempts: Vec<String>,
+    /// How many of [`Self::preempts`] a PodDisruptionBudget protects
+    /// (the scheduler's `GroupPlacement::pdb_violations`): evicted anyway,
+    /// a voluntary disruption of their workload. Absent from JSON when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub pdb_violations: usize,
     /// What the fit could not model for this workload.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -223,7 +247,7 @@ impl WorkloadReport {
         } else if self.memory_unchecked() {
             WorkloadStatus::MemoryUnchecked
         } else if !self.preempts.is_empty() {
-            WorkloadStatus::FitsByPreempting(self.preempts.len())
+            WorkloadStatus::FitsByPreempting { pods: self.preempts.len(), pdb_violations: self.pdb_violations }
         } else {
             WorkloadStatus::Fits
         }
@@ -481,6 +505,7 @@ impl Checked<'_> {
             event: placed.event.clone(),
             hint: placed.hint.clone(),
             preempts: placed.preempted.clone(),
+            pdb_violations: placed.pdb_violations,
             warnings: group.warnings.clone(),
             rollout,
             memory,

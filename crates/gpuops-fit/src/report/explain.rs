@@ -66,7 +66,10 @@ impl WorkloadReport {
         if let Some(h) = &w.hint {
             let _ = writeln!(out, "  hint: {h}");
         }
-        if !w.preempts.is_empty() {
+        if !w.preempts.is_empty() && w.pdb_violations > 0 {
+            let text = super::preemption_text(w.preempts.len(), w.pdb_violations);
+            let _ = writeln!(out, "  {}: {}", text.replacen("preempting", "preempts", 1), w.preempts.join(", "));
+        } else if !w.preempts.is_empty() {
             let _ = writeln!(out, "  preempts: {}", w.preempts.join(", "));
         }
         for warning in w.warnings.iter().chain(w.memory_notes()) {
