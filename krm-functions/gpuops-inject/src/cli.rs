@@ -26,6 +26,8 @@ Config kinds (apiVersion gpuops.dev/v1alpha1): GpuProfile, ModelTags; or a v1 Co
 spec.onNoMatch (warn | error): a selector, model or field that matches nothing. Default:
   warn as a KRM function (results are shown), error as a legacy plugin (kustomize shows a
   plugin's stderr only when it fails).
+Warnings about an object: KRM results (and stderr); as a legacy plugin also a line each in the
+  object's gpuops.dev/warnings annotation (kustomize shows a plugin's stderr only when it fails).
 Exit codes: 0 success, 1 an error result or unreadable input, 2 usage error.
 ";
 
