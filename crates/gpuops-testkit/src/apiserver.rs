@@ -3,7 +3,8 @@
 //! `metadata.resourceVersion`, `metadata.continue` and
 //! `remainingItemCount`), honouring `limit`, `continue` and the
 //! `status.phase!=…` field selector, and demanding a bearer token; also
-//! `/version` (the server's `version.Info`) and the PriorityClass list.
+//! `/version` (the server's `version.Info`), the PriorityClass list and the
+//! PodDisruptionBudget list (`PodDisruptionBudgetList`, `apiVersion: policy/v1`).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -61,6 +62,15 @@ impl Conn for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
     }
 }
 
+/// The objects one stand-in serves.
+struct Served<'a> {
+    nodes: &'a [Value],
+    pods: &'a [Value],
+    priority_classes: &'a [Value],
+    pdbs: &'a [Value],
+    version: &'a str,
+}
+
 /// A running API server; stops on drop.
 pub struct ApiServer {
     port: u16,
@@ -94,6 +104,9 @@ struct Data {
     nodes: Vec<String>,
     pods: Vec<(String, String)>, // (phase, json)
     priority_classes: Vec<String>,
+    /// PodDisruptionBudgets (policy/v1), served at
+    /// `/apis/policy/v1/poddisruptionbudgets`.
+    pdbs: Vec<String>,
     /// `gitVersion` of `/version`.
     version: String,
 }
@@ -116,6 +129,19 @@ impl ApiServer {
         Self::start_misbehaving(nodes, pods, priority_classes, version, Misbehave::None)
     }
 
+    /// [`ApiServer::start_with`] that also lists these PodDisruptionBudget
+    /// objects (the cluster-wide list a scheduler's PDB lister reads).
+    pub fn start_with_pdbs(
+        nodes: &[Value],
+        pods: &[Value],
+        priority_classes: &[Value],
+        pdbs: &[Value],
+        version: &str,
+    ) -> Self {
+        let served = Served { nodes, pods, priority_classes, pdbs, version };
+        Self::launch(served, Misbehave::None, None)
+    }
+
     /// [`ApiServer::start_with`], misbehaving as told.
     pub fn start_misbehaving(
         nodes: &[Value],
@@ -124,28 +150,24 @@ impl ApiServer {
         version: &str,
         misbehave: Misbehave,
     ) -> Self {
-        Self::launch(nodes, pods, priority_classes, version, misbehave, None)
+        Self::launch(Served { nodes, pods, priority_classes, pdbs: &[], version }, misbehave, None)
     }
 
     /// [`ApiServer::start`] over HTTPS with the certificates of
     /// [`crate::tls`]: the server's is for 127.0.0.1, client certificates
     /// signed by the CA authenticate as a token does.
     pub fn start_tls(nodes: &[Value], pods: &[Value]) -> Self {
-        Self::launch(nodes, pods, &[], "v1.35.0", Misbehave::None, Some(crate::tls::server_config()))
+        let served = Served { nodes, pods, priority_classes: &[], pdbs: &[], version: "v1.35.0" };
+        Self::launch(served, Misbehave::None, Some(crate::tls::server_config()))
     }
 
-    fn launch(
-        nodes: &[Value],
-        pods: &[Value],
-        priority_classes: &[Value],
-        version: &str,
-        misbehave: Misbehave,
-        tls: Option<Arc<rustls::ServerConfig>>,
-    ) -> Self {
+    fn launch(served: Served<'_>, misbehave: Misbehave, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+        let Served { nodes, pods, priority_classes, pdbs, version } = served;
         let tls_flag = tls.is_some();
         let data = Arc::new(Data {
             misbehave,
             priority_classes: priority_classes.iter().map(|c| strip_kind(c).to_string()).collect(),
+            pdbs: pdbs.iter().map(|p| strip_kind(p).to_string()).collect(),
             version: version.to_string(),
             nodes: nodes.iter().map(|n| strip_kind(n).to_string()).collect(),
             pods: pods
@@ -302,6 +324,9 @@ fn answer<S: Conn>(
     }
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let param = |key: &str| query.split('&').find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_string));
+    // A list's apiVersion is its group's (`policy/v1` for PDBs), as the
+    // API server writes it; the core lists are `v1`.
+    let mut api_version = "v1";
     let (kind, items): (&str, Vec<&String>) = match path {
         "/version" => {
             // k8s.io/apimachinery/pkg/version.Info, as the API server writes it.
@@ -313,6 +338,10 @@ fn answer<S: Conn>(
             return respond(&mut stream, "200 OK", &info.to_string());
         }
         "/apis/scheduling.k8s.io/v1/priorityclasses" => ("PriorityClassList", data.priority_classes.iter().collect()),
+        "/apis/policy/v1/poddisruptionbudgets" => {
+            api_version = "policy/v1";
+            ("PodDisruptionBudgetList", data.pdbs.iter().collect())
+        }
         "/api/v1/nodes" => ("NodeList", data.nodes.iter().collect()),
         "/api/v1/pods" => {
             let selector = param("fieldSelector").unwrap_or_default();
@@ -360,7 +389,8 @@ fn answer<S: Conn>(
         }
         metadata.push_str(&format!(",\"continue\":\"{token}\",\"remainingItemCount\":{}", items.len() - end));
     }
-    let mut body = format!("{{\"kind\":\"{kind}\",\"apiVersion\":\"v1\",\"metadata\":{{{metadata}}},\"items\":[");
+    let mut body =
+        format!("{{\"kind\":\"{kind}\",\"apiVersion\":\"{api_version}\",\"metadata\":{{{metadata}}},\"items\":[");
     for (i, item) in items[start..end].iter().enumerate() {
         if i > 0 {
             body.push(',');

@@ -315,3 +315,58 @@ fn progress_only_on_a_terminal() {
     let piped = gpufit(&["nodes", "--kubeconfig", kubeconfig.to_str().unwrap(), "--request-timeout", "1s"]);
     assert!(!text(&piped.stderr).contains("reading nodes"), "{}", text(&piped.stderr));
 }
+
+/// PodDisruptionBudgets read from the live cluster (`GET
+/// /apis/policy/v1/poddisruptionbudgets`, a `PodDisruptionBudgetList`)
+/// steer preemption as kube-scheduler's PDB lister does: of two nodes
+/// whose one batch pod each would make room, the one whose victim no PDB
+/// protects is picked (pickOneNodeForPreemption, criterion 1: fewest PDB
+/// violations), though the first node wins the tie without PDBs; when
+/// every victim is protected the report counts the violation.
+#[test]
+fn live_pdbs_change_which_node_preemption_picks_and_are_reported() {
+    let nodes = [node("gpu-a", 1, "NVIDIA-L4", false), node("gpu-b", 1, "NVIDIA-L4", false)];
+    let mut pods = [pod("batch-a", "gpu-a", 1, "Running"), pod("batch-b", "gpu-b", 1, "Running")];
+    pods[0]["metadata"]["labels"] = json!({"app": "trainer", "shard": "a"});
+    pods[1]["metadata"]["labels"] = json!({"app": "trainer", "shard": "b"});
+    let classes = [json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+        "metadata": {"name": "inference"}, "value": 100000})];
+    let pdb = |selector: Value| {
+        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "trainer", "namespace": "ml"},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": selector}}, "status": {"disruptionsAllowed": 0}})
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("serve.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: serve, namespace: llm}\nspec:\n  priorityClassName: inference\n  containers:\n  - name: vllm\n    resources: {limits: {nvidia.com/gpu: 1}}\n",
+    )
+    .unwrap();
+    let check = |pdbs: &[Value]| {
+        let server = ApiServer::start_with_pdbs(&nodes, &pods, &classes, pdbs, "v1.35.0");
+        let kubeconfig = ApiServer::write_kubeconfig(dir.path(), &[("lab", &server.url())]);
+        let args = ["check", "-f", manifest.to_str().unwrap(), "--kubeconfig", kubeconfig.to_str().unwrap()];
+        let json_out = gpufit(&[&args[..], &["-o", "json"]].concat());
+        assert_eq!(json_out.status.code(), Some(0), "{}{}", text(&json_out.stdout), text(&json_out.stderr));
+        let table = text(&gpufit(&args).stdout);
+        let requests = server.requests();
+        assert!(requests.iter().any(|r| r == "/apis/policy/v1/poddisruptionbudgets"), "{requests:?}");
+        (serde_json::from_slice::<Value>(&json_out.stdout).unwrap()["workloads"][0].clone(), table)
+    };
+
+    let (workload, _) = check(&[]);
+    assert_eq!(workload["preempts"], json!(["ml/batch-a"]), "without PDBs the first node wins the tie");
+    assert_eq!(workload.get("pdbViolations"), None);
+
+    let (workload, table) = check(&[pdb(json!({"app": "trainer", "shard": "a"}))]);
+    assert_eq!(workload["preempts"], json!(["ml/batch-b"]), "batch-a's PDB moves preemption to gpu-b");
+    assert_eq!(workload["nodes"], json!(["gpu-b"]));
+    assert_eq!(workload.get("pdbViolations"), None, "batch-b is not protected");
+    assert!(table.contains("fits by preempting 1 pod(s)"), "{table}");
+
+    let (workload, table) = check(&[pdb(json!({"app": "trainer"}))]);
+    assert_eq!(workload["preempts"], json!(["ml/batch-a"]), "both protected: the tie again");
+    assert_eq!(workload["pdbViolations"], json!(1));
+    assert!(table.contains("fits by preempting 1 pod(s), 1 violating a PodDisruptionBudget"), "{table}");
+    assert!(table.contains("  preempts 1 pod(s), 1 violating a PodDisruptionBudget: ml/batch-a"), "{table}");
+}
