@@ -294,8 +294,24 @@ impl Steps<'_> {
             changed |= outcome.changed.iter().any(|c| *c);
         }
         if !warnings.is_empty() {
-            set_annotation(value, WARNINGS_ANNOTATION, &warnings.join("\n"));
-            changed = true;
+            // After what the annotation already says (the repo's own
+            // GpuProfile, run as a legacy plugin, writes it too), each
+            // line once: the same render gives the same bytes.
+            let mut lines: Vec<String> = value
+                .pointer("/metadata/annotations/gpuops.dev~1warnings")
+                .and_then(Value::as_str)
+                .map(|text| text.lines().map(str::to_string).collect())
+                .unwrap_or_default();
+            let before = lines.len();
+            for warning in warnings {
+                if !lines.contains(&warning) {
+                    lines.push(warning);
+                }
+            }
+            if lines.len() > before {
+                set_annotation(value, WARNINGS_ANNOTATION, &lines.join("\n"));
+                changed = true;
+            }
         }
         Ok(changed)
     }
@@ -580,5 +596,41 @@ mod tests {
         stop.request();
         let err = kustomized(b"apiVersion: v1\nkind: ConfigMap\n".to_vec(), &steps).err().unwrap();
         assert!(err.to_string().starts_with("reading the render: stopped by SIGTERM"), "{err}");
+    }
+    /// The repo's own GpuProfile (run as a legacy plugin) already wrote
+    /// `gpuops.dev/warnings`; the app's parameter profile adds its own
+    /// lines after them, each once, instead of replacing them: both reach
+    /// Argo CD's UI, and a second pass gives the same bytes.
+    #[test]
+    fn parameter_warnings_follow_the_repos_own_lines() {
+        let budget = Budget::new(std::time::Instant::now() + std::time::Duration::from_secs(60), Default::default());
+        let config = gpuops_inject::decode(&serde_json::json!({"apiVersion": "gpuops.dev/v1alpha1",
+            "kind": "GpuProfile", "metadata": {"name": "p"},
+            "spec": {"gpu": {"count": "auto", "product": "NVIDIA-L40S"}}}))
+        .unwrap()
+        .unwrap();
+        let steps = Steps {
+            configs: std::slice::from_ref(&config),
+            gate: false,
+            budget: &budget,
+            models: &Resolver::catalog(),
+            tallies: Default::default(),
+        };
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: llm\n  namespace: ml\n  annotations:\n    gpuops.dev/warnings: from the repo's GpuProfile\nspec:\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: vllm/vllm-openai:latest\n        args: [--model=meta-llama/Llama-3.1-8B-Instruct, --max-model-len=8192]\n";
+        let mut value = yaml::parse_document(text, "test", 1).unwrap();
+        assert!(steps.transform(text, &mut value).unwrap());
+        let lines = |v: &Value| -> Vec<String> {
+            v.pointer("/metadata/annotations/gpuops.dev~1warnings")
+                .and_then(Value::as_str)
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect()
+        };
+        let first = lines(&value);
+        assert_eq!(first[0], "from the repo's GpuProfile", "{first:?}");
+        assert!(first.len() == 2 && first[1].contains("vLLM version unknown: assumed"), "{first:?}");
+        steps.transform(text, &mut value).unwrap();
+        assert_eq!(lines(&value), first, "a second pass adds nothing");
     }
 }
