@@ -1,6 +1,14 @@
 //! `kubectl modelbump`: see the library for everything but the exit.
 #![allow(clippy::print_stderr)]
 
+// The static release binaries link musl (scripts/static-packages.sh), whose
+// malloc is much slower than glibc's under the scan's concurrent registry
+// requests; mimalloc there (measured in the commit that added this with
+// bench-modelbump, musl vs static glibc). glibc builds keep glibc's malloc.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use kubectl_modelbump::{Cli, ExitCode, safe_lines};
 
