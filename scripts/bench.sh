@@ -23,10 +23,10 @@ case "${1:-inject}" in
     emit) ./target/release/bench-emit ;;
     cmp)
         # The binaries as they ship (the sidecar image, release archives):
-        # statically linked, which saves the dynamic loader's ~1 ms on each
-        # of the three processes a render starts.
-        host=$(rustc -vV | sed -n 's/host: //p')
-        RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --locked -p gpuops-inject-function -p argocd-gpuops-cmp --target "$host"
-        ./target/release/bench-cmp "target/$host/release/argocd-gpuops-cmp" "target/$host/release/gpuops-inject" "${2:-7}" "${3:-all}" ;;
+        # static musl, the one build the images and archives share
+        # (scripts/static-packages.sh).
+        source scripts/static-packages.sh
+        static_build
+        ./target/release/bench-cmp "target/$static_target/release/argocd-gpuops-cmp" "target/$static_target/release/gpuops-inject" "${2:-7}" "${3:-all}" ;;
     *) echo "usage: scripts/bench.sh inject|modelbump|gpufit|emit|cmp" >&2; exit 2 ;;
 esac

@@ -2,7 +2,7 @@
 # Build the gpuops CMP sidecar image: gpuops/argocd-gpuops-cmp:<version>,
 # also tagged IMAGE (default gpuops/argocd-gpuops-cmp:dev).
 #   plugins/argocd-cmp/build-image.sh [IMAGE]
-# Binaries are linked statically (glibc, crt-static) so the image can be
+# Binaries are linked statically (musl, scripts/static-packages.sh) so the image can be
 # FROM scratch; kubectl is copied from this machine (it is a static Go
 # binary) as the kustomize provider.
 set -euo pipefail
