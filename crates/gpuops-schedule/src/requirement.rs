@@ -3,7 +3,9 @@
 //! ([`crate::cluster::LabelSelector`]), node affinity's
 //! `matchExpressions`/`matchFields` and nodeSelector terms
 //! (`scheduler::filters`), and the label selectors of pod affinity and
-//! topology spread (`scheduler::pods`).
+//! topology spread (`scheduler::pods`); and [`Selector`], the
+//! `metav1.LabelSelector` those and PodDisruptionBudgets (`cluster`) hold —
+//! here, below both, so `cluster` need not reach into `scheduler`.
 //!
 //! The match is k8s.io/apimachinery/pkg/labels/selector.go
 //! `Requirement.Matches` (kubernetes/kubernetes, staging/src/): `In` needs
@@ -130,5 +132,41 @@ mod tests {
         assert_eq!(Operator::of_label_selector("Gt"), Operator::Unknown);
         assert_eq!(Operator::of_node_selector("Gt"), Operator::GreaterThan);
         assert!(!Operator::Unknown.matches(&values, Some("a")));
+    }
+}
+
+/// A `metav1.LabelSelector` (matchLabels and matchExpressions). A missing
+/// selector is `labels.Nothing()` (`LabelSelectorAsSelector(nil)`): callers
+/// hold `Option<Selector>` and `None` matches nothing; an empty one matches
+/// everything.
+#[derive(Debug, Clone)]
+pub struct Selector {
+    labels: Vec<(String, String)>,
+    expressions: Vec<Requirement>,
+}
+
+impl Selector {
+    pub fn from(value: Option<&Value>) -> Option<Self> {
+        let v = value.filter(|v| !v.is_null())?;
+        let labels = v
+            .get("matchLabels")
+            .and_then(Value::as_object)
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+            .unwrap_or_default();
+        let expressions = v
+            .get("matchExpressions")
+            .and_then(Value::as_array)
+            .map(|list| list.iter().map(Requirement::of_label_selector).collect())
+            .unwrap_or_default();
+        Some(Selector { labels, expressions })
+    }
+
+    pub fn matches(&self, labels: &std::collections::BTreeMap<String, String>) -> bool {
+        self.labels.iter().all(|(k, v)| labels.get(k) == Some(v)) && self.expressions.iter().all(|r| r.matches(labels))
+    }
+
+    /// `labels.Selector.Empty()`: no requirement, matches everything.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty() && self.expressions.is_empty()
     }
 }

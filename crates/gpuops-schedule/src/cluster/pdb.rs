@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::scheduler::pods::Selector;
+use crate::requirement::Selector;
 
 /// What preemption reads of a PodDisruptionBudget.
 #[derive(Debug, Clone)]

@@ -18,43 +18,8 @@ use super::existing::ExistingTerm;
 use super::filters::Reject;
 use crate::cluster::{Cluster, NAMESPACE_NAME_LABEL, Namespace, strings};
 use crate::group::PodGroup;
-use crate::requirement::Requirement;
 
-/// A `metav1.LabelSelector` (matchLabels and matchExpressions). A missing
-/// selector is `labels.Nothing()` (`LabelSelectorAsSelector(nil)`): callers
-/// hold `Option<Selector>` and `None` matches nothing; an empty one matches
-/// everything.
-#[derive(Debug, Clone)]
-pub struct Selector {
-    labels: Vec<(String, String)>,
-    expressions: Vec<Requirement>,
-}
-
-impl Selector {
-    pub fn from(value: Option<&Value>) -> Option<Self> {
-        let v = value.filter(|v| !v.is_null())?;
-        let labels = v
-            .get("matchLabels")
-            .and_then(Value::as_object)
-            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
-            .unwrap_or_default();
-        let expressions = v
-            .get("matchExpressions")
-            .and_then(Value::as_array)
-            .map(|list| list.iter().map(Requirement::of_label_selector).collect())
-            .unwrap_or_default();
-        Some(Selector { labels, expressions })
-    }
-
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.labels.iter().all(|(k, v)| labels.get(k) == Some(v)) && self.expressions.iter().all(|r| r.matches(labels))
-    }
-
-    /// `labels.Selector.Empty()`: no requirement, matches everything.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty() && self.expressions.is_empty()
-    }
-}
+pub use crate::requirement::Selector;
 
 /// Namespace name → labels: the snapshot's Namespace objects, and every
 /// other namespace its pods and groups name with the one label the API

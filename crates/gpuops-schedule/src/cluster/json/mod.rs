@@ -142,7 +142,7 @@ impl wire::Object<'_> {
             None => None,
         };
         Ok(PodDisruptionBudget {
-            selector: crate::scheduler::pods::Selector::from(selector.as_ref()),
+            selector: crate::requirement::Selector::from(selector.as_ref()),
             disruptions_allowed: self.status.disruptions_allowed.and_then(|v| i32::try_from(v).ok()).unwrap_or(0),
             disrupted_pods: self.status.disrupted_pods.iter().flatten().map(|(k, _)| k.to_string()).collect(),
             namespace,
