@@ -423,22 +423,28 @@ fn annotate_warnings(items: &mut [Value], results: &[KrmResult], changed: &mut [
         let Some(metadata) = item.get_mut("metadata").and_then(Value::as_object_mut) else { continue };
         let annotations = metadata.entry("annotations").or_insert_with(|| Value::Object(Default::default()));
         let Some(annotations) = annotations.as_object_mut() else { continue };
-        let mut lines: Vec<String> = annotations
-            .get(WARNINGS_ANNOTATION)
-            .and_then(Value::as_str)
-            .map(|text| text.lines().map(str::to_string).collect())
-            .unwrap_or_default();
-        let before = lines.len();
-        for warning in warnings {
-            if !lines.iter().any(|line| line == warning) {
-                lines.push((*warning).to_string());
-            }
-        }
-        if lines.len() > before {
-            annotations.insert(WARNINGS_ANNOTATION.into(), Value::String(lines.join("\n")));
+        let existing = annotations.get(WARNINGS_ANNOTATION).and_then(Value::as_str);
+        if let Some(joined) = append_lines(existing, warnings.iter().copied()) {
+            annotations.insert(WARNINGS_ANNOTATION.into(), Value::String(joined));
             *changed = true;
         }
     }
+}
+
+/// `existing` (one line each, as [`WARNINGS_ANNOTATION`] holds them) with
+/// each of `new` after it that is not there yet, each once; `None` when
+/// nothing was added. Keeping what is there, in order, makes a second pass
+/// (or a second writer: the legacy plugin, then the Argo CD sidecar) leave
+/// the same bytes.
+pub fn append_lines<'a>(existing: Option<&'a str>, new: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut lines: Vec<&str> = existing.map(|text| text.lines().collect()).unwrap_or_default();
+    let before = lines.len();
+    for line in new {
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    (lines.len() > before).then(|| lines.join("\n"))
 }
 
 /// A YAML stream: unchanged documents as read, changed ones re-emitted.

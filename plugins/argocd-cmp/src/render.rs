@@ -112,15 +112,8 @@ impl Output {
                         .and_then(Value::as_str)
                         .filter(|e| !e.is_empty());
                     let joined = match existing {
-                        Some(existing) => {
-                            let mut lines: Vec<&str> = existing.lines().collect();
-                            for line in finding.lines() {
-                                if !lines.contains(&line) {
-                                    lines.push(line);
-                                }
-                            }
-                            lines.join("\n")
-                        }
+                        Some(existing) => gpuops_inject::append_lines(Some(existing), finding.lines())
+                            .unwrap_or_else(|| existing.to_string()),
                         None => finding.clone(),
                     };
                     set_annotation(&mut value, key, &joined);
@@ -222,8 +215,9 @@ fn set_annotation(object: &mut Value, key: &str, value: &str) {
     }
 }
 
-/// The annotation that carries the function's warnings about an object.
-pub const WARNINGS_ANNOTATION: &str = "gpuops.dev/warnings";
+/// The annotation that carries the function's warnings about an object
+/// (the function's own name for it).
+pub use gpuops_inject::WARNINGS_ANNOTATION;
 /// The annotation that carries the fit gate's finding (`warn`).
 pub const FIT_ANNOTATION: &str = "gpuops.dev/fit";
 
@@ -297,19 +291,9 @@ impl Steps<'_> {
             // After what the annotation already says (the repo's own
             // GpuProfile, run as a legacy plugin, writes it too), each
             // line once: the same render gives the same bytes.
-            let mut lines: Vec<String> = value
-                .pointer("/metadata/annotations/gpuops.dev~1warnings")
-                .and_then(Value::as_str)
-                .map(|text| text.lines().map(str::to_string).collect())
-                .unwrap_or_default();
-            let before = lines.len();
-            for warning in warnings {
-                if !lines.contains(&warning) {
-                    lines.push(warning);
-                }
-            }
-            if lines.len() > before {
-                set_annotation(value, WARNINGS_ANNOTATION, &lines.join("\n"));
+            let existing = value.pointer("/metadata/annotations/gpuops.dev~1warnings").and_then(Value::as_str);
+            if let Some(joined) = gpuops_inject::append_lines(existing, warnings.iter().map(String::as_str)) {
+                set_annotation(value, WARNINGS_ANNOTATION, &joined);
                 changed = true;
             }
         }
