@@ -283,11 +283,29 @@ impl Getter {
     /// failure (403 from RBAC, 404 from an old or odd server, an answer past
     /// the byte cap) is logged, not fatal.
     async fn optional(&self, path: &'static str, limit: u64) -> Option<String> {
+        self.optional_at(path, limit, false).await
+    }
+
+    /// [`Getter::optional`] for a list RBAC commonly refuses, whose absence
+    /// the fit itself reports where it matters: logged at debug level.
+    async fn optional_quiet(&self, path: &'static str, limit: u64) -> Option<String> {
+        self.optional_at(path, limit, true).await
+    }
+
+    async fn optional_at(&self, path: &'static str, limit: u64, quiet: bool) -> Option<String> {
         let server = &self.server;
         match self.get(path.to_string(), path, limit).await {
             Ok(Ok(body)) => Some(body),
+            Ok(Err(bytes)) if quiet => {
+                tracing::debug!(%server, %path, bytes, limit, "more than the byte cap; going on without it");
+                None
+            }
             Ok(Err(bytes)) => {
                 tracing::warn!(%server, %path, bytes, limit, "more than the byte cap (--max-objects); going on without it");
+                None
+            }
+            Err(error) if quiet => {
+                tracing::debug!(%server, %path, %error, "not read; going on without it");
                 None
             }
             Err(error) => {
@@ -352,32 +370,18 @@ async fn fetch(
     // Not being allowed to list them is common (RBAC): only the fit's own
     // warning, when a term needs them, says so.
     let listed = "/api/v1/namespaces";
-    let namespaces = match getter.get(listed.to_string(), listed, list.max_page_bytes()).await {
-        Ok(Ok(body)) => from_json_list(body.as_bytes(), &format!("{server}{listed}"))?.0.namespaces,
-        Ok(Err(bytes)) => {
-            tracing::debug!(%server, path = listed, bytes, "namespaces past the byte cap; going on without them");
-            Vec::new()
-        }
-        Err(error) => {
-            tracing::debug!(%server, path = listed, %error, "namespaces not read; going on without them");
-            Vec::new()
-        }
+    let namespaces = match getter.optional_quiet(listed, list.max_page_bytes()).await {
+        Some(body) => from_json_list(body.as_bytes(), &format!("{server}{listed}"))?.0.namespaces,
+        None => Vec::new(),
     };
     // PodDisruptionBudgets: preemption prefers victims whose eviction
     // violates none (default_preemption.go `filterPodsWithPDBViolation`,
     // the scheduler's PDB lister). Optional like the namespaces: without
     // them preemption counts no violation.
     let listed = "/apis/policy/v1/poddisruptionbudgets";
-    let pdbs = match getter.get(listed.to_string(), listed, list.max_page_bytes()).await {
-        Ok(Ok(body)) => from_json_list(body.as_bytes(), &format!("{server}{listed}"))?.0.pdbs,
-        Ok(Err(bytes)) => {
-            tracing::debug!(%server, path = listed, bytes, "PodDisruptionBudgets past the byte cap; going on without them");
-            Vec::new()
-        }
-        Err(error) => {
-            tracing::debug!(%server, path = listed, %error, "PodDisruptionBudgets not read; going on without them");
-            Vec::new()
-        }
+    let pdbs = match getter.optional_quiet(listed, list.max_page_bytes()).await {
+        Some(body) => from_json_list(body.as_bytes(), &format!("{server}{listed}"))?.0.pdbs,
+        None => Vec::new(),
     };
     Ok(Fetched { source: connection.context.clone().unwrap_or(server), version, priority_classes, namespaces, pdbs })
 }
