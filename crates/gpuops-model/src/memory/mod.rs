@@ -17,6 +17,7 @@
 //!   not fit (vllm/v1/core/kv_cache_utils.py `_check_enough_kv_cache_memory`).
 
 pub mod allreduce_fusion;
+pub mod co_tenant;
 mod dtype;
 pub mod encoder_decoder;
 pub mod engine;
@@ -351,9 +352,17 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let cuda_graph_gib = overhead::cuda_graph_gib(model, args.enforce_eager);
     let cuda_graph_in_budget = version.cuda_graphs_in_budget(env, generation);
     let overhead_gib = activation_gib + non_torch_gib + if cuda_graph_in_budget { cuda_graph_gib } else { 0.0 };
+    // What other processes hold on the GPU comes out of it only where the
+    // worker counts it as its own (`VllmVersion::co_tenant`).
+    let accounting = version.co_tenant(generation);
     let kv_budget_gib = match args.kv_cache_memory_bytes {
         Some(bytes) => bytes as f64 / GIB,
-        None => usable_gib - weights_per_gpu_gib - overhead_gib,
+        None => {
+            usable_gib
+                - weights_per_gpu_gib
+                - overhead_gib
+                - co_tenant::counted_gib(accounting, args.gpu_memory_in_use_gib)
+        }
     };
 
     let kv = kv_plan(model, args, version, generation, stage_layers, kv_budget_gib, max_num_batched_tokens);
@@ -365,7 +374,17 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let kv_heads = model.mla_latent.is_none().then_some(model.kv_heads);
     let tp_valid = refusals::tensor_parallel_split(model.heads, model.vocab, kv_heads, tp).is_none();
     let dtype_supported = !Dtype::parse(&args.dtype).wants_bf16() || gpu.bf16;
-    let mut problems = startup_refusals(model, gpu, args, version, generation, utilization);
+    let own = co_tenant::Footprint {
+        weights_gib: weights_per_gpu_gib,
+        non_torch_gib,
+        activation_gib,
+        overhead_gib,
+        kv_gib: kv_budget_gib,
+        graphs_after_kv_gib: if cuda_graph_in_budget { 0.0 } else { cuda_graph_gib },
+        kv_layer_bytes: kv.num_blocks * BLOCK * kv.per_layer,
+        fixed_kv: args.kv_cache_memory_bytes.is_some(),
+    };
+    let mut problems = startup_refusals(model, gpu, args, version, generation, utilization, &own);
     problems.extend(not_sized.iter().cloned());
     if kv_budget_gib <= 0.0 {
         problems.push(refusals::no_cache_blocks(weights_per_gpu_gib, overhead_gib, usable_gib));
@@ -530,8 +549,9 @@ fn kv_plan(
 }
 
 /// What vLLM refuses before it sizes anything, in the order it meets
-/// them: its config checks, the model's split over the ranks, the free
-/// memory at startup, the dtype.
+/// them: its config checks, the model's split over the ranks, the
+/// dtype, the free memory at startup; then where other processes on the GPU
+/// leave too little for `own`, the out-of-memory error that stops it.
 fn startup_refusals(
     model: &ModelShape,
     gpu: &GpuInfo,
@@ -539,6 +559,7 @@ fn startup_refusals(
     version: VllmVersion,
     generation: Generation,
     utilization: f64,
+    own: &co_tenant::Footprint,
 ) -> Vec<String> {
     let tp = args.tensor_parallel.max(1);
     let mut problems = Vec::new();
@@ -553,16 +574,19 @@ fn startup_refusals(
         let derived = refusals::derived_max_model_len(model.max_position, None, false);
         problems.extend(refusals::max_model_len(version, len, derived, false, args.vllm_env.allow_long_max_model_len));
     }
-    if args.gpu_memory_in_use_gib > 0.0 && version.checks_free_memory(generation) {
-        let total = gpu.total_gib;
-        problems.extend(refusals::free_memory(version, total - args.gpu_memory_in_use_gib, total, utilization));
-    }
     if Dtype::parse(&args.dtype).wants_bf16() && !gpu.bf16 {
         problems.push(format!(
             "Bfloat16 is only supported on GPUs with compute capability of at least 8.0; {} has {} (use --dtype half)",
             gpu.label, gpu.compute
         ));
     }
+    // `init_device` checks the dtype, then the free memory (v0.9.1
+    // v1/worker/gpu_worker.py:130,138).
+    let (in_use, total, accounting) = (args.gpu_memory_in_use_gib, gpu.total_gib, version.co_tenant(generation));
+    if in_use > 0.0 && accounting == version::CoTenant::Checked {
+        problems.extend(refusals::free_memory(version, total - in_use, total, utilization));
+    }
+    problems.extend(co_tenant::out_of_memory(version, accounting, in_use, total, utilization, own));
     problems
 }
 

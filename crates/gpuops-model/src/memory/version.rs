@@ -205,10 +205,49 @@ impl VllmVersion {
     }
 
     /// The startup check against memory other processes hold (v0.9.1
-    /// v1/worker/gpu_worker.py:144, v0.34.0 v1/worker/utils.py:790; not in
-    /// the v0.8.5 nor the v0.9.0 V1 worker).
+    /// v1/worker/gpu_worker.py:138-147, v0.34.0 v1/worker/utils.py:790; not
+    /// in the v0.8.5 nor the v0.9.0 V1 worker): [`CoTenant::Checked`].
     pub fn checks_free_memory(self, generation: Generation) -> bool {
-        generation != Generation::V0 && self.at_least(0, 9, 1)
+        self.co_tenant(generation) == CoTenant::Checked
+    }
+
+    /// What the worker does with GPU memory other processes already hold
+    /// when it starts (a shared or time-sliced GPU), band by band as the
+    /// released wheels show it (worker/worker.py for V0,
+    /// v1/worker/gpu_worker.py for V1; [`CoTenant`] says what each does):
+    /// - V0 up to 0.6.3: `peak_memory = self.init_gpu_memory -
+    ///   free_gpu_memory`, both free figures, so what others held at
+    ///   `init_device` cancels out (v0.6.3 worker.py:171,231; v0.6.0
+    ///   :170,230): unseen;
+    /// - V0 0.6.4: `non_torch_allocations = total_allocated_bytes -
+    ///   torch_allocated_bytes`, `total_allocated_bytes` being the whole
+    ///   device's `total - free` (v0.6.4 worker.py:209-217): subtracted;
+    /// - V0 from 0.6.5: `memory_profiling` measures non-torch memory from a
+    ///   baseline taken before the instance, `total_gpu_memory -
+    ///   self.init_gpu_memory` (v0.6.5 worker.py:198-199, utils.py:1736), then
+    ///   `self.baseline_snapshot = MemorySnapshot()` in `init_device` and
+    ///   `diff_from_create` (v0.7.0 worker.py:160, utils.py:2054; v0.7.3
+    ///   worker.py:161,226-236, utils.py:2034-2039; v0.10.1.1 worker.py
+    ///   :189,261-264): unseen, to the last V0;
+    /// - V1 0.6.4: `self.init_gpu_memory - free_gpu_memory` (v0.6.4
+    ///   v1/worker/gpu_worker.py:119): unseen;
+    /// - V1 0.6.5 to 0.9.0: the V0 0.6.4 arithmetic, `total_allocated_bytes
+    ///   = mem_get_info()[1] - mem_get_info()[0]` less torch's own
+    ///   (v0.6.5 gpu_worker.py:156-159; v0.7.3 :174-181; v0.8.5 :203-210;
+    ///   v0.9.0 :205-212): subtracted;
+    /// - V1 from 0.9.1: `init_device` takes `self.init_snapshot` and refuses
+    ///   when its `free_memory < requested_memory` (v0.9.1 gpu_worker.py
+    ///   :135-147); the budget is `self.requested_memory -
+    ///   profile_result.non_kv_cache_memory`, measured from that snapshot
+    ///   (:201-219, utils.py:2410-2415): checked.
+    pub fn co_tenant(self, generation: Generation) -> CoTenant {
+        match generation {
+            Generation::V0 if self == Self::new(0, 6, 4) => CoTenant::Subtracted,
+            Generation::V0 => CoTenant::Unseen,
+            _ if !self.at_least(0, 6, 5) => CoTenant::Unseen,
+            _ if !self.at_least(0, 9, 1) => CoTenant::Subtracted,
+            _ => CoTenant::Checked,
+        }
     }
 }
 
@@ -292,6 +331,25 @@ pub enum SamplerBackend {
     Triton,
     /// FlashInfer's fused kernels: no sort.
     FlashInfer,
+}
+
+/// What a vLLM worker does with the GPU memory other processes hold when
+/// it starts ([`VllmVersion::co_tenant`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CoTenant {
+    /// Measured before the worker starts and left out: the KV budget is
+    /// `total × utilization` less the worker's own use, as on an empty GPU,
+    /// and the cache may then not fit beside the others ("CUDA out of
+    /// memory" while allocating it).
+    Unseen,
+    /// Counted with the worker's own non-torch memory: it comes out of the
+    /// KV budget, and the worker never holds more than `total × utilization`
+    /// with the others together.
+    Subtracted,
+    /// Refused at startup when the free memory is below `total ×
+    /// utilization`; otherwise the budget is the worker's own, as `Unseen`.
+    Checked,
 }
 
 /// How V1 lays out the KV cache of a sliding + full model.
@@ -488,6 +546,36 @@ mod tests {
         assert_eq!(env.pp_layer_partition, Some(vec![20, 20, 21, 19]));
         let bad = VllmEnv::from_vars(|n| (n == "VLLM_PP_LAYER_PARTITION").then(|| "5,5,5,a".to_string()));
         assert_eq!(bad.pp_layer_partition, None);
+    }
+
+    /// One row per band of [`VllmVersion::co_tenant`], at the releases
+    /// read: V0 worker.py v0.6.3:231 (unseen), v0.6.4:209-217 (subtracted),
+    /// v0.6.5:198 and v0.7.3:161,226-236 (unseen); V1 gpu_worker.py
+    /// v0.6.4:119 (unseen), v0.6.5:156, v0.8.5:203-210 and v0.9.0:205-212
+    /// (subtracted), v0.9.1:135-147 (checked).
+    #[test]
+    fn co_tenant_memory_per_band() {
+        for (release, generation, expected) in [
+            ("0.6.0", Generation::V0, CoTenant::Unseen),
+            ("0.6.3", Generation::V0, CoTenant::Unseen),
+            ("0.6.4", Generation::V0, CoTenant::Subtracted),
+            ("0.6.4.post1", Generation::V0, CoTenant::Subtracted),
+            ("0.6.5", Generation::V0, CoTenant::Unseen),
+            ("0.7.3", Generation::V0, CoTenant::Unseen),
+            ("0.10.1.1", Generation::V0, CoTenant::Unseen),
+            ("0.6.4", Generation::V1, CoTenant::Unseen),
+            ("0.6.5", Generation::V1, CoTenant::Subtracted),
+            ("0.7.3", Generation::V1, CoTenant::Subtracted),
+            ("0.8.5", Generation::V1, CoTenant::Subtracted),
+            ("0.9.0", Generation::V1, CoTenant::Subtracted),
+            ("0.9.1", Generation::V1, CoTenant::Checked),
+            ("0.20.0", Generation::V1Graphs, CoTenant::Checked),
+        ] {
+            assert_eq!(v(release).co_tenant(generation), expected, "{release} {generation:?}");
+        }
+        assert!(v("0.9.1").checks_free_memory(Generation::V1));
+        assert!(!v("0.9.0").checks_free_memory(Generation::V1));
+        assert!(!v("0.10.1").checks_free_memory(Generation::V0), "VLLM_USE_V1=0 keeps the V0 worker");
     }
 
     #[test]
