@@ -228,6 +228,7 @@ pub fn snapshot(connection: &Connection, list: ListOptions) -> Result<Cluster, E
         cluster.priority_classes = fetched.priority_classes;
         cluster.namespaces = fetched.namespaces;
         cluster.pdbs = fetched.pdbs;
+        cluster.pdbs_unread = fetched.pdbs_unread;
         cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(cluster)
     })
@@ -243,6 +244,22 @@ struct Fetched {
     namespaces: Vec<gpuops_schedule::cluster::Namespace>,
     /// PodDisruptionBudgets, which preemption counts when it chooses victims.
     pdbs: Vec<gpuops_schedule::cluster::PodDisruptionBudget>,
+    /// Why they could not be listed, when they could not.
+    pdbs_unread: Option<String>,
+}
+
+impl Fetched {
+    /// Nothing learnt besides nodes and pods.
+    fn bare(source: String) -> Self {
+        Fetched {
+            source,
+            version: None,
+            priority_classes: Vec::new(),
+            namespaces: Vec::new(),
+            pdbs: Vec::new(),
+            pdbs_unread: None,
+        }
+    }
 }
 
 /// GETs against one API server, each answer capped in bytes and, with
@@ -283,34 +300,35 @@ impl Getter {
     /// failure (403 from RBAC, 404 from an old or odd server, an answer past
     /// the byte cap) is logged, not fatal.
     async fn optional(&self, path: &'static str, limit: u64) -> Option<String> {
-        self.optional_at(path, limit, false).await
+        self.optional_at(path, limit, false).await.ok()
     }
 
     /// [`Getter::optional`] for a list RBAC commonly refuses, whose absence
-    /// the fit itself reports where it matters: logged at debug level.
-    async fn optional_quiet(&self, path: &'static str, limit: u64) -> Option<String> {
+    /// the fit itself reports where it matters: logged at debug level, and
+    /// why it was not read ([`unread`]) handed back for that report.
+    async fn optional_quiet(&self, path: &'static str, limit: u64) -> Result<String, String> {
         self.optional_at(path, limit, true).await
     }
 
-    async fn optional_at(&self, path: &'static str, limit: u64, quiet: bool) -> Option<String> {
+    async fn optional_at(&self, path: &'static str, limit: u64, quiet: bool) -> Result<String, String> {
         let server = &self.server;
         match self.get(path.to_string(), path, limit).await {
-            Ok(Ok(body)) => Some(body),
-            Ok(Err(bytes)) if quiet => {
-                tracing::debug!(%server, %path, bytes, limit, "more than the byte cap; going on without it");
-                None
-            }
+            Ok(Ok(body)) => Ok(body),
             Ok(Err(bytes)) => {
-                tracing::warn!(%server, %path, bytes, limit, "more than the byte cap (--max-objects); going on without it");
-                None
-            }
-            Err(error) if quiet => {
-                tracing::debug!(%server, %path, %error, "not read; going on without it");
-                None
+                if quiet {
+                    tracing::debug!(%server, %path, bytes, limit, "more than the byte cap; going on without it");
+                } else {
+                    tracing::warn!(%server, %path, bytes, limit, "more than the byte cap (--max-objects); going on without it");
+                }
+                Err(format!("more than {limit} bytes"))
             }
             Err(error) => {
-                tracing::warn!(%server, %path, %error, "not read; going on without it");
-                None
+                if quiet {
+                    tracing::debug!(%server, %path, %error, "not read; going on without it");
+                } else {
+                    tracing::warn!(%server, %path, %error, "not read; going on without it");
+                }
+                Err(unread(&error))
             }
         }
     }
@@ -333,23 +351,11 @@ async fn fetch(
     for (path, query) in [("/api/v1/nodes", String::new()), ("/api/v1/pods", phases)] {
         if !read_list(&getter, list, path, &query, &pages).await? {
             // The decoder stopped on an error; it reports it.
-            return Ok(Fetched {
-                source: String::new(),
-                version: None,
-                priority_classes: Vec::new(),
-                namespaces: Vec::new(),
-                pdbs: Vec::new(),
-            });
+            return Ok(Fetched::bare(String::new()));
         }
     }
     if !list.scheduling {
-        return Ok(Fetched {
-            source: connection.context.clone().unwrap_or(server),
-            version: None,
-            priority_classes: Vec::new(),
-            namespaces: Vec::new(),
-            pdbs: Vec::new(),
-        });
+        return Ok(Fetched::bare(connection.context.clone().unwrap_or(server)));
     }
     // The wording of the scheduler's messages follows the server's version
     // (`/version` gitVersion, e.g. "v1.35.2").
@@ -371,19 +377,35 @@ async fn fetch(
     // warning, when a term needs them, says so.
     let listed = "/api/v1/namespaces";
     let namespaces = match getter.optional_quiet(listed, list.max_page_bytes()).await {
-        Some(body) => from_json_list(body.as_bytes(), &format!("{server}{listed}"))?.0.namespaces,
-        None => Vec::new(),
+        Ok(body) => from_json_list(body.as_bytes(), &format!("{server}{listed}"))?.0.namespaces,
+        Err(_) => Vec::new(),
     };
     // PodDisruptionBudgets: preemption prefers victims whose eviction
     // violates none (default_preemption.go `filterPodsWithPDBViolation`,
     // the scheduler's PDB lister). Optional like the namespaces: without
-    // them preemption counts no violation.
+    // them preemption counts no violation, and a report whose preemption
+    // chose victims says why they are missing (`Cluster::pdbs_unread`).
     let listed = "/apis/policy/v1/poddisruptionbudgets";
-    let pdbs = match getter.optional_quiet(listed, list.max_page_bytes()).await {
-        Some(body) => from_json_list(body.as_bytes(), &format!("{server}{listed}"))?.0.pdbs,
-        None => Vec::new(),
+    let (pdbs, pdbs_unread) = match getter.optional_quiet(listed, list.max_page_bytes()).await {
+        Ok(body) => (from_json_list(body.as_bytes(), &format!("{server}{listed}"))?.0.pdbs, None),
+        Err(why) => (Vec::new(), Some(why)),
     };
-    Ok(Fetched { source: connection.context.clone().unwrap_or(server), version, priority_classes, namespaces, pdbs })
+    let source = connection.context.clone().unwrap_or(server);
+    Ok(Fetched { source, version, priority_classes, namespaces, pdbs, pdbs_unread })
+}
+
+/// Why an optional GET was not read, in a few words for a warning: the
+/// API server's code and reason (`403 Forbidden`, as kubectl's
+/// `Error from server (Forbidden)` names it; its long message names the
+/// user and is in the debug log), else the whole failure.
+fn unread(error: &Error) -> String {
+    match error {
+        Error::List { source: kube::Error::Api(status), .. } if !status.reason.is_empty() => {
+            gpuops_manifest::text::printable(&format!("{} {}", status.code, status.reason))
+        }
+        Error::List { source, .. } => describe(source),
+        other => other.to_string(),
+    }
 }
 
 /// Every page of one list into `pages`, stopping with an error past

@@ -289,6 +289,11 @@ pub struct Report {
     pub gpus: Vec<GpuSummary>,
     /// What is left per node and GPU resource.
     pub nodes_after: Vec<NodeAfter>,
+    /// What the verdict on this cluster could not know (each workload's
+    /// own are under it): the PodDisruptionBudgets a preemption went
+    /// without. Shown on stderr as `warning:` lines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -363,8 +368,8 @@ pub fn check(cluster: &Cluster, objects: &[Value], options: CheckOptions) -> Res
 pub fn check_inputs(cluster: &Cluster, inputs: Inputs, options: CheckOptions) -> Result<Report, CheckError> {
     let mut workloads = Vec::new();
     let summary = check_each(cluster, inputs, options, |w| workloads.push(w))?;
-    let Summary { cluster, nodes, max_gpus_per_node, fits, gpus, nodes_after } = summary;
-    Ok(Report { cluster, nodes, max_gpus_per_node, fits, workloads, gpus, nodes_after })
+    let Summary { cluster, nodes, max_gpus_per_node, fits, gpus, nodes_after, warnings } = summary;
+    Ok(Report { cluster, nodes, max_gpus_per_node, fits, workloads, gpus, nodes_after, warnings })
 }
 
 /// A [`Report`] without its workloads: what [`check_each`] returns once it
@@ -378,6 +383,8 @@ pub struct Summary {
     pub fits: bool,
     pub gpus: Vec<GpuSummary>,
     pub nodes_after: Vec<NodeAfter>,
+    /// [`Report::warnings`].
+    pub warnings: Vec<String>,
 }
 
 /// The most GPUs any one node of `cluster` has ([`Report::max_gpus_per_node`]).
@@ -437,7 +444,25 @@ pub fn check_each(
         fits,
         gpus,
         nodes_after,
+        warnings: cluster_warnings(cluster, &placement),
     })
+}
+
+/// What the placement on `cluster` could not know. PodDisruptionBudgets
+/// matter only where preemption chose victims: upstream evicts protected
+/// pods when it must (default_preemption.go `SelectVictimsOnNode` tries to
+/// spare the pods a budget protects first, `pickOneNodeForPreemption`
+/// counts violations to choose a node), so without the budgets whether a
+/// workload fits is unchanged, but which pods it evicts, on which node, and
+/// whether that violates a budget may not be what the scheduler does.
+fn cluster_warnings(cluster: &Cluster, placement: &Placement) -> Vec<String> {
+    let preempts = placement.groups.iter().any(|g| !g.preempted.is_empty());
+    match &cluster.pdbs_unread {
+        Some(why) if preempts => vec![format!(
+            "PodDisruptionBudgets could not be listed ({why}): preemption victims are chosen without them"
+        )],
+        _ => Vec::new(),
+    }
 }
 
 /// What every workload's report is made from.

@@ -5,6 +5,7 @@
 //! `status.phase!=…` field selector, and demanding a bearer token; also
 //! `/version` (the server's `version.Info`), the PriorityClass list and the
 //! PodDisruptionBudget list (`PodDisruptionBudgetList`, `apiVersion: policy/v1`).
+//! Paths can be refused as RBAC refuses them (`403 Forbidden`).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -69,6 +70,8 @@ struct Served<'a> {
     priority_classes: &'a [Value],
     pdbs: &'a [Value],
     version: &'a str,
+    /// Paths answered `403 Forbidden`.
+    forbidden: &'a [&'a str],
 }
 
 /// A running API server; stops on drop.
@@ -109,6 +112,8 @@ struct Data {
     pdbs: Vec<String>,
     /// `gitVersion` of `/version`.
     version: String,
+    /// Paths answered `403 Forbidden`, as RBAC answers a user without `list`.
+    forbidden: Vec<String>,
 }
 
 fn encode_token(offset: usize) -> String {
@@ -138,7 +143,22 @@ impl ApiServer {
         pdbs: &[Value],
         version: &str,
     ) -> Self {
-        let served = Served { nodes, pods, priority_classes, pdbs, version };
+        let served = Served { nodes, pods, priority_classes, pdbs, version, forbidden: &[] };
+        Self::launch(served, Misbehave::None, None)
+    }
+
+    /// [`ApiServer::start_with`] that answers each of the `forbidden`
+    /// paths (e.g. `/apis/policy/v1/poddisruptionbudgets`) with `403
+    /// Forbidden`, as the API server does when RBAC grants the user no
+    /// `list` on that resource.
+    pub fn start_forbidding(
+        nodes: &[Value],
+        pods: &[Value],
+        priority_classes: &[Value],
+        version: &str,
+        forbidden: &[&str],
+    ) -> Self {
+        let served = Served { nodes, pods, priority_classes, pdbs: &[], version, forbidden };
         Self::launch(served, Misbehave::None, None)
     }
 
@@ -150,25 +170,27 @@ impl ApiServer {
         version: &str,
         misbehave: Misbehave,
     ) -> Self {
-        Self::launch(Served { nodes, pods, priority_classes, pdbs: &[], version }, misbehave, None)
+        let served = Served { nodes, pods, priority_classes, pdbs: &[], version, forbidden: &[] };
+        Self::launch(served, misbehave, None)
     }
 
     /// [`ApiServer::start`] over HTTPS with the certificates of
     /// [`crate::tls`]: the server's is for 127.0.0.1, client certificates
     /// signed by the CA authenticate as a token does.
     pub fn start_tls(nodes: &[Value], pods: &[Value]) -> Self {
-        let served = Served { nodes, pods, priority_classes: &[], pdbs: &[], version: "v1.35.0" };
+        let served = Served { nodes, pods, priority_classes: &[], pdbs: &[], version: "v1.35.0", forbidden: &[] };
         Self::launch(served, Misbehave::None, Some(crate::tls::server_config()))
     }
 
     fn launch(served: Served<'_>, misbehave: Misbehave, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
-        let Served { nodes, pods, priority_classes, pdbs, version } = served;
+        let Served { nodes, pods, priority_classes, pdbs, version, forbidden } = served;
         let tls_flag = tls.is_some();
         let data = Arc::new(Data {
             misbehave,
             priority_classes: priority_classes.iter().map(|c| strip_kind(c).to_string()).collect(),
             pdbs: pdbs.iter().map(|p| strip_kind(p).to_string()).collect(),
             version: version.to_string(),
+            forbidden: forbidden.iter().map(|p| p.to_string()).collect(),
             nodes: nodes.iter().map(|n| strip_kind(n).to_string()).collect(),
             pods: pods
                 .iter()
@@ -291,6 +313,26 @@ fn status_body(code: u16, reason: &str, message: &str) -> String {
     serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code}).to_string()
 }
 
+/// The Status RBAC's refusal carries (k8s.io/apiserver
+/// pkg/endpoints/handlers/responsewriters/errors.go `Forbidden`, `forbiddenMessage`:
+/// `<resource>.<group> is forbidden: User "<user>" cannot list resource
+/// "<resource>" in API group "<group>" at the cluster scope`).
+fn forbidden_body(path: &str) -> String {
+    let mut parts = path.trim_start_matches('/').split('/');
+    let (group, resource) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("apis"), Some(group), Some(_version), Some(resource)) => (group, resource),
+        (Some("api"), Some(_version), Some(resource), _) => ("", resource),
+        _ => ("", path),
+    };
+    let qualified = if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") };
+    let message = format!(
+        "{qualified} is forbidden: User \"system:serviceaccount:gpuops:gpufit\" cannot list resource \"{resource}\" in API group \"{group}\" at the cluster scope"
+    );
+    serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
+        "reason": "Forbidden", "details": {"group": group, "kind": resource}, "code": 403})
+    .to_string()
+}
+
 fn serve(
     mut stream: impl Conn,
     data: &Data,
@@ -323,9 +365,13 @@ fn answer<S: Conn>(
         return respond(&mut stream, "401 Unauthorized", &status_body(401, "Unauthorized", "Unauthorized"));
     }
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    if data.forbidden.iter().any(|f| f == path) {
+        return respond(&mut stream, "403 Forbidden", &forbidden_body(path));
+    }
     let param = |key: &str| query.split('&').find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_string));
-    // A list's apiVersion is its group's (`policy/v1` for PDBs), as the
-    // API server writes it; the core lists are `v1`.
+    // A list's apiVersion is its group's (`policy/v1` for PDBs,
+    // `scheduling.k8s.io/v1` for PriorityClasses), as the API server writes
+    // it; the core lists are `v1`.
     let mut api_version = "v1";
     let (kind, items): (&str, Vec<&String>) = match path {
         "/version" => {
@@ -337,7 +383,10 @@ fn answer<S: Conn>(
                 "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.25.0", "compiler": "gc", "platform": "linux/amd64"});
             return respond(&mut stream, "200 OK", &info.to_string());
         }
-        "/apis/scheduling.k8s.io/v1/priorityclasses" => ("PriorityClassList", data.priority_classes.iter().collect()),
+        "/apis/scheduling.k8s.io/v1/priorityclasses" => {
+            api_version = "scheduling.k8s.io/v1";
+            ("PriorityClassList", data.priority_classes.iter().collect())
+        }
         "/apis/policy/v1/poddisruptionbudgets" => {
             api_version = "policy/v1";
             ("PodDisruptionBudgetList", data.pdbs.iter().collect())

@@ -298,6 +298,11 @@ pub struct Cluster {
     /// PodDisruptionBudgets (from a dump or the API), which preemption
     /// counts when it chooses victims and a node.
     pub pdbs: Vec<PodDisruptionBudget>,
+    /// Why the live cluster's PodDisruptionBudgets could not be listed
+    /// (`403 Forbidden`, a failure): `pdbs` is then empty for want of
+    /// reading, not of budgets, and a report whose preemption chose victims
+    /// says so. `None` for a dump (which cannot tell) or a list read.
+    pub pdbs_unread: Option<String>,
     /// Each bound pod's `status.startTime` ([`parse_time`]), indexed like
     /// `pods`; shorter when pods were added without one (then unknown,
     /// which preemption takes as "now", the latest, as upstream's

@@ -57,6 +57,16 @@ pub(crate) fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
         unchecked |= report.unchecked();
         reports.push(report);
     }
+    // What a cluster's verdict could not know, on stderr whatever the
+    // output (`-o json` also carries it, as the report's `warnings`); a
+    // fleet's name which cluster.
+    let fleet = reports.len() > 1;
+    for report in &reports {
+        for warning in &report.warnings {
+            let cluster = if fleet { format!("{}: ", report.cluster) } else { String::new() };
+            render::eprint_line(&format!("warning: {cluster}{warning}"));
+        }
+    }
     render::emit(&render::check(&reports, &args.output)?)?;
     // 3 when nothing checked fails but a model or GPU was unknown.
     Ok(if all_fit && unchecked { ExitCode::Unchecked } else { ExitCode::answer(all_fit) })

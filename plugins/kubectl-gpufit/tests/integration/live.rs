@@ -370,3 +370,60 @@ fn live_pdbs_change_which_node_preemption_picks_and_are_reported() {
     assert!(table.contains("fits by preempting 1 pod(s), 1 violating a PodDisruptionBudget"), "{table}");
     assert!(table.contains("  preempts 1 pod(s), 1 violating a PodDisruptionBudget: ml/batch-a"), "{table}");
 }
+
+/// A PodDisruptionBudget list RBAC refuses (`403 Forbidden`) is said where
+/// it matters: when preemption chose victims, which budgets would have
+/// steered, the table run says so on stderr and `-o json` carries it in the
+/// report's `warnings`; a workload that fits without evicting anyone, and
+/// a cluster whose (empty) list was read, say nothing.
+#[test]
+fn an_unreadable_pdb_list_is_warned_about_when_preemption_picks_victims() {
+    const WARNING: &str =
+        "warning: PodDisruptionBudgets could not be listed (403 Forbidden): preemption victims are chosen without them";
+    let pdbs = "/apis/policy/v1/poddisruptionbudgets";
+    let nodes = [node("gpu-a", 1, "NVIDIA-L4", false), node("gpu-b", 1, "NVIDIA-L4", false)];
+    let classes = [json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+        "metadata": {"name": "inference"}, "value": 100000})];
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("serve.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: serve, namespace: llm}\nspec:\n  priorityClassName: inference\n  containers:\n  - name: vllm\n    resources: {limits: {nvidia.com/gpu: 1}}\n",
+    )
+    .unwrap();
+    // (stderr of the table run, the JSON report, stderr of the JSON run)
+    let check = |server: &ApiServer| {
+        let kubeconfig = ApiServer::write_kubeconfig(dir.path(), &[("lab", &server.url())]);
+        let args = ["check", "-f", manifest.to_str().unwrap(), "--kubeconfig", kubeconfig.to_str().unwrap()];
+        let table = gpufit(&args);
+        assert_eq!(table.status.code(), Some(0), "{}{}", text(&table.stdout), text(&table.stderr));
+        let json_out = gpufit(&[&args[..], &["-o", "json"]].concat());
+        assert_eq!(json_out.status.code(), Some(0), "{}", text(&json_out.stderr));
+        let report: Value = serde_json::from_slice(&json_out.stdout).unwrap();
+        assert!(server.requests().iter().any(|r| r == pdbs), "{:?}", server.requests());
+        (text(&table.stderr), report, text(&json_out.stderr))
+    };
+    let full = [pod("batch-a", "gpu-a", 1, "Running"), pod("batch-b", "gpu-b", 1, "Running")];
+
+    let refused = ApiServer::start_forbidding(&nodes, &full, &classes, "v1.35.0", &[pdbs]);
+    let (stderr, report, json_stderr) = check(&refused);
+    assert_eq!(report["workloads"][0]["preempts"], json!(["ml/batch-a"]), "{report}");
+    assert_eq!(stderr.lines().filter(|l| *l == WARNING).count(), 1, "once, on stderr: {stderr}");
+    let entry = WARNING.strip_prefix("warning: ").unwrap();
+    assert_eq!(report["warnings"], json!([entry]), "{report}");
+    assert!(json_stderr.contains(WARNING), "stderr says it with -o json too: {json_stderr}");
+
+    // A free GPU: no victims, nothing a budget could have changed.
+    let room = ApiServer::start_forbidding(&nodes, &full[..1], &classes, "v1.35.0", &[pdbs]);
+    let (stderr, report, _) = check(&room);
+    assert_eq!(report["workloads"][0].get("preempts"), None, "{report}");
+    assert!(!stderr.contains("PodDisruptionBudgets"), "{stderr}");
+    assert_eq!(report.get("warnings"), None, "{report}");
+
+    // Read, and empty: preemption went by what the cluster has.
+    let read = ApiServer::start_with_pdbs(&nodes, &full, &classes, &[], "v1.35.0");
+    let (stderr, report, _) = check(&read);
+    assert_eq!(report["workloads"][0]["preempts"], json!(["ml/batch-a"]), "{report}");
+    assert!(!stderr.contains("PodDisruptionBudgets"), "{stderr}");
+    assert_eq!(report.get("warnings"), None, "{report}");
+}
