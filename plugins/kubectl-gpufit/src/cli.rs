@@ -223,6 +223,12 @@ pub struct ModelArgs {
     /// catalog does not know, or to override the catalog's figure.
     #[arg(long, value_name = "SIZE")]
     pub gpu_memory: Option<String>,
+    /// GPU memory other processes already hold when vLLM starts (20GiB, 8192MiB; a
+    /// plain number is GiB): a GPU shared with other pods or programs. vLLM 0.9.1+
+    /// refuses to start with less than total × utilization free; V1 before 0.9.1
+    /// takes it out of the KV cache; V0 sizes the cache as if the GPU were empty.
+    #[arg(long, value_name = "SIZE")]
+    pub gpu_memory_in_use: Option<String>,
     /// A MIG profile of --gpu (3g.40gb): size the model against that slice.
     #[arg(long, value_name = "PROFILE", requires = "gpu")]
     pub mig: Option<String>,

@@ -65,7 +65,8 @@ pub(crate) fn model(args: &ModelArgs) -> Result<ExitCode, Error> {
         let demand = memory::Demand { context: fit.max_model_len, concurrency: args.concurrency };
         memory::recommend(&shape, &gpu, &engine, demand)
     });
-    let answer = ModelAnswer { fit: &fit, smallest_tp: smallest, recommendation };
+    let answer =
+        ModelAnswer { fit: &fit, smallest_tp: smallest, recommendation, shared: render::SharedGpu::of(&engine, &fit) };
     render::emit(&render::model(&answer, &args.output)?)?;
     Ok(ExitCode::answer(fit.fits))
 }
@@ -101,6 +102,12 @@ fn engine_args(args: &ModelArgs) -> Result<EngineArgs, Error> {
         None => None,
     };
     let vllm_version = args.engine.as_deref().and_then(gpuops_model::memory::VllmVersion::parse);
+    let gpu_memory_in_use_gib = match &args.gpu_memory_in_use {
+        Some(text) => parse_memory_gib(text).ok_or_else(|| {
+            Error::Usage(format!("--gpu-memory-in-use {text:?} is not a size (20GiB, 20Gi, 8192MiB)"))
+        })?,
+        None => 0.0,
+    };
     let kv_cache_memory_bytes = match &args.kv_cache_memory_bytes {
         Some(text) => Some(parse_kv_cache_bytes(text).ok_or_else(|| {
             Error::Usage(format!("--kv-cache-memory-bytes {text:?} is not a size in bytes (8589934592, 8Gi, 8GiB)"))
@@ -123,6 +130,7 @@ fn engine_args(args: &ModelArgs) -> Result<EngineArgs, Error> {
         // `--engine 0.11.0` names a release: its terms, not just its generation.
         engine: engine.filter(|_| vllm_version.is_none()),
         vllm_version,
+        gpu_memory_in_use_gib,
         entrypoint: Entrypoint::Server,
         ..EngineArgs::default()
     })

@@ -11,7 +11,7 @@ mod nodes;
 
 pub(crate) use self::check::check;
 pub(crate) use self::local::{LocalGpu, local};
-pub(crate) use self::model::{ModelAnswer, model};
+pub(crate) use self::model::{ModelAnswer, SharedGpu, model};
 pub(crate) use self::nodes::{AllocationRow, NamespaceUse, NodeRow, allocations, nodes};
 
 use gpuops_cli::{Delivered, Document, Kind, OutputFormat};

@@ -3,7 +3,8 @@
 
 use gpuops_cli::{Kind, OutputArgs, OutputFormat};
 use gpuops_model::catalog::MemorySource;
-use gpuops_model::memory::{Generation, MemoryFit, Recommendation};
+use gpuops_model::memory::version::CoTenant;
+use gpuops_model::memory::{EngineArgs, Generation, MemoryFit, Recommendation, VllmVersion};
 use serde::Serialize;
 
 use super::{document, is_document};
@@ -21,6 +22,44 @@ pub(crate) struct ModelAnswer<'a> {
     /// `--recommend`'s answers (absent without it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) recommendation: Option<Recommendation>,
+    /// `--gpu-memory-in-use` (absent without it).
+    #[serde(flatten)]
+    pub(crate) shared: Option<SharedGpu>,
+}
+
+/// Memory other processes hold on the GPU, and what this vLLM release
+/// does with it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SharedGpu {
+    pub(crate) gpu_memory_in_use_gib: f64,
+    /// unseen, subtracted or checked (`VllmVersion::co_tenant`).
+    pub(crate) co_tenant: CoTenant,
+}
+
+impl SharedGpu {
+    pub(crate) fn of(args: &EngineArgs, fit: &MemoryFit) -> Option<Self> {
+        let version = VllmVersion::parse(&fit.vllm_version)?;
+        (args.gpu_memory_in_use_gib > 0.0).then(|| Self {
+            gpu_memory_in_use_gib: args.gpu_memory_in_use_gib,
+            co_tenant: version.co_tenant(fit.engine),
+        })
+    }
+
+    /// One line under the GPU's, in what the release does.
+    fn text(&self, f: &MemoryFit) -> String {
+        let (gib, total) = (self.gpu_memory_in_use_gib, f.gpu_memory_gib);
+        let what = match self.co_tenant {
+            CoTenant::Checked => {
+                format!("vLLM {} refuses to start below {:.2} GiB free", f.vllm_version, f.usable_gib)
+            }
+            CoTenant::Subtracted => format!("vLLM {} takes it out of the KV cache", f.vllm_version),
+            CoTenant::Unseen => {
+                format!("vLLM {} sizes the KV cache as if the GPU were empty", f.vllm_version)
+            }
+        };
+        format!("in use:       {gib:.2} GiB held by other processes, {:.2} GiB free at startup; {what}\n", total - gib)
+    }
 }
 
 pub(crate) fn model(answer: &ModelAnswer<'_>, args: &OutputArgs) -> Result<String, Error> {
@@ -28,6 +67,11 @@ pub(crate) fn model(answer: &ModelAnswer<'_>, args: &OutputArgs) -> Result<Strin
         return document(Kind::ModelFit, answer, args.output);
     }
     let mut text = memory_text(answer.fit, answer.smallest_tp, args.output == OutputFormat::Wide);
+    if let Some(shared) = &answer.shared {
+        // Under the GPU line, which is the second.
+        let at = text.match_indices('\n').nth(1).map_or(text.len(), |(i, _)| i + 1);
+        text.insert_str(at, &shared.text(answer.fit));
+    }
     if let Some(r) = &answer.recommendation {
         text.push_str(&recommendation_text(r, answer.fit));
     }

@@ -1,10 +1,12 @@
 //! Issue 20, deliverables 4 and 5 through `kubectl gpufit check`: an
 //! assumed vLLM version is a warning of the workload (table and JSON), and
-//! the second vLLM on one time-sliced GPU is refused in vLLM's words.
+//! the second vLLM on one time-sliced GPU is refused in vLLM's words; and
+//! through `kubectl gpufit model --gpu-memory-in-use`, what each vLLM band
+//! does beside memory other processes hold.
 
 use serde_json::Value;
 
-use crate::util::{gpufit_with_stdin, text};
+use crate::util::{gpufit, gpufit_with_stdin, repo_root, text};
 
 const ASSUMED: &str = "vLLM version unknown: assumed 0.34.0";
 
@@ -112,4 +114,44 @@ fn the_second_vllm_on_a_time_sliced_gpu_is_refused() {
     assert_eq!(doc["workloads"][1]["memory"]["status"], "does-not-fit", "{doc}");
     let message = doc["workloads"][1]["memory"]["message"].as_str().unwrap();
     assert!(message.starts_with("Free memory on device ("), "{message}");
+}
+
+/// `gpufit model --gpu-memory-in-use 20GiB`: the same pod beside 20 GiB
+/// another process holds on an H100, at one release per band
+/// (`VllmVersion::co_tenant`): V0 0.7.3 sizes its cache as on an empty GPU
+/// and runs out allocating it (exit 1); V1 0.8.5 takes the 20 GiB out of
+/// its KV cache and starts (exit 0); V1 0.11.0 refuses at startup (exit 1).
+/// A reviewed snapshot of the three tables; the JSON carries the input.
+#[test]
+fn model_sizes_a_pod_beside_memory_other_processes_hold() {
+    let base = ["model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "H100", "--max-model-len", "8192"];
+    let mut all = String::new();
+    for (release, code) in [("0.7.3", 1), ("0.8.5", 0), ("0.11.0", 1)] {
+        let args = [&base[..], &["--engine", release, "--gpu-memory-in-use", "20GiB"]].concat();
+        let out = gpufit(&args);
+        assert_eq!(out.status.code(), Some(code), "{release}: {}{}", text(&out.stdout), text(&out.stderr));
+        all.push_str(&gpuops_testkit::snapshot::entry(&format!("kubectl-gpufit {}", args.join(" ")), &out));
+    }
+    gpuops_testkit::assert_reviewed!(
+        repo_root().join("plugins/kubectl-gpufit/tests/integration/snapshots"),
+        "gpufit-model-gpu-memory-in-use",
+        all
+    );
+
+    let document = |extra: &[&str]| -> Value {
+        let out = gpufit(&[&base[..], &["--engine", "0.8.5", "-o", "json"], extra].concat());
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)))
+    };
+    let (alone, shared) = (document(&[]), document(&["--gpu-memory-in-use", "20480MiB"]));
+    assert_eq!(
+        (&shared["gpuMemoryInUseGib"], &shared["coTenant"]),
+        (&serde_json::json!(20.0), &serde_json::json!("subtracted"))
+    );
+    assert!(alone.get("gpuMemoryInUseGib").is_none() && alone.get("coTenant").is_none(), "{alone}");
+    let kv = |d: &Value| d["kvBudgetGib"].as_f64().unwrap();
+    assert!((kv(&alone) - kv(&shared) - 20.0).abs() < 1e-6, "{alone}\n{shared}");
+
+    let out = gpufit(&[&base[..], &["--gpu-memory-in-use", "lots"]].concat());
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), "error: --gpu-memory-in-use \"lots\" is not a size (20GiB, 20Gi, 8192MiB)\n");
 }
