@@ -30,12 +30,17 @@ mod client;
 mod endpoint;
 mod helper;
 pub mod hub;
+mod login;
 pub mod model;
 pub mod models;
 mod origin;
 pub mod provider;
 pub mod push;
 mod reference;
+mod retry;
+mod session;
+mod tags;
+mod token;
 mod transport;
 
 pub use auth::docker_config_dir;

@@ -5,6 +5,8 @@
 
 use gpuops_manifest::text::printable;
 
+use serde::Deserialize;
+
 use crate::MAX_DOCUMENT_BYTES;
 
 /// A fully read answer.
@@ -130,5 +132,39 @@ pub(crate) struct TransportError {
 impl From<String> for TransportError {
     fn from(message: String) -> Self {
         Self { message, too_large: false }
+    }
+}
+
+/// Registry errors arrive as `{"errors": [{"code", "message"}]}`.
+pub(crate) fn registry_message(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Errors {
+        errors: Vec<ErrorEntry>,
+    }
+    #[derive(Deserialize)]
+    struct ErrorEntry {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        message: String,
+    }
+    let parsed: Errors = serde_json::from_slice(body).ok()?;
+    let first = parsed.errors.first()?;
+    let text =
+        if first.code.is_empty() { first.message.clone() } else { format!("{} ({})", first.message, first.code) };
+    Some(printable(&text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_error_bodies() {
+        let body = br#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}"#;
+        assert_eq!(registry_message(body).unwrap(), "repository name not known to registry (NAME_UNKNOWN)");
+        // A hostile registry's escape sequences are shown, not run.
+        let body = br#"{"errors":[{"code":"DENIED","message":"\u001b[2J\u001b]0;pwned\u0007denied"}]}"#;
+        assert_eq!(registry_message(body).unwrap(), "\\u{1b}[2J\\u{1b}]0;pwned\\u{7}denied (DENIED)");
     }
 }
