@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::shape::ModelShape;
+use crate::shape::{MlaDims, ModelShape};
 
 mod document;
 pub mod hubref;
@@ -213,7 +213,14 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
                 None => h * hd * (nope + rope),
             };
             let kv = h * (kv_lora as f64 + rope) + kv_lora as f64 * hd * (nope + v);
-            (q + kv + hd * v * h, Some(kv_lora + rope as u64))
+            let dims = MlaDims {
+                q_lora_rank: num(text, "q_lora_rank"),
+                kv_lora_rank: kv_lora,
+                qk_nope_head_dim: nope as u64,
+                qk_rope_head_dim: rope as u64,
+                v_head_dim: v as u64,
+            };
+            (q + kv + hd * v * h, Some(dims))
         }
         None => {
             let q = (heads * head_dim) as f64;
@@ -235,7 +242,7 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
     let experts =
         num(text, "num_local_experts").or_else(|| num(text, "num_experts")).or_else(|| num(text, "n_routed_experts"));
     let top_k = num(text, "num_experts_per_tok").or_else(|| num(text, "experts_per_token")).unwrap_or(1);
-    let (mlp, expert_params, ffn_active, expert_width) = match experts {
+    let (mlp, expert_params, ffn_active, expert_width, router) = match experts {
         Some(e) => {
             let moe = num(text, "moe_intermediate_size").unwrap_or(intermediate) as f64;
             let llama4 = model_type.starts_with("llama4");
@@ -252,9 +259,10 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
             };
             let experts_per_layer = 3.0 * h * (e as f64 * moe + shared);
             let mlp = moe_layers * (experts_per_layer + h * e as f64) + (l - moe_layers) * 3.0 * h * dense_width;
-            (mlp, moe_layers * experts_per_layer, (top_k as f64 * moe + shared) as u64, moe as u64)
+            let router = moe_layers * h * e as f64;
+            (mlp, moe_layers * experts_per_layer, (top_k as f64 * moe + shared) as u64, moe as u64, router)
         }
-        None => (l * mlp_matrices(model_type) * h * intermediate as f64, 0.0, intermediate, 0),
+        None => (l * mlp_matrices(model_type) * h * intermediate as f64, 0.0, intermediate, 0, 0.0),
     };
     let embedding = vocab as f64 * h * if tied { 1.0 } else { 2.0 };
     let vision = config.get("vision_config").map(|v| {
@@ -288,7 +296,10 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
         expert_width,
         max_position: num(text, "max_position_embeddings").unwrap_or(4096),
         vision: vision.is_some(),
-        mla_latent: mla,
+        mla_latent: mla.map(|d| d.kv_lora_rank + d.qk_rope_head_dim),
+        mla,
+        router_b: router / 1e9,
+        experts_per_token: if experts.is_some() { top_k } else { 0 },
         checkpoint_bytes: quantization,
         experts_only_quantized: method == "mxfp4",
         hidden,

@@ -27,6 +27,15 @@ pub struct ModelShape {
     /// MLA (DeepSeek V2/V3): the width of the one latent cached per token
     /// and layer (`kv_lora_rank + qk_rope_head_dim`), not split by TP.
     pub mla_latent: Option<u64>,
+    /// MLA's projection widths, for the weights vLLM builds from them
+    /// (`memory::mla_weights`); `None` for other attention.
+    pub mla: Option<MlaDims>,
+    /// Router (`gate`) parameters of all MoE layers (billions): vLLM keeps
+    /// them whole on every TP rank and unquantized.
+    pub router_b: f64,
+    /// Routed experts each token goes to (`num_experts_per_tok`); 0 for a
+    /// dense model. Sizes the fused-MoE kernel's intermediate caches.
+    pub experts_per_token: u64,
     /// Bytes per weight of the checkpoint's own quantization
     /// (`quantization_config`), when it has one.
     pub checkpoint_bytes: Option<f64>,
@@ -52,6 +61,19 @@ pub struct ModelShape {
     pub architectures: Vec<String>,
 }
 
+/// The widths of DeepSeek V2/V3's multi-head latent attention, as its
+/// `config.json` gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MlaDims {
+    /// `q_lora_rank`: `None` when queries are projected from the hidden
+    /// state directly (DeepSeek-V2-Lite).
+    pub q_lora_rank: Option<u64>,
+    pub kv_lora_rank: u64,
+    pub qk_nope_head_dim: u64,
+    pub qk_rope_head_dim: u64,
+    pub v_head_dim: u64,
+}
+
 impl ModelShape {
     /// A shape from the four numbers a user can annotate (no config.json).
     pub fn from_counts(id: &str, params_b: f64, layers: u64, kv_heads: u64, head_dim: u64, max_position: u64) -> Self {
@@ -68,6 +90,9 @@ impl ModelShape {
             max_position,
             vision: false,
             mla_latent: None,
+            mla: None,
+            router_b: 0.0,
+            experts_per_token: 0,
             checkpoint_bytes: None,
             experts_only_quantized: false,
             // Activations scale with width; a dense model of this size has

@@ -22,6 +22,7 @@ mod dtype;
 pub mod encoder_decoder;
 pub mod engine;
 pub mod kv_groups;
+pub mod mla_weights;
 pub mod overhead;
 pub mod recommend;
 pub mod refusals;
@@ -326,7 +327,10 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     // The busiest pipeline stage (`get_pp_indices`, see VllmVersion::pp_partitions).
     let stage_layers =
         version.pp_partitions(model.layers, pp, env.pp_layer_partition.as_deref()).into_iter().max().unwrap_or(0);
-    let weights_per_gpu_gib = weights_per_gpu_gib(model, gpu, args, tp, stage_layers);
+    let (weight_bytes, _) = weight_bytes_per_param(model, args);
+    let dtype_bytes = Dtype::parse(&args.dtype).bytes() as f64;
+    let weights_per_gpu_gib = weights_per_gpu_gib(model, gpu, args, tp, stage_layers)
+        + mla_weights::extra_weights_gib(model, version, generation, tp, stage_layers, weight_bytes, dtype_bytes);
     // V0 profiles one prefill of the whole batch; V1 a chunk of it.
     let sampler_backend = version.sampler_backend(env, generation, max_num_seqs);
     let profiled_top_k_top_p = version.profile_samples_top_k_top_p(env);

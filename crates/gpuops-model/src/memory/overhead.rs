@@ -124,7 +124,34 @@ pub fn activation_gib(
     // the calibration set has no vision rows, so this stays the old
     // 1 GiB heuristic.
     let encoder = if model.vision { 1.0 } else { 0.0 };
-    fit.fixed_gib + fit.per_token * per_token + sampler_copies * logits + encoder
+    let moe = if generation == Generation::V0 { fused_moe_cache_gib(model, tokens) } else { 0.0 };
+    fit.fixed_gib + fit.per_token * per_token + sampler_copies * logits + encoder + moe
+}
+
+/// What V0's profile holds for the fused-MoE kernel beyond what the fitted
+/// width term ([`activation_fit`]) already counts (GiB). `fused_experts_impl`
+/// allocates its caches up front for a chunk of at most
+/// `VLLM_FUSED_MOE_CHUNK_SIZE` (32,768) tokens in the model dtype
+/// (v0.7.3 model_executor/layers/fused_moe/fused_moe.py:1158-1183,
+/// envs.py:429-430; v0.7.2 fused_moe.py:1154-1180): `(M, topk, N)`,
+/// `(M·topk, N/2)` and `(M, topk, hidden)`, `N` = 2 × `moe_intermediate_size`
+/// / TP. The first two are what a dense MLP of the token's active width
+/// holds (`ffn_active` = topk × `moe_intermediate_size` + shared, the
+/// width term's `2 × ffn/TP`); the third, one hidden-wide output per
+/// routed expert before the weighted sum, is not: that is this term,
+/// `M × topk × hidden × 2` bytes (3.4 GiB for DeepSeek-R1 at 32,000
+/// tokens). DeepSeek's and Mixtral's MoE run in place (`inplace=True`,
+/// v0.7.3 quantization/fp8.py:683, fused_moe/layer.py:163): no output
+/// copy. V0 profiles every batched token in one forward, so the caches are
+/// in its peak. Not counted: the FP8 copy of the kernel's input
+/// (`M × hidden` bytes) that block-quantized experts add.
+pub fn fused_moe_cache_gib(model: &ModelShape, tokens: u64) -> f64 {
+    if !model.moe || model.experts_per_token == 0 {
+        return 0.0;
+    }
+    const CHUNK: u64 = 32_768;
+    let m = tokens.min(CHUNK) as f64;
+    m * model.experts_per_token as f64 * model.hidden as f64 * 2.0 / GIB
 }
 
 /// One float32 copy of the `seqs × vocab` logits (GiB).

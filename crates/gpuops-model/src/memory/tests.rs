@@ -191,3 +191,20 @@ fn mllama_is_reported_unsized_not_fitting() {
     let text = fit("Llama-3.1-8B-Instruct", "H100-80GB", 1, Some(8192));
     assert!(text.fits && text.not_sized.is_none());
 }
+
+/// fused_moe.py v0.7.3:1158-1183 (`intermediate_cache3`, `(M, topk,
+/// hidden)` for `M = min(tokens, 32768)`): DeepSeek-R1 (top-8, hidden 7168)
+/// at 32,000 profiled tokens holds 32000 × 8 × 7168 × 2 B on top of the
+/// fitted width term, whatever the TP. V0 only.
+#[test]
+fn v0_profile_holds_the_fused_moe_caches() {
+    let r1 = find_model("deepseek-ai/DeepSeek-R1").unwrap();
+    let expected = 32_000.0 * 8.0 * 7168.0 * 2.0 / GIB;
+    assert!((overhead::fused_moe_cache_gib(&r1, 32_000) - expected).abs() < 1e-9);
+    assert!((overhead::fused_moe_cache_gib(&r1, 100_000) - expected * 32_768.0 / 32_000.0).abs() < 1e-9);
+    let dense = find_model("Llama-3.1-8B").unwrap();
+    assert_eq!(overhead::fused_moe_cache_gib(&dense, 32_000), 0.0);
+    let v1 = overhead::activation_gib(Generation::V1, &r1, 8, 32_000, 1024, 0.0);
+    let v0 = overhead::activation_gib(Generation::V0, &r1, 8, 32_000, 1024, 0.0);
+    assert!(v0 - v1 > expected, "V0 {v0:.2} vs V1 {v1:.2}");
+}
