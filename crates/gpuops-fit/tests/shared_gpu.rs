@@ -169,3 +169,84 @@ fn mps_shares_are_isolated() {
         assert!(memory.fit.as_ref().unwrap().gpu.contains("MPS 1/4"));
     }
 }
+
+/// The same pair on V0 (vllm/vllm-openai:v0.7.3, the V0 default): no
+/// startup check, and the budget leaves out what the first pod holds
+/// (v0.7.3 worker.py:161 `baseline_snapshot`, :233-236), so the second
+/// goes ahead and runs out of memory, in PyTorch's words
+/// (`memory::co_tenant`, through the same `memory::evaluate` as `gpufit
+/// model`): beside 90 % of the GPU its weights do not even load.
+#[test]
+fn the_second_v0_vllm_on_one_time_sliced_gpu_runs_out_of_memory() {
+    let cluster = node(Some(1), "time-slicing", 0);
+    let image = "vllm/vllm-openai:v0.7.3";
+    let report = run(&cluster, &[vllm("a", image, 1, &[]), vllm("b", image, 1, &[])]);
+    assert_eq!((report.workloads[0].placed, report.workloads[1].placed), (1, 1));
+    assert_eq!(report.workloads[0].memory.as_ref().unwrap().status, MemoryStatus::Fits);
+    let memory = report.workloads[1].memory.as_ref().unwrap();
+    assert_eq!(memory.status, MemoryStatus::DoesNotFit, "{memory:?}");
+    let message = memory.message.as_deref().unwrap();
+    assert!(message.starts_with("CUDA out of memory. GPU 0 has a total capacity of 79.19 GiB of which "), "{message}");
+    assert!(message.contains("(vLLM 0.7.3 loading the model weights, beside the "), "{message}");
+    assert!(
+        notes(&report, 1)[0].starts_with("time-sliced: starts on node gpu-0's one physical GPU after Deployment/ml/a")
+    );
+    assert!(!report.fits);
+}
+
+/// A first pod at 45 % and a second at the default 90 % on one GPU, at one
+/// release per band (`VllmVersion::co_tenant`): V0 0.7.3 sizes the
+/// second's KV cache as on an empty GPU and runs out allocating it; V1
+/// 0.8.5 takes the first's memory out of the second's KV cache
+/// (v0.8.5 v1/worker/gpu_worker.py:203-210) and both start; V1 0.11.0
+/// refuses the second at startup (v0.11.0 gpu_worker.py:188-197).
+#[test]
+fn a_small_first_pod_and_a_default_second_one_per_band() {
+    let cluster = node(Some(1), "time-slicing", 0);
+    let half = ["--gpu-memory-utilization", "0.45"];
+    let second = |release: &str| {
+        let image = format!("vllm/vllm-openai:v{release}");
+        let report = run(&cluster, &[vllm("a", &image, 1, &half), vllm("b", &image, 1, &[])]);
+        assert_eq!(report.workloads[0].memory.as_ref().unwrap().status, MemoryStatus::Fits, "{release}");
+        report.workloads[1].memory.clone().unwrap()
+    };
+    let v0 = second("0.7.3");
+    assert_eq!(v0.status, MemoryStatus::DoesNotFit);
+    let message = v0.message.as_deref().unwrap();
+    assert!(message.starts_with("CUDA out of memory. Tried to allocate "), "{message}");
+    assert!(message.contains("(vLLM 0.7.3 allocating the KV cache, beside the "), "{message}");
+    assert!(message.ends_with("--gpu-memory-utilization 0.54 or less leaves room for them)"), "{message}");
+
+    let v1 = second("0.8.5");
+    assert_eq!(v1.status, MemoryStatus::Fits, "{v1:?}");
+    let alone = run(&cluster, &[vllm("b", "vllm/vllm-openai:v0.8.5", 1, &[])]);
+    let kv = |m: &gpuops_fit::report::MemoryReport| m.fit.as_ref().unwrap().kv_budget_gib;
+    let first_holds = alone.workloads[0].memory.as_ref().map(kv).unwrap() - kv(&v1);
+    assert!((35.0..37.0).contains(&first_holds), "{first_holds}: 45 % of 79.19 GiB and its CUDA graphs");
+
+    let checked = second("0.11.0");
+    assert_eq!(checked.status, MemoryStatus::DoesNotFit);
+    assert!(checked.message.as_deref().unwrap().starts_with("Free memory on device ("), "{checked:?}");
+}
+
+/// Two pods at 45 % each: on V0 (and from 0.9.1, above) both start; V1
+/// before 0.9.1 counts the first pod as the second's own non-torch memory,
+/// so `gpu_memory_utilization` is a share of the whole GPU and the second
+/// has no KV cache left: "No available memory for the cache blocks".
+#[test]
+fn v1_before_0_9_1_counts_the_first_pod_against_the_second() {
+    let cluster = node(Some(1), "time-slicing", 0);
+    let half = ["--gpu-memory-utilization", "0.45"];
+    let v0 = run(
+        &cluster,
+        &[vllm("a", "vllm/vllm-openai:v0.7.3", 1, &half), vllm("b", "vllm/vllm-openai:v0.7.3", 1, &half)],
+    );
+    assert!(v0.fits, "{}", v0.explain());
+    let image = "vllm/vllm-openai:v0.8.5";
+    let report = run(&cluster, &[vllm("a", image, 1, &half), vllm("b", image, 1, &half)]);
+    assert_eq!(report.workloads[0].memory.as_ref().unwrap().status, MemoryStatus::Fits);
+    let memory = report.workloads[1].memory.as_ref().unwrap();
+    assert_eq!(memory.status, MemoryStatus::DoesNotFit, "{memory:?}");
+    let message = memory.message.as_deref().unwrap();
+    assert!(message.starts_with("No available memory for the cache blocks"), "{message}");
+}

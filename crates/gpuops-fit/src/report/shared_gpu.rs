@@ -6,15 +6,24 @@
 //! `time-slicing`, or the renamed `nvidia.com/gpu.shared` resource) hands
 //! out `replicas` shares of each GPU with no memory isolation (GPU Operator
 //! docs, "Time-Slicing GPUs in Kubernetes": "there is no memory or
-//! fault-isolation between replicas"). A vLLM that starts next to another
-//! on the same GPU asks `torch.cuda.mem_get_info` for the free memory and
-//! refuses to start when it is below `total × gpu_memory_utilization`:
-//! "Free memory on device … on startup is less than desired GPU memory
-//! utilization" (vllm v1/worker/gpu_worker.py `init_device`, v0.9.2:146-155,
-//! v0.11.0:188-197; v1/worker/utils.py `request_memory` from v0.14.0). The
-//! words and the version bands are `gpuops_model::memory::refusals::free_memory`,
-//! the same path `gpufit model` evaluates: here only what is in use when a
-//! pod starts is worked out, and handed to `memory::evaluate` as
+//! fault-isolation between replicas"). What a vLLM that starts next to
+//! another on the same GPU does with the other's memory depends on its
+//! release (`gpuops_model::memory::version::VllmVersion::co_tenant`, cited
+//! line by line there; `memory::co_tenant`):
+//! - V1 from 0.9.1 asks `torch.cuda.mem_get_info` for the free memory and
+//!   refuses to start when it is below `total × gpu_memory_utilization`:
+//!   "Free memory on device … on startup is less than desired GPU memory
+//!   utilization" (vllm v1/worker/gpu_worker.py `init_device`, v0.9.2:146-155,
+//!   v0.11.0:188-197; v1/worker/utils.py `request_memory` from v0.14.0);
+//! - V1 before 0.9.1 counts it as its own non-torch memory and takes it out
+//!   of the KV cache (v0.8.5 v1/worker/gpu_worker.py:203-210): utilization is
+//!   a share of the whole GPU, and two pods at 45 % leave the second none;
+//! - V0 (the default before 0.8, `VLLM_USE_V1=0` to 0.10) leaves it out of
+//!   its budget (v0.7.3 worker.py:161,233-236) and runs out of memory
+//!   ("CUDA out of memory") loading the weights or allocating the cache.
+//!
+//! That is all `memory::evaluate`, the path `gpufit model` takes: here only
+//! what is in use when a pod starts is worked out, and handed to it as
 //! `EngineArgs::gpu_memory_in_use_gib`.
 //!
 //! MPS shares are left out: the device plugin pins each client's memory
