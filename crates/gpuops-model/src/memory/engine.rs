@@ -39,7 +39,13 @@ pub enum Entrypoint {
 ///   see PR #17885": v0.9.0 arg_utils.py:1492-1508; v0.10.1.1:1638-1656).
 ///
 /// V0: without chunked prefill one prefill of `max(max_model_len, 2048)`
-/// tokens; chunked prefill (on by default above 32K context) batches 512.
+/// tokens; chunked prefill (on by default above 32K context) batches 512
+/// before 0.7.2 ([`V0_CHUNK_2048`]: releases before it not read here) and
+/// 2,048 from 0.7.2 (`SchedulerConfig.__post_init__`, v0.7.2 config.py:1533,
+/// v0.7.3 config.py:1532). An MLA model gets chunked prefill forced off
+/// afterwards (v0.7.3 config.py:3327-3332) but keeps that token count, so
+/// its profile prefills 2,048 tokens in one pass. `max_num_seqs` 256
+/// (v0.7.3 engine/arg_utils.py:222-224).
 pub fn scheduler_defaults(
     version: VllmVersion,
     generation: Generation,
@@ -49,7 +55,8 @@ pub fn scheduler_defaults(
     max_model_len: u64,
 ) -> (u64, u64) {
     if generation == Generation::V0 {
-        return if max_model_len > 32_768 { (512, 256) } else { (max_model_len.max(2048), 256) };
+        let chunk = if version >= V0_CHUNK_2048 { 2048 } else { 512 };
+        return if max_model_len > 32_768 { (chunk, 256) } else { (max_model_len.max(2048), 256) };
     }
     let name = gpu_label.to_ascii_lowercase();
     let big = if version < MEMORY_BAND {
@@ -66,6 +73,9 @@ pub fn scheduler_defaults(
     };
     (tokens, seqs)
 }
+
+/// The first release read whose V0 chunked-prefill default is 2,048 tokens.
+pub const V0_CHUNK_2048: VllmVersion = VllmVersion::new(0, 7, 2);
 
 /// The first release read whose small-GPU default is 256 sequences.
 pub const SEQS_BY_DEVICE: VllmVersion = VllmVersion::new(0, 8, 4);
@@ -104,6 +114,15 @@ mod tests {
         let at = |version: &str, (gib, label): (f64, &str), entry| {
             scheduler_defaults(v(version), Generation::V1, entry, gib, label, 8192)
         };
+        // V0 above 32K context: config.py v0.7.3:1532 (2,048 tokens).
+        let v0 =
+            |version: &str| scheduler_defaults(v(version), Generation::V0, Entrypoint::Server, 79.19, "H100", 131_072);
+        assert_eq!(v0("0.7.3"), (2048, 256));
+        assert_eq!(v0("0.7.2"), (2048, 256));
+        assert_eq!(
+            scheduler_defaults(v("0.7.3"), Generation::V0, Entrypoint::Server, 79.19, "H100", 8192),
+            (8192, 256)
+        );
         // v0.10.1.1 arg_utils.py:1638: 70 GiB and not an A100.
         assert_eq!(at("0.10.1.1", h100, Entrypoint::Server), (8192, 1024));
         assert_eq!(at("0.10.1.1", h100, Entrypoint::Offline), (16_384, 1024));
