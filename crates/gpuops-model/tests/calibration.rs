@@ -277,7 +277,7 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          (gpu_worker.py:177-210); tied embeddings are held once (0.92 GiB). Same band, same vocabulary: \
          Qwen2.5-7B on an RTX 3090 (0.8.4, 256 requests) is within 1-4%. At the most an RTX 4060 reports \
          (8.00 GiB under WSL, vllm#13882; the catalog's 7.63 is an estimate), 0.45 x 8.00 - 0.92 - 9.4 x 0.145 \
-         GiB of sampler leaves at most 115,146 tokens before any \
+         GiB of sampler leaves at most 115,136 tokens before any \
          non-torch memory, against 125,680 logged; even the 7 copies live at the scatter (no sort buffers) need \
          the context, non-torch memory and the forward to fit in 0.23 GiB. The log gives neither max_num_seqs \
          nor the total; the runbook's commands use --max-num-seqs 16 elsewhere. Kept: the row's inputs, not the \
