@@ -43,6 +43,13 @@ pub struct Options {
     /// credential helper instead of docker's config (an
     /// `ImageRepository.spec.provider`; Flux uses nothing else for them).
     pub credential_helpers: std::collections::BTreeMap<String, crate::CredentialHelper>,
+    /// Certificate authorities trusted besides the built-in web PKI roots
+    /// (the system store, `SSL_CERT_FILE`, a CA file: the binary reads them).
+    pub trusted_roots: crate::TrustedRoots,
+    /// `host:port` → the address to connect to instead of asking DNS
+    /// (curl's `--resolve`); the host keeps its name for everything else
+    /// (TLS, logins, `spec.provider`). Keys are lower case.
+    pub resolve: std::collections::BTreeMap<String, std::net::SocketAddr>,
 }
 
 impl Default for Options {
@@ -59,6 +66,8 @@ impl Default for Options {
             use_docker_config: true,
             docker_config_dir: None,
             credential_helpers: std::collections::BTreeMap::new(),
+            trusted_roots: crate::TrustedRoots::default(),
+            resolve: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -110,7 +119,7 @@ impl Client {
 
 impl Client {
     pub fn new(options: Options) -> Self {
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(options.timeout))
             .user_agent(concat!("gpuops/", env!("CARGO_PKG_VERSION")))
@@ -118,8 +127,14 @@ impl Client {
             // Blob downloads redirect to storage on other hosts (S3, a CDN):
             // the registry's Authorization never follows a redirect.
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
-            .build()
-            .new_agent();
+            .tls_config(ureq::tls::TlsConfig::builder().root_certs(options.trusted_roots.root_certs()).build())
+            .build();
+        let agent = if options.resolve.is_empty() {
+            config.new_agent()
+        } else {
+            let pins = crate::resolve::Pinned { pins: options.resolve.clone() };
+            ureq::Agent::with_parts(config, ureq::unversioned::transport::DefaultConnector::new(), pins)
+        };
         Self { agent, options, state: Mutex::new(HashMap::new()) }
     }
 

@@ -13,8 +13,10 @@
 //!   cloud's docker credential helper instead ([`provider`], [`CredentialHelper`]);
 //! * 429 and 5xx, timeouts and cut connections are retried with exponential
 //!   backoff, honouring `Retry-After`;
-//! * HTTPS with verified certificates, plain HTTP only for loopback hosts
-//!   and hosts the user names as insecure.
+//! * HTTPS with verified certificates (the built-in web PKI roots plus the
+//!   CAs the caller adds, [`TrustedRoots`]; an untrusted certificate is
+//!   [`RegistryError::Certificate`], never retried), plain HTTP only for
+//!   loopback hosts and hosts the user names as insecure.
 //!
 //! * a login goes only where it belongs: never along a redirect, a `Link`
 //!   to another origin is an error, a token realm gets it only over HTTPS
@@ -37,9 +39,11 @@ mod origin;
 pub mod provider;
 pub mod push;
 mod reference;
+mod resolve;
 mod retry;
 mod session;
 mod tags;
+mod tls;
 mod token;
 mod transport;
 
@@ -52,6 +56,7 @@ pub use reference::{
     ManifestRef, OciReference, RepositoryRef, is_oci_digest, is_oci_repository_path, is_oci_tag, is_registry_host,
     parse_oci_reference, parse_repository,
 };
+pub use tls::{CertificateError, TrustedRoots};
 
 /// The most a JSON document read from the network may weigh — hub files,
 /// manifests, indexes, tag lists, token answers, config.json blobs and
@@ -86,6 +91,11 @@ pub enum RegistryError {
     /// without its query, or a file in a layer).
     #[error("{repository}: {what} is larger than {} MiB, the limit for a document read from the network; refusing to read it", MAX_DOCUMENT_BYTES >> 20)]
     TooLarge { repository: String, what: String },
+    /// The registry's TLS certificate was refused (an unknown CA, a name
+    /// it is not valid for, expired): not retried. `unknown_issuer` when
+    /// it chains to no trusted CA — what a private CA looks like.
+    #[error("{repository}: the TLS certificate of {host} is not trusted: {message}")]
+    Certificate { repository: String, host: String, message: String, unknown_issuer: bool },
     /// An endpoint URL refused before any request (`HF_ENDPOINT`, a token realm).
     #[error("{name}: {message}")]
     Endpoint { name: String, message: String },

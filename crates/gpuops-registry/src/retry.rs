@@ -64,6 +64,9 @@ impl Client {
                 Err(e) if e.too_large => {
                     return Err(RegistryError::TooLarge { repository: name.to_string(), what: e.message });
                 }
+                Err(e) if e.untrusted.is_some() => {
+                    return Err(e.certificate_error(name).expect("untrusted is set"));
+                }
                 Err(_)
                     if attempt < self.options.retries
                         && self.within_budget(&mut waited, self.backoff(attempt, None)) =>

@@ -49,6 +49,9 @@ impl Client {
                     return Err(RegistryError::TooLarge { repository: name, what: shown_url(url) });
                 }
                 Err(message) => {
+                    if let Some(refused) = message.certificate_error(&name) {
+                        return Err(refused);
+                    }
                     let wait = self.backoff(attempt, None);
                     if attempt < self.options.retries && self.within_budget(&mut waited, wait) {
                         tracing::info!(repository = %name, error = %message, ?wait, attempt = attempt + 1, "request failed; retrying");

@@ -49,6 +49,9 @@ impl Client {
                     repository: name.to_string(),
                     what: format!("the token answer of {realm_shown}"),
                 }
+            } else if let Some(refused) = e.certificate_error(name) {
+                // The realm's host, which may not be the registry's.
+                refused
             } else {
                 auth_error(format!("token request to {realm_shown} failed: {e}"))
             }

@@ -7,7 +7,7 @@ use gpuops_manifest::text::printable;
 
 use serde::Deserialize;
 
-use crate::MAX_DOCUMENT_BYTES;
+use crate::{MAX_DOCUMENT_BYTES, RegistryError};
 
 /// A fully read answer.
 pub(crate) struct Reply {
@@ -54,7 +54,7 @@ pub(crate) fn call(
         Method::Post => with_headers!(agent.post(url)).send(body.unwrap_or_default()),
         Method::Put => with_headers!(agent.put(url)).send(body.unwrap_or_default()),
     };
-    let mut response = response.map_err(|e| describe(&e))?;
+    let mut response = response.map_err(|e| describe(&e, url))?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = if method == Method::Head { Vec::new() } else { read_document(&mut response, url)? };
@@ -78,7 +78,7 @@ pub(crate) fn shown_url(url: &str) -> String {
 /// server sends.
 fn read_document(response: &mut ureq::http::Response<ureq::Body>, url: &str) -> Result<Vec<u8>, TransportError> {
     use std::io::Read;
-    let too_large = || TransportError { message: shown_url(url), too_large: true };
+    let too_large = || TransportError { message: shown_url(url), too_large: true, untrusted: None };
     let declared = response.headers().get("content-length").and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_DOCUMENT_BYTES) {
         return Err(too_large());
@@ -100,7 +100,21 @@ fn describe_io(error: &std::io::Error) -> TransportError {
 }
 
 /// A transport error in words, without URLs' query strings (tokens).
-fn describe(error: &ureq::Error) -> TransportError {
+fn describe(error: &ureq::Error, url: &str) -> TransportError {
+    if let Some(problem) = certificate_problem(error) {
+        let host = url.parse::<ureq::http::Uri>().ok().and_then(|u| u.authority().map(|a| a.to_string()));
+        let unknown_issuer = matches!(problem, rustls::CertificateError::UnknownIssuer);
+        let message = if unknown_issuer {
+            "it chains to no certificate authority trusted here (unknown issuer)".to_string()
+        } else {
+            format!("invalid peer certificate: {problem}")
+        };
+        return TransportError {
+            message,
+            too_large: false,
+            untrusted: Some(Untrusted { host: printable(&host.unwrap_or_else(|| shown_url(url))), unknown_issuer }),
+        };
+    }
     TransportError::from(match error {
         ureq::Error::Timeout(t) => format!("timed out ({t})"),
         ureq::Error::ConnectionFailed => "connection failed".to_string(),
@@ -108,6 +122,21 @@ fn describe(error: &ureq::Error) -> TransportError {
         ureq::Error::Io(e) => format!("connection error: {e}"),
         other => other.to_string(),
     })
+}
+
+/// The certificate rustls refused, if that is what failed: ureq hands a
+/// handshake error over as the `io::Error` rustls made of it
+/// (`complete_io`), other TLS errors as its own `Rustls` variant.
+fn certificate_problem(error: &ureq::Error) -> Option<&rustls::CertificateError> {
+    let tls = match error {
+        ureq::Error::Rustls(e) => Some(e),
+        ureq::Error::Io(e) => e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        _ => None,
+    }?;
+    match tls {
+        rustls::Error::InvalidCertificate(problem) => Some(problem),
+        _ => None,
+    }
 }
 
 /// Characters a query value keeps: RFC 3986 unreserved.
@@ -121,17 +150,40 @@ pub(crate) fn encode(text: &str) -> String {
 
 /// A request that got no HTTP answer (connection, TLS, timeout), in words;
 /// or an answer over [`MAX_DOCUMENT_BYTES`] (`too_large`, `message` the URL
-/// shown), which is never retried.
+/// shown); or a TLS certificate refused (`untrusted`). The last two are
+/// never retried: asking again gets the same answer.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub(crate) struct TransportError {
     pub(crate) message: String,
     pub(crate) too_large: bool,
+    pub(crate) untrusted: Option<Untrusted>,
+}
+
+/// Whose certificate was refused, and whether for want of a trusted CA.
+#[derive(Debug, Clone)]
+pub(crate) struct Untrusted {
+    /// `host[:port]` of the URL asked, escaped for terminals.
+    pub(crate) host: String,
+    pub(crate) unknown_issuer: bool,
+}
+
+impl TransportError {
+    /// The [`RegistryError`] of a refused certificate, if this is one.
+    pub(crate) fn certificate_error(&self, repository: &str) -> Option<RegistryError> {
+        let untrusted = self.untrusted.as_ref()?;
+        Some(RegistryError::Certificate {
+            repository: repository.to_string(),
+            host: untrusted.host.clone(),
+            message: self.message.clone(),
+            unknown_issuer: untrusted.unknown_issuer,
+        })
+    }
 }
 
 impl From<String> for TransportError {
     fn from(message: String) -> Self {
-        Self { message, too_large: false }
+        Self { message, too_large: false, untrusted: None }
     }
 }
 

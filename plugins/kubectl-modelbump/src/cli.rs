@@ -70,6 +70,15 @@ pub struct RegistryArgs {
     /// Pin references to the manifest digest (tag@sha256:…), whatever the policy says.
     #[arg(long)]
     pub digest: bool,
+    /// Trust the CA certificates in this PEM file for registries' TLS (a registry signed by a private
+    /// CA), besides the built-in web PKI roots, the system's CA store, $SSL_CERT_FILE and
+    /// $SSL_CERT_DIR. Repeatable; a file may hold several certificates.
+    #[arg(long, value_name = "FILE", value_parser = crate::trust::parse_ca_file)]
+    pub certificate_authority: Vec<crate::trust::CaFile>,
+    /// Connect to ADDRESS when a registry is HOST:PORT, as curl --resolve (a port-forward or tunnel
+    /// reached under the registry's own name: its certificate and spec.provider still apply). Repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDRESS", value_parser = crate::trust::parse_resolve)]
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
 }
 
 impl RegistryArgs {
@@ -80,6 +89,8 @@ impl RegistryArgs {
             retries: self.retries,
             max_pages: self.max_tag_pages,
             docker_config_dir: gpuops_registry::docker_config_dir(|k| std::env::var_os(k)),
+            trusted_roots: crate::trust::trusted_roots(&self.certificate_authority, |k| std::env::var_os(k)),
+            resolve: self.resolve.iter().cloned().collect(),
             ..gpuops_registry::Options::default()
         }
     }

@@ -14,10 +14,12 @@ mod forge;
 mod git;
 mod registry;
 mod render;
+mod trust;
 
 pub use cli::{ApplyArgs, Cli, Command, DiffArgs, DryRun, PromoteArgs, RegistryArgs, ScanArgs, TagsArgs, WriteArgs};
 pub use gpuops_cli::{ExitCode, OutputArgs, Verbosity};
 pub use gpuops_gitops::bump::safe_lines;
+pub use trust::CaFile;
 
 use gpuops_gitops::bump::BumpError;
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use gpuops_gitops::Scan;
 use gpuops_gitops::bump::{TagSource, TagSourceError};
 use gpuops_manifest::text::printable;
-use gpuops_registry::{Client, CloudProvider, CredentialHelper, Options};
+use gpuops_registry::{Client, CloudProvider, CredentialHelper, Options, RegistryError};
 
 /// Registry clients: credentials never travel over plain HTTP except to a
 /// loopback registry, so hosts reached over plain HTTP by name
@@ -108,7 +108,7 @@ fn credential_sources(
         }
         if let Some(secret) = &r.cert_secret_ref {
             warnings.push(format!(
-                "{who}: spec.certSecretRef {:?} is a Secret in the cluster, which modelbump cannot read; here {host}'s certificate must chain to the public web PKI roots modelbump is built with (a registry signed by a private CA is refused: reach it through a mirror with a public certificate)",
+                "{who}: spec.certSecretRef {:?} is a Secret in the cluster, which modelbump cannot read; here {host}'s certificate must chain to the built-in web PKI roots, the system's CA store or $SSL_CERT_FILE: for a private CA, pass its ca.crt with --certificate-authority FILE",
                 printable(secret)
             ));
         }
@@ -151,7 +151,7 @@ pub(crate) struct Registries<'a> {
 impl TagSource for Registries<'_> {
     fn list_tags(&self, image: &str) -> Result<Vec<String>, TagSourceError> {
         let tags = match self.clients.for_image(image) {
-            Ok(client) => client.list_tags(image).map_err(TagSourceError::new),
+            Ok(client) => client.list_tags(image).map_err(with_hint),
             Err(why) => Err(TagSourceError::new(Refused(why))),
         };
         if let Some(p) = self.progress {
@@ -162,7 +162,18 @@ impl TagSource for Registries<'_> {
 
     fn digest(&self, image: &str, tag: &str) -> Result<String, TagSourceError> {
         let client = self.clients.for_image(image).map_err(|why| TagSourceError::new(Refused(why)))?;
-        client.digest(image, tag).map_err(TagSourceError::new)
+        client.digest(image, tag).map_err(with_hint)
+    }
+}
+
+/// A registry error, with the flag that helps when the registry's
+/// certificate chains to no trusted CA (the library names no flag).
+fn with_hint(error: RegistryError) -> TagSourceError {
+    match &error {
+        RegistryError::Certificate { host, unknown_issuer: true, .. } => TagSourceError::new(Refused(format!(
+            "{error}; if {host} uses a private CA, pass its CA certificate with --certificate-authority FILE (or set SSL_CERT_FILE)"
+        ))),
+        _ => TagSourceError::new(error),
     }
 }
 

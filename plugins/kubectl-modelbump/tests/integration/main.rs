@@ -18,4 +18,5 @@ mod push_branch;
 mod registry_client;
 mod release;
 mod scan;
+mod tls;
 mod util;
