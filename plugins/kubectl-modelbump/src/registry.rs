@@ -113,12 +113,9 @@ fn credential_sources(
             ));
         }
         let Some(provider) = provider else { continue };
-        // A loopback host is a port-forward or local mirror of the cloud
-        // registry (the one way to test this path without the cloud): the
-        // helper, not the host pattern, decides there.
-        if !repo.is_loopback()
-            && let Err(e) = provider.check_registry(&repo.host)
-        {
+        // Every host, loopback too, as Flux checks it: a port-forward of
+        // the cloud registry keeps its name with --resolve.
+        if let Err(e) = provider.check_registry(&repo.host) {
             refused.insert(repo.host.clone(), format!("{who}: {e}"));
             continue;
         }
@@ -225,7 +222,8 @@ mod tests {
         };
         let text = repo("ecr", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/m", "aws")
             + &repo("wrong", "ghcr.io/a/m", "aws")
-            + &repo("gar", "europe-docker.pkg.dev/p/m", "gcp");
+            + &repo("gar", "europe-docker.pkg.dev/p/m", "gcp")
+            + &repo("local", "127.0.0.1:5000/m", "aws");
         gpuops_gitops::scan_text(&mut scan, "f.yaml", &text);
         let found = |name: &str| (name == "docker-credential-ecr-login").then(|| PathBuf::from("/opt/bin").join(name));
         let clients = Clients::new(Options::default(), &scan, found);
@@ -236,6 +234,9 @@ mod tests {
         let wrong = clients.for_image("ghcr.io/a/m").err().unwrap();
         assert!(wrong.contains("ImageRepository ns/wrong (f.yaml:"), "{wrong}");
         assert!(wrong.contains("invalid AWS registry: 'ghcr.io'. must match ([0-9+]*).dkr[.-]ecr"), "{wrong}");
+        // A loopback registry gets no exemption (Flux has none): --resolve gives a port-forward its name.
+        let local = clients.for_image("127.0.0.1:5000/m").err().unwrap();
+        assert!(local.contains("invalid AWS registry: '127.0.0.1:5000'. must match ([0-9+]*).dkr[.-]ecr"), "{local}");
         let gar = clients.for_image("europe-docker.pkg.dev/p/m").err().unwrap();
         assert!(gar.contains("docker-credential-gcr, which is not on PATH; install docker-credential-gcr (https://github.com/GoogleCloudPlatform/docker-credential-gcr)"), "{gar}");
     }
