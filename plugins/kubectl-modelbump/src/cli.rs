@@ -274,6 +274,11 @@ pub struct TagsArgs {
     /// Compare this expansion of the filter's match ($name, ${name}, $1) instead of the tag.
     #[arg(long, requires = "filter")]
     pub extract: Option<String>,
+    /// Where ImageRepository objects are read (default: the git top level of the current directory,
+    /// none outside a git repository): one whose spec.image is REPOSITORY gives its spec.provider,
+    /// spec.insecure and spec.exclusionList, as scan and apply use them.
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]

@@ -181,3 +181,44 @@ fn secret_refs_are_cluster_side_and_said_so() {
     );
     assert!(repo.read(HELMRELEASE).contains("tag: v2.0.0 #"));
 }
+
+/// `tags REPOSITORY` reaches the registry as the tree's ImageRepository
+/// for it says (its provider's helper), and says which one it used;
+/// without the helper, the same error `scan` gives instead of a bare 401.
+#[test]
+fn tags_uses_the_image_repository_that_names_the_repository() {
+    let registry = Private::start();
+    let repo = private_seed(&registry, "  provider: aws\n");
+    let bin = tempfile::tempdir().unwrap();
+    stand_in_helper(bin.path(), "docker-credential-ecr-login", &registry.host(), USER, PASSWORD);
+    let image = format!("{}/{SEED_IMAGE_PATH}", registry.host());
+
+    let out = run(&repo, &registry.args(&["tags", &image])).env("PATH", path_with(bin.path())).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(text(&out.stdout).contains("v2.0.0"), "{}", text(&out.stdout));
+    assert!(
+        err.contains(&format!("ImageRepository flux-system/foundry-gpu-models ({REPOSITORY_FILE}:"))
+            && err
+                .contains(&format!("names {image}; using spec.provider: aws (login from docker-credential-ecr-login)")),
+        "{err}"
+    );
+    let requests = std::fs::read_to_string(bin.path().join("requests")).unwrap();
+    assert_eq!(requests, format!("get {}\n", registry.host()));
+
+    // Without the helper: the provider's error, not an anonymous 401.
+    let out = run(&repo, &registry.args(&["tags", &image])).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("whose login comes from docker-credential-ecr-login, which is not on PATH"), "{err}");
+    assert!(!err.contains("401"), "{err}");
+
+    // Another tree (--policies) without an ImageRepository for it: no line, anonymous, refused.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut args = registry.args(&["tags", &image]);
+    args.push(format!("--policies={}", elsewhere.path().display()));
+    let out = run(&repo, &args).env("PATH", path_with(bin.path())).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("ImageRepository"), "{err}");
+}
