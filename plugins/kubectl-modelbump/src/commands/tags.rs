@@ -59,8 +59,9 @@ fn image_repositories(args: &TagsArgs) -> Result<Scan, Error> {
 }
 
 /// What `tags` takes from `repository`, and what it does not (suspend: the
-/// tags listed are the registry's now, not those of Flux's last scan).
-fn describe(repository: &ImageRepository, used_exclusions: bool) -> String {
+/// tags listed are the registry's now, not those of Flux's last scan);
+/// `None` when it changes nothing (said at -v only).
+fn describe(repository: &ImageRepository, used_exclusions: bool) -> Option<String> {
     let mut used = Vec::new();
     if let Some(provider) = gpuops_registry::CloudProvider::from_spec(repository.provider.as_deref()) {
         used.push(format!("spec.provider: {provider} (login from {})", provider.helper()));
@@ -79,17 +80,19 @@ fn describe(repository: &ImageRepository, used_exclusions: bool) -> String {
         repository.source.line,
         printable(&repository.image)
     );
-    line.push_str(&if used.is_empty() {
-        "; nothing in it changes how it is asked".to_string()
-    } else {
-        format!("; using {}", used.join(", "))
-    });
+    if used.is_empty() && !repository.suspend {
+        tracing::info!("{line}; nothing in it changes how it is asked");
+        return None;
+    }
+    if !used.is_empty() {
+        line.push_str(&format!("; using {}", used.join(", ")));
+    }
     if repository.suspend {
         line.push_str(
             "; not applied: spec.suspend: true (Flux keeps the tags of its last scan; these are the registry's now)",
         );
     }
-    line
+    Some(line)
 }
 
 pub(crate) fn tags(args: &TagsArgs) -> Result<ExitCode, Error> {
@@ -100,7 +103,9 @@ pub(crate) fn tags(args: &TagsArgs) -> Result<ExitCode, Error> {
     let policy = policy_of(args, first)?;
     for (i, repository) in found.repositories.iter().enumerate() {
         let exclusions = i == 0 && repository.exclusion_list.as_ref().is_some_and(|l| !l.is_empty());
-        eprint_line(&describe(repository, exclusions));
+        if let Some(line) = describe(repository, exclusions) {
+            eprint_line(&line);
+        }
     }
     // No credentials over plain HTTP to an --insecure-registry host (registry::Clients).
     let clients = Clients::new(args.registry.options(), &found, crate::registry::on_path);
