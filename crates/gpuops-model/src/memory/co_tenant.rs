@@ -50,15 +50,56 @@ pub struct Footprint {
     pub fixed_kv: bool,
 }
 
+/// The steps of a start that allocate GPU memory, in the order vLLM takes
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// `load_model`, after `init_device` created the communicators.
+    LoadWeights,
+    /// The profile run (`determine_available_memory`).
+    ProfileRun,
+    /// The KV cache, allocated after it was sized and checked
+    /// (`initialize_cache` / `initialize_from_config`).
+    AllocateKvCache,
+    /// CUDA graphs captured after the KV cache, outside the budget.
+    CaptureGraphs,
+}
+
+impl Step {
+    /// Before the KV cache is sized: a start stopped here never meets the
+    /// cache-size refusals ("No available memory for the cache blocks",
+    /// a `max_model_len` the cache cannot hold) nor anything after them.
+    pub fn before_cache_sizing(self) -> bool {
+        matches!(self, Self::LoadWeights | Self::ProfileRun)
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Self::LoadWeights => "loading the model weights",
+            Self::ProfileRun => "in the profile run",
+            Self::AllocateKvCache => "allocating the KV cache",
+            Self::CaptureGraphs => "capturing CUDA graphs after the KV cache",
+        }
+    }
+}
+
+/// A start that runs out of memory beside other processes: where, and
+/// PyTorch's error with gpuops' reason and hint after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutOfMemory {
+    pub step: Step,
+    pub message: String,
+}
+
 /// The steps of a start, in order, and what the worker holds after each.
-fn steps(own: &Footprint) -> [(&'static str, f64); 4] {
+fn steps(own: &Footprint) -> [(Step, f64); 4] {
     let loaded = own.weights_gib + own.non_torch_gib;
     let kv = own.weights_gib + own.overhead_gib + own.kv_gib.max(0.0);
     [
-        ("loading the model weights", loaded),
-        ("in the profile run", loaded + own.activation_gib),
-        ("allocating the KV cache", kv),
-        ("capturing CUDA graphs after the KV cache", kv + own.graphs_after_kv_gib),
+        (Step::LoadWeights, loaded),
+        (Step::ProfileRun, loaded + own.activation_gib),
+        (Step::AllocateKvCache, kv),
+        (Step::CaptureGraphs, kv + own.graphs_after_kv_gib),
     ]
 }
 
@@ -92,7 +133,7 @@ pub fn out_of_memory(
     total_gib: f64,
     utilization: f64,
     own: &Footprint,
-) -> Option<String> {
+) -> Option<OutOfMemory> {
     if in_use_gib <= 0.0 || (accounting == CoTenant::Checked && total_gib - in_use_gib < total_gib * utilization) {
         return None;
     }
@@ -104,7 +145,7 @@ pub fn out_of_memory(
     let before = if at == 0 { 0.0 } else { reached[at - 1].1 };
     let free = (total_gib - in_use_gib - before).max(0.0) * GIB;
     let layer = own.kv_layer_bytes as f64;
-    let head = if at == 2 && layer > 0.0 {
+    let head = if *step == Step::AllocateKvCache && layer > 0.0 {
         // The layers before the one that fails were allocated.
         let left = free - (free / layer).floor() * layer;
         format!(
@@ -121,7 +162,7 @@ pub fn out_of_memory(
         )
     };
     let why = match accounting {
-        CoTenant::Unseen if at >= 2 && !own.fixed_kv => format!(
+        CoTenant::Unseen if !step.before_cache_sizing() && !own.fixed_kv => format!(
             "; it sized the KV cache as {total_gib:.2} × {utilization} = {:.2} GiB less its own use, leaving out what other processes held before it started",
             total_gib * utilization
         ),
@@ -131,16 +172,18 @@ pub fn out_of_memory(
     // the others, when a positive KV cache remains at it.
     let most = ((total_gib - in_use_gib - own.graphs_after_kv_gib) / total_gib * 100.0).floor() / 100.0;
     let kv_room = most * total_gib - own.weights_gib - own.overhead_gib - counted_gib(accounting, in_use_gib);
-    let hint = if at >= 2 && !own.fixed_kv && most > 0.0 && kv_room > 0.0 {
+    let hint = if !step.before_cache_sizing() && !own.fixed_kv && most > 0.0 && kv_room > 0.0 {
         format!("--gpu-memory-utilization {most} or less leaves room for them")
-    } else if at >= 2 && own.fixed_kv {
+    } else if !step.before_cache_sizing() && own.fixed_kv {
         "lower --kv-cache-memory-bytes, or give this pod a GPU of its own".to_string()
     } else {
         "this pod needs a GPU of its own, or fewer pods on this one".to_string()
     };
-    Some(format!(
-        "{head} (vLLM {version} {step}, beside the {in_use_gib:.2} GiB other processes hold on this GPU{why}; {hint})"
-    ))
+    let message = format!(
+        "{head} (vLLM {version} {}, beside the {in_use_gib:.2} GiB other processes hold on this GPU{why}; {hint})",
+        step.words()
+    );
+    Some(OutOfMemory { step: *step, message })
 }
 
 #[cfg(test)]
@@ -192,7 +235,7 @@ mod tests {
     fn v0_sizes_the_cache_as_if_alone_and_runs_out_allocating_it() {
         let kv = TOTAL * 0.9 - 14.99 - 2.0;
         let own = llama_8b(kv);
-        let oom = out_of_memory(v("0.7.3"), CoTenant::Unseen, 20.0, TOTAL, 0.9, &own).unwrap();
+        let oom = out_of_memory(v("0.7.3"), CoTenant::Unseen, 20.0, TOTAL, 0.9, &own).unwrap().message;
         // 24 of the 32 layers fit in the 42.20 GiB left beside the others.
         assert_eq!(
             oom,
@@ -200,7 +243,7 @@ mod tests {
         );
         // Within the 10 % it leaves: the cache fits, the CUDA graphs after
         // it do not.
-        let graphs = out_of_memory(v("0.7.3"), CoTenant::Unseen, 7.7, TOTAL, 0.9, &own).unwrap();
+        let graphs = out_of_memory(v("0.7.3"), CoTenant::Unseen, 7.7, TOTAL, 0.9, &own).unwrap().message;
         assert_eq!(
             graphs,
             "CUDA out of memory. GPU 0 has a total capacity of 79.19 GiB of which 224.26 MiB is free. (vLLM 0.7.3 capturing CUDA graphs after the KV cache, beside the 7.70 GiB other processes hold on this GPU; it sized the KV cache as 79.19 × 0.9 = 71.27 GiB less its own use, leaving out what other processes held before it started; --gpu-memory-utilization 0.89 or less leaves room for them)"
@@ -216,7 +259,7 @@ mod tests {
     fn checked_releases_refuse_first_and_run_out_only_after_the_cache() {
         let own = llama_8b(TOTAL * 0.9 - 14.99 - 2.0);
         assert_eq!(out_of_memory(v("0.11.0"), CoTenant::Checked, 20.0, TOTAL, 0.9, &own), None, "refused at startup");
-        let graphs = out_of_memory(v("0.11.0"), CoTenant::Checked, 7.7, TOTAL, 0.9, &own).unwrap();
+        let graphs = out_of_memory(v("0.11.0"), CoTenant::Checked, 7.7, TOTAL, 0.9, &own).unwrap().message;
         assert!(graphs.contains("(vLLM 0.11.0 capturing CUDA graphs after the KV cache, beside the 7.70 GiB other processes hold on this GPU; --gpu-memory-utilization 0.89 or less leaves room for them)"), "{graphs}");
     }
 
@@ -225,7 +268,7 @@ mod tests {
     #[test]
     fn weights_beside_the_others() {
         let own = llama_8b(-1.0);
-        let oom = out_of_memory(v("0.8.5"), CoTenant::Subtracted, 70.0, TOTAL, 0.9, &own).unwrap();
+        let oom = out_of_memory(v("0.8.5"), CoTenant::Subtracted, 70.0, TOTAL, 0.9, &own).unwrap().message;
         assert!(oom.starts_with("CUDA out of memory. GPU 0 has a total capacity of 79.19 GiB of which 9.19 GiB is free. (vLLM 0.8.5 loading the model weights, beside the 70.00 GiB other processes hold on this GPU; this pod needs a GPU of its own"), "{oom}");
         let alone = Footprint { weights_gib: 90.0, ..own };
         assert_eq!(out_of_memory(v("0.8.5"), CoTenant::Subtracted, 5.0, TOTAL, 0.9, &alone), None);

@@ -17,6 +17,7 @@
 //!   not fit (vllm/v1/core/kv_cache_utils.py `_check_enough_kv_cache_memory`).
 
 pub mod allreduce_fusion;
+mod budget;
 pub mod co_tenant;
 mod dtype;
 pub mod encoder_decoder;
@@ -35,7 +36,10 @@ pub use engine::{Entrypoint, Generation};
 pub use recommend::{Demand, Placement, Recommendation, recommend};
 pub use version::{SamplerBackend, VllmEnv, VllmVersion};
 
-use super::catalog::{GpuInfo, MemorySource, ModelShape, Vendor};
+use super::catalog::{GpuInfo, MemorySource, ModelShape};
+#[cfg(test)]
+use budget::mxfp4_value_padding;
+use budget::{Budget, Settings, budget, settle, weight_bytes_per_param};
 
 const GIB: f64 = (1u64 << 30) as f64;
 /// vLLM allocates the KV cache in blocks of 16 tokens.
@@ -228,234 +232,138 @@ fn is_zero(value: &f64) -> bool {
     *value == 0.0
 }
 
-/// The release whose terms apply, and a note when it was assumed: an
-/// explicit generation alone stands for a release of its band.
-fn resolve_version(args: &EngineArgs) -> (VllmVersion, Vec<String>) {
-    match (args.vllm_version, args.engine) {
-        (Some(version), _) => (version, Vec::new()),
-        (None, Some(Generation::V0)) => (VllmVersion::new(0, 7, 3), Vec::new()),
-        (None, Some(Generation::V1)) => (VllmVersion::new(0, 11, 0), Vec::new()),
-        (None, Some(Generation::V1Graphs)) => (VllmVersion::ASSUMED, Vec::new()),
-        (None, None) => (VllmVersion::ASSUMED, vec![format!("vLLM version unknown: assumed {}", VllmVersion::ASSUMED)]),
-    }
-}
-
-/// Bytes per weight of the quantized layers, and whether any are quantized.
-/// A checkpoint that is already quantized loads as stored unless
-/// `--quantization` says otherwise.
-fn weight_bytes_per_param(model: &ModelShape, args: &EngineArgs) -> (f64, bool) {
-    if args.quantization.is_none()
-        && let Some(bytes) = model.checkpoint_bytes
-    {
-        return (bytes, true);
-    }
-    match args.quantization.as_deref().map(Quantization::parse).and_then(|q| q.bytes_per_weight()) {
-        Some(bytes) => (bytes, true),
-        None => (Dtype::parse(&args.dtype).bytes() as f64, false),
-    }
-}
-
-/// The weights one GPU of the busiest pipeline stage holds (GiB): its share
-/// of the layers split by TP, plus the embedding or `lm_head` of an end stage.
-fn weights_per_gpu_gib(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, tp: u64, stage_layers: u64) -> f64 {
-    let pp = args.pipeline_parallel.max(1);
-    let (bytes, quantized) = weight_bytes_per_param(model, args);
-    let embedding = model.embedding_b * 1e9 * if quantized { 2.0 } else { bytes };
-    let body_params = (model.params_b - model.embedding_b) * 1e9;
-    let body = if quantized && model.experts_only_quantized {
-        // MXFP4: half a byte of value per weight plus the shared scales;
-        // the values are laid out (and padded) for the MoE kernel.
-        let values = 0.5 * mxfp4_value_padding(model, gpu, tp);
-        model.expert_b * 1e9 * (values + (bytes - 0.5).max(0.0)) + (body_params - model.expert_b * 1e9) * 2.0
-    } else {
-        body_params * bytes
-    };
-    let stage_share = stage_layers as f64 / model.layers.max(1) as f64;
-    // With PP the first stage holds the embedding and the last the lm_head:
-    // one vocab × hidden matrix each (a tied one is held at both ends).
-    let embedding_share =
-        if pp > 1 { (model.vocab * model.hidden) as f64 * if quantized { 2.0 } else { bytes } } else { embedding };
-    let weights = (body * stage_share + embedding_share) / tp as f64 / GIB;
-    (weights - args.cpu_offload_gb).max(0.0)
-}
-
-/// How much larger MXFP4 expert values are once laid out for the MoE
-/// kernel than as stored. On NVIDIA compute capability 8.x and 9.x vLLM
-/// runs gpt-oss experts through triton_kernels' Hopper layout (also
-/// Ampere's since triton-lang/triton#8474), which pads each expert matrix:
-/// the output dimension to 256 elements (triton-lang/triton#10428) and the
-/// packed input dimension to 64 bytes — gpt-oss-120b's w13 becomes
-/// (128, 1472, 5888) from (128, 1440, 5760) (NVIDIA/TensorRT-LLM#16125) —
-/// after vLLM rounds each rank's expert width up to 64
-/// (vllm/model_executor/layers/quantization/mxfp4.py `create_weights`).
-/// That is why vLLM logs 13.47 GiB for gpt-oss-20b on an H100, not the
-/// checkpoint's 12.8. Other GPUs keep the stored size here: no calibration
-/// row says what Blackwell's FlashInfer layout adds.
-fn mxfp4_value_padding(model: &ModelShape, gpu: &GpuInfo, tp: u64) -> f64 {
-    let hopper_layout =
-        gpu.vendor == Vendor::Nvidia && gpu.compute_capability().is_some_and(|(major, _)| (8..=9).contains(&major));
-    if !hopper_layout || model.expert_width == 0 || model.hidden == 0 {
-        return 1.0;
-    }
-    let hidden = model.hidden;
-    let width = model.expert_width.div_ceil(tp.max(1));
-    let padded_width = width.next_multiple_of(64);
-    // Elements of [N, K] stored as K/2 bytes per row; padded to N % 256, K/2 % 64.
-    let stored = |n: u64, k: u64| (n * k.div_ceil(2)) as f64;
-    let padded = |n: u64, k: u64| (n.next_multiple_of(256) * k.div_ceil(2).next_multiple_of(64)) as f64;
-    let logical = stored(2 * width, hidden) + stored(hidden, width);
-    let laid_out = padded(2 * padded_width, hidden) + padded(hidden, padded_width);
-    laid_out / logical
-}
-
-/// Evaluate `model` on `gpu` with `args`.
+/// Evaluate `model` on `gpu` with `args`: the engine settings vLLM
+/// resolves, its memory budget term by term, the KV cache it plans in what
+/// is left, and the refusals it meets on the way.
 pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryFit {
-    let (version, notes) = resolve_version(args);
-    let env = &args.vllm_env;
-    let generation = args.engine.unwrap_or_else(|| version.generation(env));
-    let tp = args.tensor_parallel.max(1);
-    let pp = args.pipeline_parallel.max(1);
-    let utilization = args.gpu_memory_utilization.unwrap_or_else(|| version.default_utilization());
-    let total = gpu.total_gib;
-    let usable_gib = total * utilization;
-    let max_model_len = args.max_model_len.unwrap_or(model.max_position);
-    let (default_tokens, default_seqs) =
-        engine::scheduler_defaults(version, generation, args.entrypoint, total, &gpu.label, max_model_len);
-    let max_num_batched_tokens = args.max_num_batched_tokens.unwrap_or(default_tokens);
-    let max_num_seqs = args.max_num_seqs.unwrap_or(default_seqs);
-
-    // The busiest pipeline stage (`get_pp_indices`, see VllmVersion::pp_partitions).
-    let stage_layers =
-        version.pp_partitions(model.layers, pp, env.pp_layer_partition.as_deref()).into_iter().max().unwrap_or(0);
-    let (weight_bytes, _) = weight_bytes_per_param(model, args);
-    let dtype_bytes = Dtype::parse(&args.dtype).bytes() as f64;
-    let weights_per_gpu_gib = weights_per_gpu_gib(model, gpu, args, tp, stage_layers)
-        + mla_weights::extra_weights_gib(model, version, generation, tp, stage_layers, weight_bytes, dtype_bytes);
-    // V0 profiles one prefill of the whole batch; V1 a chunk of it.
-    let sampler_backend = version.sampler_backend(env, generation, max_num_seqs);
-    let profiled_top_k_top_p = version.profile_samples_top_k_top_p(env);
-    let sampler_copies = overhead::sampler_copies(generation, sampler_backend, profiled_top_k_top_p);
-    let activation_gib =
-        overhead::activation_gib(generation, model, tp, max_num_batched_tokens, max_num_seqs, sampler_copies);
-    let not_sized = encoder_decoder::unsized_reason(model);
-    let custom_all_reduce_gib =
-        overhead::custom_all_reduce_gib(gpu, tp, env.disable_custom_all_reduce, args.multi_node);
-    let fi_allreduce_fusion_gib = allreduce_fusion::fusion_workspace_gib(&allreduce_fusion::FusionInputs {
-        version,
-        gpu,
-        tp,
-        pp,
-        enforce_eager: args.enforce_eager,
-        multi_node: args.multi_node,
-        hidden: model.hidden,
-        dtype_bytes: Dtype::parse(&args.dtype).bytes(),
-        max_num_batched_tokens,
-    });
-    let non_torch_gib =
-        overhead::non_torch_gib(generation, gpu, tp, custom_all_reduce_gib > 0.0) + fi_allreduce_fusion_gib;
-    let cuda_graph_gib = overhead::cuda_graph_gib(model, args.enforce_eager);
-    let cuda_graph_in_budget = version.cuda_graphs_in_budget(env, generation);
-    let overhead_gib = activation_gib + non_torch_gib + if cuda_graph_in_budget { cuda_graph_gib } else { 0.0 };
-    // What other processes hold on the GPU comes out of it only where the
-    // worker counts it as its own (`VllmVersion::co_tenant`).
-    let accounting = version.co_tenant(generation);
-    let kv_budget_gib = match args.kv_cache_memory_bytes {
-        Some(bytes) => bytes as f64 / GIB,
-        None => {
-            usable_gib
-                - weights_per_gpu_gib
-                - overhead_gib
-                - co_tenant::counted_gib(accounting, args.gpu_memory_in_use_gib)
-        }
-    };
-
-    let kv = kv_plan(model, args, version, generation, stage_layers, kv_budget_gib, max_num_batched_tokens);
-    let (kv_bytes_per_token, kv_pool_tokens, max_context, layout) =
-        (kv.bytes_per_token, kv.pool_tokens, kv.max_context, kv.layout);
-    let max_concurrency =
-        layout.max_concurrency(kv.num_blocks, max_model_len, kv.window_tokens / BLOCK, generation == Generation::V0);
-
+    let s = settle(model, gpu, args);
+    let b = budget(model, gpu, args, &s);
+    let kv = kv_plan(model, args, s.version, s.generation, s.stage_layers, b.kv_budget_gib, s.max_num_batched_tokens);
+    let layout = &kv.layout;
+    let max_concurrency = layout.max_concurrency(
+        kv.num_blocks,
+        s.max_model_len,
+        kv.window_tokens / BLOCK,
+        s.generation == Generation::V0,
+    );
     let kv_heads = model.mla_latent.is_none().then_some(model.kv_heads);
-    let tp_valid = refusals::tensor_parallel_split(model.heads, model.vocab, kv_heads, tp).is_none();
+    let tp_valid = refusals::tensor_parallel_split(model.heads, model.vocab, kv_heads, s.tp).is_none();
     let dtype_supported = !Dtype::parse(&args.dtype).wants_bf16() || gpu.bf16;
-    let own = co_tenant::Footprint {
-        weights_gib: weights_per_gpu_gib,
-        non_torch_gib,
-        activation_gib,
-        overhead_gib,
-        kv_gib: kv_budget_gib,
-        graphs_after_kv_gib: if cuda_graph_in_budget { 0.0 } else { cuda_graph_gib },
-        kv_layer_bytes: kv.num_blocks * BLOCK * kv.per_layer,
-        fixed_kv: args.kv_cache_memory_bytes.is_some(),
-    };
-    let mut problems = startup_refusals(model, gpu, args, version, generation, utilization, &own);
-    problems.extend(not_sized.iter().cloned());
-    if kv_budget_gib <= 0.0 {
-        problems.push(refusals::no_cache_blocks(weights_per_gpu_gib, overhead_gib, usable_gib));
-    } else if max_context < max_model_len {
-        let needed_gib = kv.request_bytes(max_model_len) as f64 / GIB;
-        let v0 = generation == Generation::V0;
-        problems.push(refusals::kv_too_small(version, v0, max_model_len, needed_gib, kv_budget_gib, max_context));
-    }
-    // CUDA graphs captured after the KV cache, or a fixed KV budget, can
-    // overrun the GPU itself.
-    let outside = if cuda_graph_in_budget { 0.0 } else { cuda_graph_gib };
-    let resident = match args.kv_cache_memory_bytes {
-        Some(_) => weights_per_gpu_gib + overhead_gib + kv_budget_gib + outside,
-        None => usable_gib.max(weights_per_gpu_gib + overhead_gib) + outside,
-    };
-    if kv_budget_gib > 0.0 && resident > total {
-        problems.push(format!(
-            "CUDA out of memory: {resident:.2} GiB needed on a {total:.2} GiB GPU (KV cache and CUDA graphs of {cuda_graph_gib:.2} GiB on top of the weights); lower --gpu-memory-utilization or --kv-cache-memory-bytes, or add --enforce-eager"
-        ));
-    } else if kv_budget_gib > 0.0 {
-        // The warm-up after the KV cache samples with top-k/top-p; a
-        // profile that skipped them left its extra peak out of the budget.
-        let warm_up = overhead::traced_sampler_copies(sampler_backend, true)
-            - overhead::traced_sampler_copies(sampler_backend, profiled_top_k_top_p);
-        let extra_gib = warm_up.max(0.0) * overhead::sampler_logits_gib(model, max_num_seqs);
-        if extra_gib > total - resident {
-            problems.push(refusals::sampler_warm_up(max_num_seqs));
-        }
-    }
+    let not_sized = encoder_decoder::unsized_reason(model);
+    let problems = problems(model, gpu, args, &s, &b, &kv, not_sized.as_deref());
     MemoryFit {
         model: model.id.clone(),
         gpu: gpu.label.clone(),
-        engine: generation,
-        vllm_version: version.to_string(),
-        tensor_parallel: tp,
-        pipeline_parallel: pp,
-        gpu_memory_gib: total,
+        engine: s.generation,
+        vllm_version: s.version.to_string(),
+        tensor_parallel: s.tp,
+        pipeline_parallel: s.pp,
+        gpu_memory_gib: gpu.total_gib,
         gpu_memory_source: gpu.memory_source,
-        gpu_memory_utilization: utilization,
-        usable_gib,
-        weights_per_gpu_gib,
-        activation_gib,
-        non_torch_gib,
-        custom_all_reduce_gib,
-        fi_allreduce_fusion_gib,
-        sampler_backend,
-        sampler_copies,
-        cuda_graph_gib,
-        cuda_graph_in_budget,
-        overhead_gib,
-        kv_budget_gib,
-        kv_bytes_per_token,
-        kv_pool_tokens,
+        gpu_memory_utilization: s.utilization,
+        usable_gib: s.usable_gib,
+        weights_per_gpu_gib: b.weights_per_gpu_gib,
+        activation_gib: b.activation_gib,
+        non_torch_gib: b.non_torch_gib,
+        custom_all_reduce_gib: b.custom_all_reduce_gib,
+        fi_allreduce_fusion_gib: b.fi_allreduce_fusion_gib,
+        sampler_backend: b.sampler_backend,
+        sampler_copies: b.sampler_copies,
+        cuda_graph_gib: b.cuda_graph_gib,
+        cuda_graph_in_budget: b.cuda_graph_in_budget,
+        overhead_gib: b.overhead_gib,
+        kv_budget_gib: b.kv_budget_gib,
+        kv_bytes_per_token: kv.bytes_per_token,
+        kv_pool_tokens: kv.pool_tokens,
         max_concurrency,
         kv_groups: layout.groups,
         kv_padding_layers: layout.padding_layers,
-        max_context,
-        max_model_len,
-        max_num_batched_tokens,
-        max_num_seqs,
+        max_context: kv.max_context,
+        max_model_len: s.max_model_len,
+        max_num_batched_tokens: s.max_num_batched_tokens,
+        max_num_seqs: s.max_num_seqs,
         tp_valid,
         dtype_supported,
         fits: problems.is_empty(),
         problems,
-        notes,
+        notes: s.notes,
         not_sized,
     }
+}
+
+/// Everything that stops the start, in the order vLLM meets it: the
+/// startup checks, running out of memory beside other processes, what
+/// gpuops cannot size, the cache-size refusals, then what runs out after
+/// the KV cache.
+fn problems(
+    model: &ModelShape,
+    gpu: &GpuInfo,
+    args: &EngineArgs,
+    s: &Settings,
+    b: &Budget,
+    kv: &KvPlan,
+    not_sized: Option<&str>,
+) -> Vec<String> {
+    let own = co_tenant::Footprint {
+        weights_gib: b.weights_per_gpu_gib,
+        non_torch_gib: b.non_torch_gib,
+        activation_gib: b.activation_gib,
+        overhead_gib: b.overhead_gib,
+        kv_gib: b.kv_budget_gib,
+        graphs_after_kv_gib: b.graphs_after_kv_gib(),
+        kv_layer_bytes: kv.num_blocks * BLOCK * kv.per_layer,
+        fixed_kv: args.kv_cache_memory_bytes.is_some(),
+    };
+    let mut problems = startup_refusals(model, gpu, args, s.version, s.generation, s.utilization);
+    let accounting = s.version.co_tenant(s.generation);
+    let (in_use, total) = (args.gpu_memory_in_use_gib, gpu.total_gib);
+    let beside_others = co_tenant::out_of_memory(s.version, accounting, in_use, total, s.utilization, &own);
+    problems.extend(beside_others.map(|oom| oom.message));
+    problems.extend(not_sized.map(str::to_string));
+    problems.extend(cache_size_refusal(s, b, kv));
+    problems.extend(after_cache_refusal(model, args, s, b));
+    problems
+}
+
+/// The cache-size refusals: "No available memory for the cache blocks",
+/// or a `max_model_len` the cache cannot hold.
+fn cache_size_refusal(s: &Settings, b: &Budget, kv: &KvPlan) -> Option<String> {
+    let (kv_budget_gib, max_model_len) = (b.kv_budget_gib, s.max_model_len);
+    if kv_budget_gib <= 0.0 {
+        Some(refusals::no_cache_blocks(b.weights_per_gpu_gib, b.overhead_gib, s.usable_gib))
+    } else if kv.max_context < max_model_len {
+        let needed_gib = kv.request_bytes(max_model_len) as f64 / GIB;
+        let v0 = s.generation == Generation::V0;
+        Some(refusals::kv_too_small(s.version, v0, max_model_len, needed_gib, kv_budget_gib, kv.max_context))
+    } else {
+        None
+    }
+}
+
+/// What overruns the GPU itself once the KV cache is allocated: CUDA
+/// graphs captured after it, or a fixed KV budget; else the sampler
+/// warm-up.
+fn after_cache_refusal(model: &ModelShape, args: &EngineArgs, s: &Settings, b: &Budget) -> Option<String> {
+    let (total, kv_budget_gib, cuda_graph_gib) = (s.total_gib, b.kv_budget_gib, b.cuda_graph_gib);
+    if kv_budget_gib <= 0.0 {
+        return None;
+    }
+    let outside = b.graphs_after_kv_gib();
+    let resident = match args.kv_cache_memory_bytes {
+        Some(_) => b.weights_per_gpu_gib + b.overhead_gib + kv_budget_gib + outside,
+        None => s.usable_gib.max(b.weights_per_gpu_gib + b.overhead_gib) + outside,
+    };
+    if resident > total {
+        return Some(format!(
+            "CUDA out of memory: {resident:.2} GiB needed on a {total:.2} GiB GPU (KV cache and CUDA graphs of {cuda_graph_gib:.2} GiB on top of the weights); lower --gpu-memory-utilization or --kv-cache-memory-bytes, or add --enforce-eager"
+        ));
+    }
+    // The warm-up after the KV cache samples with top-k/top-p; a profile
+    // that skipped them left its extra peak out of the budget.
+    let warm_up = overhead::traced_sampler_copies(b.sampler_backend, true)
+        - overhead::traced_sampler_copies(b.sampler_backend, b.profiled_top_k_top_p);
+    let extra_gib = warm_up.max(0.0) * overhead::sampler_logits_gib(model, s.max_num_seqs);
+    (extra_gib > total - resident).then(|| refusals::sampler_warm_up(s.max_num_seqs))
 }
 
 /// The KV cache of the busiest stage: what a token costs, the pool vLLM
@@ -552,10 +460,9 @@ fn kv_plan(
     plan
 }
 
-/// What vLLM refuses before it sizes anything, in the order it meets
-/// them: its config checks, the model's split over the ranks, the
-/// dtype, the free memory at startup; then where other processes on the GPU
-/// leave too little for `own`, the out-of-memory error that stops it.
+/// What vLLM refuses before it loads anything, in the order it meets
+/// them: its config checks, the model's split over the ranks, the dtype,
+/// the free memory at startup.
 fn startup_refusals(
     model: &ModelShape,
     gpu: &GpuInfo,
@@ -563,7 +470,6 @@ fn startup_refusals(
     version: VllmVersion,
     generation: Generation,
     utilization: f64,
-    own: &co_tenant::Footprint,
 ) -> Vec<String> {
     let tp = args.tensor_parallel.max(1);
     let mut problems = Vec::new();
@@ -590,7 +496,6 @@ fn startup_refusals(
     if in_use > 0.0 && accounting == version::CoTenant::Checked {
         problems.extend(refusals::free_memory(version, total - in_use, total, utilization));
     }
-    problems.extend(co_tenant::out_of_memory(version, accounting, in_use, total, utilization, own));
     problems
 }
 

@@ -1,0 +1,229 @@
+//! The budget vLLM sizes the KV cache from, term by term: the engine
+//! settings a pod resolves to (release, generation, scheduler defaults,
+//! the busiest pipeline stage), the weights one GPU holds, the profiled
+//! activation, non-torch memory and CUDA graphs, and what is left for the
+//! KV cache.
+
+use super::{
+    Dtype, EngineArgs, GIB, Generation, Quantization, SamplerBackend, VllmVersion, allreduce_fusion, co_tenant, engine,
+    mla_weights, overhead,
+};
+use crate::catalog::{GpuInfo, ModelShape, Vendor};
+
+/// The release whose terms apply, and a note when it was assumed: an
+/// explicit generation alone stands for a release of its band.
+fn resolve_version(args: &EngineArgs) -> (VllmVersion, Vec<String>) {
+    match (args.vllm_version, args.engine) {
+        (Some(version), _) => (version, Vec::new()),
+        (None, Some(Generation::V0)) => (VllmVersion::new(0, 7, 3), Vec::new()),
+        (None, Some(Generation::V1)) => (VllmVersion::new(0, 11, 0), Vec::new()),
+        (None, Some(Generation::V1Graphs)) => (VllmVersion::ASSUMED, Vec::new()),
+        (None, None) => (VllmVersion::ASSUMED, vec![format!("vLLM version unknown: assumed {}", VllmVersion::ASSUMED)]),
+    }
+}
+
+/// The engine settings a pod runs with: its release and generation, and
+/// vLLM's defaults where `args` leaves them out.
+pub(super) struct Settings {
+    pub(super) version: VllmVersion,
+    /// What was assumed (an unknown release).
+    pub(super) notes: Vec<String>,
+    pub(super) generation: Generation,
+    pub(super) tp: u64,
+    pub(super) pp: u64,
+    pub(super) utilization: f64,
+    /// What CUDA/ROCm reports (GiB).
+    pub(super) total_gib: f64,
+    /// `total × utilization`.
+    pub(super) usable_gib: f64,
+    pub(super) max_model_len: u64,
+    pub(super) max_num_batched_tokens: u64,
+    pub(super) max_num_seqs: u64,
+    /// Layers of the busiest pipeline stage.
+    pub(super) stage_layers: u64,
+}
+
+pub(super) fn settle(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> Settings {
+    let (version, notes) = resolve_version(args);
+    let env = &args.vllm_env;
+    let generation = args.engine.unwrap_or_else(|| version.generation(env));
+    let pp = args.pipeline_parallel.max(1);
+    let utilization = args.gpu_memory_utilization.unwrap_or_else(|| version.default_utilization());
+    let total = gpu.total_gib;
+    let max_model_len = args.max_model_len.unwrap_or(model.max_position);
+    let (default_tokens, default_seqs) =
+        engine::scheduler_defaults(version, generation, args.entrypoint, total, &gpu.label, max_model_len);
+    // The busiest pipeline stage (`get_pp_indices`, see VllmVersion::pp_partitions).
+    let stage_layers =
+        version.pp_partitions(model.layers, pp, env.pp_layer_partition.as_deref()).into_iter().max().unwrap_or(0);
+    Settings {
+        version,
+        notes,
+        generation,
+        tp: args.tensor_parallel.max(1),
+        pp,
+        utilization,
+        total_gib: total,
+        usable_gib: total * utilization,
+        max_model_len,
+        max_num_batched_tokens: args.max_num_batched_tokens.unwrap_or(default_tokens),
+        max_num_seqs: args.max_num_seqs.unwrap_or(default_seqs),
+        stage_layers,
+    }
+}
+
+/// vLLM's memory budget on one GPU of the busiest stage, term by term.
+pub(super) struct Budget {
+    pub(super) weights_per_gpu_gib: f64,
+    pub(super) sampler_backend: SamplerBackend,
+    /// The profile run's sampler applied top-k/top-p.
+    pub(super) profiled_top_k_top_p: bool,
+    pub(super) sampler_copies: f64,
+    pub(super) activation_gib: f64,
+    pub(super) custom_all_reduce_gib: f64,
+    pub(super) fi_allreduce_fusion_gib: f64,
+    pub(super) non_torch_gib: f64,
+    pub(super) cuda_graph_gib: f64,
+    pub(super) cuda_graph_in_budget: bool,
+    /// Activation + non-torch (+ CUDA graphs when in the budget).
+    pub(super) overhead_gib: f64,
+    pub(super) kv_budget_gib: f64,
+}
+
+impl Budget {
+    /// CUDA graphs captured after the KV cache, outside the budget.
+    pub(super) fn graphs_after_kv_gib(&self) -> f64 {
+        if self.cuda_graph_in_budget { 0.0 } else { self.cuda_graph_gib }
+    }
+}
+
+pub(super) fn budget(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &Settings) -> Budget {
+    let (version, generation, tp, env) = (s.version, s.generation, s.tp, &args.vllm_env);
+    let (weight_bytes, _) = weight_bytes_per_param(model, args);
+    let dtype_bytes = Dtype::parse(&args.dtype).bytes() as f64;
+    let weights_per_gpu_gib = weights_per_gpu_gib(model, gpu, args, tp, s.stage_layers)
+        + mla_weights::extra_weights_gib(model, version, generation, tp, s.stage_layers, weight_bytes, dtype_bytes);
+    // V0 profiles one prefill of the whole batch; V1 a chunk of it.
+    let sampler_backend = version.sampler_backend(env, generation, s.max_num_seqs);
+    let profiled_top_k_top_p = version.profile_samples_top_k_top_p(env);
+    let sampler_copies = overhead::sampler_copies(generation, sampler_backend, profiled_top_k_top_p);
+    let activation_gib =
+        overhead::activation_gib(generation, model, tp, s.max_num_batched_tokens, s.max_num_seqs, sampler_copies);
+    let custom_all_reduce_gib =
+        overhead::custom_all_reduce_gib(gpu, tp, env.disable_custom_all_reduce, args.multi_node);
+    let fi_allreduce_fusion_gib = allreduce_fusion::fusion_workspace_gib(&allreduce_fusion::FusionInputs {
+        version,
+        gpu,
+        tp,
+        pp: s.pp,
+        enforce_eager: args.enforce_eager,
+        multi_node: args.multi_node,
+        hidden: model.hidden,
+        dtype_bytes: Dtype::parse(&args.dtype).bytes(),
+        max_num_batched_tokens: s.max_num_batched_tokens,
+    });
+    let non_torch_gib =
+        overhead::non_torch_gib(generation, gpu, tp, custom_all_reduce_gib > 0.0) + fi_allreduce_fusion_gib;
+    let cuda_graph_gib = overhead::cuda_graph_gib(model, args.enforce_eager);
+    let cuda_graph_in_budget = version.cuda_graphs_in_budget(env, generation);
+    let overhead_gib = activation_gib + non_torch_gib + if cuda_graph_in_budget { cuda_graph_gib } else { 0.0 };
+    // What other processes hold on the GPU comes out of it only where the
+    // worker counts it as its own (`VllmVersion::co_tenant`).
+    let kv_budget_gib = match args.kv_cache_memory_bytes {
+        Some(bytes) => bytes as f64 / GIB,
+        None => {
+            s.usable_gib
+                - weights_per_gpu_gib
+                - overhead_gib
+                - co_tenant::counted_gib(version.co_tenant(generation), args.gpu_memory_in_use_gib)
+        }
+    };
+    Budget {
+        weights_per_gpu_gib,
+        sampler_backend,
+        profiled_top_k_top_p,
+        sampler_copies,
+        activation_gib,
+        custom_all_reduce_gib,
+        fi_allreduce_fusion_gib,
+        non_torch_gib,
+        cuda_graph_gib,
+        cuda_graph_in_budget,
+        overhead_gib,
+        kv_budget_gib,
+    }
+}
+
+/// Bytes per weight of the quantized layers, and whether any are quantized.
+/// A checkpoint that is already quantized loads as stored unless
+/// `--quantization` says otherwise.
+pub(super) fn weight_bytes_per_param(model: &ModelShape, args: &EngineArgs) -> (f64, bool) {
+    if args.quantization.is_none()
+        && let Some(bytes) = model.checkpoint_bytes
+    {
+        return (bytes, true);
+    }
+    match args.quantization.as_deref().map(Quantization::parse).and_then(|q| q.bytes_per_weight()) {
+        Some(bytes) => (bytes, true),
+        None => (Dtype::parse(&args.dtype).bytes() as f64, false),
+    }
+}
+
+/// The weights one GPU of the busiest pipeline stage holds (GiB): its share
+/// of the layers split by TP, plus the embedding or `lm_head` of an end stage.
+pub(super) fn weights_per_gpu_gib(
+    model: &ModelShape,
+    gpu: &GpuInfo,
+    args: &EngineArgs,
+    tp: u64,
+    stage_layers: u64,
+) -> f64 {
+    let pp = args.pipeline_parallel.max(1);
+    let (bytes, quantized) = weight_bytes_per_param(model, args);
+    let embedding = model.embedding_b * 1e9 * if quantized { 2.0 } else { bytes };
+    let body_params = (model.params_b - model.embedding_b) * 1e9;
+    let body = if quantized && model.experts_only_quantized {
+        // MXFP4: half a byte of value per weight plus the shared scales;
+        // the values are laid out (and padded) for the MoE kernel.
+        let values = 0.5 * mxfp4_value_padding(model, gpu, tp);
+        model.expert_b * 1e9 * (values + (bytes - 0.5).max(0.0)) + (body_params - model.expert_b * 1e9) * 2.0
+    } else {
+        body_params * bytes
+    };
+    let stage_share = stage_layers as f64 / model.layers.max(1) as f64;
+    // With PP the first stage holds the embedding and the last the lm_head:
+    // one vocab × hidden matrix each (a tied one is held at both ends).
+    let embedding_share =
+        if pp > 1 { (model.vocab * model.hidden) as f64 * if quantized { 2.0 } else { bytes } } else { embedding };
+    let weights = (body * stage_share + embedding_share) / tp as f64 / GIB;
+    (weights - args.cpu_offload_gb).max(0.0)
+}
+
+/// How much larger MXFP4 expert values are once laid out for the MoE
+/// kernel than as stored. On NVIDIA compute capability 8.x and 9.x vLLM
+/// runs gpt-oss experts through triton_kernels' Hopper layout (also
+/// Ampere's since triton-lang/triton#8474), which pads each expert matrix:
+/// the output dimension to 256 elements (triton-lang/triton#10428) and the
+/// packed input dimension to 64 bytes — gpt-oss-120b's w13 becomes
+/// (128, 1472, 5888) from (128, 1440, 5760) (NVIDIA/TensorRT-LLM#16125) —
+/// after vLLM rounds each rank's expert width up to 64
+/// (vllm/model_executor/layers/quantization/mxfp4.py `create_weights`).
+/// That is why vLLM logs 13.47 GiB for gpt-oss-20b on an H100, not the
+/// checkpoint's 12.8. Other GPUs keep the stored size here: no calibration
+/// row says what Blackwell's FlashInfer layout adds.
+pub(super) fn mxfp4_value_padding(model: &ModelShape, gpu: &GpuInfo, tp: u64) -> f64 {
+    let hopper_layout =
+        gpu.vendor == Vendor::Nvidia && gpu.compute_capability().is_some_and(|(major, _)| (8..=9).contains(&major));
+    if !hopper_layout || model.expert_width == 0 || model.hidden == 0 {
+        return 1.0;
+    }
+    let hidden = model.hidden;
+    let width = model.expert_width.div_ceil(tp.max(1));
+    let padded_width = width.next_multiple_of(64);
+    // Elements of [N, K] stored as K/2 bytes per row; padded to N % 256, K/2 % 64.
+    let stored = |n: u64, k: u64| (n * k.div_ceil(2)) as f64;
+    let padded = |n: u64, k: u64| (n.next_multiple_of(256) * k.div_ceil(2).next_multiple_of(64)) as f64;
+    let logical = stored(2 * width, hidden) + stored(hidden, width);
+    let laid_out = padded(2 * padded_width, hidden) + padded(hidden, padded_width);
+    laid_out / logical
+}
