@@ -129,7 +129,7 @@ pub fn activation_gib(
 }
 
 /// What V0's profile holds for the fused-MoE kernel beyond what the fitted
-/// width term ([`activation_fit`]) already counts (GiB). `fused_experts_impl`
+/// width term (`activation_fit`) already counts (GiB). `fused_experts_impl`
 /// allocates its caches up front for a chunk of at most
 /// `VLLM_FUSED_MOE_CHUNK_SIZE` (32,768) tokens in the model dtype
 /// (v0.7.3 model_executor/layers/fused_moe/fused_moe.py:1158-1183,
