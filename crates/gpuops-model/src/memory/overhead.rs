@@ -65,9 +65,11 @@ fn activation_fit(generation: Generation) -> ActivationFit {
 ///   vocabulary, not the model) are in the check half and only check it.
 /// - Triton (0.17+, v0.17.0 topk_topp_sampler.py:251) masks the float32
 ///   logits in place (its only tensors are the k and p vectors,
-///   v0.19.0 topk_topp_triton.py:998-1006), then `compiled_random_sample`'s
-///   soft-max and exponential draw (1 + 1, v0.17.0 topk_topp_sampler.py
-///   :237-242): ½ + 1 + 2 = 3½ (Qwen3-14B's profile fell from 5.64 GiB at
+///   v0.19.0 topk_topp_triton.py:998-1006; its per-program scratch rows
+///   are counted apart, [`triton_profile_peak_gib`]), then `forward_native`'s
+///   soft-max and `random_sample`'s exponential draw (1 + 1, v0.17.1
+///   topk_topp_sampler.py:112,334; `compiled_random_sample` is the CPU
+///   path's, :162): ½ + 1 + 2 = 3½ (Qwen3-14B's profile fell from 5.64 GiB at
 ///   0.16 to 2.23 at 0.17 in the calibration set: 3.4 copies of its
 ///   0.58 GiB).
 /// - FlashInfer (`flashinfer_sample` →
@@ -154,6 +156,152 @@ pub fn fused_moe_cache_gib(model: &ModelShape, tokens: u64) -> f64 {
     m * model.experts_per_token as f64 * model.hidden as f64 * 2.0 / GIB
 }
 
+/// The profile run as the activation term needs it (see
+/// [`profile_activation_gib`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ProfileRun {
+    pub generation: Generation,
+    pub sampler_backend: SamplerBackend,
+    /// `max_num_batched_tokens`: the dummy forward's tokens.
+    pub tokens: u64,
+    /// `max_num_seqs`: the dummy sampler's requests.
+    pub seqs: u64,
+    /// [`sampler_copies`] for this run.
+    pub sampler_copies: f64,
+}
+
+/// The profile run's activation peak (GiB): where vLLM's source gives the
+/// whole peak (the V1 engine sampling through its Triton top-k/top-p
+/// kernel, 0.17–0.19: [`triton_profile_peak_gib`]) that trace, else the
+/// fitted [`activation_gib`].
+pub fn profile_activation_gib(run: &ProfileRun, model: &ModelShape, gpu: &GpuInfo, tp: u64) -> f64 {
+    let traced = run.generation == Generation::V1
+        && run.sampler_backend == SamplerBackend::Triton
+        && run.sampler_copies == NO_SORT;
+    if traced {
+        triton_profile_peak_gib(model, gpu, tp, run.tokens, run.seqs)
+    } else {
+        activation_gib(run.generation, model, tp, run.tokens, run.seqs, run.sampler_copies)
+    }
+}
+
+/// The torch peak of a V1 profile run whose sampler masks top-k/top-p with
+/// vLLM's Triton kernel (0.17–0.19 by default, from 8 requests), read at
+/// the 0.17.1 wheel. `torch_peak_increase` is the rise of PyTorch's
+/// *allocated* peak over the loaded weights (utils/mem_utils.py:272-283);
+/// `profile_run` runs the dummy forward, then the dummy sampler, then
+/// frees both (v1/worker/gpu_model_runner.py:5308-5319), so the peak is
+/// the larger of the two phases, not their sum:
+///
+/// - the sampler phase holds the forward's output, `tokens × hidden`, and
+///   its gather at the `seqs` last positions (:5081, `hidden_states[
+///   logit_indices_device]`; `seqs = min(tokens, max_num_seqs)`, :4827),
+///   the `rand_like` copy of that gather (:5097), the model-dtype logits
+///   (½ float32 copy, :5099), `logits.to(torch.float32)` (1,
+///   v1/sample/sampler.py:90), masked in place by the Triton kernel
+///   (v1/sample/ops/topk_topp_sampler.py:106,251-252) whose per-program
+///   scratch is [`triton_buffer_rows`] float32 rows of the vocabulary,
+///   kept in a module cache (topk_topp_triton.py:995-1001), then
+///   `logits.softmax(dtype=float32)` (1, topk_topp_sampler.py:112) and
+///   `random_sample`'s `q = torch.empty_like(probs)` (1, :334; divided in
+///   place, :346): 3½ copies plus the scratch;
+/// - the forward phase of a dense model peaks in an MLP: its input and
+///   the residual, `gate_up_proj`'s `2 × ffn/TP` output, the activation's
+///   `ffn/TP` and `down_proj`'s output, all per token in the model dtype
+///   (model_executor/models/qwen2.py:107-111 keeps `gate_up` to the end;
+///   llama.py:116-120 drops it after the activation; decoder layers hold
+///   `hidden_states` and `residual`, llama.py:319-332): `3 × hidden + 3 ×
+///   ffn/TP` values a token, 1.03 GiB for Qwen2.5-7B at 8,192 tokens
+///   (the `LLM` class default), above its 0.61 GiB sampler phase at 256
+///   requests. A mixture-of-experts forward keeps the fitted width term of
+///   `activation_fit` (the fused-MoE caches are not traced here).
+///
+/// The fitted V1 fixed part (0.15 GiB) is not in this trace: vLLM's source
+/// holds nothing else at that moment. TheBuccaneer's RTX 3090 sweep
+/// (0.17.1, Llama-3.1-8B and Qwen2.5-7B, utilization 0.60–0.90) left
+/// 0.13–0.20 GiB more KV budget than the fitted sum did, at every
+/// utilization.
+pub fn triton_profile_peak_gib(model: &ModelShape, gpu: &GpuInfo, tp: u64, tokens: u64, seqs: u64) -> f64 {
+    let ffn = model.ffn_active as f64 / tp.max(1) as f64;
+    let forward = if model.moe {
+        let fit = activation_fit(Generation::V1);
+        fit.fixed_gib + fit.per_token * tokens as f64 * (model.hidden as f64 + 2.0 * ffn) * 2.0 / GIB
+    } else {
+        tokens as f64 * (3.0 * model.hidden as f64 + 3.0 * ffn) * 2.0 / GIB
+    };
+    let seqs = seqs.min(tokens);
+    let held = (tokens + 2 * seqs) as f64 * model.hidden as f64 * 2.0 / GIB;
+    let scratch = triton_buffer_rows(compute_units(gpu), seqs) as f64 * model.vocab as f64 * 4.0 / GIB;
+    let sampler = held + NO_SORT * sampler_logits_gib(model, seqs) + scratch;
+    let encoder = if model.vision { 1.0 } else { 0.0 };
+    forward.max(sampler) + encoder
+}
+
+/// Rows of the Triton top-k/top-p kernel's scratch buffer: one per
+/// program, `NUM_PROGRAMS = min(num_sm, batch_size)`, allocated as
+/// `min(next_power_of_2(NUM_PROGRAMS), num_sm)` rows (v0.17.1
+/// v1/sample/ops/topk_topp_triton.py:993-1001; `num_compute_units` is the
+/// device's `multi_processor_count`, platforms/cuda.py and rocm.py:823-824).
+pub fn triton_buffer_rows(compute_units: u64, seqs: u64) -> u64 {
+    let programs = compute_units.min(seqs);
+    programs.next_power_of_two().min(compute_units)
+}
+
+/// Streaming multiprocessors (AMD: compute units) of the catalog's GPUs,
+/// from the vendors' specifications; a GPU not listed (`--gpu-memory`
+/// alone) is taken as an H100's 132.
+pub fn compute_units(gpu: &GpuInfo) -> u64 {
+    const UNITS: &[(&str, u64)] = &[
+        ("Tesla-T4", 40),
+        ("Tesla-V100-SXM2-16GB", 80),
+        ("Tesla-V100-SXM2-32GB", 80),
+        ("NVIDIA-A10G", 80),
+        ("NVIDIA-A10", 72),
+        ("NVIDIA-L4", 58),
+        ("NVIDIA-A30", 56),
+        ("NVIDIA-A40", 84),
+        ("NVIDIA-L40", 142),
+        ("NVIDIA-L40S", 142),
+        ("NVIDIA-L20", 92),
+        ("NVIDIA-A100-SXM4-40GB", 108),
+        ("NVIDIA-A100-PCIE-40GB", 108),
+        ("NVIDIA-A100-SXM4-80GB", 108),
+        ("NVIDIA-A100-80GB-PCIe", 108),
+        ("NVIDIA-H100-80GB-HBM3", 132),
+        ("NVIDIA-H100-PCIe", 114),
+        ("NVIDIA-H100-NVL", 132),
+        ("NVIDIA-H800", 132),
+        ("NVIDIA-H20", 78),
+        ("NVIDIA-H200", 132),
+        ("NVIDIA-H200-NVL", 132),
+        ("NVIDIA-GH200-480GB", 132),
+        ("NVIDIA-B200", 148),
+        ("NVIDIA-RTX-A4000", 48),
+        ("NVIDIA-RTX-A5000", 64),
+        ("NVIDIA-RTX-A6000", 84),
+        ("NVIDIA-RTX-6000-Ada-Generation", 142),
+        ("NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition", 188),
+        ("NVIDIA-GeForce-RTX-3060", 28),
+        ("NVIDIA-GeForce-RTX-3090", 82),
+        ("NVIDIA-GeForce-RTX-3090-Ti", 84),
+        ("NVIDIA-GeForce-RTX-4060", 24),
+        ("NVIDIA-GeForce-RTX-4060-Ti", 34),
+        ("NVIDIA-GeForce-RTX-4070-Ti-SUPER", 66),
+        ("NVIDIA-GeForce-RTX-4080", 76),
+        ("NVIDIA-GeForce-RTX-4090", 128),
+        ("NVIDIA-GeForce-RTX-5070-Ti", 70),
+        ("NVIDIA-GeForce-RTX-5080", 84),
+        ("NVIDIA-GeForce-RTX-5090", 170),
+        ("AMD_Instinct_MI210", 104),
+        ("AMD_Instinct_MI250X_MI250", 110),
+        ("AMD_Instinct_MI300X_OAM", 304),
+        ("AMD_Instinct_MI325_OAM", 304),
+        ("AMD_Instinct_MI355_OAM", 256),
+        ("AMD_Radeon_PRO_W7900", 96),
+    ];
+    UNITS.iter().find(|(label, _)| label.eq_ignore_ascii_case(&gpu.label)).map_or(132, |(_, units)| *units)
+}
+
 /// One float32 copy of the `seqs × vocab` logits (GiB).
 pub fn sampler_logits_gib(model: &ModelShape, seqs: u64) -> f64 {
     seqs as f64 * model.vocab as f64 * 4.0 / GIB
@@ -175,6 +323,19 @@ pub fn sampler_logits_gib(model: &ModelShape, seqs: u64) -> f64 {
 /// device_communicators/cuda_communicator.py:73). The custom all-reduce
 /// part is [`custom_all_reduce_gib`]; the rest of the comms figure is
 /// NCCL's, fitted.
+///
+/// What V1 counts is the growth from the worker's first snapshot to the
+/// end of the profile (utils/mem_utils.py:272-274, v0.17.1). At 0.17.1
+/// that snapshot is taken after the CUDA context and the distributed
+/// environment exist ("Initialize the distributed environment BEFORE
+/// taking memory snapshot", v1/worker/gpu_worker.py:260-285), so what
+/// remains at TP 1 is what loads lazily afterwards (kernel modules of
+/// cuBLAS, attention and the compiled graphs), which the source does not
+/// size. The 0.15 GiB is fitted on H100 logs (llm-d: 0.13 logged at 0.16
+/// and 0.17, 0.25 at 0.18); TheBuccaneer's RTX 3090 sweep at 0.17.1
+/// leaves 0.03–0.05 GiB for it beside the traced profile peak
+/// ([`triton_profile_peak_gib`]), so gpuops' KV budget there stays
+/// 0.1 GiB short of vLLM's (−0.3 % to −7 % of the pool).
 pub fn non_torch_gib(generation: Generation, gpu: &GpuInfo, tp: u64, custom_all_reduce: bool) -> f64 {
     let v0 = generation == Generation::V0;
     let base = if v0 { 0.35 } else { 0.15 };

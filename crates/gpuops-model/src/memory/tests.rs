@@ -208,3 +208,59 @@ fn v0_profile_holds_the_fused_moe_caches() {
     let v0 = overhead::activation_gib(Generation::V0, &r1, 8, 32_000, 1024, 0.0);
     assert!(v0 - v1 > expected, "V0 {v0:.2} vs V1 {v1:.2}");
 }
+
+/// The Triton top-k/top-p kernel's scratch: `NUM_PROGRAMS = min(num_sm,
+/// batch_size)` rows rounded up to a power of two, at most `num_sm`
+/// (v0.17.1 v1/sample/ops/topk_topp_triton.py:993-1001).
+#[test]
+fn triton_scratch_has_one_row_per_program() {
+    assert_eq!(overhead::triton_buffer_rows(82, 256), 82, "RTX 3090, 256 dummy requests");
+    assert_eq!(overhead::triton_buffer_rows(132, 1024), 132, "H100, 1,024 dummy requests");
+    assert_eq!(overhead::triton_buffer_rows(132, 100), 128);
+    assert_eq!(overhead::triton_buffer_rows(132, 8), 8);
+    assert_eq!(overhead::triton_buffer_rows(170, 129), 170);
+    assert_eq!(overhead::compute_units(&gpu("RTX-3090")), 82);
+    assert_eq!(overhead::compute_units(&gpu("L40S")), 142);
+    assert_eq!(overhead::compute_units(&gpu("A10")), 72, "not the A10G's 80");
+    assert_eq!(overhead::compute_units(&GpuInfo::with_memory("card", 24.0)), 132);
+}
+
+/// The 0.17.1 profile peak traced from source (v1/worker/gpu_model_runner.py
+/// :5081,5097-5099,5308-5319; v1/sample/sampler.py:90;
+/// v1/sample/ops/topk_topp_sampler.py:106,112,251-252,334): Llama-3.1-8B on
+/// an RTX 3090 at the 0.17 defaults (2,048 tokens, 256 requests,
+/// engine/arg_utils.py:1986-1992) holds the forward's 2,048 hidden states
+/// and the 2 × 256 of its gather, 3½ float32 copies of the 256 × 128,256
+/// logits (0.122 GiB each) and 82 scratch rows: 0.487 GiB, no fixed part.
+/// TheBuccaneer's log of that start leaves 0.9 × 23.54 − 5.68 (KV) − 14.99
+/// (weights) = 0.516 GiB for the torch peak and non-torch memory together,
+/// which the fitted 0.15 GiB fixed part plus 0.15 non-torch overran.
+#[test]
+fn triton_band_profile_peak_is_traced_not_fitted() {
+    let llama = find_model("Llama-3.1-8B").unwrap();
+    let rtx3090 = gpu("RTX-3090");
+    let peak = overhead::triton_profile_peak_gib(&llama, &rtx3090, 1, 2048, 256);
+    assert!((peak - 0.487).abs() < 0.002, "{peak}");
+    assert!(peak < 0.9 * 23.54 - 5.68 - 14.99, "{peak}");
+    // The run that samples through Triton takes the trace; a 0.16 run
+    // (PyTorch sort) keeps the fitted sum with its 9.4 copies.
+    let run = |backend, copies| overhead::ProfileRun {
+        generation: Generation::V1,
+        sampler_backend: backend,
+        tokens: 2048,
+        seqs: 256,
+        sampler_copies: copies,
+    };
+    let triton = run(SamplerBackend::Triton, overhead::sampler_copies(Generation::V1, SamplerBackend::Triton, true));
+    assert_eq!(overhead::profile_activation_gib(&triton, &llama, &rtx3090, 1), peak);
+    let sort = run(SamplerBackend::Native, overhead::sampler_copies(Generation::V1, SamplerBackend::Native, true));
+    let fitted = overhead::activation_gib(Generation::V1, &llama, 1, 2048, 256, 9.4);
+    assert_eq!(overhead::profile_activation_gib(&sort, &llama, &rtx3090, 1), fitted);
+    // 8,192 tokens (the `LLM` class default) of Qwen2.5-7B: the MLP's
+    // 3 × 3,584 + 3 × 18,944 values a token, 1.03 GiB, outweigh the 0.61
+    // GiB sampler phase at 256 requests on a V100 (80 SMs).
+    let qwen = find_model("Qwen2.5-7B-Instruct").unwrap();
+    let eager = overhead::triton_profile_peak_gib(&qwen, &gpu("V100-32GB"), 1, 8192, 256);
+    assert!((eager - 8192.0 * 67_584.0 * 2.0 / (1u64 << 30) as f64).abs() < 1e-9, "{eager}");
+    assert!((overhead::triton_profile_peak_gib(&qwen, &gpu("V100-32GB"), 1, 2048, 256) - 0.569).abs() < 0.002);
+}
