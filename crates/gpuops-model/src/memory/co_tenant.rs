@@ -268,7 +268,10 @@ mod tests {
     #[test]
     fn weights_beside_the_others() {
         let own = llama_8b(-1.0);
-        let oom = out_of_memory(v("0.8.5"), CoTenant::Subtracted, 70.0, TOTAL, 0.9, &own).unwrap().message;
+        let loading = out_of_memory(v("0.8.5"), CoTenant::Subtracted, 70.0, TOTAL, 0.9, &own).unwrap();
+        assert_eq!(loading.step, Step::LoadWeights);
+        assert!(loading.step.before_cache_sizing());
+        let oom = loading.message;
         assert!(oom.starts_with("CUDA out of memory. GPU 0 has a total capacity of 79.19 GiB of which 9.19 GiB is free. (vLLM 0.8.5 loading the model weights, beside the 70.00 GiB other processes hold on this GPU; this pod needs a GPU of its own"), "{oom}");
         let alone = Footprint { weights_gib: 90.0, ..own };
         assert_eq!(out_of_memory(v("0.8.5"), CoTenant::Subtracted, 5.0, TOTAL, 0.9, &alone), None);
@@ -309,6 +312,57 @@ mod tests {
         assert_eq!(alone.kv_budget_gib, shared.kv_budget_gib);
         assert_eq!(shared.problems.len(), 1, "{:?}", shared.problems);
         assert!(shared.problems[0].starts_with("Free memory on device ("), "{:?}", shared.problems);
+    }
+
+    /// vLLM stops at the first error it raises (v0.7.3 engine/llm_engine.py
+    /// :421 profiles, then :434 `initialize_cache` checks the size at
+    /// worker.py:291 before allocating at :306; v0.8.5 v1/engine/core.py:129
+    /// then :134 `get_kv_cache_config`): a pod that runs out of memory
+    /// beside the others while loading its weights or in the profile run
+    /// never reaches the cache-size checks, and a cache-size refusal ends
+    /// the start before the cache is allocated. Llama-3.1-8B on an L4
+    /// (22.05 GiB; 14.96 GiB of weights).
+    #[test]
+    fn evaluate_stops_where_vllm_stops() {
+        use crate::catalog::{GpuInfo, find_model, gpu_product};
+        use crate::memory::{EngineArgs, evaluate};
+        let model = find_model("Llama-3.1-8B").unwrap();
+        let gpu: GpuInfo = gpu_product("L4").unwrap().into();
+        let at = |release: &str, len: Option<u64>, in_use: f64| {
+            let args = EngineArgs {
+                max_model_len: len,
+                vllm_version: VllmVersion::parse(release),
+                gpu_memory_in_use_gib: in_use,
+                ..EngineArgs::default()
+            };
+            evaluate(&model, &gpu, &args).problems
+        };
+        // V1 0.8.5 takes the others' memory out of the budget: beside 5 GiB
+        // none is left for the cache. Beside 6 GiB the profile run runs
+        // out first, beside 8 the weights do not load, and vLLM never gets
+        // to say "No available memory for the cache blocks".
+        assert!(at("0.8.5", Some(8192), 5.0)[0].starts_with("No available memory for the cache blocks"));
+        let profile = at("0.8.5", Some(8192), 6.0);
+        assert_eq!(profile.len(), 1, "{profile:?}");
+        assert!(profile[0].contains("(vLLM 0.8.5 in the profile run, beside the 6.00 GiB"), "{profile:?}");
+        let loading = at("0.8.5", Some(8192), 8.0);
+        assert_eq!(loading.len(), 1, "{loading:?}");
+        assert!(loading[0].contains("(vLLM 0.8.5 loading the model weights, beside the 8.00 GiB"), "{loading:?}");
+        // V0 0.7.3 at the model's 131,072 tokens: alone the cache is too
+        // small; beside 6.6 GiB the profile run runs out first, and that
+        // is all vLLM says.
+        let alone = at("0.7.3", None, 0.0);
+        assert_eq!(alone.len(), 1);
+        assert!(alone[0].starts_with("The model's max seq len (131072) is larger than "), "{alone:?}");
+        let profile = at("0.7.3", None, 6.6);
+        assert_eq!(profile.len(), 1, "{profile:?}");
+        assert!(profile[0].contains("(vLLM 0.7.3 in the profile run, beside the 6.60 GiB"), "{profile:?}");
+        // Beside 3 GiB the weights and the profile fit; the cache the
+        // worker would allocate does not, but the size check refuses first.
+        assert_eq!(at("0.7.3", None, 3.0), alone);
+        let allocating = at("0.7.3", Some(8192), 3.0);
+        assert_eq!(allocating.len(), 1, "{allocating:?}");
+        assert!(allocating[0].contains("(vLLM 0.7.3 allocating the KV cache, beside the 3.00 GiB"), "{allocating:?}");
     }
 
     #[test]

@@ -292,9 +292,25 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
 }
 
 /// Everything that stops the start, in the order vLLM meets it: the
-/// startup checks, running out of memory beside other processes, what
-/// gpuops cannot size, the cache-size refusals, then what runs out after
-/// the KV cache.
+/// startup checks; loading the weights and the profile run
+/// (`determine_num_available_blocks`, V1 `determine_available_memory`:
+/// v0.7.3 engine/llm_engine.py:421, v0.8.5 v1/engine/core.py:129); the
+/// cache-size checks (v0.7.3 worker.py:291 `raise_if_cache_size_invalid`;
+/// v0.8.5 core.py:134 `get_kv_cache_config` → v1/core/kv_cache_utils.py
+/// :699 `check_enough_kv_cache_memory`); then the cache's allocation and
+/// what follows it (v0.7.3 worker.py:306-307 `_init_cache_engine`,
+/// `_warm_up_model`; v0.8.5 v1/worker/gpu_worker.py:217,228
+/// `initialize_from_config`, `compile_or_warm_up_model`).
+///
+/// Running out of memory beside other processes ([`co_tenant::out_of_memory`])
+/// ends the start where it happens, and vLLM raises nothing after it: while
+/// loading the weights or in the profile run, no cache-size refusal (which,
+/// where the others' memory is counted against the budget, would be theirs)
+/// nor anything later is listed; allocating the cache or capturing graphs
+/// after it, the out-of-memory error follows the cache-size checks, and a
+/// cache-size refusal, met first, replaces it. Otherwise a cache-size
+/// refusal and what overruns the GPU itself after the cache are both
+/// listed: a user must fix both.
 fn problems(
     model: &ModelShape,
     gpu: &GpuInfo,
@@ -318,10 +334,24 @@ fn problems(
     let accounting = s.version.co_tenant(s.generation);
     let (in_use, total) = (args.gpu_memory_in_use_gib, gpu.total_gib);
     let beside_others = co_tenant::out_of_memory(s.version, accounting, in_use, total, s.utilization, &own);
-    problems.extend(beside_others.map(|oom| oom.message));
+    let (before_sizing, after_sizing) = match beside_others {
+        Some(oom) if oom.step.before_cache_sizing() => (Some(oom.message), None),
+        oom => (None, oom),
+    };
+    let stopped = before_sizing.is_some();
+    problems.extend(before_sizing);
     problems.extend(not_sized.map(str::to_string));
-    problems.extend(cache_size_refusal(s, b, kv));
-    problems.extend(after_cache_refusal(model, args, s, b));
+    if stopped {
+        return problems;
+    }
+    let size_refusal = cache_size_refusal(s, b, kv);
+    let sized = size_refusal.is_none();
+    problems.extend(size_refusal);
+    match after_sizing {
+        // vLLM allocates no cache it refused to size.
+        Some(oom) if sized => problems.push(oom.message),
+        _ => problems.extend(after_cache_refusal(model, args, s, b)),
+    }
     problems
 }
 
