@@ -295,18 +295,6 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          nor the total; the runbook's commands use --max-num-seqs 16 elsewhere. Kept: the row's inputs, not the \
          model, are in doubt",
     ),
-    (
-        "meta-llama/Llama-3.1-8B-Instruct on RTX-3090 (TP1, vLLM 0.17.1, util 0.7)",
-        "TheBuccaneer's 0.17.1 refusal at 0.70 (0.95 GiB KV logged): the model leaves 0.18-0.20 GiB less KV budget \
-         than vLLM at every utilization of that sweep (-2 to -8% at 0.75-0.90), -19% against a pool under 1 GiB; \
-         where the 0.2 GiB goes is unexplained",
-    ),
-    (
-        "Qwen/Qwen2.5-7B-Instruct on RTX-3090 (TP1, vLLM 0.17.1, util 0.65)",
-        "TheBuccaneer's 0.17.1 refusal at 0.65 (0.41 GiB KV logged): the model leaves 0.13-0.15 GiB less KV budget \
-         than vLLM at every utilization of that sweep (-2.4% at 0.86-0.90), -31% against a pool under 0.5 GiB; \
-         unexplained",
-    ),
 ];
 
 /// The PyTorch-sort sampler peak (`overhead::SORT`) is taken from the fit

@@ -12,7 +12,7 @@ use crate::catalog::{GpuInfo, ModelShape, Vendor};
 
 /// The release whose terms apply, and a note when it was assumed: an
 /// explicit generation alone stands for a release of its band.
-fn resolve_version(args: &EngineArgs) -> (VllmVersion, Vec<String>) {
+pub(super) fn resolve_version(args: &EngineArgs) -> (VllmVersion, Vec<String>) {
     match (args.vllm_version, args.engine) {
         (Some(version), _) => (version, Vec::new()),
         (None, Some(Generation::V0)) => (VllmVersion::new(0, 7, 3), Vec::new()),
@@ -107,8 +107,14 @@ pub(super) fn budget(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &S
     let sampler_backend = version.sampler_backend(env, generation, s.max_num_seqs);
     let profiled_top_k_top_p = version.profile_samples_top_k_top_p(env);
     let sampler_copies = overhead::sampler_copies(generation, sampler_backend, profiled_top_k_top_p);
-    let activation_gib =
-        overhead::activation_gib(generation, model, tp, s.max_num_batched_tokens, s.max_num_seqs, sampler_copies);
+    let run = overhead::ProfileRun {
+        generation,
+        sampler_backend,
+        tokens: s.max_num_batched_tokens,
+        seqs: s.max_num_seqs,
+        sampler_copies,
+    };
+    let activation_gib = overhead::profile_activation_gib(&run, model, gpu, tp);
     let custom_all_reduce_gib =
         overhead::custom_all_reduce_gib(gpu, tp, env.disable_custom_all_reduce, args.multi_node);
     let fi_allreduce_fusion_gib = allreduce_fusion::fusion_workspace_gib(&allreduce_fusion::FusionInputs {
