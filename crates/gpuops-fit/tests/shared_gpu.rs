@@ -250,3 +250,47 @@ fn v1_before_0_9_1_counts_the_first_pod_against_the_second() {
     let message = memory.message.as_deref().unwrap();
     assert!(message.starts_with("No available memory for the cache blocks"), "{message}");
 }
+
+/// Where the pods beside it are not known, the warning says what they
+/// would do to this pod's start at its release (`VllmVersion::co_tenant`):
+/// V1 from 0.9.1 checks the free memory at startup (v0.11.0
+/// gpu_worker.py:188-197); V1 0.6.5–0.9.0 and V0 0.6.4 count the others'
+/// memory as their own and take it out of the KV cache (v0.8.5
+/// v1/worker/gpu_worker.py:203-210, v0.6.4 worker.py:209-217); the other
+/// V0 releases, `VLLM_USE_V1=0` included, size the cache as on an empty GPU
+/// and run out of memory (v0.7.3 worker.py:161,226-236).
+#[test]
+fn what_cannot_be_known_is_said_by_what_the_pods_release_does() {
+    let cluster = node(Some(1), "time-slicing", 1);
+    let warning = |workload: Value| {
+        let report = run(&cluster, &[workload]);
+        let note = notes(&report, 0).into_iter().find(|n| n.starts_with("node gpu-0's GPUs are time-sliced")).unwrap();
+        assert!(note.contains("1 share(s) are held by running pods"), "{note}");
+        assert!(note.ends_with(", is not known"), "{note}");
+        note
+    };
+    let checked = warning(vllm("a", "vllm/vllm-openai:v0.11.0", 1, &[]));
+    assert!(
+        checked.contains("and whether vLLM's startup check (\"Free memory on device … is less than desired GPU memory utilization\") passes beside the other pods there"),
+        "{checked}"
+    );
+    let subtracted = warning(vllm("a", "vllm/vllm-openai:v0.8.5", 1, &[]));
+    assert!(
+        subtracted.contains("and how much of its KV cache the other pods there take (vLLM 0.8.5 counts their memory as its own and takes it out of the KV cache, down to \"No available memory for the cache blocks\")"),
+        "{subtracted}"
+    );
+    assert!(!subtracted.contains("Free memory on device"), "{subtracted}");
+    let v0_subtracted = warning(vllm("a", "vllm/vllm-openai:v0.6.4", 1, &[]));
+    assert!(v0_subtracted.contains("(vLLM 0.6.4 (V0 engine) counts their memory as its own"), "{v0_subtracted}");
+    let unseen = warning(vllm("a", "vllm/vllm-openai:v0.7.3", 1, &[]));
+    assert!(
+        unseen.contains("and whether it runs out of memory beside the other pods there (vLLM 0.7.3 (V0 engine) sizes its KV cache as on an empty GPU: \"CUDA out of memory\" loading the weights or allocating the cache)"),
+        "{unseen}"
+    );
+    // VLLM_USE_V1=0 keeps V0 up to 0.10, and its accounting with it.
+    let mut forced = vllm("a", "vllm/vllm-openai:v0.10.1", 1, &[]);
+    forced["spec"]["template"]["spec"]["containers"][0]["env"] = json!([{"name": "VLLM_USE_V1", "value": "0"}]);
+    let forced = warning(forced);
+    assert!(forced.contains("(vLLM 0.10.1 (V0 engine) sizes its KV cache as on an empty GPU"), "{forced}");
+    assert!(warning(vllm("a", "vllm/vllm-openai:v0.10.1", 1, &[])).contains("Free memory on device"));
+}

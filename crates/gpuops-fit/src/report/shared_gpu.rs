@@ -45,12 +45,16 @@
 //! - anything else (pods already running there, whose memory the snapshot
 //!   does not show; several workloads over several GPUs, paired by the
 //!   order the pods start; a pod asking several shares; no GPU count): a
-//!   warning that says so, never a guessed "fits".
+//!   warning that says so, never a guessed "fits", and says what is not
+//!   known in the terms of the pod's release (`beside_unknown_pods`):
+//!   whether the startup check passes, how much of the KV cache the others
+//!   take, or whether it runs out of memory.
 
 use std::collections::BTreeMap;
 
 use gpuops_model::catalog::{GpuInfo, ModelShape};
-use gpuops_model::memory::{self, EngineArgs, MemoryFit};
+use gpuops_model::memory::version::CoTenant;
+use gpuops_model::memory::{self, EngineArgs, Generation, MemoryFit};
 use gpuops_schedule::cluster::{Cluster, Node};
 use gpuops_schedule::scheduler::Placement;
 
@@ -107,6 +111,25 @@ fn resident_gib(fit: &MemoryFit) -> f64 {
     fit.weights_per_gpu_gib + fit.overhead_gib + fit.kv_budget_gib.max(0.0) + graphs
 }
 
+/// What the pods beside this one on an unknown GPU would do to its start,
+/// as its vLLM release handles memory other processes hold
+/// (`VllmVersion::co_tenant`): the startup check from V1 0.9.1, the KV
+/// cache less theirs in V1 0.6.5–0.9.0 and V0 0.6.4, an out-of-memory
+/// error in the other V0 releases (the budget leaves them out).
+fn beside_unknown_pods(args: &EngineArgs) -> String {
+    let (version, generation) = memory::release(args);
+    let engine = if generation == Generation::V0 { " (V0 engine)" } else { "" };
+    match version.co_tenant(generation) {
+        CoTenant::Checked => "whether vLLM's startup check (\"Free memory on device … is less than desired GPU memory utilization\") passes beside the other pods there".to_string(),
+        CoTenant::Subtracted => format!(
+            "how much of its KV cache the other pods there take (vLLM {version}{engine} counts their memory as its own and takes it out of the KV cache, down to \"No available memory for the cache blocks\")"
+        ),
+        CoTenant::Unseen => format!(
+            "whether it runs out of memory beside the other pods there (vLLM {version}{engine} sizes its KV cache as on an empty GPU: \"CUDA out of memory\" loading the weights or allocating the cache)"
+        ),
+    }
+}
+
 /// The inputs of [`plan`]: the checked groups, their engines and where
 /// the scheduler put them, and each group's model and GPU when known.
 pub(super) struct Tenancy<'a> {
@@ -144,25 +167,25 @@ pub(super) fn plan(t: &Tenancy<'_>) -> Vec<Option<Sharing>> {
         if shares <= 1 || physical.is_some_and(|gpus| gpus > 1 && shares <= gpus) {
             continue;
         }
-        let warn = |why: String| {
-            format!(
-                "node {}'s GPUs are time-sliced ({resource}): {why}; which physical GPU this pod's share lands on, and whether vLLM's startup check (\"Free memory on device … is less than desired GPU memory utilization\") passes beside the other pods there, is not known",
-                n.name
-            )
-        };
         let unknown = match physical {
-            None => Some(warn("their physical count is not labelled (nvidia.com/gpu.count)".into())),
-            Some(_) if bound > 0 => Some(warn(format!(
-                "{bound} share(s) are held by running pods whose GPU memory the snapshot does not show"
-            ))),
-            Some(_) if list.iter().any(|p| p.shares > 1) => Some(warn("a pod asks for more than one share".into())),
-            Some(gpus) if gpus > 1 && list.iter().any(|p| p.group != list[0].group) => Some(warn(format!(
+            None => Some("their physical count is not labelled (nvidia.com/gpu.count)".to_string()),
+            Some(_) if bound > 0 => {
+                Some(format!("{bound} share(s) are held by running pods whose GPU memory the snapshot does not show"))
+            }
+            Some(_) if list.iter().any(|p| p.shares > 1) => Some("a pod asks for more than one share".to_string()),
+            Some(gpus) if gpus > 1 && list.iter().any(|p| p.group != list[0].group) => Some(format!(
                 "{shares} shares of {gpus} GPUs go to several workloads, paired by the order their pods start"
-            ))),
+            )),
             Some(_) => None,
         };
-        if let Some(note) = unknown {
+        if let Some(why) = unknown {
             for p in &list {
+                let Some(engine) = t.engines[p.group].as_ref() else { continue };
+                let note = format!(
+                    "node {}'s GPUs are time-sliced ({resource}): {why}; which physical GPU this pod's share lands on, and {}, is not known",
+                    n.name,
+                    beside_unknown_pods(&engine.args)
+                );
                 push_note(&mut out[p.group], &note);
             }
             continue;

@@ -39,7 +39,7 @@ pub use version::{SamplerBackend, VllmEnv, VllmVersion};
 use super::catalog::{GpuInfo, MemorySource, ModelShape};
 #[cfg(test)]
 use budget::mxfp4_value_padding;
-use budget::{Budget, Settings, budget, settle, weight_bytes_per_param};
+use budget::{Budget, Settings, budget, resolve_version, settle, weight_bytes_per_param};
 
 const GIB: f64 = (1u64 << 30) as f64;
 /// vLLM allocates the KV cache in blocks of 16 tokens.
@@ -230,6 +230,15 @@ pub struct MemoryFit {
 
 fn is_zero(value: &f64) -> bool {
     *value == 0.0
+}
+
+/// The vLLM release and engine generation `evaluate` takes the terms at
+/// for `args` (an unknown release is [`VllmVersion::ASSUMED`]): what a
+/// caller needs to say what that release does, e.g. with memory other
+/// processes hold ([`VllmVersion::co_tenant`]).
+pub fn release(args: &EngineArgs) -> (VllmVersion, Generation) {
+    let (version, _) = resolve_version(args);
+    (version, args.engine.unwrap_or_else(|| version.generation(&args.vllm_env)))
 }
 
 /// Evaluate `model` on `gpu` with `args`: the engine settings vLLM
