@@ -12,7 +12,7 @@ mod nodes;
 pub(crate) use self::check::check;
 pub(crate) use self::local::{LocalGpu, local};
 pub(crate) use self::model::{ModelAnswer, SharedGpu, model};
-pub(crate) use self::nodes::{AllocationRow, NamespaceUse, NodeRow, allocations, nodes};
+pub(crate) use self::nodes::{AllocationRow, NamespaceUse, NodeRow, Part, allocations, nodes};
 
 use gpuops_cli::{Delivered, Document, Kind, OutputFormat};
 use serde::Serialize;

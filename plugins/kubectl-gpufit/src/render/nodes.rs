@@ -1,6 +1,9 @@
 //! `nodes`: the GPU inventory, one row per node and GPU resource — the
 //! same typed rows drawn as the table and serialized as `NodeList` items.
 
+use std::borrow::Cow;
+use std::cmp::Ordering;
+
 use gpuops_cli::{Kind, OutputArgs, OutputFormat, Table};
 use gpuops_schedule::resources::display;
 use serde::Serialize;
@@ -85,6 +88,85 @@ pub(crate) fn nodes(rows: &[NodeRow], namespace: Option<&str>, args: &OutputArgs
     Ok(table.render(args.no_headers))
 }
 
+/// One value on a group's path (a resource, how it is offered, a node,
+/// namespace or GPU product), borrowed from the cluster where it can be.
+/// A pod's is its namespace and name, ordered as the `NAMESPACE/NAME` it
+/// is shown as, so that grouping 60,000 pods builds no string per pod
+/// until its row.
+#[derive(Debug, Clone)]
+pub(crate) enum Part<'a> {
+    Text(Cow<'a, str>),
+    Pod { namespace: &'a str, name: &'a str },
+}
+
+impl<'a> From<&'a str> for Part<'a> {
+    fn from(text: &'a str) -> Self {
+        Part::Text(Cow::Borrowed(text))
+    }
+}
+
+impl Part<'_> {
+    /// The bytes of the value as shown.
+    fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        let (head, name) = match self {
+            Part::Text(text) => (text.as_ref(), None),
+            Part::Pod { namespace, name } => (*namespace, Some(*name)),
+        };
+        head.bytes().chain(name.into_iter().flat_map(|n| std::iter::once(b'/').chain(n.bytes())))
+    }
+
+    /// The value as shown.
+    fn text(&self) -> String {
+        match self {
+            Part::Text(text) => text.to_string(),
+            Part::Pod { namespace, name } => format!("{namespace}/{name}"),
+        }
+    }
+}
+
+/// As the shown strings compare (bytewise), which is how the groups sorted
+/// when their paths were strings.
+impl Ord for Part<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Part::Text(a), Part::Text(b)) => a.as_ref().cmp(b.as_ref()),
+            (Part::Pod { namespace: a, name: x }, Part::Pod { namespace: b, name: y }) if a == b => x.cmp(y),
+            (Part::Pod { namespace: a, .. }, Part::Pod { namespace: b, .. }) => {
+                namespace_order(a.as_bytes(), b.as_bytes()).unwrap_or_else(|| self.bytes().cmp(other.bytes()))
+            }
+            _ => self.bytes().cmp(other.bytes()),
+        }
+    }
+}
+
+/// How `A/…` and `B/…` compare for two different namespaces `a` and `b`,
+/// without walking the names: at the first byte they differ in, or where
+/// the shorter ends, its `/` against the longer's next byte. `None` where
+/// that byte is a `/` too, which a namespace (a DNS label) never holds.
+fn namespace_order(a: &[u8], b: &[u8]) -> Option<Ordering> {
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    match (a.get(common), b.get(common)) {
+        (Some(x), Some(y)) => Some(x.cmp(y)),
+        (None, Some(y)) if *y != b'/' => Some(b'/'.cmp(y)),
+        (Some(x), None) if *x != b'/' => Some(x.cmp(&b'/')),
+        _ => None,
+    }
+}
+
+impl PartialOrd for Part<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Part<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Part<'_> {}
+
 /// One group of `nodes -g` (docs/output.md, `AllocationList`): a GPU
 /// resource as it is offered, or a node, namespace, pod or GPU product
 /// under it; node-made groups carry allocatable, the shares of it, free.
@@ -120,20 +202,21 @@ pub(crate) struct AllocationRow {
 }
 
 impl AllocationRow {
-    /// The row of the group at `path` (resource, offering, then one value per level).
+    /// The row of the group `(resource, offering, one value per level
+    /// under them)`.
     pub(crate) fn new(
-        path: &[String],
+        (resource, offering, path): (&Part<'_>, &Part<'_>, &[Part<'_>]),
         levels: &[crate::cli::GroupBy],
         requested: i64,
         allocatable: Option<i64>,
         cluster: Option<String>,
     ) -> Self {
-        let depth = path.len().saturating_sub(2);
+        let depth = path.len();
         let mut row = AllocationRow {
             cluster,
             level: if depth == 0 { "resource" } else { levels[depth - 1].name() },
-            resource: path[0].clone(),
-            offering: path[1].clone(),
+            resource: resource.text(),
+            offering: offering.text(),
             node: None,
             namespace: None,
             pod: None,
@@ -151,14 +234,14 @@ impl AllocationRow {
             depth,
         };
         row.limit_percent = row.requested_percent;
-        for (level, value) in levels.iter().zip(&path[2..]) {
+        for (level, value) in levels.iter().zip(path) {
             let slot = match level {
                 crate::cli::GroupBy::Node => &mut row.node,
                 crate::cli::GroupBy::Namespace => &mut row.namespace,
                 crate::cli::GroupBy::Pod => &mut row.pod,
                 crate::cli::GroupBy::GpuProduct => &mut row.gpu_product,
             };
-            *slot = Some(value.clone());
+            *slot = Some(value.text());
         }
         row
     }
@@ -245,6 +328,25 @@ mod tests {
             taints: vec!["gpu=yes:NoSchedule".into()],
             namespace,
         }
+    }
+
+    /// Pods sort as the `NAMESPACE/NAME` strings they are shown as, not as
+    /// (namespace, name) pairs: `-` and `.` sort before `/`.
+    #[test]
+    fn pods_sort_as_their_shown_names() {
+        let pod = |namespace, name| Part::Pod { namespace, name };
+        let mut parts = [pod("a", "x"), pod("a-b", "x"), pod("a", "w"), pod("a.b", "a"), pod("ab", "a")];
+        parts.sort();
+        let shown: Vec<String> = parts.iter().map(Part::text).collect();
+        let mut strings = shown.clone();
+        strings.sort();
+        assert_eq!(shown, strings);
+        assert_eq!(shown, ["a-b/x", "a.b/a", "a/w", "a/x", "ab/a"]);
+        assert_eq!(pod("a", "b"), Part::from("a/b"), "equal to the same text");
+        // Namespaces that are never real, compared all the same.
+        assert!(pod("a", "z") > pod("a/b", "a"), "a/z > a/b/a");
+        assert!(pod("a/", "b") < pod("a", "c"), "a//b < a/c");
+        assert!(Part::from("a/c") > pod("a", "b"));
     }
 
     fn args(output: OutputFormat) -> OutputArgs {
