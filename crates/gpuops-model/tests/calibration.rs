@@ -26,7 +26,14 @@ struct Outcome {
     half: String,
     weights_error: Option<f64>,
     kv_error: Option<f64>,
+    /// Predicted − logged KV cache (GiB), where the log gives a KV figure.
+    kv_gib_error: Option<f64>,
+    gpu_total_gib: f64,
     verdict_ok: bool,
+    /// The model flags the verdict at the edge (`MemoryFit::edge`).
+    flagged: bool,
+    /// vLLM logged both outcomes for these arguments (`alsoObserved`).
+    both_outcomes: bool,
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -106,8 +113,16 @@ fn replay(row: &Value) -> Result<Outcome, String> {
         observed("kvGib").filter(|g| *g > 0.0).map(|g| g * (1u64 << 30) as f64 / fit.kv_bytes_per_token as f64)
     });
     let kv_error = observed_tokens.map(|t| (fit.kv_pool_tokens as f64 - t) / t);
+    // The budget's error in GiB: against the logged GiB where printed, else
+    // the pools' difference in tokens at the model's bytes per token.
+    let per_token_gib = fit.kv_bytes_per_token as f64 / (1u64 << 30) as f64;
+    let kv_gib_error = observed("kvGib")
+        .map(|g| fit.kv_budget_gib.max(0.0) - g)
+        .or_else(|| observed("kvTokens").map(|t| (fit.kv_pool_tokens as f64 - t) * per_token_gib));
+    let also_started = row.pointer("/alsoObserved/started").and_then(Value::as_bool);
+    let both_outcomes = also_started.is_some_and(|also| also != started);
     println!(
-        "{:<5} {:<44} {:<10} TP{:<2} {:<9} weights {:>6.2} vs {:>6} GiB  KV {:>9} vs {:>9} tokens ({:>+6.1}%)  {} vs {}",
+        "{:<5} {:<44} {:<10} TP{:<2} {:<9} weights {:>6.2} vs {:>6} GiB  KV {:>9} vs {:>9} tokens ({:>+6.1}%)  {} vs {}{}",
         text("half"),
         text("model").rsplit('/').next().unwrap_or_default(),
         text("gpu"),
@@ -119,7 +134,14 @@ fn replay(row: &Value) -> Result<Outcome, String> {
         observed_tokens.map_or("-".into(), |t| format!("{t:.0}")),
         kv_error.unwrap_or(0.0) * 100.0,
         if fit.fits { "starts" } else { "refused" },
-        if started { "started" } else { "refused" },
+        if both_outcomes {
+            "started and refused"
+        } else if started {
+            "started"
+        } else {
+            "refused"
+        },
+        fit.edge.map_or(String::new(), |e| format!("  EDGE {:?} {:+.2} GiB", e.limit, e.margin_gib)),
     );
     Ok(Outcome {
         // Model, GPU, TP, version and utilization: a KNOWN_MISSES entry must
@@ -136,7 +158,12 @@ fn replay(row: &Value) -> Result<Outcome, String> {
         half: text("half").to_string(),
         weights_error,
         kv_error,
-        verdict_ok: fit.fits == started,
+        kv_gib_error,
+        gpu_total_gib: fit.gpu_memory_gib,
+        // Where vLLM did both, no single verdict is right: only the flag is.
+        verdict_ok: if both_outcomes { fit.edge.is_some() } else { fit.fits == started },
+        flagged: fit.edge.is_some(),
+        both_outcomes,
     })
 }
 
@@ -150,6 +177,11 @@ struct Figures {
     kv_worst: f64,
     kv_n: usize,
     verdicts_right: usize,
+    /// Rows flagged at the edge, and the confident (unflagged) verdicts
+    /// that are right of all confident ones.
+    flagged: usize,
+    confident_right: usize,
+    confident: usize,
     not_replayable: usize,
     not_sized: usize,
 }
@@ -165,6 +197,9 @@ fn figures(outcomes: &[&Outcome], not_replayable: usize, not_sized: usize) -> Fi
         kv_worst: kv.iter().copied().fold(0.0, f64::max),
         kv_n: kv.len(),
         verdicts_right: outcomes.iter().filter(|o| o.verdict_ok).count(),
+        flagged: outcomes.iter().filter(|o| o.flagged).count(),
+        confident_right: outcomes.iter().filter(|o| !o.flagged && o.verdict_ok).count(),
+        confident: outcomes.iter().filter(|o| !o.flagged).count(),
         not_replayable,
         not_sized,
     }
@@ -180,6 +215,8 @@ fn print_halves(fit: &Figures, check: &Figures) {
     row("KV tokens median |error|", &|h| format!("{:.2}% n={}", h.kv_median * 100.0, h.kv_n));
     row("KV tokens worst |error|", &|h| format!("{:.2}%", h.kv_worst * 100.0));
     row("verdicts right", &|h| format!("{}/{}", h.verdicts_right, h.rows));
+    row("flagged at the edge", &|h| format!("{}/{}", h.flagged, h.rows));
+    row("confident verdicts right", &|h| format!("{}/{}", h.confident_right, h.confident));
 }
 
 #[test]
@@ -219,6 +256,14 @@ fn the_memory_model_matches_public_vllm_logs() {
         println!("verdict wrong ({} half): {}", o.half, o.row);
     }
     let check_rows: Vec<&Outcome> = outcomes.iter().filter(|o| o.half == "check").collect();
+    // A flag on every row would make every verdict "right": the flag must
+    // stay rare in both halves (at most 15 % of the replayed rows), and
+    // each row vLLM gave both outcomes for must be flagged (asserted
+    // through `verdict_ok` in `assert_check_half`).
+    for (name, h) in [("fit", &fit), ("check", &check)] {
+        assert!(h.flagged * 100 <= h.rows * 15, "{} of {} {name}-half rows flagged at the edge", h.flagged, h.rows);
+    }
+    assert!(outcomes.iter().filter(|o| o.both_outcomes).count() >= 2, "the rows vLLM gave both outcomes for are gone");
     assert_check_half(&check, &check_rows);
     // The Mllama log stays visible as a case gpuops declines, not a pass.
     assert!(
@@ -241,8 +286,17 @@ fn assert_check_half(check: &Figures, rows: &[&Outcome]) {
     // Every replayed checking row within 15 %; an encoder-decoder
     // multimodal row (Llama-3.2-11B-Vision under V0) is not replayed: the
     // model says it cannot size it (`memory::encoder_decoder`).
-    let over: Vec<(&str, f64)> =
-        rows.iter().filter_map(|o| o.kv_error.map(|e| (o.row.as_str(), e))).filter(|(_, e)| e.abs() > 0.15).collect();
+    // A row vLLM gave both outcomes for is left out of the 15 % target:
+    // its logs disagree with each other by more (Qwen2.5-7B at 0.65 on an
+    // RTX 3090: 0.49 and 0.41 GiB of KV cache for the same arguments, 9,088
+    // tokens and a refusal; the model's 7,376 tokens are -18.8 % of one
+    // and -3.9 % of the other). Its error stays in the printed figures.
+    let over: Vec<(&str, f64)> = rows
+        .iter()
+        .filter(|o| !o.both_outcomes)
+        .filter_map(|o| o.kv_error.map(|e| (o.row.as_str(), e)))
+        .filter(|(_, e)| e.abs() > 0.15)
+        .collect();
     let unknown: Vec<String> = over
         .iter()
         .filter(|(row, _)| !KNOWN_MISSES.iter().any(|(known, _)| row == known))
@@ -258,8 +312,37 @@ fn assert_check_half(check: &Figures, rows: &[&Outcome]) {
         assert!(e.is_some(), "{known} is within 15% now: take it off KNOWN_MISSES ({why})");
         println!("TARGET NOT MET (issue 20 open): {known}: {:+.1}% KV tokens; {why}", e.unwrap_or(0.0) * 100.0);
     }
-    assert_eq!(check.verdicts_right, check.rows, "a start/refuse verdict is wrong on the checking half");
+    // Every verdict right, but the rows vLLM gave both outcomes for that
+    // the model does not flag (listed, with why, in `KNOWN_UNFLAGGED`).
+    let wrong: Vec<&str> = rows.iter().filter(|o| !o.verdict_ok).map(|o| o.row.as_str()).collect();
+    for row in &wrong {
+        let known = KNOWN_UNFLAGGED.iter().find(|(known, _)| row == known);
+        assert!(known.is_some(), "a start/refuse verdict is wrong on the checking half: {row}");
+    }
+    for (known, why) in KNOWN_UNFLAGGED {
+        let named: Vec<&&Outcome> = rows.iter().filter(|o| o.row == *known).collect();
+        assert!(
+            named.iter().all(|o| o.both_outcomes),
+            "KNOWN_UNFLAGGED names a row vLLM gave one outcome for: {known}"
+        );
+        assert!(wrong.contains(known), "{known} is flagged at the edge now: take it off KNOWN_UNFLAGGED ({why})");
+        println!("TARGET NOT MET (issue 20 open): {known}: vLLM started and refused it, not flagged; {why}");
+    }
+    assert_eq!(check.verdicts_right + wrong.len(), check.rows);
 }
+
+/// Rows vLLM gave both outcomes for that the model gives a confident
+/// verdict on: the model's margin there is outside its fit-half error, the
+/// error being somewhere the fit half does not measure.
+const KNOWN_UNFLAGGED: &[(&str, &str)] = &[(
+    "meta-llama/Llama-3.1-8B-Instruct on RTX-3090 (TP1, vLLM 0.17.1, util default)",
+    "the model's nearest limit is the GPU's total, 1.96 GiB away (0.9 x 23.54 GiB resident plus 0.39 GiB of CUDA \
+     graphs), outside its +-0.52 GiB; the July log's OOM line has the process at 21.72 GiB (20.96 by PyTorch: \
+     14.99 weights + 5.61 KV + 0.36 of warm-up) and 0.14 GiB free with 0.21 GiB held by two other processes: \
+     without them 0.35 GiB would have been free for the 0.12 GiB asked: vLLM was within 0.25 GiB of the limit. What the model misses is memory outside the budget after \
+     the KV cache (0.76 GiB non-PyTorch at the warm-up against 0.39 modelled); no fit-half row logs it, so no \
+     error on it can be derived without fitting on the check half",
+)];
 
 /// Checking rows over the 15 % target whose cause is known but not yet
 /// modelled. They fail the issue's target (issue 20 stays open, said in
@@ -324,4 +407,43 @@ fn sort_copies_come_from_the_fit_half() {
     let used = traced_sampler_copies(SamplerBackend::Native, true);
     println!("sort copies: derived from the fit half {derived:.2}, used {used}");
     assert!((derived - used).abs() < 0.05, "SORT {used} is not what the fit half gives ({derived:.2})");
+}
+
+/// `memory::edge::UNCERTAINTY_OF_TOTAL` is taken from the fit half alone:
+/// the 90th percentile (nearest rank) of |predicted − logged KV cache GiB|
+/// ÷ the GPU's total over the replayable fit-half rows that log a KV figure. A change of the
+/// constant, of the model's budget on those rows, or of the rows' halves
+/// fails here; the check half's same figure is printed beside it.
+#[test]
+fn edge_uncertainty_comes_from_the_fit_half() {
+    use gpuops_model::memory::edge::UNCERTAINTY_OF_TOTAL;
+    let file: Value = serde_json::from_str(include_str!("fixtures/vllm-calibration.json")).unwrap();
+    let errors = |half: &str| {
+        let mut errors: Vec<f64> = file["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["half"] == half && not_replayable(r).is_none())
+            .filter_map(|r| replay(r).ok())
+            .filter_map(|o| o.kv_gib_error.map(|e| e.abs() / o.gpu_total_gib))
+            .collect();
+        errors.sort_by(f64::total_cmp);
+        errors
+    };
+    let p90 = |errors: &[f64]| errors[(errors.len() * 9).div_ceil(10) - 1];
+    let (fit, check) = (errors("fit"), errors("check"));
+    println!(
+        "KV budget |error| / GPU total, fit half: n={} median {:.2}% p90 {:.2}% max {:.2}%; check half: n={} median {:.2}% p90 {:.2}% max {:.2}%",
+        fit.len(),
+        median(fit.clone()) * 100.0,
+        p90(&fit) * 100.0,
+        fit[fit.len() - 1] * 100.0,
+        check.len(),
+        median(check.clone()) * 100.0,
+        p90(&check) * 100.0,
+        check[check.len() - 1] * 100.0,
+    );
+    let derived = (p90(&fit) * 1000.0).round() / 1000.0;
+    assert!(fit.len() >= 20, "only {} fit-half rows log a KV figure", fit.len());
+    assert_eq!(UNCERTAINTY_OF_TOTAL, derived, "UNCERTAINTY_OF_TOTAL is not what the fit half gives ({derived})");
 }

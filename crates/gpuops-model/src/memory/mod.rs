@@ -20,6 +20,7 @@ pub mod allreduce_fusion;
 mod budget;
 pub mod co_tenant;
 mod dtype;
+pub mod edge;
 pub mod encoder_decoder;
 pub mod engine;
 pub mod kv_groups;
@@ -40,6 +41,7 @@ use super::catalog::{GpuInfo, MemorySource, ModelShape};
 #[cfg(test)]
 use budget::mxfp4_value_padding;
 use budget::{Budget, Settings, budget, resolve_version, settle, weight_bytes_per_param};
+use edge::{Edge, Limit, Margin};
 
 const GIB: f64 = (1u64 << 30) as f64;
 /// vLLM allocates the KV cache in blocks of 16 tokens.
@@ -226,6 +228,11 @@ pub struct MemoryFit {
     /// the figures above are not a prediction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_sized: Option<String>,
+    /// The verdict is decided by a margin smaller than the model's own
+    /// error ([`edge::UNCERTAINTY_OF_TOTAL`]): `fits` stays what the model
+    /// computes, but vLLM may do either ([`edge`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edge: Option<Edge>,
 }
 
 fn is_zero(value: &f64) -> bool {
@@ -259,7 +266,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let tp_valid = refusals::tensor_parallel_split(model.heads, model.vocab, kv_heads, s.tp).is_none();
     let dtype_supported = !Dtype::parse(&args.dtype).wants_bf16() || gpu.bf16;
     let not_sized = encoder_decoder::unsized_reason(model);
-    let problems = problems(model, gpu, args, &s, &b, &kv, not_sized.as_deref());
+    let (problems, edge) = problems(model, gpu, args, &s, &b, &kv, not_sized.as_deref());
     MemoryFit {
         model: model.id.clone(),
         gpu: gpu.label.clone(),
@@ -297,6 +304,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         problems,
         notes: s.notes,
         not_sized,
+        edge,
     }
 }
 
@@ -320,6 +328,9 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
 /// cache-size refusal, met first, replaces it. Otherwise a cache-size
 /// refusal and what overruns the GPU itself after the cache are both
 /// listed: a user must fix both.
+///
+/// With them, the [`Edge`] of a verdict decided by the memory limits alone
+/// (no startup refusal, no other processes' memory, a sized model).
 fn problems(
     model: &ModelShape,
     gpu: &GpuInfo,
@@ -328,7 +339,7 @@ fn problems(
     b: &Budget,
     kv: &KvPlan,
     not_sized: Option<&str>,
-) -> Vec<String> {
+) -> (Vec<String>, Option<Edge>) {
     let own = co_tenant::Footprint {
         weights_gib: b.weights_per_gpu_gib,
         non_torch_gib: b.non_torch_gib,
@@ -340,6 +351,7 @@ fn problems(
         fixed_kv: args.kv_cache_memory_bytes.is_some(),
     };
     let mut problems = startup_refusals(model, gpu, args, s.version, s.generation, s.utilization);
+    let memory_decides = problems.is_empty() && not_sized.is_none();
     let accounting = s.version.co_tenant(s.generation);
     let (in_use, total) = (args.gpu_memory_in_use_gib, gpu.total_gib);
     let beside_others = co_tenant::out_of_memory(s.version, accounting, in_use, total, s.utilization, &own);
@@ -351,17 +363,35 @@ fn problems(
     problems.extend(before_sizing);
     problems.extend(not_sized.map(str::to_string));
     if stopped {
-        return problems;
+        return (problems, None);
     }
     let size_refusal = cache_size_refusal(s, b, kv);
     let sized = size_refusal.is_none();
     problems.extend(size_refusal);
+    let mut margins = vec![cache_margin(s, b, kv, sized)];
     match after_sizing {
         // vLLM allocates no cache it refused to size.
-        Some(oom) if sized => problems.push(oom.message),
-        _ => problems.extend(after_cache_refusal(model, args, s, b)),
+        Some(oom) if sized => {
+            problems.push(oom.message);
+            return (problems, None);
+        }
+        _ => {
+            let (refusal, after) = after_cache_refusal(model, args, s, b);
+            problems.extend(refusal);
+            margins.extend(after);
+        }
     }
-    problems
+    let edge = if memory_decides { edge::edge(&margins, s.total_gib) } else { None };
+    (problems, edge)
+}
+
+/// How far the KV budget is from holding one `max_model_len` request
+/// (GiB): the distance to a start for the cache-size checks, whichever of
+/// them refused.
+fn cache_margin(s: &Settings, b: &Budget, kv: &KvPlan, sized: bool) -> Margin {
+    let request_gib = kv.request_bytes(s.max_model_len) as f64 / GIB;
+    let limit = if b.kv_budget_gib <= 0.0 { Limit::NoCacheBlocks } else { Limit::MaxModelLen };
+    Margin { limit, gib: b.kv_budget_gib - request_gib, passed: sized }
 }
 
 /// The cache-size refusals: "No available memory for the cache blocks",
@@ -381,28 +411,40 @@ fn cache_size_refusal(s: &Settings, b: &Budget, kv: &KvPlan) -> Option<String> {
 
 /// What overruns the GPU itself once the KV cache is allocated: CUDA
 /// graphs captured after it, or a fixed KV budget; else the sampler
-/// warm-up.
-fn after_cache_refusal(model: &ModelShape, args: &EngineArgs, s: &Settings, b: &Budget) -> Option<String> {
+/// warm-up. With the margin of each comparison made.
+fn after_cache_refusal(
+    model: &ModelShape,
+    args: &EngineArgs,
+    s: &Settings,
+    b: &Budget,
+) -> (Option<String>, Vec<Margin>) {
     let (total, kv_budget_gib, cuda_graph_gib) = (s.total_gib, b.kv_budget_gib, b.cuda_graph_gib);
     if kv_budget_gib <= 0.0 {
-        return None;
+        return (None, Vec::new());
     }
     let outside = b.graphs_after_kv_gib();
     let resident = match args.kv_cache_memory_bytes {
         Some(_) => b.weights_per_gpu_gib + b.overhead_gib + kv_budget_gib + outside,
         None => s.usable_gib.max(b.weights_per_gpu_gib + b.overhead_gib) + outside,
     };
+    let resident_margin = Margin { limit: Limit::GpuTotal, gib: total - resident, passed: resident <= total };
     if resident > total {
-        return Some(format!(
+        let refusal = format!(
             "CUDA out of memory: {resident:.2} GiB needed on a {total:.2} GiB GPU (KV cache and CUDA graphs of {cuda_graph_gib:.2} GiB on top of the weights); lower --gpu-memory-utilization or --kv-cache-memory-bytes, or add --enforce-eager"
-        ));
+        );
+        return (Some(refusal), vec![resident_margin]);
     }
     // The warm-up after the KV cache samples with top-k/top-p; a profile
     // that skipped them left its extra peak out of the budget.
     let warm_up = overhead::traced_sampler_copies(b.sampler_backend, true)
         - overhead::traced_sampler_copies(b.sampler_backend, b.profiled_top_k_top_p);
     let extra_gib = warm_up.max(0.0) * overhead::sampler_logits_gib(model, s.max_num_seqs);
-    (extra_gib > total - resident).then(|| refusals::sampler_warm_up(s.max_num_seqs))
+    let mut margins = vec![resident_margin];
+    if extra_gib > 0.0 {
+        let gib = total - resident - extra_gib;
+        margins.push(Margin { limit: Limit::SamplerWarmUp, gib, passed: extra_gib <= total - resident });
+    }
+    ((extra_gib > total - resident).then(|| refusals::sampler_warm_up(s.max_num_seqs)), margins)
 }
 
 /// The KV cache of the busiest stage: what a token costs, the pool vLLM
