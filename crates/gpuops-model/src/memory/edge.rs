@@ -45,8 +45,8 @@ pub enum Limit {
 impl Limit {
     pub fn words(self) -> &'static str {
         match self {
-            Self::NoCacheBlocks => "vLLM's KV-cache limit (no cache blocks, then one max_model_len request)",
-            Self::MaxModelLen => "vLLM's KV-cache limit (one max_model_len request)",
+            Self::NoCacheBlocks => "vLLM's KV-cache limit, any cache blocks and then one max_model_len request",
+            Self::MaxModelLen => "vLLM's KV-cache limit, one max_model_len request",
             Self::GpuTotal => "the GPU's total memory",
             Self::SamplerWarmUp => "vLLM's sampler warm-up limit",
         }
@@ -67,8 +67,9 @@ pub struct Edge {
 }
 
 impl Edge {
-    /// "fits, at the edge: 0.12 GiB from vLLM's sampler warm-up limit
-    /// (...)": the verdict, the limit and why it is not a confident one.
+    /// "fits, at the edge: 0.12 GiB from vLLM's sampler warm-up limit; the
+    /// model's error …": the verdict, the limit and why it is not a
+    /// confident one.
     pub fn text(&self, fits: bool) -> String {
         let (verdict, distance) = if fits {
             ("fits", format!("{:.2} GiB from", self.margin_gib))
@@ -76,7 +77,7 @@ impl Edge {
             ("does not fit", format!("{:.2} GiB short of", -self.margin_gib))
         };
         format!(
-            "{verdict}, at the edge: {distance} {} (the model's error on its fit half is ±{:.2} GiB, {:.1}% of the GPU); vLLM has both started and refused such a configuration",
+            "{verdict}, at the edge: {distance} {}; the model's error on its fit half is ±{:.2} GiB ({:.1}% of the GPU), and vLLM has both started and refused configurations this close",
             self.limit.words(),
             self.uncertainty_gib,
             UNCERTAINTY_OF_TOTAL * 100.0,
@@ -136,6 +137,6 @@ mod tests {
         assert!(e.text(true).starts_with("fits, at the edge: 0.12 GiB from vLLM's sampler warm-up limit"));
         let short = Edge { margin_gib: -0.05, ..e };
         assert!(short.text(false).starts_with("does not fit, at the edge: 0.05 GiB short of"));
-        assert!(short.text(false).contains("±0.20 GiB, 2.2% of the GPU"));
+        assert!(short.text(false).contains("±0.20 GiB (2.2% of the GPU)"));
     }
 }

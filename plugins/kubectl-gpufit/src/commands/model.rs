@@ -68,6 +68,12 @@ pub(crate) fn model(args: &ModelArgs) -> Result<ExitCode, Error> {
     let answer =
         ModelAnswer { fit: &fit, smallest_tp: smallest, recommendation, shared: render::SharedGpu::of(&engine, &fit) };
     render::emit(&render::model(&answer, &args.output)?)?;
+    // At the edge the exit code stays the model's verdict (a script that
+    // gates on it keeps working); the warning goes to stderr in every
+    // format, the JSON carrying `edge`.
+    if let Some(edge) = &fit.edge {
+        render::eprint_line(&format!("warning: {}", edge.text(fit.fits)));
+    }
     Ok(ExitCode::answer(fit.fits))
 }
 

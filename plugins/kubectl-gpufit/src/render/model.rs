@@ -185,6 +185,16 @@ fn recommendation_text(r: &Recommendation, f: &MemoryFit) -> String {
     out
 }
 
+/// "fits" / "does not fit", or, where the deciding margin is inside the
+/// model's own error, which limit and how far (`MemoryFit::edge`): never a
+/// confident answer the model does not have.
+fn verdict(f: &MemoryFit) -> String {
+    match &f.edge {
+        Some(edge) => edge.text(f.fits),
+        None => (if f.fits { "fits" } else { "does not fit" }).to_string(),
+    }
+}
+
 fn memory_text(f: &MemoryFit, smallest: Option<u64>, wide: bool) -> String {
     let source = match f.gpu_memory_source {
         MemorySource::Catalog => "as CUDA reports it",
@@ -223,7 +233,7 @@ fn memory_text(f: &MemoryFit, smallest: Option<u64>, wide: bool) -> String {
         context,
         f.max_model_len,
         if wide { budget_split(f) } else { String::new() },
-        if f.fits { "fits" } else { "does not fit" }
+        verdict(f)
     );
     for p in &f.problems {
         out.push_str(&format!("  {p}\n"));

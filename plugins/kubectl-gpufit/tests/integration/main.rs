@@ -6,6 +6,7 @@ mod allocations;
 mod bounds;
 mod check;
 mod connection;
+mod edge;
 mod env;
 mod help;
 mod hostile;
