@@ -165,7 +165,10 @@ fn mps_shares_are_isolated() {
     );
     for i in 0..2 {
         let memory = report.workloads[i].memory.as_ref().unwrap();
-        assert!(memory.notes.is_empty(), "{:?}", memory.notes);
+        // No note of the other pod; a quarter of an L4 leaves this one
+        // 0.39 GiB from vLLM's KV-cache limit, inside the model's error
+        // (`MemoryFit::edge`), which is said.
+        assert!(memory.notes.iter().all(|n| n.starts_with("fits, at the edge: ")), "{:?}", memory.notes);
         assert!(memory.fit.as_ref().unwrap().gpu.contains("MPS 1/4"));
     }
 }

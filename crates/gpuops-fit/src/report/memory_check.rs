@@ -164,6 +164,10 @@ pub(super) fn memory_report(
     let fit = memory::evaluate(&shape, &gpu, args);
     report.notes = fit.notes.clone();
     report.notes.extend(sharing.into_iter().flat_map(|s| s.notes.iter().cloned()));
+    // A verdict decided inside the model's own error is no confident one:
+    // said wherever the notes go (a warning under `check`'s table, the
+    // Argo CD gate's `gpuops.dev/warnings`); the status stays the model's.
+    report.notes.extend(fit.edge.map(|edge| edge.text(fit.fits)));
     // A model gpuops cannot size: its figures are no prediction, so the
     // check neither passes nor fails it (and proposes no TP); the fit stays
     // in the report for its `notSized` and the engine it assumed.
