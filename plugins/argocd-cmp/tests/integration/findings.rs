@@ -157,3 +157,24 @@ fn the_fit_gate_refuses_the_second_vllm_on_a_time_sliced_gpu() {
     assert!(enforced.stdout.is_empty());
     assert!(text(&enforced.stderr).contains("memory: Free memory on device ("), "{}", text(&enforced.stderr));
 }
+
+/// Issue 20: a "fits" decided inside the memory model's own error
+/// (`MemoryFit::edge`) passes the gate, `enforce` included, and says so in
+/// the workload's `gpuops.dev/warnings`: Qwen2.5-7B on an RTX 3090 at vLLM
+/// 0.17.1 with 8,192 tokens and utilization 0.66, 0.19 GiB from the
+/// KV-cache limit (vLLM both started and refused it at 0.65).
+#[test]
+fn the_fit_gate_says_when_a_fit_is_at_the_edge() {
+    let ws = Workspace::new();
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: ml}\nspec:\n  strategy: {type: Recreate}\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: vllm/vllm-openai:v0.17.1\n        args: [--model, Qwen/Qwen2.5-7B-Instruct, --max-model-len, '8192', --gpu-memory-utilization, '0.66']\n        resources: {limits: {nvidia.com/gpu: 1}}\n";
+    ws.write("apps/edge/vllm.yaml", deployment);
+    let source = Source::at("apps/edge")
+        .with(parameters(&[("capacity", json!("1*1xRTX-3090")), ("fit-gate", json!("enforce"))]));
+    let out = ws.generate(&source);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let objects = manifests(&out.stdout);
+    let warning = annotation(&objects[0], "gpuops.dev/warnings").unwrap_or_else(|| panic!("{}", text(&out.stdout)));
+    assert!(warning.starts_with("fit gate: fits, at the edge: "), "{warning}");
+    assert!(warning.contains("from vLLM's KV-cache limit, one max_model_len request"), "{warning}");
+    assert!(annotation(&objects[0], "gpuops.dev/fit").is_none(), "it fits");
+}
