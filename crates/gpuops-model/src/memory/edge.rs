@@ -131,6 +131,31 @@ mod tests {
         assert_eq!(edge(&[], 23.54), None);
     }
 
+    /// Through `evaluate`: the calibration's Qwen2.5-7B pair (RTX 3090,
+    /// 0.17.1, 8,192 tokens, 0.65) is refused at the edge of the KV-cache
+    /// limit; the same cache fixed by `--kv-cache-memory-bytes` is no
+    /// estimate, and its refusal is confident.
+    #[test]
+    fn an_estimated_budget_has_an_edge_a_fixed_one_does_not() {
+        use crate::catalog::{GpuInfo, find_model, gpu_product};
+        use crate::memory::{EngineArgs, VllmVersion, evaluate};
+        let model = find_model("Qwen/Qwen2.5-7B-Instruct").unwrap();
+        let mut gpu = GpuInfo::from(gpu_product("RTX-3090").unwrap());
+        gpu.total_gib = 23.54;
+        let args = EngineArgs {
+            max_model_len: Some(8192),
+            gpu_memory_utilization: Some(0.65),
+            vllm_version: VllmVersion::parse("0.17.1"),
+            ..EngineArgs::default()
+        };
+        let fit = evaluate(&model, &gpu, &args);
+        let edge = fit.edge.unwrap_or_else(|| panic!("{fit:?}"));
+        assert!(!fit.fits && edge.limit == Limit::MaxModelLen && edge.margin_gib < 0.0, "{edge:?}");
+        let fixed = EngineArgs { kv_cache_memory_bytes: Some(400 << 20), ..args };
+        let fit = evaluate(&model, &gpu, &fixed);
+        assert!(!fit.fits && fit.edge.is_none(), "{:?} {:?}", fit.problems, fit.edge);
+    }
+
     #[test]
     fn the_text_says_verdict_distance_and_error() {
         let e = Edge { limit: Limit::SamplerWarmUp, margin_gib: 0.12, uncertainty_gib: 0.2 };

@@ -368,7 +368,10 @@ fn problems(
     let size_refusal = cache_size_refusal(s, b, kv);
     let sized = size_refusal.is_none();
     problems.extend(size_refusal);
-    let mut margins = vec![cache_margin(s, b, kv, sized)];
+    // A fixed `--kv-cache-memory-bytes` is no estimate: its cache-size
+    // check is exact, and a refusal by it confident.
+    let fixed_kv = args.kv_cache_memory_bytes.is_some();
+    let mut margins: Vec<Margin> = (!fixed_kv).then(|| cache_margin(s, b, kv, sized)).into_iter().collect();
     match after_sizing {
         // vLLM allocates no cache it refused to size.
         Some(oom) if sized => {
@@ -381,7 +384,7 @@ fn problems(
             margins.extend(after);
         }
     }
-    let edge = if memory_decides { edge::edge(&margins, s.total_gib) } else { None };
+    let edge = if memory_decides && (sized || !fixed_kv) { edge::edge(&margins, s.total_gib) } else { None };
     (problems, edge)
 }
 
