@@ -13,6 +13,7 @@ mod explain;
 mod inputs;
 mod memory_check;
 mod shared_gpu;
+mod warnings;
 pub use inputs::Inputs;
 use memory_check::{memory_report, sizing};
 
@@ -444,25 +445,8 @@ pub fn check_each(
         fits,
         gpus,
         nodes_after,
-        warnings: cluster_warnings(cluster, &placement),
+        warnings: warnings::of_cluster(cluster, &placement),
     })
-}
-
-/// What the placement on `cluster` could not know. PodDisruptionBudgets
-/// matter only where preemption chose victims: upstream evicts protected
-/// pods when it must (default_preemption.go `SelectVictimsOnNode` tries to
-/// spare the pods a budget protects first, `pickOneNodeForPreemption`
-/// counts violations to choose a node), so without the budgets whether a
-/// workload fits is unchanged, but which pods it evicts, on which node, and
-/// whether that violates a budget may not be what the scheduler does.
-fn cluster_warnings(cluster: &Cluster, placement: &Placement) -> Vec<String> {
-    let preempts = placement.groups.iter().any(|g| !g.preempted.is_empty());
-    match &cluster.pdbs_unread {
-        Some(why) if preempts => vec![format!(
-            "PodDisruptionBudgets could not be listed ({why}): preemption victims are chosen without them"
-        )],
-        _ => Vec::new(),
-    }
 }
 
 /// What every workload's report is made from.
