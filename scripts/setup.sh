@@ -12,6 +12,9 @@ command -v git >/dev/null || need_apt+=(git)
 # musl-gcc: ring and libmimalloc-sys compile C for the static musl builds
 # (scripts/static-packages.sh).
 command -v musl-gcc >/dev/null || need_apt+=(musl-tools)
+# openssl: modelbump's TLS tests make a CA and a registry certificate with it
+# (plugins/kubectl-modelbump/tests/integration/tls.rs).
+command -v openssl >/dev/null || need_apt+=(openssl)
 if ((${#need_apt[@]})); then
     echo "setup: installing ${need_apt[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

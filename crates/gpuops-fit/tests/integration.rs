@@ -1,4 +1,7 @@
 //! Cross-crate behaviour of the fit engine.
+//!
+//! One test binary for the crate: every file under integration/ is a
+//! module of it (one link instead of twelve in the suite).
 
 /// inject's `strategy: auto` and gpufit's rollout check read a rolling
 /// update through the same model (`gpuops_manifest::rollout`): on a cluster
@@ -70,3 +73,36 @@ mod real_world;
 
 #[path = "integration/scheduler_table.rs"]
 mod scheduler_table;
+
+#[path = "integration/admission.rs"]
+mod admission;
+
+#[path = "integration/budget.rs"]
+mod budget;
+
+#[path = "integration/kueue.rs"]
+mod kueue;
+
+#[path = "integration/memory.rs"]
+mod memory;
+
+#[path = "integration/memory_edge.rs"]
+mod memory_edge;
+
+#[path = "integration/pdb_report.rs"]
+mod pdb_report;
+
+#[path = "integration/pod_groups.rs"]
+mod pod_groups;
+
+#[path = "integration/scheduler_hints.rs"]
+mod scheduler_hints;
+
+#[path = "integration/shared_gpu.rs"]
+mod shared_gpu;
+
+#[path = "integration/upstream_preemption.rs"]
+mod upstream_preemption;
+
+#[path = "integration/upstream_scheduler.rs"]
+mod upstream_scheduler;

@@ -14,7 +14,7 @@
 //! default_preemption.go (commit 008b3652), both newer than v1.35.0 (they
 //! carry the PodGroup paths of 1.36); the parts followed here predate them
 //! and are the ones the v1.35 tests ported in
-//! crates/gpuops-fit/tests/upstream_preemption.rs check.
+//! crates/gpuops-fit/tests/integration/upstream_preemption.rs check.
 //!
 //! Not modelled: nominated pods, extenders, and `DryRunPreemption`'s
 //! sampling (with more than 100 potential nodes upstream dry-runs
