@@ -9,6 +9,10 @@ use serde_json::Value;
 
 use crate::Error;
 
+/// Pages of a Gitea pull request list read at most (50 items each: 10,000
+/// open pull requests).
+const MAX_PAGES: u32 = 200;
+
 pub(crate) struct ForgeClient {
     forge: Forge,
     base: String,
@@ -98,10 +102,28 @@ impl ForgeClient {
             .map_err(|e| Error::Usage(format!("{} {shown}: the answer is not JSON ({e})", request.method)))
     }
 
+    /// The open pull request for `head`, reading Gitea's list page by page
+    /// (`Forge::more_pages`) up to [`MAX_PAGES`]; past that, an error
+    /// rather than a duplicate pull request.
+    fn find_open(&self, head: &str) -> Result<Option<u64>, Error> {
+        for page in 1..=MAX_PAGES {
+            let list = self.send(&self.forge.list_open(&self.repo, head, page))?;
+            if let Some(number) = self.forge.find_open(&list, head).map_err(|e| Error::Usage(e.to_string()))? {
+                return Ok(Some(number));
+            }
+            if !self.forge.more_pages(&list) {
+                return Ok(None);
+            }
+        }
+        Err(Error::Usage(format!(
+            "{}: more than {MAX_PAGES} pages of open pull requests, none for {head}; close some or open it by hand",
+            self.repo
+        )))
+    }
+
     /// Update the open pull request for `pr.head`, else open one.
     pub(crate) fn open_or_update(&self, pr: &PullRequest) -> Result<Outcome, Error> {
-        let list = self.send(&self.forge.list_open(&self.repo, &pr.head))?;
-        let open = self.forge.find_open(&list, &pr.head).map_err(|e| Error::Usage(e.to_string()))?;
+        let open = self.find_open(&pr.head)?;
         Ok(match open {
             Some(number) => {
                 let answer = self.send(&self.forge.update(&self.repo, number, pr))?;

@@ -29,6 +29,10 @@ pub enum Forge {
     Gitea,
 }
 
+/// Items asked per page of Gitea's pull request list (its default
+/// `MAX_RESPONSE_ITEMS`).
+const GITEA_PAGE: u32 = 50;
+
 /// One HTTP request to send.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
@@ -88,17 +92,32 @@ impl Forge {
     }
 
     /// The open pull requests for `head` (GitHub and GitLab filter on the
-    /// server; Gitea's list is filtered by [`Forge::find_open`]).
-    pub fn list_open(self, repo: &str, head: &str) -> Request {
+    /// server; Gitea's list is filtered by [`Forge::find_open`]), page
+    /// `page` (from 1) of them: only Gitea's list is paged here. Gitea
+    /// pages every list (routers/api/v1/repo/pull.go `ListPullRequests`
+    /// takes `page`/`limit` through `utils.GetListOptions`), 30 items by
+    /// default and at most `[api] MAX_RESPONSE_ITEMS` (50 unless the admin
+    /// changes it, modules/setting/api.go), so the first page alone would
+    /// miss the open pull request of a repository with more open ones.
+    pub fn list_open(self, repo: &str, head: &str, page: u32) -> Request {
         let owner = repo.split('/').next().unwrap_or("");
         let path = match self {
             Forge::GitHub => format!("/repos/{repo}/pulls?state=open&head={}", encode(&format!("{owner}:{head}"))),
             Forge::GitLab => {
                 format!("/projects/{}/merge_requests?state=opened&source_branch={}", encode(repo), encode(head))
             }
-            Forge::Gitea => format!("/repos/{repo}/pulls?state=open"),
+            Forge::Gitea => format!("/repos/{repo}/pulls?state=open&limit={GITEA_PAGE}&page={page}"),
         };
         Request { method: "GET", path, body: None }
+    }
+
+    /// Whether the list after `list` must be read too: on Gitea while a
+    /// page holds anything (a server whose `MAX_RESPONSE_ITEMS` is under
+    /// the asked limit answers shorter pages, so a short page is not the
+    /// last; past the last page Gitea answers `[]`); never on GitHub and
+    /// GitLab, which filter by branch on the server.
+    pub fn more_pages(self, list: &Value) -> bool {
+        self == Forge::Gitea && list.as_array().is_some_and(|items| !items.is_empty())
     }
 
     /// The number (GitLab: iid) of the open pull request for `head` in the
@@ -259,11 +278,11 @@ mod tests {
     fn requests_follow_each_forge_s_wire_format() {
         let pr = PullRequest { title: "t".into(), body: "b".into(), head: "bump/x".into(), base: "main".into() };
         assert_eq!(
-            Forge::GitHub.list_open("acme/gitops", "bump/x").path,
+            Forge::GitHub.list_open("acme/gitops", "bump/x", 1).path,
             "/repos/acme/gitops/pulls?state=open&head=acme%3Abump%2Fx"
         );
         assert_eq!(
-            Forge::GitLab.list_open("acme/gitops", "bump/x").path,
+            Forge::GitLab.list_open("acme/gitops", "bump/x", 1).path,
             "/projects/acme%2Fgitops/merge_requests?state=opened&source_branch=bump%2Fx"
         );
         let gl = Forge::GitLab.create("acme/gitops", &pr);
@@ -272,6 +291,12 @@ mod tests {
         assert_eq!(Forge::GitLab.update("acme/gitops", 7, &pr).path, "/projects/acme%2Fgitops/merge_requests/7");
         let list = json!([{"number": 4, "head": {"ref": "other"}}, {"number": 9, "head": {"ref": "bump/x"}}]);
         assert_eq!(Forge::Gitea.find_open(&list, "bump/x").unwrap(), Some(9));
+        assert_eq!(
+            Forge::Gitea.list_open("acme/gitops", "bump/x", 2).path,
+            "/repos/acme/gitops/pulls?state=open&limit=50&page=2"
+        );
+        assert!(Forge::Gitea.more_pages(&list) && !Forge::Gitea.more_pages(&json!([])));
+        assert!(!Forge::GitHub.more_pages(&list) && !Forge::GitLab.more_pages(&list));
         assert_eq!(
             Forge::GitLab.find_open(&json!([{"iid": 2, "source_branch": "bump/x"}]), "bump/x").unwrap(),
             Some(2)

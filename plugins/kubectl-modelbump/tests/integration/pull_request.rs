@@ -21,14 +21,16 @@ struct Seen {
 }
 
 /// A forge stand-in: answers each request with the first canned answer
-/// whose method matches; records every request.
+/// whose method matches, used up when another of that method follows (so
+/// pages come in order; the last one answers every later request);
+/// records every request.
 struct StandIn {
     port: u16,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl StandIn {
-    fn start(answers: Vec<(&'static str, String)>) -> Self {
+    fn start(mut answers: Vec<(&'static str, String)>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -56,8 +58,12 @@ impl StandIn {
                     headers.iter().find(|(k, _)| k == "content-length").map_or(0, |(_, v)| v.parse().unwrap());
                 let mut body = vec![0; length];
                 reader.read_exact(&mut body).unwrap();
-                let answer =
-                    answers.iter().find(|(m, _)| *m == method).map_or_else(|| "{}".to_string(), |(_, a)| a.clone());
+                let matching: Vec<usize> = (0..answers.len()).filter(|i| answers[*i].0 == method).collect();
+                let answer = match matching.as_slice() {
+                    [] => "{}".to_string(),
+                    [last] => answers[*last].1.clone(),
+                    [first, ..] => answers.remove(*first).1,
+                };
                 log.lock().unwrap().push(Seen { method, path, headers, body: String::from_utf8(body).unwrap() });
                 let reply = format!(
                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
@@ -118,7 +124,7 @@ fn a_pull_request_is_opened_on_each_forge() {
         ),
         (
             "gitea",
-            "GET /api/repos/acme/gitops/pulls?state=open",
+            "GET /api/repos/acme/gitops/pulls?state=open&limit=50&page=1",
             r#"{"number": 5, "html_url": "https://gitea.example/acme/gitops/pulls/5"}"#,
             ("authorization", "token s3cret"),
         ),
@@ -180,6 +186,31 @@ fn an_open_pull_request_for_the_branch_is_updated() {
         assert_eq!(seen.iter().map(|s| s.method.as_str()).collect::<Vec<_>>(), ["GET", method], "{forge}");
         assert_eq!(seen[1].path, path, "{forge}");
     }
+}
+
+/// Gitea pages its list (50 at most per page, `[]` past the end): the open
+/// pull request on page 2 is updated, and a branch on no page gets a new
+/// one after the empty page.
+#[test]
+fn gitea_s_list_is_read_page_by_page() {
+    let other = r#"[{"number": 1, "head": {"ref": "other"}}]"#.to_string();
+    let ours = format!(r#"[{{"number": 60, "head": {{"ref": "{HEAD}"}}}}]"#);
+    let (stand_in, _repo, out) = bump("gitea", vec![("GET", other.clone()), ("GET", ours), ("PATCH", "{}".into())]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let seen: Vec<String> = stand_in.seen().iter().map(|s| format!("{} {}", s.method, s.path)).collect();
+    assert_eq!(
+        seen,
+        [
+            "GET /api/repos/acme/gitops/pulls?state=open&limit=50&page=1",
+            "GET /api/repos/acme/gitops/pulls?state=open&limit=50&page=2",
+            "PATCH /api/repos/acme/gitops/pulls/60",
+        ]
+    );
+    let created = r#"{"number": 61, "html_url": "https://gitea.example/acme/gitops/pulls/61"}"#;
+    let (stand_in, _repo, out) = bump("gitea", vec![("GET", other), ("GET", "[]".into()), ("POST", created.into())]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let methods: Vec<String> = stand_in.seen().iter().map(|s| s.method.clone()).collect();
+    assert_eq!(methods, ["GET", "GET", "POST"]);
 }
 
 /// Refused before anything is written: no token, or no branch of its own.
