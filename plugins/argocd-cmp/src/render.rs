@@ -457,6 +457,14 @@ mod tests {
         Budget::new(std::time::Instant::now() + std::time::Duration::from_secs(60), crate::run::Stop::default())
     }
 
+    /// A `GpuProfile` with this `spec`, as the sidecar decodes it.
+    fn gpu_profile(spec: Value) -> InjectConfig {
+        gpuops_inject::decode(&serde_json::json!({"apiVersion": "gpuops.dev/v1alpha1",
+            "kind": "GpuProfile", "metadata": {"name": "p"}, "spec": spec}))
+        .unwrap()
+        .unwrap()
+    }
+
     fn printed(output: &Output) -> String {
         let mut bytes = Vec::new();
         output.write_to(&mut bytes).unwrap();
@@ -467,10 +475,7 @@ mod tests {
     /// printed from kustomize's bytes, comments and quoting kept.
     #[test]
     fn untouched_documents_stay_byte_for_byte() {
-        let config = gpuops_inject::decode(&serde_json::json!({"apiVersion": "gpuops.dev/v1alpha1",
-            "kind": "GpuProfile", "metadata": {"name": "p"}, "spec": {"gpu": {"count": 2}}}))
-        .unwrap()
-        .unwrap();
+        let config = gpu_profile(serde_json::json!({"gpu": {"count": 2}}));
         let untouched = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}  # kept\ndata: {a: 'x'}\n";
         let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: c, image: i, resources: {limits: {nvidia.com/gpu: 1}}}\n";
         let input = format!("{untouched}---\n{deployment}");
@@ -566,10 +571,7 @@ mod tests {
     fn a_stopped_budget_ends_the_reading() {
         let stop = crate::run::Stop::default();
         let budget = Budget::new(std::time::Instant::now() + std::time::Duration::from_secs(60), stop.clone());
-        let config = gpuops_inject::decode(&serde_json::json!({"apiVersion": "gpuops.dev/v1alpha1",
-            "kind": "GpuProfile", "metadata": {"name": "p"}, "spec": {"gpu": {"count": 2}}}))
-        .unwrap()
-        .unwrap();
+        let config = gpu_profile(serde_json::json!({"gpu": {"count": 2}}));
         let steps = Steps {
             configs: std::slice::from_ref(&config),
             gate: false,
@@ -587,12 +589,8 @@ mod tests {
     /// Argo CD's UI, and a second pass gives the same bytes.
     #[test]
     fn parameter_warnings_follow_the_repos_own_lines() {
-        let budget = Budget::new(std::time::Instant::now() + std::time::Duration::from_secs(60), Default::default());
-        let config = gpuops_inject::decode(&serde_json::json!({"apiVersion": "gpuops.dev/v1alpha1",
-            "kind": "GpuProfile", "metadata": {"name": "p"},
-            "spec": {"gpu": {"count": "auto", "product": "NVIDIA-L40S"}}}))
-        .unwrap()
-        .unwrap();
+        let budget = budget();
+        let config = gpu_profile(serde_json::json!({"gpu": {"count": "auto", "product": "NVIDIA-L40S"}}));
         let steps = Steps {
             configs: std::slice::from_ref(&config),
             gate: false,
