@@ -140,8 +140,7 @@ fn a_multi_file_kubeconfig_is_merged_like_kubectl_and_pages_show_at_v4() {
 fn messages_follow_the_servers_version_and_its_priority_classes_count() {
     // /version says v1.31.2: the scheduler of that version names the taint.
     let nodes = [node("gpu-0", 8, "NVIDIA-H100-80GB-HBM3", true)];
-    let classes = [json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
-        "metadata": {"name": "inference"}, "value": 100000})];
+    let classes = [inference_class()];
     let pods = [
         // A batch pod holding every GPU, at the default priority.
         pod("batch", "gpu-0", 8, "Running"),
@@ -329,19 +328,13 @@ fn live_pdbs_change_which_node_preemption_picks_and_are_reported() {
     let mut pods = [pod("batch-a", "gpu-a", 1, "Running"), pod("batch-b", "gpu-b", 1, "Running")];
     pods[0]["metadata"]["labels"] = json!({"app": "trainer", "shard": "a"});
     pods[1]["metadata"]["labels"] = json!({"app": "trainer", "shard": "b"});
-    let classes = [json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
-        "metadata": {"name": "inference"}, "value": 100000})];
+    let classes = [inference_class()];
     let pdb = |selector: Value| {
         json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "trainer", "namespace": "ml"},
             "spec": {"minAvailable": 1, "selector": {"matchLabels": selector}}, "status": {"disruptionsAllowed": 0}})
     };
     let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("serve.yaml");
-    std::fs::write(
-        &manifest,
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: serve, namespace: llm}\nspec:\n  priorityClassName: inference\n  containers:\n  - name: vllm\n    resources: {limits: {nvidia.com/gpu: 1}}\n",
-    )
-    .unwrap();
+    let manifest = serve_pod(dir.path());
     let check = |pdbs: &[Value]| {
         let server = ApiServer::start_with_pdbs(&nodes, &pods, &classes, pdbs, "v1.35.0");
         let kubeconfig = ApiServer::write_kubeconfig(dir.path(), &[("lab", &server.url())]);
@@ -371,6 +364,24 @@ fn live_pdbs_change_which_node_preemption_picks_and_are_reported() {
     assert!(table.contains("  preempts 1 pod(s), 1 violating a PodDisruptionBudget: ml/batch-a"), "{table}");
 }
 
+/// The PriorityClass (value 100000) the tests' high-priority pods name.
+fn inference_class() -> Value {
+    json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+        "metadata": {"name": "inference"}, "value": 100000})
+}
+
+/// A one-GPU pod of class `inference` (which can preempt the batch pods),
+/// written to `dir/serve.yaml`.
+fn serve_pod(dir: &std::path::Path) -> std::path::PathBuf {
+    let manifest = dir.join("serve.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: serve, namespace: llm}\nspec:\n  priorityClassName: inference\n  containers:\n  - name: vllm\n    resources: {limits: {nvidia.com/gpu: 1}}\n",
+    )
+    .unwrap();
+    manifest
+}
+
 /// A PodDisruptionBudget list RBAC refuses (`403 Forbidden`) is said where
 /// it matters: when preemption chose victims, which budgets would have
 /// steered, the table run says so on stderr and `-o json` carries it in the
@@ -382,15 +393,9 @@ fn an_unreadable_pdb_list_is_warned_about_when_preemption_picks_victims() {
         "warning: PodDisruptionBudgets could not be listed (403 Forbidden): preemption victims are chosen without them";
     let pdbs = "/apis/policy/v1/poddisruptionbudgets";
     let nodes = [node("gpu-a", 1, "NVIDIA-L4", false), node("gpu-b", 1, "NVIDIA-L4", false)];
-    let classes = [json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
-        "metadata": {"name": "inference"}, "value": 100000})];
+    let classes = [inference_class()];
     let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("serve.yaml");
-    std::fs::write(
-        &manifest,
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: serve, namespace: llm}\nspec:\n  priorityClassName: inference\n  containers:\n  - name: vllm\n    resources: {limits: {nvidia.com/gpu: 1}}\n",
-    )
-    .unwrap();
+    let manifest = serve_pod(dir.path());
     // (stderr of the table run, the JSON report, stderr of the JSON run)
     let check = |server: &ApiServer| {
         let kubeconfig = ApiServer::write_kubeconfig(dir.path(), &[("lab", &server.url())]);
