@@ -12,7 +12,9 @@
 //! that profile peaks far above what vLLM logged for the one public log
 //! of it (Llama-3.2-11B-Vision, 128 sequences: 58.6 GiB read from the
 //! source against 36.63 logged), so the source reading misses something
-//! and no constant may be fitted on that row (it is in the checking half).
+//! and no constant is fitted on that row (vllm#12126; a fit row since the
+//! 2026-12-03 audit moved its publisher, who had been cited for other
+//! constants, out of the checking half).
 //! gpuops therefore says it cannot size these models ([`unsized_reason`]).
 //!
 //! Versions: the reading is of V0 (0.6.6.post1, 0.7.0). Releases from 0.8

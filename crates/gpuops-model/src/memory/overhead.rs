@@ -21,7 +21,8 @@ const GIB: f64 = (1u64 << 30) as f64;
 /// V0 prefills `max_num_batched_tokens` in one eager pass: the peak grows
 /// with it (vllm#10517: Llama-3.1-8B on an RTX 3090 peaks 2.07 GiB above
 /// the weights at 20,000 tokens, 2.99 at 29,000); its sampler peak is
-/// inside that fit.
+/// inside that fit. Fitted on kaspersiminski's vllm#10517 rows, which are
+/// fit rows (`tests/calibration.rs` `FITTED_ON`).
 ///
 /// V1 chunk-prefills through torch.compile'd graphs, and its peak is the
 /// sampler warm-up ([`sampler_copies`]). From 0.20 (graphs in the budget)
@@ -55,14 +56,16 @@ fn activation_fit(generation: Generation) -> ActivationFit {
 ///   soft-max (1), the boolean masks (¼ each) and the `scatter` result (1)
 ///   are live together: ≥ 6¾ copies, plus the radix sort's own double
 ///   buffer of keys and indices (≤ 3). The value is taken from the
-///   calibration set's *fit* half only: Qwen3-14B on an H100 (llm-d
+///   calibration set's *fit* half only: Qwen3-14B on an H100 (llm-d-incubation's
 ///   version sweep, same flags) profiled 5.64 GiB at 0.15 and 0.16 (sort)
 ///   and 2.23 at 0.17 and 0.18 (Triton, 3½ copies; everything else in the
 ///   profile unchanged), 3.41 GiB apart = 5.88 copies of its 0.580 GiB
 ///   logits (1,024 × 151,936 × 4 B): 3½ + 5.88 = 9.4, inside that 6¾–9¾
 ///   (`tests/calibration.rs` re-derives it). The 0.11 H100 logs
 ///   (Llama-3.1-8B, Qwen3-0.6B, gpt-oss-20b: the peak follows the
-///   vocabulary, not the model) are in the check half and only check it.
+///   vocabulary, not the model) agree with it; they are fit rows since
+///   the 2026-12-03 audit (llm-d's rows set the V1 NCCL figure,
+///   [`non_torch_gib`]), so they no longer count as a check of it.
 /// - Triton (0.17+, v0.17.0 topk_topp_sampler.py:251) masks the float32
 ///   logits in place (its only tensors are the k and p vectors,
 ///   v0.19.0 topk_topp_triton.py:998-1006; its per-program scratch rows
@@ -313,7 +316,14 @@ pub fn sampler_logits_gib(model: &ModelShape, seqs: u64) -> f64 {
 /// (vllm#10511: Llama-3-8B on H100, 1.79 GiB at TP1, 3.58 at TP2;
 /// DeepSeek-Coder-V2-Lite at TP8 on A100-SXM4, 2.10) than V1 (llm-d's H100
 /// logs, vLLM 0.11: 0.13 at TP1, 0.54–0.55 at TP2); over PCIe little
-/// (Qwen2.5-32B at TP2 on L40S, vllm#15815: 0.30).
+/// (Qwen2.5-32B at TP2 on L40S, vllm#15815: 0.30). Those four publishers'
+/// rows are fit rows (they were check rows until the 2026-12-03 audit
+/// found these constants set from them; tests/fixtures/README.md), and
+/// `tests/calibration.rs` `FITTED_ON` fails if one goes back. The fit
+/// half's 0.19 rows at TP2/TP4 on H100 log 2.07–2.21 GiB, which this
+/// figure does not reach (their KV is over-predicted: Qwen2.5-72B TP2
+/// +38 %, Llama-4-Scout TP4 +21 %); where between 0.11 and 0.19 it grew
+/// is not in the data, so no band is invented for it.
 ///
 /// Only the tensor-parallel group all-reduces: the pipeline group sends
 /// activations point to point and never builds a custom all-reduce
@@ -331,8 +341,8 @@ pub fn sampler_logits_gib(model: &ModelShape, seqs: u64) -> f64 {
 /// taking memory snapshot", v1/worker/gpu_worker.py:260-285), so what
 /// remains at TP 1 is what loads lazily afterwards (kernel modules of
 /// cuBLAS, attention and the compiled graphs), which the source does not
-/// size. The 0.15 GiB is fitted on H100 logs (llm-d: 0.13 logged at 0.16
-/// and 0.17, 0.25 at 0.18); TheBuccaneer's RTX 3090 sweep at 0.17.1
+/// size. The 0.15 GiB is fitted on H100 logs (llm-d-incubation's version
+/// sweep: 0.13 logged at 0.16 and 0.17, 0.25 at 0.18); TheBuccaneer's RTX 3090 sweep at 0.17.1
 /// leaves 0.03–0.05 GiB for it beside the traced profile peak
 /// ([`triton_profile_peak_gib`]), so gpuops' KV budget there stays
 /// 0.1 GiB short of vLLM's (−0.3 % to −7 % of the pool).
