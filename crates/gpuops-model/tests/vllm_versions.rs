@@ -146,3 +146,37 @@ fn refusals_in_vllms_words() {
     let v8 = at("Llama-3.1-8B", "H100", "0.8.5", EngineArgs { gpu_memory_in_use_gib: 20.0, ..len(8192) });
     assert!(!v8.problems.iter().any(|p| p.starts_with("Free memory")), "no such check before 0.9.2");
 }
+
+/// The sampler warm-up runs last (v0.22.0 gpu_worker.py
+/// `compile_or_warm_up_model`), beside what other processes hold: a
+/// warm-up that fits an empty GPU runs out of memory beside a co-tenant
+/// whose memory vLLM's startup check let through.
+#[test]
+fn sampler_warm_up_runs_beside_other_processes() {
+    let env = VllmEnv { use_v2_model_runner: Some(true), use_flashinfer_sampler: Some(false), ..VllmEnv::default() };
+    let args = EngineArgs {
+        vllm_env: env,
+        gpu_memory_utilization: Some(0.9),
+        max_num_seqs: Some(4096),
+        enforce_eager: true,
+        ..len(8192)
+    };
+    let alone = at("Llama-3.1-8B", "H100", "0.22.0", args.clone());
+    assert!(alone.fits, "{:?}", alone.problems);
+    // The warm-up's extra: the Triton path's 3½ float32 copies of 4,096 ×
+    // 128,256 logits less the profile's plain 2½, 1.96 GiB; the GPU keeps
+    // 10 % (7.9 GiB) beside the budget. A co-tenant of 7 GiB passes the
+    // free-memory check (72.2 GiB free ≥ 0.9 × 79.2) and leaves the
+    // warm-up 0.9 GiB.
+    let shared = at("Llama-3.1-8B", "H100", "0.22.0", EngineArgs { gpu_memory_in_use_gib: 7.0, ..args });
+    assert!(!shared.problems.iter().any(|p| p.starts_with("Free memory on device")), "{:?}", shared.problems);
+    assert!(
+        shared
+            .problems
+            .iter()
+            .any(|p| p.starts_with("CUDA out of memory occurred when warming up sampler with 4096 dummy requests.")
+                && p.contains("beside the 7.00 GiB other processes hold on this GPU")),
+        "{:?}",
+        shared.problems
+    );
+}

@@ -442,12 +442,33 @@ fn after_cache_refusal(
     let warm_up = overhead::traced_sampler_copies(b.sampler_backend, true)
         - overhead::traced_sampler_copies(b.sampler_backend, b.profiled_top_k_top_p);
     let extra_gib = warm_up.max(0.0) * overhead::sampler_logits_gib(model, s.max_num_seqs);
+    // It runs beside whatever other processes hold on the GPU (the worker
+    // is the last to allocate: v0.11.0 gpu_worker.py
+    // `compile_or_warm_up_model` captures the graphs, then
+    // `_dummy_sampler_run`). Where vLLM took their memory out of the KV
+    // budget (`CoTenant::Subtracted`) its own cache is that much smaller.
+    let in_use = args.gpu_memory_in_use_gib.max(0.0);
+    let own = match args.kv_cache_memory_bytes {
+        Some(_) => resident,
+        None => resident - co_tenant::counted_gib(s.version.co_tenant(s.generation), in_use),
+    };
+    let room = total - in_use - own;
     let mut margins = vec![resident_margin];
     if extra_gib > 0.0 {
-        let gib = total - resident - extra_gib;
-        margins.push(Margin { limit: Limit::SamplerWarmUp, gib, passed: extra_gib <= total - resident });
+        margins.push(Margin { limit: Limit::SamplerWarmUp, gib: room - extra_gib, passed: extra_gib <= room });
     }
-    ((extra_gib > total - resident).then(|| refusals::sampler_warm_up(s.max_num_seqs)), margins)
+    let refusal = (extra_gib > room).then(|| {
+        let words = refusals::sampler_warm_up(s.max_num_seqs);
+        if in_use > 0.0 {
+            format!(
+                "{words} (the warm-up needs {extra_gib:.2} GiB beside the {in_use:.2} GiB other processes hold on this GPU; {:.2} GiB are left)",
+                room.max(0.0)
+            )
+        } else {
+            words
+        }
+    });
+    (refusal, margins)
 }
 
 /// The KV cache of the busiest stage: what a token costs, the pool vLLM
