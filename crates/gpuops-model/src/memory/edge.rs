@@ -21,6 +21,13 @@ use serde::Serialize;
 /// margin's.
 pub const UNCERTAINTY_OF_TOTAL: f64 = 0.022;
 
+/// The model's error (GiB) on a GPU of `total_gib`: [`UNCERTAINTY_OF_TOTAL`]
+/// of it. The margin a verdict must clear to be a confident one, and the
+/// one `--recommend`'s values keep.
+pub fn uncertainty_gib(total_gib: f64) -> f64 {
+    UNCERTAINTY_OF_TOTAL * total_gib
+}
+
 /// The comparison a verdict is decided by, in vLLM's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -100,7 +107,7 @@ pub(super) struct Margin {
 /// nearest one; a refusal, of the one limit it fails — two failed limits,
 /// or one failed by more than the error, refuse all the same.
 pub(super) fn edge(margins: &[Margin], total_gib: f64) -> Option<Edge> {
-    let uncertainty_gib = UNCERTAINTY_OF_TOTAL * total_gib;
+    let uncertainty_gib = uncertainty_gib(total_gib);
     let failed: Vec<&Margin> = margins.iter().filter(|m| !m.passed).collect();
     let decisive = match failed.as_slice() {
         [] => margins.iter().min_by(|a, b| a.gib.total_cmp(&b.gib))?,

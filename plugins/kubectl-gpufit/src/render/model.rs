@@ -3,6 +3,7 @@
 
 use gpuops_cli::{Kind, OutputArgs, OutputFormat};
 use gpuops_model::catalog::MemorySource;
+use gpuops_model::memory::edge::{UNCERTAINTY_OF_TOTAL, uncertainty_gib};
 use gpuops_model::memory::version::CoTenant;
 use gpuops_model::memory::{EngineArgs, Generation, MemoryFit, Recommendation, VllmVersion};
 use serde::Serialize;
@@ -133,10 +134,19 @@ fn budget_split(f: &MemoryFit) -> String {
     )
 }
 
-/// `--recommend`: flags to start with, then the fewest GPUs per type.
+/// `--recommend`: flags to start with, the margin they keep, then the
+/// fewest GPUs per type.
 fn recommendation_text(r: &Recommendation, f: &MemoryFit) -> String {
     let (len, n) = (r.demand.context, r.demand.concurrency);
     let mut out = format!("recommend:    for {n} request(s) of {len} tokens at once\n");
+    // The values are searched outside the model's error (`memory::recommend`):
+    // say how far, so that "starts" reads as "starts with room", not as
+    // the last value that the model still calls a fit.
+    let percent = UNCERTAINTY_OF_TOTAL * 100.0;
+    out.push_str(&format!(
+        "  margin: the values below start with at least {:.2} GiB to spare ({percent:.1}% of the GPU, the model's error), each GPU type with {percent:.1}% of its own\n",
+        uncertainty_gib(f.gpu_memory_gib),
+    ));
     let mut flag = |name: &str, value: Option<String>, why: String| match value {
         Some(v) => out.push_str(&format!("  --{name} {v}   {why}\n")),
         None => out.push_str(&format!(
@@ -159,7 +169,7 @@ fn recommendation_text(r: &Recommendation, f: &MemoryFit) -> String {
         "kv-cache-memory-bytes",
         r.kv_cache_memory_bytes.map(|b| format!("{b}")),
         format!(
-            "the same as a fixed KV cache ({:.2} GiB)",
+            "the same as a fixed KV cache ({:.2} GiB: vLLM's cache check takes it exactly, no margin there)",
             r.kv_cache_memory_bytes.unwrap_or(0) as f64 / (1u64 << 30) as f64
         ),
     );
