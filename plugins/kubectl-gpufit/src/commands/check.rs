@@ -68,7 +68,13 @@ pub(crate) fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
         }
     }
     render::emit(&render::check(&reports, &args.output)?)?;
-    // 3 when nothing checked fails but a model or GPU was unknown.
+    // 3 when nothing checked fails but a model or GPU was unknown. A
+    // memory verdict at the edge (`MemoryFit::edge`) keeps the model's
+    // code, 0 or 1, as `model` does: it was computed, within a known
+    // error, and 3 says a part went unchecked (a CI gate that holds on 3
+    // would hold every start vLLM may well make). The table's memory
+    // column reads `edge: …` instead of `ok`/`no`, with the warning under
+    // it; `-o json` carries `memory.fit.edge`.
     Ok(if all_fit && unchecked { ExitCode::Unchecked } else { ExitCode::answer(all_fit) })
 }
 

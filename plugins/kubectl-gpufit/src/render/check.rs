@@ -5,6 +5,8 @@
 use gpuops_cli::{Kind, OutputArgs, OutputFormat, Table};
 use gpuops_fit::report::{MemoryReport, MemoryStatus, Report};
 use gpuops_model::catalog::find_model;
+use gpuops_model::memory::MemoryFit;
+use gpuops_model::memory::edge::Edge;
 
 use super::{Items, document, is_document};
 use crate::Error;
@@ -47,6 +49,13 @@ fn memory_cell(m: Option<&MemoryReport>) -> (String, String) {
         None => short_model(&m.reference),
     };
     let memory = match (m.status, &m.fit) {
+        // Inside the model's own error vLLM has both started and refused
+        // (`MemoryFit::edge`): neither `ok` nor `no`, whichever way the
+        // model leans; the warning under the table names the limit and
+        // the error.
+        (MemoryStatus::Fits | MemoryStatus::DoesNotFit, Some(MemoryFit { edge: Some(edge), fits, .. })) => {
+            edge_cell(edge, *fits)
+        }
         // vLLM's "Maximum concurrency for N tokens per request: X.XXx".
         (MemoryStatus::Fits, Some(f)) => format!("ok: {:.2}x at {}", f.max_concurrency, tokens(f.max_model_len)),
         (MemoryStatus::DoesNotFit, Some(f)) if f.kv_budget_gib <= 0.0 => "weights do not fit".to_string(),
@@ -58,6 +67,15 @@ fn memory_cell(m: Option<&MemoryReport>) -> (String, String) {
             "no: GPU memory in use".to_string()
         }
         // vLLM's "the estimated maximum model length is N".
+        (MemoryStatus::DoesNotFit, Some(f)) if f.max_context < f.max_model_len => {
+            format!("no: {} max len, {} asked", tokens(f.max_context), tokens(f.max_model_len))
+        }
+        // The cache held the request, then the GPU ran out: graphs captured
+        // after the cache, a fixed KV budget, the sampler warm-up (each
+        // vLLM message starts so; the whole refusal is under the table).
+        (MemoryStatus::DoesNotFit, Some(f)) if f.problems.iter().any(|p| p.starts_with("CUDA out of memory")) => {
+            "no: CUDA out of memory".to_string()
+        }
         (MemoryStatus::DoesNotFit, Some(f)) => {
             format!("no: {} max len, {} asked", tokens(f.max_context), tokens(f.max_model_len))
         }
@@ -66,6 +84,17 @@ fn memory_cell(m: Option<&MemoryReport>) -> (String, String) {
         (other, _) => other.as_str().to_string(),
     };
     (model, memory)
+}
+
+/// `edge: 0.22 GiB spare` / `edge: 0.02 GiB short`: how far the start is
+/// from the limit that decides it, the way the model leans — the figure
+/// and the words of the warning under the table (`Edge::text`).
+fn edge_cell(edge: &Edge, fits: bool) -> String {
+    if fits {
+        format!("edge: {:.2} GiB spare", edge.margin_gib)
+    } else {
+        format!("edge: {:.2} GiB short", -edge.margin_gib)
+    }
 }
 
 fn tokens(n: u64) -> String {

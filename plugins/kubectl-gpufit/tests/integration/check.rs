@@ -551,3 +551,19 @@ fn a_vllm_pod_without_a_gpu_is_not_memory_ok() {
     assert_eq!(cpu.status.code(), Some(0), "{out}");
     assert!(out.contains("CPU: not checked") && !out.contains("ok:"), "{out}");
 }
+
+/// A refusal after the KV cache held the request (here a fixed
+/// `--kv-cache-memory-bytes` the GPU cannot hold beside the weights) is
+/// `no: CUDA out of memory`, vLLM's own words. Before, the cell read
+/// `no: 63k max len, 8k asked`: a "max len" longer than the one asked,
+/// as if that were the reason.
+#[test]
+fn out_of_memory_after_the_cache_is_not_a_max_len_refusal() {
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: llama, namespace: llm}\nspec:\n  strategy: {type: Recreate}\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: vllm/vllm-openai:v0.17.1\n        args: [--model, meta-llama/Llama-3.1-8B-Instruct, --max-model-len, '8192', --kv-cache-memory-bytes, 10G]\n        resources: {limits: {nvidia.com/gpu: '1'}}\n";
+    let out = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xRTX-3090"], deployment);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("   no: CUDA out of memory   does not fit"), "{stdout}");
+    assert!(!stdout.contains("max len"), "{stdout}");
+    assert!(stdout.contains("  memory: CUDA out of memory: "), "the whole refusal under the table: {stdout}");
+}

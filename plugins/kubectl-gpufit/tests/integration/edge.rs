@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::util::{gpufit, repo_root, text};
+use crate::util::{gpufit, gpufit_with_stdin, repo_root, text};
 
 const BASE: &[&str] = &[
     "model",
@@ -73,4 +73,71 @@ fn the_json_names_the_limit_the_margin_and_the_error() {
     assert!(refused["fits"] == false && refused["edge"]["marginGib"].as_f64().unwrap() < 0.0, "{refused}");
     let plain: Value = serde_json::from_slice(&run(&at("0.70", &["-o", "json"])).stdout).unwrap();
     assert!(plain.get("edge").is_none(), "a confident verdict has no edge: {plain}");
+}
+
+/// The same Qwen2.5-7B pod on one RTX 3090 as a Deployment, `--max-model-len
+/// 8192` at `utilization`.
+fn deployment(utilization: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: qwen, namespace: llm}}\nspec:\n  strategy: {{type: Recreate}}\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: vllm/vllm-openai:v0.17.1\n        args: [--model, Qwen/Qwen2.5-7B-Instruct, --max-model-len, '8192', --gpu-memory-utilization, '{utilization}']\n        resources: {{limits: {{nvidia.com/gpu: '1'}}}}\n"
+    )
+}
+
+/// `check`'s memory column at the edge reads neither `ok` nor `no`: a user
+/// scanning the table books GPUs on `ok`. It says `edge:` and how far the
+/// start is from the limit, the way the model leans; the warning under
+/// the table says which limit and the error. The exit code stays the
+/// model's (as `model`'s), and past the error the cell is `ok` again.
+/// A reviewed snapshot of the answers, `-o wide` included.
+#[test]
+fn check_does_not_say_ok_or_no_at_the_edge() {
+    let mut all = String::new();
+    for (utilization, code, cell, wide) in [
+        ("0.65", 1, "edge: ", false),
+        ("0.66", 0, "edge: ", false),
+        ("0.66", 0, "edge: ", true),
+        ("0.70", 0, "ok: ", false),
+    ] {
+        let mut args = vec!["check", "-f", "-", "--nodes", "1*1xRTX-3090"];
+        if wide {
+            args.extend(["-o", "wide"]);
+        }
+        let out = gpufit_with_stdin(&args, &deployment(utilization));
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(code), "{utilization}: {stdout}{}", text(&out.stderr));
+        let row = stdout.lines().nth(1).unwrap_or_else(|| panic!("{stdout}"));
+        let memory = row
+            .split("   ")
+            .map(str::trim)
+            .find(|c| c.starts_with("ok") || c.starts_with("no") || c.starts_with("edge"));
+        let memory = memory.unwrap_or_else(|| panic!("{utilization}: no memory cell in {row}"));
+        assert!(memory.starts_with(cell), "{utilization}: {row}");
+        let edge = cell == "edge: ";
+        if edge {
+            let way = if code == 0 { " GiB spare" } else { " GiB short" };
+            assert!(memory.ends_with(way), "{utilization}: {memory}");
+        }
+        let warning =
+            if code == 0 { "  warning: fits, at the edge: " } else { "  warning: does not fit, at the edge: " };
+        assert_eq!(stdout.contains(warning), edge, "{utilization}: {stdout}");
+        let label = format!(
+            "kubectl-gpufit {} <<< Qwen2.5-7B-Instruct, vLLM 0.17.1, --max-model-len 8192 --gpu-memory-utilization {utilization}",
+            args.join(" ")
+        );
+        all.push_str(&gpuops_testkit::snapshot::entry(&label, &out));
+    }
+    gpuops_testkit::assert_reviewed!(
+        repo_root().join("plugins/kubectl-gpufit/tests/integration/snapshots"),
+        "gpufit-check-edge",
+        all
+    );
+    // `-o json` carries the edge already, unrenamed: `memory.fit.edge`.
+    let out = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xRTX-3090", "-o", "json"], &deployment("0.66"));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let memory = &json["workloads"][0]["memory"];
+    assert_eq!(
+        (memory["status"].as_str(), memory["fit"]["edge"]["limit"].as_str()),
+        (Some("fits"), Some("maxModelLen")),
+        "{json}"
+    );
 }
