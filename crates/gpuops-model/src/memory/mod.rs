@@ -457,7 +457,9 @@ fn after_cache_refusal(
     if extra_gib > 0.0 {
         margins.push(Margin { limit: Limit::SamplerWarmUp, gib: room - extra_gib, passed: extra_gib <= room });
     }
-    let refusal = (extra_gib > room).then(|| {
+    // Without an extra peak the warm-up allocates nothing new: memory the
+    // others hold beyond the room is the co-tenant check's (`problems`).
+    let refusal = (extra_gib > 0.0 && extra_gib > room).then(|| {
         let words = refusals::sampler_warm_up(s.max_num_seqs);
         if in_use > 0.0 {
             format!(
