@@ -51,12 +51,29 @@ pub struct GpuProduct {
     pub total_source: String,
     /// CUDA compute capability (`8.0`) or the AMD gfx target (`gfx942`).
     pub compute: String,
+    /// Streaming multiprocessors (AMD: compute units): the device's
+    /// `multi_processor_count`, which sizes vLLM's Triton sampler scratch.
+    #[serde(default)]
+    pub compute_units: Option<u64>,
     /// NVLink / xGMI between the GPUs of a node (custom all-reduce buffers).
     #[serde(default)]
     pub nvlink: bool,
-    /// MIG profile → the memory (GB) its name gives.
+    /// MIG profile → its memory slice and SMs.
     #[serde(default)]
-    pub mig: BTreeMap<String, u64>,
+    pub mig: BTreeMap<String, MigProfile>,
+}
+
+/// A MIG GPU instance profile of a product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MigProfile {
+    /// The memory (GB) its name gives.
+    pub gb: u64,
+    /// The SMs CUDA reports inside the instance (`nvidia-smi mig -lgip`):
+    /// its own slice's, not the whole GPU's. `None` where no published
+    /// listing shows it.
+    #[serde(default)]
+    pub compute_units: Option<u64>,
 }
 
 /// `"9.0"` → `(9, 0)`; `None` for what is not a CUDA compute capability
@@ -134,6 +151,11 @@ pub struct GpuInfo {
     pub total_gib: f64,
     pub memory_source: MemorySource,
     pub compute: String,
+    /// The device's `multi_processor_count` (a MIG instance: its slice's);
+    /// `None` when the catalog cannot tell (`--gpu-memory`, a product or
+    /// MIG profile it does not count).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compute_units: Option<u64>,
     pub bf16: bool,
     pub nvlink: bool,
 }
@@ -147,6 +169,7 @@ impl From<&GpuProduct> for GpuInfo {
             total_gib: p.total_gib,
             memory_source: MemorySource::Catalog,
             compute: p.compute.clone(),
+            compute_units: p.compute_units,
             bf16: p.supports_bf16(),
             nvlink: p.nvlink,
         }
@@ -160,7 +183,7 @@ impl GpuInfo {
     }
 
     /// A GPU known only by its memory (`--gpu-memory 24GiB`): bf16-capable,
-    /// no NVLink.
+    /// no NVLink, its SM count unknown.
     pub fn with_memory(label: &str, total_gib: f64) -> Self {
         Self {
             label: label.to_string(),
@@ -169,24 +192,27 @@ impl GpuInfo {
             total_gib,
             memory_source: MemorySource::Flag,
             compute: "8.0".into(),
+            compute_units: None,
             bf16: true,
             nvlink: false,
         }
     }
 }
 
-/// The memory a MIG instance of `profile` (`3g.40gb`, or the resource
-/// `nvidia.com/mig-3g.40gb`) has on `gpu`.
+/// A MIG instance of `profile` (`3g.40gb`, or the resource
+/// `nvidia.com/mig-3g.40gb`) on `gpu`: the memory and the SMs of its slice
+/// (CUDA inside the instance reports only those). A profile the catalog
+/// does not list keeps the memory its name gives and no SM count.
 pub fn mig_slice(gpu: &GpuInfo, profile: &str) -> Option<GpuInfo> {
     let profile = profile.strip_prefix("nvidia.com/mig-").unwrap_or(profile);
-    let named_gb = gpu_product(&gpu.label)
-        .and_then(|p| p.mig.get(profile).copied())
-        .or_else(|| profile.split_once('.')?.1.strip_suffix("gb")?.parse().ok())?;
+    let known = gpu_product(&gpu.label).and_then(|p| p.mig.get(profile).copied());
+    let named_gb = known.map(|m| m.gb).or_else(|| profile.split_once('.')?.1.strip_suffix("gb")?.parse().ok())?;
     Some(GpuInfo {
         label: format!("{} MIG {profile}", gpu.label),
         label_mib: named_gb * 1000,
         total_gib: named_gb as f64 * MIG_USABLE,
         memory_source: MemorySource::Mig,
+        compute_units: known.and_then(|m| m.compute_units),
         ..gpu.clone()
     })
 }
@@ -263,6 +289,7 @@ fn from_parts(
                 total_gib: mib as f64 / GIB - UNKNOWN_RESERVE_GIB,
                 memory_source: MemorySource::NodeLabel,
                 compute,
+                compute_units: None,
                 bf16,
                 nvlink: false,
             })
@@ -342,5 +369,49 @@ mod tests {
         assert_eq!((mi300.vendor, mi300.total_gib), (Vendor::Amd, 191.98));
         assert!(gpu_of_labels(&labels(&[("kubernetes.io/os", "linux")])).is_none());
         assert_eq!(mig_slice(&h100, "nvidia.com/mig-1g.10gb").unwrap().total_gib, 9.6);
+    }
+
+    /// Every product has its SM (AMD: CU) count, and every MIG profile with
+    /// one has fewer than its whole GPU (the 7g profile of an A100 keeps 98
+    /// of 108; none exceeds the board).
+    #[test]
+    fn the_catalog_counts_compute_units() {
+        let uncounted: Vec<&str> =
+            gpu_products().iter().filter(|p| p.compute_units.is_none()).map(|p| p.label.as_str()).collect();
+        assert!(uncounted.is_empty(), "no computeUnits: {uncounted:?}");
+        for p in gpu_products() {
+            let whole = p.compute_units.unwrap();
+            for (profile, mig) in &p.mig {
+                if let Some(units) = mig.compute_units {
+                    assert!(units > 0 && units <= whole, "{} {profile}: {units} of {whole}", p.label);
+                }
+            }
+        }
+        assert_eq!(GpuInfo::from(gpu_product("A10").unwrap()).compute_units, Some(72));
+        assert_eq!(GpuInfo::with_memory("card", 24.0).compute_units, None);
+    }
+
+    /// A MIG instance reports its slice's SMs, from the node label (single
+    /// strategy) or the resource name alike; a profile the catalog does not
+    /// count, or a GPU it does not know, gets none rather than the board's.
+    #[test]
+    fn a_mig_slice_has_its_own_compute_units() {
+        let a100 = GpuInfo::from(gpu_product("A100-40GB").unwrap());
+        assert_eq!(mig_slice(&a100, "1g.5gb").unwrap().compute_units, Some(14));
+        assert_eq!(mig_slice(&a100, "nvidia.com/mig-7g.40gb").unwrap().compute_units, Some(98));
+        let labelled =
+            gpu_of_labels(&labels(&[("nvidia.com/gpu.product", "NVIDIA-A100-SXM4-40GB-MIG-1g.5gb")])).unwrap();
+        assert_eq!(labelled.compute_units, Some(14));
+        let h100 = GpuInfo::from(gpu_product("H100-80GB").unwrap());
+        assert_eq!(mig_slice(&h100, "1g.10gb").unwrap().compute_units, Some(16));
+        assert_eq!(mig_slice(&h100, "1g.20gb").unwrap().compute_units, Some(26));
+        let pcie = GpuInfo::from(gpu_product("H100-PCIe").unwrap());
+        assert_eq!(mig_slice(&pcie, "7g.80gb").unwrap().compute_units, Some(114));
+        // H200 1g.35gb: no published listing of its SMs.
+        let h200 = GpuInfo::from(gpu_product("H200").unwrap());
+        assert_eq!(mig_slice(&h200, "1g.35gb").unwrap().compute_units, None);
+        // A profile the catalog does not list: sized by its name, SMs unknown.
+        assert_eq!(mig_slice(&h100, "1g.12gb").unwrap().compute_units, None);
+        assert_eq!(mig_slice(&GpuInfo::with_memory("card", 80.0), "1g.10gb").unwrap().compute_units, None);
     }
 }

@@ -12,7 +12,8 @@ use serde_json::Value;
 
 pub use crate::shape::ModelShape;
 pub use gpus::{
-    GpuInfo, GpuProduct, MemorySource, Vendor, gpu_of_labels, gpu_product, gpu_products, mig_slice, mps_share,
+    GpuInfo, GpuProduct, MemorySource, MigProfile, Vendor, gpu_of_labels, gpu_product, gpu_products, mig_slice,
+    mps_share,
 };
 
 #[derive(Deserialize)]

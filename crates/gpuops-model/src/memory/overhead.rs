@@ -250,59 +250,17 @@ pub fn triton_buffer_rows(compute_units: u64, seqs: u64) -> u64 {
     programs.next_power_of_two().min(compute_units)
 }
 
-/// Streaming multiprocessors (AMD: compute units) of the catalog's GPUs,
-/// from the vendors' specifications; a GPU not listed (`--gpu-memory`
-/// alone) is taken as an H100's 132.
+/// What [`compute_units`] takes for a GPU the catalog cannot count: an
+/// H100's 132 SMs. A budget sized with it rests on that assumption.
+pub const ASSUMED_COMPUTE_UNITS: u64 = 132;
+
+/// The device's `multi_processor_count` (AMD: compute units), from the
+/// catalog (`data/gpus.json` `computeUnits`; a MIG instance counts only its
+/// slice's SMs, e.g. 14 on an A100 1g.5gb). A GPU it cannot count
+/// (`--gpu-memory` alone, an unlisted product or MIG profile) is taken as
+/// [`ASSUMED_COMPUTE_UNITS`].
 pub fn compute_units(gpu: &GpuInfo) -> u64 {
-    const UNITS: &[(&str, u64)] = &[
-        ("Tesla-T4", 40),
-        ("Tesla-V100-SXM2-16GB", 80),
-        ("Tesla-V100-SXM2-32GB", 80),
-        ("NVIDIA-A10G", 80),
-        ("NVIDIA-A10", 72),
-        ("NVIDIA-L4", 58),
-        ("NVIDIA-A30", 56),
-        ("NVIDIA-A40", 84),
-        ("NVIDIA-L40", 142),
-        ("NVIDIA-L40S", 142),
-        ("NVIDIA-L20", 92),
-        ("NVIDIA-A100-SXM4-40GB", 108),
-        ("NVIDIA-A100-PCIE-40GB", 108),
-        ("NVIDIA-A100-SXM4-80GB", 108),
-        ("NVIDIA-A100-80GB-PCIe", 108),
-        ("NVIDIA-H100-80GB-HBM3", 132),
-        ("NVIDIA-H100-PCIe", 114),
-        ("NVIDIA-H100-NVL", 132),
-        ("NVIDIA-H800", 132),
-        ("NVIDIA-H20", 78),
-        ("NVIDIA-H200", 132),
-        ("NVIDIA-H200-NVL", 132),
-        ("NVIDIA-GH200-480GB", 132),
-        ("NVIDIA-B200", 148),
-        ("NVIDIA-RTX-A4000", 48),
-        ("NVIDIA-RTX-A5000", 64),
-        ("NVIDIA-RTX-A6000", 84),
-        ("NVIDIA-RTX-6000-Ada-Generation", 142),
-        ("NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition", 188),
-        ("NVIDIA-GeForce-RTX-3060", 28),
-        ("NVIDIA-GeForce-RTX-3090", 82),
-        ("NVIDIA-GeForce-RTX-3090-Ti", 84),
-        ("NVIDIA-GeForce-RTX-4060", 24),
-        ("NVIDIA-GeForce-RTX-4060-Ti", 34),
-        ("NVIDIA-GeForce-RTX-4070-Ti-SUPER", 66),
-        ("NVIDIA-GeForce-RTX-4080", 76),
-        ("NVIDIA-GeForce-RTX-4090", 128),
-        ("NVIDIA-GeForce-RTX-5070-Ti", 70),
-        ("NVIDIA-GeForce-RTX-5080", 84),
-        ("NVIDIA-GeForce-RTX-5090", 170),
-        ("AMD_Instinct_MI210", 104),
-        ("AMD_Instinct_MI250X_MI250", 110),
-        ("AMD_Instinct_MI300X_OAM", 304),
-        ("AMD_Instinct_MI325_OAM", 304),
-        ("AMD_Instinct_MI355_OAM", 256),
-        ("AMD_Radeon_PRO_W7900", 96),
-    ];
-    UNITS.iter().find(|(label, _)| label.eq_ignore_ascii_case(&gpu.label)).map_or(132, |(_, units)| *units)
+    gpu.compute_units.unwrap_or(ASSUMED_COMPUTE_UNITS)
 }
 
 /// One float32 copy of the `seqs × vocab` logits (GiB).

@@ -264,3 +264,19 @@ fn triton_band_profile_peak_is_traced_not_fitted() {
     assert!((eager - 8192.0 * 67_584.0 * 2.0 / (1u64 << 30) as f64).abs() < 1e-9, "{eager}");
     assert!((overhead::triton_profile_peak_gib(&qwen, &gpu("V100-32GB"), 1, 2048, 256) - 0.569).abs() < 0.002);
 }
+
+/// A MIG instance's Triton scratch has one row per SM of its slice, not of
+/// the whole GPU: an A100 1g.5gb reports 14 SMs to CUDA (`nvidia-smi mig
+/// -lgip`), so 256 dummy requests get 14 rows, not 108 (or the 132 every
+/// MIG slice was taken as before the catalog counted them).
+#[test]
+fn a_mig_slice_sizes_the_triton_scratch_by_its_own_sms() {
+    let slice = crate::catalog::mig_slice(&gpu("A100-40GB"), "1g.5gb").unwrap();
+    assert_eq!(overhead::compute_units(&slice), 14);
+    assert_eq!(overhead::triton_buffer_rows(overhead::compute_units(&slice), 256), 14);
+    let h100 = crate::catalog::mig_slice(&gpu("H100-80GB"), "nvidia.com/mig-1g.10gb").unwrap();
+    assert_eq!(overhead::compute_units(&h100), 16);
+    // A profile without a published SM count keeps the documented fallback.
+    let h200 = crate::catalog::mig_slice(&gpu("H200"), "1g.35gb").unwrap();
+    assert_eq!(overhead::compute_units(&h200), overhead::ASSUMED_COMPUTE_UNITS);
+}
