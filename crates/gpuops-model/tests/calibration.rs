@@ -407,8 +407,14 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          GiB of sampler leaves at most 115,136 tokens before any \
          non-torch memory, against 125,680 logged; even the 7 copies live at the scatter (no sort buffers) need \
          the context, non-torch memory and the forward to fit in 0.23 GiB. The log gives neither max_num_seqs \
-         nor the total; the runbook's commands use --max-num-seqs 16 elsewhere. Kept: the row's inputs, not the \
-         model, are in doubt",
+         nor the total. The log is the API server's (its max_num_batched_tokens=2048 is the OPENAI_API_SERVER \
+         default below 70 GiB, v0.8.5.post1 arg_utils.py:1605-1607, where the LLM class would print 8192; its \
+         51 s of torch.compile is the runbook's 'server first start'), and the runbook's only 0.5B server \
+         command passes --max-num-seqs 16 (docs/runbook_three_models.md section 4.7, with utilization 0.6, not the \
+         0.45 the log is annotated with). At 16 sequences the model gives 185,344 tokens (+47.5%), at 256 73,776 \
+         (-41.3%): the logged pool lies between, and at 16 it leaves vLLM 1.1 GiB of activation and non-torch \
+         memory the source does not account for at that size. The row keeps the log's own inputs (no \
+         max_num_seqs given, so vLLM's default)",
     ),
 ];
 
