@@ -180,3 +180,29 @@ fn sampler_warm_up_runs_beside_other_processes() {
         shared.problems
     );
 }
+
+/// The Triton band's profile scratch has one vocabulary row per program, up
+/// to one per SM (v0.17.1 topk_topp_triton.py:993-1001): a GPU known by its
+/// memory alone is sized at an H100's 132 SMs, and the answer says so.
+#[test]
+fn an_unknown_sm_count_is_assumed_with_a_note() {
+    let args = EngineArgs { vllm_version: VllmVersion::parse("0.17.1"), ..len(8192) };
+    let model = find_model("Llama-3.1-8B").unwrap();
+    let bare = memory::evaluate(&model, &GpuInfo::with_memory("card", 23.54), &args);
+    assert!(
+        bare.notes.iter().any(|n| n.starts_with(
+            "the GPU's compute units are unknown (card): the sampler's Triton scratch is sized for 132 SMs"
+        )),
+        "{:?}",
+        bare.notes
+    );
+    let named = memory::evaluate(&model, &gpu("RTX-3090"), &args);
+    assert!(named.notes.is_empty(), "{:?}", named.notes);
+    // Outside the traced band the SM count is not used, and not noted.
+    let v22 = memory::evaluate(
+        &model,
+        &GpuInfo::with_memory("card", 23.54),
+        &EngineArgs { vllm_version: VllmVersion::parse("0.22.0"), ..len(8192) },
+    );
+    assert!(v22.notes.is_empty(), "{:?}", v22.notes);
+}

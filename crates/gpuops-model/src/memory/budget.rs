@@ -83,6 +83,9 @@ pub(super) struct Budget {
     pub(super) custom_all_reduce_gib: f64,
     pub(super) fi_allreduce_fusion_gib: f64,
     pub(super) non_torch_gib: f64,
+    /// The profile's Triton scratch was sized at
+    /// [`overhead::ASSUMED_COMPUTE_UNITS`]: the GPU's count is not known.
+    pub(super) compute_units_assumed: bool,
     pub(super) cuda_graph_gib: f64,
     pub(super) cuda_graph_in_budget: bool,
     /// Activation + non-torch (+ CUDA graphs when in the budget).
@@ -115,6 +118,7 @@ pub(super) fn budget(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &S
         sampler_copies,
     };
     let activation_gib = overhead::profile_activation_gib(&run, model, gpu, tp);
+    let compute_units_assumed = gpu.compute_units.is_none() && overhead::traces_triton_profile(&run);
     let custom_all_reduce_gib =
         overhead::custom_all_reduce_gib(gpu, tp, env.disable_custom_all_reduce, args.multi_node);
     let fi_allreduce_fusion_gib = allreduce_fusion::fusion_workspace_gib(&allreduce_fusion::FusionInputs {
@@ -153,6 +157,7 @@ pub(super) fn budget(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &S
         custom_all_reduce_gib,
         fi_allreduce_fusion_gib,
         non_torch_gib,
+        compute_units_assumed,
         cuda_graph_gib,
         cuda_graph_in_budget,
         overhead_gib,

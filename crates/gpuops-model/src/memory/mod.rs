@@ -267,6 +267,17 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let dtype_supported = !Dtype::parse(&args.dtype).wants_bf16() || gpu.bf16;
     let not_sized = encoder_decoder::unsized_reason(model);
     let (problems, edge) = problems(model, gpu, args, &s, &b, &kv, not_sized.as_deref());
+    let mut notes = s.notes;
+    if b.compute_units_assumed {
+        // The Triton kernel keeps one vocabulary-wide row per program, up to
+        // one per SM (`overhead::triton_buffer_rows`): a GPU given by its
+        // memory alone has no SM count.
+        notes.push(format!(
+            "the GPU's compute units are unknown ({}): the sampler's Triton scratch is sized for {} SMs, an H100's; name the GPU product for its own",
+            gpu.label,
+            overhead::ASSUMED_COMPUTE_UNITS
+        ));
+    }
     MemoryFit {
         model: model.id.clone(),
         gpu: gpu.label.clone(),
@@ -302,7 +313,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         dtype_supported,
         fits: problems.is_empty(),
         problems,
-        notes: s.notes,
+        notes,
         not_sized,
         edge,
     }

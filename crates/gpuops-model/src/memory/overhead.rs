@@ -178,14 +178,18 @@ pub struct ProfileRun {
 /// kernel, 0.17–0.19: [`triton_profile_peak_gib`]) that trace, else the
 /// fitted [`activation_gib`].
 pub fn profile_activation_gib(run: &ProfileRun, model: &ModelShape, gpu: &GpuInfo, tp: u64) -> f64 {
-    let traced = run.generation == Generation::V1
-        && run.sampler_backend == SamplerBackend::Triton
-        && run.sampler_copies == NO_SORT;
-    if traced {
+    if traces_triton_profile(run) {
         triton_profile_peak_gib(model, gpu, tp, run.tokens, run.seqs)
     } else {
         activation_gib(run.generation, model, tp, run.tokens, run.seqs, run.sampler_copies)
     }
+}
+
+/// Whether the profile's peak is the traced Triton-band one
+/// ([`triton_profile_peak_gib`], sized by the GPU's compute units) rather
+/// than the fitted [`activation_gib`].
+pub fn traces_triton_profile(run: &ProfileRun) -> bool {
+    run.generation == Generation::V1 && run.sampler_backend == SamplerBackend::Triton && run.sampler_copies == NO_SORT
 }
 
 /// The torch peak of a V1 profile run whose sampler masks top-k/top-p with
