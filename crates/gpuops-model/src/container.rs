@@ -85,7 +85,20 @@ pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) ->
         cpu_build,
         gpu_memory_in_use_gib: 0.0,
         entrypoint: Entrypoint::Server,
+        kv_connector: flag(&["--kv-transfer-config", "--kv_transfer_config"])
+            .map(|v| kv_connector_of(&v).unwrap_or_else(|| "(unreadable config)".to_string())),
     }
+}
+
+/// The connector a `--kv-transfer-config` JSON names (vLLM parses it with
+/// `KVTransferConfig.from_cli`, vllm/engine/arg_utils.py v0.8.5:891-895;
+/// the field is `kv_connector`, vllm/config.py v0.8.5:3236). A value that
+/// does not read (`None` here) still names a connector gpuops does not
+/// model, so a manifest's is kept as "(unreadable config)".
+pub fn kv_connector_of(value: &str) -> Option<String> {
+    serde_json::from_str::<Value>(value)
+        .ok()
+        .and_then(|config| config.get("kv_connector").and_then(Value::as_str).map(str::to_string))
 }
 
 /// The upstream vLLM release under a vendor build whose tag names the
@@ -176,6 +189,46 @@ mod tests {
         assert_eq!(version("quay.io/modh/vllm:rhoai-2.19-cpu"), None);
         assert_eq!(version("quay.io/modh/vllm:rhoai-2.20-cuda"), None);
         assert_eq!(version("example.com/modh/vllm:rhoai-2.19-cuda"), None);
+    }
+
+    /// `--kv-transfer-config` names the connector (LMCache's production-stack
+    /// form: `{"kv_connector":"LMCacheConnectorV1","kv_role":"kv_both"}`),
+    /// and `evaluate` says it is not modelled.
+    #[test]
+    fn a_kv_connector_is_named_and_not_modelled() {
+        let connector = |args: serde_json::Value| {
+            engine_args(&json!({"image": "vllm/vllm-openai:v0.11.0", "args": args}), &BTreeMap::new()).kv_connector
+        };
+        let lmcache = r#"{"kv_connector":"LMCacheConnectorV1","kv_role":"kv_both"}"#;
+        assert_eq!(
+            connector(json!(["--model", "m", "--kv-transfer-config", lmcache])).as_deref(),
+            Some("LMCacheConnectorV1")
+        );
+        assert_eq!(
+            connector(json!(["--model", "m", format!("--kv-transfer-config={lmcache}")])).as_deref(),
+            Some("LMCacheConnectorV1")
+        );
+        assert_eq!(
+            connector(json!(["--model", "m", "--kv-transfer-config", "{not json"])).as_deref(),
+            Some("(unreadable config)")
+        );
+        assert_eq!(connector(json!(["--model", "m"])), None);
+        let args = engine_args(
+            &json!({"image": "vllm/vllm-openai:v0.11.0", "args": ["--kv-transfer-config", lmcache]}),
+            &BTreeMap::new(),
+        );
+        let fit = crate::memory::evaluate(
+            &crate::catalog::find_model("Llama-3.1-8B").unwrap(),
+            &crate::catalog::gpu_product("H100").unwrap().into(),
+            &args,
+        );
+        assert!(
+            fit.notes
+                .iter()
+                .any(|n| n.starts_with("KV connector LMCacheConnectorV1 (--kv-transfer-config) is not modelled")),
+            "{:?}",
+            fit.notes
+        );
     }
 
     /// envs.py reads `bool(int(x))`; `--disable-custom-all-reduce` is a flag.

@@ -273,6 +273,10 @@ pub struct ModelArgs {
     /// GiB of weights per GPU kept in CPU memory.
     #[arg(long, default_value_t = 0.0)]
     pub cpu_offload_gb: f64,
+    /// vLLM's KV transfer config (JSON with "kv_connector"): the connector's
+    /// own GPU memory is not modelled, and the answer says so.
+    #[arg(long, value_name = "JSON")]
+    pub kv_transfer_config: Option<String>,
     /// Also print the settings that start safely for --concurrency requests
     /// of --max-model-len tokens, and the fewest GPUs of each catalog type that serve them.
     #[arg(long)]

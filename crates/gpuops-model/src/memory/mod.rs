@@ -85,6 +85,10 @@ pub struct EngineArgs {
     /// A CPU build of vLLM (an image named for the CPU, or
     /// `VLLM_TARGET_DEVICE=cpu`): it needs no GPU.
     pub cpu_build: bool,
+    /// The KV connector `--kv-transfer-config` names (`kv_connector`:
+    /// LMCacheConnectorV1, NixlConnector, PyNcclConnector, …): what it
+    /// holds on the GPU is not modelled, and the answer says so.
+    pub kv_connector: Option<String>,
 }
 
 impl Default for EngineArgs {
@@ -109,6 +113,7 @@ impl Default for EngineArgs {
             gpu_memory_in_use_gib: 0.0,
             entrypoint: Entrypoint::Server,
             cpu_build: false,
+            kv_connector: None,
         }
     }
 }
@@ -239,6 +244,18 @@ fn is_zero(value: &f64) -> bool {
     *value == 0.0
 }
 
+/// What gpuops cannot say about a KV connector: vLLM builds it beside the
+/// cache (`KVConnectorFactory`, vllm/distributed/kv_transfer/kv_connector/
+/// factory.py v0.8.5:79-111) and its buffers are its own — the P2P NCCL
+/// connector's `kv_buffer_size` defaults to 1e9 bytes on `cuda`
+/// (vllm/config.py v0.8.5:3240-3244), LMCache keeps its own GPU staging
+/// buffers — none of which the budget above counts.
+fn kv_connector_note(connector: &str) -> String {
+    format!(
+        "KV connector {connector} (--kv-transfer-config) is not modelled: the GPU memory it holds beside vLLM's KV cache (transfer or staging buffers) is not in these figures, nor what it offloads; leave room for it or check a startup log"
+    )
+}
+
 /// The vLLM release and engine generation `evaluate` takes the terms at
 /// for `args` (an unknown release is [`VllmVersion::ASSUMED`]): what a
 /// caller needs to say what that release does, e.g. with memory other
@@ -268,6 +285,9 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let not_sized = encoder_decoder::unsized_reason(model);
     let (problems, edge) = problems(model, gpu, args, &s, &b, &kv, not_sized.as_deref());
     let mut notes = s.notes;
+    if let Some(connector) = &args.kv_connector {
+        notes.push(kv_connector_note(connector));
+    }
     if b.compute_units_assumed {
         // The Triton kernel keeps one vocabulary-wide row per program, up to
         // one per SM (`overhead::triton_buffer_rows`): a GPU given by its

@@ -120,6 +120,14 @@ fn engine_args(args: &ModelArgs) -> Result<EngineArgs, Error> {
         })?),
         None => None,
     };
+    let kv_connector = match &args.kv_transfer_config {
+        Some(text) => Some(gpuops_model::container::kv_connector_of(text).ok_or_else(|| {
+            Error::Usage(format!(
+                "--kv-transfer-config {text:?} is not vLLM's JSON with a \"kv_connector\" (e.g. '{{\"kv_connector\":\"LMCacheConnectorV1\",\"kv_role\":\"kv_both\"}}')"
+            ))
+        })?),
+        None => None,
+    };
     Ok(EngineArgs {
         tensor_parallel: args.tp,
         pipeline_parallel: args.pp,
@@ -138,6 +146,7 @@ fn engine_args(args: &ModelArgs) -> Result<EngineArgs, Error> {
         vllm_version,
         gpu_memory_in_use_gib,
         entrypoint: Entrypoint::Server,
+        kv_connector,
         ..EngineArgs::default()
     })
 }

@@ -381,3 +381,39 @@ fn completion_offers_directories_for_k() {
         assert_eq!(text(&gpufit(&args).stdout), expected, "{words:?}");
     }
 }
+
+/// `--kv-transfer-config` takes vLLM's JSON: the connector is named in the
+/// answer as not modelled (text and JSON); a value that is not that JSON is
+/// a usage error naming the flag, not a silent "fits".
+#[test]
+fn a_kv_connector_is_reported_unmodelled_and_a_bad_config_refused() {
+    let lmcache = r#"{"kv_connector":"LMCacheConnectorV1","kv_role":"kv_both"}"#;
+    let base =
+        ["model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "H100", "--engine", "0.11.0", "--max-model-len", "8k"];
+    let out = gpufit(&[&base[..], &["--kv-transfer-config", lmcache]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .contains("note:         KV connector LMCacheConnectorV1 (--kv-transfer-config) is not modelled"),
+        "{}",
+        text(&out.stdout)
+    );
+    let json = gpufit(&[&base[..], &["--kv-transfer-config", lmcache, "-o", "json"]].concat());
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(
+        doc["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("KV connector LMCacheConnectorV1")),
+        "{doc}"
+    );
+    let bad = gpufit(&[&base[..], &["--kv-transfer-config", "LMCacheConnectorV1"]].concat());
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).starts_with("error: --kv-transfer-config \"LMCacheConnectorV1\" is not vLLM's JSON"),
+        "{}",
+        text(&bad.stderr)
+    );
+    assert!(bad.stdout.is_empty());
+}
