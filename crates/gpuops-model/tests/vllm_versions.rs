@@ -206,3 +206,24 @@ fn an_unknown_sm_count_is_assumed_with_a_note() {
     );
     assert!(v22.notes.is_empty(), "{:?}", v22.notes);
 }
+
+/// A T4 (compute capability 7.5) under 0.8.5 runs V0 unless VLLM_USE_V1
+/// is set (engine/arg_utils.py v0.8.5:1350-1356), and refuses with it set
+/// (:1649-1652); at 0.10.2 V1 runs there.
+#[test]
+fn below_ampere_0_8_to_0_10_1_fall_back_to_v0() {
+    let t4 = at("Qwen2.5-7B", "T4", "0.8.5", EngineArgs { dtype: "float16".into(), ..len(4096) });
+    assert_eq!(t4.engine, Generation::V0);
+    let env = VllmEnv { use_v1: Some(true), ..VllmEnv::default() };
+    let forced = at("Qwen2.5-7B", "T4", "0.8.5", EngineArgs { dtype: "float16".into(), vllm_env: env, ..len(4096) });
+    assert_eq!(forced.engine, Generation::V1);
+    assert!(!forced.fits);
+    assert_eq!(
+        forced.problems.first().map(String::as_str),
+        Some("VLLM_USE_V1=1 is not supported with Compute Capability < 8.0.")
+    );
+    let later = at("Qwen2.5-7B", "T4", "0.10.2", EngineArgs { dtype: "float16".into(), ..len(4096) });
+    assert_eq!(later.engine, Generation::V1);
+    let l4 = at("Qwen2.5-7B", "L4", "0.8.5", len(4096));
+    assert_eq!(l4.engine, Generation::V1);
+}

@@ -117,7 +117,8 @@ fn resident_gib(fit: &MemoryFit) -> f64 {
 /// cache less theirs in V1 0.6.5–0.9.0 and V0 0.6.4, an out-of-memory
 /// error in the other V0 releases (the budget leaves them out).
 fn beside_unknown_pods(args: &EngineArgs) -> String {
-    let (version, generation) = memory::release(args);
+    // The GPU is not known here: its compute capability neither.
+    let (version, generation) = memory::release(args, None);
     let engine = if generation == Generation::V0 { " (V0 engine)" } else { "" };
     match version.co_tenant(generation) {
         CoTenant::Checked => "whether vLLM's startup check (\"Free memory on device … is less than desired GPU memory utilization\") passes beside the other pods there".to_string(),

@@ -182,6 +182,14 @@ impl GpuInfo {
         compute_capability(&self.compute)
     }
 
+    /// The compute capability vLLM's CUDA platform reports
+    /// (`current_platform.get_device_capability()`): NVIDIA GPUs only,
+    /// `None` for ROCm (a GPU known by its memory alone is taken as 8.0,
+    /// [`Self::with_memory`]).
+    pub fn cuda_capability(&self) -> Option<(u32, u32)> {
+        if self.vendor == Vendor::Nvidia { self.compute_capability() } else { None }
+    }
+
     /// A GPU known only by its memory (`--gpu-memory 24GiB`): bf16-capable,
     /// no NVLink, its SM count unknown.
     pub fn with_memory(label: &str, total_gib: f64) -> Self {

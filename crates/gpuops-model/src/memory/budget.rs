@@ -46,7 +46,7 @@ pub(super) struct Settings {
 pub(super) fn settle(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> Settings {
     let (version, notes) = resolve_version(args);
     let env = &args.vllm_env;
-    let generation = args.engine.unwrap_or_else(|| version.generation(env));
+    let generation = args.engine.unwrap_or_else(|| version.generation_on(env, gpu.cuda_capability()));
     let pp = args.pipeline_parallel.max(1);
     let utilization = args.gpu_memory_utilization.unwrap_or_else(|| version.default_utilization());
     let total = gpu.total_gib;

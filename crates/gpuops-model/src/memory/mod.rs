@@ -260,9 +260,10 @@ fn kv_connector_note(connector: &str) -> String {
 /// for `args` (an unknown release is [`VllmVersion::ASSUMED`]): what a
 /// caller needs to say what that release does, e.g. with memory other
 /// processes hold ([`VllmVersion::co_tenant`]).
-pub fn release(args: &EngineArgs) -> (VllmVersion, Generation) {
+pub fn release(args: &EngineArgs, gpu: Option<&GpuInfo>) -> (VllmVersion, Generation) {
     let (version, _) = resolve_version(args);
-    (version, args.engine.unwrap_or_else(|| version.generation(&args.vllm_env)))
+    let cuda = gpu.and_then(GpuInfo::cuda_capability);
+    (version, args.engine.unwrap_or_else(|| version.generation_on(&args.vllm_env, cuda)))
 }
 
 /// Evaluate `model` on `gpu` with `args`: the engine settings vLLM
@@ -622,6 +623,7 @@ fn startup_refusals(
         let derived = refusals::derived_max_model_len(model.max_position, None, false);
         problems.extend(refusals::max_model_len(version, len, derived, false, args.vllm_env.allow_long_max_model_len));
     }
+    problems.extend(version.v1_refused_below_ampere(&args.vllm_env, gpu.cuda_capability()));
     if Dtype::parse(&args.dtype).wants_bf16() && !gpu.bf16 {
         problems.push(format!(
             "Bfloat16 is only supported on GPUs with compute capability of at least 8.0; {} has {} (use --dtype half)",

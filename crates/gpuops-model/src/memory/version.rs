@@ -62,11 +62,24 @@ impl VllmVersion {
     /// the CUDA graph estimate is inside the budget by default and the
     /// default utilization is 0.92 ([`Self::cuda_graphs_in_budget`]).
     pub fn generation(self, env: &VllmEnv) -> Generation {
+        self.generation_on(env, None)
+    }
+
+    /// [`Self::generation`] on a CUDA GPU of compute capability `cuda`:
+    /// from 0.8.0 to 0.10.1, with `VLLM_USE_V1` unset, vLLM falls back to
+    /// V0 below 8.0 ("Compute Capability < 8.0 is not supported by the V1
+    /// Engine. Falling back to V0.", engine/arg_utils.py
+    /// `_is_v1_supported_oracle` v0.8.0:1473-1477, v0.8.5:1350-1356,
+    /// v0.10.1.1:1400-1405, `_raise_or_fallback` v0.8.5:1649-1658); the
+    /// check is gone at 0.10.2. With `VLLM_USE_V1=1` it refuses instead
+    /// ([`Self::v1_refused_below_ampere`]).
+    pub fn generation_on(self, env: &VllmEnv, cuda: Option<(u32, u32)>) -> Generation {
         let v0_default = !self.at_least(0, 8, 0);
         let v0_exists = !self.at_least(0, 11, 0);
+        let below_ampere = cuda.is_some_and(|(major, _)| major < 8) && self.falls_back_below_ampere();
         let v0 = match env.use_v1 {
             Some(use_v1) => !use_v1 && v0_exists,
-            None => v0_default,
+            None => v0_default || below_ampere,
         };
         if v0 {
             Generation::V0
@@ -75,6 +88,21 @@ impl VllmVersion {
         } else {
             Generation::V1
         }
+    }
+
+    /// The releases whose V1 oracle sends a GPU below compute capability
+    /// 8.0 to V0 (see [`Self::generation_on`]).
+    fn falls_back_below_ampere(self) -> bool {
+        self.at_least(0, 8, 0) && !self.at_least(0, 10, 2)
+    }
+
+    /// `VLLM_USE_V1=1` on a CUDA GPU below compute capability 8.0 in those
+    /// releases: `_raise_or_fallback` raises `NotImplementedError`
+    /// (engine/arg_utils.py v0.8.5:1649-1652, v0.10.1.1:1761-1764).
+    pub fn v1_refused_below_ampere(self, env: &VllmEnv, cuda: Option<(u32, u32)>) -> Option<String> {
+        let below_ampere = cuda.is_some_and(|(major, _)| major < 8);
+        (env.use_v1 == Some(true) && below_ampere && self.falls_back_below_ampere())
+            .then(|| "VLLM_USE_V1=1 is not supported with Compute Capability < 8.0.".to_string())
     }
 
     /// Whether `determine_available_memory` takes the CUDA graph estimate
@@ -440,6 +468,22 @@ mod tests {
         assert_eq!(v("0.11.0").generation(&v0), Generation::V1, "V0 was removed");
         assert_eq!(v("0.19.1").generation(&none), Generation::V1);
         assert_eq!(v("0.20.0").generation(&none), Generation::V1Graphs);
+        // Below compute capability 8.0 (a T4, 7.5; a V100, 7.0) 0.8.0–0.10.1
+        // fall back to V0 unless VLLM_USE_V1 is set (arg_utils.py v0.8.5
+        // :1350-1356, v0.10.1.1:1400-1405; gone at 0.10.2).
+        let t4 = Some((7, 5));
+        assert_eq!(v("0.8.0").generation_on(&none, t4), Generation::V0);
+        assert_eq!(v("0.10.1.1").generation_on(&none, t4), Generation::V0);
+        assert_eq!(v("0.10.2").generation_on(&none, t4), Generation::V1);
+        assert_eq!(v("0.8.5").generation_on(&none, Some((8, 0))), Generation::V1);
+        let v1 = VllmEnv { use_v1: Some(true), ..VllmEnv::default() };
+        assert_eq!(v("0.8.5").generation_on(&v1, t4), Generation::V1);
+        assert_eq!(
+            v("0.8.5").v1_refused_below_ampere(&v1, t4).as_deref(),
+            Some("VLLM_USE_V1=1 is not supported with Compute Capability < 8.0.")
+        );
+        assert_eq!(v("0.8.5").v1_refused_below_ampere(&none, t4), None);
+        assert_eq!(v("0.10.2").v1_refused_below_ampere(&v1, t4), None);
     }
 
     /// v0.18.0 envs.py:1636 ("0"), v0.20.0 envs.py:1725 ("1");
