@@ -214,6 +214,7 @@ fn an_unknown_sm_count_is_assumed_with_a_note() {
 fn below_ampere_0_8_to_0_10_1_fall_back_to_v0() {
     let t4 = at("Qwen2.5-7B", "T4", "0.8.5", EngineArgs { dtype: "float16".into(), ..len(4096) });
     assert_eq!(t4.engine, Generation::V0);
+    assert_eq!(t4.notes, ["Compute Capability < 8.0 is not supported by the V1 Engine. Falling back to V0."]);
     let env = VllmEnv { use_v1: Some(true), ..VllmEnv::default() };
     let forced = at("Qwen2.5-7B", "T4", "0.8.5", EngineArgs { dtype: "float16".into(), vllm_env: env, ..len(4096) });
     assert_eq!(forced.engine, Generation::V1);
@@ -226,4 +227,81 @@ fn below_ampere_0_8_to_0_10_1_fall_back_to_v0() {
     assert_eq!(later.engine, Generation::V1);
     let l4 = at("Qwen2.5-7B", "L4", "0.8.5", len(4096));
     assert_eq!(l4.engine, Generation::V1);
+}
+
+/// vLLM 0.8.5's V1 oracle falls back to V0 for an fp8 KV cache unless
+/// FlashAttention 3 runs it (compute capability 9.x: engine/arg_utils.py
+/// v0.8.5:1359-1373, attention/utils/fa_utils.py:51-54); the answer says
+/// why in vLLM's words, and `VLLM_USE_V1=1` is refused there (:1649-1652).
+#[test]
+fn fp8_kv_cache_off_hopper_falls_back_to_v0_at_0_8_5() {
+    let fp8 = || EngineArgs { kv_cache_dtype: "fp8".into(), ..len(8192) };
+    let l40s = at("Llama-3.1-8B", "L40S", "0.8.5", fp8());
+    assert_eq!(l40s.engine, Generation::V0);
+    let note = "--kv-cache-dtype is not supported by the V1 Engine. Falling back to V0.";
+    assert!(l40s.notes.iter().any(|n| n == note), "{:?}", l40s.notes);
+    assert!(l40s.fits, "{:?}", l40s.problems);
+    let h100 = at("Llama-3.1-8B", "H100-80GB", "0.8.5", fp8());
+    assert_eq!(h100.engine, Generation::V1);
+    assert!(h100.notes.is_empty(), "{:?}", h100.notes);
+    // 0.8.0 had no fp8 KV cache on V1 at all (v0.8.0:1480-1483).
+    assert_eq!(at("Llama-3.1-8B", "H100-80GB", "0.8.0", fp8()).engine, Generation::V0);
+    // 0.10.x asks the platform: 10.0 takes it (platforms/cuda.py v0.10.1.1:503-504).
+    assert_eq!(at("Llama-3.1-8B", "B200", "0.10.1.1", fp8()).engine, Generation::V1);
+    assert_eq!(at("Llama-3.1-8B", "B200", "0.8.5", fp8()).engine, Generation::V0);
+    let env = VllmEnv { use_v1: Some(true), ..VllmEnv::default() };
+    let forced = at("Llama-3.1-8B", "L40S", "0.8.5", EngineArgs { vllm_env: env, ..fp8() });
+    assert_eq!(forced.engine, Generation::V1);
+    assert_eq!(
+        forced.problems.first().map(String::as_str),
+        Some("VLLM_USE_V1=1 is not supported with --kv-cache-dtype.")
+    );
+    assert!(!forced.notes.iter().any(|n| n == note));
+    // `VLLM_USE_V1=0` is V0 by choice: no fallback note.
+    let v0 = VllmEnv { use_v1: Some(false), ..VllmEnv::default() };
+    let chosen = at("Llama-3.1-8B", "L40S", "0.8.5", EngineArgs { vllm_env: v0, ..fp8() });
+    assert_eq!(chosen.engine, Generation::V0);
+    assert!(chosen.notes.is_empty(), "{:?}", chosen.notes);
+}
+
+/// The oracle's other checks on what gpuops reads, at the releases that
+/// have them (engine/arg_utils.py): `--cpu-offload-gb` to 0.8.2 (:1584),
+/// `--kv-transfer-config` to 0.8.4 (:1513), pipeline parallelism without
+/// `--distributed-executor-backend` 0.8.3–0.9.0 (v0.8.5:1478-1482), a
+/// non-CUDA platform (ROCm) to 0.9.1 (v0.8.5:1493-1496, v0.9.1:1446-1449).
+#[test]
+fn the_v1_oracle_falls_back_for_what_gpuops_reads() {
+    let offload = at("Llama-3.1-8B", "H100-80GB", "0.8.2", EngineArgs { cpu_offload_gb: 4.0, ..len(8192) });
+    assert_eq!(offload.engine, Generation::V0);
+    assert!(
+        offload.notes.iter().any(|n| n == "--cpu-offload-gb is not supported by the V1 Engine. Falling back to V0.")
+    );
+    let offload = at("Llama-3.1-8B", "H100-80GB", "0.8.3", EngineArgs { cpu_offload_gb: 4.0, ..len(8192) });
+    assert_eq!(offload.engine, Generation::V1);
+
+    let connector = || EngineArgs { kv_connector: Some("PyNcclConnector".into()), ..len(8192) };
+    assert_eq!(at("Llama-3.1-8B", "H100-80GB", "0.8.4", connector()).engine, Generation::V0);
+    assert_eq!(at("Llama-3.1-8B", "H100-80GB", "0.8.5", connector()).engine, Generation::V1);
+
+    let pp = || EngineArgs { pipeline_parallel: 2, ..len(8192) };
+    let stages = at("Llama-3.1-8B", "H100-80GB", "0.8.5", pp());
+    assert_eq!(stages.engine, Generation::V0);
+    assert!(stages.notes.iter().any(|n| n.starts_with("Pipeline Parallelism without Ray distributed executor is not")));
+    assert_eq!(at("Llama-3.1-8B", "H100-80GB", "0.9.1", pp()).engine, Generation::V1);
+
+    let mi300 = at("Llama-3.1-8B", "MI300X", "0.8.5", len(8192));
+    assert_eq!(mi300.engine, Generation::V0);
+    assert!(mi300.notes.iter().any(|n| n == "rocm is experimental on VLLM_USE_V1=1. Falling back to V0 Engine."));
+    // Experimental only: VLLM_USE_V1=1 runs V1 there, unrefused.
+    let env = VllmEnv { use_v1: Some(true), ..VllmEnv::default() };
+    let forced = at("Llama-3.1-8B", "MI300X", "0.8.5", EngineArgs { vllm_env: env, ..len(8192) });
+    assert_eq!((forced.engine, forced.fits), (Generation::V1, true), "{:?}", forced.problems);
+    assert_eq!(at("Llama-3.1-8B", "MI300X", "0.9.2", len(8192)).engine, Generation::V1);
+
+    // `memory::release` without the GPU judges only what does not need it.
+    let (_, generation) = memory::release(&EngineArgs { vllm_version: VllmVersion::parse("0.8.5"), ..pp() }, None);
+    assert_eq!(generation, Generation::V0);
+    let fp8 = EngineArgs { kv_cache_dtype: "fp8".into(), vllm_version: VllmVersion::parse("0.8.5"), ..len(8192) };
+    assert_eq!(memory::release(&fp8, None).1, Generation::V1);
+    assert_eq!(memory::release(&fp8, Some(&gpu("L40S"))).1, Generation::V0);
 }

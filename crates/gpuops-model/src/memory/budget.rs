@@ -4,11 +4,12 @@
 //! activation, non-torch memory and CUDA graphs, and what is left for the
 //! KV cache.
 
+use super::version::{OracleInputs, V1Unsupported};
 use super::{
-    Dtype, EngineArgs, GIB, Generation, Quantization, SamplerBackend, VllmVersion, allreduce_fusion, co_tenant, engine,
-    mla_weights, overhead,
+    Dtype, EngineArgs, GIB, Generation, KvCacheDtype, Quantization, SamplerBackend, VllmVersion, allreduce_fusion,
+    co_tenant, engine, mla_weights, overhead,
 };
-use crate::catalog::{GpuInfo, ModelShape, Vendor};
+use crate::catalog::{GpuInfo, MemorySource, ModelShape, Vendor};
 
 /// The release whose terms apply, and a note when it was assumed: an
 /// explicit generation alone stands for a release of its band.
@@ -22,6 +23,24 @@ pub(super) fn resolve_version(args: &EngineArgs) -> (VllmVersion, Vec<String>) {
     }
 }
 
+/// What vLLM 0.8–0.10's V1 oracle reads of `args` on `gpu` running
+/// `model` ([`VllmVersion::v1_unsupported`]). A GPU known by its memory
+/// alone has no compute capability here (its 8.0 is an assumption, which
+/// would decide an fp8 KV cache); a model not given leaves MLA unknown.
+pub(super) fn oracle_inputs(args: &EngineArgs, gpu: Option<&GpuInfo>, model: Option<&ModelShape>) -> OracleInputs {
+    OracleInputs {
+        vendor: gpu.map(|g| g.vendor),
+        cuda: gpu.filter(|g| g.memory_source != MemorySource::Flag).and_then(GpuInfo::cuda_capability),
+        kv_cache_dtype: KvCacheDtype::parse(&args.kv_cache_dtype),
+        cpu_offload_gb: args.cpu_offload_gb,
+        kv_connector: args.kv_connector.is_some(),
+        dtype: Dtype::parse(&args.dtype),
+        quantization: args.quantization.clone(),
+        pipeline_parallel: args.pipeline_parallel.max(1),
+        mla: model.map(|m| m.mla_latent.is_some()),
+    }
+}
+
 /// The engine settings a pod runs with: its release and generation, and
 /// vLLM's defaults where `args` leaves them out.
 pub(super) struct Settings {
@@ -29,6 +48,8 @@ pub(super) struct Settings {
     /// What was assumed (an unknown release).
     pub(super) notes: Vec<String>,
     pub(super) generation: Generation,
+    /// Why the V1 oracle sent the pod to V0 (`VLLM_USE_V1` unset, 0.8–0.10).
+    pub(super) v1_fallback: Option<V1Unsupported>,
     pub(super) tp: u64,
     pub(super) pp: u64,
     pub(super) utilization: f64,
@@ -46,7 +67,9 @@ pub(super) struct Settings {
 pub(super) fn settle(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> Settings {
     let (version, notes) = resolve_version(args);
     let env = &args.vllm_env;
-    let generation = args.engine.unwrap_or_else(|| version.generation_on(env, gpu.cuda_capability()));
+    let oracle = oracle_inputs(args, Some(gpu), Some(model));
+    let generation = args.engine.unwrap_or_else(|| version.generation_on(env, &oracle));
+    let v1_fallback = args.engine.is_none().then(|| version.v1_fallback(env, &oracle)).flatten();
     let pp = args.pipeline_parallel.max(1);
     let utilization = args.gpu_memory_utilization.unwrap_or_else(|| version.default_utilization());
     let total = gpu.total_gib;
@@ -60,6 +83,7 @@ pub(super) fn settle(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> Se
         version,
         notes,
         generation,
+        v1_fallback,
         tp: args.tensor_parallel.max(1),
         pp,
         utilization,

@@ -35,12 +35,12 @@ use serde::Serialize;
 pub use dtype::{Dtype, KvCacheDtype, Quantization};
 pub use engine::{Entrypoint, Generation};
 pub use recommend::{Demand, Placement, Recommendation, recommend};
-pub use version::{SamplerBackend, VllmEnv, VllmVersion};
+pub use version::{OracleCheck, OracleInputs, SamplerBackend, V1Unsupported, VllmEnv, VllmVersion};
 
 use super::catalog::{GpuInfo, MemorySource, ModelShape};
 #[cfg(test)]
 use budget::mxfp4_value_padding;
-use budget::{Budget, Settings, budget, resolve_version, settle, weight_bytes_per_param};
+use budget::{Budget, Settings, budget, oracle_inputs, resolve_version, settle, weight_bytes_per_param};
 use edge::{Edge, Limit, Margin};
 
 const GIB: f64 = (1u64 << 30) as f64;
@@ -262,8 +262,8 @@ fn kv_connector_note(connector: &str) -> String {
 /// processes hold ([`VllmVersion::co_tenant`]).
 pub fn release(args: &EngineArgs, gpu: Option<&GpuInfo>) -> (VllmVersion, Generation) {
     let (version, _) = resolve_version(args);
-    let cuda = gpu.and_then(GpuInfo::cuda_capability);
-    (version, args.engine.unwrap_or_else(|| version.generation_on(&args.vllm_env, cuda)))
+    let oracle = oracle_inputs(args, gpu, None);
+    (version, args.engine.unwrap_or_else(|| version.generation_on(&args.vllm_env, &oracle)))
 }
 
 /// Evaluate `model` on `gpu` with `args`: the engine settings vLLM
@@ -286,6 +286,11 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let not_sized = encoder_decoder::unsized_reason(model);
     let (problems, edge) = problems(model, gpu, args, &s, &b, &kv, not_sized.as_deref());
     let mut notes = s.notes;
+    if let Some(fallback) = &s.v1_fallback {
+        // The engine line says v0 where the release defaults to V1: say
+        // why, in the words vLLM logs it.
+        notes.push(fallback.fallback_message());
+    }
     if let Some(connector) = &args.kv_connector {
         notes.push(kv_connector_note(connector));
     }
@@ -623,7 +628,7 @@ fn startup_refusals(
         let derived = refusals::derived_max_model_len(model.max_position, None, false);
         problems.extend(refusals::max_model_len(version, len, derived, false, args.vllm_env.allow_long_max_model_len));
     }
-    problems.extend(version.v1_refused_below_ampere(&args.vllm_env, gpu.cuda_capability()));
+    problems.extend(version.v1_refused(&args.vllm_env, &oracle_inputs(args, Some(gpu), Some(model))));
     if Dtype::parse(&args.dtype).wants_bf16() && !gpu.bf16 {
         problems.push(format!(
             "Bfloat16 is only supported on GPUs with compute capability of at least 8.0; {} has {} (use --dtype half)",
