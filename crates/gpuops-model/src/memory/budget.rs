@@ -4,7 +4,7 @@
 //! activation, non-torch memory and CUDA graphs, and what is left for the
 //! KV cache.
 
-use super::version::{OracleInputs, V1Unsupported};
+use super::oracle::{OracleInputs, V1Unsupported};
 use super::{
     Dtype, EngineArgs, GIB, Generation, KvCacheDtype, Quantization, SamplerBackend, VllmVersion, allreduce_fusion,
     co_tenant, engine, mla_weights, overhead,

@@ -25,6 +25,7 @@ pub mod encoder_decoder;
 pub mod engine;
 pub mod kv_groups;
 pub mod mla_weights;
+pub mod oracle;
 pub mod overhead;
 pub mod recommend;
 pub mod refusals;
@@ -34,8 +35,9 @@ use serde::Serialize;
 
 pub use dtype::{Dtype, KvCacheDtype, Quantization};
 pub use engine::{Entrypoint, Generation};
+pub use oracle::{OracleCheck, OracleInputs, V1Unsupported};
 pub use recommend::{Demand, Placement, Recommendation, recommend};
-pub use version::{OracleCheck, OracleInputs, SamplerBackend, V1Unsupported, VllmEnv, VllmVersion};
+pub use version::{SamplerBackend, VllmEnv, VllmVersion};
 
 use super::catalog::{GpuInfo, MemorySource, ModelShape};
 #[cfg(test)]
