@@ -87,6 +87,7 @@ pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) ->
         entrypoint: Entrypoint::Server,
         kv_connector: flag(&["--kv-transfer-config", "--kv_transfer_config"])
             .map(|v| kv_connector_of(&v).unwrap_or_else(|| "(unreadable config)".to_string())),
+        distributed_executor_backend: flag(&["--distributed-executor-backend", "--distributed_executor_backend"]),
     }
 }
 
@@ -213,6 +214,11 @@ mod tests {
             Some("(unreadable config)")
         );
         assert_eq!(connector(json!(["--model", "m"])), None);
+        let backend = engine_args(
+            &json!({"image": "vllm/vllm-openai:v0.8.5", "args": ["--distributed-executor-backend", "ray"]}),
+            &BTreeMap::new(),
+        );
+        assert_eq!(backend.distributed_executor_backend.as_deref(), Some("ray"));
         let args = engine_args(
             &json!({"image": "vllm/vllm-openai:v0.11.0", "args": ["--kv-transfer-config", lmcache]}),
             &BTreeMap::new(),

@@ -37,6 +37,7 @@ pub(super) fn oracle_inputs(args: &EngineArgs, gpu: Option<&GpuInfo>, model: Opt
         dtype: Dtype::parse(&args.dtype),
         quantization: args.quantization.clone(),
         pipeline_parallel: args.pipeline_parallel.max(1),
+        distributed_executor_backend: args.distributed_executor_backend.clone(),
         mla: model.map(|m| m.mla_latent.is_some()),
     }
 }

@@ -91,6 +91,9 @@ pub struct EngineArgs {
     /// LMCacheConnectorV1, NixlConnector, PyNcclConnector, …): what it
     /// holds on the GPU is not modelled, and the answer says so.
     pub kv_connector: Option<String>,
+    /// `--distributed-executor-backend` as written: whether vLLM 0.8.3–0.10
+    /// runs pipeline parallelism on V1 ([`oracle`]).
+    pub distributed_executor_backend: Option<String>,
 }
 
 impl Default for EngineArgs {
@@ -116,6 +119,7 @@ impl Default for EngineArgs {
             entrypoint: Entrypoint::Server,
             cpu_build: false,
             kv_connector: None,
+            distributed_executor_backend: None,
         }
     }
 }

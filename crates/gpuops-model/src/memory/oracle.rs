@@ -99,7 +99,12 @@ impl VllmVersion {
             failing
                 .push(V1Unsupported::new(&format!("VLLM_ATTENTION_BACKEND={backend}"), OracleCheck::UnsupportedRemove));
         }
-        failing.extend(self.pipeline_parallel_unsupported(inputs.pipeline_parallel));
+        failing.extend(
+            self.pipeline_parallel_unsupported(
+                inputs.pipeline_parallel,
+                inputs.distributed_executor_backend.as_deref(),
+            ),
+        );
         // ROCm: `_warn_or_fallback(current_platform.device_type)` ("cuda")
         // for a platform that is not CUDA (v0.8.0:1598-1601, v0.8.2:1698),
         // `device_name` ("rocm") from 0.8.3 (v0.8.3:1538-1541, v0.8.5
@@ -213,27 +218,35 @@ impl VllmVersion {
         backends
     }
 
-    /// Pipeline parallelism in the oracle, `--distributed-executor-backend`
-    /// taken as unset (gpuops does not read it):
-    /// - 0.8.0–0.8.2: experimental, `_warn_or_fallback("PP")`
-    ///   (v0.8.0:1590, v0.8.2:1689);
-    /// - 0.8.3–0.9.0: unsupported unless the backend is "ray" (0.8.x) or
-    ///   "ray", "mp", "external_launcher" (0.9.0), unset failing
-    ///   (v0.8.3:1523-1528, v0.8.5:1478-1482, v0.9.0:1378-1383);
-    /// - from 0.9.1 an unset backend (`ParallelConfig`'s default) passes
-    ///   (v0.9.1:1434-1437, v0.10.1.1:1493-1504).
-    fn pipeline_parallel_unsupported(self, pp: u64) -> Option<V1Unsupported> {
-        if pp <= 1 || self.at_least(0, 9, 1) {
+    /// Pipeline parallelism in the oracle, by `--distributed-executor-backend`
+    /// (`None`: not given):
+    /// - 0.8.0–0.8.2: experimental whatever the backend,
+    ///   `_warn_or_fallback("PP")` (v0.8.0:1590, v0.8.2:1689);
+    /// - 0.8.3–0.8.5: unsupported unless the backend is "ray"
+    ///   (v0.8.3:1523-1528, v0.8.5:1476-1482);
+    /// - 0.9.0: unless "ray", "mp" or "external_launcher" (v0.9.0:1378-1383);
+    /// - from 0.9.1 also unset (`ParallelConfig.distributed_executor_backend`,
+    ///   None) passes; any other name fails (v0.9.1:1434-1440,
+    ///   v0.10.1.1:1493-1504, v0.10.2:1537-1545). A backend class with
+    ///   `supports_pp` cannot be named on a command line.
+    fn pipeline_parallel_unsupported(self, pp: u64, backend: Option<&str>) -> Option<V1Unsupported> {
+        const MULTI: &str =
+            "Pipeline Parallelism without Ray distributed executor or multiprocessing executor or external launcher";
+        let accepted = |names: &[&str]| backend.is_some_and(|b| names.contains(&b));
+        if pp <= 1 {
             None
         } else if !self.at_least(0, 8, 3) {
             Some(V1Unsupported::new("PP", OracleCheck::Experimental))
         } else if !self.at_least(0, 9, 0) {
-            Some(V1Unsupported::new("Pipeline Parallelism without Ray distributed executor", OracleCheck::Unsupported))
+            (!accepted(&["ray"])).then(|| {
+                V1Unsupported::new("Pipeline Parallelism without Ray distributed executor", OracleCheck::Unsupported)
+            })
+        } else if !self.at_least(0, 9, 1) {
+            (!accepted(&["ray", "mp", "external_launcher"]))
+                .then(|| V1Unsupported::new(MULTI, OracleCheck::Unsupported))
         } else {
-            Some(V1Unsupported::new(
-                "Pipeline Parallelism without Ray distributed executor or multiprocessing executor or external launcher",
-                OracleCheck::Unsupported,
-            ))
+            (backend.is_some() && !accepted(&["ray", "mp", "external_launcher"]))
+                .then(|| V1Unsupported::new(MULTI, OracleCheck::Unsupported))
         }
     }
 }
@@ -256,6 +269,8 @@ pub struct OracleInputs {
     /// `--quantization` as written.
     pub quantization: Option<String>,
     pub pipeline_parallel: u64,
+    /// `--distributed-executor-backend` as written ("ray", "mp", …).
+    pub distributed_executor_backend: Option<String>,
     /// The model uses MLA (`model_config.use_mla`); `None`: not known.
     pub mla: Option<bool>,
 }
@@ -271,6 +286,7 @@ impl Default for OracleInputs {
             dtype: Dtype::Auto,
             quantization: None,
             pipeline_parallel: 1,
+            distributed_executor_backend: None,
             mla: None,
         }
     }
@@ -360,6 +376,7 @@ mod tests {
             on(Vendor::Nvidia, (8, 0)),
         );
         let mi300 = on(Vendor::Amd, (0, 0));
+        let ray = OracleInputs { distributed_executor_backend: Some("ray".into()), ..h100.clone() };
         let fp8 = |gpu: &OracleInputs| OracleInputs { kv_cache_dtype: KvCacheDtype::Fp8, ..gpu.clone() };
         let kv = |m: &str| Some(format!("{m} is not supported by the V1 Engine. Falling back to V0."));
         let refused = |m: &str| Some(format!("VLLM_USE_V1=1 is not supported with {m}."));
@@ -459,6 +476,38 @@ mod tests {
             ),
             // … the default backend passes from v0.9.1:1434.
             ("0.9.1", &none, OracleInputs { pipeline_parallel: 2, ..h100.clone() }, v1.clone()),
+            // The backend a manifest names: Ray passes from 0.8.3
+            // (v0.8.5:1478), "mp" from 0.9.0 (v0.9.0:1379-1380), and a name
+            // outside the list still fails at 0.10.2 (:1540-1542).
+            ("0.8.5", &none, OracleInputs { pipeline_parallel: 2, ..ray }, v1.clone()),
+            (
+                "0.8.5",
+                &none,
+                OracleInputs { pipeline_parallel: 2, distributed_executor_backend: Some("mp".into()), ..h100.clone() },
+                (
+                    kv("Pipeline Parallelism without Ray distributed executor"),
+                    refused("Pipeline Parallelism without Ray distributed executor"),
+                ),
+            ),
+            (
+                "0.9.0",
+                &none,
+                OracleInputs { pipeline_parallel: 2, distributed_executor_backend: Some("mp".into()), ..h100.clone() },
+                v1.clone(),
+            ),
+            (
+                "0.10.2",
+                &none,
+                OracleInputs { pipeline_parallel: 2, distributed_executor_backend: Some("uni".into()), ..h100.clone() },
+                (
+                    kv(
+                        "Pipeline Parallelism without Ray distributed executor or multiprocessing executor or external launcher",
+                    ),
+                    refused(
+                        "Pipeline Parallelism without Ray distributed executor or multiprocessing executor or external launcher",
+                    ),
+                ),
+            ),
             // ROCm: experimental to 0.9.1 (v0.8.0:1599 "cuda", v0.8.3:1539
             // "rocm", v0.9.1:1448); `default_v1` True from v0.9.2:1492.
             (
