@@ -277,6 +277,10 @@ pub struct ModelArgs {
     /// own GPU memory is not modelled, and the answer says so.
     #[arg(long, value_name = "JSON")]
     pub kv_transfer_config: Option<String>,
+    /// vLLM's --distributed-executor-backend (ray, mp, …): whether vLLM
+    /// 0.8.3–0.10 runs pipeline parallelism on its V1 engine.
+    #[arg(long, value_name = "BACKEND")]
+    pub distributed_executor_backend: Option<String>,
     /// Also print the settings that start safely for --concurrency requests
     /// of --max-model-len tokens, and the fewest GPUs of each catalog type that serve them.
     #[arg(long)]

@@ -147,6 +147,7 @@ fn engine_args(args: &ModelArgs) -> Result<EngineArgs, Error> {
         gpu_memory_in_use_gib,
         entrypoint: Entrypoint::Server,
         kv_connector,
+        distributed_executor_backend: args.distributed_executor_backend.clone(),
         ..EngineArgs::default()
     })
 }

@@ -417,3 +417,31 @@ fn a_kv_connector_is_reported_unmodelled_and_a_bad_config_refused() {
     );
     assert!(bad.stdout.is_empty());
 }
+
+/// vLLM 0.8.5 runs pipeline parallelism on V1 only with Ray
+/// (engine/arg_utils.py v0.8.5:1476-1482): without the flag the answer's
+/// engine is V0 and a note says why, in vLLM's words.
+#[test]
+fn the_executor_backend_decides_the_engine_under_pipeline_parallelism() {
+    let base = [
+        "model",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "--gpu",
+        "H100",
+        "--engine",
+        "0.8.5",
+        "--pp",
+        "2",
+        "--max-model-len",
+        "8k",
+    ];
+    let plain = text(&gpufit(&base).stdout);
+    assert!(plain.contains("engine:       vLLM 0.8.5 v0 "), "{plain}");
+    assert!(
+        plain.contains("note:         Pipeline Parallelism without Ray distributed executor is not supported by the V1 Engine. Falling back to V0."),
+        "{plain}"
+    );
+    let ray = text(&gpufit(&[&base[..], &["--distributed-executor-backend", "ray"]].concat()).stdout);
+    assert!(ray.contains("engine:       vLLM 0.8.5 v1 "), "{ray}");
+    assert!(!ray.contains("Falling back to V0"), "{ray}");
+}
