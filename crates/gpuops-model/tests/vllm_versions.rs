@@ -71,19 +71,26 @@ fn the_top_k_top_p_path_sets_the_sampler_peak() {
     assert_eq!(v22.sampler_backend, SamplerBackend::FlashInfer);
 }
 
+/// 4,096 sequences on the V2 runner with FlashInfer off at `utilization`:
+/// the profile samples without top-k/top-p, the warm-up after the KV cache
+/// with them (the Triton path), eager so no graphs blur the room left.
+fn warm_up_heavy(utilization: f64) -> EngineArgs {
+    let env = VllmEnv { use_v2_model_runner: Some(true), use_flashinfer_sampler: Some(false), ..VllmEnv::default() };
+    EngineArgs {
+        vllm_env: env,
+        gpu_memory_utilization: Some(utilization),
+        max_num_seqs: Some(4096),
+        enforce_eager: true,
+        ..len(8192)
+    }
+}
+
 /// The V2 runner's profile skips top-k/top-p (v0.22.0 gpu/model_runner.py
 /// :576-578); the warm-up after the KV cache does not, and a GPU with no
 /// room beside the budget refuses in vLLM's words.
 #[test]
 fn sampler_warm_up_can_run_out_after_the_kv_cache() {
-    let env = VllmEnv { use_v2_model_runner: Some(true), use_flashinfer_sampler: Some(false), ..VllmEnv::default() };
-    let tight = EngineArgs {
-        vllm_env: env,
-        gpu_memory_utilization: Some(0.99),
-        max_num_seqs: Some(4096),
-        enforce_eager: true,
-        ..len(8192)
-    };
+    let tight = warm_up_heavy(0.99);
     let fit = at("Llama-3.1-8B", "H100", "0.22.0", tight.clone());
     assert!(
         fit.problems
@@ -153,14 +160,7 @@ fn refusals_in_vllms_words() {
 /// whose memory vLLM's startup check let through.
 #[test]
 fn sampler_warm_up_runs_beside_other_processes() {
-    let env = VllmEnv { use_v2_model_runner: Some(true), use_flashinfer_sampler: Some(false), ..VllmEnv::default() };
-    let args = EngineArgs {
-        vllm_env: env,
-        gpu_memory_utilization: Some(0.9),
-        max_num_seqs: Some(4096),
-        enforce_eager: true,
-        ..len(8192)
-    };
+    let args = warm_up_heavy(0.9);
     let alone = at("Llama-3.1-8B", "H100", "0.22.0", args.clone());
     assert!(alone.fits, "{:?}", alone.problems);
     // The warm-up's extra: the Triton path's 3½ float32 copies of 4,096 ×
