@@ -506,6 +506,7 @@ const FITTED_ON: &[(&str, &[&str])] = &[
         "overhead::cuda_graph_gib (0.2 GiB + 6 MiB a layer)",
         &["ThunderAgent overcommit study notes (Korean)", "ilseokoh"],
     ),
+    ("overhead::cuda_graph_gib MoE factor 2.5", &["MMuzzammil1"]),
     ("edge::UNCERTAINTY_OF_TOTAL (fit-half p90)", &[]),
 ];
 

@@ -351,7 +351,8 @@ pub fn custom_all_reduce_gib(gpu: &GpuInfo, tp: u64, disabled: bool, multi_node:
 /// 0.21 leave in the budget (Qwen3-8B: 0.42), close to the profiler's own
 /// "Estimated CUDA graph memory: 0.36–0.58 GiB"; captured graphs can be a
 /// little larger (Llama-3.1-8B, 0.15: "took 0.55 GiB") — and several times
-/// that for MoE layers (Qwen3-235B-A22B-FP8, TP4: 3.45).
+/// that for MoE layers (Qwen3-235B-A22B-FP8, TP4: 3.45, vllm#21348, a fit
+/// row since the 2026-12-03 audit; `tests/calibration.rs` `FITTED_ON`).
 pub fn cuda_graph_gib(model: &ModelShape, enforce_eager: bool) -> f64 {
     if enforce_eager {
         return 0.0;
