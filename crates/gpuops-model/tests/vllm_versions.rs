@@ -305,3 +305,21 @@ fn the_v1_oracle_falls_back_for_what_gpuops_reads() {
     assert_eq!(memory::release(&fp8, None).1, Generation::V1);
     assert_eq!(memory::release(&fp8, Some(&gpu("L40S"))).1, Generation::V0);
 }
+
+/// `MemoryFit::refusal` names the first refusal vLLM meets, typed: callers
+/// decide on it, not on the words of `problems`.
+#[test]
+fn the_first_refusal_is_typed() {
+    use gpuops_model::memory::Refusal;
+    let kind = |model: &str, gpu: &str, version: &str, args: EngineArgs| at(model, gpu, version, args).refusal;
+    assert_eq!(kind("Llama-3.1-8B", "H100", "0.11.0", len(8192)), None);
+    let tp3 = EngineArgs { tensor_parallel: 3, ..len(8192) };
+    assert_eq!(kind("Llama-3.1-8B", "H100", "0.11.0", tp3), Some(Refusal::Startup), "32 heads over TP 3");
+    let shared = EngineArgs { gpu_memory_in_use_gib: 20.0, ..len(8192) };
+    assert_eq!(kind("Llama-3.1-8B", "H100", "0.11.0", shared), Some(Refusal::FreeMemory));
+    let beside = EngineArgs { gpu_memory_in_use_gib: 70.0, ..len(8192) };
+    assert_eq!(kind("Llama-3.1-8B", "H100", "0.8.5", beside), Some(Refusal::OutOfMemoryBesideOthers));
+    assert_eq!(kind("Llama-3.1-70B", "L4", "0.11.0", len(8192)), Some(Refusal::NoCacheBlocks));
+    assert_eq!(kind("Llama-3.1-8B", "L4", "0.11.0", len(131_072)), Some(Refusal::MaxModelLen));
+    assert_eq!(kind("Llama-3.1-8B", "H100", "0.22.0", warm_up_heavy(0.99)), Some(Refusal::OutOfMemoryAfterCache));
+}

@@ -37,6 +37,7 @@ pub use dtype::{Dtype, KvCacheDtype, Quantization};
 pub use engine::{Entrypoint, Generation};
 pub use oracle::{OracleCheck, OracleInputs, V1Unsupported};
 pub use recommend::{Demand, Placement, Recommendation, recommend};
+pub use refusals::Refusal;
 pub use version::{SamplerBackend, VllmEnv, VllmVersion};
 
 use super::catalog::{GpuInfo, MemorySource, ModelShape};
@@ -44,6 +45,7 @@ use super::catalog::{GpuInfo, MemorySource, ModelShape};
 use budget::mxfp4_value_padding;
 use budget::{Budget, Settings, budget, oracle_inputs, resolve_version, settle, weight_bytes_per_param};
 use edge::{Edge, Limit, Margin};
+use refusals::Refusals;
 
 const GIB: f64 = (1u64 << 30) as f64;
 /// vLLM allocates the KV cache in blocks of 16 tokens.
@@ -244,6 +246,9 @@ pub struct MemoryFit {
     /// computes, but vLLM may do either ([`edge`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edge: Option<Edge>,
+    /// The kind of the first of `problems` (absent when it fits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
 }
 
 fn is_zero(value: &f64) -> bool {
@@ -290,7 +295,8 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let tp_valid = refusals::tensor_parallel_split(model.heads, model.vocab, kv_heads, s.tp).is_none();
     let dtype_supported = !Dtype::parse(&args.dtype).wants_bf16() || gpu.bf16;
     let not_sized = encoder_decoder::unsized_reason(model);
-    let (problems, edge) = problems(model, gpu, args, &s, &b, &kv, not_sized.as_deref());
+    let (refusals, edge) = problems(model, gpu, args, &s, &b, &kv, not_sized.as_deref());
+    let (problems, refusal) = (refusals.messages, refusals.first);
     let mut notes = s.notes;
     if let Some(fallback) = &s.v1_fallback {
         // The engine line says v0 where the release defaults to V1: say
@@ -348,6 +354,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         notes,
         not_sized,
         edge,
+        refusal,
     }
 }
 
@@ -382,7 +389,7 @@ fn problems(
     b: &Budget,
     kv: &KvPlan,
     not_sized: Option<&str>,
-) -> (Vec<String>, Option<Edge>) {
+) -> (Refusals, Option<Edge>) {
     let own = co_tenant::Footprint {
         weights_gib: b.weights_per_gpu_gib,
         non_torch_gib: b.non_torch_gib,
@@ -403,14 +410,15 @@ fn problems(
         oom => (None, oom),
     };
     let stopped = before_sizing.is_some();
-    problems.extend(before_sizing);
-    problems.extend(not_sized.map(str::to_string));
+    problems.extend(Refusal::OutOfMemoryBesideOthers, before_sizing);
+    problems.extend(Refusal::NotSized, not_sized.map(str::to_string));
     if stopped {
         return (problems, None);
     }
     let size_refusal = cache_size_refusal(s, b, kv);
     let sized = size_refusal.is_none();
-    problems.extend(size_refusal);
+    let size_kind = if b.kv_budget_gib <= 0.0 { Refusal::NoCacheBlocks } else { Refusal::MaxModelLen };
+    problems.extend(size_kind, size_refusal);
     // A fixed `--kv-cache-memory-bytes` is no estimate: its cache-size
     // check is exact, and a refusal by it confident.
     let fixed_kv = args.kv_cache_memory_bytes.is_some();
@@ -418,12 +426,12 @@ fn problems(
     match after_sizing {
         // vLLM allocates no cache it refused to size.
         Some(oom) if sized => {
-            problems.push(oom.message);
+            problems.push(Refusal::OutOfMemoryBesideOthers, oom.message);
             return (problems, None);
         }
         _ => {
             let (refusal, after) = after_cache_refusal(model, args, s, b);
-            problems.extend(refusal);
+            problems.extend(Refusal::OutOfMemoryAfterCache, refusal);
             margins.extend(after);
         }
     }
@@ -620,23 +628,24 @@ fn startup_refusals(
     version: VllmVersion,
     generation: Generation,
     utilization: f64,
-) -> Vec<String> {
+) -> Refusals {
     let tp = args.tensor_parallel.max(1);
-    let mut problems = Vec::new();
+    let mut problems = Refusals::default();
     if !(utilization > 0.0 && utilization <= 1.0) {
-        problems.push(format!("GPU memory utilization must be within (0, 1]. Got {utilization}."));
+        problems.push(Refusal::Startup, format!("GPU memory utilization must be within (0, 1]. Got {utilization}."));
     }
     let kv_heads = model.mla_latent.is_none().then_some(model.kv_heads);
-    problems.extend(refusals::tensor_parallel_split(model.heads, model.vocab, kv_heads, tp));
+    problems.extend(Refusal::Startup, refusals::tensor_parallel_split(model.heads, model.vocab, kv_heads, tp));
     if let Some(len) = args.max_model_len {
         // The catalog's shape holds `max_position_embeddings` only: no
         // RoPE factor is applied here (see refusals::derived_max_model_len).
         let derived = refusals::derived_max_model_len(model.max_position, None, false);
-        problems.extend(refusals::max_model_len(version, len, derived, false, args.vllm_env.allow_long_max_model_len));
+        let refusal = refusals::max_model_len(version, len, derived, false, args.vllm_env.allow_long_max_model_len);
+        problems.extend(Refusal::Startup, refusal);
     }
-    problems.extend(version.v1_refused(&args.vllm_env, &oracle_inputs(args, Some(gpu), Some(model))));
+    problems.extend(Refusal::Startup, version.v1_refused(&args.vllm_env, &oracle_inputs(args, Some(gpu), Some(model))));
     if Dtype::parse(&args.dtype).wants_bf16() && !gpu.bf16 {
-        problems.push(format!(
+        problems.push(Refusal::Startup, format!(
             "Bfloat16 is only supported on GPUs with compute capability of at least 8.0; {} has {} (use --dtype half)",
             gpu.label, gpu.compute
         ));
@@ -645,7 +654,7 @@ fn startup_refusals(
     // v1/worker/gpu_worker.py:130,138).
     let (in_use, total, accounting) = (args.gpu_memory_in_use_gib, gpu.total_gib, version.co_tenant(generation));
     if in_use > 0.0 && accounting == version::CoTenant::Checked {
-        problems.extend(refusals::free_memory(version, total - in_use, total, utilization));
+        problems.extend(Refusal::FreeMemory, refusals::free_memory(version, total - in_use, total, utilization));
     }
     problems
 }

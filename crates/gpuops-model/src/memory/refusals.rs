@@ -1,6 +1,8 @@
 //! The refusals vLLM makes at startup, in its own words (the f-strings of
 //! the cited lines, with the values filled in as Python prints them).
 
+use serde::Serialize;
+
 use super::version::VllmVersion;
 
 /// `rope_scaling` of a config.json, as `_get_and_verify_max_len` reads it.
@@ -9,6 +11,58 @@ pub struct RopeScaling {
     pub rope_type: String,
     pub factor: Option<f64>,
     pub original_max_position_embeddings: Option<u64>,
+}
+
+/// Which of vLLM's refusals stops the start first, in the order vLLM
+/// meets them (`memory::problems`): what a caller decides on, instead of
+/// reading the words of `MemoryFit::problems`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Refusal {
+    /// A check before anything is loaded: `gpu_memory_utilization`'s range,
+    /// TP splitting the heads or vocabulary, `max_model_len` above the
+    /// derived one, bf16 on an older GPU, `VLLM_USE_V1=1` where V1 lacks a
+    /// feature.
+    Startup,
+    /// "Free memory on device … is less than desired GPU memory
+    /// utilization": memory other processes hold (V1 from 0.9.1).
+    FreeMemory,
+    /// PyTorch's out of memory beside other processes' memory, while
+    /// loading, profiling, allocating the cache or capturing graphs.
+    OutOfMemoryBesideOthers,
+    /// gpuops cannot size the model (`MemoryFit::not_sized`).
+    NotSized,
+    /// "No available memory for the cache blocks".
+    NoCacheBlocks,
+    /// The cache cannot hold one `max_model_len` request.
+    MaxModelLen,
+    /// Out of memory once the cache is allocated, on the GPU alone: CUDA
+    /// graphs captured after it, a fixed KV size, the sampler warm-up.
+    OutOfMemoryAfterCache,
+}
+
+/// vLLM's messages in the order it meets them, and the kind of the first.
+#[derive(Debug, Default)]
+pub(super) struct Refusals {
+    pub(super) messages: Vec<String>,
+    pub(super) first: Option<Refusal>,
+}
+
+impl Refusals {
+    pub(super) fn push(&mut self, kind: Refusal, message: impl Into<String>) {
+        self.first.get_or_insert(kind);
+        self.messages.push(message.into());
+    }
+
+    pub(super) fn extend(&mut self, kind: Refusal, messages: impl IntoIterator<Item = String>) {
+        for message in messages {
+            self.push(kind, message);
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
 }
 
 /// The longest `max_model_len` vLLM derives from the config: the

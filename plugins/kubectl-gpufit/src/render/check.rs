@@ -5,8 +5,8 @@
 use gpuops_cli::{Kind, OutputArgs, OutputFormat, Table};
 use gpuops_fit::report::{MemoryReport, MemoryStatus, Report};
 use gpuops_model::catalog::find_model;
-use gpuops_model::memory::MemoryFit;
 use gpuops_model::memory::edge::Edge;
+use gpuops_model::memory::{MemoryFit, Refusal};
 
 use super::{Items, document, is_document};
 use crate::Error;
@@ -63,18 +63,26 @@ fn memory_cell(m: Option<&MemoryReport>) -> (String, String) {
         (MemoryStatus::DoesNotFit, Some(f)) if !f.dtype_supported => "dtype unsupported".to_string(),
         // vLLM's startup check: another pod on its time-sliced GPU holds
         // the memory (the whole refusal is under the table).
-        (MemoryStatus::DoesNotFit, Some(f)) if f.problems.iter().any(|p| p.starts_with("Free memory on device")) => {
+        (MemoryStatus::DoesNotFit, Some(f)) if f.refusal == Some(Refusal::FreeMemory) => {
             "no: GPU memory in use".to_string()
         }
         // vLLM's "the estimated maximum model length is N".
         (MemoryStatus::DoesNotFit, Some(f)) if f.max_context < f.max_model_len => {
             format!("no: {} max len, {} asked", tokens(f.max_context), tokens(f.max_model_len))
         }
-        // The cache held the request, then the GPU ran out: graphs captured
-        // after the cache, a fixed KV budget, the sampler warm-up (each
-        // vLLM message starts so; the whole refusal is under the table).
-        (MemoryStatus::DoesNotFit, Some(f)) if f.problems.iter().any(|p| p.starts_with("CUDA out of memory")) => {
+        // The GPU ran out: beside other processes' memory, or once the cache
+        // held the request (graphs captured after it, a fixed KV budget,
+        // the sampler warm-up); the whole refusal is under the table.
+        (MemoryStatus::DoesNotFit, Some(f))
+            if matches!(f.refusal, Some(Refusal::OutOfMemoryBesideOthers | Refusal::OutOfMemoryAfterCache)) =>
+        {
             "no: CUDA out of memory".to_string()
+        }
+        // Another startup check (`max_model_len` above the derived one,
+        // `VLLM_USE_V1=1` where V1 lacks a feature, …): not a length the
+        // cache could not hold.
+        (MemoryStatus::DoesNotFit, Some(f)) if f.refusal == Some(Refusal::Startup) => {
+            "no: refused at startup".to_string()
         }
         (MemoryStatus::DoesNotFit, Some(f)) => {
             format!("no: {} max len, {} asked", tokens(f.max_context), tokens(f.max_model_len))

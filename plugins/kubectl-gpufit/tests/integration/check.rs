@@ -567,3 +567,24 @@ fn out_of_memory_after_the_cache_is_not_a_max_len_refusal() {
     assert!(!stdout.contains("max len"), "{stdout}");
     assert!(stdout.contains("  memory: CUDA out of memory: "), "the whole refusal under the table: {stdout}");
 }
+
+/// A startup refusal whose cache would hold the request (Llama-3.1-8B asked
+/// for 262,144 tokens, twice its derived 131,072: vLLM 0.11 refuses before
+/// loading anything, config/model.py `_get_and_verify_max_len`) reads `no:
+/// refused at startup`, not a "max len" the cache could hold.
+#[test]
+fn a_startup_refusal_is_not_a_max_len_refusal() {
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: llama, namespace: llm}\nspec:\n  strategy: {type: Recreate}\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: vllm/vllm-openai:v0.11.0\n        args: [--model, meta-llama/Llama-3.1-8B-Instruct, --max-model-len, '262144']\n        resources: {limits: {nvidia.com/gpu: '1'}}\n";
+    let out = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xH200"], deployment);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("   no: refused at startup   does not fit"), "{stdout}");
+    assert!(!stdout.contains("max len,"), "{stdout}");
+    assert!(
+        stdout.contains("User-specified max_model_len (262144) is greater than the derived max_model_len"),
+        "{stdout}"
+    );
+    let json = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xH200", "-o", "json"], deployment);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["workloads"][0]["memory"]["fit"]["refusal"], "startup", "{doc}");
+}
