@@ -96,7 +96,10 @@ fn replay(row: &Value) -> Result<Outcome, String> {
             // top-k sampling." / "FlashInfer is not available"): an input of
             // the install, not of the tag (see `VllmEnv::flashinfer_installed`).
             flashinfer_installed: row.get("flashinferInstalled").and_then(Value::as_bool),
-            ..VllmEnv::default()
+            // The row's `env`, read as envs.py reads the container's.
+            ..VllmEnv::from_vars(|name| {
+                row.pointer(&format!("/env/{name}")).and_then(Value::as_str).map(str::to_string)
+            })
         },
         ..EngineArgs::default()
     };

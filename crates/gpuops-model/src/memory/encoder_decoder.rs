@@ -21,6 +21,7 @@
 //! default to V1 but start encoder-decoder models on V0; V1's own path
 //! was not read. No version is sized.
 
+use super::Generation;
 use crate::catalog::ModelShape;
 
 const GIB: f64 = (1u64 << 30) as f64;
@@ -43,18 +44,36 @@ pub fn is_encoder_decoder_multimodal(model: &ModelShape) -> bool {
         || model.architectures.iter().any(|a| ENCODER_DECODER_ARCHITECTURES.contains(&a.as_str()))
 }
 
-/// Why gpuops cannot size this model's startup budget, and what to take
-/// from vLLM instead; `None` when it can.
-pub fn unsized_reason(model: &ModelShape) -> Option<String> {
-    if !is_encoder_decoder_multimodal(model) {
-        return None;
+/// Why gpuops cannot size this model's startup budget on `generation`,
+/// and what to take from vLLM instead; `None` when it can.
+///
+/// Besides the encoder-decoder models above, a decoder-only vision model
+/// under V0: V0's profile run gives `max(1, min(max_num_seqs,
+/// max_num_batched_tokens // max_mm_tokens))` dummy sequences the largest
+/// multimodal input the model takes, each (worker/model_runner.py
+/// `_dummy_run`, v0.8.4:1300-1325: "the number of seqs (batch_size) is
+/// chosen to maximize the number of images processed"), and the vision
+/// encoder's peak on it is not derived here (the V1 path keeps the 1 GiB
+/// allowance, [`super::overhead::activation_gib`]). The public log that
+/// showed it: Qwen2.5-VL-7B on an RTX 3090 at 0.8.4 under V0 held 2,400
+/// tokens of KV cache where the allowance leaves 62,496 (gpustack#1800).
+pub fn unsized_reason(model: &ModelShape, generation: Generation) -> Option<String> {
+    let read =
+        "read 'PyTorch activation peak memory' and '# CUDA blocks' from a vLLM startup log with the same flags and GPU";
+    if is_encoder_decoder_multimodal(model) {
+        return Some(format!(
+            "not sized by gpuops: {} is an encoder-decoder multimodal model, whose vLLM profile run encodes one \
+             largest image per dummy sequence (max_num_seqs of them) and gpuops cannot derive that peak; {read}",
+            model.id
+        ));
     }
-    Some(format!(
-        "not sized by gpuops: {} is an encoder-decoder multimodal model, whose vLLM profile run encodes one \
-         largest image per dummy sequence (max_num_seqs of them) and gpuops cannot derive that peak; read \
-         'PyTorch activation peak memory' and '# CUDA blocks' from a vLLM startup log with the same flags and GPU",
-        model.id
-    ))
+    (model.vision && generation == Generation::V0).then(|| {
+        format!(
+            "not sized by gpuops: {} is a vision-language model on vLLM's V0 engine, whose profile run gives its dummy \
+             sequences the largest images the model takes and gpuops cannot derive the vision encoder's peak on them; {read}",
+            model.id
+        )
+    })
 }
 
 /// The vision configuration fields the profile depends on (Mllama's
@@ -135,13 +154,24 @@ mod tests {
     #[test]
     fn mllama_is_unsized_other_models_are_not() {
         for id in ["meta-llama/Llama-3.2-11B-Vision", "meta-llama/Llama-3.2-11B-Vision-Instruct"] {
-            let reason = unsized_reason(&find_model(id).unwrap()).unwrap();
+            let reason = unsized_reason(&find_model(id).unwrap(), Generation::V1).unwrap();
             assert!(reason.starts_with("not sized by gpuops") && reason.contains("PyTorch activation peak memory"));
         }
-        // Other vision models go through the decoder-only profile.
+        // Other vision models go through the decoder-only profile: sized
+        // on V1, not on V0 (one largest image per dummy sequence,
+        // worker/model_runner.py v0.8.4:1300-1325).
         let qwen_vl = find_model("Qwen/Qwen2.5-VL-7B-Instruct").unwrap();
-        assert!(qwen_vl.vision && unsized_reason(&qwen_vl).is_none());
-        assert!(unsized_reason(&find_model("Llama-3.1-8B-Instruct").unwrap()).is_none());
+        assert!(qwen_vl.vision && unsized_reason(&qwen_vl, Generation::V1).is_none());
+        let v0 = unsized_reason(&qwen_vl, Generation::V0).unwrap();
+        assert!(
+            v0.starts_with(
+                "not sized by gpuops: Qwen/Qwen2.5-VL-7B-Instruct is a vision-language model on vLLM's V0 engine"
+            ),
+            "{v0}"
+        );
+        for generation in [Generation::V0, Generation::V1, Generation::V1Graphs] {
+            assert!(unsized_reason(&find_model("Llama-3.1-8B-Instruct").unwrap(), generation).is_none());
+        }
     }
 
     /// A Mllama `config.json` the catalog does not know (a fine-tune under
@@ -159,7 +189,7 @@ mod tests {
             "text_config": text, "vision_config": vision});
         let shape = crate::hfconfig::shape("someone/my-vision-finetune", &config, None, "config.json").unwrap();
         assert_eq!(shape.model_type, "mllama");
-        assert!(unsized_reason(&shape).is_some_and(|r| r.contains("someone/my-vision-finetune")));
+        assert!(unsized_reason(&shape, Generation::V1).is_some_and(|r| r.contains("someone/my-vision-finetune")));
 
         // Only the class name left: still recognised.
         let mut by_class = config;
@@ -172,6 +202,6 @@ mod tests {
         plain["model_type"] = "llama".into();
         plain["architectures"] = serde_json::json!(["LlamaForCausalLM"]);
         let shape = crate::hfconfig::shape("someone/text-only", &plain, None, "config.json").unwrap();
-        assert!(unsized_reason(&shape).is_none());
+        assert!(unsized_reason(&shape, Generation::V0).is_none());
     }
 }

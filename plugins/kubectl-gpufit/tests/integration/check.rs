@@ -588,3 +588,23 @@ fn a_startup_refusal_is_not_a_max_len_refusal() {
     let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(doc["workloads"][0]["memory"]["fit"]["refusal"], "startup", "{doc}");
 }
+
+/// A vision-language model on vLLM's V0 engine is not sized (its profile
+/// gives every dummy sequence the largest image, worker/model_runner.py
+/// v0.8.4:1300-1325): `check` says unchecked, exit 3, never "ok". On V1 the
+/// same pod is sized.
+#[test]
+fn a_vision_language_model_on_v0_is_unchecked() {
+    let pod = |image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: vl, namespace: llm}}\nspec:\n  strategy: {{type: Recreate}}\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: {image}\n        args: [--model, Qwen/Qwen2.5-VL-7B-Instruct, --max-model-len, '8192']\n        resources: {{limits: {{nvidia.com/gpu: '1'}}}}\n"
+        )
+    };
+    let v0 = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xRTX-3090"], &pod("vllm/vllm-openai:v0.7.3"));
+    let stdout = text(&v0.stdout);
+    assert_eq!(v0.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("not-sized   placed, memory unchecked"), "{stdout}");
+    assert!(stdout.contains("is a vision-language model on vLLM's V0 engine"), "{stdout}");
+    let v1 = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xRTX-3090"], &pod("vllm/vllm-openai:v0.11.0"));
+    assert!(!text(&v1.stdout).contains("not-sized"), "{}", text(&v1.stdout));
+}
