@@ -306,6 +306,16 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     if let Some(connector) = &args.kv_connector {
         notes.push(kv_connector_note(connector));
     }
+    if model.vision && not_sized.is_none() {
+        // The 1 GiB allowance (`overhead::activation_gib`) is no reading of
+        // the encoder's profile: say so where the verdict is shown.
+        notes.push(
+            "the vision encoder's profile peak is a 1 GiB allowance, not derived from vLLM's source (checked only on \
+             Gemma 3 and Mistral Small 3.1 at vLLM 0.19); models whose images run to thousands of tokens \
+             (Qwen2-VL, Qwen2.5-VL: up to 16,384) can profile several GiB more"
+                .to_string(),
+        );
+    }
     if b.compute_units_assumed {
         // The Triton kernel keeps one vocabulary-wide row per program, up to
         // one per SM (`overhead::triton_buffer_rows`): a GPU given by its
