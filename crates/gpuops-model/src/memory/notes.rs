@@ -1,0 +1,62 @@
+//! What an answer says it assumed or does not model, beside the verdict:
+//! shown as `note:` by `model`, as warnings by `check` and the Argo CD gate.
+
+use super::EngineArgs;
+use super::budget::{Budget, Settings};
+use super::overhead;
+use crate::catalog::{GpuInfo, ModelShape};
+
+/// What gpuops cannot say about a KV connector: vLLM builds it beside the
+/// cache (`KVConnectorFactory`, vllm/distributed/kv_transfer/kv_connector/
+/// factory.py v0.8.5:79-111) and its buffers are its own — the P2P NCCL
+/// connector's `kv_buffer_size` defaults to 1e9 bytes on `cuda`
+/// (vllm/config.py v0.8.5:3240-3244), LMCache keeps its own GPU staging
+/// buffers — none of which the budget (`budget.rs`) counts.
+fn kv_connector_note(connector: &str) -> String {
+    format!(
+        "KV connector {connector} (--kv-transfer-config) is not modelled: the GPU memory it holds beside vLLM's KV cache (transfer or staging buffers) is not in these figures, nor what it offloads; leave room for it or check a startup log"
+    )
+}
+
+/// The notes of one answer, in a fixed order: the settled release's own
+/// (an assumed version), the V1 oracle's fallback, a KV connector, the
+/// vision allowance, an assumed SM count.
+pub(super) fn answer_notes(
+    model: &ModelShape,
+    gpu: &GpuInfo,
+    args: &EngineArgs,
+    s: &Settings,
+    b: &Budget,
+    not_sized: bool,
+) -> Vec<String> {
+    let mut notes = s.notes.clone();
+    if let Some(fallback) = &s.v1_fallback {
+        // The engine line says v0 where the release defaults to V1: say
+        // why, in the words vLLM logs it.
+        notes.push(fallback.fallback_message());
+    }
+    if let Some(connector) = &args.kv_connector {
+        notes.push(kv_connector_note(connector));
+    }
+    if model.vision && !not_sized {
+        // The 1 GiB allowance (`overhead::activation_gib`) is no reading of
+        // the encoder's profile: say so where the verdict is shown.
+        notes.push(
+            "the vision encoder's profile peak is a 1 GiB allowance, not derived from vLLM's source (checked only on \
+             Gemma 3 and Mistral Small 3.1 at vLLM 0.19); models whose images run to thousands of tokens \
+             (Qwen2-VL, Qwen2.5-VL: up to 16,384) can profile several GiB more"
+                .to_string(),
+        );
+    }
+    if b.compute_units_assumed {
+        // The Triton kernel keeps one vocabulary-wide row per program, up to
+        // one per SM (`overhead::triton_buffer_rows`): a GPU given by its
+        // memory alone has no SM count.
+        notes.push(format!(
+            "the GPU's compute units are unknown ({}): the sampler's Triton scratch is sized for {} SMs, an H100's; name the GPU product for its own",
+            gpu.label,
+            overhead::ASSUMED_COMPUTE_UNITS
+        ));
+    }
+    notes
+}
