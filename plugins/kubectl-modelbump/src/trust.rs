@@ -144,27 +144,11 @@ mod tests {
         // A directory: its certificate once, the same-directory link skipped.
         let certs = dir.path().join("certs");
         std::fs::create_dir(&certs).unwrap();
-        std::fs::write(certs.join("ca.pem"), test_ca()).unwrap();
+        // The API stand-in's test CA: any certificate does.
+        std::fs::write(certs.join("ca.pem"), gpuops_testkit::tls::CA_CRT).unwrap();
         std::os::unix::fs::symlink("ca.pem", certs.join("abcd1234.0")).unwrap();
         std::fs::write(certs.join("README"), "not a certificate").unwrap();
         let from_dir = trusted_roots(&[], env(Some(&dir.path().join("missing.pem")), &certs));
         assert_eq!(from_dir.len(), 1);
-    }
-
-    /// A CA certificate (EC P-256, made with openssl req -x509), test
-    /// material only.
-    fn test_ca() -> &'static str {
-        "-----BEGIN CERTIFICATE-----
-MIIBlzCCAT2gAwIBAgIUD1J2fiERsE+vPRsYoyyk4kplHRwwCgYIKoZIzj0EAwIw
-IDEeMBwGA1UEAwwVZ3B1b3BzIHRscy5ycyB0ZXN0IENBMCAXDTI2MTIwMzE5Mzcz
-NloYDzIxMjYxMTA5MTkzNzM2WjAgMR4wHAYDVQQDDBVncHVvcHMgdGxzLnJzIHRl
-c3QgQ0EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQp1nBIbF2RI7ui9z+sgQUk
-2t9pECMHd8IaEaMmxEkYjLq1q2Ogf6vz9mbCw0wgXne6KVkqSgIL1BHdZOwp+vxQ
-o1MwUTAdBgNVHQ4EFgQUOawVQF0Sx+IWY4t+U/6b61Ku514wHwYDVR0jBBgwFoAU
-OawVQF0Sx+IWY4t+U/6b61Ku514wDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQD
-AgNIADBFAiAU0eoFgGVMXSlAYNZbjwoBtIc003BLZs5XPFLWWyvTIAIhAKiuZHhN
-Y6tRkysy32dKj6rfjKeeKB5aItLg89aA80qP
------END CERTIFICATE-----
-"
     }
 }
