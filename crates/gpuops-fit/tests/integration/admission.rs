@@ -9,6 +9,15 @@ use gpuops_schedule::cluster::{BoundPod, Cluster};
 use gpuops_schedule::resources::Resources;
 use serde_json::{Value, json};
 
+/// The pod groups of `workloads`, in order, as `check` builds them.
+fn groups_of(workloads: &[Value]) -> Vec<gpuops_schedule::group::PodGroup> {
+    workloads
+        .iter()
+        .flat_map(|o| gpuops_fit::workloads::pod_groups(o, &BTreeMap::new()).unwrap())
+        .map(|w| w.group)
+        .collect()
+}
+
 fn deployment(replicas: u64, extra: Value) -> Value {
     let mut spec = json!({"containers": [{"name": "vllm", "resources": {"limits": {"nvidia.com/gpu": 2}}}]});
     if let (Some(s), Value::Object(e)) = (spec.as_object_mut(), extra) {
@@ -32,11 +41,7 @@ fn quota_refuses_replicas_with_the_api_servers_words() {
         priority: 0,
         labels: Default::default(),
     });
-    let mut groups = gpuops_fit::workloads::pod_groups(&objects[0], &BTreeMap::new())
-        .unwrap()
-        .into_iter()
-        .map(|w| w.group)
-        .collect::<Vec<_>>();
+    let mut groups = groups_of(&objects[..1]);
     let a = admit(&mut groups, &objects, &cluster);
     assert_eq!(groups[0].replicas, 2, "4 used + 2 × 2 = 8; the third replica is refused");
     assert_eq!(
@@ -55,11 +60,7 @@ fn limit_range_defaults_fill_in_missing_requests() {
         json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "defaults", "namespace": "llm"},
             "spec": {"limits": [{"type": "Container", "default": {"cpu": "8", "memory": "64Gi"}, "defaultRequest": {"cpu": "4"}}]}}),
     ];
-    let mut groups = gpuops_fit::workloads::pod_groups(&objects[0], &BTreeMap::new())
-        .unwrap()
-        .into_iter()
-        .map(|w| w.group)
-        .collect::<Vec<_>>();
+    let mut groups = groups_of(&objects[..1]);
     admit(&mut groups, &objects, &Cluster::default());
     // cpu from defaultRequest; memory's request defaults from the defaulted limit.
     assert_eq!((groups[0].requests["cpu"], groups[0].requests["memory"]), (4000, 64 << 30));
@@ -74,21 +75,13 @@ fn priority_classes_and_runtime_class_overhead() {
         json!({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "nvidia"}, "handler": "nvidia",
             "overhead": {"podFixed": {"cpu": "250m"}}, "scheduling": {"nodeSelector": {"nvidia.com/gpu.present": "true"}}}),
     ];
-    let mut groups = gpuops_fit::workloads::pod_groups(&objects[0], &BTreeMap::new())
-        .unwrap()
-        .into_iter()
-        .map(|w| w.group)
-        .collect::<Vec<_>>();
+    let mut groups = groups_of(&objects[..1]);
     admit(&mut groups, &objects, &Cluster::default());
     assert_eq!((groups[0].priority, groups[0].preemption_never), (1000, true));
     assert_eq!(groups[0].requests.get("cpu"), Some(&250));
     assert_eq!(groups[0].spec.pointer("/nodeSelector/nvidia.com~1gpu.present"), Some(&json!("true")));
     let unknown = vec![deployment(1, json!({"priorityClassName": "missing"}))];
-    let mut groups = gpuops_fit::workloads::pod_groups(&unknown[0], &BTreeMap::new())
-        .unwrap()
-        .into_iter()
-        .map(|w| w.group)
-        .collect::<Vec<_>>();
+    let mut groups = groups_of(&unknown[..1]);
     let a = admit(&mut groups, &unknown, &Cluster::default());
     assert!(a.refused[0].as_deref().unwrap().contains("no PriorityClass with name missing was found"));
 }
@@ -109,11 +102,7 @@ fn a_priority_refusal_goes_to_its_own_group_when_two_share_a_name() {
         job("nightly"),
         json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "batch"}, "value": 100}),
     ];
-    let mut groups: Vec<_> = objects[..2]
-        .iter()
-        .flat_map(|o| gpuops_fit::workloads::pod_groups(o, &BTreeMap::new()).unwrap())
-        .map(|w| w.group)
-        .collect();
+    let mut groups = groups_of(&objects[..2]);
     assert_eq!(groups[0].label(), groups[1].label());
     let a = admit(&mut groups, &objects, &Cluster::default());
     assert_eq!(a.refused[0], None, "the Job of an existing class is created");
