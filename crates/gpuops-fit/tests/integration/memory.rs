@@ -23,6 +23,15 @@ fn vllm(model: &str, resource: &str) -> Value {
             "resources": {"limits": {resource: 1}}}]}}}})
 }
 
+/// One H100 node under the mixed MIG strategy (the product label is the
+/// whole GPU's) offering `count` of the MIG `resource`.
+fn h100_mixed_mig(resource: &str, count: &str) -> Cluster {
+    node(
+        json!({"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/mig.strategy": "mixed"}),
+        json!({"cpu": "64", "memory": "512Gi", "pods": "110", resource: count}),
+    )
+}
+
 fn run(cluster: &Cluster, workload: Value) -> Report {
     let objects = [workload];
     let models = Resolver::catalog().resolve_all(&model_requests(&objects));
@@ -35,10 +44,7 @@ fn run(cluster: &Cluster, workload: Value) -> Report {
 /// sized it against the whole 80 GB and said it fits.
 #[test]
 fn a_mig_slice_is_sized_as_the_slice_as_model_mig_does() {
-    let cluster = node(
-        json!({"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/mig.strategy": "mixed"}),
-        json!({"cpu": "64", "memory": "512Gi", "pods": "110", "nvidia.com/mig-1g.10gb": "7"}),
-    );
+    let cluster = h100_mixed_mig("nvidia.com/mig-1g.10gb", "7");
     let report = run(&cluster, vllm("Qwen/Qwen2.5-32B-Instruct-AWQ", "nvidia.com/mig-1g.10gb"));
     let memory = report.workloads[0].memory.as_ref().unwrap();
     assert_eq!(memory.status, MemoryStatus::DoesNotFit, "{memory:?}");
@@ -73,10 +79,7 @@ fn an_mps_share_is_a_part_of_the_gpu_time_slicing_is_all_of_it() {
 /// sized as the whole GPU.
 #[test]
 fn an_unknown_mig_profile_is_unchecked() {
-    let cluster = node(
-        json!({"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/mig.strategy": "mixed"}),
-        json!({"cpu": "64", "memory": "512Gi", "pods": "110", "nvidia.com/mig-7g.custom": "1"}),
-    );
+    let cluster = h100_mixed_mig("nvidia.com/mig-7g.custom", "1");
     let report = run(&cluster, vllm("Qwen/Qwen2.5-7B-Instruct", "nvidia.com/mig-7g.custom"));
     let memory = report.workloads[0].memory.as_ref().unwrap();
     assert_eq!(memory.status, MemoryStatus::UnknownGpu, "{memory:?}");

@@ -69,17 +69,22 @@ fn an_unknown_vllm_version_is_said_not_silently_assumed() {
     assert_eq!(versioned.explain(), "");
 }
 
+/// Two vLLM pods of `image` at the default utilization on one physical
+/// GPU time-sliced 4 ways: both placed, the first fits on the idle GPU.
+fn two_on_one_sliced_gpu(image: &str) -> Report {
+    let report = run(&node(Some(1), "time-slicing", 0), &[vllm("a", image, 1, &[]), vllm("b", image, 1, &[])]);
+    assert_eq!((report.workloads[0].placed, report.workloads[1].placed), (1, 1));
+    assert_eq!(report.workloads[0].memory.as_ref().unwrap().status, MemoryStatus::Fits);
+    report
+}
+
 /// Two vLLM pods at the default utilization (0.9) on a node with one
 /// physical H100 time-sliced 4 ways: both are placed, the first starts and
 /// holds 90 % of the GPU, the second is refused by vLLM's startup check,
 /// in its words (v0.11.0 gpu_worker.py:188-197 — no device name before 0.14).
 #[test]
 fn the_second_vllm_on_one_time_sliced_gpu_is_refused_in_vllms_words() {
-    let cluster = node(Some(1), "time-slicing", 0);
-    let image = "vllm/vllm-openai:v0.11.0";
-    let report = run(&cluster, &[vllm("a", image, 1, &[]), vllm("b", image, 1, &[])]);
-    assert_eq!((report.workloads[0].placed, report.workloads[1].placed), (1, 1));
-    assert_eq!(report.workloads[0].memory.as_ref().unwrap().status, MemoryStatus::Fits);
+    let report = two_on_one_sliced_gpu("vllm/vllm-openai:v0.11.0");
     assert!(notes(&report, 0).is_empty(), "the first starts on an idle GPU");
     let second = &report.workloads[1];
     let memory = second.memory.as_ref().unwrap();
@@ -181,11 +186,7 @@ fn mps_shares_are_isolated() {
 /// model`): beside 90 % of the GPU its weights do not even load.
 #[test]
 fn the_second_v0_vllm_on_one_time_sliced_gpu_runs_out_of_memory() {
-    let cluster = node(Some(1), "time-slicing", 0);
-    let image = "vllm/vllm-openai:v0.7.3";
-    let report = run(&cluster, &[vllm("a", image, 1, &[]), vllm("b", image, 1, &[])]);
-    assert_eq!((report.workloads[0].placed, report.workloads[1].placed), (1, 1));
-    assert_eq!(report.workloads[0].memory.as_ref().unwrap().status, MemoryStatus::Fits);
+    let report = two_on_one_sliced_gpu("vllm/vllm-openai:v0.7.3");
     let memory = report.workloads[1].memory.as_ref().unwrap();
     assert_eq!(memory.status, MemoryStatus::DoesNotFit, "{memory:?}");
     let message = memory.message.as_deref().unwrap();
