@@ -99,8 +99,7 @@ fn the_second_vllm_on_one_time_sliced_gpu_is_refused_in_vllms_words() {
     );
     assert!(!report.fits);
     // From 0.14 the check names the device (v1/worker/utils.py `request_memory`).
-    let v14 =
-        run(&cluster, &[vllm("a", "vllm/vllm-openai:v0.14.0", 1, &[]), vllm("b", "vllm/vllm-openai:v0.14.0", 1, &[])]);
+    let v14 = two_on_one_sliced_gpu("vllm/vllm-openai:v0.14.0");
     let message = v14.workloads[1].memory.as_ref().unwrap().message.clone().unwrap();
     assert!(message.starts_with("Free memory on device cuda:0 ("), "{message}");
 }
