@@ -552,6 +552,14 @@ fn a_vllm_pod_without_a_gpu_is_not_memory_ok() {
     assert!(out.contains("CPU: not checked") && !out.contains("ok:"), "{out}");
 }
 
+/// A one-GPU vLLM Deployment (Recreate, so no rolling-update surge) of
+/// `image` with `args`, the inside of a YAML flow list.
+fn vllm_deployment(image: &str, args: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: vllm, namespace: llm}}\nspec:\n  strategy: {{type: Recreate}}\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: {image}\n        args: [{args}]\n        resources: {{limits: {{nvidia.com/gpu: '1'}}}}\n"
+    )
+}
+
 /// A refusal after the KV cache held the request (here a fixed
 /// `--kv-cache-memory-bytes` the GPU cannot hold beside the weights) is
 /// `no: CUDA out of memory`, vLLM's own words. Before, the cell read
@@ -559,8 +567,11 @@ fn a_vllm_pod_without_a_gpu_is_not_memory_ok() {
 /// as if that were the reason.
 #[test]
 fn out_of_memory_after_the_cache_is_not_a_max_len_refusal() {
-    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: llama, namespace: llm}\nspec:\n  strategy: {type: Recreate}\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: vllm/vllm-openai:v0.17.1\n        args: [--model, meta-llama/Llama-3.1-8B-Instruct, --max-model-len, '8192', --kv-cache-memory-bytes, 10G]\n        resources: {limits: {nvidia.com/gpu: '1'}}\n";
-    let out = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xRTX-3090"], deployment);
+    let deployment = vllm_deployment(
+        "vllm/vllm-openai:v0.17.1",
+        "--model, meta-llama/Llama-3.1-8B-Instruct, --max-model-len, '8192', --kv-cache-memory-bytes, 10G",
+    );
+    let out = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xRTX-3090"], &deployment);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("   no: CUDA out of memory   does not fit"), "{stdout}");
@@ -574,8 +585,11 @@ fn out_of_memory_after_the_cache_is_not_a_max_len_refusal() {
 /// refused at startup`, not a "max len" the cache could hold.
 #[test]
 fn a_startup_refusal_is_not_a_max_len_refusal() {
-    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: llama, namespace: llm}\nspec:\n  strategy: {type: Recreate}\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: vllm/vllm-openai:v0.11.0\n        args: [--model, meta-llama/Llama-3.1-8B-Instruct, --max-model-len, '262144']\n        resources: {limits: {nvidia.com/gpu: '1'}}\n";
-    let out = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xH200"], deployment);
+    let deployment = vllm_deployment(
+        "vllm/vllm-openai:v0.11.0",
+        "--model, meta-llama/Llama-3.1-8B-Instruct, --max-model-len, '262144'",
+    );
+    let out = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xH200"], &deployment);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("   no: refused at startup   does not fit"), "{stdout}");
@@ -584,7 +598,7 @@ fn a_startup_refusal_is_not_a_max_len_refusal() {
         stdout.contains("User-specified max_model_len (262144) is greater than the derived max_model_len"),
         "{stdout}"
     );
-    let json = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xH200", "-o", "json"], deployment);
+    let json = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xH200", "-o", "json"], &deployment);
     let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(doc["workloads"][0]["memory"]["fit"]["refusal"], "startup", "{doc}");
 }
@@ -595,11 +609,7 @@ fn a_startup_refusal_is_not_a_max_len_refusal() {
 /// same pod is sized.
 #[test]
 fn a_vision_language_model_on_v0_is_unchecked() {
-    let pod = |image: &str| {
-        format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: vl, namespace: llm}}\nspec:\n  strategy: {{type: Recreate}}\n  template:\n    spec:\n      containers:\n      - name: vllm\n        image: {image}\n        args: [--model, Qwen/Qwen2.5-VL-7B-Instruct, --max-model-len, '8192']\n        resources: {{limits: {{nvidia.com/gpu: '1'}}}}\n"
-        )
-    };
+    let pod = |image: &str| vllm_deployment(image, "--model, Qwen/Qwen2.5-VL-7B-Instruct, --max-model-len, '8192'");
     let v0 = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xRTX-3090"], &pod("vllm/vllm-openai:v0.7.3"));
     let stdout = text(&v0.stdout);
     assert_eq!(v0.status.code(), Some(3), "{stdout}");
