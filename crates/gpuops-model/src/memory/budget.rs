@@ -51,6 +51,9 @@ pub(super) struct Settings {
     pub(super) generation: Generation,
     /// Why the V1 oracle sent the pod to V0 (`VLLM_USE_V1` unset, 0.8–0.10).
     pub(super) v1_fallback: Option<V1Unsupported>,
+    /// `VLLM_USE_V1=1` where the V1 oracle refuses (0.8–0.10), in vLLM's
+    /// words.
+    pub(super) v1_refused: Option<String>,
     pub(super) tp: u64,
     pub(super) pp: u64,
     pub(super) utilization: f64,
@@ -71,6 +74,7 @@ pub(super) fn settle(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> Se
     let oracle = oracle_inputs(args, Some(gpu), Some(model));
     let generation = args.engine.unwrap_or_else(|| version.generation_on(env, &oracle));
     let v1_fallback = args.engine.is_none().then(|| version.v1_fallback(env, &oracle)).flatten();
+    let v1_refused = version.v1_refused(env, &oracle);
     let pp = args.pipeline_parallel.max(1);
     let utilization = args.gpu_memory_utilization.unwrap_or_else(|| version.default_utilization());
     let total = gpu.total_gib;
@@ -85,6 +89,7 @@ pub(super) fn settle(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> Se
         notes,
         generation,
         v1_fallback,
+        v1_refused,
         tp: args.tensor_parallel.max(1),
         pp,
         utilization,

@@ -1,10 +1,10 @@
 //! The verdict: every refusal vLLM meets, in its order, and the edge of a
 //! verdict the memory limits alone decide.
 
-use super::budget::{Budget, Settings, oracle_inputs};
+use super::budget::{Budget, Settings};
 use super::edge::{self, Edge, Limit, Margin};
 use super::refusals::{self, Refusal, Refusals};
-use super::{BLOCK, Dtype, EngineArgs, GIB, Generation, KvPlan, VllmVersion, co_tenant, overhead, version};
+use super::{BLOCK, Dtype, EngineArgs, GIB, Generation, KvPlan, co_tenant, overhead, version};
 use crate::catalog::{GpuInfo, ModelShape};
 
 /// Everything that stops the start, in the order vLLM meets it: the
@@ -49,7 +49,7 @@ pub(super) fn problems(
         kv_layer_bytes: kv.num_blocks * BLOCK * kv.per_layer,
         fixed_kv: args.kv_cache_memory_bytes.is_some(),
     };
-    let mut problems = startup_refusals(model, gpu, args, s.version, s.generation, s.utilization);
+    let mut problems = startup_refusals(model, gpu, args, s);
     let memory_decides = problems.is_empty() && not_sized.is_none();
     let accounting = s.version.co_tenant(s.generation);
     let (in_use, total) = (args.gpu_memory_in_use_gib, gpu.total_gib);
@@ -176,14 +176,8 @@ fn after_cache_refusal(
 /// What vLLM refuses before it loads anything, in the order it meets
 /// them: its config checks, the model's split over the ranks, the dtype,
 /// the free memory at startup.
-pub(super) fn startup_refusals(
-    model: &ModelShape,
-    gpu: &GpuInfo,
-    args: &EngineArgs,
-    version: VllmVersion,
-    generation: Generation,
-    utilization: f64,
-) -> Refusals {
+pub(super) fn startup_refusals(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &Settings) -> Refusals {
+    let (version, generation, utilization) = (s.version, s.generation, s.utilization);
     let tp = args.tensor_parallel.max(1);
     let mut problems = Refusals::default();
     if !(utilization > 0.0 && utilization <= 1.0) {
@@ -198,7 +192,7 @@ pub(super) fn startup_refusals(
         let refusal = refusals::max_model_len(version, len, derived, false, args.vllm_env.allow_long_max_model_len);
         problems.extend(Refusal::Startup, refusal);
     }
-    problems.extend(Refusal::Startup, version.v1_refused(&args.vllm_env, &oracle_inputs(args, Some(gpu), Some(model))));
+    problems.extend(Refusal::Startup, s.v1_refused.clone());
     if Dtype::parse(&args.dtype).wants_bf16() && !gpu.bf16 {
         problems.push(Refusal::Startup, format!(
             "Bfloat16 is only supported on GPUs with compute capability of at least 8.0; {} has {} (use --dtype half)",
