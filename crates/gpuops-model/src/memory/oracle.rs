@@ -364,6 +364,45 @@ mod tests {
         (fallback, v(release).v1_refused(&forced, inputs))
     }
 
+    /// The rows of vLLM's own oracle test whose inputs gpuops reads
+    /// (tests/v1/test_oracle.py at vllm-project/vllm 02eeaa1d, a 0.8-era
+    /// tree), replayed at 0.8.5 on an L4 (compute capability 8.9, no
+    /// FlashAttention 3): `test_unsupported_configs` (VLLM_USE_V1=1 with
+    /// `kv_cache_dtype="fp8"` raises `NotImplementedError`),
+    /// `test_enable_by_default_fallback` (a plain config runs V1) and
+    /// `test_v1_attn_backend` (`VLLM_ATTENTION_BACKEND=XFORMERS` falls back
+    /// to V0, is refused with VLLM_USE_V1=1; `FLASHMLA` runs V1). The rows
+    /// on inputs gpuops does not read (speculative decoding, guided
+    /// decoding, preemption mode, async output, scheduling policy,
+    /// scheduler steps and delay, LoRA, unsupported architectures) are not
+    /// ported.
+    #[test]
+    fn vllms_own_oracle_test_rows() {
+        let l4 = on(Vendor::Nvidia, (8, 9));
+        let none = VllmEnv::default();
+        let fp8 = OracleInputs { kv_cache_dtype: KvCacheDtype::Fp8, ..l4.clone() };
+        assert_eq!(
+            oracle("0.8.5", &none, &fp8).1.as_deref(),
+            Some("VLLM_USE_V1=1 is not supported with --kv-cache-dtype."),
+            "test_unsupported_configs: kv_cache_dtype=fp8"
+        );
+        assert_eq!(oracle("0.8.5", &none, &l4), (None, None), "test_enable_by_default_fallback: V1 by default");
+        assert_eq!(v("0.8.5").generation_on(&none, &l4), Generation::V1);
+        let xformers = VllmEnv { attention_backend: Some("XFORMERS".into()), ..VllmEnv::default() };
+        assert_eq!(
+            v("0.8.5").generation_on(&xformers, &l4),
+            Generation::V0,
+            "test_v1_attn_backend: XFORMERS falls back"
+        );
+        assert_eq!(
+            oracle("0.8.5", &xformers, &l4).1.as_deref(),
+            Some("VLLM_USE_V1=1 is not supported with VLLM_ATTENTION_BACKEND=XFORMERS."),
+            "test_v1_attn_backend: rejected with VLLM_USE_V1=1"
+        );
+        let flashmla = VllmEnv { attention_backend: Some("FLASHMLA".into()), ..VllmEnv::default() };
+        assert_eq!(v("0.8.5").generation_on(&flashmla, &l4), Generation::V1, "test_v1_attn_backend: FLASHMLA runs V1");
+    }
+
     /// One row per oracle check and boundary, each at the release read
     /// (engine/arg_utils.py `_is_v1_supported_oracle`, line of the check).
     #[test]
