@@ -323,3 +323,27 @@ fn the_first_refusal_is_typed() {
     assert_eq!(kind("Llama-3.1-8B", "L4", "0.11.0", len(131_072)), Some(Refusal::MaxModelLen));
     assert_eq!(kind("Llama-3.1-8B", "H100", "0.22.0", warm_up_heavy(0.99)), Some(Refusal::OutOfMemoryAfterCache));
 }
+
+/// The oracle reads the compute capability of a named product even when
+/// its memory is given by hand (`--gpu T4 --gpu-memory …`): a T4 at 0.8.5
+/// runs V0 (engine/arg_utils.py v0.8.5:1351-1356). A GPU known by its
+/// memory alone has only an assumed capability: V1 is kept and the answer
+/// says the check could not be made.
+#[test]
+fn the_oracle_reads_a_named_gpus_capability_and_says_when_it_has_none() {
+    let args = || EngineArgs { vllm_version: VllmVersion::parse("0.8.5"), dtype: "float16".into(), ..len(4096) };
+    let model = find_model("Qwen2.5-7B").unwrap();
+    let t4 = GpuInfo { total_gib: 15.0, memory_source: gpuops_model::catalog::MemorySource::Flag, ..gpu("T4") };
+    let named = memory::evaluate(&model, &t4, &args());
+    assert_eq!(named.engine, Generation::V0, "{:?}", named.notes);
+    assert!(named.notes.iter().any(|n| n.starts_with("Compute Capability < 8.0 is not supported by the V1 Engine")));
+    let bare = memory::evaluate(&model, &GpuInfo::with_memory("card", 15.0), &args());
+    assert_eq!(bare.engine, Generation::V1);
+    assert!(
+        bare.notes.iter().any(|n| n.starts_with("the compute capability of card is not known: vLLM 0.8.5 falls back")),
+        "{:?}",
+        bare.notes
+    );
+    let named_ok = memory::evaluate(&model, &gpu("L4"), &args());
+    assert!(!named_ok.notes.iter().any(|n| n.contains("compute capability")), "{:?}", named_ok.notes);
+}

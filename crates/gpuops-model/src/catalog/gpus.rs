@@ -151,6 +151,11 @@ pub struct GpuInfo {
     pub total_gib: f64,
     pub memory_source: MemorySource,
     pub compute: String,
+    /// `compute` is an assumption (8.0), not the device's: a GPU known by
+    /// its memory alone, or a node label of an unknown product without the
+    /// compute-capability labels.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub compute_assumed: bool,
     /// The device's `multi_processor_count` (a MIG instance: its slice's);
     /// `None` when the catalog cannot tell (`--gpu-memory`, a product or
     /// MIG profile it does not count).
@@ -169,6 +174,7 @@ impl From<&GpuProduct> for GpuInfo {
             total_gib: p.total_gib,
             memory_source: MemorySource::Catalog,
             compute: p.compute.clone(),
+            compute_assumed: false,
             compute_units: p.compute_units,
             bf16: p.supports_bf16(),
             nvlink: p.nvlink,
@@ -184,10 +190,10 @@ impl GpuInfo {
 
     /// The compute capability vLLM's CUDA platform reports
     /// (`current_platform.get_device_capability()`): NVIDIA GPUs only,
-    /// `None` for ROCm (a GPU known by its memory alone is taken as 8.0,
-    /// [`Self::with_memory`]).
+    /// `None` for ROCm and where the capability is only assumed
+    /// ([`Self::compute_assumed`]).
     pub fn cuda_capability(&self) -> Option<(u32, u32)> {
-        if self.vendor == Vendor::Nvidia { self.compute_capability() } else { None }
+        if self.vendor == Vendor::Nvidia && !self.compute_assumed { self.compute_capability() } else { None }
     }
 
     /// A GPU known only by its memory (`--gpu-memory 24GiB`): bf16-capable,
@@ -200,6 +206,7 @@ impl GpuInfo {
             total_gib,
             memory_source: MemorySource::Flag,
             compute: "8.0".into(),
+            compute_assumed: true,
             compute_units: None,
             bf16: true,
             nvlink: false,
@@ -287,6 +294,7 @@ fn from_parts(
             })
         }
         (None, Some(mib)) => {
+            let compute_assumed = compute.is_none();
             let compute = compute.unwrap_or_else(|| "8.0".to_string());
             let bf16 =
                 vendor == Vendor::Amd || compute.split('.').next().and_then(|m| m.parse::<u32>().ok()) >= Some(8);
@@ -297,6 +305,7 @@ fn from_parts(
                 total_gib: mib as f64 / GIB - UNKNOWN_RESERVE_GIB,
                 memory_source: MemorySource::NodeLabel,
                 compute,
+                compute_assumed,
                 compute_units: None,
                 bf16,
                 nvlink: false,

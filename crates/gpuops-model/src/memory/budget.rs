@@ -9,7 +9,7 @@ use super::{
     Dtype, EngineArgs, GIB, Generation, KvCacheDtype, Quantization, SamplerBackend, VllmVersion, allreduce_fusion,
     co_tenant, engine, mla_weights, overhead,
 };
-use crate::catalog::{GpuInfo, MemorySource, ModelShape, Vendor};
+use crate::catalog::{GpuInfo, ModelShape, Vendor};
 
 /// The release whose terms apply, and a note when it was assumed: an
 /// explicit generation alone stands for a release of its band.
@@ -24,13 +24,14 @@ pub(super) fn resolve_version(args: &EngineArgs) -> (VllmVersion, Vec<String>) {
 }
 
 /// What vLLM 0.8–0.10's V1 oracle reads of `args` on `gpu` running
-/// `model` ([`VllmVersion::v1_unsupported`]). A GPU known by its memory
-/// alone has no compute capability here (its 8.0 is an assumption, which
-/// would decide an fp8 KV cache); a model not given leaves MLA unknown.
+/// `model` ([`VllmVersion::v1_unsupported`]). A GPU whose compute
+/// capability is only assumed (`GpuInfo::compute_assumed`: known by its
+/// memory alone, or an unknown labelled product) has none here, and the
+/// answer says so (`notes`); a model not given leaves MLA unknown.
 pub(super) fn oracle_inputs(args: &EngineArgs, gpu: Option<&GpuInfo>, model: Option<&ModelShape>) -> OracleInputs {
     OracleInputs {
         vendor: gpu.map(|g| g.vendor),
-        cuda: gpu.filter(|g| g.memory_source != MemorySource::Flag).and_then(GpuInfo::cuda_capability),
+        cuda: gpu.and_then(GpuInfo::cuda_capability),
         kv_cache_dtype: KvCacheDtype::parse(&args.kv_cache_dtype),
         cpu_offload_gb: args.cpu_offload_gb,
         kv_connector: args.kv_connector.is_some(),

@@ -4,7 +4,7 @@
 use super::EngineArgs;
 use super::budget::{Budget, Settings};
 use super::overhead;
-use crate::catalog::{GpuInfo, ModelShape};
+use crate::catalog::{GpuInfo, ModelShape, Vendor};
 
 /// What gpuops cannot say about a KV connector: vLLM builds it beside the
 /// cache (`KVConnectorFactory`, vllm/distributed/kv_transfer/kv_connector/
@@ -34,6 +34,16 @@ pub(super) fn answer_notes(
         // The engine line says v0 where the release defaults to V1: say
         // why, in the words vLLM logs it.
         notes.push(fallback.fallback_message());
+    }
+    let engine_chosen_by_oracle = args.engine.is_none() && args.vllm_env.use_v1.is_none() && s.version.has_v1_oracle();
+    if engine_chosen_by_oracle && gpu.vendor == Vendor::Nvidia && gpu.compute_assumed && s.v1_fallback.is_none() {
+        // `GpuInfo::cuda_capability` gives the oracle no assumed capability:
+        // the checks that read it (below 8.0; fp8 KV cache off
+        // FlashAttention 3) cannot send the pod to V0 here.
+        notes.push(format!(
+            "the compute capability of {} is not known: vLLM {} falls back to its V0 engine below 8.0 and, for an fp8 KV cache, off FlashAttention 3; V1 assumed, name the GPU product to have it checked",
+            gpu.label, s.version
+        ));
     }
     if let Some(connector) = &args.kv_connector {
         notes.push(kv_connector_note(connector));

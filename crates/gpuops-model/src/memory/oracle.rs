@@ -13,7 +13,7 @@ impl VllmVersion {
     /// Whether this release has the V1 oracle with a V0 engine to fall
     /// back to: 0.8.0 (v0.8.0 arg_utils.py:1404) to the last 0.10 (v0.10.2
     /// arg_utils.py:1431; no V0 worker in 0.11.0).
-    fn has_v1_oracle(self) -> bool {
+    pub(super) fn has_v1_oracle(self) -> bool {
         self.at_least(0, 8, 0) && !self.at_least(0, 11, 0)
     }
 
