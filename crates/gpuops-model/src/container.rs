@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::memory::{EngineArgs, Entrypoint, Generation, VllmEnv, VllmVersion, parse_max_model_len};
+use crate::memory::{
+    EngineArgs, Entrypoint, Generation, UnmodelledFlag, VllmEnv, VllmVersion, parse_max_model_len, unmodelled,
+};
 use gpuops_manifest::vllm;
 
 /// The model a vLLM container serves: the `gpuops.dev/model` annotation,
@@ -88,7 +90,80 @@ pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) ->
         kv_connector: flag(&["--kv-transfer-config", "--kv_transfer_config"])
             .map(|v| kv_connector_of(&v).unwrap_or_else(|| "(unreadable config)".to_string())),
         distributed_executor_backend: flag(&["--distributed-executor-backend", "--distributed_executor_backend"]),
+        enable_chunked_prefill: chunked_prefill(&flag_words(container)),
+        unmodelled: unmodelled_flags(&flag_words(container)),
     }
+}
+
+/// The words of a container's `args` then `command`, a shell script's split
+/// at blanks and quotes, the way [`vllm::has_flag`] reads them.
+fn flag_words(container: &Value) -> Vec<&str> {
+    ["args", "command"]
+        .iter()
+        .filter_map(|k| container.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .flat_map(|text| text.split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ';'))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// A word's flag name as vLLM's parser sees it: `--max_num_seqs=8` is
+/// `--max-num-seqs` (`FlexibleArgumentParser` turns underscores into
+/// dashes), `--compilation-config.level=3` is `--compilation-config`
+/// (dotted keys set one field), `-O3` and `-O.level=3` are `-O`.
+fn flag_name(word: &str) -> Option<String> {
+    if let Some(rest) = word.strip_prefix("--") {
+        let key = rest.split(['=', '.']).next().unwrap_or(rest);
+        return Some(format!("--{}", key.replace('_', "-")));
+    }
+    let short = word.strip_prefix('-')?;
+    if short.starts_with('O')
+        && (short.len() == 1 || short[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '='))
+    {
+        return Some("-O".into());
+    }
+    Some(format!("-{}", short.split('=').next().unwrap_or(short)))
+}
+
+/// `false`/`true` as Python's argparse helpers take them.
+fn boolean(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// The flags set that the budget does not model, one per kind, in the
+/// order written (see [`unmodelled`]). A boolean switched off
+/// (`--enable-lora=false`) is not set.
+fn unmodelled_flags(words: &[&str]) -> Vec<UnmodelledFlag> {
+    let mut found: Vec<UnmodelledFlag> = Vec::new();
+    for word in words {
+        let Some(kind) = flag_name(word).as_deref().and_then(unmodelled::kind_of) else { continue };
+        let off = word.split_once('=').and_then(|(_, v)| boolean(v)) == Some(false);
+        if off || found.iter().any(|f| f.kind == kind) {
+            continue;
+        }
+        let flag = word.split_once('=').map_or(*word, |(name, _)| name).to_string();
+        found.push(UnmodelledFlag { kind, flag });
+    }
+    found
+}
+
+/// `--enable-chunked-prefill` (alone, `=bool` or followed by a boolean:
+/// `nargs="?"`, v0.7.3 engine/arg_utils.py:744-751) and
+/// `--no-enable-chunked-prefill` (BooleanOptionalAction from 0.8).
+fn chunked_prefill(words: &[&str]) -> Option<bool> {
+    words.iter().enumerate().rev().find_map(|(i, word)| match flag_name(word)?.as_str() {
+        "--no-enable-chunked-prefill" => Some(false),
+        "--enable-chunked-prefill" => Some(match word.split_once('=') {
+            Some((_, value)) => boolean(value).unwrap_or(true),
+            None => words.get(i + 1).and_then(|next| boolean(next)).unwrap_or(true),
+        }),
+        _ => None,
+    })
 }
 
 /// The connector a `--kv-transfer-config` JSON names (vLLM parses it with
@@ -256,5 +331,77 @@ mod tests {
         assert_eq!(env.use_flashinfer_sampler, Some(false));
         assert_eq!(env.estimate_cudagraphs, None, "valueFrom has no value here");
         assert_eq!(VllmVersion::new(0, 10, 1).generation(&env), Generation::V0);
+    }
+
+    /// Flags that move memory in ways the budget does not model are read in
+    /// every form a manifest writes them (split, joined, underscores, dotted
+    /// keys, `-O3`, inside `sh -c`), one per kind, a boolean switched off
+    /// skipped; each becomes a note naming the flag as written.
+    #[test]
+    fn unmodelled_flags_are_named_in_the_answer() {
+        use crate::memory::UnmodelledKind::*;
+        let read = |c: serde_json::Value| engine_args(&c, &BTreeMap::new()).unmodelled;
+        let kinds = |c| read(c).into_iter().map(|f| (f.kind, f.flag)).collect::<Vec<_>>();
+        let spec =
+            r#"{"method": "eagle3", "model": "yuhuili/EAGLE3-LLaMA3.1-Instruct-8B", "num_speculative_tokens": 3}"#;
+        assert_eq!(
+            kinds(json!({"args": ["--model", "m", "--enable-lora", "--max-loras", "4", "--speculative-config", spec,
+                "--enable_lora", "--hf_overrides={\"rope_theta\": 1}", "--compilation-config.cudagraph_capture_sizes=[1,2]",
+                "--enable-expert-parallel=false"]})),
+            vec![
+                (Lora, "--enable-lora".into()),
+                (SpeculativeDecoding, "--speculative-config".into()),
+                (ConfigOverride, "--hf_overrides".into()),
+                (Compilation, "--compilation-config.cudagraph_capture_sizes".into()),
+            ]
+        );
+        assert_eq!(
+            kinds(json!({"command": ["sh", "-c", "vllm serve m --num-gpu-blocks-override 2000 -O3 -ep"]})),
+            vec![
+                (GpuBlocksOverride, "--num-gpu-blocks-override".into()),
+                (Compilation, "-O3".into()),
+                (ExpertParallel, "-ep".into())
+            ]
+        );
+        assert!(read(json!({"args": ["--model", "m", "--max-num-seqs", "8", "--enable-prefix-caching"]})).is_empty());
+        let answer = |args: serde_json::Value, model: &str| {
+            let args = engine_args(&json!({"image": "vllm/vllm-openai:v0.11.0", "args": args}), &BTreeMap::new());
+            let gpu = crate::catalog::gpu_product("H100").unwrap().into();
+            crate::memory::evaluate(&crate::catalog::find_model(model).unwrap(), &gpu, &args).notes
+        };
+        let notes = answer(json!(["--enable-lora", "--max-model-len", "8192"]), "Llama-3.1-8B");
+        assert!(notes.iter().any(|n| n.starts_with("LoRA (--enable-lora) is not modelled")), "{notes:?}");
+        // Expert parallelism moves only a mixture of experts.
+        let ep = |model| answer(json!(["-ep", "--max-model-len", "8192", "--tensor-parallel-size", "2"]), model);
+        assert!(ep("Qwen3-30B-A3B").iter().any(|n| n.starts_with("expert parallelism (-ep) is not modelled")));
+        assert!(!ep("Llama-3.1-8B").iter().any(|n| n.starts_with("expert parallelism")));
+    }
+
+    /// `--enable-chunked-prefill` as vLLM's parsers take it; on V0 it decides
+    /// the profile's batch, and without it the default does: a long-context
+    /// model whose LoRA keeps chunked prefill off profiles its whole context
+    /// in one prefill (v0.8.5 engine/arg_utils.py:1513-1524).
+    #[test]
+    fn chunked_prefill_is_read_and_sizes_the_v0_profile() {
+        let chunked =
+            |args: serde_json::Value| engine_args(&json!({"args": args}), &BTreeMap::new()).enable_chunked_prefill;
+        assert_eq!(chunked(json!(["--enable-chunked-prefill"])), Some(true));
+        assert_eq!(chunked(json!(["--enable-chunked-prefill", "False", "--max-num-seqs", "8"])), Some(false));
+        assert_eq!(chunked(json!(["--enable-chunked-prefill=false"])), Some(false));
+        assert_eq!(chunked(json!(["--enable-chunked-prefill", "--max-num-seqs", "8"])), Some(true));
+        assert_eq!(chunked(json!(["--no-enable-chunked-prefill"])), Some(false));
+        assert_eq!(chunked(json!(["--max-num-seqs", "8"])), None);
+        let tokens = |args: serde_json::Value| {
+            let container = json!({"image": "vllm/vllm-openai:v0.8.5", "args": args,
+                "env": [{"name": "VLLM_USE_V1", "value": "0"}]});
+            let args = engine_args(&container, &BTreeMap::new());
+            let gpu = crate::catalog::gpu_product("H100").unwrap().into();
+            crate::memory::evaluate(&crate::catalog::find_model("Llama-3.1-8B").unwrap(), &gpu, &args)
+                .max_num_batched_tokens
+        };
+        assert_eq!(tokens(json!(["--max-model-len", "65536"])), 2048);
+        assert_eq!(tokens(json!(["--max-model-len", "65536", "--enable-lora"])), 65_536);
+        assert_eq!(tokens(json!(["--max-model-len", "65536", "--enable-chunked-prefill=False"])), 65_536);
+        assert_eq!(tokens(json!(["--max-model-len", "16384", "--enable-chunked-prefill"])), 2048);
     }
 }

@@ -80,8 +80,13 @@ pub(super) fn settle(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> Se
     let utilization = args.gpu_memory_utilization.unwrap_or_else(|| version.default_utilization());
     let total = gpu.total_gib;
     let max_model_len = args.max_model_len.unwrap_or(model.max_position);
+    let v0_chunked = engine::v0_chunked_prefill(
+        version,
+        args.enable_chunked_prefill,
+        &v0_prefill_facts(model, gpu, args, max_model_len),
+    );
     let (default_tokens, default_seqs) =
-        engine::scheduler_defaults(version, generation, args.entrypoint, total, &gpu.label, max_model_len);
+        engine::scheduler_defaults(version, generation, args.entrypoint, total, &gpu.label, max_model_len, v0_chunked);
     // The busiest pipeline stage (`get_pp_indices`, see VllmVersion::pp_partitions).
     let stage_layers =
         version.pp_partitions(model.layers, pp, env.pp_layer_partition.as_deref()).into_iter().max().unwrap_or(0);
@@ -100,6 +105,29 @@ pub(super) fn settle(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> Se
         max_num_batched_tokens: args.max_num_batched_tokens.unwrap_or(default_tokens),
         max_num_seqs: args.max_num_seqs.unwrap_or(default_seqs),
         stage_layers,
+    }
+}
+
+/// What V0's chunked-prefill default reads ([`engine::v0_chunked_prefill`]).
+/// vLLM's `get_sliding_window()` is the config's `sliding_window`; Llama
+/// 4's chunked local attention (kept in `sliding_window` here) is not one,
+/// and Llama 4 runs on V1 only anyway.
+fn v0_prefill_facts(
+    model: &ModelShape,
+    gpu: &GpuInfo,
+    args: &EngineArgs,
+    max_model_len: u64,
+) -> engine::V0PrefillFacts {
+    use super::UnmodelledKind;
+    let set = |kind| args.unmodelled.iter().any(|f| f.kind == kind);
+    engine::V0PrefillFacts {
+        max_model_len,
+        rocm: gpu.vendor == Vendor::Amd,
+        sliding_window: model.sliding_window.is_some() && model.model_type != "llama4",
+        mla: model.mla_latent.is_some(),
+        multimodal: model.vision,
+        lora: set(UnmodelledKind::Lora),
+        speculative: set(UnmodelledKind::SpeculativeDecoding),
     }
 }
 

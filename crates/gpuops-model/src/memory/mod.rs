@@ -30,6 +30,7 @@ pub mod oracle;
 pub mod overhead;
 pub mod recommend;
 pub mod refusals;
+pub mod unmodelled;
 mod verdict;
 pub mod version;
 
@@ -40,6 +41,7 @@ pub use engine::{Entrypoint, Generation};
 pub use oracle::{OracleCheck, OracleInputs, V1Unsupported};
 pub use recommend::{Demand, Placement, Recommendation, recommend};
 pub use refusals::Refusal;
+pub use unmodelled::{UnmodelledFlag, UnmodelledKind};
 pub use version::{SamplerBackend, VllmEnv, VllmVersion};
 
 use super::catalog::{GpuInfo, MemorySource, ModelShape};
@@ -98,6 +100,13 @@ pub struct EngineArgs {
     /// `--distributed-executor-backend` as written: whether vLLM 0.8.3–0.10
     /// runs pipeline parallelism on V1 ([`oracle`]).
     pub distributed_executor_backend: Option<String>,
+    /// `--enable-chunked-prefill[=bool]` / `--no-enable-chunked-prefill`
+    /// as set; `None`: vLLM's default, which V0 derives from the model and
+    /// the other flags ([`engine::v0_chunked_prefill`]).
+    pub enable_chunked_prefill: Option<bool>,
+    /// Flags set that move memory in ways the budget does not model: each
+    /// gets a note ([`unmodelled`]).
+    pub unmodelled: Vec<UnmodelledFlag>,
 }
 
 impl Default for EngineArgs {
@@ -124,6 +133,8 @@ impl Default for EngineArgs {
             cpu_build: false,
             kv_connector: None,
             distributed_executor_backend: None,
+            enable_chunked_prefill: None,
+            unmodelled: Vec::new(),
         }
     }
 }

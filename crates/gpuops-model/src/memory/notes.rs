@@ -19,8 +19,8 @@ fn kv_connector_note(connector: &str) -> String {
 }
 
 /// The notes of one answer, in a fixed order: the settled release's own
-/// (an assumed version), the V1 oracle's fallback, a KV connector, the
-/// vision allowance, an assumed SM count.
+/// (an assumed version), the V1 oracle's fallback, a KV connector, flags
+/// the budget does not model, the vision allowance, an assumed SM count.
 pub(super) fn answer_notes(
     model: &ModelShape,
     gpu: &GpuInfo,
@@ -48,6 +48,7 @@ pub(super) fn answer_notes(
     if let Some(connector) = &args.kv_connector {
         notes.push(kv_connector_note(connector));
     }
+    notes.extend(args.unmodelled.iter().filter(|f| f.applies(model.moe)).map(|f| f.note()));
     if model.vision && !not_sized {
         // The 1 GiB allowance (`overhead::activation_gib`) is no reading of
         // the encoder's profile: say so where the verdict is shown.

@@ -618,3 +618,29 @@ fn a_vision_language_model_on_v0_is_unchecked() {
     let v1 = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xRTX-3090"], &pod("vllm/vllm-openai:v0.11.0"));
     assert!(!text(&v1.stdout).contains("not-sized"), "{}", text(&v1.stdout));
 }
+
+/// A flag that moves memory in a way gpuops does not model (LoRA here:
+/// adapter slots beside every linear layer, vllm/lora/layers/base_linear.py
+/// v0.19.0:64-85) reaches the user as a warning under the table naming the
+/// flag, never as a silent "ok" on figures that assume it absent.
+#[test]
+fn an_unmodelled_flag_is_a_warning_naming_it() {
+    let deployment = vllm_deployment(
+        "vllm/vllm-openai:v0.11.0",
+        "--model, meta-llama/Llama-3.1-8B-Instruct, --max-model-len, '8192', --enable-lora, --max-loras, '4'",
+    );
+    let out = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xH100"], &deployment);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("  warning: LoRA (--enable-lora) is not modelled: vLLM allocates max_loras adapter slots"),
+        "{stdout}"
+    );
+    let plain = gpufit_with_stdin(
+        &["check", "-f", "-", "--nodes", "1*1xH100"],
+        &vllm_deployment(
+            "vllm/vllm-openai:v0.11.0",
+            "--model, meta-llama/Llama-3.1-8B-Instruct, --max-model-len, '8192'",
+        ),
+    );
+    assert!(!text(&plain.stdout).contains("warning:"), "{}", text(&plain.stdout));
+}
