@@ -18,7 +18,7 @@
 #![allow(clippy::print_stdout)] // the accuracy table is the output
 
 use gpuops_model::catalog::{GpuInfo, find_model, gpu_product};
-use gpuops_model::memory::{self, EngineArgs, Entrypoint, VllmEnv, VllmVersion};
+use gpuops_model::memory::{self, EngineArgs, Entrypoint, UnmodelledFlag, UnmodelledKind, VllmEnv, VllmVersion};
 use serde_json::Value;
 
 struct Outcome {
@@ -101,6 +101,14 @@ fn replay(row: &Value) -> Result<Outcome, String> {
                 row.pointer(&format!("/env/{name}")).and_then(Value::as_str).map(str::to_string)
             })
         },
+        // Read as a container's `--enable-expert-parallel`: a note in the
+        // answer, no figure (`memory::unmodelled`).
+        unmodelled: flag("enableExpertParallel")
+            .and_then(Value::as_bool)
+            .filter(|on| *on)
+            .map(|_| UnmodelledFlag { kind: UnmodelledKind::ExpertParallel, flag: "--enable-expert-parallel".into() })
+            .into_iter()
+            .collect(),
         ..EngineArgs::default()
     };
     let fit = memory::evaluate(&model, &gpu, &args);
@@ -355,16 +363,13 @@ fn assert_check_half(check: &Figures, rows: &[&Outcome]) {
 }
 
 /// The checking half's KV median where it misses the 3 % target: the figure
-/// measured (the suite fails if it grows) and why. It missed when the
-/// 2026-12-03 audit moved the 17 rows constants had been set from out of
-/// the checking half (tests/fixtures/README.md): 2.46 % with them, 3.11 %
-/// without.
-const KNOWN_MEDIAN_MISS: Option<(f64, &str)> = Some((
-    0.0311,
-    "measured on the 36 checking rows with a KV figure after the rows constants had been set from moved to the fit \
-     half; the largest held-out errors under 15% are V1 0.10 A100 rows (dennislee22, -4.6 to -4.9%: more non-torch \
-     and activation modelled than logged) and V0 MI300X rows (+7.1 to +12.6%)",
-));
+/// measured (the suite fails if it grows) and why. It missed (3.11 % on 36
+/// rows) when the 2026-12-03 audit moved the 17 rows constants had been set
+/// from out of the checking half (tests/fixtures/README.md); eight rows of
+/// six publishers added later the same day, collected without fitting
+/// anything on them, brought it to 2.52 % on 42 rows. `None`: the target
+/// holds, and `assert_check_half` asserts it.
+const KNOWN_MEDIAN_MISS: Option<(f64, &str)> = None;
 
 /// Rows vLLM gave both outcomes for that the model gives a confident
 /// verdict on: the model's margin there is outside its fit-half error, the
