@@ -377,7 +377,7 @@ const KNOWN_MEDIAN_MISS: Option<(f64, &str)> = None;
 const KNOWN_UNFLAGGED: &[(&str, &str)] = &[(
     "meta-llama/Llama-3.1-8B-Instruct on RTX-3090 (TP1, vLLM 0.17.1, util default)",
     "the model's nearest limit is the GPU's total, 1.96 GiB away (0.9 x 23.54 GiB resident plus 0.39 GiB of CUDA \
-     graphs), outside its +-0.52 GiB; the July log's OOM line has the process at 21.72 GiB (20.96 by PyTorch: \
+     graphs), outside its +-0.42 GiB; the July log's OOM line has the process at 21.72 GiB (20.96 by PyTorch: \
      14.99 weights + 5.61 KV + 0.36 of warm-up) and 0.14 GiB free with 0.21 GiB held by two other processes: \
      without them 0.35 GiB would have been free for the 0.12 GiB asked: vLLM was within 0.25 GiB of the limit. What the model misses is memory outside the budget after \
      the KV cache (0.76 GiB non-PyTorch at the warm-up against 0.39 modelled); no fit-half row logs it, so no \

@@ -58,6 +58,15 @@ pub struct GpuProduct {
     /// NVLink / xGMI between the GPUs of a node (custom all-reduce buffers).
     #[serde(default)]
     pub nvlink: bool,
+    /// The GPUs of a node hang off NVSwitch (the 8-GPU HGX/DGX boards of
+    /// the SXM parts), so CUDA multicast is supported
+    /// (`CU_DEVICE_ATTRIBUTE_MULTICAST_SUPPORTED`), which FlashInfer's
+    /// all-reduce fusion workspace requires
+    /// ([`crate::memory::allreduce_fusion`]). NVLink-bridge (NVL) and PCIe
+    /// cards have none; a 4-GPU HGX H100 board (direct NVLink) carries the
+    /// same product label as the 8-GPU one and is taken as the 8-GPU one.
+    #[serde(default)]
+    pub nvswitch: bool,
     /// MIG profile → its memory slice and SMs.
     #[serde(default)]
     pub mig: BTreeMap<String, MigProfile>,
@@ -163,6 +172,8 @@ pub struct GpuInfo {
     pub compute_units: Option<u64>,
     pub bf16: bool,
     pub nvlink: bool,
+    /// See [`GpuProduct::nvswitch`].
+    pub nvswitch: bool,
 }
 
 impl From<&GpuProduct> for GpuInfo {
@@ -178,6 +189,7 @@ impl From<&GpuProduct> for GpuInfo {
             compute_units: p.compute_units,
             bf16: p.supports_bf16(),
             nvlink: p.nvlink,
+            nvswitch: p.nvswitch,
         }
     }
 }
@@ -210,6 +222,7 @@ impl GpuInfo {
             compute_units: None,
             bf16: true,
             nvlink: false,
+            nvswitch: false,
         }
     }
 }
@@ -309,6 +322,7 @@ fn from_parts(
                 compute_units: None,
                 bf16,
                 nvlink: false,
+                nvswitch: false,
             })
         }
         (None, None) => None,

@@ -31,7 +31,22 @@
 //!   0.20 pin): per rank `tp × max_token_num × hidden × 2` bytes, a flag
 //!   buffer of `tp × 256 × 4`, and 3 × the Lamport buffer of `tp ×
 //!   max_token_num × hidden × 2` (× 4 for float32), each rounded up to
-//!   2 MiB. The local rank allocates its own part; peers' parts are mapped.
+//!   2 MiB (trtllm_ar.py 0.6.6:598).
+//! - From 0.17 vLLM creates it through FlashInfer's unified workspace
+//!   (`TRTLLMAllReduceFusionWorkspace`, flashinfer/comm/allreduce.py
+//!   0.6.6:121-130: `use_symm_dev_mem=True`), so each of the three buffers
+//!   is a `SymmDeviceMemory` (trtllm_ar.py 0.6.6:604-611) whose physical
+//!   allocation is rounded up twice: to the allocation granularity after
+//!   a 2 KiB signal pad, then to the *multicast* granularity
+//!   (`cuMulticastGetGranularity(…, RECOMMENDED)`, flashinfer/comm/mnnvl.py
+//!   0.6.6:1111-1148), although no multicast object is made
+//!   (`enable_multicast=False`). Each rank `cuMemCreate`s its own three and
+//!   maps its peers' ([`MULTICAST_GRANULARITY`]: 3 × 512 MiB on an H100).
+//!   The constructor raises where the device does not support multicast
+//!   (mnnvl.py 0.6.6:929-938: PCIe and NVLink-bridge cards, no NVSwitch)
+//!   and vLLM then builds no workspace ("expected on GPUs without
+//!   NVSwitch", distributed/device_communicators/flashinfer_all_reduce.py
+//!   v0.19.0:63-76).
 //!
 //! Read at 0.17–0.20 and assumed to hold after. Across nodes vLLM picks
 //! the MNNVL backend, whose workspace is not modeled (0 here).
@@ -41,6 +56,35 @@ use crate::catalog::GpuInfo;
 
 const MIB: u64 = 1 << 20;
 const GIB: f64 = (1u64 << 30) as f64;
+
+/// CUDA's recommended multicast granularity on an H100 with NVSwitch:
+/// 512 MiB. Not read from an NVIDIA document (the CUDA driver reports it):
+/// sglang#18341's TP2 log of the same FlashInfer workspace shows buffers of
+/// 24, 2 and 68 MiB whose per-rank pointers sit 0x20000000 (512 MiB)
+/// apart, and it is the only size that puts the calibration set's fit
+/// half at vLLM 0.19 on H100 — 2.07–2.09 GiB of non-torch memory at TP 2,
+/// 2.13–2.21 at TP 4, whose workspaces at 2 MiB rounding would differ by
+/// 0.5 GiB — on one figure (`tests/calibration.rs`). Blackwell's is not
+/// established; the same is assumed there, and the answer says so
+/// ([`assumed_granularity`]).
+pub const MULTICAST_GRANULARITY: u64 = 512 * MIB;
+
+/// FlashInfer's signal pad, added before the rounding
+/// (`SIGNAL_PAD_SIZE = 2048`, flashinfer/comm/mnnvl.py 0.6.6:58).
+const SIGNAL_PAD: u64 = 2048;
+
+/// The physical memory of one `SymmDeviceMemory` buffer of `bytes`
+/// (rounded to 2 MiB first, trtllm_ar.py 0.6.6:598; the allocation
+/// granularity is 2 MiB).
+fn symmetric_allocation(bytes: u64) -> u64 {
+    (bytes.next_multiple_of(2 * MIB) + SIGNAL_PAD).next_multiple_of(2 * MIB).next_multiple_of(MULTICAST_GRANULARITY)
+}
+
+/// Whether the workspace's size rests on the H100's multicast granularity
+/// taken for a Blackwell GPU's (see [`MULTICAST_GRANULARITY`]).
+pub fn assumed_granularity(gpu: &GpuInfo, workspace_gib: f64) -> bool {
+    workspace_gib > 0.0 && gpu.compute_capability().is_some_and(|(major, _)| major >= 10)
+}
 
 /// What decides the workspace.
 #[derive(Debug, Clone, Copy)]
@@ -82,7 +126,8 @@ pub fn fusion_workspace_gib(inputs: &FusionInputs) -> f64 {
         && inputs.tp > 1
         && inputs.pp <= 1
         && !inputs.enforce_eager
-        && !inputs.multi_node;
+        && !inputs.multi_node
+        && inputs.gpu.nvswitch;
     let Some(max_size) = inputs.gpu.compute_capability().and_then(|c| max_size_bytes(inputs.version, c, inputs.tp))
     else {
         return 0.0;
@@ -92,11 +137,10 @@ pub fn fusion_workspace_gib(inputs: &FusionInputs) -> f64 {
     }
     let element = inputs.dtype_bytes.max(2);
     let tokens = (max_size / (inputs.hidden * element)).min(inputs.max_num_batched_tokens);
-    let round = |bytes: u64| bytes.next_multiple_of(2 * MIB);
     let buffer = inputs.tp * tokens * inputs.hidden * 2;
     let flags = inputs.tp * 256 * 4;
     let lamport = 3 * inputs.tp * tokens * inputs.hidden * element;
-    (round(buffer) + round(flags) + round(lamport)) as f64 / GIB
+    [buffer, flags, lamport].into_iter().map(symmetric_allocation).sum::<u64>() as f64 / GIB
 }
 
 #[cfg(test)]
@@ -118,20 +162,29 @@ mod tests {
         }
     }
 
-    /// Qwen2.5-72B (hidden 8192) at TP 2 on an H100: 64 MB / 16 KiB =
-    /// 4,096 tokens; 128 MiB + 2 MiB of flags + 384 MiB of Lamport buffers
-    /// (trtllm_ar.py 0.6.6:574-599). At TP 4 the 2 MB threshold leaves
-    /// 204 tokens of a 5,120-wide model: 8 + 2 + 24 MiB.
+    /// Each of the three buffers is a multicast-granular allocation: 512 MiB
+    /// on an H100 for any of them under 512 MiB, so 1.5 GiB a rank at TP 2
+    /// (Qwen2.5-72B, hidden 8192: 64 MB / 16 KiB = 4,096 tokens, buffers
+    /// of 128 MiB, 2 KiB and 384 MiB, trtllm_ar.py 0.6.6:574-599) and TP 4
+    /// (204 tokens of a 5,120-wide model: 8 MiB, 4 KiB, 24 MiB) alike. A
+    /// buffer past 512 MiB takes the next multiple: the Lamport buffer of
+    /// a 16,384-wide model at TP 2 (2,048 tokens, 3 × 2 × 2,048 × 16,384
+    /// × 2 bytes = 384 MiB, + 2 KiB) still fits one; float32 doubles it.
     #[test]
-    fn workspace_as_flashinfer_sizes_it() {
+    fn workspace_as_flashinfer_allocates_it() {
         let h100: GpuInfo = gpu_product("H100-80GB").unwrap().into();
         let gib = fusion_workspace_gib(&inputs(&h100, "0.19.0", 2, 8192));
-        assert!((gib - 514.0 / 1024.0).abs() < 1e-9, "{gib}");
+        assert!((gib - 1.5).abs() < 1e-9, "{gib}");
         let gib = fusion_workspace_gib(&inputs(&h100, "0.19.0", 4, 5120));
-        assert!((gib - 34.0 / 1024.0).abs() < 1e-9, "{gib}");
-        // max_num_batched_tokens caps the tokens (allreduce_rms_fusion.py v0.19.0:762).
-        let capped = FusionInputs { max_num_batched_tokens: 2048, ..inputs(&h100, "0.19.0", 2, 8192) };
-        assert!((fusion_workspace_gib(&capped) - 258.0 / 1024.0).abs() < 1e-9);
+        assert!((gib - 1.5).abs() < 1e-9, "{gib}");
+        assert_eq!(symmetric_allocation(384 * MIB), 512 * MIB);
+        assert_eq!(symmetric_allocation(512 * MIB), 1024 * MIB, "the signal pad pushes it over");
+        let wide = FusionInputs { dtype_bytes: 4, ..inputs(&h100, "0.19.0", 2, 16_384) };
+        // 64 MB / (16,384 × 4) = 1,024 tokens: Lamport 3 × 2 × 1,024 × 16,384 × 4 = 384 MiB.
+        assert!((fusion_workspace_gib(&wide) - 1.5).abs() < 1e-9);
+        let wider = FusionInputs { max_num_batched_tokens: 8192, ..inputs(&h100, "0.19.0", 2, 4096) };
+        // 8,192 tokens: buffer 128 MiB, Lamport 384 MiB: still 3 × 512.
+        assert!((fusion_workspace_gib(&wider) - 1.5).abs() < 1e-9);
     }
 
     /// None before 0.17, with --enforce-eager, with PP, at TP 1 or 6,
@@ -147,7 +200,8 @@ mod tests {
         assert_eq!(fusion_workspace_gib(&FusionInputs { multi_node: true, ..base }), 0.0);
         assert_eq!(fusion_workspace_gib(&inputs(&h100, "0.19.0", 1, 8192)), 0.0);
         assert_eq!(fusion_workspace_gib(&inputs(&h100, "0.19.0", 6, 8192)), 0.0);
-        for other in ["A100-80GB", "L40S"] {
+        // No NVSwitch, no multicast: FlashInfer raises, vLLM drops the pass.
+        for other in ["A100-80GB", "L40S", "H100-PCIe", "H100-NVL"] {
             let gpu: GpuInfo = gpu_product(other).unwrap().into();
             assert_eq!(fusion_workspace_gib(&inputs(&gpu, "0.19.0", 2, 8192)), 0.0, "{other}");
         }
@@ -161,8 +215,12 @@ mod tests {
         assert_eq!(fusion_workspace_gib(&inputs(&b300, "0.18.0", 4, 8192)), 0.0);
         assert!(fusion_workspace_gib(&inputs(&b300, "0.19.0", 4, 8192)) > 0.9);
         let b200: GpuInfo = gpu_product("B200").unwrap().into();
-        // 32 MB / 16 KiB = 2,048 tokens: 4 × 2,048 × 8,192 × 2 = 128 MiB, × 4 with Lamport.
+        // 32 MB / 16 KiB = 2,048 tokens: 4 × 2,048 × 8,192 × 2 = 128 MiB,
+        // Lamport 384 MiB: three allocations at the H100's granularity.
         let gib = fusion_workspace_gib(&inputs(&b200, "0.17.0", 4, 8192));
-        assert!((gib - 514.0 / 1024.0).abs() < 1e-9, "{gib}");
+        assert!((gib - 1.5).abs() < 1e-9, "{gib}");
+        assert!(assumed_granularity(&b200, gib));
+        let h100: GpuInfo = gpu_product("H100-80GB").unwrap().into();
+        assert!(!assumed_granularity(&h100, 1.5));
     }
 }

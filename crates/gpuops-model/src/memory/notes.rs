@@ -20,7 +20,8 @@ fn kv_connector_note(connector: &str) -> String {
 
 /// The notes of one answer, in a fixed order: the settled release's own
 /// (an assumed version), the V1 oracle's fallback, a KV connector, flags
-/// the budget does not model, the vision allowance, an assumed SM count.
+/// the budget does not model, the vision allowance, an assumed multicast
+/// granularity, an assumed SM count.
 pub(super) fn answer_notes(
     model: &ModelShape,
     gpu: &GpuInfo,
@@ -58,6 +59,12 @@ pub(super) fn answer_notes(
              (Qwen2-VL, Qwen2.5-VL: up to 16,384) can profile several GiB more"
                 .to_string(),
         );
+    }
+    if super::allreduce_fusion::assumed_granularity(gpu, b.fi_allreduce_fusion_gib) {
+        notes.push(format!(
+            "FlashInfer's all-reduce fusion workspace ({:.2} GiB a GPU) is sized with the H100's 512 MiB multicast granularity; {}'s is not established",
+            b.fi_allreduce_fusion_gib, gpu.label
+        ));
     }
     if b.compute_units_assumed {
         // The Triton kernel keeps one vocabulary-wide row per program, up to

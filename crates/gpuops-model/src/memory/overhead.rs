@@ -282,10 +282,14 @@ pub fn sampler_logits_gib(model: &ModelShape, seqs: u64) -> f64 {
 /// rows are fit rows (they were check rows until the 2026-12-03 audit
 /// found these constants set from them; tests/fixtures/README.md), and
 /// `tests/calibration.rs` `FITTED_ON` fails if one goes back. The fit
-/// half's 0.19 rows at TP2/TP4 on H100 log 2.07–2.21 GiB, which this
-/// figure does not reach (their KV is over-predicted: Qwen2.5-72B TP2
-/// +38 %, Llama-4-Scout TP4 +21 %); where between 0.11 and 0.19 it grew
-/// is not in the data, so no band is invented for it.
+/// half's 0.19 rows at TP2/TP4 on H100 log 2.07–2.21 GiB: this figure plus
+/// FlashInfer's all-reduce fusion workspace, on by default from 0.17 and
+/// 1.5 GiB a rank on NVSwitch ([`super::allreduce_fusion`]), 2.05. From
+/// 0.11 the communicators and the custom all-reduce are built before the
+/// worker's baseline snapshot (v0.11.0 v1/worker/gpu_worker.py:165-182,
+/// v0.19.0:257-282), so from there V1 does not count those 24 MiB and the
+/// subtraction below (where vLLM builds no custom all-reduce) is 24 MiB
+/// off, a rounding error; it is kept as read for V0.
 ///
 /// Only the tensor-parallel group all-reduces: the pipeline group sends
 /// activations point to point and never builds a custom all-reduce

@@ -6,7 +6,7 @@
 //!
 //! Every answer also keeps the model's margin: a value is taken only where
 //! [`evaluate`] starts it without an [`Edge`](super::edge::Edge), i.e. at
-//! least [`uncertainty_gib`](super::edge::uncertainty_gib) (2.2 % of the
+//! least [`uncertainty_gib`](super::edge::uncertainty_gib) (1.8 % of the
 //! GPU) from every memory limit. The largest value that merely "fits" is by
 //! construction one step from a refusal, and vLLM has both started and
 //! refused configurations that close (edge.rs): a user books GPUs on these
