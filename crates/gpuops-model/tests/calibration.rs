@@ -419,9 +419,9 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
          default below 70 GiB, v0.8.5.post1 arg_utils.py:1605-1607, where the LLM class would print 8192; its \
          51 s of torch.compile is the runbook's 'server first start'), and the runbook's only 0.5B server \
          command passes --max-num-seqs 16 (docs/runbook_three_models.md section 4.7, with utilization 0.6, not the \
-         0.45 the log is annotated with). At 16 sequences the model gives 185,344 tokens (+47.5%), at 256 73,776 \
-         (-41.3%): the logged pool lies between; at 16 the logged pool (1.44 GiB) leaves 1.07 GiB of the 3.43 \
-         usable for activation and non-torch memory, against 0.39 GiB the source gives at that size. The row keeps the log's own inputs (no \
+         0.45 the log is annotated with). At 16 sequences the model gives 187,104 tokens (+48.9%), at 256 75,520 \
+         (-39.9%): the logged pool lies between; at 16 the logged pool (1.44 GiB) leaves 1.07 GiB of the 3.43 \
+         usable for activation and non-torch memory, against 0.37 GiB the source gives at that size. The row keeps the log's own inputs (no \
          max_num_seqs given, so vLLM's default)",
     ),
 ];

@@ -108,6 +108,11 @@ pub(super) fn settle(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> Se
     }
 }
 
+/// The first release whose V1 worker profiles CUDA graph memory inside
+/// the window its non-torch figure is measured in (v0.18.1
+/// v1/worker/gpu_worker.py:383-399; absent at 0.17.1).
+const GRAPH_PROFILE_IN_WINDOW: VllmVersion = VllmVersion::new(0, 18, 0);
+
 /// What V0's chunked-prefill default reads ([`engine::v0_chunked_prefill`]).
 /// vLLM's `get_sliding_window()` is the config's `sliding_window`; Llama
 /// 4's chunked local attention (kept in `sliding_window` here) is not one,
@@ -191,8 +196,10 @@ pub(super) fn budget(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &S
         dtype_bytes: Dtype::parse(&args.dtype).bytes(),
         max_num_batched_tokens: s.max_num_batched_tokens,
     });
+    let graph_profile_counted = version >= GRAPH_PROFILE_IN_WINDOW && !args.enforce_eager && gpu.vendor != Vendor::Amd;
     let non_torch_gib =
-        overhead::non_torch_gib(generation, gpu, tp, custom_all_reduce_gib > 0.0) + fi_allreduce_fusion_gib;
+        overhead::non_torch_gib(generation, gpu, tp, custom_all_reduce_gib > 0.0, graph_profile_counted)
+            + fi_allreduce_fusion_gib;
     let cuda_graph_gib = overhead::cuda_graph_gib(model, args.enforce_eager);
     let cuda_graph_in_budget = version.cuda_graphs_in_budget(env, generation);
     let overhead_gib = activation_gib + non_torch_gib + if cuda_graph_in_budget { cuda_graph_gib } else { 0.0 };

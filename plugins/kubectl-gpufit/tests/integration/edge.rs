@@ -93,7 +93,7 @@ fn deployment(utilization: &str) -> String {
 fn check_does_not_say_ok_or_no_at_the_edge() {
     let mut all = String::new();
     for (utilization, code, cell, wide) in [
-        ("0.65", 1, "edge: ", false),
+        ("0.64", 1, "edge: ", false),
         ("0.66", 0, "edge: ", false),
         ("0.66", 0, "edge: ", true),
         ("0.70", 0, "ok: ", false),
