@@ -65,6 +65,7 @@ pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) ->
         || env("VLLM_TARGET_DEVICE").is_some_and(|d| d.eq_ignore_ascii_case("cpu"));
     // `v0`/`v1`/`v1-graphs` in the annotation name a generation, not a release.
     let engine = annotated.filter(|_| vllm_version.is_none()).and_then(|text| Generation::parse(text));
+    let words = flag_words(container);
     EngineArgs {
         tensor_parallel: number(vllm::TENSOR_PARALLEL, 1),
         pipeline_parallel: number(vllm::PIPELINE_PARALLEL, 1),
@@ -90,8 +91,8 @@ pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) ->
         kv_connector: flag(&["--kv-transfer-config", "--kv_transfer_config"])
             .map(|v| kv_connector_of(&v).unwrap_or_else(|| "(unreadable config)".to_string())),
         distributed_executor_backend: flag(&["--distributed-executor-backend", "--distributed_executor_backend"]),
-        enable_chunked_prefill: chunked_prefill(&flag_words(container)),
-        unmodelled: unmodelled_flags(&flag_words(container)),
+        enable_chunked_prefill: chunked_prefill(&words),
+        unmodelled: unmodelled_flags(&words),
     }
 }
 
