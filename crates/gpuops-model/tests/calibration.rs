@@ -507,7 +507,12 @@ const FITTED_ON: &[(&str, &[&str])] = &[
         &["KV size formula check (Chinese)", "ThunderAgent overcommit study notes (Korean)"],
     ),
     ("overhead::non_torch_gib V0 base 0.35 and NVLink comms 1.8", &["youkaichao", "DJL/LMI deployment notes (Korean)"]),
-    ("overhead::non_torch_gib V1 base 0.15", &["llm-d-incubation"]),
+    ("overhead::non_torch_gib V1 base 0.13 before 0.18, 0.25 from 0.18", &["llm-d", "llm-d-incubation"]),
+    ("overhead::non_torch_gib V1Graphs base 0.15", &["llm-d-incubation"]),
+    (
+        "allreduce_fusion::MULTICAST_GRANULARITY (512 MiB; also sglang#18341's log, outside the set)",
+        &["llm-d-incubation"],
+    ),
     ("overhead::non_torch_gib V1 NVLink comms 0.4", &["llm-d"]),
     ("overhead::non_torch_gib PCIe comms 0.1", &["Hemanth-stack"]),
     (
