@@ -309,6 +309,15 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
         sliding_layers,
         moe: experts.is_some(),
         model_type: config.get("model_type").and_then(Value::as_str).unwrap_or(model_type).to_string(),
+        // vLLM reads the text config's `torch_dtype`, then the vision
+        // config's (config.py v0.8.5:2891-2896); transformers 4.56+ writes
+        // it as `dtype`.
+        torch_dtype: [text, config, config.get("vision_config").unwrap_or(&Value::Null)]
+            .iter()
+            .flat_map(|c| [c.get("torch_dtype"), c.get("dtype")])
+            .flatten()
+            .find_map(Value::as_str)
+            .map(str::to_string),
         architectures: config
             .get("architectures")
             .and_then(Value::as_array)
@@ -380,6 +389,13 @@ mod tests {
     fn dense_moe_and_mla_parameter_counts_match_the_model_cards() {
         let s = shape("meta-llama/Llama-3.1-8B-Instruct", &llama_31_8b(), None, "config.json").unwrap();
         assert!((s.params_b - 8.03).abs() < 0.01, "{}", s.params_b);
+        // What `--dtype auto` resolves to (memory::dtype): `torch_dtype`,
+        // or `dtype` as transformers 4.56+ writes it.
+        assert_eq!(s.torch_dtype.as_deref(), Some("bfloat16"));
+        let mut awq = llama_31_8b();
+        awq.as_object_mut().unwrap().remove("torch_dtype");
+        awq["dtype"] = json!("float16");
+        assert_eq!(shape("m", &awq, None, "config.json").unwrap().torch_dtype.as_deref(), Some("float16"));
         // mistralai/Mixtral-8x7B-v0.1: 46.7B in all, every expert resident.
         let mixtral = json!({"model_type": "mixtral", "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
             "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 32000, "num_local_experts": 8,

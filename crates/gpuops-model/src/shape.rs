@@ -57,6 +57,11 @@ pub struct ModelShape {
     /// when unknown (a shape from counts). With `architectures` it decides
     /// which vLLM profile run the model gets (`memory::encoder_decoder`).
     pub model_type: String,
+    /// The checkpoint's `torch_dtype` (`dtype` in newer transformers) as
+    /// the config spells it (`bfloat16`, `float16`, `float32`): what
+    /// `--dtype auto` resolves to. `None` where the config was not read
+    /// (the catalog keeps only the keys the memory model needs).
+    pub torch_dtype: Option<String>,
     /// `architectures` of the `config.json` (vLLM picks the model class by it).
     pub architectures: Vec<String>,
 }
@@ -104,6 +109,7 @@ impl ModelShape {
             sliding_layers: 0,
             moe: false,
             model_type: String::new(),
+            torch_dtype: None,
             architectures: Vec::new(),
         }
     }

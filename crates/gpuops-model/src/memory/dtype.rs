@@ -5,6 +5,8 @@
 //! written in an `Other` variant and sized as before: 16-bit weights and
 //! cache, no quantization.
 
+use super::version::VllmVersion;
+
 /// `--dtype` (vllm/config/model.py `_STR_DTYPE_TO_TORCH_DTYPE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dtype {
@@ -31,16 +33,71 @@ impl Dtype {
         }
     }
 
-    /// Runs in bfloat16, which needs compute capability 8.0 (vLLM's
-    /// `_check_if_gpu_supports_dtype`); `auto` counts as bfloat16.
-    pub fn wants_bf16(&self) -> bool {
-        matches!(self, Dtype::Auto | Dtype::BFloat16)
-    }
-
     /// Bytes of an unquantized weight or cache element.
     pub fn bytes(&self) -> u64 {
         if *self == Dtype::Float32 { 4 } else { 2 }
     }
+
+    /// What vLLM does with this `--dtype` on a GPU without bfloat16
+    /// (compute capability below 8.0: T4, V100), the checkpoint's
+    /// `torch_dtype` being `config_dtype` (`None`: not read, taken as
+    /// bfloat16, the type of most current checkpoints):
+    ///
+    /// - `bfloat16` asked for is refused in every release
+    ///   (`check_if_supports_dtype`, platforms/cuda.py v0.19.0:462-480);
+    /// - `auto` resolves to the checkpoint's type, float32 cast to float16
+    ///   (config.py v0.8.5:2903-2907); a bfloat16 checkpoint is then refused
+    ///   before 0.9.0 and, from 0.9.0 ([`AUTO_DTYPE_FALLBACK`]), falls back
+    ///   to the platform's first supported type, float16 below 8.0, with a
+    ///   warning (config.py v0.9.0:3084-3101; `_resolve_auto_dtype`,
+    ///   v0.9.2:3285-3330, v0.19.0 config/model.py:1929-1969;
+    ///   `supported_dtypes`, platforms/cuda.py v0.10.1.1:63-73).
+    pub(super) fn on_gpu_without_bf16(&self, version: VllmVersion, config_dtype: Option<&str>) -> DtypeOutcome {
+        match self {
+            Dtype::BFloat16 => DtypeOutcome::Refused,
+            Dtype::Auto if config_dtype.is_none_or(|d| d == "bfloat16") => {
+                if version >= AUTO_DTYPE_FALLBACK {
+                    DtypeOutcome::FallsBackToFloat16
+                } else {
+                    DtypeOutcome::Refused
+                }
+            }
+            _ => DtypeOutcome::Runs,
+        }
+    }
+}
+
+/// The first release whose `--dtype auto` falls back from bfloat16 to what
+/// the GPU supports instead of refusing (config.py v0.9.0:3084-3101).
+pub(super) const AUTO_DTYPE_FALLBACK: VllmVersion = VllmVersion::new(0, 9, 0);
+
+/// See [`Dtype::on_gpu_without_bf16`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DtypeOutcome {
+    Runs,
+    /// vLLM runs the model in float16 and warns.
+    FallsBackToFloat16,
+    /// "Bfloat16 is only supported on GPUs with compute capability of at
+    /// least 8.0."
+    Refused,
+}
+
+/// vLLM's refusal of bfloat16 on a GPU below compute capability 8.0
+/// (platforms/cuda.py v0.19.0:474-480; V0's `_check_if_gpu_supports_dtype`,
+/// worker/worker.py v0.7.3:512-529, says the same).
+pub(super) fn bf16_refusal(gpu_name: &str, compute: &str) -> String {
+    format!(
+        "Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your {gpu_name} GPU has compute capability {compute}. You can use float16 instead by explicitly setting the `dtype` flag in CLI, for example: --dtype=half."
+    )
+}
+
+/// vLLM's warning when `--dtype auto` falls back (config/model.py
+/// v0.19.0:1963-1968; worded "Your %s device%s doesn't support %s" at
+/// 0.9.0–0.9.1).
+pub(super) fn bf16_fallback_note(gpu_name: &str, compute: &str) -> String {
+    format!(
+        "Your device '{gpu_name}' (with compute capability {compute}) doesn't support torch.bfloat16. Falling back to torch.float16 for compatibility."
+    )
 }
 
 /// `--quantization`, by what it stores per weight. The method is matched
@@ -114,7 +171,6 @@ mod tests {
     fn flags_read_as_vllm_spells_them_and_unknowns_kept() {
         assert_eq!(Dtype::parse("half"), Dtype::Float16);
         assert_eq!(Dtype::parse("fp32").bytes(), 4);
-        assert!(Dtype::parse("auto").wants_bf16() && !Dtype::parse("float16").wants_bf16());
         assert_eq!(Dtype::parse("float8"), Dtype::Other("float8".into()));
         assert_eq!(Quantization::parse("AWQ_Marlin").bytes_per_weight(), Some(0.52));
         assert_eq!(Quantization::parse("fp8").bytes_per_weight(), Some(1.0));
@@ -122,5 +178,24 @@ mod tests {
         assert_eq!(Quantization::parse("hqq"), Quantization::Other("hqq".into()));
         assert_eq!(KvCacheDtype::parse("fp8_e5m2"), KvCacheDtype::Fp8);
         assert_eq!(KvCacheDtype::parse("int8"), KvCacheDtype::Other("int8".into()));
+    }
+
+    /// Below compute capability 8.0: `bfloat16` is refused in every release;
+    /// `auto` takes the checkpoint's type, refused when bfloat16 before
+    /// 0.9.0 and falling back to float16 from 0.9.0 (config.py
+    /// v0.9.0:3084-3101); a float16 or float32 checkpoint runs (float32 is
+    /// cast to float16, config.py v0.8.5:2903-2907).
+    #[test]
+    fn bfloat16_below_compute_8_by_release() {
+        let v = |t: &str| VllmVersion::parse(t).unwrap();
+        let auto = Dtype::parse("auto");
+        assert_eq!(Dtype::parse("bfloat16").on_gpu_without_bf16(v("0.19.0"), Some("float16")), DtypeOutcome::Refused);
+        assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), Some("bfloat16")), DtypeOutcome::Refused);
+        assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), None), DtypeOutcome::Refused, "taken as bfloat16");
+        assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), Some("float16")), DtypeOutcome::Runs);
+        assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), Some("float32")), DtypeOutcome::Runs);
+        assert_eq!(auto.on_gpu_without_bf16(v("0.9.0"), Some("bfloat16")), DtypeOutcome::FallsBackToFloat16);
+        assert_eq!(auto.on_gpu_without_bf16(v("0.20.0"), None), DtypeOutcome::FallsBackToFloat16);
+        assert_eq!(Dtype::parse("half").on_gpu_without_bf16(v("0.7.3"), None), DtypeOutcome::Runs);
     }
 }

@@ -294,7 +294,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     );
     let kv_heads = model.mla_latent.is_none().then_some(model.kv_heads);
     let tp_valid = refusals::tensor_parallel_split(model.heads, model.vocab, kv_heads, s.tp).is_none();
-    let dtype_supported = !Dtype::parse(&args.dtype).wants_bf16() || gpu.bf16;
+    let dtype_supported = verdict::dtype_outcome(model, gpu, args, &s) != dtype::DtypeOutcome::Refused;
     let not_sized = encoder_decoder::unsized_reason(model, s.generation);
     let (refusals, edge) = problems(model, gpu, args, &s, &b, &kv, not_sized.as_deref());
     let (problems, refusal) = (refusals.messages, refusals.first);

@@ -19,7 +19,8 @@ fn kv_connector_note(connector: &str) -> String {
 }
 
 /// The notes of one answer, in a fixed order: the settled release's own
-/// (an assumed version), the V1 oracle's fallback, a KV connector, flags
+/// (an assumed version), the V1 oracle's fallback, the dtype's fallback to
+/// float16, a KV connector, flags
 /// the budget does not model, the vision allowance, an assumed multicast
 /// granularity, an assumed SM count.
 pub(super) fn answer_notes(
@@ -45,6 +46,9 @@ pub(super) fn answer_notes(
             "the compute capability of {} is not known: vLLM {} falls back to its V0 engine below 8.0 and, for an fp8 KV cache, off FlashAttention 3; V1 assumed, name the GPU product to have it checked",
             gpu.label, s.version
         ));
+    }
+    if super::verdict::dtype_outcome(model, gpu, args, s) == super::dtype::DtypeOutcome::FallsBackToFloat16 {
+        notes.push(super::dtype::bf16_fallback_note(&gpu.label, &gpu.compute));
     }
     if let Some(connector) = &args.kv_connector {
         notes.push(kv_connector_note(connector));

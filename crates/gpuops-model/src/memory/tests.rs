@@ -59,8 +59,29 @@ fn vllm_refusals() {
     let f = fit("Qwen2.5-0.5B", "L4", 4, None);
     assert!(!f.tp_valid && !f.fits);
     assert!(f.problems[0].contains("(14) must be divisible by tensor parallel size (4)"));
-    let t4 = fit("Qwen2.5-7B", "T4", 1, None);
-    assert!(!t4.dtype_supported && !t4.fits);
+    // A T4 has no bfloat16: `--dtype auto` falls back to float16 from 0.9.0
+    // with vLLM's warning, is refused before it, and `--dtype bfloat16` is
+    // refused in every release (dtype.rs `on_gpu_without_bf16`).
+    let t4 = fit_with("Qwen2.5-3B", "T4", EngineArgs { max_model_len: Some(8192), ..EngineArgs::default() });
+    assert!(t4.dtype_supported && t4.fits, "{:?}", t4.problems);
+    assert!(
+        t4.notes
+            .iter()
+            .any(|n| n.ends_with("doesn't support torch.bfloat16. Falling back to torch.float16 for compatibility."))
+    );
+    let old = fit_with(
+        "Qwen2.5-3B",
+        "T4",
+        EngineArgs { vllm_version: VllmVersion::parse("0.8.5"), max_model_len: Some(8192), ..EngineArgs::default() },
+    );
+    assert!(!old.dtype_supported && !old.fits);
+    assert!(old.problems.iter().any(|p| p.starts_with("Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your Tesla-T4 GPU has compute capability 7.5.")), "{:?}", old.problems);
+    let asked = fit_with(
+        "Qwen2.5-3B",
+        "T4",
+        EngineArgs { dtype: "bfloat16".into(), max_model_len: Some(8192), ..EngineArgs::default() },
+    );
+    assert!(!asked.dtype_supported && !asked.fits);
     let m = find_model("Qwen2.5-VL-32B").unwrap();
     assert_eq!(smallest_fitting_tp(&m, &gpu("H100"), &EngineArgs::default(), 8), Some(2));
     let bad =

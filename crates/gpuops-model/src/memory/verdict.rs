@@ -2,6 +2,7 @@
 //! verdict the memory limits alone decide.
 
 use super::budget::{Budget, Settings};
+use super::dtype::{self, DtypeOutcome};
 use super::edge::{self, Edge, Limit, Margin};
 use super::refusals::{self, Refusal, Refusals};
 use super::{BLOCK, Dtype, EngineArgs, GIB, Generation, KvPlan, co_tenant, overhead, version};
@@ -193,11 +194,8 @@ pub(super) fn startup_refusals(model: &ModelShape, gpu: &GpuInfo, args: &EngineA
         problems.extend(Refusal::Startup, refusal);
     }
     problems.extend(Refusal::Startup, s.v1_refused.clone());
-    if Dtype::parse(&args.dtype).wants_bf16() && !gpu.bf16 {
-        problems.push(Refusal::Startup, format!(
-            "Bfloat16 is only supported on GPUs with compute capability of at least 8.0; {} has {} (use --dtype half)",
-            gpu.label, gpu.compute
-        ));
+    if dtype_outcome(model, gpu, args, s) == DtypeOutcome::Refused {
+        problems.push(Refusal::Startup, dtype::bf16_refusal(&gpu.label, &gpu.compute));
     }
     // `init_device` checks the dtype, then the free memory (v0.9.1
     // v1/worker/gpu_worker.py:130,138).
@@ -206,4 +204,14 @@ pub(super) fn startup_refusals(model: &ModelShape, gpu: &GpuInfo, args: &EngineA
         problems.extend(Refusal::FreeMemory, refusals::free_memory(version, total - in_use, total, utilization));
     }
     problems
+}
+
+/// What vLLM does with `--dtype` here ([`Dtype::on_gpu_without_bf16`]);
+/// a GPU with bfloat16 runs any.
+pub(super) fn dtype_outcome(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &Settings) -> DtypeOutcome {
+    if gpu.bf16 {
+        DtypeOutcome::Runs
+    } else {
+        Dtype::parse(&args.dtype).on_gpu_without_bf16(s.version, model.torch_dtype.as_deref())
+    }
 }
