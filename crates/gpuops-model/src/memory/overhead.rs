@@ -316,7 +316,7 @@ pub fn sampler_logits_gib(model: &ModelShape, seqs: u64) -> f64 {
 /// llm-d-incubation's sweep at 0.15, 0.16 and 0.17), 0.25 from 0.18
 /// (the sweep at 0.18; llm-d-incubation's 0.19 rows at TP 1: 0.24–0.27,
 /// one 0.46). The 0.20+ generation whose graphs are in the budget keeps
-/// 0.15: its fitted activation part ([`activation_fit`]) was fitted
+/// 0.15: its fitted activation part (`activation_fit`) was fitted
 /// beside that figure, and the two are not separable in its logs.
 pub fn non_torch_gib(
     generation: Generation,

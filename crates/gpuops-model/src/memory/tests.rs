@@ -75,6 +75,9 @@ fn vllm_refusals() {
         EngineArgs { vllm_version: VllmVersion::parse("0.8.5"), max_model_len: Some(8192), ..EngineArgs::default() },
     );
     assert!(!old.dtype_supported && !old.fits);
+    assert!(
+        old.notes.iter().any(|n| n.starts_with("the checkpoint's torch_dtype is not known here: taken as bfloat16"))
+    );
     assert!(old.problems.iter().any(|p| p.starts_with("Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your Tesla-T4 GPU has compute capability 7.5.")), "{:?}", old.problems);
     let asked = fit_with(
         "Qwen2.5-3B",
