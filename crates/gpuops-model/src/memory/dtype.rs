@@ -40,8 +40,8 @@ impl Dtype {
 
     /// What vLLM does with this `--dtype` on a GPU without bfloat16
     /// (compute capability below 8.0: T4, V100), the checkpoint's
-    /// `torch_dtype` being `config_dtype` (`None`: not read, taken as
-    /// bfloat16, the type of most current checkpoints):
+    /// `torch_dtype` being `config_dtype` (`None`: not read — the catalog
+    /// keeps no dtype):
     ///
     /// - `bfloat16` asked for is refused in every release
     ///   (`check_if_supports_dtype`, platforms/cuda.py v0.19.0:462-480);
@@ -56,10 +56,10 @@ impl Dtype {
         match self {
             Dtype::BFloat16 => DtypeOutcome::Refused,
             Dtype::Auto if config_dtype.is_none_or(|d| d == "bfloat16") => {
-                if version >= AUTO_DTYPE_FALLBACK {
-                    DtypeOutcome::FallsBackToFloat16
-                } else {
-                    DtypeOutcome::Refused
+                match (version >= AUTO_DTYPE_FALLBACK, config_dtype) {
+                    (true, _) => DtypeOutcome::FallsBackToFloat16,
+                    (false, Some(_)) => DtypeOutcome::Refused,
+                    (false, None) => DtypeOutcome::Unknown,
                 }
             }
             _ => DtypeOutcome::Runs,
@@ -80,6 +80,18 @@ pub(super) enum DtypeOutcome {
     /// "Bfloat16 is only supported on GPUs with compute capability of at
     /// least 8.0."
     Refused,
+    /// `auto` before 0.9.0 with the checkpoint's dtype not read: refused
+    /// for a bfloat16 checkpoint, started for a float16 one; the answer is
+    /// unchecked ([`unknown_dtype_reason`]).
+    Unknown,
+}
+
+/// Why an `auto` dtype before 0.9.0 leaves the answer unchecked, and what
+/// to supply.
+pub(super) fn unknown_dtype_reason(version: VllmVersion, gpu_name: &str, compute: &str) -> String {
+    format!(
+        "the checkpoint's torch_dtype is not known here, and it decides the start: vLLM {version} refuses a bfloat16 checkpoint with --dtype auto on {gpu_name} (compute capability {compute}, below 8.0) and starts a float16 one (most AWQ and GPTQ checkpoints); give its config.json (--model-config, or the Hugging Face cache) or set --dtype half"
+    )
 }
 
 /// vLLM's refusal of bfloat16 on a GPU below compute capability 8.0
@@ -191,7 +203,7 @@ mod tests {
         let auto = Dtype::parse("auto");
         assert_eq!(Dtype::parse("bfloat16").on_gpu_without_bf16(v("0.19.0"), Some("float16")), DtypeOutcome::Refused);
         assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), Some("bfloat16")), DtypeOutcome::Refused);
-        assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), None), DtypeOutcome::Refused, "taken as bfloat16");
+        assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), None), DtypeOutcome::Unknown, "decided by the checkpoint");
         assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), Some("float16")), DtypeOutcome::Runs);
         assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), Some("float32")), DtypeOutcome::Runs);
         assert_eq!(auto.on_gpu_without_bf16(v("0.9.0"), Some("bfloat16")), DtypeOutcome::FallsBackToFloat16);

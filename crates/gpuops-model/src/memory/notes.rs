@@ -47,19 +47,8 @@ pub(super) fn answer_notes(
             gpu.label, s.version
         ));
     }
-    match super::verdict::dtype_outcome(model, gpu, args, s) {
-        super::dtype::DtypeOutcome::FallsBackToFloat16 => {
-            notes.push(super::dtype::bf16_fallback_note(&gpu.label, &gpu.compute));
-        }
-        // The refusal rests on the checkpoint's dtype, which the catalog
-        // does not keep: say what was taken.
-        super::dtype::DtypeOutcome::Refused if model.torch_dtype.is_none() && args.dtype == "auto" => {
-            notes.push(format!(
-                "the checkpoint's torch_dtype is not known here: taken as bfloat16, which vLLM {} refuses with --dtype auto below compute capability 8.0; a float16 checkpoint (most AWQ and GPTQ ones) starts: give its config.json (--model-config, or the Hugging Face cache) to have it read",
-                s.version
-            ));
-        }
-        _ => {}
+    if super::verdict::dtype_outcome(model, gpu, args, s) == super::dtype::DtypeOutcome::FallsBackToFloat16 {
+        notes.push(super::dtype::bf16_fallback_note(&gpu.label, &gpu.compute));
     }
     if let Some(connector) = &args.kv_connector {
         notes.push(kv_connector_note(connector));

@@ -74,11 +74,19 @@ fn vllm_refusals() {
         "T4",
         EngineArgs { vllm_version: VllmVersion::parse("0.8.5"), max_model_len: Some(8192), ..EngineArgs::default() },
     );
-    assert!(!old.dtype_supported && !old.fits);
-    assert!(
-        old.notes.iter().any(|n| n.starts_with("the checkpoint's torch_dtype is not known here: taken as bfloat16"))
-    );
-    assert!(old.problems.iter().any(|p| p.starts_with("Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your Tesla-T4 GPU has compute capability 7.5.")), "{:?}", old.problems);
+    // Before 0.9.0 the checkpoint's dtype decides, and the catalog keeps
+    // none: unchecked, saying what to supply, never a guessed verdict.
+    assert!(!old.fits && old.refusal == Some(Refusal::NotSized), "{:?}", old.problems);
+    assert!(old.not_sized.as_deref().is_some_and(|w| w.starts_with("the checkpoint's torch_dtype is not known here")));
+    let mut bf16 = find_model("Qwen2.5-3B").unwrap();
+    bf16.torch_dtype = Some("bfloat16".into());
+    let v085 =
+        EngineArgs { vllm_version: VllmVersion::parse("0.8.5"), max_model_len: Some(8192), ..EngineArgs::default() };
+    let read = evaluate(&bf16, &gpu("T4"), &v085);
+    assert!(!read.dtype_supported && !read.fits && read.not_sized.is_none());
+    assert!(read.problems[0].starts_with("Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your Tesla-T4 GPU has compute capability 7.5."), "{:?}", read.problems);
+    bf16.torch_dtype = Some("float16".into());
+    assert!(evaluate(&bf16, &gpu("T4"), &v085).fits);
     let asked = fit_with(
         "Qwen2.5-3B",
         "T4",

@@ -644,3 +644,25 @@ fn an_unmodelled_flag_is_a_warning_naming_it() {
     );
     assert!(!text(&plain.stdout).contains("warning:"), "{}", text(&plain.stdout));
 }
+
+/// `--dtype auto` on a T4 (no bfloat16): from vLLM 0.9.0 a bfloat16
+/// checkpoint falls back to float16 with vLLM's warning (config.py
+/// v0.9.0:3084-3101), so the pod is sized; before 0.9.0 the checkpoint's
+/// dtype decides the start and the catalog keeps none, so `check` says
+/// unchecked (exit 3) and what to supply, never a guessed "no".
+#[test]
+fn auto_dtype_on_a_gpu_without_bfloat16_by_release() {
+    let pod = |image: &str| vllm_deployment(image, "--model, Qwen/Qwen2.5-3B-Instruct, --max-model-len, '8192'");
+    let new = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xT4"], &pod("vllm/vllm-openai:v0.10.1"));
+    let stdout = text(&new.stdout);
+    assert_eq!(new.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("doesn't support torch.bfloat16. Falling back to torch.float16 for compatibility."),
+        "{stdout}"
+    );
+    let old = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xT4"], &pod("vllm/vllm-openai:v0.8.5"));
+    let stdout = text(&old.stdout);
+    assert_eq!(old.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("memory unchecked: the checkpoint's torch_dtype is not known here"), "{stdout}");
+    assert!(!stdout.contains("Bfloat16 is only supported"), "{stdout}");
+}
