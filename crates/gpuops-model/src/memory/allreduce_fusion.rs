@@ -166,10 +166,10 @@ mod tests {
     /// on an H100 for any of them under 512 MiB, so 1.5 GiB a rank at TP 2
     /// (Qwen2.5-72B, hidden 8192: 64 MB / 16 KiB = 4,096 tokens, buffers
     /// of 128 MiB, 2 KiB and 384 MiB, trtllm_ar.py 0.6.6:574-599) and TP 4
-    /// (204 tokens of a 5,120-wide model: 8 MiB, 4 KiB, 24 MiB) alike. A
-    /// buffer past 512 MiB takes the next multiple: the Lamport buffer of
-    /// a 16,384-wide model at TP 2 (2,048 tokens, 3 × 2 × 2,048 × 16,384
-    /// × 2 bytes = 384 MiB, + 2 KiB) still fits one; float32 doubles it.
+    /// (204 tokens of a 5,120-wide model: 8 MiB, 4 KiB, 24 MiB) alike, and
+    /// for a float32 16,384-wide model (1,024 tokens: a 384 MiB Lamport
+    /// buffer). A buffer whose 2 KiB pad takes it past 512 MiB takes the
+    /// next multiple.
     #[test]
     fn workspace_as_flashinfer_allocates_it() {
         let h100: GpuInfo = gpu_product("H100-80GB").unwrap().into();
@@ -219,6 +219,12 @@ mod tests {
         // Lamport 384 MiB: three allocations at the H100's granularity.
         let gib = fusion_workspace_gib(&inputs(&b200, "0.17.0", 4, 8192));
         assert!((gib - 1.5).abs() < 1e-9, "{gib}");
+        // 10.3 at TP 4 (64 MB: 4,096 tokens of 8,192): a 256 MiB buffer and
+        // a 768 MiB Lamport buffer, 512 + 512 + 1,024 MiB; 2,048 batched
+        // tokens cap it (allreduce_rms_fusion.py v0.19.0:762) to 1.5 GiB.
+        assert!((fusion_workspace_gib(&inputs(&b300, "0.19.0", 4, 8192)) - 2.0).abs() < 1e-9);
+        let capped = FusionInputs { max_num_batched_tokens: 2048, ..inputs(&b300, "0.19.0", 4, 8192) };
+        assert!((fusion_workspace_gib(&capped) - 1.5).abs() < 1e-9);
         assert!(assumed_granularity(&b200, gib));
         let h100: GpuInfo = gpu_product("H100-80GB").unwrap().into();
         assert!(!assumed_granularity(&h100, 1.5));
