@@ -282,9 +282,10 @@ pub fn sampler_logits_gib(model: &ModelShape, seqs: u64) -> f64 {
 /// rows are fit rows (they were check rows until the 2026-12-03 audit
 /// found these constants set from them; tests/fixtures/README.md), and
 /// `tests/calibration.rs` `FITTED_ON` fails if one goes back. The fit
-/// half's 0.19 rows at TP2/TP4 on H100 log 2.07–2.21 GiB: this figure plus
-/// FlashInfer's all-reduce fusion workspace, on by default from 0.17 and
-/// 1.5 GiB a rank on NVSwitch ([`super::allreduce_fusion`]), 2.05. From
+/// half's 0.19 rows at TP2/TP4 on H100 log 2.07–2.21 GiB: this figure
+/// (0.25 + 0.4 there) plus FlashInfer's all-reduce fusion workspace, on by
+/// default from 0.17 and 1.5 GiB a rank on NVSwitch
+/// ([`super::allreduce_fusion`]), 2.15. From
 /// 0.11 the communicators and the custom all-reduce are built before the
 /// worker's baseline snapshot (v0.11.0 v1/worker/gpu_worker.py:165-182,
 /// v0.19.0:257-282), so from there V1 does not count those 24 MiB and the
