@@ -4,6 +4,7 @@
 //! activation, non-torch memory and CUDA graphs, and what is left for the
 //! KV cache.
 
+use super::dtype::DtypeOutcome;
 use super::oracle::{OracleInputs, V1Unsupported};
 use super::{
     Dtype, EngineArgs, GIB, Generation, KvCacheDtype, Quantization, SamplerBackend, VllmVersion, allreduce_fusion,
@@ -55,6 +56,9 @@ pub(super) struct Settings {
     /// `VLLM_USE_V1=1` where the V1 oracle refuses (0.8–0.10), in vLLM's
     /// words.
     pub(super) v1_refused: Option<String>,
+    /// What vLLM does with `--dtype` on this GPU
+    /// ([`super::Dtype::on_gpu_without_bf16`]; a GPU with bfloat16 runs any).
+    pub(super) dtype: DtypeOutcome,
     pub(super) tp: u64,
     pub(super) pp: u64,
     pub(super) utilization: f64,
@@ -76,6 +80,11 @@ pub(super) fn settle(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> Se
     let generation = args.engine.unwrap_or_else(|| version.generation_on(env, &oracle));
     let v1_fallback = args.engine.is_none().then(|| version.v1_fallback(env, &oracle)).flatten();
     let v1_refused = version.v1_refused(env, &oracle);
+    let dtype = if gpu.bf16 {
+        DtypeOutcome::Runs
+    } else {
+        Dtype::parse(&args.dtype).on_gpu_without_bf16(version, model.torch_dtype.as_deref())
+    };
     let pp = args.pipeline_parallel.max(1);
     let utilization = args.gpu_memory_utilization.unwrap_or_else(|| version.default_utilization());
     let total = gpu.total_gib;
@@ -96,6 +105,7 @@ pub(super) fn settle(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> Se
         generation,
         v1_fallback,
         v1_refused,
+        dtype,
         tp: args.tensor_parallel.max(1),
         pp,
         utilization,

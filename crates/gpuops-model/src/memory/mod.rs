@@ -294,15 +294,15 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     );
     let kv_heads = model.mla_latent.is_none().then_some(model.kv_heads);
     let tp_valid = refusals::tensor_parallel_split(model.heads, model.vocab, kv_heads, s.tp).is_none();
-    let dtype_supported = verdict::dtype_outcome(model, gpu, args, &s) != dtype::DtypeOutcome::Refused;
+    let dtype_supported = s.dtype != dtype::DtypeOutcome::Refused;
+    let startup = verdict::startup_refusals(model, gpu, args, &s);
     // A start the checkpoint's unread dtype decides is unchecked, unless
     // an earlier startup check refuses it anyway.
     let not_sized = encoder_decoder::unsized_reason(model, s.generation).or_else(|| {
-        (verdict::dtype_outcome(model, gpu, args, &s) == dtype::DtypeOutcome::Unknown
-            && verdict::startup_refusals(model, gpu, args, &s).is_empty())
-        .then(|| dtype::unknown_dtype_reason(s.version, &gpu.label, &gpu.compute))
+        (s.dtype == dtype::DtypeOutcome::Unknown && startup.is_empty())
+            .then(|| dtype::unknown_dtype_reason(s.version, &gpu.label, &gpu.compute))
     });
-    let (refusals, edge) = problems(model, gpu, args, &s, &b, &kv, not_sized.as_deref());
+    let (refusals, edge) = problems(model, args, &s, &b, &kv, startup, not_sized.as_deref());
     let (problems, refusal) = (refusals.messages, refusals.first);
     let notes = notes::answer_notes(model, gpu, args, &s, &b, not_sized.is_some());
     MemoryFit {

@@ -47,7 +47,7 @@ pub(super) fn answer_notes(
             gpu.label, s.version
         ));
     }
-    if super::verdict::dtype_outcome(model, gpu, args, s) == super::dtype::DtypeOutcome::FallsBackToFloat16 {
+    if s.dtype == super::dtype::DtypeOutcome::FallsBackToFloat16 {
         notes.push(super::dtype::bf16_fallback_note(&gpu.label, &gpu.compute));
     }
     if let Some(connector) = &args.kv_connector {

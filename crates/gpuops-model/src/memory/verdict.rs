@@ -5,11 +5,12 @@ use super::budget::{Budget, Settings};
 use super::dtype::{self, DtypeOutcome};
 use super::edge::{self, Edge, Limit, Margin};
 use super::refusals::{self, Refusal, Refusals};
-use super::{BLOCK, Dtype, EngineArgs, GIB, Generation, KvPlan, co_tenant, overhead, version};
+use super::{BLOCK, EngineArgs, GIB, Generation, KvPlan, co_tenant, overhead, version};
 use crate::catalog::{GpuInfo, ModelShape};
 
 /// Everything that stops the start, in the order vLLM meets it: the
-/// startup checks; loading the weights and the profile run
+/// startup checks (`startup`, from [`startup_refusals`], which the caller
+/// also reads); loading the weights and the profile run
 /// (`determine_num_available_blocks`, V1 `determine_available_memory`:
 /// v0.7.3 engine/llm_engine.py:421, v0.8.5 v1/engine/core.py:129); the
 /// cache-size checks (v0.7.3 worker.py:291 `raise_if_cache_size_invalid`;
@@ -33,11 +34,11 @@ use crate::catalog::{GpuInfo, ModelShape};
 /// (no startup refusal, no other processes' memory, a sized model).
 pub(super) fn problems(
     model: &ModelShape,
-    gpu: &GpuInfo,
     args: &EngineArgs,
     s: &Settings,
     b: &Budget,
     kv: &KvPlan,
+    startup: Refusals,
     not_sized: Option<&str>,
 ) -> (Refusals, Option<Edge>) {
     let own = co_tenant::Footprint {
@@ -50,10 +51,10 @@ pub(super) fn problems(
         kv_layer_bytes: kv.num_blocks * BLOCK * kv.per_layer,
         fixed_kv: args.kv_cache_memory_bytes.is_some(),
     };
-    let mut problems = startup_refusals(model, gpu, args, s);
+    let mut problems = startup;
     let memory_decides = problems.is_empty() && not_sized.is_none();
     let accounting = s.version.co_tenant(s.generation);
-    let (in_use, total) = (args.gpu_memory_in_use_gib, gpu.total_gib);
+    let (in_use, total) = (args.gpu_memory_in_use_gib, s.total_gib);
     let beside_others = co_tenant::out_of_memory(s.version, accounting, in_use, total, s.utilization, &own);
     let (before_sizing, after_sizing) = match beside_others {
         Some(oom) if oom.step.before_cache_sizing() => (Some(oom.message), None),
@@ -194,7 +195,7 @@ pub(super) fn startup_refusals(model: &ModelShape, gpu: &GpuInfo, args: &EngineA
         problems.extend(Refusal::Startup, refusal);
     }
     problems.extend(Refusal::Startup, s.v1_refused.clone());
-    if dtype_outcome(model, gpu, args, s) == DtypeOutcome::Refused {
+    if s.dtype == DtypeOutcome::Refused {
         problems.push(Refusal::Startup, dtype::bf16_refusal(&gpu.label, &gpu.compute));
     }
     // `init_device` checks the dtype, then the free memory (v0.9.1
@@ -204,14 +205,4 @@ pub(super) fn startup_refusals(model: &ModelShape, gpu: &GpuInfo, args: &EngineA
         problems.extend(Refusal::FreeMemory, refusals::free_memory(version, total - in_use, total, utilization));
     }
     problems
-}
-
-/// What vLLM does with `--dtype` here ([`Dtype::on_gpu_without_bf16`]);
-/// a GPU with bfloat16 runs any.
-pub(super) fn dtype_outcome(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &Settings) -> DtypeOutcome {
-    if gpu.bf16 {
-        DtypeOutcome::Runs
-    } else {
-        Dtype::parse(&args.dtype).on_gpu_without_bf16(s.version, model.torch_dtype.as_deref())
-    }
 }
