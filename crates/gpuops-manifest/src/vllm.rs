@@ -116,23 +116,37 @@ fn find_in_script(script: &str, name: &str) -> Option<(usize, usize)> {
     None
 }
 
-/// Whether a boolean flag (`--enforce-eager`, `--enforce-eager=true`) is set.
-pub fn has_flag(container: &Value, names: &[&str]) -> bool {
+/// Where a shell script in `command`/`args` breaks into words: blanks,
+/// quotes and `;`.
+fn word_break(c: char) -> bool {
+    c.is_whitespace() || c == '"' || c == '\'' || c == ';'
+}
+
+/// The strings of a container's `args`, then its `command`.
+fn items(container: &Value) -> impl Iterator<Item = &str> {
     ["args", "command"]
-        .iter()
-        .filter_map(|k| container.get(*k).and_then(Value::as_array))
+        .into_iter()
+        .filter_map(|k| container.get(k).and_then(Value::as_array))
         .flatten()
         .filter_map(Value::as_str)
-        .any(|text| {
-            names.iter().any(|name| {
-                text == *name
-                    || text.strip_prefix(name).and_then(|r| r.strip_prefix('=')).is_some_and(|v| v != "false")
-                    || text.contains(char::is_whitespace)
-                        && text
-                            .split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ';')
-                            .any(|w| w == *name)
-            })
+}
+
+/// Every word of a container's `args` then `command`, a shell script split
+/// at blanks, quotes and `;` ([`has_flag`] reads scripts the same way): a
+/// joined `--flag=value` stays one word.
+pub fn words(container: &Value) -> impl Iterator<Item = &str> {
+    items(container).flat_map(|text| text.split(word_break)).filter(|w| !w.is_empty())
+}
+
+/// Whether a boolean flag (`--enforce-eager`, `--enforce-eager=true`) is set.
+pub fn has_flag(container: &Value, names: &[&str]) -> bool {
+    items(container).any(|text| {
+        names.iter().any(|name| {
+            text == *name
+                || text.strip_prefix(name).and_then(|r| r.strip_prefix('=')).is_some_and(|v| v != "false")
+                || text.contains(char::is_whitespace) && text.split(word_break).any(|w| w == *name)
         })
+    })
 }
 
 /// The value of the first of `names` set on the container.

@@ -65,7 +65,7 @@ pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) ->
         || env("VLLM_TARGET_DEVICE").is_some_and(|d| d.eq_ignore_ascii_case("cpu"));
     // `v0`/`v1`/`v1-graphs` in the annotation name a generation, not a release.
     let engine = annotated.filter(|_| vllm_version.is_none()).and_then(|text| Generation::parse(text));
-    let words = flag_words(container);
+    let words: Vec<&str> = vllm::words(container).collect();
     EngineArgs {
         tensor_parallel: number(vllm::TENSOR_PARALLEL, 1),
         pipeline_parallel: number(vllm::PIPELINE_PARALLEL, 1),
@@ -94,19 +94,6 @@ pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) ->
         enable_chunked_prefill: chunked_prefill(&words),
         unmodelled: unmodelled_flags(&words),
     }
-}
-
-/// The words of a container's `args` then `command`, a shell script's split
-/// at blanks and quotes, the way [`vllm::has_flag`] reads them.
-fn flag_words(container: &Value) -> Vec<&str> {
-    ["args", "command"]
-        .iter()
-        .filter_map(|k| container.get(*k).and_then(Value::as_array))
-        .flatten()
-        .filter_map(Value::as_str)
-        .flat_map(|text| text.split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ';'))
-        .filter(|w| !w.is_empty())
-        .collect()
 }
 
 /// A word's flag name as vLLM's parser sees it: `--max_num_seqs=8` is
@@ -143,12 +130,12 @@ fn unmodelled_flags(words: &[&str]) -> Vec<UnmodelledFlag> {
     let mut found: Vec<UnmodelledFlag> = Vec::new();
     for word in words {
         let Some(kind) = flag_name(word).as_deref().and_then(unmodelled::kind_of) else { continue };
-        let off = word.split_once('=').and_then(|(_, v)| boolean(v)) == Some(false);
+        let (flag, value) = word.split_once('=').map_or((*word, None), |(name, value)| (name, Some(value)));
+        let off = value.and_then(boolean) == Some(false);
         if off || found.iter().any(|f| f.kind == kind) {
             continue;
         }
-        let flag = word.split_once('=').map_or(*word, |(name, _)| name).to_string();
-        found.push(UnmodelledFlag { kind, flag });
+        found.push(UnmodelledFlag { kind, flag: flag.to_string() });
     }
     found
 }
