@@ -20,9 +20,8 @@ fn kv_connector_note(connector: &str) -> String {
 
 /// The notes of one answer, in a fixed order: the settled release's own
 /// (an assumed version), the V1 oracle's fallback, the dtype's fallback to
-/// float16, a KV connector, flags
-/// the budget does not model, the vision allowance, an assumed multicast
-/// granularity, an assumed SM count.
+/// float16, a KV connector, flags the budget does not model, the vision
+/// allowance, an assumed multicast granularity, an assumed SM count.
 pub(super) fn answer_notes(
     model: &ModelShape,
     gpu: &GpuInfo,
