@@ -66,10 +66,6 @@ fn memory_cell(m: Option<&MemoryReport>) -> (String, String) {
         (MemoryStatus::DoesNotFit, Some(f)) if f.refusal == Some(Refusal::FreeMemory) => {
             "no: GPU memory in use".to_string()
         }
-        // vLLM's "the estimated maximum model length is N".
-        (MemoryStatus::DoesNotFit, Some(f)) if f.max_context < f.max_model_len => {
-            format!("no: {} max len, {} asked", tokens(f.max_context), tokens(f.max_model_len))
-        }
         // The GPU ran out: beside other processes' memory, or once the cache
         // held the request (graphs captured after it, a fixed KV budget,
         // the sampler warm-up); the whole refusal is under the table.
@@ -84,6 +80,8 @@ fn memory_cell(m: Option<&MemoryReport>) -> (String, String) {
         (MemoryStatus::DoesNotFit, Some(f)) if f.refusal == Some(Refusal::Startup) => {
             "no: refused at startup".to_string()
         }
+        // vLLM's "the estimated maximum model length is N": the cache-size
+        // refusal, when vLLM meets no other refusal first (`MemoryFit::refusal`).
         (MemoryStatus::DoesNotFit, Some(f)) => {
             format!("no: {} max len, {} asked", tokens(f.max_context), tokens(f.max_model_len))
         }

@@ -603,6 +603,24 @@ fn a_startup_refusal_is_not_a_max_len_refusal() {
     assert_eq!(doc["workloads"][0]["memory"]["fit"]["refusal"], "startup", "{doc}");
 }
 
+/// The cell follows the refusal vLLM meets first: on an L4, 262,144 tokens
+/// of Llama-3.1-8B neither pass vLLM 0.11's startup check (above the
+/// derived 131,072, config/model.py `_get_and_verify_max_len`) nor fit the
+/// cache, and vLLM stops at the startup check, so the cell reads `no:
+/// refused at startup`, not the cache's "max len" that vLLM never reaches.
+#[test]
+fn the_memory_cell_names_the_refusal_vllm_meets_first() {
+    let deployment = vllm_deployment(
+        "vllm/vllm-openai:v0.11.0",
+        "--model, meta-llama/Llama-3.1-8B-Instruct, --max-model-len, '262144'",
+    );
+    let out = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xL4"], &deployment);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("   no: refused at startup   does not fit"), "{stdout}");
+    assert!(!stdout.contains("max len,"), "{stdout}");
+}
+
 /// A vision-language model on vLLM's V0 engine is not sized (its profile
 /// gives every dummy sequence the largest image, worker/model_runner.py
 /// v0.8.4:1300-1325): `check` says unchecked, exit 3, never "ok". On V1 the
