@@ -83,7 +83,7 @@ pub(super) fn settle(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> Se
     let dtype = if gpu.bf16 {
         DtypeOutcome::Runs
     } else {
-        Dtype::parse(&args.dtype).on_gpu_without_bf16(version, model.torch_dtype.as_deref())
+        Dtype::parse(&args.dtype).on_gpu_without_bf16(version, model.torch_dtype.as_deref(), &model.model_type)
     };
     let pp = args.pipeline_parallel.max(1);
     let utilization = args.gpu_memory_utilization.unwrap_or_else(|| version.default_utilization());

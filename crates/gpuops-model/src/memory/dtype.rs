@@ -52,9 +52,21 @@ impl Dtype {
     ///   warning (config.py v0.9.0:3084-3101; `_resolve_auto_dtype`,
     ///   v0.9.2:3285-3330, v0.19.0 config/model.py:1929-1969;
     ///   `supported_dtypes`, platforms/cuda.py v0.10.1.1:63-73).
-    pub(super) fn on_gpu_without_bf16(&self, version: VllmVersion, config_dtype: Option<&str>) -> DtypeOutcome {
+    ///
+    /// From 0.9.1 the model types vLLM keeps off float16
+    /// ([`float16_refusal`]) have float32 as their only valid type below
+    /// 8.0, so `auto` runs them in float32 whatever the checkpoint's type
+    /// (`_is_valid_dtype` filtering `supported_dtypes`, config.py
+    /// v0.9.1:3121-3220; config/model.py v0.19.0:1912-1969).
+    pub(super) fn on_gpu_without_bf16(
+        &self,
+        version: VllmVersion,
+        config_dtype: Option<&str>,
+        model_type: &str,
+    ) -> DtypeOutcome {
         match self {
             Dtype::BFloat16 => DtypeOutcome::Refused,
+            Dtype::Auto if float16_refusal(version, model_type).is_some() => DtypeOutcome::Float32,
             Dtype::Auto if config_dtype.is_none_or(|d| d == "bfloat16") => {
                 match (version >= AUTO_DTYPE_FALLBACK, config_dtype) {
                     (true, _) => DtypeOutcome::FallsBackToFloat16,
@@ -80,6 +92,10 @@ pub(super) enum DtypeOutcome {
     /// "Bfloat16 is only supported on GPUs with compute capability of at
     /// least 8.0."
     Refused,
+    /// `auto` on a model type vLLM keeps off float16, from 0.9.1: vLLM runs
+    /// it in float32, twice the 16-bit weights and cache gpuops sizes; the
+    /// answer is unchecked ([`float32_reason`]).
+    Float32,
     /// `auto` before 0.9.0 with the checkpoint's dtype not read: refused
     /// for a bfloat16 checkpoint, started for a float16 one; the answer is
     /// unchecked ([`unknown_dtype_reason`]).
@@ -91,6 +107,31 @@ pub(super) enum DtypeOutcome {
 pub(super) fn unknown_dtype_reason(version: VllmVersion, gpu_name: &str, compute: &str) -> String {
     format!(
         "the checkpoint's torch_dtype is not known here, and it decides the start: vLLM {version} refuses a bfloat16 checkpoint with --dtype auto on {gpu_name} (compute capability {compute}, below 8.0) and starts a float16 one (most AWQ and GPTQ checkpoints); give its config.json (--model-config, or the Hugging Face cache) or set --dtype half"
+    )
+}
+
+/// The first release read that keeps some model types off float16
+/// (`_FLOAT16_NOT_SUPPORTED_MODELS`, config.py v0.9.1:3121; absent at
+/// 0.9.0).
+pub(super) const FLOAT16_CHECKED: VllmVersion = VllmVersion::new(0, 9, 1);
+
+/// vLLM's refusal of float16 for `model_type` (`_check_valid_dtype`,
+/// config/model.py v0.19.0:1903-1926; gemma2, gemma3, plamo2 and glm4 from
+/// v0.9.1 config.py:3121-3126, gemma3_text by 0.19), `None` where it runs.
+pub(super) fn float16_refusal(version: VllmVersion, model_type: &str) -> Option<String> {
+    const TYPES: &[&str] = &["gemma2", "gemma3", "gemma3_text", "plamo2", "glm4"];
+    (version >= FLOAT16_CHECKED && TYPES.contains(&model_type)).then(|| {
+        format!(
+            "The model type '{model_type}' does not support float16. Reason: Numerical instability. Please use bfloat16 or float32 instead."
+        )
+    })
+}
+
+/// Why an `auto` dtype that vLLM runs in float32 leaves the answer
+/// unchecked ([`DtypeOutcome::Float32`]), and what to supply.
+pub(super) fn float32_reason(version: VllmVersion, model_type: &str, gpu_name: &str) -> String {
+    format!(
+        "vLLM {version} runs a {model_type} model in float32 with --dtype auto on {gpu_name} (no bfloat16, and float16 is refused for it), twice the 16-bit weights and KV cache gpuops sized: pass --dtype float32 to have it sized as vLLM runs it"
     )
 }
 
@@ -201,13 +242,30 @@ mod tests {
     fn bfloat16_below_compute_8_by_release() {
         let v = |t: &str| VllmVersion::parse(t).unwrap();
         let auto = Dtype::parse("auto");
-        assert_eq!(Dtype::parse("bfloat16").on_gpu_without_bf16(v("0.19.0"), Some("float16")), DtypeOutcome::Refused);
-        assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), Some("bfloat16")), DtypeOutcome::Refused);
-        assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), None), DtypeOutcome::Unknown, "decided by the checkpoint");
-        assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), Some("float16")), DtypeOutcome::Runs);
-        assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), Some("float32")), DtypeOutcome::Runs);
-        assert_eq!(auto.on_gpu_without_bf16(v("0.9.0"), Some("bfloat16")), DtypeOutcome::FallsBackToFloat16);
-        assert_eq!(auto.on_gpu_without_bf16(v("0.20.0"), None), DtypeOutcome::FallsBackToFloat16);
-        assert_eq!(Dtype::parse("half").on_gpu_without_bf16(v("0.7.3"), None), DtypeOutcome::Runs);
+        assert_eq!(
+            Dtype::parse("bfloat16").on_gpu_without_bf16(v("0.19.0"), Some("float16"), "llama"),
+            DtypeOutcome::Refused
+        );
+        assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), Some("bfloat16"), "llama"), DtypeOutcome::Refused);
+        assert_eq!(
+            auto.on_gpu_without_bf16(v("0.8.5"), None, "llama"),
+            DtypeOutcome::Unknown,
+            "decided by the checkpoint"
+        );
+        assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), Some("float16"), "llama"), DtypeOutcome::Runs);
+        assert_eq!(auto.on_gpu_without_bf16(v("0.8.5"), Some("float32"), "llama"), DtypeOutcome::Runs);
+        assert_eq!(auto.on_gpu_without_bf16(v("0.9.0"), Some("bfloat16"), "llama"), DtypeOutcome::FallsBackToFloat16);
+        assert_eq!(auto.on_gpu_without_bf16(v("0.20.0"), None, "llama"), DtypeOutcome::FallsBackToFloat16);
+        assert_eq!(Dtype::parse("half").on_gpu_without_bf16(v("0.7.3"), None, "llama"), DtypeOutcome::Runs);
+        // Gemma 2/3, PLaMo 2, GLM-4: float32 from 0.9.1 (config.py v0.9.1:3121),
+        // float16 at 0.9.0; a float16 asked for is refused on any GPU.
+        assert_eq!(auto.on_gpu_without_bf16(v("0.9.1"), Some("float32"), "gemma2"), DtypeOutcome::Float32);
+        assert_eq!(auto.on_gpu_without_bf16(v("0.9.0"), Some("bfloat16"), "gemma2"), DtypeOutcome::FallsBackToFloat16);
+        assert!(
+            float16_refusal(v("0.19.0"), "gemma3")
+                .is_some_and(|r| r.starts_with("The model type 'gemma3' does not support float16."))
+        );
+        assert_eq!(float16_refusal(v("0.9.0"), "gemma2"), None);
+        assert_eq!(float16_refusal(v("0.19.0"), "llama"), None);
     }
 }

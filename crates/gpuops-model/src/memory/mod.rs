@@ -298,9 +298,12 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let startup = verdict::startup_refusals(model, gpu, args, &s);
     // A start the checkpoint's unread dtype decides is unchecked, unless
     // an earlier startup check refuses it anyway.
-    let not_sized = encoder_decoder::unsized_reason(model, s.generation).or_else(|| {
-        (s.dtype == dtype::DtypeOutcome::Unknown && startup.is_empty())
-            .then(|| dtype::unknown_dtype_reason(s.version, &gpu.label, &gpu.compute))
+    let not_sized = encoder_decoder::unsized_reason(model, s.generation).or_else(|| match s.dtype {
+        dtype::DtypeOutcome::Unknown if startup.is_empty() => {
+            Some(dtype::unknown_dtype_reason(s.version, &gpu.label, &gpu.compute))
+        }
+        dtype::DtypeOutcome::Float32 => Some(dtype::float32_reason(s.version, &model.model_type, &gpu.label)),
+        _ => None,
     });
     let (refusals, edge) = problems(model, args, &s, &b, &kv, startup, not_sized.as_deref());
     let (problems, refusal) = (refusals.messages, refusals.first);

@@ -87,6 +87,24 @@ fn vllm_refusals() {
     assert!(read.problems[0].starts_with("Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your Tesla-T4 GPU has compute capability 7.5."), "{:?}", read.problems);
     bf16.torch_dtype = Some("float16".into());
     assert!(evaluate(&bf16, &gpu("T4"), &v085).fits);
+    // Gemma 2 is kept off float16 from vLLM 0.9.1 (config.py
+    // v0.9.1:3121): `auto` on a T4 runs it in float32, which gpuops does not
+    // size as such (unchecked, saying --dtype float32), and `--dtype half`
+    // is refused in vLLM's words on any GPU.
+    let gemma = |dtype: &str, gpu_name: &str| {
+        let args = EngineArgs {
+            dtype: dtype.into(),
+            vllm_version: VllmVersion::parse("0.19.0"),
+            max_model_len: Some(4096),
+            ..EngineArgs::default()
+        };
+        evaluate(&find_model("google/gemma-2-2b-it").unwrap(), &gpu(gpu_name), &args)
+    };
+    let auto = gemma("auto", "T4");
+    assert!(!auto.fits && auto.not_sized.as_deref().is_some_and(|w| w.contains("runs a gemma2 model in float32")));
+    assert!(gemma("float32", "T4").not_sized.is_none());
+    let half = gemma("half", "L4");
+    assert!(half.problems[0].starts_with("The model type 'gemma2' does not support float16."), "{:?}", half.problems);
     let asked = fit_with(
         "Qwen2.5-3B",
         "T4",

@@ -5,7 +5,7 @@ use super::budget::{Budget, Settings};
 use super::dtype::{self, DtypeOutcome};
 use super::edge::{self, Edge, Limit, Margin};
 use super::refusals::{self, Refusal, Refusals};
-use super::{BLOCK, EngineArgs, GIB, Generation, KvPlan, co_tenant, overhead, version};
+use super::{BLOCK, Dtype, EngineArgs, GIB, Generation, KvPlan, co_tenant, overhead, version};
 use crate::catalog::{GpuInfo, ModelShape};
 
 /// Everything that stops the start, in the order vLLM meets it: the
@@ -197,6 +197,9 @@ pub(super) fn startup_refusals(model: &ModelShape, gpu: &GpuInfo, args: &EngineA
     problems.extend(Refusal::Startup, s.v1_refused.clone());
     if s.dtype == DtypeOutcome::Refused {
         problems.push(Refusal::Startup, dtype::bf16_refusal(&gpu.label, &gpu.compute));
+    }
+    if Dtype::parse(&args.dtype) == Dtype::Float16 {
+        problems.extend(Refusal::Startup, dtype::float16_refusal(version, &model.model_type));
     }
     // `init_device` checks the dtype, then the free memory (v0.9.1
     // v1/worker/gpu_worker.py:130,138).
