@@ -330,3 +330,23 @@ fn a_mig_slice_sizes_the_triton_scratch_by_its_own_sms() {
     let h200 = crate::catalog::mig_slice(&gpu("H200"), "1g.35gb").unwrap();
     assert_eq!(overhead::compute_units(&h200), overhead::ASSUMED_COMPUTE_UNITS);
 }
+
+/// V1's non-torch memory by band (overhead.rs `non_torch_gib`): 0.13 GiB
+/// before 0.18, 0.25 from 0.18 where the worker profiles CUDA graph memory
+/// inside the measured window (v0.18.1 v1/worker/gpu_worker.py:383-399),
+/// 0.13 there with `--enforce-eager` (no graph profile).
+#[test]
+fn v1_non_torch_memory_by_band() {
+    let at = |version: &str, eager: bool| {
+        let args = EngineArgs {
+            vllm_version: VllmVersion::parse(version),
+            enforce_eager: eager,
+            max_model_len: Some(8192),
+            ..EngineArgs::default()
+        };
+        fit_with("Llama-3.1-8B", "H100", args).non_torch_gib
+    };
+    assert_eq!(at("0.17.1", false), 0.13);
+    assert_eq!(at("0.18.0", false), 0.25);
+    assert_eq!(at("0.19.0", true), 0.13);
+}
