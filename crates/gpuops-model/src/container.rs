@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::memory::{
-    EngineArgs, Entrypoint, Generation, UnmodelledFlag, VllmEnv, VllmVersion, parse_max_model_len, unmodelled,
+    EngineArgs, Entrypoint, Generation, LoraArgs, UnmodelledFlag, VllmEnv, VllmVersion, parse_max_model_len, unmodelled,
 };
 use gpuops_manifest::vllm;
 
@@ -93,7 +93,31 @@ pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) ->
         distributed_executor_backend: flag(&["--distributed-executor-backend", "--distributed_executor_backend"]),
         enable_chunked_prefill: chunked_prefill(&words),
         unmodelled: unmodelled_flags(&words),
+        lora: lora_args(&words).then(|| LoraArgs {
+            max_loras: number(&["--max-loras", "--max_loras"], 1),
+            max_lora_rank: number(&["--max-lora-rank", "--max_lora_rank"], 16),
+            max_cpu_loras: optional(&["--max-cpu-loras", "--max_cpu_loras"]),
+            fully_sharded: vllm::has_flag(container, &["--fully-sharded-loras", "--fully_sharded_loras"]),
+            lora_dtype: flag(&["--lora-dtype", "--lora_dtype"]).unwrap_or_else(|| "auto".into()),
+            extra_vocab: optional(&["--lora-extra-vocab-size", "--lora_extra_vocab_size"]),
+            target_modules: vllm::has_flag(container, &["--lora-target-modules", "--lora_target_modules"]),
+        }),
     }
+}
+
+/// `--enable-lora` as set: alone (a switch), `=bool`, or turned off by
+/// `--no-enable-lora` (a BooleanOptionalAction: v0.10.1.1
+/// engine/arg_utils.py:743-745, v0.19.0 :1127-1129); the last word decides.
+fn lora_args(words: &[&str]) -> bool {
+    words
+        .iter()
+        .rev()
+        .find_map(|word| match flag_name(word)?.as_str() {
+            "--enable-lora" => Some(word.split_once('=').and_then(|(_, v)| boolean(v)).unwrap_or(true)),
+            "--no-enable-lora" => Some(false),
+            _ => None,
+        })
+        .unwrap_or(false)
 }
 
 /// A word's flag name as vLLM's parser sees it: `--max_num_seqs=8` is
@@ -337,7 +361,6 @@ mod tests {
                 "--enable_lora", "--hf_overrides={\"rope_theta\": 1}", "--compilation-config.cudagraph_capture_sizes=[1,2]",
                 "--enable-expert-parallel=false"]})),
             vec![
-                (Lora, "--enable-lora".into()),
                 (SpeculativeDecoding, "--speculative-config".into()),
                 (ConfigOverride, "--hf_overrides".into()),
                 (Compilation, "--compilation-config.cudagraph_capture_sizes".into()),
@@ -357,12 +380,70 @@ mod tests {
             let gpu = crate::catalog::gpu_product("H100").unwrap().into();
             crate::memory::evaluate(&crate::catalog::find_model(model).unwrap(), &gpu, &args).notes
         };
-        let notes = answer(json!(["--enable-lora", "--max-model-len", "8192"]), "Llama-3.1-8B");
-        assert!(notes.iter().any(|n| n.starts_with("LoRA (--enable-lora) is not modelled")), "{notes:?}");
+        let notes = answer(json!(["--speculative-config", "{}", "--max-model-len", "8192"]), "Llama-3.1-8B");
+        assert!(notes.iter().any(|n| n.starts_with("speculative decoding (--speculative-config) is not modelled")));
         // Expert parallelism moves only a mixture of experts.
         let ep = |model| answer(json!(["-ep", "--max-model-len", "8192", "--tensor-parallel-size", "2"]), model);
         assert!(ep("Qwen3-30B-A3B").iter().any(|n| n.starts_with("expert parallelism (-ep) is not modelled")));
         assert!(!ep("Llama-3.1-8B").iter().any(|n| n.starts_with("expert parallelism")));
+    }
+
+    /// `--enable-lora` and the flags that size its slots, in the forms a
+    /// manifest writes them; `--no-enable-lora` after it turns it off.
+    #[test]
+    fn lora_flags_are_read() {
+        let read = |args: serde_json::Value| engine_args(&json!({"args": args}), &BTreeMap::new()).lora;
+        assert_eq!(read(json!(["--model", "m"])), None);
+        assert_eq!(read(json!(["--enable-lora"])), Some(LoraArgs::default()));
+        let lora = read(json!([
+            "--enable_lora",
+            "--max-loras=4",
+            "--max_lora_rank",
+            "64",
+            "--max-cpu-loras",
+            "8",
+            "--fully-sharded-loras",
+            "--lora-dtype",
+            "float16",
+            "--lora-target-modules",
+            "q_proj",
+            "v_proj"
+        ]))
+        .unwrap();
+        assert_eq!((lora.max_loras, lora.max_lora_rank, lora.max_cpu_loras), (4, 64, Some(8)));
+        assert!(lora.fully_sharded && lora.target_modules);
+        assert_eq!(lora.lora_dtype, "float16");
+        assert_eq!(read(json!(["--enable-lora", "--no-enable-lora"])), None);
+        assert_eq!(read(json!(["--enable-lora=false"])), None);
+        // Read into the answer: the slots are weights, the note says so,
+        // and a mixture of experts is unchecked.
+        let fit = |args: serde_json::Value, model: &str| {
+            let args = engine_args(&json!({"image": "vllm/vllm-openai:v0.19.0", "args": args}), &BTreeMap::new());
+            let gpu = crate::catalog::gpu_product("H100").unwrap().into();
+            crate::memory::evaluate(&crate::catalog::find_model(model).unwrap(), &gpu, &args)
+        };
+        let plain = fit(json!(["--max-model-len", "8192"]), "Llama-3.1-8B");
+        let lora = fit(
+            json!(["--max-model-len", "8192", "--enable-lora", "--max-loras", "4", "--max-lora-rank", "64"]),
+            "Llama-3.1-8B",
+        );
+        let slots = lora.lora.unwrap().stacks_gib;
+        assert!((lora.weights_per_gpu_gib - plain.weights_per_gpu_gib - slots).abs() < 1e-9);
+        assert!((slots - 1_477_705_728.0 / (1u64 << 30) as f64).abs() < 1e-9, "{slots}");
+        assert!(lora.kv_pool_tokens < plain.kv_pool_tokens);
+        assert!(lora.notes.is_empty(), "{:?}", lora.notes);
+        let targeted = fit(json!(["--enable-lora", "--lora-target-modules", "q_proj"]), "Llama-3.1-8B");
+        assert!(
+            targeted
+                .notes
+                .iter()
+                .any(|n| n
+                    .starts_with("LoRA's adapter slots (0.09 GiB a GPU, max_loras 1 × rank 16) are an upper bound")),
+            "{:?}",
+            targeted.notes
+        );
+        let moe = fit(json!(["--max-model-len", "8192", "--enable-lora"]), "Qwen3-30B-A3B");
+        assert!(!moe.fits && moe.not_sized.is_some(), "{moe:?}");
     }
 
     /// `--enable-chunked-prefill` as vLLM's parsers take it; on V0 it decides

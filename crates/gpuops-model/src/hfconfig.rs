@@ -336,7 +336,7 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
 /// (up_proj, down_proj: mpt.py), `GPTJMLP` (fc_in, fc_out: gptj.py); three
 /// for the gated ones (`gate_up_proj` + `down_proj`, `LlamaMLP` in llama.py
 /// and the families built on it).
-fn mlp_matrices(model_type: &str) -> f64 {
+pub(crate) fn mlp_matrices(model_type: &str) -> f64 {
     const TWO_MATRIX: &[&str] =
         &["phi", "gpt2", "gpt_bigcode", "starcoder2", "gpt_neox", "falcon", "opt", "bloom", "mpt", "gptj", "codegen"];
     if TWO_MATRIX.contains(&model_type) { 2.0 } else { 3.0 }

@@ -281,6 +281,19 @@ pub struct ModelArgs {
     /// 0.8.3–0.10 runs pipeline parallelism on its V1 engine.
     #[arg(long, value_name = "BACKEND")]
     pub distributed_executor_backend: Option<String>,
+    /// Serve LoRA adapters (vLLM's --enable-lora): the adapter slots vLLM
+    /// allocates beside every wrapped layer count with the weights.
+    #[arg(long)]
+    pub enable_lora: bool,
+    /// Adapters in one batch (vLLM's --max-loras) [default: 1].
+    #[arg(long, requires = "enable_lora", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_loras: Option<u64>,
+    /// Largest adapter rank (vLLM's --max-lora-rank) [default: 16].
+    #[arg(long, requires = "enable_lora")]
+    pub max_lora_rank: Option<u64>,
+    /// Shard the adapters across the TP group (vLLM's --fully-sharded-loras).
+    #[arg(long, requires = "enable_lora")]
+    pub fully_sharded_loras: bool,
     /// Also print the settings that start safely for --concurrency requests
     /// of --max-model-len tokens, and the fewest GPUs of each catalog type that serve them.
     #[arg(long)]

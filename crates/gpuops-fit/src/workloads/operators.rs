@@ -96,17 +96,17 @@ pub(super) fn vllm_runtime(
     let requests = pod_requests(&spec)?;
     let (spec, containers) = gpuops_schedule::group::scheduling_fields(spec);
     let model = text("/spec/model/modelURL").unwrap_or_default();
-    let engine = (!model.is_empty()).then(|| Engine {
-        model,
-        args: EngineArgs {
-            tensor_parallel: at("/spec/vllmConfig/tensorParallelSize").and_then(Value::as_u64).unwrap_or(1),
-            max_model_len: at("/spec/model/maxModelLen").and_then(Value::as_u64),
-            gpu_memory_utilization: text("/spec/vllmConfig/gpuMemoryUtilization").and_then(|v| v.parse().ok()),
-            dtype: text("/spec/model/dtype").unwrap_or_else(|| "auto".into()),
-            ..EngineArgs::default()
-        },
-        overrides: BTreeMap::new(),
-        multi_node: false,
+    let engine = (!model.is_empty()).then(|| {
+        // Read like any vLLM container: LoRA, max_num_seqs, LMCache's
+        // connector and VLLM_USE_V1 reach the memory check as flags.
+        let container = vllm_runtime_container(obj, &model);
+        let annotations = gpuops_model::container::annotations_of(obj, None);
+        Engine {
+            model,
+            args: gpuops_model::container::engine_args(&container, &annotations),
+            overrides: BTreeMap::new(),
+            multi_node: false,
+        }
     });
     let recreate = text("/spec/deploymentConfig/deploymentStrategy").as_deref() == Some("Recreate");
     let rollout =
@@ -114,6 +114,72 @@ pub(super) fn vllm_runtime(
     Ok(Workload {
         group: PodGroup { replicas, spec, containers, requests, rollout, ..empty_group(obj, subject) },
         engine,
+    })
+}
+
+/// The vLLM container the production-stack operator builds for a
+/// VLLMRuntime (`deploymentForVLLMRuntime`,
+/// operator/internal/controller/vllmruntime_controller.go at a6c01db0:
+/// arguments 441-510, `VLLM_USE_V1` 517-529, LMCache's KV connector
+/// 536-564, the image 652-653, `vllm serve` 780-784).
+fn vllm_runtime_container(obj: &Value, model: &str) -> Value {
+    let at = |p: &str| obj.pointer(p);
+    let flag = |p: &str| at(p).and_then(Value::as_bool).unwrap_or(false);
+    let count = |p: &str| at(p).and_then(Value::as_u64).filter(|n| *n > 0);
+    let text = |p: &str| at(p).and_then(Value::as_str).filter(|t| !t.is_empty());
+    let mut args: Vec<String> = vec![model.to_string()];
+    if flag("/spec/model/enableLoRA") {
+        args.push("--enable-lora".into());
+    }
+    args.push(
+        if flag("/spec/vllmConfig/enableChunkedPrefill") {
+            "--enable-chunked-prefill"
+        } else {
+            "--no-enable-chunked-prefill"
+        }
+        .into(),
+    );
+    for (path, name) in [
+        ("/spec/model/maxModelLen", "--max-model-len"),
+        ("/spec/vllmConfig/tensorParallelSize", "--tensor-parallel-size"),
+    ] {
+        if let Some(n) = count(path) {
+            args.extend([name.to_string(), n.to_string()]);
+        }
+    }
+    if let Some(dtype) = text("/spec/model/dtype") {
+        args.extend(["--dtype".to_string(), dtype.to_string()]);
+    }
+    if let Some(n) = count("/spec/model/maxNumSeqs") {
+        args.extend(["--max-num-seqs".to_string(), n.to_string()]);
+    }
+    if let Some(u) = text("/spec/vllmConfig/gpuMemoryUtilization") {
+        args.extend(["--gpu_memory_utilization".to_string(), u.to_string()]);
+    }
+    if let Some(n) = count("/spec/vllmConfig/maxLoras") {
+        args.extend(["--max_loras".to_string(), n.to_string()]);
+    }
+    let extra = at("/spec/vllmConfig/extraArgs").and_then(Value::as_array).into_iter().flatten();
+    args.extend(extra.filter_map(Value::as_str).map(str::to_string));
+    let v1 = flag("/spec/vllmConfig/v1");
+    if flag("/spec/lmCacheConfig/enabled") {
+        let connector = if v1 { "LMCacheConnectorV1" } else { "LMCacheConnector" };
+        args.extend([
+            "--kv-transfer-config".to_string(),
+            format!(r#"{{"kv_connector":"{connector}","kv_role":"kv_both"}}"#),
+        ]);
+    }
+    let image = match (text("/spec/deploymentConfig/image/registry"), text("/spec/deploymentConfig/image/name")) {
+        (Some(registry), Some(name)) => format!("{registry}/{name}"),
+        (None, Some(name)) => name.to_string(),
+        _ => String::new(),
+    };
+    serde_json::json!({
+        "name": "vllm",
+        "image": image,
+        "command": ["/opt/venv/bin/vllm", "serve"],
+        "args": args,
+        "env": [{"name": "VLLM_USE_V1", "value": if v1 { "1" } else { "0" }}],
     })
 }
 

@@ -87,6 +87,19 @@ fn production_stack_vllm_runtime_is_a_deployment_of_its_resources() {
     assert_eq!(memory.reference, "meta-llama/Llama-3.1-8B-Instruct");
     let fit = memory.fit.as_ref().expect("Llama-3.1-8B is in the catalog");
     assert_eq!(fit.max_model_len, 4096);
+    // The operator's container (vllmruntime_controller.go
+    // `deploymentForVLLMRuntime`): model.maxNumSeqs, enableLoRA with
+    // vllmConfig.maxLoras, and LMCache's connector reach the check.
+    assert_eq!(fit.max_num_seqs, 32);
+    let lora = fit.lora.expect("enableLoRA: true is --enable-lora");
+    assert!(lora.stacks_gib > 0.3 && lora.stacks_gib < 0.4, "4 slots of rank 16: {lora:?}");
+    assert!(
+        fit.notes
+            .iter()
+            .any(|n| n.starts_with("KV connector LMCacheConnectorV1 (--kv-transfer-config) is not modelled")),
+        "{:?}",
+        fit.notes
+    );
     let report = run("production-stack-vllmruntime.yaml", "1*1xL4");
     assert_eq!(report.workloads[0].message.as_deref(), Some("0/1 nodes are available: 1 Insufficient nvidia.com/gpu."));
 }

@@ -141,7 +141,7 @@ fn v0_prefill_facts(
         sliding_window: model.sliding_window.is_some() && model.model_type != "llama4",
         mla: model.mla_latent.is_some(),
         multimodal: model.vision,
-        lora: set(UnmodelledKind::Lora),
+        lora: args.lora.is_some(),
         speculative: set(UnmodelledKind::SpeculativeDecoding),
     }
 }
@@ -149,6 +149,8 @@ fn v0_prefill_facts(
 /// vLLM's memory budget on one GPU of the busiest stage, term by term.
 pub(super) struct Budget {
     pub(super) weights_per_gpu_gib: f64,
+    /// LoRA's part of the weights and activation (`--enable-lora`).
+    pub(super) lora: Option<super::LoraMemory>,
     pub(super) sampler_backend: SamplerBackend,
     /// The profile run's sampler applied top-k/top-p.
     pub(super) profiled_top_k_top_p: bool,
@@ -178,8 +180,21 @@ pub(super) fn budget(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &S
     let (version, generation, tp, env) = (s.version, s.generation, s.tp, &args.vllm_env);
     let (weight_bytes, _) = weight_bytes_per_param(model, args);
     let dtype_bytes = Dtype::parse(&args.dtype).bytes() as f64;
+    // LoRA's stacks are made inside the window vLLM measures the weights
+    // in (`lora` module doc), its shrink buffer lives in the profile.
+    let lora = args.lora.as_ref().map(|lora| {
+        let stage = super::lora::Stage {
+            tp,
+            pp: s.pp,
+            layers: s.stage_layers,
+            tokens: s.max_num_batched_tokens,
+            model_dtype_bytes: Dtype::parse(&args.dtype).bytes(),
+        };
+        super::lora::memory(model, version, lora, &stage)
+    });
     let weights_per_gpu_gib = weights_per_gpu_gib(model, gpu, args, tp, s.stage_layers)
-        + mla_weights::extra_weights_gib(model, version, generation, tp, s.stage_layers, weight_bytes, dtype_bytes);
+        + mla_weights::extra_weights_gib(model, version, generation, tp, s.stage_layers, weight_bytes, dtype_bytes)
+        + lora.map_or(0.0, |l| l.stacks_gib);
     // V0 profiles one prefill of the whole batch; V1 a chunk of it.
     let sampler_backend = version.sampler_backend(env, generation, s.max_num_seqs);
     let profiled_top_k_top_p = version.profile_samples_top_k_top_p(env);
@@ -191,7 +206,8 @@ pub(super) fn budget(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &S
         seqs: s.max_num_seqs,
         sampler_copies,
     };
-    let activation_gib = overhead::profile_activation_gib(&run, model, gpu, tp);
+    let activation_gib =
+        overhead::profile_activation_gib(&run, model, gpu, tp) + lora.map_or(0.0, |l| l.activation_gib);
     let compute_units_assumed = gpu.compute_units.is_none() && overhead::traces_triton_profile(&run);
     let custom_all_reduce_gib =
         overhead::custom_all_reduce_gib(gpu, tp, env.disable_custom_all_reduce, args.multi_node);
@@ -226,6 +242,7 @@ pub(super) fn budget(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &S
     };
     Budget {
         weights_per_gpu_gib,
+        lora,
         sampler_backend,
         profiled_top_k_top_p,
         sampler_copies,

@@ -24,6 +24,7 @@ pub mod edge;
 pub mod encoder_decoder;
 pub mod engine;
 pub mod kv_groups;
+pub mod lora;
 pub mod mla_weights;
 mod notes;
 pub mod oracle;
@@ -38,6 +39,7 @@ use serde::Serialize;
 
 pub use dtype::{Dtype, KvCacheDtype, Quantization};
 pub use engine::{Entrypoint, Generation};
+pub use lora::{LoraArgs, LoraMemory};
 pub use oracle::{OracleCheck, OracleInputs, V1Unsupported};
 pub use recommend::{Demand, Placement, Recommendation, recommend};
 pub use refusals::Refusal;
@@ -107,6 +109,9 @@ pub struct EngineArgs {
     /// Flags set that move memory in ways the budget does not model: each
     /// gets a note ([`unmodelled`]).
     pub unmodelled: Vec<UnmodelledFlag>,
+    /// `--enable-lora` and its sizes: the adapter slots vLLM allocates
+    /// ([`lora`]); `None`: LoRA off.
+    pub lora: Option<LoraArgs>,
 }
 
 impl Default for EngineArgs {
@@ -135,6 +140,7 @@ impl Default for EngineArgs {
             distributed_executor_backend: None,
             enable_chunked_prefill: None,
             unmodelled: Vec::new(),
+            lora: None,
         }
     }
 }
@@ -202,6 +208,10 @@ pub struct MemoryFit {
     /// `total × utilization`: what vLLM may use.
     pub usable_gib: f64,
     pub weights_per_gpu_gib: f64,
+    /// LoRA's adapter slots inside `weights_per_gpu_gib` and its shrink
+    /// buffer inside `activation_gib` (absent without `--enable-lora`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lora: Option<LoraMemory>,
     pub activation_gib: f64,
     pub non_torch_gib: f64,
     /// The custom all-reduce's buffers inside `non_torch_gib` (0 when vLLM
@@ -298,7 +308,8 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let startup = verdict::startup_refusals(model, gpu, args, &s);
     // A start the checkpoint's unread dtype decides is unchecked, unless
     // an earlier startup check refuses it anyway.
-    let not_sized = encoder_decoder::unsized_reason(model, s.generation).or_else(|| match s.dtype {
+    let lora_unsized = args.lora.as_ref().and_then(|_| lora::unsized_reason(model, s.version));
+    let not_sized = encoder_decoder::unsized_reason(model, s.generation).or(lora_unsized).or_else(|| match s.dtype {
         dtype::DtypeOutcome::Unknown if startup.is_empty() => {
             Some(dtype::unknown_dtype_reason(s.version, &gpu.label, &gpu.compute))
         }
@@ -320,6 +331,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         gpu_memory_utilization: s.utilization,
         usable_gib: s.usable_gib,
         weights_per_gpu_gib: b.weights_per_gpu_gib,
+        lora: b.lora,
         activation_gib: b.activation_gib,
         non_torch_gib: b.non_torch_gib,
         custom_all_reduce_gib: b.custom_all_reduce_gib,

@@ -20,7 +20,8 @@ fn kv_connector_note(connector: &str) -> String {
 
 /// The notes of one answer, in a fixed order: the settled release's own
 /// (an assumed version), the V1 oracle's fallback, the dtype's fallback to
-/// float16, a KV connector, flags the budget does not model, the vision
+/// float16, a KV connector, LoRA's adapter slots where they are an upper
+/// bound, flags the budget does not model, the vision
 /// allowance, an assumed multicast granularity, an assumed SM count.
 pub(super) fn answer_notes(
     model: &ModelShape,
@@ -51,6 +52,11 @@ pub(super) fn answer_notes(
     }
     if let Some(connector) = &args.kv_connector {
         notes.push(kv_connector_note(connector));
+    }
+    if let (Some(lora), Some(memory)) = (&args.lora, &b.lora)
+        && !not_sized
+    {
+        notes.extend(super::lora::note(lora, memory));
     }
     notes.extend(args.unmodelled.iter().filter(|f| f.applies(model.moe)).map(|f| f.note()));
     if model.vision && !not_sized {

@@ -12,15 +12,6 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum UnmodelledKind {
-    /// `--enable-lora` (v0.7.3:654, v0.19.0:1127). Every LoRA-wrapped
-    /// linear layer allocates `max_loras` slots of rank `max_lora_rank` on
-    /// the GPU when the model loads (`lora_a_stacked`/`lora_b_stacked`,
-    /// v0.19.0 lora/layers/base_linear.py:64-85), and the profile runs
-    /// with dummy adapters (`maybe_dummy_run_with_lora`,
-    /// v1/worker/gpu_model_runner.py:5405): more weights and activation
-    /// than counted. V0 also keeps chunked prefill off for it
-    /// ([`super::engine::v0_chunked_prefill`]).
-    Lora,
     /// `--speculative-config`/`-sc` (v0.8.5:749, v0.19.0:1304),
     /// `--speculative-model` and `--num-speculative-tokens` (v0.7.3:754,
     /// 772): a draft model or MTP/EAGLE head loads on the same GPUs and its
@@ -59,7 +50,7 @@ pub enum UnmodelledKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UnmodelledFlag {
     pub kind: UnmodelledKind,
-    /// The flag as the container spells it (`--enable-lora`, `-O3`).
+    /// The flag as the container spells it (`--speculative-config`, `-O3`).
     pub flag: String,
 }
 
@@ -68,7 +59,6 @@ pub struct UnmodelledFlag {
 pub fn kind_of(name: &str) -> Option<UnmodelledKind> {
     use UnmodelledKind::*;
     Some(match name {
-        "--enable-lora" => Lora,
         "--speculative-config" | "-sc" | "--speculative-model" | "--num-speculative-tokens" => SpeculativeDecoding,
         "--num-gpu-blocks-override" => GpuBlocksOverride,
         "--hf-overrides" | "--rope-scaling" => ConfigOverride,
@@ -103,9 +93,6 @@ impl UnmodelledFlag {
     pub fn note(&self) -> String {
         let flag = &self.flag;
         match self.kind {
-            UnmodelledKind::Lora => format!(
-                "LoRA ({flag}) is not modelled: vLLM allocates max_loras adapter slots of max_lora_rank beside the linear layers when the model loads and profiles with dummy adapters, so the weights and activation here are low; check a startup log"
-            ),
             UnmodelledKind::SpeculativeDecoding => format!(
                 "speculative decoding ({flag}) is not modelled: the draft model or MTP/EAGLE head loads on the same GPUs and its layers take KV cache, so the memory left for the KV cache here is high; check a startup log"
             ),

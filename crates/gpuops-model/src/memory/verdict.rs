@@ -201,6 +201,11 @@ pub(super) fn startup_refusals(model: &ModelShape, gpu: &GpuInfo, args: &EngineA
     if Dtype::parse(&args.dtype) == Dtype::Float16 {
         problems.extend(Refusal::Startup, dtype::float16_refusal(version, &model.model_type));
     }
+    if let Some(lora) = &args.lora {
+        // `LoRAConfig`'s checks run as the engine config is built.
+        let chunked = args.enable_chunked_prefill == Some(true);
+        problems.extend(Refusal::Startup, super::lora::refusals(model, version, lora, chunked));
+    }
     // `init_device` checks the dtype, then the free memory (v0.9.1
     // v1/worker/gpu_worker.py:130,138).
     let (in_use, total, accounting) = (args.gpu_memory_in_use_gib, gpu.total_gib, version.co_tenant(generation));

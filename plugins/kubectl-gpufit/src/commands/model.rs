@@ -4,7 +4,7 @@
 
 use gpuops_model::catalog::{GpuInfo, MemorySource, ModelShape, gpu_product, gpu_products, mig_slice};
 use gpuops_model::memory::{
-    self, EngineArgs, Entrypoint, Generation, parse_kv_cache_bytes, parse_max_model_len, parse_memory_gib,
+    self, EngineArgs, Entrypoint, Generation, LoraArgs, parse_kv_cache_bytes, parse_max_model_len, parse_memory_gib,
 };
 
 use crate::cli::ModelArgs;
@@ -59,7 +59,8 @@ pub(crate) fn model(args: &ModelArgs) -> Result<ExitCode, Error> {
     let gpu = model_gpu(args)?;
     let engine = engine_args(args)?;
     let fit = memory::evaluate(&shape, &gpu, &engine);
-    let smallest = if fit.fits { None } else { memory::smallest_fitting_tp(&shape, &gpu, &engine, 8) };
+    let smallest =
+        if fit.fits || fit.not_sized.is_some() { None } else { memory::smallest_fitting_tp(&shape, &gpu, &engine, 8) };
     // `--recommend`: the asked context (else the model's longest) at `--concurrency`.
     let recommendation = args.recommend.then(|| {
         let demand = memory::Demand { context: fit.max_model_len, concurrency: args.concurrency };
@@ -74,7 +75,9 @@ pub(crate) fn model(args: &ModelArgs) -> Result<ExitCode, Error> {
     if let Some(edge) = &fit.edge {
         render::eprint_line(&format!("warning: {}", edge.text(fit.fits)));
     }
-    Ok(ExitCode::answer(fit.fits))
+    // A model gpuops cannot size is unchecked, as `check` says it (exit 3),
+    // never a "does not fit" it does not know.
+    Ok(if fit.not_sized.is_some() { ExitCode::Unchecked } else { ExitCode::answer(fit.fits) })
 }
 
 /// The model's shape: its config.json when given, else the resolver's chain.
@@ -148,6 +151,12 @@ fn engine_args(args: &ModelArgs) -> Result<EngineArgs, Error> {
         entrypoint: Entrypoint::Server,
         kv_connector,
         distributed_executor_backend: args.distributed_executor_backend.clone(),
+        lora: args.enable_lora.then(|| LoraArgs {
+            max_loras: args.max_loras.unwrap_or(1),
+            max_lora_rank: args.max_lora_rank.unwrap_or(16),
+            fully_sharded: args.fully_sharded_loras,
+            ..LoraArgs::default()
+        }),
         ..EngineArgs::default()
     })
 }

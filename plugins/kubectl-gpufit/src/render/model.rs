@@ -199,10 +199,19 @@ fn recommendation_text(r: &Recommendation, f: &MemoryFit) -> String {
 /// model's own error, which limit and how far (`MemoryFit::edge`): never a
 /// confident answer the model does not have.
 fn verdict(f: &MemoryFit) -> String {
+    if f.not_sized.is_some() {
+        // The figures above are no prediction: say so, not "does not fit".
+        return "unchecked (not sized by gpuops: see below)".to_string();
+    }
     match &f.edge {
         Some(edge) => edge.text(f.fits),
         None => (if f.fits { "fits" } else { "does not fit" }).to_string(),
     }
+}
+
+/// LoRA's adapter slots inside the weights, as vLLM counts them.
+fn lora_part(f: &MemoryFit) -> String {
+    f.lora.map_or(String::new(), |l| format!(" (LoRA adapter slots {:.2} GiB included)", l.stacks_gib))
 }
 
 fn memory_text(f: &MemoryFit, smallest: Option<u64>, wide: bool) -> String {
@@ -220,7 +229,7 @@ fn memory_text(f: &MemoryFit, smallest: Option<u64>, wide: bool) -> String {
         f.max_context.to_string()
     };
     let mut out = format!(
-        "model:        {}\ngpu:          {} ({:.2} GiB, {source}; {:.2} GiB at utilization {})\nengine:       vLLM {} {} (max_num_batched_tokens {}, max_num_seqs {}; top-k/top-p {:?})\nparallelism:  TP {} × PP {}\nweights/GPU:  {:.2} GiB\nactivations:  {:.2} GiB; non-torch {:.2} GiB; CUDA graphs {:.2} GiB ({graphs})\nKV budget:    {:.2} GiB/GPU, {} bytes per token\n{}max context:  {} tokens (asked: {})\n{}verdict:      {}\n",
+        "model:        {}\ngpu:          {} ({:.2} GiB, {source}; {:.2} GiB at utilization {})\nengine:       vLLM {} {} (max_num_batched_tokens {}, max_num_seqs {}; top-k/top-p {:?})\nparallelism:  TP {} × PP {}\nweights/GPU:  {:.2} GiB{}\nactivations:  {:.2} GiB; non-torch {:.2} GiB; CUDA graphs {:.2} GiB ({graphs})\nKV budget:    {:.2} GiB/GPU, {} bytes per token\n{}max context:  {} tokens (asked: {})\n{}verdict:      {}\n",
         f.model,
         f.gpu,
         f.gpu_memory_gib,
@@ -234,6 +243,7 @@ fn memory_text(f: &MemoryFit, smallest: Option<u64>, wide: bool) -> String {
         f.tensor_parallel,
         f.pipeline_parallel,
         f.weights_per_gpu_gib,
+        lora_part(f),
         f.activation_gib,
         f.non_torch_gib,
         f.cuda_graph_gib,

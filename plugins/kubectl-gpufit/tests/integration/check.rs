@@ -637,20 +637,20 @@ fn a_vision_language_model_on_v0_is_unchecked() {
     assert!(!text(&v1.stdout).contains("not-sized"), "{}", text(&v1.stdout));
 }
 
-/// A flag that moves memory in a way gpuops does not model (LoRA here:
-/// adapter slots beside every linear layer, vllm/lora/layers/base_linear.py
-/// v0.19.0:64-85) reaches the user as a warning under the table naming the
-/// flag, never as a silent "ok" on figures that assume it absent.
+/// A flag that moves memory in a way gpuops does not model (speculative
+/// decoding here: a draft model on the same GPUs) reaches the user as a
+/// warning under the table naming the flag, never as a silent "ok" on
+/// figures that assume it absent.
 #[test]
 fn an_unmodelled_flag_is_a_warning_naming_it() {
     let deployment = vllm_deployment(
         "vllm/vllm-openai:v0.11.0",
-        "--model, meta-llama/Llama-3.1-8B-Instruct, --max-model-len, '8192', --enable-lora, --max-loras, '4'",
+        "--model, meta-llama/Llama-3.1-8B-Instruct, --max-model-len, '8192', --speculative-config, '{\"method\": \"ngram\"}'",
     );
     let out = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xH100"], &deployment);
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("  warning: LoRA (--enable-lora) is not modelled: vLLM allocates max_loras adapter slots"),
+        stdout.contains("  warning: speculative decoding (--speculative-config) is not modelled: the draft model"),
         "{stdout}"
     );
     let plain = gpufit_with_stdin(
@@ -661,6 +661,36 @@ fn an_unmodelled_flag_is_a_warning_naming_it() {
         ),
     );
     assert!(!text(&plain.stdout).contains("warning:"), "{}", text(&plain.stdout));
+}
+
+/// LoRA's adapter slots are sized from vLLM's source (`memory::lora`): a
+/// rank vLLM refuses is refused in its words, and LoRA on a mixture of
+/// experts (every expert wrapped from 0.11.1) is unchecked (exit 3), not
+/// an "ok" on figures without the slots.
+#[test]
+fn lora_is_sized_refused_or_unchecked_as_vllm_would_run_it() {
+    let nodes = ["check", "-f", "-", "--nodes", "1*1xH100"];
+    let llama = |flags: &str| {
+        vllm_deployment(
+            "vllm/vllm-openai:v0.10.1",
+            &format!("--model, meta-llama/Llama-3.1-8B-Instruct, --max-model-len, '8192', --enable-lora{flags}"),
+        )
+    };
+    let ok = gpufit_with_stdin(&nodes, &llama(", --max-loras, '4', --max-lora-rank, '64'"));
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
+    let rank = gpufit_with_stdin(&nodes, &llama(", --max-lora-rank, '24'"));
+    let stdout = text(&rank.stdout);
+    assert_eq!(rank.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("max_lora_rank (24) must be one of (8, 16, 32, 64, 128, 256, 320, 512)."), "{stdout}");
+    let moe = vllm_deployment(
+        "vllm/vllm-openai:v0.19.0",
+        "--model, Qwen/Qwen3-30B-A3B, --max-model-len, '8192', --enable-lora",
+    );
+    let out = gpufit_with_stdin(&nodes, &moe);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("not-sized   placed, memory unchecked"), "{stdout}");
+    assert!(stdout.contains("LoRA (--enable-lora) on the mixture of experts Qwen/Qwen3-30B-A3B"), "{stdout}");
 }
 
 /// `--dtype auto` on a T4 (no bfloat16): from vLLM 0.9.0 a bfloat16
