@@ -41,6 +41,7 @@ pub(super) fn oracle_inputs(args: &EngineArgs, gpu: Option<&GpuInfo>, model: Opt
         pipeline_parallel: args.pipeline_parallel.max(1),
         distributed_executor_backend: args.distributed_executor_backend.clone(),
         mla: model.map(|m| m.mla_latent.is_some()),
+        lora: args.lora.is_some(),
     }
 }
 

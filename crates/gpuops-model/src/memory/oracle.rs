@@ -46,9 +46,9 @@ impl VllmVersion {
     /// returns at the first that fails with `VLLM_USE_V1` unset). Only the
     /// checks on what gpuops reads are ported: the GPU, `--kv-cache-dtype`,
     /// `--cpu-offload-gb`, `--dtype`, `--quantization`,
-    /// `--kv-transfer-config`, `VLLM_ATTENTION_BACKEND` and pipeline
+    /// `--kv-transfer-config`, `VLLM_ATTENTION_BACKEND`, LoRA and pipeline
     /// parallelism (not load formats, logits processors, scheduler flags,
-    /// guided decoding, speculative decoding, LoRA, tracing, tasks or
+    /// guided decoding, speculative decoding, tracing, tasks or
     /// architectures). Lines are engine/arg_utils.py's at each release read
     /// (0.8.0 to 0.8.5, 0.9.0 to 0.9.2, 0.10.0, 0.10.1.1, 0.10.2).
     pub fn v1_unsupported(self, env: &VllmEnv, inputs: &OracleInputs) -> Vec<V1Unsupported> {
@@ -98,6 +98,12 @@ impl VllmVersion {
         if let Some(backend) = env.attention_backend.as_deref().filter(|b| !self.v1_backends().contains(b)) {
             failing
                 .push(V1Unsupported::new(&format!("VLLM_ATTENTION_BACKEND={backend}"), OracleCheck::UnsupportedRemove));
+        }
+        // "LoRA is supported on V1, but off by default for now":
+        // `_warn_or_fallback("LORA")` (v0.8.0:1586, v0.8.2:1685; gone at
+        // 0.8.3), just before the PP check.
+        if !self.at_least(0, 8, 3) && inputs.lora {
+            failing.push(V1Unsupported::new("LORA", OracleCheck::Experimental));
         }
         failing.extend(
             self.pipeline_parallel_unsupported(
@@ -273,6 +279,8 @@ pub struct OracleInputs {
     pub distributed_executor_backend: Option<String>,
     /// The model uses MLA (`model_config.use_mla`); `None`: not known.
     pub mla: Option<bool>,
+    /// `--enable-lora`.
+    pub lora: bool,
 }
 
 impl Default for OracleInputs {
@@ -288,6 +296,7 @@ impl Default for OracleInputs {
             pipeline_parallel: 1,
             distributed_executor_backend: None,
             mla: None,
+            lora: false,
         }
     }
 }
@@ -483,6 +492,14 @@ mod tests {
                 (kv("--kv-transfer-config"), refused("--kv-transfer-config")),
             ),
             ("0.8.5", &none, OracleInputs { kv_connector: true, ..h100.clone() }, v1.clone()),
+            // LoRA: experimental at v0.8.0:1586, v0.8.2:1685; gone at 0.8.3.
+            (
+                "0.8.2",
+                &none,
+                OracleInputs { lora: true, ..h100.clone() },
+                (Some("LORA is experimental on VLLM_USE_V1=1. Falling back to V0 Engine.".into()), None),
+            ),
+            ("0.8.3", &none, OracleInputs { lora: true, ..h100.clone() }, v1.clone()),
             // PP: experimental at v0.8.0:1590, v0.8.2:1689 (no refusal) …
             (
                 "0.8.2",
