@@ -156,6 +156,17 @@ impl Explanation {
             self.warnings
                 .push((workload.workload.to_string(), gpuops_manifest::text::printable_prefix(&line, FINDING_CAP)));
         }
+        // A placed workload whose memory gpuops could not check (a model
+        // or GPU it does not know, a model it cannot size) passes the gate:
+        // say so where Argo CD shows it, never a silent pass.
+        if workload.fits
+            && workload.memory_unchecked()
+            && let Some(why) = workload.memory.as_ref().and_then(|m| m.message.as_ref())
+        {
+            let line = format!("fit gate{role}: memory unchecked: {why}");
+            self.warnings
+                .push((workload.workload.to_string(), gpuops_manifest::text::printable_prefix(&line, FINDING_CAP)));
+        }
         self.block.clear();
         workload.explain_into(&mut self.block, max_gpus, false);
         if self.block.trim().is_empty() {

@@ -67,14 +67,36 @@ pub fn unsized_reason(model: &ModelShape, generation: Generation) -> Option<Stri
             model.id
         ));
     }
-    (model.vision && generation == Generation::V0).then(|| {
-        format!(
+    if model.vision && generation == Generation::V0 {
+        return Some(format!(
             "not sized by gpuops: {} is a vision-language model on vLLM's V0 engine, whose profile run gives its dummy \
              sequences the largest images the model takes and gpuops cannot derive the vision encoder's peak on them; {read}",
+            model.id
+        ));
+    }
+    (model.vision && LARGE_IMAGE_VISION.contains(&model.model_type.as_str())).then(|| {
+        format!(
+            "not sized by gpuops: {} is a vision-language model whose vLLM profile run encodes the largest image it \
+             takes (16,384 tokens, 65,536 patches through the vision tower) and gpuops cannot derive that peak: the \
+             1 GiB allowance it keeps for other vision models left 24,320 tokens of KV cache for Qwen2.5-VL-72B at \
+             TP 4 on A100 40GB where vLLM 0.8.3 logged 9,072 (vllm#16570); read 'GPU KV cache size' from a vLLM \
+             startup log with the same flags and GPU",
             model.id
         )
     })
 }
+
+/// Vision-language models whose largest image runs to thousands of tokens:
+/// Qwen2-VL and Qwen2.5-VL take `max_pixels` 12,845,056 (28² pixels a
+/// token after the 2 × 2 merge: 16,384 tokens). V1's profile run encodes
+/// `min(encoder_budget // max_tokens_per_item, max_num_seqs × images per
+/// prompt)` of them, the budget being at least one item (v0.8.5
+/// v1/worker/gpu_model_runner.py:1584-1650): one full-size image even at
+/// `max_num_seqs` 2. The 1 GiB allowance ([`super::overhead::activation_gib`])
+/// holds for Gemma 3, Mistral Small 3.1 and Llama 4 (fit rows at 0.19);
+/// on Qwen2.5-VL-72B at 0.8.3 (vllm#16570, a check row) it left 2.7 times
+/// the KV cache vLLM logged.
+const LARGE_IMAGE_VISION: &[&str] = &["qwen2_vl", "qwen2_5_vl"];
 
 /// The vision configuration fields the profile depends on (Mllama's
 /// `vision_config`; `data/models.json` carries only the widths and layer
@@ -158,10 +180,19 @@ mod tests {
             assert!(reason.starts_with("not sized by gpuops") && reason.contains("PyTorch activation peak memory"));
         }
         // Other vision models go through the decoder-only profile: sized
-        // on V1, not on V0 (one largest image per dummy sequence,
-        // worker/model_runner.py v0.8.4:1300-1325).
+        // on V1 with the allowance, not on V0 (one largest image per dummy
+        // sequence, worker/model_runner.py v0.8.4:1300-1325) …
+        let gemma = find_model("google/gemma-3-27b-it").unwrap();
+        assert!(gemma.vision && unsized_reason(&gemma, Generation::V1).is_none());
+        assert!(unsized_reason(&gemma, Generation::V0).is_some());
+        // … but Qwen2-VL and Qwen2.5-VL, whose largest image is 16,384
+        // tokens, not on V1 either (vllm#16570).
         let qwen_vl = find_model("Qwen/Qwen2.5-VL-7B-Instruct").unwrap();
-        assert!(qwen_vl.vision && unsized_reason(&qwen_vl, Generation::V1).is_none());
+        for generation in [Generation::V1, Generation::V1Graphs] {
+            let v1 = unsized_reason(&qwen_vl, generation).unwrap();
+            assert!(v1.contains("is a vision-language model whose vLLM profile run encodes the largest image"), "{v1}");
+        }
+        assert!(unsized_reason(&find_model("Qwen/Qwen2-VL-7B-Instruct").unwrap(), Generation::V1).is_some());
         let v0 = unsized_reason(&qwen_vl, Generation::V0).unwrap();
         assert!(
             v0.starts_with(

@@ -292,6 +292,44 @@ pub fn release(args: &EngineArgs, gpu: Option<&GpuInfo>) -> (VllmVersion, Genera
 /// resolves, its memory budget term by term, the KV cache it plans in what
 /// is left, and the refusals it meets on the way.
 pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryFit {
+    let fit = evaluate_as(model, gpu, args, true);
+    let Some(reason) = fit.not_sized.as_deref() else { return fit };
+    // What gpuops cannot size only adds memory (a vision encoder's
+    // profile, adapter slots on experts, float32 weights over the 16-bit
+    // ones figured): where the figures without it already fail, with a
+    // margin wider than the model's error, vLLM refuses too.
+    let bare = ModelShape { vision: false, ..model.clone() };
+    let mut lower = evaluate_as(&bare, gpu, args, false);
+    if lower.edge.is_some() {
+        return fit;
+    }
+    if lower.fits {
+        // A dtype gpuops did not read is no term to bound.
+        if !(model.vision || args.lora.is_some()) {
+            return fit;
+        }
+        // What the unsized term may take before one request of
+        // max_model_len no longer fits (every layer counted in full: a
+        // sliding window only leaves more).
+        let request_gib = (lower.kv_bytes_per_token * lower.max_model_len) as f64 / GIB;
+        let room = lower.kv_budget_gib - request_gib;
+        let term = if model.vision { "the vision encoder's profile peak" } else { "LoRA's slots on the experts" };
+        let mut fit = fit;
+        fit.notes.push(format!(
+            "without {term} the figures fit, with {room:.2} GiB a GPU to spare for one {}-token request: vLLM starts if {term} takes less",
+            lower.max_model_len
+        ));
+        return fit;
+    }
+    let what = reason.strip_prefix("not sized by gpuops: ").unwrap_or(reason);
+    let what = what.split("; read '").next().unwrap_or(what);
+    lower.notes.push(format!("lower bound: {what}; these figures leave that out and already do not fit"));
+    lower
+}
+
+/// [`evaluate`]; with `decline` false, figures even where gpuops cannot
+/// size everything (the lower bound `evaluate` checks).
+fn evaluate_as(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, decline: bool) -> MemoryFit {
     let s = settle(model, gpu, args);
     let b = budget(model, gpu, args, &s);
     let kv = kv_plan(model, args, s.version, s.generation, s.stage_layers, b.kv_budget_gib, s.max_num_batched_tokens);
@@ -316,6 +354,7 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
         dtype::DtypeOutcome::Float32 => Some(dtype::float32_reason(s.version, &model.model_type, &gpu.label)),
         _ => None,
     });
+    let not_sized = not_sized.filter(|_| decline);
     let (refusals, edge) = problems(model, args, &s, &b, &kv, startup, not_sized.as_deref());
     let (problems, refusal) = (refusals.messages, refusals.first);
     let notes = notes::answer_notes(model, gpu, args, &s, &b, not_sized.is_some());

@@ -64,8 +64,8 @@ pub(super) fn answer_notes(
         // the encoder's profile: say so where the verdict is shown.
         notes.push(
             "the vision encoder's profile peak is a 1 GiB allowance, not derived from vLLM's source (checked only on \
-             Gemma 3 and Mistral Small 3.1 at vLLM 0.19); models whose images run to thousands of tokens \
-             (Qwen2-VL, Qwen2.5-VL: up to 16,384) can profile several GiB more"
+             Gemma 3 and Mistral Small 3.1 at vLLM 0.19); a model whose images run to thousands of tokens profiles \
+             GiB more (Qwen2-VL and Qwen2.5-VL, up to 16,384, are not sized for that reason)"
                 .to_string(),
         );
     }

@@ -44,9 +44,13 @@ fn worked_fits_on_the_newest_engine() {
     // Qwen2.5-32B at TP2 on L40S fits 32768; on A100-40GB it does not.
     assert!(fit("Qwen2.5-32B", "L40S", 2, None).fits);
     assert!(!fit("Qwen2.5-32B", "A100-40GB", 2, None).fits);
-    // Qwen2.5-VL-32B at its 128000: 1×H100 no, 2×H100 yes.
-    assert!(!fit("Qwen2.5-VL-32B", "H100", 1, None).fits);
-    assert!(fit("Qwen2.5-VL-32B", "H100", 2, None).fits);
+    // Gemma 3 27B (a vision model sized with the 1 GiB encoder allowance)
+    // at its 131072: 1×L40S no, 2×L40S yes; Qwen2.5-VL is not sized at any
+    // TP (its 16,384-token images, `encoder_decoder::unsized_reason`).
+    assert!(!fit("gemma-3-27b-it", "L40S", 1, None).fits);
+    assert!(fit("gemma-3-27b-it", "L40S", 2, None).fits);
+    let vl = fit("Qwen2.5-VL-32B", "H100", 2, None);
+    assert!(!vl.fits && vl.not_sized.is_some());
     // Llama-3.3-70B needs more than 2×H100 at full context.
     assert!(!fit("Llama-3.3-70B-Instruct", "H100", 2, None).fits);
     assert!(fit("Llama-3.3-70B-Instruct", "H100", 4, None).fits);
@@ -111,8 +115,10 @@ fn vllm_refusals() {
         EngineArgs { dtype: "bfloat16".into(), max_model_len: Some(8192), ..EngineArgs::default() },
     );
     assert!(!asked.dtype_supported && !asked.fits);
-    let m = find_model("Qwen2.5-VL-32B").unwrap();
-    assert_eq!(smallest_fitting_tp(&m, &gpu("H100"), &EngineArgs::default(), 8), Some(2));
+    let m = find_model("Qwen2.5-32B-Instruct").unwrap();
+    assert_eq!(smallest_fitting_tp(&m, &gpu("L40S"), &EngineArgs::default(), 8), Some(2));
+    let vl = find_model("Qwen2.5-VL-32B").unwrap();
+    assert_eq!(smallest_fitting_tp(&vl, &gpu("H100"), &EngineArgs::default(), 8), None, "never sized");
     let bad =
         fit_with("Llama-3.1-8B", "H100", EngineArgs { gpu_memory_utilization: Some(1.2), ..EngineArgs::default() });
     assert!(bad.problems[0].contains("must be within (0, 1]"), "{:?}", bad.problems);

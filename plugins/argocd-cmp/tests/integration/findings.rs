@@ -123,6 +123,32 @@ fn the_fit_gate_says_when_it_assumed_the_vllm_version() {
     assert!(!text(&out.stdout).contains("gpuops.dev/warnings"), "{}", text(&out.stdout));
 }
 
+/// A placed workload whose memory gpuops cannot check (here Qwen2.5-VL,
+/// whose vision encoder's profile it does not size) passes the gate in
+/// `enforce`, and says so in its `gpuops.dev/warnings`: Argo CD shows no
+/// successful command's stderr, so a silent pass would read as "fits".
+#[test]
+fn the_fit_gate_says_what_it_could_not_check() {
+    let ws = Workspace::new();
+    let deployment = vllm("vl", "vllm/vllm-openai:v0.11.0")
+        .replace("meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen2.5-VL-7B-Instruct");
+    ws.write("apps/vl/vllm.yaml", &deployment);
+    let source =
+        Source::at("apps/vl").with(parameters(&[("capacity", json!("1*1xH100-80GB")), ("fit-gate", json!("enforce"))]));
+    let out = ws.generate(&source);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let objects = manifests(&out.stdout);
+    let warnings = annotation(&objects[0], "gpuops.dev/warnings").unwrap_or_default();
+    assert!(
+        warnings.contains(
+            "fit gate: memory unchecked: not sized by gpuops: Qwen/Qwen2.5-VL-7B-Instruct is a vision-language model"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(annotation(&objects[0], "gpuops.dev/fit").is_none(), "placed: no finding");
+}
+
 /// Issue 20, deliverable 4 through the gate: two vLLM Deployments on a node
 /// whose one H100 is time-sliced four ways are both placed, and the second
 /// is refused by vLLM's startup check — `warn` says so in its
