@@ -444,6 +444,8 @@ mod tests {
         );
         let moe = fit(json!(["--max-model-len", "8192", "--enable-lora"]), "Qwen3-30B-A3B");
         assert!(!moe.fits && moe.not_sized.is_some(), "{moe:?}");
+        // Its attention's slots alone leave room: how much, said in a note.
+        assert!(moe.notes.iter().any(|n| n.starts_with("without LoRA's slots on the experts the figures fit, with ")));
     }
 
     /// `--enable-chunked-prefill` as vLLM's parsers take it; on V0 it decides

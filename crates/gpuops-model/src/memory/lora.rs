@@ -143,7 +143,11 @@ pub fn memory(model: &ModelShape, version: VllmVersion, lora: &LoraArgs, stage: 
     let o = r * heads * head_dim / t + h_row_b * r;
     // Gated MLPs wrap gate_up (two slices) and down_proj; fc1/fc2 MLPs two
     // plain linears (hfconfig::mlp_matrices).
-    let mlp = if crate::hfconfig::mlp_matrices(&model.model_type) == 2.0 {
+    // A mixture of experts is not sized (`unsized_reason`): its attention
+    // alone is counted, the lower bound `memory::evaluate` checks.
+    let mlp = if model.moe {
+        0.0
+    } else if crate::hfconfig::mlp_matrices(&model.model_type) == 2.0 {
         r_column_a * h + ffn * r + r * ffn + h_row_b * r
     } else {
         gate_up_slices * r_column_a * h + 2.0 * ffn * r + r * ffn + h_row_b * r

@@ -305,15 +305,18 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     }
     if lower.fits {
         // A dtype gpuops did not read is no term to bound.
-        if !(model.vision || args.lora.is_some()) {
+        let term = if args.lora.is_some() && model.moe {
+            "LoRA's slots on the experts"
+        } else if model.vision {
+            "the vision encoder's profile peak"
+        } else {
             return fit;
-        }
+        };
         // What the unsized term may take before one request of
         // max_model_len no longer fits (every layer counted in full: a
         // sliding window only leaves more).
         let request_gib = (lower.kv_bytes_per_token * lower.max_model_len) as f64 / GIB;
         let room = lower.kv_budget_gib - request_gib;
-        let term = if model.vision { "the vision encoder's profile peak" } else { "LoRA's slots on the experts" };
         let mut fit = fit;
         fit.notes.push(format!(
             "without {term} the figures fit, with {room:.2} GiB a GPU to spare for one {}-token request: vLLM starts if {term} takes less",
