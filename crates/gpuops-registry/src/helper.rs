@@ -112,12 +112,21 @@ fn run(program: &Path, input: &str, timeout: Duration) -> std::io::Result<(std::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
+    /// The helper script, written by a `sh` child rather than by this
+    /// process: a file this process opened for writing is inherited by any
+    /// child another test thread forks meanwhile, and exec'ing it then
+    /// fails with "Text file busy" (ETXTBSY; it did once in a full run).
     fn script(dir: &Path, body: &str) -> CredentialHelper {
         let program = dir.join("docker-credential-ecr-login");
-        std::fs::write(&program, format!("#!/bin/sh\n{body}\n")).unwrap();
-        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut writer = Command::new("sh")
+            .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
+            .arg(&program)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writer.stdin.take().unwrap().write_all(format!("#!/bin/sh\n{body}\n").as_bytes()).unwrap();
+        assert!(writer.wait().unwrap().success(), "writing {}", program.display());
         CredentialHelper { program, provider: CloudProvider::Aws }
     }
 
