@@ -142,9 +142,9 @@ pub fn memory(model: &ModelShape, version: VllmVersion, lora: &LoraArgs, stage: 
     let qkv = qkv_slices * r_column_a * h + (q + 2.0 * kv) * r;
     let o = r * heads * head_dim / t + h_row_b * r;
     // Gated MLPs wrap gate_up (two slices) and down_proj; fc1/fc2 MLPs two
-    // plain linears (hfconfig::mlp_matrices).
-    // A mixture of experts is not sized (`unsized_reason`): its attention
-    // alone is counted, the lower bound `memory::evaluate` checks.
+    // plain linears (hfconfig::mlp_matrices). A mixture of experts is not
+    // sized (`unsized_reason`): its attention alone is counted, the lower
+    // bound `memory::evaluate` checks.
     let mlp = if model.moe {
         0.0
     } else if crate::hfconfig::mlp_matrices(&model.model_type) == 2.0 {
@@ -153,8 +153,12 @@ pub fn memory(model: &ModelShape, version: VllmVersion, lora: &LoraArgs, stage: 
         gate_up_slices * r_column_a * h + 2.0 * ffn * r + r * ffn + h_row_b * r
     };
     let linear = stage_layers as f64 * l * (qkv + o + mlp) * bytes;
+    // A class not read is counted as wrapping them (an upper bound, said in
+    // a note), except on a mixture of experts, whose count must stay a
+    // lower bound.
     let embeddings_known = wraps_embeddings(&model.model_type, version);
-    let embeddings = if embeddings_known.unwrap_or(true) {
+    let embeddings_counted = embeddings_known.unwrap_or(!model.moe);
+    let embeddings = if embeddings_counted {
         embedding_bytes(model, version, lora, t, bytes, model_dtype_bytes as f64, pp)
     } else {
         0.0
@@ -163,7 +167,7 @@ pub fn memory(model: &ModelShape, version: VllmVersion, lora: &LoraArgs, stage: 
     LoraMemory {
         stacks_gib: (linear + embeddings) / GIB,
         activation_gib: activation / GIB,
-        embeddings_assumed: embeddings_known.is_none(),
+        embeddings_assumed: embeddings_known.is_none() && embeddings_counted,
     }
 }
 
