@@ -153,8 +153,11 @@ fn vllm_runtime_container(obj: &Value, model: &str) -> Value {
     if let Some(n) = count("/spec/model/maxNumSeqs") {
         args.extend(["--max-num-seqs".to_string(), n.to_string()]);
     }
-    if let Some(u) = text("/spec/vllmConfig/gpuMemoryUtilization") {
-        args.extend(["--gpu_memory_utilization".to_string(), u.to_string()]);
+    // A string in the CRD; a number written unquoted is read the same.
+    let utilization = at("/spec/vllmConfig/gpuMemoryUtilization")
+        .and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_f64().map(|f| f.to_string())));
+    if let Some(u) = utilization.filter(|u| !u.is_empty()) {
+        args.extend(["--gpu_memory_utilization".to_string(), u]);
     }
     if let Some(n) = count("/spec/vllmConfig/maxLoras") {
         args.extend(["--max_loras".to_string(), n.to_string()]);

@@ -90,7 +90,7 @@ fn production_stack_vllm_runtime_is_a_deployment_of_its_resources() {
     // The operator's container (vllmruntime_controller.go
     // `deploymentForVLLMRuntime`): model.maxNumSeqs, enableLoRA with
     // vllmConfig.maxLoras, and LMCache's connector reach the check.
-    assert_eq!(fit.max_num_seqs, 32);
+    assert_eq!((fit.max_num_seqs, fit.gpu_memory_utilization), (32, 0.8));
     let lora = fit.lora.expect("enableLoRA: true is --enable-lora");
     assert!(lora.stacks_gib > 0.3 && lora.stacks_gib < 0.4, "4 slots of rank 16: {lora:?}");
     assert!(
