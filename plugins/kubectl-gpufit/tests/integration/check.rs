@@ -732,3 +732,43 @@ fn auto_dtype_on_a_gpu_without_bfloat16_by_release() {
     assert!(stdout.contains("memory unchecked: the checkpoint's torch_dtype is not known here"), "{stdout}");
     assert!(!stdout.contains("Bfloat16 is only supported"), "{stdout}");
 }
+
+/// `model` on a model gpuops cannot size says unchecked and exits 3, as
+/// `check` does, with the room the figures without the unsized term leave;
+/// LoRA on a dense model is sized and shown in the weights line.
+#[test]
+fn model_says_unchecked_for_what_it_cannot_size() {
+    let args = |extra: &[&str]| {
+        let mut a = vec!["model", "--engine", "0.19.0", "--max-model-len", "8192"];
+        a.extend_from_slice(extra);
+        gpufit(&a)
+    };
+    let vl = args(&["Qwen/Qwen2.5-VL-7B-Instruct", "--gpu", "H100"]);
+    let stdout = text(&vl.stdout);
+    assert_eq!(vl.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("verdict:      unchecked (not sized by gpuops: see below)"), "{stdout}");
+    assert!(
+        stdout.contains("note:         without the vision encoder's profile peak the figures fit, with "),
+        "{stdout}"
+    );
+    let moe = args(&["Qwen/Qwen3-30B-A3B", "--gpu", "H100", "--enable-lora"]);
+    let stdout = text(&moe.stdout);
+    assert_eq!(moe.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("without LoRA's slots on the experts the figures fit"), "{stdout}");
+    let dense = args(&[
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "--gpu",
+        "L4",
+        "--enable-lora",
+        "--max-loras",
+        "4",
+        "--max-lora-rank",
+        "64",
+    ]);
+    let stdout = text(&dense.stdout);
+    assert_eq!(dense.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("weights/GPU:  16.33 GiB (LoRA adapter slots 1.38 GiB included)"), "{stdout}");
+    let rank = args(&["meta-llama/Llama-3.1-8B-Instruct", "--gpu", "L4", "--enable-lora", "--max-lora-rank", "24"]);
+    assert_eq!(rank.status.code(), Some(1));
+    assert!(text(&rank.stdout).contains("argument --max-lora-rank: invalid choice: 24"), "{}", text(&rank.stdout));
+}
