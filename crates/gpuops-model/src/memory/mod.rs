@@ -330,6 +330,13 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     lower
 }
 
+/// Why gpuops cannot size `model` with `args` on `gpu`, whatever the
+/// figures: what [`evaluate`] declines before it checks the lower bound.
+/// Settings searched over (`--recommend`) mean nothing for such a model.
+pub fn not_sized_reason(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> Option<String> {
+    evaluate_as(model, gpu, args, true).not_sized
+}
+
 /// [`evaluate`]; with `decline` false, figures even where gpuops cannot
 /// size everything (the lower bound `evaluate` checks).
 fn evaluate_as(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, decline: bool) -> MemoryFit {

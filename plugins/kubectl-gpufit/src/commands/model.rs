@@ -62,12 +62,20 @@ pub(crate) fn model(args: &ModelArgs) -> Result<ExitCode, Error> {
     let smallest =
         if fit.fits || fit.not_sized.is_some() { None } else { memory::smallest_fitting_tp(&shape, &gpu, &engine, 8) };
     // `--recommend`: the asked context (else the model's longest) at `--concurrency`.
-    let recommendation = args.recommend.then(|| {
+    // No setting of a model gpuops cannot size is known to start: none is
+    // recommended (the answer says why), rather than "none starts".
+    let sized = fit.not_sized.is_none() && memory::not_sized_reason(&shape, &gpu, &engine).is_none();
+    let recommendation = (args.recommend && sized).then(|| {
         let demand = memory::Demand { context: fit.max_model_len, concurrency: args.concurrency };
         memory::recommend(&shape, &gpu, &engine, demand)
     });
-    let answer =
-        ModelAnswer { fit: &fit, smallest_tp: smallest, recommendation, shared: render::SharedGpu::of(&engine, &fit) };
+    let answer = ModelAnswer {
+        fit: &fit,
+        smallest_tp: smallest,
+        recommendation,
+        recommend_declined: args.recommend && !sized,
+        shared: render::SharedGpu::of(&engine, &fit),
+    };
     render::emit(&render::model(&answer, &args.output)?)?;
     // At the edge the exit code stays the model's verdict (a script that
     // gates on it keeps working); the warning goes to stderr in every

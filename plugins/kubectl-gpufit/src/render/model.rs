@@ -20,9 +20,14 @@ pub(crate) struct ModelAnswer<'a> {
     /// The smallest tensor-parallel size up to 8 that fits, when the asked
     /// one does not (nullable: `null` when it fits or none does).
     pub(crate) smallest_tp: Option<u64>,
-    /// `--recommend`'s answers (absent without it).
+    /// `--recommend`'s answers (absent without it, and for a model gpuops
+    /// does not size: `notSized` says why).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) recommendation: Option<Recommendation>,
+    /// `--recommend` was given for a model gpuops does not size: the text
+    /// says why nothing is recommended.
+    #[serde(skip)]
+    pub(crate) recommend_declined: bool,
     /// `--gpu-memory-in-use` (absent without it).
     #[serde(flatten)]
     pub(crate) shared: Option<SharedGpu>,
@@ -75,6 +80,10 @@ pub(crate) fn model(answer: &ModelAnswer<'_>, args: &OutputArgs) -> Result<Strin
     }
     if let Some(r) = &answer.recommendation {
         text.push_str(&recommendation_text(r, answer.fit));
+    } else if answer.recommend_declined {
+        text.push_str(
+            "recommend:    nothing: gpuops does not size this model (see above), so no setting is known to start\n",
+        );
     }
     Ok(text)
 }

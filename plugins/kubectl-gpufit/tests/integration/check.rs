@@ -772,3 +772,22 @@ fn model_says_unchecked_for_what_it_cannot_size() {
     assert_eq!(rank.status.code(), Some(1));
     assert!(text(&rank.stdout).contains("argument --max-lora-rank: invalid choice: 24"), "{}", text(&rank.stdout));
 }
+
+/// `--recommend` on a model gpuops does not size recommends nothing, and
+/// says why, rather than "none starts" and "no catalog GPU serves it".
+#[test]
+fn nothing_is_recommended_for_a_model_that_is_not_sized() {
+    let out =
+        gpufit(&["model", "Qwen/Qwen2.5-VL-7B-Instruct", "--gpu", "L4", "--max-model-len", "8192", "--recommend"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("recommend:    nothing: gpuops does not size this model (see above)"), "{stdout}");
+    assert!(!stdout.contains("none starts") && !stdout.contains("no catalog GPU serves it"), "{stdout}");
+    // At its 128000 the figures without the encoder already fail (a
+    // certain refusal): still nothing to recommend at shorter contexts.
+    let json = gpufit(&["model", "Qwen/Qwen2.5-VL-7B-Instruct", "--gpu", "L4", "--recommend", "-o", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json.status.code(), Some(1), "{doc}");
+    assert!(doc.get("recommendation").is_none(), "{doc}");
+    assert!(doc["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().starts_with("lower bound: ")), "{doc}");
+}
