@@ -15,7 +15,10 @@ pub enum UnmodelledKind {
     /// `--speculative-config`/`-sc` (v0.8.5:749, v0.19.0:1304),
     /// `--speculative-model` and `--num-speculative-tokens` (v0.7.3:754,
     /// 772): a draft model or MTP/EAGLE head loads on the same GPUs and its
-    /// layers take KV cache.
+    /// layers take KV cache; with any method (ngram too) V1's profile runs
+    /// the rejection sampler on `num_reqs` draft plus `num_reqs` target
+    /// rows of logits after the sampler (v0.19.0
+    /// v1/worker/gpu_model_runner.py:5609-5631).
     SpeculativeDecoding,
     /// `--num-gpu-blocks-override` (v0.7.3:512, v0.19.0:994): vLLM
     /// allocates that many blocks whatever the profile left
@@ -94,7 +97,7 @@ impl UnmodelledFlag {
         let flag = &self.flag;
         match self.kind {
             UnmodelledKind::SpeculativeDecoding => format!(
-                "speculative decoding ({flag}) is not modelled: the draft model or MTP/EAGLE head loads on the same GPUs and its layers take KV cache, so the memory left for the KV cache here is high; check a startup log"
+                "speculative decoding ({flag}) is not modelled: a draft model or MTP/EAGLE head loads on the same GPUs and its layers take KV cache, and even with ngram V1's profile runs the rejection sampler on twice the sampler's rows of logits, so the memory left for the KV cache here is high; check a startup log"
             ),
             UnmodelledKind::GpuBlocksOverride => format!(
                 "{flag} sets the KV cache's block count: vLLM allocates that many blocks whatever memory the profile left, so the KV figures here are not what it allocates and a count above them can run out of memory"

@@ -668,7 +668,7 @@ fn an_unmodelled_flag_is_a_warning_naming_it() {
     let out = gpufit_with_stdin(&["check", "-f", "-", "--nodes", "1*1xH100"], &deployment);
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("  warning: speculative decoding (--speculative-config) is not modelled: the draft model"),
+        stdout.contains("  warning: speculative decoding (--speculative-config) is not modelled: a draft model"),
         "{stdout}"
     );
     let plain = gpufit_with_stdin(
