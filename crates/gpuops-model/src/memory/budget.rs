@@ -180,7 +180,8 @@ impl Budget {
 pub(super) fn budget(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &Settings) -> Budget {
     let (version, generation, tp, env) = (s.version, s.generation, s.tp, &args.vllm_env);
     let (weight_bytes, _) = weight_bytes_per_param(model, args);
-    let dtype_bytes = Dtype::parse(&args.dtype).bytes() as f64;
+    let model_dtype_bytes = Dtype::parse(&args.dtype).bytes();
+    let dtype_bytes = model_dtype_bytes as f64;
     // LoRA's stacks are made inside the window vLLM measures the weights
     // in (`lora` module doc), its shrink buffer lives in the profile.
     let lora = args.lora.as_ref().map(|lora| {
@@ -189,7 +190,7 @@ pub(super) fn budget(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &S
             pp: s.pp,
             layers: s.stage_layers,
             tokens: s.max_num_batched_tokens,
-            model_dtype_bytes: Dtype::parse(&args.dtype).bytes(),
+            model_dtype_bytes,
         };
         super::lora::memory(model, version, lora, &stage)
     });
@@ -220,7 +221,7 @@ pub(super) fn budget(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &S
         enforce_eager: args.enforce_eager,
         multi_node: args.multi_node,
         hidden: model.hidden,
-        dtype_bytes: Dtype::parse(&args.dtype).bytes(),
+        dtype_bytes: model_dtype_bytes,
         max_num_batched_tokens: s.max_num_batched_tokens,
     });
     let graph_profile_counted = version >= GRAPH_PROFILE_IN_WINDOW && !args.enforce_eager && gpu.vendor != Vendor::Amd;
