@@ -264,6 +264,11 @@ pub struct MemoryFit {
     /// the figures above are not a prediction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_sized: Option<String>,
+    /// The figures leave out a term gpuops cannot size (the `not_sized`
+    /// reason it would otherwise give, in a `lower bound:` note) and do not
+    /// fit even so: the refusal is certain, but no other setting is sized.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub lower_bound: bool,
     /// The verdict is decided by a margin smaller than the model's own
     /// error ([`edge::UNCERTAINTY_OF_TOTAL`]): `fits` stays what the model
     /// computes, but vLLM may do either ([`edge`]).
@@ -327,14 +332,8 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     let what = reason.strip_prefix("not sized by gpuops: ").unwrap_or(reason);
     let what = what.split("; read '").next().unwrap_or(what);
     lower.notes.push(format!("lower bound: {what}; these figures leave that out and already do not fit"));
+    lower.lower_bound = true;
     lower
-}
-
-/// Why gpuops cannot size `model` with `args` on `gpu`, whatever the
-/// figures: what [`evaluate`] declines before it checks the lower bound.
-/// Settings searched over (`--recommend`) mean nothing for such a model.
-pub fn not_sized_reason(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> Option<String> {
-    evaluate_as(model, gpu, args, true).not_sized
 }
 
 /// [`evaluate`]; with `decline` false, figures even where gpuops cannot
@@ -406,6 +405,7 @@ fn evaluate_as(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, decline: bo
         problems,
         notes,
         not_sized,
+        lower_bound: false,
         edge,
         refusal,
     }

@@ -64,7 +64,7 @@ pub(crate) fn model(args: &ModelArgs) -> Result<ExitCode, Error> {
     // `--recommend`: the asked context (else the model's longest) at `--concurrency`.
     // No setting of a model gpuops cannot size is known to start: none is
     // recommended (the answer says why), rather than "none starts".
-    let sized = fit.not_sized.is_none() && memory::not_sized_reason(&shape, &gpu, &engine).is_none();
+    let sized = fit.not_sized.is_none() && !fit.lower_bound;
     let recommendation = (args.recommend && sized).then(|| {
         let demand = memory::Demand { context: fit.max_model_len, concurrency: args.concurrency };
         memory::recommend(&shape, &gpu, &engine, demand)

@@ -789,5 +789,6 @@ fn nothing_is_recommended_for_a_model_that_is_not_sized() {
     let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(json.status.code(), Some(1), "{doc}");
     assert!(doc.get("recommendation").is_none(), "{doc}");
+    assert_eq!(doc["lowerBound"], true, "{doc}");
     assert!(doc["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().starts_with("lower bound: ")), "{doc}");
 }
