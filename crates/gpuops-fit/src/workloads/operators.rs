@@ -72,8 +72,7 @@ pub(super) fn vllm_runtime(
     subject: &WorkloadRef,
 ) -> Result<Workload, gpuops_schedule::resources::QuantityError> {
     let at = |p: &str| obj.pointer(p);
-    let text =
-        |p: &str| at(p).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_f64().map(|f| f.to_string())));
+    let text = |p: &str| field_text(obj, p);
     let replicas = at("/spec/deploymentConfig/replicas").and_then(Value::as_u64).unwrap_or(1);
     let mut limits = serde_json::Map::new();
     let gpu_type = text("/spec/deploymentConfig/resources/gpuType").unwrap_or_else(|| "nvidia.com/gpu".into());
@@ -117,6 +116,11 @@ pub(super) fn vllm_runtime(
     })
 }
 
+/// A field as text: a string, or a number written unquoted.
+fn field_text(obj: &Value, pointer: &str) -> Option<String> {
+    obj.pointer(pointer).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_f64().map(|f| f.to_string())))
+}
+
 /// The vLLM container the production-stack operator builds for a
 /// VLLMRuntime (`deploymentForVLLMRuntime`,
 /// operator/internal/controller/vllmruntime_controller.go at a6c01db0:
@@ -126,7 +130,7 @@ fn vllm_runtime_container(obj: &Value, model: &str) -> Value {
     let at = |p: &str| obj.pointer(p);
     let flag = |p: &str| at(p).and_then(Value::as_bool).unwrap_or(false);
     let count = |p: &str| at(p).and_then(Value::as_u64).filter(|n| *n > 0);
-    let text = |p: &str| at(p).and_then(Value::as_str).filter(|t| !t.is_empty());
+    let text = |p: &str| field_text(obj, p).filter(|t| !t.is_empty());
     let mut args: Vec<String> = vec![model.to_string()];
     if flag("/spec/model/enableLoRA") {
         args.push("--enable-lora".into());
@@ -148,15 +152,13 @@ fn vllm_runtime_container(obj: &Value, model: &str) -> Value {
         }
     }
     if let Some(dtype) = text("/spec/model/dtype") {
-        args.extend(["--dtype".to_string(), dtype.to_string()]);
+        args.extend(["--dtype".to_string(), dtype]);
     }
     if let Some(n) = count("/spec/model/maxNumSeqs") {
         args.extend(["--max-num-seqs".to_string(), n.to_string()]);
     }
     // A string in the CRD; a number written unquoted is read the same.
-    let utilization = at("/spec/vllmConfig/gpuMemoryUtilization")
-        .and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_f64().map(|f| f.to_string())));
-    if let Some(u) = utilization.filter(|u| !u.is_empty()) {
+    if let Some(u) = text("/spec/vllmConfig/gpuMemoryUtilization") {
         args.extend(["--gpu_memory_utilization".to_string(), u]);
     }
     if let Some(n) = count("/spec/vllmConfig/maxLoras") {
@@ -174,7 +176,7 @@ fn vllm_runtime_container(obj: &Value, model: &str) -> Value {
     }
     let image = match (text("/spec/deploymentConfig/image/registry"), text("/spec/deploymentConfig/image/name")) {
         (Some(registry), Some(name)) => format!("{registry}/{name}"),
-        (None, Some(name)) => name.to_string(),
+        (None, Some(name)) => name,
         _ => String::new(),
     };
     serde_json::json!({
