@@ -225,14 +225,14 @@ pub fn unsized_reason(model: &ModelShape, version: VllmVersion) -> Option<String
 pub fn refusals(model: &ModelShape, version: VllmVersion, lora: &LoraArgs, chunked_prefill: bool) -> Vec<String> {
     let mut refusals = Vec::new();
     let rank = lora.max_lora_rank;
+    // Python's `", ".join` of the choices, as both messages print them.
+    let listed = |values: &[u64]| values.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
     if version.at_least(0, 11, 1) {
         // A Literal the CLI turns into argparse choices (v0.14.0
         // config/lora.py:25, engine/arg_utils.py:162-174).
         const RANKS: [u64; 9] = [1, 8, 16, 32, 64, 128, 256, 320, 512];
         if !RANKS.contains(&rank) {
-            refusals.push(format!(
-                "argument --max-lora-rank: invalid choice: {rank} (choose from 1, 8, 16, 32, 64, 128, 256, 320, 512)"
-            ));
+            refusals.push(format!("argument --max-lora-rank: invalid choice: {rank} (choose from {})", listed(&RANKS)));
         }
     } else {
         // `LoRAConfig.__post_init__` (v0.7.3 config.py:2184, v0.8.0
@@ -240,14 +240,12 @@ pub fn refusals(model: &ModelShape, version: VllmVersion, lora: &LoraArgs, chunk
         let ranks: &[u64] =
             if version.at_least(0, 8, 0) { &[8, 16, 32, 64, 128, 256, 320, 512] } else { &[8, 16, 32, 64, 128, 256] };
         if !ranks.contains(&rank) {
-            let list = ranks.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-            refusals.push(format!("max_lora_rank ({rank}) must be one of ({list})."));
+            refusals.push(format!("max_lora_rank ({rank}) must be one of ({}).", listed(ranks)));
         }
         if let Some(extra) = lora.extra_vocab {
             let sizes: &[u64] = if version.at_least(0, 8, 0) { &[256, 512] } else { &[0, 256, 512] };
             if !sizes.contains(&extra) {
-                let list = sizes.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-                refusals.push(format!("lora_extra_vocab_size ({extra}) must be one of ({list})."));
+                refusals.push(format!("lora_extra_vocab_size ({extra}) must be one of ({}).", listed(sizes)));
             }
         }
     }
