@@ -22,7 +22,8 @@ fn kv_connector_note(connector: &str) -> String {
 /// (an assumed version), the V1 oracle's fallback, the dtype's fallback to
 /// float16, a KV connector, LoRA's adapter slots where they are an upper
 /// bound, flags the budget does not model, the vision
-/// allowance, an assumed multicast granularity, an assumed SM count.
+/// allowance, an assumed multicast granularity, V0's communication
+/// buffers where no fit row bears them out, an assumed SM count.
 pub(super) fn answer_notes(
     model: &ModelShape,
     gpu: &GpuInfo,
@@ -74,6 +75,7 @@ pub(super) fn answer_notes(
             b.fi_allreduce_fusion_gib, gpu.label
         ));
     }
+    notes.extend(overhead::v0_comms_note(s.generation, gpu, s.tp, b.non_torch_gib));
     if b.compute_units_assumed {
         // The Triton kernel keeps one vocabulary-wide row per program, up to
         // one per SM (`overhead::triton_buffer_rows`): a GPU given by its

@@ -346,6 +346,30 @@ pub fn non_torch_gib(
     base + comms - car
 }
 
+/// What the V0 communication figure of [`non_torch_gib`] does not cover,
+/// said beside the answer. That 1.8 GiB is fitted on V0 logs at TP 2 on
+/// H100 (vllm#10511) and TP 8 on A100 (the DJL/LMI notes), and V0 counts
+/// every byte NCCL holds since the worker's baseline, taken before the
+/// distributed environment exists (v0.7.3 worker/worker.py:161-166,
+/// utils.py:1920-1937,2029-2038). NCCL sizes its own buffers by channel count,
+/// protocol and peers, and on NVSwitch Hopper parts adds NVLink SHARP
+/// (NVLS) buffers per rank of the group; vLLM's source does not size any
+/// of it. Two held-out V0 logs at TP 8 logged far more: 7.16 GiB on eight
+/// H200 (vLLM 0.7.3) and 8.00 on eight MI300X (RCCL, 0.6.4). Those rows
+/// are `check` rows, so no constant is taken from them: the answer says
+/// the figure is uncertain instead. None at TP 2, on NVIDIA parts before
+/// Hopper (compute capability below 9.0: no NVLS; the A100 row bears the
+/// figure out at TP 8) and without an NVLink/xGMI group.
+pub fn v0_comms_note(generation: Generation, gpu: &GpuInfo, tp: u64, non_torch_gib: f64) -> Option<String> {
+    let before_hopper = gpu.cuda_capability().is_some_and(|cc| cc < (9, 0));
+    if generation != Generation::V0 || tp <= 2 || !gpu.nvlink || before_hopper {
+        return None;
+    }
+    Some(format!(
+        "non-torch memory ({non_torch_gib:.2} GiB a GPU) is fitted on vLLM V0 logs of a TP 2 H100 and a TP 8 A100 group; NCCL's own buffers at TP {tp} over NVLink/xGMI are not sized from vLLM's source, and public V0 logs at TP 8 show 7.16 GiB (H200) and 8.00 GiB (MI300X), so the KV cache here may be several GiB a GPU smaller; check a startup log"
+    ))
+}
+
 /// vLLM's custom all-reduce, per rank: the IPC buffer of `meta_size() +
 /// max_size` bytes, the `max_size` buffer and the 8 MiB `rank_data`
 /// (device_communicators/custom_all_reduce.py `max_size=8192 * 1024`,

@@ -356,3 +356,29 @@ fn v1_non_torch_memory_by_band() {
     assert_eq!(at("0.18.0", false), 0.25);
     assert_eq!(at("0.19.0", true), 0.13);
 }
+
+/// V0's communication figure rests on a TP 2 H100 and a TP 8 A100 log;
+/// beyond that (NVSwitch Hopper, xGMI at TP 4–8) NCCL's buffers are not
+/// sized, and the answer says so instead of a bare figure
+/// (`overhead::v0_comms_note`).
+#[test]
+fn v0_nccl_beyond_the_fitted_groups_is_said_to_be_uncertain() {
+    let v0 = |model: &str, gpu_name: &str, tp: u64| {
+        fit_with(
+            model,
+            gpu_name,
+            EngineArgs { tensor_parallel: tp, vllm_version: VllmVersion::parse("0.7.3"), ..EngineArgs::default() },
+        )
+    };
+    let says = |f: &MemoryFit| f.notes.iter().any(|n| n.contains("NCCL's own buffers at TP"));
+    let h200 = v0("Llama-3.1-8B", "H200", 8);
+    assert_eq!(h200.engine, Generation::V0);
+    assert!(says(&h200), "{:?}", h200.notes);
+    assert!(says(&v0("Llama-3.1-8B", "MI300X", 4)));
+    // Borne out by fit rows, or no NVLink group: no note.
+    assert!(!says(&v0("Llama-3.1-8B", "A100-80GB", 8)));
+    assert!(!says(&v0("Llama-3.1-8B", "H100-80GB", 2)));
+    assert!(!says(&v0("Llama-3.1-8B", "L40S", 4)));
+    // V1's figure is fitted at TP 2 and 4 on H100 itself.
+    assert!(!says(&fit("Llama-3.1-8B", "H200", 8, None)));
+}
