@@ -259,10 +259,10 @@ pub struct ModelArgs {
     #[arg(long, value_name = "VERSION")]
     pub engine: Option<String>,
     /// Most sequences per batch (vLLM's --max-num-seqs); default: the engine's.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_num_seqs: Option<u64>,
     /// Most tokens per batch (vLLM's --max-num-batched-tokens); default: the engine's.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_num_batched_tokens: Option<u64>,
     /// No CUDA graphs (their memory leaves the budget).
     #[arg(long)]

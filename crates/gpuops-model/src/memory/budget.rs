@@ -16,7 +16,7 @@ use crate::catalog::{GpuInfo, ModelShape, Vendor};
 /// explicit generation alone stands for a release of its band.
 pub(super) fn resolve_version(args: &EngineArgs) -> (VllmVersion, Vec<String>) {
     match (args.vllm_version, args.engine) {
-        (Some(version), _) => (version, Vec::new()),
+        (Some(version), _) => (version, version.outside_read_note().into_iter().collect()),
         (None, Some(Generation::V0)) => (VllmVersion::new(0, 7, 3), Vec::new()),
         (None, Some(Generation::V1)) => (VllmVersion::new(0, 11, 0), Vec::new()),
         (None, Some(Generation::V1Graphs)) => (VllmVersion::ASSUMED, Vec::new()),

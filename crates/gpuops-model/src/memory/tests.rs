@@ -382,3 +382,22 @@ fn v0_nccl_beyond_the_fitted_groups_is_said_to_be_uncertain() {
     // V1's figure is fitted at TP 2 and 4 on H100 itself.
     assert!(!says(&fit("Llama-3.1-8B", "H200", 8, None)));
 }
+
+/// A release outside the ones read (0.6.4 to 0.34) is sized with their
+/// accounting and the answer says so, as an unknown one says what it
+/// assumed; a release inside says nothing.
+#[test]
+fn a_release_outside_the_ones_read_says_whose_accounting_sized_it() {
+    let at = |version: &str| {
+        let args = EngineArgs { vllm_version: VllmVersion::parse(version), ..EngineArgs::default() };
+        fit_with("Qwen2.5-7B-Instruct", "L4", args).notes
+    };
+    assert!(
+        at("0.5.4").iter().any(|n| n.starts_with("vLLM 0.5.4 predates the releases gpuops has read (0.6.4 to 0.34.0)"))
+    );
+    assert!(at("0.35.0").iter().any(|n| n.starts_with("vLLM 0.35.0 is newer than the releases gpuops has read")));
+    assert!(at("1.2").iter().any(|n| n.contains("sized with 0.34.0's accounting")));
+    for read in ["0.6.4", "0.8.5.post1", "0.34.0", "0.34.2"] {
+        assert!(!at(read).iter().any(|n| n.contains("releases gpuops has read")), "{read}: {:?}", at(read));
+    }
+}

@@ -21,6 +21,29 @@ impl VllmVersion {
     /// image tagged `latest` (or not vLLM's own tag) is assumed to run.
     pub const ASSUMED: VllmVersion = VllmVersion::new(0, 34, 0);
 
+    /// The oldest release whose source the table was read at
+    /// (`docs/vllm-memory-versions.md`): an older one is sized with its
+    /// accounting, and the answer says so.
+    pub const OLDEST_READ: VllmVersion = VllmVersion::new(0, 6, 4);
+
+    /// What the answer says of a release outside the ones read
+    /// ([`Self::OLDEST_READ`] to [`Self::ASSUMED`]'s minor series): the
+    /// figures are those releases' accounting, not its own.
+    pub fn outside_read_note(self) -> Option<String> {
+        let (oldest, newest) = (Self::OLDEST_READ, Self::ASSUMED);
+        if self < oldest {
+            Some(format!(
+                "vLLM {self} predates the releases gpuops has read ({oldest} to {newest}): sized with the accounting of the oldest ones read, whose profile run and defaults it may not share; check a startup log"
+            ))
+        } else if (self.major, self.minor) > (newest.major, newest.minor) {
+            Some(format!(
+                "vLLM {self} is newer than the releases gpuops has read ({oldest} to {newest}): sized with {newest}'s accounting; a change to vLLM's memory profile since is not in these figures"
+            ))
+        } else {
+            None
+        }
+    }
+
     pub const fn new(major: u64, minor: u64, patch: u64) -> Self {
         Self { major, minor, patch }
     }

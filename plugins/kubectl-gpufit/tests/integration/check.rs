@@ -373,6 +373,12 @@ fn invalid_numbers_are_errors_not_verdicts() {
         (&["check", "-f", "-", "--nodes", "100000000*8xH100-80GB"][..], "a pool has 1 to 50000"),
         (&["model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "L40S", "--tp", "0"][..], "--tp"),
         (&["model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "L40S", "--pp", "0"][..], "--pp"),
+        // No batch holds zero sequences or tokens: not a setting to size.
+        (&["model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "L40S", "--max-num-seqs", "0"][..], "--max-num-seqs"),
+        (
+            &["model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "L40S", "--max-num-batched-tokens", "0"][..],
+            "--max-num-batched-tokens",
+        ),
         (
             &["model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "L40S", "--gpu-memory-utilization", "NaN"][..],
             "must be within (0, 1]",
