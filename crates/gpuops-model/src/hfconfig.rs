@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::shape::{MlaDims, ModelShape};
+use crate::shape::{CheckpointQuant, MlaDims, ModelShape};
 
 mod document;
 pub mod hubref;
@@ -140,6 +140,19 @@ fn invalid(message: &'static str) -> std::io::Error {
 
 fn num(v: &Value, key: &str) -> Option<u64> {
     v.get(key).and_then(Value::as_u64)
+}
+
+/// The checkpoint's own quantization method (see [`CheckpointQuant`]).
+fn checkpoint_quant(config: &Value, modelopt: Option<&Value>) -> CheckpointQuant {
+    if modelopt.is_some_and(|m| m.get("quantization").is_some()) {
+        return CheckpointQuant::Method("modelopt".to_string());
+    }
+    match config.get("quantization_config") {
+        None | Some(Value::Null) => CheckpointQuant::Unquantized,
+        Some(q) => CheckpointQuant::Method(
+            q.get("quant_method").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase(),
+        ),
+    }
 }
 
 /// Bytes per weight the checkpoint's own quantization stores
@@ -301,6 +314,7 @@ pub fn shape(id: &str, config: &Value, modelopt: Option<&Value>, source: &str) -
         router_b: router / 1e9,
         experts_per_token: if experts.is_some() { top_k } else { 0 },
         checkpoint_bytes: quantization,
+        checkpoint_quant: checkpoint_quant(config, modelopt),
         experts_only_quantized: method == "mxfp4",
         hidden,
         vocab,

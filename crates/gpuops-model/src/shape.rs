@@ -39,6 +39,9 @@ pub struct ModelShape {
     /// Bytes per weight of the checkpoint's own quantization
     /// (`quantization_config`), when it has one.
     pub checkpoint_bytes: Option<f64>,
+    /// The checkpoint's own quantization method, as far as its config
+    /// was read (what `--quantization` is checked against).
+    pub checkpoint_quant: CheckpointQuant,
     /// Whether the checkpoint's quantization covers only the experts (MXFP4).
     pub experts_only_quantized: bool,
     pub hidden: u64,
@@ -64,6 +67,20 @@ pub struct ModelShape {
     pub torch_dtype: Option<String>,
     /// `architectures` of the `config.json` (vLLM picks the model class by it).
     pub architectures: Vec<String>,
+}
+
+/// What the checkpoint's config says of its own quantization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckpointQuant {
+    /// No config of this checkpoint was read: a shape from counts, or a
+    /// catalog entry of the same family standing in for it.
+    NotRead,
+    /// Its `config.json` has no `quantization_config` (nor a ModelOpt
+    /// `hf_quant_config.json` beside it): unquantized weights.
+    Unquantized,
+    /// `quantization_config.quant_method` (lower case; `modelopt` for an
+    /// `hf_quant_config.json`).
+    Method(String),
 }
 
 /// The widths of DeepSeek V2/V3's multi-head latent attention, as its
@@ -99,6 +116,7 @@ impl ModelShape {
             router_b: 0.0,
             experts_per_token: 0,
             checkpoint_bytes: None,
+            checkpoint_quant: CheckpointQuant::NotRead,
             experts_only_quantized: false,
             // Activations scale with width; a dense model of this size has
             // about this hidden size (Llama: 8B ↔ 4096, 70B ↔ 8192).

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use crate::shape::ModelShape;
+pub use crate::shape::{CheckpointQuant, ModelShape};
 pub use gpus::{
     GpuInfo, GpuProduct, MemorySource, MigProfile, Vendor, gpu_of_labels, gpu_product, gpu_products, mig_slice,
     mps_share,
@@ -84,7 +84,9 @@ pub fn find_model(reference: &str) -> Option<ModelShape> {
             matches.then_some((family.len() + usize::from(wanted.contains(&name)), &m.shape))
         })
         .max_by_key(|(len, _)| *len)
-        .map(|(_, m)| m.clone())
+        // A family member stands in for the shape; its checkpoint's
+        // quantization is not the one referenced (`-AWQ` of a base entry).
+        .map(|(_, m)| ModelShape { checkpoint_quant: CheckpointQuant::NotRead, ..m.clone() })
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub mod mla_weights;
 mod notes;
 pub mod oracle;
 pub mod overhead;
+mod quant_checkpoint;
 pub mod recommend;
 pub mod refusals;
 pub mod unmodelled;
@@ -308,6 +309,23 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     if lower.edge.is_some() {
         return fit;
     }
+    // A quantization file gpuops did not read decides whether vLLM loads
+    // at all; the figures size the weights as the flag stores them.
+    let file_not_read = matches!(
+        quant_checkpoint::check(&model.checkpoint_quant, args.quantization.as_deref(), &model.id),
+        quant_checkpoint::Against::FileNotRead(_)
+    );
+    if file_not_read {
+        if lower.fits {
+            return fit;
+        }
+        let flag = args.quantization.as_deref().unwrap_or_default();
+        lower.notes.push(format!(
+            "lower bound: these figures size the weights as --quantization {flag} stores them; they do not fit, so vLLM refuses whether or not it finds {flag}'s config file"
+        ));
+        lower.lower_bound = true;
+        return lower;
+    }
     if lower.fits {
         // A dtype gpuops did not read is no term to bound.
         let term = if args.lora.is_some() && model.moe {
@@ -356,13 +374,20 @@ fn evaluate_as(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, decline: bo
     // A start the checkpoint's unread dtype decides is unchecked, unless
     // an earlier startup check refuses it anyway.
     let lora_unsized = args.lora.as_ref().and_then(|_| lora::unsized_reason(model, s.version));
-    let not_sized = encoder_decoder::unsized_reason(model, s.generation).or(lora_unsized).or_else(|| match s.dtype {
-        dtype::DtypeOutcome::Unknown if startup.is_empty() => {
-            Some(dtype::unknown_dtype_reason(s.version, &gpu.label, &gpu.compute))
-        }
-        dtype::DtypeOutcome::Float32 => Some(dtype::float32_reason(s.version, &model.model_type, &gpu.label)),
+    let quant_file = match quant_checkpoint::check(&model.checkpoint_quant, args.quantization.as_deref(), &model.id) {
+        quant_checkpoint::Against::FileNotRead(why) if startup.is_empty() => Some(why),
         _ => None,
-    });
+    };
+    let not_sized = quant_file
+        .or_else(|| encoder_decoder::unsized_reason(model, s.generation))
+        .or(lora_unsized)
+        .or_else(|| match s.dtype {
+            dtype::DtypeOutcome::Unknown if startup.is_empty() => {
+                Some(dtype::unknown_dtype_reason(s.version, &gpu.label, &gpu.compute))
+            }
+            dtype::DtypeOutcome::Float32 => Some(dtype::float32_reason(s.version, &model.model_type, &gpu.label)),
+            _ => None,
+        });
     let not_sized = not_sized.filter(|_| decline);
     let (refusals, edge) = problems(model, args, &s, &b, &kv, startup, not_sized.as_deref());
     let (problems, refusal) = (refusals.messages, refusals.first);

@@ -195,6 +195,11 @@ pub(super) fn startup_refusals(model: &ModelShape, gpu: &GpuInfo, args: &EngineA
         problems.extend(Refusal::Startup, refusal);
     }
     problems.extend(Refusal::Startup, s.v1_refused.clone());
+    if let super::quant_checkpoint::Against::Refused(why) =
+        super::quant_checkpoint::check(&model.checkpoint_quant, args.quantization.as_deref(), &model.id)
+    {
+        problems.push(Refusal::Startup, why);
+    }
     if s.dtype == DtypeOutcome::Refused {
         problems.push(Refusal::Startup, dtype::bf16_refusal(&gpu.label, &gpu.compute));
     }

@@ -14,6 +14,7 @@ mod input;
 mod live;
 mod modelopt;
 mod output;
+mod quantization;
 mod release;
 mod remote;
 mod shared;

@@ -1,0 +1,129 @@
+//! `--quantization` against the checkpoint's own quantization, as vLLM
+//! checks it before anything is loaded:
+//!
+//! - `ModelConfig._verify_quantization` reads the checkpoint's
+//!   `quantization_config.quant_method`, lets each method's
+//!   `override_quantization_method` claim it (AWQ and GPTQ checkpoints run
+//!   as `awq_marlin`/`gptq_marlin` when the user asks for `marlin` or that
+//!   kernel; `moe_wna16` when asked for; ModelOpt and auto-round checkpoints
+//!   are claimed whatever the user asked), and refuses a flag that names
+//!   another method (v0.7.3 config.py:584-618, v0.10.1.1
+//!   config/__init__.py:1086-1161, v0.19.0 config/model.py:924-994);
+//! - with no `quantization_config`, `get_quant_config` looks for the
+//!   method's own file beside the weights and refuses without one ("Cannot
+//!   find the config file for awq", v0.7.3
+//!   model_executor/model_loader/weight_utils.py:132,180-194, v0.10.1.1
+//!   :149,189-203, v0.19.0:257,365-377); only methods whose `get_config_filenames()` is empty
+//!   (`fp8`, `fbgemm_fp8`, `experts_int8`, in-flight `bitsandbytes`)
+//!   quantize an unquantized checkpoint as it loads.
+
+use crate::catalog::CheckpointQuant;
+
+/// What `--quantization` asks of the checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Against {
+    /// Nothing to say: no flag, the flag matches, or the checkpoint's
+    /// config was not read.
+    Consistent,
+    /// vLLM refuses at startup, in its words.
+    Refused(String),
+    /// The method reads its parameters from a file gpuops did not read:
+    /// whether vLLM starts depends on it (a reason for "not sized").
+    FileNotRead(String),
+}
+
+/// Files a method reads its parameters from when `config.json` has no
+/// `quantization_config` (`get_config_filenames`, v0.19.0
+/// layers/quantization/awq.py:78-83, gptq.py, gptq_marlin.py,
+/// awq_marlin.py, moe_wna16.py: `quantize_config.json`; modelopt.py:263
+/// `hf_quant_config.json`; the same lists at v0.7.3 and v0.10.1.1).
+/// Methods not listed either quantize as they load or are not checked.
+fn config_files(method: &str) -> Option<&'static [&'static str]> {
+    Some(match method {
+        "awq" => &["quant_config.json", "quantize_config.json"],
+        "awq_marlin" | "gptq" | "gptq_marlin" | "gptq_marlin_24" | "marlin" | "moe_wna16" => &["quantize_config.json"],
+        "modelopt" | "modelopt_fp4" => &["hf_quant_config.json"],
+        _ => return None,
+    })
+}
+
+/// Whether `_verify_quantization` accepts `flag` on a checkpoint of
+/// `method` (both lower case): the same name, or an override that claims
+/// the checkpoint for it (awq_marlin.py:232-255, gptq_marlin.py:215-239,
+/// moe_wna16.py:132-138, modelopt.py:412-418,1017-1023, inc.py:435-442 at
+/// v0.19.0). The Marlin kernels also need a compute capability of 8.0 and
+/// a supported bit width: a flag they would refuse on that account is
+/// taken as accepted here (no claim either way).
+fn accepted(method: &str, flag: &str) -> bool {
+    match method {
+        _ if method == flag => true,
+        // Claimed by their override whatever the flag says.
+        "modelopt" | "auto-round" => true,
+        "awq" => matches!(flag, "marlin" | "awq_marlin" | "moe_wna16"),
+        "gptq" => matches!(flag, "marlin" | "gptq_marlin" | "moe_wna16"),
+        _ => false,
+    }
+}
+
+/// `--quantization flag` on a checkpoint whose config says `checkpoint`.
+pub(super) fn check(checkpoint: &CheckpointQuant, flag: Option<&str>, model_id: &str) -> Against {
+    let Some(flag) = flag.map(str::to_ascii_lowercase) else {
+        return Against::Consistent;
+    };
+    match checkpoint {
+        CheckpointQuant::NotRead => Against::Consistent,
+        CheckpointQuant::Method(method) if method.is_empty() || accepted(method, &flag) => Against::Consistent,
+        CheckpointQuant::Method(method) => Against::Refused(format!(
+            "Quantization method specified in the model config ({method}) does not match the quantization method specified in the `quantization` argument ({flag})."
+        )),
+        CheckpointQuant::Unquantized => match config_files(&flag) {
+            None => Against::Consistent,
+            Some(files) => Against::FileNotRead(format!(
+                "not sized by gpuops: --quantization {flag} reads its parameters from the checkpoint, and the config.json gpuops read for {model_id} has no quantization_config: vLLM refuses with 'Cannot find the config file for {flag}' unless the repository has {} beside the weights, which gpuops does not read; name the quantized checkpoint itself, or drop --quantization for the unquantized weights",
+                files.join(" or ")
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn method(m: &str) -> CheckpointQuant {
+        CheckpointQuant::Method(m.to_string())
+    }
+
+    /// The cases `_verify_quantization` and `get_quant_config` decide
+    /// (v0.19.0 config/model.py:924-994, weight_utils.py:365-377).
+    #[test]
+    fn the_flag_is_checked_against_the_checkpoint_as_vllm_checks_it() {
+        let id = "Qwen/Qwen2.5-7B-Instruct";
+        assert_eq!(check(&method("awq"), None, id), Against::Consistent);
+        for ok in ["awq", "AWQ", "awq_marlin", "marlin", "moe_wna16"] {
+            assert_eq!(check(&method("awq"), Some(ok), id), Against::Consistent, "{ok}");
+        }
+        assert_eq!(
+            check(&method("awq"), Some("gptq"), id),
+            Against::Refused(
+                "Quantization method specified in the model config (awq) does not match the quantization method specified in the `quantization` argument (gptq).".into()
+            )
+        );
+        assert!(matches!(check(&method("fp8"), Some("awq"), id), Against::Refused(_)));
+        assert!(matches!(check(&method("compressed-tensors"), Some("fp8"), id), Against::Refused(_)));
+        assert!(matches!(check(&method("gptq"), Some("awq_marlin"), id), Against::Refused(_)));
+        // ModelOpt's override claims its checkpoint whatever was asked.
+        assert_eq!(check(&method("modelopt"), Some("fp8"), id), Against::Consistent);
+        // Quantized as it loads: no file needed.
+        for online in ["fp8", "bitsandbytes", "experts_int8", "fbgemm_fp8"] {
+            assert_eq!(check(&CheckpointQuant::Unquantized, Some(online), id), Against::Consistent, "{online}");
+        }
+        let Against::FileNotRead(why) = check(&CheckpointQuant::Unquantized, Some("awq"), id) else { panic!() };
+        assert!(
+            why.contains("'Cannot find the config file for awq'")
+                && why.contains("quant_config.json or quantize_config.json")
+        );
+        // A stand-in shape says nothing of the referenced checkpoint.
+        assert_eq!(check(&CheckpointQuant::NotRead, Some("gptq"), id), Against::Consistent);
+    }
+}
