@@ -142,13 +142,20 @@ fn num(v: &Value, key: &str) -> Option<u64> {
     v.get(key).and_then(Value::as_u64)
 }
 
-/// The checkpoint's own quantization method (see [`CheckpointQuant`]).
+/// The checkpoint's own quantization method (see [`CheckpointQuant`]),
+/// where vLLM looks for it: `quantization_config`, a multimodal model's
+/// `text_config.quantization_config`, then compressed-tensors'
+/// `compression_config` (v0.7.3 config.py:577-582,
+/// model_loader/weight_utils.py:141-150).
 fn checkpoint_quant(config: &Value, modelopt: Option<&Value>) -> CheckpointQuant {
     if modelopt.is_some_and(|m| m.get("quantization").is_some()) {
         return CheckpointQuant::Method("modelopt".to_string());
     }
-    match config.get("quantization_config") {
-        None | Some(Value::Null) => CheckpointQuant::Unquantized,
+    let found = ["/quantization_config", "/text_config/quantization_config", "/compression_config"]
+        .into_iter()
+        .find_map(|pointer| config.pointer(pointer).filter(|q| !q.is_null()));
+    match found {
+        None => CheckpointQuant::Unquantized,
         Some(q) => CheckpointQuant::Method(
             q.get("quant_method").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase(),
         ),
@@ -447,6 +454,27 @@ mod tests {
         let awq = json!({"quantization_config": {"quant_method": "awq", "bits": 4, "group_size": 128}});
         assert!((checkpoint_bytes(&awq, None).unwrap() - 0.5195).abs() < 0.001);
         assert!(matches!(shape("x", &json!({"hidden_size": 1}), None, "c.json"), Err(ConfigError::Missing { .. })));
+    }
+
+    #[test]
+    fn the_checkpoints_quantization_is_read_where_vllm_reads_it() {
+        let method = |config: Value| checkpoint_quant(&config, None);
+        assert_eq!(method(json!({"model_type": "qwen2"})), CheckpointQuant::Unquantized);
+        assert_eq!(method(json!({"quantization_config": null})), CheckpointQuant::Unquantized);
+        assert_eq!(
+            method(json!({"quantization_config": {"quant_method": "AWQ"}})),
+            CheckpointQuant::Method("awq".into())
+        );
+        assert_eq!(
+            method(json!({"text_config": {"quantization_config": {"quant_method": "fp8"}}})),
+            CheckpointQuant::Method("fp8".into())
+        );
+        assert_eq!(
+            method(json!({"compression_config": {"quant_method": "compressed-tensors"}})),
+            CheckpointQuant::Method("compressed-tensors".into())
+        );
+        let modelopt = json!({"quantization": {"quant_algo": "FP8"}});
+        assert_eq!(checkpoint_quant(&json!({}), Some(&modelopt)), CheckpointQuant::Method("modelopt".into()));
     }
 
     #[test]
