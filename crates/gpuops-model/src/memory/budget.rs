@@ -262,14 +262,13 @@ pub(super) fn budget(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &S
 
 /// Bytes per weight of the quantized layers, and whether any are quantized.
 /// A checkpoint that is already quantized loads as stored unless
-/// `--quantization` says otherwise.
+/// `--quantization` names a method gpuops sizes (one vLLM accepts on it:
+/// `memory::quant_checkpoint`).
 pub(super) fn weight_bytes_per_param(model: &ModelShape, args: &EngineArgs) -> (f64, bool) {
-    if args.quantization.is_none()
-        && let Some(bytes) = model.checkpoint_bytes
-    {
-        return (bytes, true);
-    }
-    match args.quantization.as_deref().map(Quantization::parse).and_then(|q| q.bytes_per_weight()) {
+    // A flag gpuops does not size (`marlin`, `moe_wna16`, `compressed-tensors`
+    // on such a checkpoint) runs the checkpoint's own format: its bytes.
+    let flagged = args.quantization.as_deref().map(Quantization::parse).and_then(|q| q.bytes_per_weight());
+    match flagged.or(model.checkpoint_bytes) {
         Some(bytes) => (bytes, true),
         None => (Dtype::parse(&args.dtype).bytes() as f64, false),
     }

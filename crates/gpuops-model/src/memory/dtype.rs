@@ -154,7 +154,8 @@ pub(super) fn bf16_fallback_note(gpu_name: &str, compute: &str) -> String {
 }
 
 /// `--quantization`, by what it stores per weight. The method is matched
-/// case-insensitively, in this order: 8-bit names first (`fp8*`, `int8`,
+/// case-insensitively, in this order: 8-bit names first (`fp8*`, `*_fp8`
+/// such as `fbgemm_fp8` and `ptpc_fp8`, `int8`,
 /// `*w8a8*`, `modelopt`), then 4-bit integer ones (`*awq*`, `*gptq*`,
 /// `*int4*`, `*bitsandbytes*`), then 4-bit float ones (`*fp4*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,7 +174,7 @@ impl Quantization {
     pub fn parse(text: &str) -> Self {
         let q = text.to_ascii_lowercase();
         let name = text.to_string();
-        if q.starts_with("fp8") || q == "int8" || q.contains("w8a8") || q == "modelopt" {
+        if q.starts_with("fp8") || q.ends_with("_fp8") || q == "int8" || q.contains("w8a8") || q == "modelopt" {
             Quantization::EightBit(name)
         } else if q.contains("awq") || q.contains("gptq") || q.contains("int4") || q.contains("bitsandbytes") {
             Quantization::FourBitInt(name)

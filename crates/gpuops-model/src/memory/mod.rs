@@ -300,6 +300,10 @@ pub fn release(args: &EngineArgs, gpu: Option<&GpuInfo>) -> (VllmVersion, Genera
 pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryFit {
     let fit = evaluate_as(model, gpu, args, true);
     let Some(reason) = fit.not_sized.as_deref() else { return fit };
+    if quant_checkpoint::unsized_reason(model, args.quantization.as_deref()).is_some() {
+        // Weights counted as 16-bit over-size a quantized model: no bound.
+        return fit;
+    }
     // What gpuops cannot size only adds memory (a vision encoder's
     // profile, adapter slots on experts, float32 weights over the 16-bit
     // ones figured): where the figures without it already fail, with a
@@ -379,6 +383,7 @@ fn evaluate_as(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, decline: bo
         _ => None,
     };
     let not_sized = quant_file
+        .or_else(|| quant_checkpoint::unsized_reason(model, args.quantization.as_deref()))
         .or_else(|| encoder_decoder::unsized_reason(model, s.generation))
         .or(lora_unsized)
         .or_else(|| match s.dtype {

@@ -17,7 +17,8 @@
 //!   (`fp8`, `fbgemm_fp8`, `experts_int8`, in-flight `bitsandbytes`)
 //!   quantize an unquantized checkpoint as it loads.
 
-use crate::catalog::CheckpointQuant;
+use super::Quantization;
+use crate::catalog::{CheckpointQuant, ModelShape};
 
 /// What `--quantization` asks of the checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +87,31 @@ pub(super) fn check(checkpoint: &CheckpointQuant, flag: Option<&str>, model_id: 
     }
 }
 
+/// Why the weights are not sized: a quantization is in play whose bytes
+/// gpuops does not know — the flag names a method it does not size and
+/// the checkpoint's own is not sized either (or absent), or the checkpoint
+/// is quantized by such a method. The figures would count 16-bit weights,
+/// more than the method stores, so they bound nothing either way.
+pub(super) fn unsized_reason(model: &ModelShape, flag: Option<&str>) -> Option<String> {
+    if model.checkpoint_bytes.is_some() || flag.is_some_and(|q| Quantization::parse(q).bytes_per_weight().is_some()) {
+        return None;
+    }
+    let what = match (flag, &model.checkpoint_quant) {
+        (Some(flag), _) => format!("--quantization {flag} is a method"),
+        (None, CheckpointQuant::Method(method)) => {
+            format!(
+                "{}'s checkpoint is quantized with {}, a method",
+                model.id,
+                if method.is_empty() { "an unnamed quant_method" } else { method }
+            )
+        }
+        (None, _) => return None,
+    };
+    Some(format!(
+        "not sized by gpuops: {what} whose bytes per weight gpuops does not know (it sizes fp8, int8/w8a8, modelopt, awq, gptq, int4, bitsandbytes, mxfp4 and nvfp4 checkpoints); counted as 16-bit the weights would be over-sized, and vLLM refuses a method name it does not know; read 'Model loading took' from a vLLM startup log"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +151,27 @@ mod tests {
         );
         // A stand-in shape says nothing of the referenced checkpoint.
         assert_eq!(check(&CheckpointQuant::NotRead, Some("gptq"), id), Against::Consistent);
+    }
+
+    /// Bytes a weight of a method gpuops does not size are not guessed:
+    /// the answer is unchecked, and a flag it does not size on a checkpoint
+    /// it does runs the checkpoint's own format.
+    #[test]
+    fn a_quantization_gpuops_does_not_size_is_said_not_guessed() {
+        let base = crate::catalog::find_model("Qwen/Qwen2.5-7B-Instruct").unwrap();
+        let awq = crate::catalog::find_model("Qwen/Qwen2.5-7B-Instruct-AWQ").unwrap();
+        assert!(unsized_reason(&base, None).is_none());
+        assert!(unsized_reason(&base, Some("fp8")).is_none());
+        assert!(unsized_reason(&base, Some("fbgemm_fp8")).is_none());
+        let why = unsized_reason(&base, Some("gguf")).unwrap();
+        assert!(
+            why.starts_with("not sized by gpuops: --quantization gguf is a method whose bytes per weight"),
+            "{why}"
+        );
+        // The checkpoint's own format is sized: `marlin` runs it.
+        assert!(unsized_reason(&awq, Some("marlin")).is_none());
+        let hqq =
+            ModelShape { checkpoint_bytes: None, checkpoint_quant: CheckpointQuant::Method("hqq".into()), ..base };
+        assert!(unsized_reason(&hqq, None).unwrap().contains("checkpoint is quantized with hqq"));
     }
 }

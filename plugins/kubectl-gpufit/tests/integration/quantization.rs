@@ -47,3 +47,19 @@ fn a_quantization_file_gpuops_did_not_read_leaves_the_start_unchecked() {
     let (code, stdout) = model(&["acme/Qwen2.5-7B-Instruct-w4", "--gpu", "L4", "--quantization", "awq"]);
     assert_eq!(code, Some(0), "{stdout}");
 }
+
+/// A method gpuops does not size is not guessed at 16 bits: unchecked;
+/// a flag it does not size on a checkpoint it does (compressed-tensors)
+/// runs the checkpoint's own format, sized as without the flag.
+#[test]
+fn a_method_gpuops_does_not_size_is_unchecked_not_sixteen_bit() {
+    let (code, stdout) = model(&["Qwen/Qwen2.5-7B-Instruct", "--gpu", "L4", "--quantization", "foo"]);
+    assert_eq!(code, Some(3), "{stdout}");
+    assert!(stdout.contains("--quantization foo is a method whose bytes per weight gpuops does not know"), "{stdout}");
+    let weights = |stdout: &str| stdout.lines().find(|l| l.starts_with("weights/GPU:")).map(str::to_string);
+    let fp8 = "RedHatAI/Meta-Llama-3.1-8B-Instruct-FP8";
+    let (_, flagged) = model(&[fp8, "--gpu", "L40S", "--quantization", "compressed-tensors"]);
+    let (_, plain) = model(&[fp8, "--gpu", "L40S"]);
+    assert_eq!(weights(&flagged), Some("weights/GPU:  8.46 GiB".to_string()), "{flagged}");
+    assert_eq!(weights(&flagged), weights(&plain));
+}
