@@ -378,12 +378,15 @@ fn evaluate_as(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, decline: bo
     // A start the checkpoint's unread dtype decides is unchecked, unless
     // an earlier startup check refuses it anyway.
     let lora_unsized = args.lora.as_ref().and_then(|_| lora::unsized_reason(model, s.version));
+    // Where a startup check refuses anyway, that refusal is the answer.
     let quant_file = match quant_checkpoint::check(&model.checkpoint_quant, args.quantization.as_deref(), &model.id) {
         quant_checkpoint::Against::FileNotRead(why) if startup.is_empty() => Some(why),
         _ => None,
     };
+    let quant_unsized =
+        quant_checkpoint::unsized_reason(model, args.quantization.as_deref()).filter(|_| startup.is_empty());
     let not_sized = quant_file
-        .or_else(|| quant_checkpoint::unsized_reason(model, args.quantization.as_deref()))
+        .or(quant_unsized)
         .or_else(|| encoder_decoder::unsized_reason(model, s.generation))
         .or(lora_unsized)
         .or_else(|| match s.dtype {

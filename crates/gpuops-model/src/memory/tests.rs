@@ -401,3 +401,15 @@ fn a_release_outside_the_ones_read_says_whose_accounting_sized_it() {
         assert!(!at(read).iter().any(|n| n.contains("releases gpuops has read")), "{read}: {:?}", at(read));
     }
 }
+
+/// A quantization gpuops cannot size leaves the answer unchecked, unless
+/// a startup check vLLM makes first refuses anyway.
+#[test]
+fn a_startup_refusal_outranks_an_unsized_quantization() {
+    let args = |tp: u64| EngineArgs { tensor_parallel: tp, quantization: Some("foo".into()), ..EngineArgs::default() };
+    let not_sized = fit_with("Qwen2.5-7B-Instruct", "L4", args(1));
+    assert!(not_sized.not_sized.is_some() && !not_sized.lower_bound);
+    let refused = fit_with("Qwen2.5-7B-Instruct", "L4", args(3));
+    assert!(refused.not_sized.is_none() && !refused.fits, "{:?}", refused.problems);
+    assert!(refused.problems[0].contains("must be divisible by tensor parallel size (3)"));
+}
