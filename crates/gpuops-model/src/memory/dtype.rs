@@ -196,14 +196,19 @@ impl Quantization {
     }
 }
 
-/// `--kv-cache-dtype` (vllm/config/cache.py `CacheDType`).
+/// `--kv-cache-dtype` (vllm/config/cache.py `CacheDType`: `auto`, `fp8`,
+/// `fp8_e4m3`, `fp8_e5m2`, `fp8_inc` at v0.10.1.1:25; `float16`,
+/// `bfloat16` and `fp8_ds_mla` added by v0.19.0:14-23).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KvCacheDtype {
     /// `auto`: the model's dtype.
     Auto,
-    /// `fp8`, `fp8_e4m3`, `fp8_e5m2`, …: one byte per element.
+    /// `fp8`, `fp8_e4m3`, `fp8_e5m2`, `fp8_inc`: one byte per element.
     Fp8,
-    /// Anything else, as written: sized like `auto`.
+    /// `float16`, `bfloat16`: two bytes per element.
+    Half,
+    /// Anything else, as written (`fp8_ds_mla`, whose entries carry scales
+    /// beside the FP8 values, or a name vLLM does not list): not sized.
     Other(String),
 }
 
@@ -211,9 +216,18 @@ impl KvCacheDtype {
     pub fn parse(text: &str) -> Self {
         match text {
             "auto" => KvCacheDtype::Auto,
-            fp8 if fp8.starts_with("fp8") => KvCacheDtype::Fp8,
+            "fp8" | "fp8_e4m3" | "fp8_e5m2" | "fp8_inc" => KvCacheDtype::Fp8,
+            "float16" | "bfloat16" => KvCacheDtype::Half,
             other => KvCacheDtype::Other(other.to_string()),
         }
+    }
+
+    /// Why the KV cache is not sized: a type gpuops has no bytes for.
+    pub fn unsized_reason(&self) -> Option<String> {
+        let KvCacheDtype::Other(name) = self else { return None };
+        Some(format!(
+            "not sized by gpuops: --kv-cache-dtype {name} is not a KV cache type gpuops sizes (auto, float16, bfloat16, fp8, fp8_e4m3, fp8_e5m2, fp8_inc), so what a token costs is not known; vLLM refuses a type its release does not list; read 'GPU KV cache size' from a vLLM startup log"
+        ))
     }
 }
 
@@ -232,6 +246,15 @@ mod tests {
         assert_eq!(Quantization::parse("hqq"), Quantization::Other("hqq".into()));
         assert_eq!(KvCacheDtype::parse("fp8_e5m2"), KvCacheDtype::Fp8);
         assert_eq!(KvCacheDtype::parse("int8"), KvCacheDtype::Other("int8".into()));
+        assert_eq!(KvCacheDtype::parse("bfloat16"), KvCacheDtype::Half);
+        assert_eq!(KvCacheDtype::parse("fp8_ds_mla"), KvCacheDtype::Other("fp8_ds_mla".into()));
+        assert!(KvCacheDtype::parse("fp8_inc").unsized_reason().is_none());
+        assert!(
+            KvCacheDtype::parse("int3")
+                .unsized_reason()
+                .unwrap()
+                .contains("--kv-cache-dtype int3 is not a KV cache type")
+        );
     }
 
     /// Below compute capability 8.0: `bfloat16` is refused in every release;

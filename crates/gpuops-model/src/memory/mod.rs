@@ -300,8 +300,11 @@ pub fn release(args: &EngineArgs, gpu: Option<&GpuInfo>) -> (VllmVersion, Genera
 pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryFit {
     let fit = evaluate_as(model, gpu, args, true);
     let Some(reason) = fit.not_sized.as_deref() else { return fit };
-    if quant_checkpoint::unsized_reason(model, args.quantization.as_deref()).is_some() {
-        // Weights counted as 16-bit over-size a quantized model: no bound.
+    let bytes_unknown = quant_checkpoint::unsized_reason(model, args.quantization.as_deref()).is_some()
+        || KvCacheDtype::parse(&args.kv_cache_dtype).unsized_reason().is_some();
+    if bytes_unknown {
+        // Weights counted as 16-bit over-size a quantized model, and a KV
+        // type of unknown width may be wider or narrower: no bound.
         return fit;
     }
     // What gpuops cannot size only adds memory (a vision encoder's
@@ -383,8 +386,9 @@ fn evaluate_as(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, decline: bo
         quant_checkpoint::Against::FileNotRead(why) if startup.is_empty() => Some(why),
         _ => None,
     };
-    let quant_unsized =
-        quant_checkpoint::unsized_reason(model, args.quantization.as_deref()).filter(|_| startup.is_empty());
+    let quant_unsized = quant_checkpoint::unsized_reason(model, args.quantization.as_deref())
+        .or_else(|| KvCacheDtype::parse(&args.kv_cache_dtype).unsized_reason())
+        .filter(|_| startup.is_empty());
     let not_sized = quant_file
         .or(quant_unsized)
         .or_else(|| encoder_decoder::unsized_reason(model, s.generation))
@@ -482,6 +486,7 @@ fn kv_plan(
     let (_, quantized) = weight_bytes_per_param(model, args);
     let kv_bytes: u64 = match KvCacheDtype::parse(&args.kv_cache_dtype) {
         KvCacheDtype::Fp8 => 1,
+        KvCacheDtype::Half => 2,
         // A quantized model computes (and caches) in 16 bits.
         KvCacheDtype::Auto | KvCacheDtype::Other(_) if quantized => 2,
         KvCacheDtype::Auto | KvCacheDtype::Other(_) => Dtype::parse(&args.dtype).bytes(),

@@ -413,3 +413,25 @@ fn a_startup_refusal_outranks_an_unsized_quantization() {
     assert!(refused.not_sized.is_none() && !refused.fits, "{:?}", refused.problems);
     assert!(refused.problems[0].contains("must be divisible by tensor parallel size (3)"));
 }
+
+/// A KV cache type gpuops has no width for is unchecked, not sized as the
+/// model's dtype; `float16`/`bfloat16` (listed from v0.19.0 config/cache.py
+/// :14-23) cost two bytes an element, as `auto` does for a 16-bit model.
+#[test]
+fn a_kv_cache_type_without_a_known_width_is_unchecked() {
+    let kv = |dtype: &str| {
+        fit_with("Qwen2.5-7B-Instruct", "L4", EngineArgs { kv_cache_dtype: dtype.into(), ..EngineArgs::default() })
+    };
+    let (auto, bf16, fp8) = (kv("auto"), kv("bfloat16"), kv("fp8_inc"));
+    assert_eq!(bf16.kv_bytes_per_token, auto.kv_bytes_per_token);
+    assert_eq!(fp8.kv_bytes_per_token * 2, auto.kv_bytes_per_token);
+    assert!(auto.not_sized.is_none() && bf16.not_sized.is_none() && fp8.not_sized.is_none());
+    for unknown in ["int3", "fp8_ds_mla"] {
+        let f = kv(unknown);
+        assert!(
+            f.not_sized.as_deref().is_some_and(|w| w.contains(&format!("--kv-cache-dtype {unknown}"))),
+            "{unknown}"
+        );
+        assert!(!f.lower_bound);
+    }
+}
