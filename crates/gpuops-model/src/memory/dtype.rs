@@ -12,24 +12,27 @@ use super::version::VllmVersion;
 pub enum Dtype {
     /// `auto`: the checkpoint's 16-bit type, bfloat16 for most models.
     Auto,
-    /// `bfloat16`, `bf16`.
+    /// `bfloat16`.
     BFloat16,
-    /// `float16`, `half`, `fp16`.
+    /// `float16`, `half`.
     Float16,
-    /// `float32`, `fp32`.
+    /// `float32`, `float`.
     Float32,
-    /// Anything else, as written.
+    /// Anything else, as written: vLLM refuses it ([`unknown_dtype_refusal`]).
     Other(String),
 }
 
 impl Dtype {
+    /// vLLM's spellings, any case (`_STR_DTYPE_TO_TORCH_DTYPE` after
+    /// `dtype.lower()`: config.py v0.7.3:2360-2366, config/model.py
+    /// v0.19.0:1889-1895); `bf16`, `fp16` and `fp32` are not among them.
     pub fn parse(text: &str) -> Self {
-        match text {
+        match text.to_ascii_lowercase().as_str() {
             "auto" => Dtype::Auto,
-            "bfloat16" | "bf16" => Dtype::BFloat16,
-            "float16" | "half" | "fp16" => Dtype::Float16,
-            "float32" | "fp32" => Dtype::Float32,
-            other => Dtype::Other(other.to_string()),
+            "bfloat16" => Dtype::BFloat16,
+            "float16" | "half" => Dtype::Float16,
+            "float32" | "float" => Dtype::Float32,
+            _ => Dtype::Other(text.to_string()),
         }
     }
 
@@ -144,6 +147,15 @@ pub(super) fn bf16_refusal(gpu_name: &str, compute: &str) -> String {
     )
 }
 
+/// vLLM's refusal of a `--dtype` it does not know (`_get_and_verify_dtype`:
+/// `Unknown dtype: X` at v0.7.3 config.py:2428-2429, repr-quoted from
+/// v0.10.1.1 config/__init__.py:2801 and v0.19.0 config/model.py:1997-1998;
+/// the argument parser's `choices` may turn it away first, a refusal all
+/// the same).
+pub(super) fn unknown_dtype_refusal(version: VllmVersion, dtype: &str) -> String {
+    if version.at_least(0, 10, 0) { format!("Unknown dtype: '{dtype}'") } else { format!("Unknown dtype: {dtype}") }
+}
+
 /// vLLM's warning when `--dtype auto` falls back (config/model.py
 /// v0.19.0:1963-1968; worded "Your %s device%s doesn't support %s" at
 /// 0.9.0–0.9.1).
@@ -154,8 +166,9 @@ pub(super) fn bf16_fallback_note(gpu_name: &str, compute: &str) -> String {
 }
 
 /// `--quantization`, by what it stores per weight. The method is matched
-/// case-insensitively, in this order: 8-bit names first (`fp8*`, `*_fp8`
-/// such as `fbgemm_fp8` and `ptpc_fp8`, `int8`,
+/// case-insensitively, in this order: 8-bit names first (`fp8*`,
+/// `ptpc_fp8`, which subclasses `Fp8Config` and quantizes as it loads,
+/// `int8`,
 /// `*w8a8*`, `modelopt`), then 4-bit integer ones (`*awq*`, `*gptq*`,
 /// `*int4*`, `*bitsandbytes*`), then 4-bit float ones (`*fp4*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,7 +187,7 @@ impl Quantization {
     pub fn parse(text: &str) -> Self {
         let q = text.to_ascii_lowercase();
         let name = text.to_string();
-        if q.starts_with("fp8") || q.ends_with("_fp8") || q == "int8" || q.contains("w8a8") || q == "modelopt" {
+        if q.starts_with("fp8") || q == "ptpc_fp8" || q == "int8" || q.contains("w8a8") || q == "modelopt" {
             Quantization::EightBit(name)
         } else if q.contains("awq") || q.contains("gptq") || q.contains("int4") || q.contains("bitsandbytes") {
             Quantization::FourBitInt(name)
@@ -238,7 +251,9 @@ mod tests {
     #[test]
     fn flags_read_as_vllm_spells_them_and_unknowns_kept() {
         assert_eq!(Dtype::parse("half"), Dtype::Float16);
-        assert_eq!(Dtype::parse("fp32").bytes(), 4);
+        assert_eq!(Dtype::parse("float").bytes(), 4);
+        assert_eq!(Dtype::parse("BFloat16"), Dtype::BFloat16);
+        assert_eq!(Dtype::parse("fp16"), Dtype::Other("fp16".into()));
         assert_eq!(Dtype::parse("float8"), Dtype::Other("float8".into()));
         assert_eq!(Quantization::parse("AWQ_Marlin").bytes_per_weight(), Some(0.52));
         assert_eq!(Quantization::parse("fp8").bytes_per_weight(), Some(1.0));

@@ -14,8 +14,10 @@
 //!   find the config file for awq", v0.7.3
 //!   model_executor/model_loader/weight_utils.py:132,180-194, v0.10.1.1
 //!   :149,189-203, v0.19.0:257,365-377); only methods whose `get_config_filenames()` is empty
-//!   (`fp8`, `fbgemm_fp8`, `experts_int8`, in-flight `bitsandbytes`)
-//!   quantize an unquantized checkpoint as it loads.
+//!   (`fp8`, `ptpc_fp8`, `experts_int8`, in-flight `bitsandbytes`)
+//!   quantize an unquantized checkpoint as it loads (`fbgemm_fp8`'s and
+//!   compressed-tensors' lists are empty too, but their config classes take
+//!   arguments only a checkpoint gives).
 
 use super::Quantization;
 use crate::catalog::{CheckpointQuant, ModelShape};
@@ -162,7 +164,12 @@ mod tests {
         let awq = crate::catalog::find_model("Qwen/Qwen2.5-7B-Instruct-AWQ").unwrap();
         assert!(unsized_reason(&base, None).is_none());
         assert!(unsized_reason(&base, Some("fp8")).is_none());
-        assert!(unsized_reason(&base, Some("fbgemm_fp8")).is_none());
+        assert!(unsized_reason(&base, Some("ptpc_fp8")).is_none());
+        // fbgemm_fp8's config takes arguments only a checkpoint gives:
+        // not sized as an online method (its own checkpoints are).
+        assert!(unsized_reason(&base, Some("fbgemm_fp8")).is_some());
+        let fbgemm = crate::catalog::find_model("meta-llama/Llama-3.1-405B-Instruct-FP8").unwrap();
+        assert!(unsized_reason(&fbgemm, Some("fbgemm_fp8")).is_none());
         let why = unsized_reason(&base, Some("gguf")).unwrap();
         assert!(
             why.starts_with("not sized by gpuops: --quantization gguf is a method whose bytes per weight"),

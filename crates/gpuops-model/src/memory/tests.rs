@@ -435,3 +435,24 @@ fn a_kv_cache_type_without_a_known_width_is_unchecked() {
         assert!(!f.lower_bound);
     }
 }
+
+/// `--dtype` as vLLM spells it (`_STR_DTYPE_TO_TORCH_DTYPE`): `float` is
+/// float32, twice the weights; a name vLLM does not list is its startup
+/// refusal, never a 16-bit guess.
+#[test]
+fn dtypes_are_read_as_vllm_spells_them() {
+    let with = |dtype: &str, version: &str| {
+        let args = EngineArgs {
+            dtype: dtype.into(),
+            vllm_version: VllmVersion::parse(version),
+            max_model_len: Some(8192),
+            ..EngineArgs::default()
+        };
+        fit_with("Qwen2.5-7B-Instruct", "H100", args)
+    };
+    let (auto, float) = (with("auto", "0.19.0"), with("float", "0.19.0"));
+    assert!((float.weights_per_gpu_gib / auto.weights_per_gpu_gib - 2.0).abs() < 0.01);
+    let fp16 = with("fp16", "0.19.0");
+    assert!(!fp16.fits && fp16.problems.iter().any(|p| p == "Unknown dtype: 'fp16'"), "{:?}", fp16.problems);
+    assert!(with("bf16", "0.7.3").problems.iter().any(|p| p == "Unknown dtype: bf16"));
+}

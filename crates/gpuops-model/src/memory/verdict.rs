@@ -203,6 +203,9 @@ pub(super) fn startup_refusals(model: &ModelShape, gpu: &GpuInfo, args: &EngineA
     if s.dtype == DtypeOutcome::Refused {
         problems.push(Refusal::Startup, dtype::bf16_refusal(&gpu.label, &gpu.compute));
     }
+    if let Dtype::Other(name) = Dtype::parse(&args.dtype) {
+        problems.push(Refusal::Startup, dtype::unknown_dtype_refusal(version, &name));
+    }
     if Dtype::parse(&args.dtype) == Dtype::Float16 {
         problems.extend(Refusal::Startup, dtype::float16_refusal(version, &model.model_type));
     }
