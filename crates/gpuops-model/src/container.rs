@@ -78,6 +78,10 @@ pub fn engine_args(container: &Value, annotations: &BTreeMap<String, String>) ->
         max_num_seqs: optional(&["--max-num-seqs", "--max_num_seqs"]),
         max_num_batched_tokens: optional(&["--max-num-batched-tokens", "--max_num_batched_tokens"]),
         enforce_eager: vllm::has_flag(container, &["--enforce-eager", "--enforce_eager"]),
+        allow_deprecated_quantization: vllm::has_flag(
+            container,
+            &["--allow-deprecated-quantization", "--allow_deprecated_quantization"],
+        ),
         kv_cache_memory_bytes: flag(&["--kv-cache-memory-bytes", "--kv_cache_memory_bytes", "--kv-cache-memory"])
             .and_then(|v| crate::memory::parse_kv_cache_bytes(&v)),
         cpu_offload_gb: flag(&["--cpu-offload-gb", "--cpu_offload_gb"]).and_then(|v| v.parse().ok()).unwrap_or(0.0),
@@ -262,6 +266,16 @@ mod tests {
         let latest = json!({"image": "vllm/vllm-openai:latest"});
         let args = engine_args(&latest, &BTreeMap::new());
         assert_eq!((args.vllm_version, args.engine), (None, None), "assumed later, with a note");
+    }
+
+    /// `--allow-deprecated-quantization` is read in either spelling, in
+    /// args or a shell command (it lets a deprecated method start, 0.14+).
+    #[test]
+    fn allow_deprecated_quantization_is_read() {
+        let allowed = |c: Value| engine_args(&c, &BTreeMap::new()).allow_deprecated_quantization;
+        assert!(allowed(json!({"args": ["--model", "m", "--allow-deprecated-quantization"]})));
+        assert!(allowed(json!({"command": ["sh", "-c", "vllm serve m --allow_deprecated_quantization"]})));
+        assert!(!allowed(json!({"args": ["--model", "m"]})));
     }
 
     /// RHOAI 2.19's CUDA image runs upstream v0.8.4 (see

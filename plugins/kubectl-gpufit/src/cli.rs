@@ -267,6 +267,10 @@ pub struct ModelArgs {
     /// No CUDA graphs (their memory leaves the budget).
     #[arg(long)]
     pub enforce_eager: bool,
+    /// Let a deprecated quantization method start (vLLM's
+    /// --allow-deprecated-quantization, from 0.14: fbgemm_fp8, …).
+    #[arg(long)]
+    pub allow_deprecated_quantization: bool,
     /// A fixed KV-cache size per GPU (bytes, or 8GiB), instead of what the utilization leaves.
     #[arg(long, value_name = "SIZE", alias = "kv-cache-memory")]
     pub kv_cache_memory_bytes: Option<String>,

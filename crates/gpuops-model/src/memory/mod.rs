@@ -78,6 +78,9 @@ pub struct EngineArgs {
     pub max_num_seqs: Option<u64>,
     pub max_num_batched_tokens: Option<u64>,
     pub enforce_eager: bool,
+    /// `--allow-deprecated-quantization` (from 0.14: lets a deprecated
+    /// method such as fbgemm_fp8 start).
+    pub allow_deprecated_quantization: bool,
     pub kv_cache_memory_bytes: Option<u64>,
     pub cpu_offload_gb: f64,
     /// The engine generation when only that is known (`--engine v1`);
@@ -128,6 +131,7 @@ impl Default for EngineArgs {
             max_num_seqs: None,
             max_num_batched_tokens: None,
             enforce_eager: false,
+            allow_deprecated_quantization: false,
             kv_cache_memory_bytes: None,
             cpu_offload_gb: 0.0,
             engine: None,

@@ -19,7 +19,7 @@
 //!   compressed-tensors' lists are empty too, but their config classes take
 //!   arguments only a checkpoint gives).
 
-use super::Quantization;
+use super::{Quantization, VllmVersion};
 use crate::catalog::{CheckpointQuant, ModelShape};
 
 /// What `--quantization` asks of the checkpoint.
@@ -89,6 +89,78 @@ pub(super) fn check(checkpoint: &CheckpointQuant, flag: Option<&str>, model_id: 
     }
 }
 
+/// The methods a release refuses without `--allow-deprecated-quantization`
+/// (`DEPRECATED_QUANTIZATION_METHODS`, model_executor/layers/quantization/
+/// __init__.py v0.14.0:45, v0.15.0:41, v0.17.0:39, v0.19.0:39-45,
+/// v0.34.0:54; none at v0.13.0). A boundary is the first release read
+/// with the change (0.18 is taken as 0.17, 0.20–0.33 as 0.19). 0.14's
+/// `auto-round` is left out: a checkpoint of it may be claimed by the
+/// `inc` override first, which that release was not read for.
+fn deprecated_methods(version: VllmVersion) -> &'static [&'static str] {
+    if !version.at_least(0, 14, 0) {
+        &[]
+    } else if !version.at_least(0, 15, 0) {
+        &[
+            "deepspeedfp",
+            "tpu_int8",
+            "ptpc_fp8",
+            "fbgemm_fp8",
+            "fp_quant",
+            "bitblas",
+            "gptq_marlin_24",
+            "gptq_bitblas",
+            "hqq",
+            "experts_int8",
+            "ipex",
+            "rtn",
+            "petit_nvfp4",
+        ]
+    } else if !version.at_least(0, 17, 0) {
+        &[
+            "tpu_int8",
+            "ptpc_fp8",
+            "fbgemm_fp8",
+            "fp_quant",
+            "bitblas",
+            "gptq_marlin_24",
+            "gptq_bitblas",
+            "experts_int8",
+            "ipex",
+            "petit_nvfp4",
+        ]
+    } else if !version.at_least(0, 19, 0) {
+        &["tpu_int8", "ptpc_fp8", "fbgemm_fp8", "fp_quant", "experts_int8", "petit_nvfp4"]
+    } else if !version.at_least(0, 34, 0) {
+        &["tpu_int8", "fbgemm_fp8", "fp_quant", "experts_int8", "petit_nvfp4"]
+    } else {
+        &["fbgemm_fp8"]
+    }
+}
+
+/// vLLM's refusal of a deprecated method, the flag's or, without one, the
+/// checkpoint's (`self.quantization = quant_method`, then the check:
+/// config/model.py v0.14.0:950-963, v0.19.0:986-987,1004-1017, v0.34.0
+/// :1492-1506). The `ValueError` is raised with the method as a second
+/// argument, logger-style, so Python prints the pair and `%s` stays
+/// unfilled (read, not run).
+pub(super) fn deprecated_refusal(
+    checkpoint: &CheckpointQuant,
+    flag: Option<&str>,
+    version: VllmVersion,
+    allowed: bool,
+) -> Option<String> {
+    let method = match (flag, checkpoint) {
+        (Some(flag), _) => flag.to_ascii_lowercase(),
+        (None, CheckpointQuant::Method(method)) => method.clone(),
+        (None, _) => return None,
+    };
+    (!allowed && deprecated_methods(version).contains(&method.as_str())).then(|| {
+        format!(
+            "('The quantization method %s is deprecated and will be removed in future versions of vLLM. To bypass, set `--allow-deprecated-quantization`.', '{method}')"
+        )
+    })
+}
+
 /// Why the weights are not sized: a quantization is in play whose bytes
 /// gpuops does not know — the flag names a method it does not size and
 /// the checkpoint's own is not sized either (or absent), or the checkpoint
@@ -153,6 +225,27 @@ mod tests {
         );
         // A stand-in shape says nothing of the referenced checkpoint.
         assert_eq!(check(&CheckpointQuant::NotRead, Some("gptq"), id), Against::Consistent);
+    }
+
+    /// From 0.14 a deprecated method is refused unless
+    /// `--allow-deprecated-quantization`, a checkpoint's own included
+    /// (Llama-3.1-405B-Instruct-FP8 is fbgemm_fp8).
+    #[test]
+    fn deprecated_methods_are_refused_from_014_unless_allowed() {
+        let v = |s: &str| VllmVersion::parse(s).unwrap();
+        let fbgemm = method("fbgemm_fp8");
+        assert!(deprecated_refusal(&fbgemm, None, v("0.13.0"), false).is_none());
+        let refused = deprecated_refusal(&fbgemm, None, v("0.14.0"), false).unwrap();
+        assert!(refused.ends_with("set `--allow-deprecated-quantization`.', 'fbgemm_fp8')"), "{refused}");
+        assert!(deprecated_refusal(&fbgemm, None, v("0.34.0"), false).is_some());
+        assert!(deprecated_refusal(&fbgemm, None, v("0.34.0"), true).is_none());
+        // experts_int8 left the list at 0.34; ptpc_fp8 at 0.19.
+        let base = CheckpointQuant::Unquantized;
+        assert!(deprecated_refusal(&base, Some("experts_int8"), v("0.19.0"), false).is_some());
+        assert!(deprecated_refusal(&base, Some("experts_int8"), v("0.34.0"), false).is_none());
+        assert!(deprecated_refusal(&base, Some("ptpc_fp8"), v("0.17.0"), false).is_some());
+        assert!(deprecated_refusal(&base, Some("ptpc_fp8"), v("0.19.0"), false).is_none());
+        assert!(deprecated_refusal(&method("fp8"), None, v("0.19.0"), false).is_none());
     }
 
     /// Bytes a weight of a method gpuops does not size are not guessed:

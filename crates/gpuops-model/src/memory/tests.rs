@@ -54,8 +54,19 @@ fn worked_fits_on_the_newest_engine() {
     // Llama-3.3-70B needs more than 2×H100 at full context.
     assert!(!fit("Llama-3.3-70B-Instruct", "H100", 2, None).fits);
     assert!(fit("Llama-3.3-70B-Instruct", "H100", 4, None).fits);
-    // AMD: the whole 405B in FP8 on one MI300X node.
-    assert!(fit("meta-llama/Llama-3.1-405B-Instruct-FP8", "MI300X", 8, Some(32_768)).fits);
+    // AMD: the whole 405B in FP8 on one MI300X node, once vLLM is let run
+    // its fbgemm_fp8 checkpoint (deprecated from 0.14:
+    // `quant_checkpoint::deprecated_refusal`).
+    let fp8_405b = "meta-llama/Llama-3.1-405B-Instruct-FP8";
+    let refused = fit(fp8_405b, "MI300X", 8, Some(32_768));
+    assert!(!refused.fits && refused.problems[0].contains("--allow-deprecated-quantization"), "{:?}", refused.problems);
+    let allowed = EngineArgs {
+        tensor_parallel: 8,
+        max_model_len: Some(32_768),
+        allow_deprecated_quantization: true,
+        ..EngineArgs::default()
+    };
+    assert!(fit_with(fp8_405b, "MI300X", allowed).fits);
 }
 
 #[test]

@@ -200,6 +200,15 @@ pub(super) fn startup_refusals(model: &ModelShape, gpu: &GpuInfo, args: &EngineA
     {
         problems.push(Refusal::Startup, why);
     }
+    problems.extend(
+        Refusal::Startup,
+        super::quant_checkpoint::deprecated_refusal(
+            &model.checkpoint_quant,
+            args.quantization.as_deref(),
+            version,
+            args.allow_deprecated_quantization,
+        ),
+    );
     if s.dtype == DtypeOutcome::Refused {
         problems.push(Refusal::Startup, dtype::bf16_refusal(&gpu.label, &gpu.compute));
     }

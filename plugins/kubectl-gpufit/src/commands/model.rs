@@ -150,6 +150,7 @@ fn engine_args(args: &ModelArgs) -> Result<EngineArgs, Error> {
         max_num_seqs: args.max_num_seqs,
         max_num_batched_tokens: args.max_num_batched_tokens,
         enforce_eager: args.enforce_eager,
+        allow_deprecated_quantization: args.allow_deprecated_quantization,
         kv_cache_memory_bytes,
         cpu_offload_gb: args.cpu_offload_gb,
         // `--engine 0.11.0` names a release: its terms, not just its generation.
