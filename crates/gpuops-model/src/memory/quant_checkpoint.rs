@@ -150,6 +150,8 @@ pub(super) fn deprecated_refusal(
     allowed: bool,
 ) -> Option<String> {
     let method = match (flag, checkpoint) {
+        // Their overrides claim these checkpoints whatever the flag says.
+        (_, CheckpointQuant::Method(method)) if matches!(method.as_str(), "modelopt" | "auto-round") => method.clone(),
         (Some(flag), _) => flag.to_ascii_lowercase(),
         (None, CheckpointQuant::Method(method)) => method.clone(),
         (None, _) => return None,
@@ -246,6 +248,8 @@ mod tests {
         assert!(deprecated_refusal(&base, Some("ptpc_fp8"), v("0.17.0"), false).is_some());
         assert!(deprecated_refusal(&base, Some("ptpc_fp8"), v("0.19.0"), false).is_none());
         assert!(deprecated_refusal(&method("fp8"), None, v("0.19.0"), false).is_none());
+        // ModelOpt's override runs its checkpoint as modelopt, not as asked.
+        assert!(deprecated_refusal(&method("modelopt"), Some("fbgemm_fp8"), v("0.19.0"), false).is_none());
     }
 
     /// Bytes a weight of a method gpuops does not size are not guessed:
