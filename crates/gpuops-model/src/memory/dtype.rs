@@ -18,7 +18,7 @@ pub enum Dtype {
     Float16,
     /// `float32`, `float`.
     Float32,
-    /// Anything else, as written: vLLM refuses it ([`unknown_dtype_refusal`]).
+    /// Anything else, as written: vLLM refuses it (`unknown_dtype_refusal`).
     Other(String),
 }
 
