@@ -302,11 +302,9 @@ pub fn release(args: &EngineArgs, gpu: Option<&GpuInfo>) -> (VllmVersion, Genera
 /// resolves, its memory budget term by term, the KV cache it plans in what
 /// is left, and the refusals it meets on the way.
 pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryFit {
-    let fit = evaluate_as(model, gpu, args, true);
-    let Some(reason) = fit.not_sized.as_deref() else { return fit };
-    let bytes_unknown = quant_checkpoint::unsized_reason(model, args.quantization.as_deref()).is_some()
-        || KvCacheDtype::parse(&args.kv_cache_dtype).unsized_reason().is_some();
-    if bytes_unknown {
+    let (fit, why) = evaluate_as(model, gpu, args, true);
+    let (Some(reason), Some(why)) = (fit.not_sized.as_deref(), why) else { return fit };
+    if why == Unsized::BytesUnknown {
         // Weights counted as 16-bit over-size a quantized model, and a KV
         // type of unknown width may be wider or narrower: no bound.
         return fit;
@@ -316,17 +314,13 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     // ones figured): where the figures without it already fail, with a
     // margin wider than the model's error, vLLM refuses too.
     let bare = ModelShape { vision: false, ..model.clone() };
-    let mut lower = evaluate_as(&bare, gpu, args, false);
+    let (mut lower, _) = evaluate_as(&bare, gpu, args, false);
     if lower.edge.is_some() {
         return fit;
     }
     // A quantization file gpuops did not read decides whether vLLM loads
     // at all; the figures size the weights as the flag stores them.
-    let file_not_read = matches!(
-        quant_checkpoint::check(&model.checkpoint_quant, args.quantization.as_deref(), &model.id),
-        quant_checkpoint::Against::FileNotRead(_)
-    );
-    if file_not_read {
+    if why == Unsized::QuantFile {
         if lower.fits {
             return fit;
         }
@@ -365,9 +359,24 @@ pub fn evaluate(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs) -> MemoryF
     lower
 }
 
+/// What left an answer unsized, as [`evaluate`] bounds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unsized {
+    /// `--quantization` reads a file gpuops did not read: the figures size
+    /// the weights as the flag stores them.
+    QuantFile,
+    /// What a weight or a KV element takes is not known: the figures bound
+    /// nothing.
+    BytesUnknown,
+    /// A term that only adds memory (a vision encoder's profile, LoRA on
+    /// experts, a dtype not read): the figures without it are a lower bound.
+    Term,
+}
+
 /// [`evaluate`]; with `decline` false, figures even where gpuops cannot
-/// size everything (the lower bound `evaluate` checks).
-fn evaluate_as(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, decline: bool) -> MemoryFit {
+/// size everything (the lower bound `evaluate` checks). Also says which
+/// kind of thing left the answer unsized.
+fn evaluate_as(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, decline: bool) -> (MemoryFit, Option<Unsized>) {
     let s = settle(model, gpu, args);
     let b = budget(model, gpu, args, &s);
     let kv = kv_plan(model, args, s.version, s.generation, s.stage_layers, b.kv_budget_gib, s.max_num_batched_tokens);
@@ -381,34 +390,33 @@ fn evaluate_as(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, decline: bo
     let kv_heads = model.mla_latent.is_none().then_some(model.kv_heads);
     let tp_valid = refusals::tensor_parallel_split(model.heads, model.vocab, kv_heads, s.tp).is_none();
     let dtype_supported = s.dtype != dtype::DtypeOutcome::Refused;
-    let startup = verdict::startup_refusals(model, gpu, args, &s);
+    let against = quant_checkpoint::check(&model.checkpoint_quant, args.quantization.as_deref(), &model.id);
+    let startup = verdict::startup_refusals(model, gpu, args, &s, &against);
     // A start the checkpoint's unread dtype decides is unchecked, unless
     // an earlier startup check refuses it anyway.
     let lora_unsized = args.lora.as_ref().and_then(|_| lora::unsized_reason(model, s.version));
     // Where a startup check refuses anyway, that refusal is the answer.
-    let quant_file = match quant_checkpoint::check(&model.checkpoint_quant, args.quantization.as_deref(), &model.id) {
-        quant_checkpoint::Against::FileNotRead(why) if startup.is_empty() => Some(why),
+    let quant_file = match against {
+        quant_checkpoint::Against::FileNotRead(why) if startup.is_empty() => Some((Unsized::QuantFile, why)),
         _ => None,
     };
-    let quant_unsized = quant_checkpoint::unsized_reason(model, args.quantization.as_deref())
+    let bytes_unknown = quant_checkpoint::unsized_reason(model, args.quantization.as_deref())
         .or_else(|| KvCacheDtype::parse(&args.kv_cache_dtype).unsized_reason())
-        .filter(|_| startup.is_empty());
-    let not_sized = quant_file
-        .or(quant_unsized)
-        .or_else(|| encoder_decoder::unsized_reason(model, s.generation))
-        .or(lora_unsized)
-        .or_else(|| match s.dtype {
-            dtype::DtypeOutcome::Unknown if startup.is_empty() => {
-                Some(dtype::unknown_dtype_reason(s.version, &gpu.label, &gpu.compute))
-            }
-            dtype::DtypeOutcome::Float32 => Some(dtype::float32_reason(s.version, &model.model_type, &gpu.label)),
-            _ => None,
-        });
-    let not_sized = not_sized.filter(|_| decline);
+        .filter(|_| startup.is_empty())
+        .map(|why| (Unsized::BytesUnknown, why));
+    let term = encoder_decoder::unsized_reason(model, s.generation).or(lora_unsized).or_else(|| match s.dtype {
+        dtype::DtypeOutcome::Unknown if startup.is_empty() => {
+            Some(dtype::unknown_dtype_reason(s.version, &gpu.label, &gpu.compute))
+        }
+        dtype::DtypeOutcome::Float32 => Some(dtype::float32_reason(s.version, &model.model_type, &gpu.label)),
+        _ => None,
+    });
+    let (why, not_sized) =
+        quant_file.or(bytes_unknown).or(term.map(|why| (Unsized::Term, why))).filter(|_| decline).unzip();
     let (refusals, edge) = problems(model, args, &s, &b, &kv, startup, not_sized.as_deref());
     let (problems, refusal) = (refusals.messages, refusals.first);
     let notes = notes::answer_notes(model, gpu, args, &s, &b, not_sized.is_some());
-    MemoryFit {
+    let fit = MemoryFit {
         model: model.id.clone(),
         gpu: gpu.label.clone(),
         engine: s.generation,
@@ -449,7 +457,8 @@ fn evaluate_as(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, decline: bo
         lower_bound: false,
         edge,
         refusal,
-    }
+    };
+    (fit, why)
 }
 
 /// The KV cache of the busiest stage: what a token costs, the pool vLLM

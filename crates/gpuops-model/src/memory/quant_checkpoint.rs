@@ -89,52 +89,40 @@ pub(super) fn check(checkpoint: &CheckpointQuant, flag: Option<&str>, model_id: 
     }
 }
 
-/// The methods a release refuses without `--allow-deprecated-quantization`
-/// (`DEPRECATED_QUANTIZATION_METHODS`, model_executor/layers/quantization/
-/// __init__.py v0.14.0:45, v0.15.0:41, v0.17.0:39, v0.19.0:39-45,
-/// v0.34.0:54; none at v0.13.0). A boundary is the first release read
-/// with the change (0.18 is taken as 0.17, 0.20–0.33 as 0.19). 0.14's
-/// `auto-round` is left out: a checkpoint of it may be claimed by the
-/// `inc` override first, which that release was not read for.
-fn deprecated_methods(version: VllmVersion) -> &'static [&'static str] {
-    if !version.at_least(0, 14, 0) {
-        &[]
-    } else if !version.at_least(0, 15, 0) {
-        &[
-            "deepspeedfp",
-            "tpu_int8",
-            "ptpc_fp8",
-            "fbgemm_fp8",
-            "fp_quant",
-            "bitblas",
-            "gptq_marlin_24",
-            "gptq_bitblas",
-            "hqq",
-            "experts_int8",
-            "ipex",
-            "rtn",
-            "petit_nvfp4",
-        ]
-    } else if !version.at_least(0, 17, 0) {
-        &[
-            "tpu_int8",
-            "ptpc_fp8",
-            "fbgemm_fp8",
-            "fp_quant",
-            "bitblas",
-            "gptq_marlin_24",
-            "gptq_bitblas",
-            "experts_int8",
-            "ipex",
-            "petit_nvfp4",
-        ]
-    } else if !version.at_least(0, 19, 0) {
-        &["tpu_int8", "ptpc_fp8", "fbgemm_fp8", "fp_quant", "experts_int8", "petit_nvfp4"]
-    } else if !version.at_least(0, 34, 0) {
-        &["tpu_int8", "fbgemm_fp8", "fp_quant", "experts_int8", "petit_nvfp4"]
-    } else {
-        &["fbgemm_fp8"]
+/// The methods vLLM refuses without `--allow-deprecated-quantization`,
+/// each with the first release that lists it and the first that no longer
+/// does (`DEPRECATED_QUANTIZATION_METHODS`, model_executor/layers/
+/// quantization/__init__.py v0.14.0:45, v0.15.0:41, v0.17.0:39,
+/// v0.19.0:39-45, v0.34.0:54; none at v0.13.0). A boundary is the first
+/// release read with the change (0.18 is taken as 0.17, 0.20–0.33 as
+/// 0.19). 0.14's `auto-round` is left out: a checkpoint of it may be
+/// claimed by the `inc` override first, which that release was not read for.
+const DEPRECATED: [(&str, VllmVersion, Option<VllmVersion>); 13] = {
+    const fn v(minor: u64) -> VllmVersion {
+        VllmVersion::new(0, minor, 0)
     }
+    [
+        ("deepspeedfp", v(14), Some(v(15))),
+        ("hqq", v(14), Some(v(15))),
+        ("rtn", v(14), Some(v(15))),
+        ("bitblas", v(14), Some(v(17))),
+        ("gptq_marlin_24", v(14), Some(v(17))),
+        ("gptq_bitblas", v(14), Some(v(17))),
+        ("ipex", v(14), Some(v(17))),
+        ("ptpc_fp8", v(14), Some(v(19))),
+        ("tpu_int8", v(14), Some(v(34))),
+        ("fp_quant", v(14), Some(v(34))),
+        ("experts_int8", v(14), Some(v(34))),
+        ("petit_nvfp4", v(14), Some(v(34))),
+        ("fbgemm_fp8", v(14), None),
+    ]
+};
+
+/// Whether `version` refuses `method` as deprecated ([`DEPRECATED`]).
+fn deprecated(method: &str, version: VllmVersion) -> bool {
+    DEPRECATED
+        .iter()
+        .any(|&(name, from, until)| name == method && version >= from && until.is_none_or(|until| version < until))
 }
 
 /// vLLM's refusal of a deprecated method, the flag's or, without one, the
@@ -156,7 +144,7 @@ pub(super) fn deprecated_refusal(
         (None, CheckpointQuant::Method(method)) => method.clone(),
         (None, _) => return None,
     };
-    (!allowed && deprecated_methods(version).contains(&method.as_str())).then(|| {
+    (!allowed && deprecated(&method, version)).then(|| {
         format!(
             "('The quantization method %s is deprecated and will be removed in future versions of vLLM. To bypass, set `--allow-deprecated-quantization`.', '{method}')"
         )

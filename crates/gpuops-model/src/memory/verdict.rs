@@ -178,7 +178,13 @@ fn after_cache_refusal(
 /// What vLLM refuses before it loads anything, in the order it meets
 /// them: its config checks, the model's split over the ranks, the dtype,
 /// the free memory at startup.
-pub(super) fn startup_refusals(model: &ModelShape, gpu: &GpuInfo, args: &EngineArgs, s: &Settings) -> Refusals {
+pub(super) fn startup_refusals(
+    model: &ModelShape,
+    gpu: &GpuInfo,
+    args: &EngineArgs,
+    s: &Settings,
+    quantization: &super::quant_checkpoint::Against,
+) -> Refusals {
     let (version, generation, utilization) = (s.version, s.generation, s.utilization);
     let tp = args.tensor_parallel.max(1);
     let mut problems = Refusals::default();
@@ -195,10 +201,8 @@ pub(super) fn startup_refusals(model: &ModelShape, gpu: &GpuInfo, args: &EngineA
         problems.extend(Refusal::Startup, refusal);
     }
     problems.extend(Refusal::Startup, s.v1_refused.clone());
-    if let super::quant_checkpoint::Against::Refused(why) =
-        super::quant_checkpoint::check(&model.checkpoint_quant, args.quantization.as_deref(), &model.id)
-    {
-        problems.push(Refusal::Startup, why);
+    if let super::quant_checkpoint::Against::Refused(why) = quantization {
+        problems.push(Refusal::Startup, why.clone());
     }
     problems.extend(
         Refusal::Startup,
@@ -212,11 +216,10 @@ pub(super) fn startup_refusals(model: &ModelShape, gpu: &GpuInfo, args: &EngineA
     if s.dtype == DtypeOutcome::Refused {
         problems.push(Refusal::Startup, dtype::bf16_refusal(&gpu.label, &gpu.compute));
     }
-    if let Dtype::Other(name) = Dtype::parse(&args.dtype) {
-        problems.push(Refusal::Startup, dtype::unknown_dtype_refusal(version, &name));
-    }
-    if Dtype::parse(&args.dtype) == Dtype::Float16 {
-        problems.extend(Refusal::Startup, dtype::float16_refusal(version, &model.model_type));
+    match Dtype::parse(&args.dtype) {
+        Dtype::Other(name) => problems.push(Refusal::Startup, dtype::unknown_dtype_refusal(version, &name)),
+        Dtype::Float16 => problems.extend(Refusal::Startup, dtype::float16_refusal(version, &model.model_type)),
+        _ => {}
     }
     if let Some(lora) = &args.lora {
         // `LoRAConfig`'s checks run as the engine config is built.
